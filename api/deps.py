@@ -1,0 +1,73 @@
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from mvq.auth import service as auth
+from mvq.auth.models import Role
+from mvq.auth.service import Principal
+from mvq.db import session_factory, utcnow
+from mvq.errors import Forbidden, Unauthenticated
+
+
+def get_session() -> Iterator[Session]:
+    # Handlers commit explicitly, so jobs are enqueued before the response is sent;
+    # anything left uncommitted is rolled back here.
+    session = session_factory()()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_now() -> datetime:
+    return utcnow()
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
+
+
+def get_principal(request: Request, session: SessionDep, now: NowDep) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("send Authorization: Bearer <token>", code="missing_token")
+    principal = auth.resolve_token(session, token=token.strip(), now=now)
+    # The resolve may have read rows; this request's own transaction starts clean.
+    session.rollback()
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
+    def check(principal: PrincipalDep) -> Principal:
+        if not principal.has_role(*roles):
+            raise Forbidden("your role may not do this")
+        return principal
+
+    return Depends(check)
+
+
+def staff(principal: PrincipalDep) -> Principal:
+    if principal.kind != "staff":
+        raise Forbidden("staff only")
+    return principal
+
+
+StaffDep = Annotated[Principal, Depends(staff)]
+
+
+def unit(principal: PrincipalDep) -> Principal:
+    if principal.kind != "unit":
+        raise Forbidden("units only")
+    return principal
+
+
+UnitDep = Annotated[Principal, Depends(unit)]

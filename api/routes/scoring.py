@@ -1,0 +1,83 @@
+from datetime import datetime
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from api.deps import NowDep, PrincipalDep, SessionDep, StaffDep, require_roles
+from mvq.auth.models import Role
+from mvq.auth.service import Principal
+from mvq.errors import Forbidden
+from mvq.scoring import service
+from mvq.scoring.models import RuleVersion
+from mvq.scoring.schemas import (
+    LeaderboardOut,
+    LeaderboardRow,
+    LedgerEntryOut,
+    LedgerOut,
+    RuleIn,
+    RulesOut,
+    RuleVersionIn,
+    RuleVersionOut,
+)
+from mvq.units.models import Unit
+from sqlalchemy.orm import Session
+
+router = APIRouter(prefix="/api/v1", tags=["scoring"])
+
+
+def _version_out(session: Session, version: RuleVersion) -> RuleVersionOut:
+    rules = service.rules_of(session, version_id=version.id)
+    return RuleVersionOut(
+        id=version.id, effective_from=version.effective_from,
+        rules=[RuleIn(target_type=r.target_type, outcome=r.outcome, points=r.points)
+               for r in rules],
+    )
+
+
+@router.get("/scoring/rules", response_model=RulesOut)
+def get_rules(_: PrincipalDep, session: SessionDep, now: NowDep) -> RulesOut:
+    in_force = service.version_in_force(session, at=now)
+    return RulesOut(
+        in_force=_version_out(session, in_force) if in_force else None,
+        history=[_version_out(session, v) for v in service.history(session)],
+    )
+
+
+@router.post("/scoring/rules", status_code=201, response_model=RuleVersionOut)
+def create_rules(
+    body: RuleVersionIn, session: SessionDep, now: NowDep,
+    principal: Principal = require_roles(Role.admin),
+) -> RuleVersionOut:
+    version = service.create_version(
+        session, effective_from=body.effective_from,
+        rows=[service.RuleRow(r.target_type, r.outcome, r.points) for r in body.rules],
+        actor_id=principal.id, actor=principal.actor, now=now,
+    )
+    session.commit()
+    return _version_out(session, version)
+
+
+@router.get("/units/me/ledger", response_model=LedgerOut)
+def my_ledger(principal: PrincipalDep, session: SessionDep) -> LedgerOut:
+    if principal.kind != "unit" or principal.unit_id is None:
+        raise Forbidden("units only")
+    rows = service.entries(session, unit_id=principal.unit_id, limit=500, offset=0)
+    return LedgerOut(
+        unit_id=principal.unit_id,
+        balance=service.balance(session, unit_id=principal.unit_id),
+        entries=[LedgerEntryOut.model_validate(r, from_attributes=True) for r in rows],
+    )
+
+
+@router.get("/leaderboard", response_model=LeaderboardOut)
+def leaderboard(
+    _: StaffDep, session: SessionDep, since: datetime | None = None, until: datetime | None = None
+) -> LeaderboardOut:
+    rows = service.leaderboard(session, since=since, until=until)
+    names = dict(session.execute(select(Unit.id, Unit.name)).tuples())
+    return LeaderboardOut(
+        since=since, until=until,
+        units=[LeaderboardRow(unit_id=u, unit_name=names.get(u, "?"), points=p) for u, p in rows],
+    )
+
+

@@ -1,0 +1,199 @@
+"""Start and stop the backing servers on loopback: Redis, SeaweedFS (`weed mini`) and a
+throwaway Postgres cluster. Used by the dev runner and by the test harness alike."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LOOPBACK = "127.0.0.1"
+# SeaweedFS puts each gRPC port at its HTTP port + 10000.
+GRPC_OFFSET = 10000
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class Group:
+    """Processes started together and stopped together, newest first."""
+
+    procs: list[Proc] = field(default_factory=list)
+
+    def start(
+        self, name: str, argv: Sequence[str], *, log_dir: Path,
+        env: Mapping[str, str] | None = None, cwd: Path | None = None,
+    ) -> Proc:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = log_dir / f"{name}.log"
+        log = log_path.open("ab")
+        popen = subprocess.Popen(
+            list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})}, cwd=cwd,
+            # Own process group: Ctrl-C reaches the runner only, which then stops each child
+            # in order instead of all at once.
+            start_new_session=True,
+        )
+        log.close()
+        proc = Proc(name, popen, log_path)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, timeout: float = 15) -> None:
+        for proc in reversed(self.procs):
+            stop_process(proc, timeout=timeout)
+        self.procs.clear()
+
+
+def stop_process(proc: Proc, *, timeout: float = 15) -> None:
+    if not proc.alive():
+        return
+    proc.popen.send_signal(signal.SIGTERM)
+    try:
+        proc.popen.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.popen.pid, signal.SIGKILL)
+        proc.popen.wait()
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(*, with_grpc: bool = False) -> int:
+    """A free loopback port (and its +10000 twin when SeaweedFS needs one)."""
+    for _ in range(200):
+        with socket.socket() as sock:
+            sock.bind((LOOPBACK, 0))
+            port = int(sock.getsockname()[1])
+        if not with_grpc:
+            return port
+        if port + GRPC_OFFSET < 65536 and port_is_free(port + GRPC_OFFSET):
+            return port
+    raise RuntimeError("no free port pair found")
+
+
+def wait_for_port(port: int, *, proc: Proc | None = None, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and not proc.alive():
+            raise RuntimeError(f"{proc.name} exited early:\n{proc.tail()}")
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex((LOOPBACK, port)) == 0:
+                return
+        time.sleep(0.1)
+    tail = proc.tail() if proc else ""
+    raise TimeoutError(f"port {port} did not open within {timeout}s\n{tail}")
+
+
+def redis_argv(*, port: int, data_dir: Path, persist: bool) -> list[str]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    argv = ["redis-server", "--bind", LOOPBACK, "--port", str(port), "--dir", str(data_dir),
+            "--protected-mode", "yes", "--daemonize", "no"]
+    if persist:
+        return [*argv, "--appendonly", "yes", "--save", "60 1"]
+    return [*argv, "--appendonly", "no", "--save", ""]
+
+
+@dataclass(frozen=True)
+class WeedPorts:
+    s3: int
+    master: int
+    volume: int
+    filer: int
+    webdav: int
+    admin: int
+
+
+def weed_argv(*, ports: WeedPorts, data_dir: Path, bucket: str) -> list[str]:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    weed = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
+    argv = [
+        weed, "mini", f"-dir={data_dir}", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}",
+        "-master.telemetry=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
+        f"-bucket={bucket}",
+    ]
+    for name in ("s3", "master", "volume", "filer"):
+        port = getattr(ports, name)
+        argv += [f"-{name}.port={port}", f"-{name}.port.grpc={port + GRPC_OFFSET}"]
+    argv += [f"-webdav.port={ports.webdav}", f"-admin.port={ports.admin}",
+             f"-admin.port.grpc={ports.admin + GRPC_OFFSET}"]
+    return argv
+
+
+def weed_env(access_key: str, secret_key: str) -> dict[str, str]:
+    return {"AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
+
+
+def postgres_bin(name: str) -> str:
+    for version_dir in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (version_dir / name).exists():
+            return str(version_dir / name)
+    raise FileNotFoundError(f"{name} not found: install Debian's postgresql package")
+
+
+def _as_postgres_user(argv: list[str]) -> list[str]:
+    # initdb and postgres refuse to run as root.
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+def start_postgres(group: Group, *, port: int, data_dir: Path, log_dir: Path) -> str:
+    """A throwaway cluster; returns a SQLAlchemy URL for its `mvq` database."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    socket_dir = data_dir / "sock"
+    socket_dir.mkdir(exist_ok=True)
+    cluster = data_dir / "cluster"
+    if os.geteuid() == 0:
+        shutil.chown(data_dir, "postgres")
+        shutil.chown(socket_dir, "postgres")
+    subprocess.run(
+        _as_postgres_user([postgres_bin("initdb"), "-D", str(cluster), "-U", "mvq",
+                           "--auth=trust", "-E", "UTF8", "--no-sync"]),
+        check=True, capture_output=True,
+    )
+    proc = group.start(
+        "postgres",
+        _as_postgres_user([postgres_bin("postgres"), "-D", str(cluster), "-p", str(port),
+                           "-c", f"listen_addresses={LOOPBACK}", "-k", str(socket_dir),
+                           "-c", "fsync=off", "-c", "synchronous_commit=off",
+                           "-c", "full_page_writes=off", "-c", "max_connections=200"]),
+        log_dir=log_dir,
+    )
+    wait_for_port(port, proc=proc, timeout=60)
+    deadline = time.monotonic() + 30
+    while True:
+        done = subprocess.run(
+            [postgres_bin("createdb"), "-h", LOOPBACK, "-p", str(port), "-U", "mvq", "mvq"],
+            capture_output=True, check=False,
+        )
+        if done.returncode == 0:
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(done.stderr.decode())
+        time.sleep(0.3)
+    return f"postgresql+psycopg://mvq@{LOOPBACK}:{port}/mvq"

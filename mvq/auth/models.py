@@ -1,0 +1,45 @@
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mvq.db import Base, utcnow
+from mvq.ids import new_id
+
+
+class Role(enum.StrEnum):
+    reviewer = "reviewer"
+    senior = "senior"
+    admin = "admin"
+    auditor = "auditor"
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    # A reviewer attached to a unit must never judge that unit's claims.
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """A bearer token for a unit or a staff user. Only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        CheckConstraint("(unit_id IS NULL) <> (user_id IS NULL)", name="one_owner"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

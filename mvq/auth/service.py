@@ -1,0 +1,134 @@
+"""Units' and staff's credentials: tokens are random and stored only as SHA-256."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mvq.audit import service as audit
+from mvq.auth.models import ApiToken, Role, StaffUser
+from mvq.errors import Conflict, Invalid, Unauthenticated
+from mvq.units.models import Unit
+
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so a miss costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-password")
+STAFF_TOKEN_HOURS = 12
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "unit" or "staff"
+    id: str
+    role: str | None = None
+    unit_id: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.kind == "staff" and self.role in roles
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _issue_token(
+    session: Session,
+    *,
+    prefix: str,
+    unit_id: str | None = None,
+    user_id: str | None = None,
+    expires_at: datetime | None = None,
+) -> str:
+    token = f"{prefix}_{secrets.token_urlsafe(32)}"
+    session.add(
+        ApiToken(
+            token_hash=hash_token(token),
+            unit_id=unit_id,
+            user_id=user_id,
+            expires_at=expires_at,
+        )
+    )
+    return token
+
+
+def create_unit(session: Session, *, name: str, actor: str) -> tuple[Unit, str]:
+    name = name.strip()
+    if not name:
+        raise Invalid("unit name is empty")
+    if session.scalar(select(Unit).where(Unit.name == name)):
+        raise Conflict(f"a unit named {name!r} exists", code="unit_exists")
+    unit = Unit(name=name)
+    session.add(unit)
+    session.flush()
+    token = _issue_token(session, prefix="mvqu", unit_id=unit.id)
+    audit.record(
+        session, actor=actor, action="unit.created", object_type="unit", object_id=unit.id,
+        data={"name": name},
+    )
+    return unit, token
+
+
+def create_user(
+    session: Session, *, email: str, role: Role, unit_id: str | None, actor: str
+) -> tuple[StaffUser, str]:
+    email = email.strip().lower()
+    if "@" not in email:
+        raise Invalid("not an e-mail address")
+    if session.scalar(select(StaffUser).where(StaffUser.email == email)):
+        raise Conflict(f"a user {email} exists", code="user_exists")
+    password = secrets.token_urlsafe(15)
+    user = StaffUser(email=email, password_hash=_hasher.hash(password), role=role, unit_id=unit_id)
+    session.add(user)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="user.created", object_type="staff_user", object_id=user.id,
+        data={"email": email, "role": role, "unit_id": unit_id},
+    )
+    return user, password
+
+
+def check_password(session: Session, *, email: str, password: str) -> StaffUser:
+    user = session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except VerificationError:
+        user = None
+    if user is None or user.disabled_at is not None:
+        raise Unauthenticated("wrong e-mail or password", code="bad_credentials")
+    return user
+
+
+def staff_token_expiry(now: datetime) -> datetime:
+    return now + timedelta(hours=STAFF_TOKEN_HOURS)
+
+
+def issue_staff_token(session: Session, *, user: StaffUser, now: datetime) -> str:
+    token = _issue_token(session, prefix="mvqs", user_id=user.id, expires_at=staff_token_expiry(now))
+    audit.record(
+        session, actor=f"staff:{user.id}", action="user.login", object_type="staff_user",
+        object_id=user.id, data={"via": "api_token"},
+    )
+    return token
+
+
+def resolve_token(session: Session, *, token: str, now: datetime) -> Principal:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None:
+        raise Unauthenticated("unknown or revoked token", code="bad_token")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise Unauthenticated("token expired", code="token_expired")
+    if row.unit_id is not None:
+        return Principal(kind="unit", id=row.unit_id, unit_id=row.unit_id)
+    user = session.get(StaffUser, row.user_id)
+    if user is None or user.disabled_at is not None:
+        raise Unauthenticated("account disabled", code="bad_token")
+    return Principal(kind="staff", id=user.id, role=user.role, unit_id=user.unit_id)

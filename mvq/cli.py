@@ -1,0 +1,181 @@
+"""The `mvq` command: administration, uploads for units, status and audit checks."""
+
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mvq.auth.models import Role
+from mvq.errors import DomainError
+
+app = typer.Typer(help="mvq: media-verification queue", no_args_is_help=True)
+admin = typer.Typer(help="Administration (runs against MVQ_DATABASE_URL)", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit log checks", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema", no_args_is_help=True)
+app.add_typer(admin, name="admin")
+app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@admin.command("create-unit")
+def create_unit(name: str) -> None:
+    """Create a unit and print its id and a new API token (shown once)."""
+    from mvq.auth import service as auth
+    from mvq.db import session_scope
+
+    try:
+        with session_scope() as session:
+            unit, token = auth.create_unit(session, name=name, actor="cli:admin")
+    except DomainError as exc:
+        _fail(exc.message)
+    typer.echo(f"unit_id: {unit.id}\ntoken: {token}")
+
+
+@admin.command("create-user")
+def create_user(
+    email: str,
+    role: Annotated[Role, typer.Option(help="reviewer, senior, admin or auditor")],
+    unit: Annotated[str | None, typer.Option(help="unit id or name the person belongs to")] = None,
+) -> None:
+    """Create a staff user and print a password (shown once)."""
+    from sqlalchemy import or_, select
+
+    from mvq.auth import service as auth
+    from mvq.db import session_scope
+    from mvq.units.models import Unit
+
+    try:
+        with session_scope() as session:
+            unit_id = None
+            if unit is not None:
+                unit_id = session.scalar(
+                    select(Unit.id).where(or_(Unit.id == unit, Unit.name == unit))
+                )
+                if unit_id is None:
+                    _fail(f"no unit {unit!r}")
+            _, password = auth.create_user(
+                session, email=email, role=role, unit_id=unit_id, actor="cli:admin"
+            )
+    except DomainError as exc:
+        _fail(exc.message)
+    typer.echo(f"password: {password}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration."""
+    from mvq.bootstrap import migrate
+    from mvq.settings import get_settings
+
+    migrate(get_settings().database_url)
+
+
+@app.command()
+def worker(queues: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+    """Run one RQ worker (with the scheduler) on the media queue."""
+    from rq import Worker
+
+    from mvq import queue
+
+    # A short TTL lets a healthy worker find a killed one's job within a minute.
+    w = Worker(queues or [queue.MEDIA_QUEUE], connection=queue.redis_conn(), worker_ttl=30)
+    w.work(with_scheduler=True)
+
+
+@app.command()
+def sweep(every: Annotated[float, typer.Option(help="seconds between sweeps; 0 = once")] = 0) -> None:
+    """Re-enqueue stuck media and release expired leases (the database is the truth)."""
+    from mvq import sweeper
+    from mvq.db import session_factory, utcnow
+    from mvq.settings import get_settings
+
+    settings = get_settings()
+    while True:
+        try:
+            with session_factory()() as session:
+                report = sweeper.sweep(
+                    session, now=utcnow(), stuck_after=timedelta(seconds=settings.stuck_after_seconds)
+                )
+            if report.requeued_media or report.released_leases:
+                typer.echo(json.dumps(report.__dict__))
+        except Exception as exc:  # a sweep must outlive an outage of what it sweeps
+            typer.echo(f"sweep failed: {type(exc).__name__}: {exc}", err=True)
+        if not every:
+            return
+        time.sleep(every)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Exit 0 only if the audit log's hash chain is intact."""
+    from mvq.audit.service import verify_chain
+    from mvq.db import session_factory
+
+    with session_factory()() as session:
+        report = verify_chain(session)
+    if report.first_bad_seq is not None:
+        _fail(f"audit chain broken at event {report.first_bad_seq}: {report.problem}")
+    typer.echo(f"ok: {report.events} events, head {report.head}")
+
+
+def _client():  # type: ignore[no-untyped-def]
+    from mvq.client import Client
+
+    url, token = os.environ.get("MVQ_URL"), os.environ.get("MVQ_TOKEN")
+    if not url or not token:
+        _fail("set MVQ_URL and MVQ_TOKEN")
+    return Client(url or "", token or "")
+
+
+@app.command()
+def upload(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
+    target: Annotated[str, typer.Option(help="target type, e.g. tank")],
+    outcome: Annotated[str, typer.Option(help="destroyed or damaged")],
+    occurred_at: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"])] = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    note: str | None = None,
+) -> None:
+    """Upload footage as one claim; prints the submission id."""
+    from mvq.client import ClientError
+
+    when = occurred_at or datetime.now(UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    try:
+        submission_id = _client().upload(
+            files, target_type=target, outcome=outcome, occurred_at=when, lat=lat, lon=lon,
+            note=note,
+        )
+    except ClientError as exc:
+        _fail(str(exc))
+    typer.echo(submission_id)
+
+
+@app.command()
+def status(submission_id: str) -> None:
+    """State, flags, decision and points of one submission."""
+    from mvq.client import ClientError
+
+    try:
+        body = _client().submission(submission_id)
+    except ClientError as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps(
+        {k: body.get(k) for k in ("id", "status", "flags", "decision", "points")}, indent=2
+    ))
+
+
+def main() -> None:
+    sys.exit(app())

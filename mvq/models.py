@@ -1,0 +1,27 @@
+"""Imports every model so that `Base.metadata` is complete (Alembic, tests)."""
+
+from mvq.audit.models import AuditEvent
+from mvq.auth.models import ApiToken, StaffUser
+from mvq.db import Base
+from mvq.media.models import Frame, Media
+from mvq.review.models import Decision, ReviewItem
+from mvq.scoring.models import LedgerEntry, Rule, RuleVersion
+from mvq.submissions.models import Flag, Submission
+from mvq.units.models import Unit
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Decision",
+    "Flag",
+    "Frame",
+    "LedgerEntry",
+    "Media",
+    "ReviewItem",
+    "Rule",
+    "RuleVersion",
+    "StaffUser",
+    "Submission",
+    "Unit",
+]

@@ -1,0 +1,90 @@
+"""RQ queues, and enqueue-after-commit.
+
+Jobs are buffered on the SQLAlchemy session and sent only once its transaction commits, so a
+worker never picks up a job whose rows it cannot see yet. Redis only carries work the sweeper
+can derive again from the database, so a lost enqueue (crash between commit and send) is
+repaired by the next sweep.
+"""
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from rq.job import Job
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from mvq.settings import get_settings
+
+log = logging.getLogger(__name__)
+MEDIA_QUEUE = "media"
+_PENDING = "mvq_pending_jobs"
+
+
+@dataclass(frozen=True)
+class PendingJob:
+    queue: str
+    func: str
+    args: tuple[Any, ...]
+    job_id: str
+    timeout: int
+
+
+@lru_cache
+def redis_conn() -> Redis:
+    return Redis.from_url(get_settings().redis_url, socket_timeout=10, socket_connect_timeout=5)
+
+
+def queue(name: str) -> Queue:
+    return Queue(name, connection=redis_conn())
+
+
+def send(job: PendingJob) -> None:
+    """Enqueue unless a job with this id is already waiting or running (idempotent)."""
+    q = queue(job.queue)
+    existing = Job.fetch(job.job_id, connection=q.connection) if _exists(q, job.job_id) else None
+    if existing is not None and existing.get_status(refresh=True) in {
+        "queued", "started", "deferred", "scheduled",
+    }:
+        return
+    if existing is not None:
+        existing.delete()
+    q.enqueue(job.func, *job.args, job_id=job.job_id, job_timeout=job.timeout,
+              result_ttl=3600, failure_ttl=7 * 86400)
+
+
+def _exists(q: Queue, job_id: str) -> bool:
+    return bool(q.connection.exists(Job.key_for(job_id)))
+
+
+def enqueue_after_commit(session: Session, job: PendingJob) -> None:
+    session.info.setdefault(_PENDING, []).append(job)
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending(session: Session) -> None:
+    for job in session.info.pop(_PENDING, []):
+        try:
+            send(job)
+        except RedisError:
+            # The rows are committed; the sweeper finds them and enqueues again.
+            log.warning("enqueue failed, left to the sweeper", extra={"job_id": job.job_id})
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def process_media_job(media_id: str) -> PendingJob:
+    return PendingJob(
+        queue=MEDIA_QUEUE,
+        func="workers.jobs.process_media",
+        args=(media_id,),
+        job_id=f"process-media-{media_id}",
+        timeout=get_settings().media_job_timeout_seconds,
+    )

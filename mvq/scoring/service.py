@@ -1,0 +1,189 @@
+"""Points rules (versioned, immutable once in force) and the append-only ledger."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mvq.audit import service as audit
+from mvq.errors import Conflict, Invalid
+from mvq.review.models import Decision
+from mvq.scoring.models import EntryType, LedgerEntry, Rule, RuleVersion
+from mvq.submissions.models import Outcome, Submission
+
+# Demo figures only (the 2025 public table): never real policy.
+DEMO_RULES: list[tuple[str, str, int]] = [
+    ("tank", "destroyed", 40),
+    ("tank", "damaged", 20),
+    ("mlrs", "destroyed", 50),
+    ("mlrs", "damaged", 25),
+    ("artillery", "destroyed", 30),
+    ("artillery", "damaged", 15),
+    ("apc", "destroyed", 20),
+    ("apc", "damaged", 10),
+    ("infantry", "destroyed", 6),
+]
+DEMO_EFFECTIVE_FROM = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    target_type: str
+    outcome: str
+    points: int
+
+
+def version_in_force(session: Session, *, at: datetime) -> RuleVersion | None:
+    return session.scalar(
+        select(RuleVersion)
+        .where(RuleVersion.effective_from <= at)
+        .order_by(RuleVersion.effective_from.desc())
+        .limit(1)
+    )
+
+
+def rules_of(session: Session, *, version_id: str) -> list[Rule]:
+    return list(
+        session.scalars(
+            select(Rule).where(Rule.version_id == version_id).order_by(Rule.target_type, Rule.outcome)
+        )
+    )
+
+
+def history(session: Session) -> list[RuleVersion]:
+    return list(session.scalars(select(RuleVersion).order_by(RuleVersion.effective_from.desc())))
+
+
+def known_target_types(session: Session, *, at: datetime) -> set[str]:
+    version = version_in_force(session, at=at)
+    if version is None:
+        return set()
+    return {rule.target_type for rule in rules_of(session, version_id=version.id)}
+
+
+def create_version(
+    session: Session,
+    *,
+    effective_from: datetime,
+    rows: list[RuleRow],
+    actor_id: str | None,
+    actor: str,
+    now: datetime,
+) -> RuleVersion:
+    if effective_from < now and actor_id is not None:
+        # A version that is already in force could change awards already made.
+        raise Invalid("effective_from must not be in the past", code="rules_in_past")
+    if not rows:
+        raise Invalid("a rules version needs at least one rule")
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
+        if row.outcome not in set(Outcome):
+            raise Invalid(f"unknown outcome {row.outcome!r}")
+        if row.points < 0:
+            raise Invalid("points must not be negative")
+        if (row.target_type, row.outcome) in seen:
+            raise Invalid(f"duplicate rule for {row.target_type}/{row.outcome}")
+        seen.add((row.target_type, row.outcome))
+    if session.scalar(select(RuleVersion).where(RuleVersion.effective_from == effective_from)):
+        raise Conflict("a version with this effective_from exists", code="rules_exist")
+    version = RuleVersion(effective_from=effective_from, created_by=actor_id)
+    session.add(version)
+    session.flush()
+    session.add_all(
+        Rule(version_id=version.id, target_type=r.target_type.strip().lower(),
+             outcome=r.outcome, points=r.points)
+        for r in rows
+    )
+    audit.record(
+        session, actor=actor, action="rules.version_created", object_type="rule_version",
+        object_id=version.id,
+        data={"effective_from": effective_from.isoformat(),
+              "rules": [r.__dict__ for r in rows]},
+    )
+    return version
+
+
+def seed_demo_rules(session: Session, *, now: datetime) -> RuleVersion | None:
+    if session.scalar(select(func.count()).select_from(RuleVersion)):
+        return None
+    return create_version(
+        session,
+        effective_from=DEMO_EFFECTIVE_FROM,
+        rows=[RuleRow(t, o, p) for t, o, p in DEMO_RULES],
+        actor_id=None,
+        actor="system:seed",
+        now=now,
+    )
+
+
+def award(session: Session, *, submission: Submission, decision: Decision, actor: str) -> LedgerEntry:
+    """The one award for an approval, priced by the rules in force when the hit occurred."""
+    version = version_in_force(session, at=submission.occurred_at)
+    if version is None:
+        raise Conflict("no rules version covers the claim's time", code="no_rules")
+    rule = session.scalar(
+        select(Rule).where(
+            Rule.version_id == version.id,
+            Rule.target_type == decision.target_type,
+            Rule.outcome == decision.outcome,
+        )
+    )
+    if rule is None:
+        raise Invalid(
+            f"no points rule for {decision.target_type}/{decision.outcome}", code="no_rule"
+        )
+    entry = LedgerEntry(
+        unit_id=submission.unit_id,
+        entry_type=EntryType.award,
+        points=rule.points,
+        submission_id=submission.id,
+        decision_id=decision.id,
+        rule_version_id=version.id,
+        actor_id=decision.reviewer_id,
+    )
+    session.add(entry)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("this decision was already awarded", code="already_awarded") from exc
+    audit.record(
+        session, actor=actor, action="ledger.award", object_type="ledger_entry",
+        object_id=entry.id,
+        data={"unit_id": entry.unit_id, "points": entry.points, "decision_id": decision.id,
+              "rule_version_id": version.id},
+    )
+    return entry
+
+
+def balance(session: Session, *, unit_id: str) -> int:
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(LedgerEntry.unit_id == unit_id)
+    )
+    return int(total or 0)
+
+
+def entries(session: Session, *, unit_id: str, limit: int, offset: int) -> list[LedgerEntry]:
+    return list(
+        session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.unit_id == unit_id)
+            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+
+
+def leaderboard(session: Session, *, since: datetime | None, until: datetime | None) -> list[tuple[str, int]]:
+    stmt = select(LedgerEntry.unit_id, func.sum(LedgerEntry.points)).where(
+        LedgerEntry.entry_type != EntryType.debit
+    )
+    if since is not None:
+        stmt = stmt.where(LedgerEntry.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(LedgerEntry.created_at < until)
+    stmt = stmt.group_by(LedgerEntry.unit_id).order_by(func.sum(LedgerEntry.points).desc())
+    return [(unit_id, int(points)) for unit_id, points in session.execute(stmt)]

@@ -1,0 +1,114 @@
+"""One Settings object for every process: API, workers, CLI and the dev runner.
+
+Secrets come from the environment (or `.env`). In dev mode any secret left unset is generated
+once into `<data_dir>/secrets.json`, so restarts keep the same keys and the same S3 data.
+Production refuses to start without them, so a forgotten variable never means a random key.
+"""
+
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_FIELDS = ("s3_access_key", "s3_secret_key", "secret_key", "signing_key")
+
+
+class MissingSecretError(RuntimeError):
+    pass
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MVQ_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "production"] = "dev"
+    data_dir: Path = Path(".data")
+
+    database_url: str = ""
+    redis_url: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_bucket: str = "mvq"
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    signing_key: SecretStr | None = None
+
+    # Listening ports of the dev stack; each is movable so two stacks can run side by side.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    redis_port: int = 6379
+    s3_port: int = 8333
+    weed_master_port: int = 9333
+    weed_volume_port: int = 8080
+    weed_filer_port: int = 8888
+    weed_webdav_port: int = 7333
+    weed_admin_port: int = 23646
+    workers: int = 2
+
+    presign_ttl_seconds: int = 300
+    max_upload_bytes: int = 8 * 1024**3
+    media_job_timeout_seconds: int = 1800
+    ffmpeg_timeout_seconds: int = 120
+    ffmpeg_memory_bytes: int = 2 * 1024**3
+    frames_per_clip: int = 5
+    lease_seconds: int = 600
+    # The sweeper re-enqueues uploaded media that no job picked up within this many seconds.
+    stuck_after_seconds: int = 30
+    sweep_interval_seconds: int = 15
+    max_processing_attempts: int = 3
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'mvq.db').resolve()}"
+        if not self.redis_url:
+            self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        if not self.s3_endpoint_url:
+            self.s3_endpoint_url = f"http://127.0.0.1:{self.s3_port}"
+        missing = [name for name in SECRET_FIELDS if getattr(self, name) is None]
+        if missing and self.env == "production":
+            names = ", ".join(f"MVQ_{n.upper()}" for n in missing)
+            raise MissingSecretError(f"production mode needs explicit secrets: {names}")
+        if missing:
+            stored = _dev_secrets(self.data_dir)
+            for name in missing:
+                setattr(self, name, SecretStr(stored[name]))
+        return self
+
+    def secret(self, name: str) -> str:
+        value = getattr(self, name)
+        assert isinstance(value, SecretStr)
+        return value.get_secret_value()
+
+
+def _dev_secrets(data_dir: Path) -> dict[str, str]:
+    path = data_dir / "secrets.json"
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text())
+    else:
+        stored = {}
+    fresh = {
+        "s3_access_key": "mvq" + secrets.token_hex(8),
+        "s3_secret_key": secrets.token_urlsafe(32),
+        "secret_key": secrets.token_urlsafe(48),
+        "signing_key": secrets.token_hex(32),
+    }
+    if all(name in stored for name in fresh):
+        return stored
+    stored = fresh | stored
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # Written owner-only: these keys open the whole dev stack.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(stored, fh)
+    return stored
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,90 @@
+"""S3 access. Originals are written only by clients through presigned URLs; derived objects
+(frames, thumbnails) only by workers, under deterministic keys so a retried job overwrites."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from mvq.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+
+def make_client(settings: Settings) -> "S3Client":
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint_url,
+        region_name=settings.s3_region,
+        aws_access_key_id=settings.secret("s3_access_key"),
+        aws_secret_access_key=settings.secret("s3_secret_key"),
+        # SeaweedFS rejects SigV2 presigned URLs; path style works without wildcard DNS.
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+        ),
+    )
+
+
+@lru_cache
+def client() -> "S3Client":
+    return make_client(get_settings())
+
+
+def bucket() -> str:
+    return get_settings().s3_bucket
+
+
+def ensure_bucket() -> None:
+    try:
+        client().head_bucket(Bucket=bucket())
+    except ClientError:
+        client().create_bucket(Bucket=bucket())
+
+
+def original_key(submission_id: str, media_id: str) -> str:
+    return f"originals/{submission_id}/{media_id}"
+
+
+def presign_put(key: str, *, content_type: str) -> str:
+    return client().generate_presigned_url(
+        "put_object",
+        Params={"Bucket": bucket(), "Key": key, "ContentType": content_type},
+        ExpiresIn=get_settings().presign_ttl_seconds,
+    )
+
+
+def presign_get(key: str) -> str:
+    return client().generate_presigned_url(
+        "get_object",
+        Params={"Bucket": bucket(), "Key": key},
+        ExpiresIn=get_settings().presign_ttl_seconds,
+    )
+
+
+def head(key: str) -> dict[str, Any] | None:
+    try:
+        return dict(client().head_object(Bucket=bucket(), Key=key))
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            return None
+        raise
+
+
+def download(key: str, dest: Path) -> None:
+    client().download_file(bucket(), key, str(dest))
+
+
+def put_bytes(key: str, data: bytes, *, content_type: str) -> None:
+    client().put_object(Bucket=bucket(), Key=key, Body=data, ContentType=content_type)
+
+
+def ping() -> None:
+    client().head_bucket(Bucket=bucket())

@@ -1,0 +1,86 @@
+from datetime import datetime
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+
+class SubmissionCreate(BaseModel):
+    target_type: str = Field(min_length=1, max_length=64)
+    outcome: str = Field(min_length=1, max_length=20)
+    occurred_at: AwareDatetime
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class SubmissionCreated(BaseModel):
+    id: str
+    status: str
+
+
+class FlagOut(BaseModel):
+    kind: str
+    media_id: str | None
+    evidence: dict[str, Any]
+
+
+class FrameOut(BaseModel):
+    index: int
+    t_seconds: float
+    width: int
+    height: int
+
+
+class MediaOut(BaseModel):
+    id: str
+    status: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str | None
+    failure_reason: str | None = None
+    metadata: dict[str, Any]
+    frames: list[FrameOut]
+    flags: list[FlagOut]
+
+
+class DecisionOut(BaseModel):
+    decision: str
+    target_type: str
+    outcome: str
+    reason_code: str | None
+    decided_at: datetime
+
+
+class SubmissionOut(BaseModel):
+    id: str
+    unit_id: str
+    status: str
+    target_type: str
+    outcome: str
+    occurred_at: datetime
+    lat: float | None
+    lon: float | None
+    note: str | None
+    created_at: datetime
+    media: list[MediaOut]
+    flags: list[FlagOut]
+    decision: DecisionOut | None = None
+    points: int | None = None
+
+
+class SubmissionSummary(BaseModel):
+    id: str
+    unit_id: str
+    status: str
+    target_type: str
+    outcome: str
+    occurred_at: datetime
+    created_at: datetime
+
+
+class SubmissionPage(BaseModel):
+    items: list[SubmissionSummary]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,118 @@
+"""Claims: creation (idempotent per unit and key), reading with object-level access."""
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mvq.audit import service as audit
+from mvq.auth.service import Principal
+from mvq.errors import Conflict, Forbidden, Invalid, NotFound
+from mvq.scoring import service as scoring
+from mvq.submissions.models import Flag, Outcome, Submission, SubmissionStatus
+
+MAX_CLAIM_AGE = timedelta(days=365)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def fingerprint(body: dict[str, object]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def create(
+    session: Session,
+    *,
+    principal: Principal,
+    target_type: str,
+    outcome: str,
+    occurred_at: datetime,
+    lat: float | None,
+    lon: float | None,
+    note: str | None,
+    idempotency_key: str | None,
+    now: datetime,
+) -> tuple[Submission, bool]:
+    """Returns the submission and whether it was created now (False: an idempotent replay)."""
+    if principal.kind != "unit" or principal.unit_id is None:
+        raise Forbidden("only units submit claims")
+    body = {"target_type": target_type, "outcome": outcome, "occurred_at": occurred_at,
+            "lat": lat, "lon": lon, "note": note}
+    print_ = fingerprint(body)
+    if idempotency_key is not None:
+        existing = session.scalar(
+            select(Submission).where(
+                Submission.unit_id == principal.unit_id,
+                Submission.idempotency_key == idempotency_key,
+            )
+        )
+        if existing is not None:
+            if existing.request_fingerprint != print_:
+                raise Conflict("Idempotency-Key reused with a different body",
+                               code="idempotency_mismatch")
+            return existing, False
+    target_type = target_type.strip().lower()
+    if outcome not in set(Outcome):
+        raise Invalid(f"outcome must be one of {', '.join(Outcome)}", code="bad_outcome")
+    if occurred_at > now + CLOCK_SKEW:
+        raise Invalid("occurred_at is in the future", code="occurred_in_future")
+    if occurred_at < now - MAX_CLAIM_AGE:
+        raise Invalid("occurred_at is more than a year ago", code="occurred_too_old")
+    if target_type not in scoring.known_target_types(session, at=occurred_at):
+        raise Invalid(f"unknown target_type {target_type!r}", code="unknown_target_type")
+    if (lat is None) != (lon is None):
+        raise Invalid("give both lat and lon, or neither", code="bad_position")
+    submission = Submission(
+        unit_id=principal.unit_id,
+        status=SubmissionStatus.awaiting_upload,
+        target_type=target_type,
+        outcome=outcome,
+        occurred_at=occurred_at,
+        lat=lat,
+        lon=lon,
+        note=note,
+        idempotency_key=idempotency_key,
+        request_fingerprint=print_,
+    )
+    session.add(submission)
+    session.flush()
+    audit.record(
+        session, actor=principal.actor, action="submission.created", object_type="submission",
+        object_id=submission.id,
+        data={"unit_id": submission.unit_id, "target_type": target_type, "outcome": outcome,
+              "occurred_at": occurred_at.isoformat()},
+    )
+    return submission, True
+
+
+def get_visible(session: Session, *, principal: Principal, submission_id: str) -> Submission:
+    """A unit sees only its own claims; anything else is 'not found', never 'forbidden',
+    so ids of other units' claims leak nothing."""
+    submission = session.get(Submission, submission_id)
+    if submission is None or (principal.kind == "unit" and submission.unit_id != principal.unit_id):
+        raise NotFound("no such submission")
+    return submission
+
+
+def list_visible(
+    session: Session, *, principal: Principal, status: str | None, limit: int, offset: int
+) -> tuple[list[Submission], int]:
+    stmt = select(Submission)
+    if principal.kind == "unit":
+        stmt = stmt.where(Submission.unit_id == principal.unit_id)
+    if status is not None:
+        if status not in set(SubmissionStatus):
+            raise Invalid(f"unknown status {status!r}", code="bad_status")
+        stmt = stmt.where(Submission.status == status)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.order_by(Submission.created_at.desc(), Submission.id).limit(limit).offset(offset)
+    )
+    return list(rows), total
+
+
+def flags_of(session: Session, *, submission_id: str) -> list[Flag]:
+    return list(
+        session.scalars(select(Flag).where(Flag.submission_id == submission_id).order_by(Flag.kind))
+    )

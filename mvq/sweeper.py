@@ -1,0 +1,60 @@
+"""Repairs what Redis may have lost. The database is the truth: anything uploaded but not
+processed is enqueued again (job ids make that idempotent), and expired leases go back to
+the queue. Wiping Redis therefore loses no work."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from mvq import queue
+from mvq.media.models import Media, MediaStatus
+from mvq.review.models import ItemState, ReviewItem
+from mvq.submissions.models import Submission, SubmissionStatus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    requeued_media: int
+    released_leases: int
+
+
+def sweep(session: Session, *, now: datetime, stuck_after: timedelta) -> SweepReport:
+    stuck = list(
+        session.scalars(
+            select(Media.id).where(
+                Media.status.in_([MediaStatus.uploaded, MediaStatus.processing]),
+                Media.uploaded_at < now - stuck_after,
+            )
+        )
+    )
+    expired = list(
+        session.scalars(
+            select(ReviewItem.submission_id).where(
+                ReviewItem.state == ItemState.leased, ReviewItem.lease_expires_at < now
+            )
+        )
+    )
+    if expired:
+        session.execute(
+            update(ReviewItem)
+            .where(ReviewItem.state == ItemState.leased, ReviewItem.lease_expires_at < now)
+            .values(state=ItemState.pending, leased_by=None, lease_token=None,
+                    lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(Submission)
+            .where(Submission.id.in_(expired), Submission.status == SubmissionStatus.in_review)
+            .values(status=SubmissionStatus.in_queue)
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
+    # `send` skips ids already queued or running, so a healthy job is never doubled.
+    for media_id in stuck:
+        queue.send(queue.process_media_job(media_id))
+    return SweepReport(requeued_media=len(stuck), released_leases=len(expired))
