@@ -171,11 +171,13 @@ def start_postgres(group: Group, *, port: int, data_dir: Path, log_dir: Path) ->
     if os.geteuid() == 0:
         shutil.chown(data_dir, "postgres")
         shutil.chown(socket_dir, "postgres")
-    subprocess.run(
+    done = subprocess.run(
         _as_postgres_user([postgres_bin("initdb"), "-D", str(cluster), "-U", "mvq",
                            "--auth=trust", "-E", "UTF8", "--no-sync"]),
-        check=True, capture_output=True,
+        check=False, capture_output=True,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"initdb failed: {done.stderr.decode(errors='replace')[-500:]}")
     proc = group.start(
         "postgres",
         _as_postgres_user([postgres_bin("postgres"), "-D", str(cluster), "-p", str(port),

@@ -18,7 +18,8 @@ def probe_video(path: Path, sniffed: Sniffed) -> dict[str, Any]:
     assert sniffed.demuxer is not None
     try:
         out = tools.run(
-            ["ffprobe", "-nostdin", "-v", "error", "-print_format", "json",
+            # ffprobe has no -nostdin; its stdin is /dev/null anyway (tools.run).
+            ["ffprobe", "-v", "error", "-print_format", "json",
              "-show_format", "-show_streams", *tools.input_args(str(path), sniffed.demuxer)]
         )
     except tools.ToolFailed as exc:

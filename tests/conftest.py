@@ -1,0 +1,52 @@
+"""Fixtures: `backing` servers for the whole run; per module a fresh `database` on each
+backend (SQLite and Postgres) and, where asked for, a `stack` of API and worker processes."""
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from mvq.db import session_factory
+from tests import harness
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def backing() -> Iterator[harness.Backing]:
+    root = Path(tempfile.mkdtemp(prefix="mvq-test-"))
+    root.chmod(0o755)  # the Postgres cluster runs as the postgres user and must reach its dir
+    backing = harness.start_backing(root)
+    try:
+        yield backing
+    finally:
+        backing.group.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def database(request: pytest.FixtureRequest, backing: harness.Backing) -> Iterator[str]:
+    url = harness.fresh_database(backing, request.param)
+    harness.use_env({**backing.env, "MVQ_DATABASE_URL": url})
+    from mvq.queue import redis_conn
+
+    redis_conn().flushdb()  # jobs left by an earlier module's workers
+    yield url
+
+
+@pytest.fixture(scope="module")
+def stack(backing: harness.Backing, database: str) -> Iterator[harness.Stack]:
+    stack = harness.start_stack(backing, database)
+    try:
+        yield stack
+    finally:
+        stack.group.stop()
+
+
+@pytest.fixture
+def session(database: str) -> Iterator[Session]:
+    with session_factory(database)() as session:
+        yield session

@@ -1,0 +1,104 @@
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session
+
+from mvq.auth import service as auth
+from mvq.auth.models import Role
+from mvq.db import utcnow
+from mvq.scoring import service as scoring
+from tests import footage, harness
+
+
+@dataclass
+class Accounts:
+    unit_id: str
+    unit_token: str
+    other_unit_id: str
+    other_unit_token: str
+    staff_tokens: dict[str, str]
+
+
+def make_unit(session: Session) -> tuple[str, str]:
+    unit, token = auth.create_unit(session, name=f"unit-{uuid.uuid4().hex[:8]}", actor="test")
+    session.commit()
+    return unit.id, token
+
+
+def make_staff(session: Session, role: Role, *, unit_id: str | None = None) -> str:
+    user, _ = auth.create_user(session, email=f"{role}-{uuid.uuid4().hex[:8]}@test.mvq",
+                               role=role, unit_id=unit_id, actor="test")
+    token = auth.issue_staff_token(session, user=user, now=utcnow())
+    session.commit()
+    return token
+
+
+@pytest.fixture(scope="module")
+def accounts(database: str) -> Accounts:
+    from mvq.db import session_factory
+
+    with session_factory(database)() as session:
+        scoring.seed_demo_rules(session, now=utcnow())
+        session.commit()
+        unit_id, unit_token = make_unit(session)
+        other_id, other_token = make_unit(session)
+        staff = {role.value: make_staff(session, role) for role in Role}
+    return Accounts(unit_id, unit_token, other_id, other_token, staff)
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("footage")
+
+
+def claim_body(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "target_type": "tank", "outcome": "destroyed",
+        "occurred_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
+    }
+    return body | overrides
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def upload_claim(stack: harness.Stack, token: str, path: Path, **claim: object) -> str:
+    """The unit's whole upload path over HTTP: create, presigned PUT, complete."""
+    with stack.client(token) as api:
+        created = api.post("/api/v1/submissions", json=claim_body(**claim),
+                           headers={"Idempotency-Key": uuid.uuid4().hex})
+        assert created.status_code == 201, created.text
+        submission_id = str(created.json()["id"])
+        plan = api.post(f"/api/v1/submissions/{submission_id}/media", json={
+            "filename": path.name, "size": path.stat().st_size, "sha256": sha256_of(path),
+            "content_type": "video/mp4",
+        })
+        assert plan.status_code == 201, plan.text
+        upload = plan.json()["upload"]
+        assert upload["mode"] == "single"
+        put = httpx.put(upload["urls"][0], content=path.read_bytes(),
+                        headers={"Content-Type": "video/mp4"})
+        assert put.status_code == 200, put.text
+        done = api.post(f"/api/v1/media/{plan.json()['media_id']}/complete", json={})
+        assert done.status_code == 202, done.text
+    return submission_id
+
+
+def wait_for_status(stack: harness.Stack, token: str, submission_id: str, *statuses: str) -> dict:  # type: ignore[type-arg]
+    with stack.client(token) as api:
+        def settled() -> dict | None:  # type: ignore[type-arg]
+            body = api.get(f"/api/v1/submissions/{submission_id}").json()
+            return body if body["status"] in statuses else None
+
+        return harness.wait_until(settled, timeout=90, what=f"status in {statuses}")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def tank_clip(clips: Path) -> Path:
+    return footage.clip("chelsea", clips / "chelsea.mp4")
