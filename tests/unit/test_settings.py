@@ -1,0 +1,45 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from mvq.settings import MissingSecretError, Settings
+
+
+def test_production_refuses_to_start_without_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("S3_ACCESS_KEY", "S3_SECRET_KEY", "SECRET_KEY", "SIGNING_KEY"):
+        monkeypatch.delenv(f"MVQ_{name}", raising=False)
+    with pytest.raises(MissingSecretError, match="MVQ_SECRET_KEY"):
+        Settings(env="production", data_dir=tmp_path)
+    assert not (tmp_path / "secrets.json").exists()
+
+
+def test_production_starts_with_explicit_secrets(tmp_path: Path) -> None:
+    settings = Settings(env="production", data_dir=tmp_path, s3_access_key="a",
+                        s3_secret_key="b", secret_key="c", signing_key="d")  # type: ignore[arg-type]
+    assert settings.secret("secret_key") == "c"
+
+
+def test_dev_generates_secrets_once_and_keeps_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("S3_ACCESS_KEY", "S3_SECRET_KEY", "SECRET_KEY", "SIGNING_KEY"):
+        monkeypatch.delenv(f"MVQ_{name}", raising=False)
+    first = Settings(env="dev", data_dir=tmp_path)
+    second = Settings(env="dev", data_dir=tmp_path)
+    assert first.secret("secret_key") == second.secret("secret_key")
+    assert len(first.secret("secret_key")) >= 32
+    stored = tmp_path / "secrets.json"
+    assert stored.stat().st_mode & 0o077 == 0  # owner-only
+    assert json.loads(stored.read_text())["s3_secret_key"] == first.secret("s3_secret_key")
+
+
+def test_secrets_are_not_shown_in_repr(tmp_path: Path) -> None:
+    settings = Settings(env="dev", data_dir=tmp_path, secret_key="hunter2-very-secret")  # type: ignore[arg-type]
+    assert "hunter2-very-secret" not in repr(settings)
+    assert "hunter2-very-secret" not in str(settings.model_dump())
+
+
+def test_default_urls_follow_the_configured_ports(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, redis_port=16380, s3_port=18334)
+    assert settings.redis_url == "redis://127.0.0.1:16380/0"
+    assert settings.s3_endpoint_url == "http://127.0.0.1:18334"
+    assert settings.database_url.startswith("sqlite:///") and str(tmp_path) in settings.database_url
