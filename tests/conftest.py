@@ -50,3 +50,11 @@ def stack(backing: harness.Backing, database: str) -> Iterator[harness.Stack]:
 def session(database: str) -> Iterator[Session]:
     with session_factory(database)() as session:
         yield session
+
+
+@pytest.fixture(scope="module")
+def postgres_database(backing: harness.Backing) -> Iterator[str]:
+    """For what only Postgres has (triggers, SKIP LOCKED): not run against SQLite at all."""
+    url = harness.fresh_database(backing, "postgres")
+    harness.use_env({**backing.env, "MVQ_DATABASE_URL": url})
+    yield url
