@@ -97,15 +97,19 @@ def free_port(*, with_grpc: bool = False) -> int:
     raise RuntimeError("no free port pair found")
 
 
+def is_listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((LOOPBACK, port)) == 0
+
+
 def wait_for_port(port: int, *, proc: Proc | None = None, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and not proc.alive():
             raise RuntimeError(f"{proc.name} exited early:\n{proc.tail()}")
-        with socket.socket() as sock:
-            sock.settimeout(0.5)
-            if sock.connect_ex((LOOPBACK, port)) == 0:
-                return
+        if is_listening(port):
+            return
         time.sleep(0.1)
     tail = proc.tail() if proc else ""
     raise TimeoutError(f"port {port} did not open within {timeout}s\n{tail}")
