@@ -19,21 +19,33 @@ from mvq.settings import Settings, get_settings
 
 def start_backends(group: servers.Group, settings: Settings, logs: Path) -> None:
     if "MVQ_REDIS_URL" not in os.environ:
-        proc = group.start("redis", servers.redis_argv(
-            port=settings.redis_port, data_dir=settings.data_dir / "redis", persist=True,
-        ), log_dir=logs)
+        proc = group.start(
+            "redis",
+            servers.redis_argv(
+                port=settings.redis_port,
+                data_dir=settings.data_dir / "redis",
+                persist=True,
+            ),
+            log_dir=logs,
+        )
         servers.wait_for_port(settings.redis_port, proc=proc)
     if "MVQ_S3_ENDPOINT_URL" not in os.environ:
         ports = servers.WeedPorts(
-            s3=settings.s3_port, master=settings.weed_master_port,
-            volume=settings.weed_volume_port, filer=settings.weed_filer_port,
-            webdav=settings.weed_webdav_port, admin=settings.weed_admin_port,
+            s3=settings.s3_port,
+            master=settings.weed_master_port,
+            volume=settings.weed_volume_port,
+            filer=settings.weed_filer_port,
+            webdav=settings.weed_webdav_port,
+            admin=settings.weed_admin_port,
         )
         proc = group.start(
             "seaweedfs",
-            servers.weed_argv(ports=ports, data_dir=settings.data_dir / "seaweedfs",
-                              bucket=settings.s3_bucket),
-            env=servers.weed_env(settings.secret("s3_access_key"), settings.secret("s3_secret_key")),
+            servers.weed_argv(
+                ports=ports, data_dir=settings.data_dir / "seaweedfs", bucket=settings.s3_bucket
+            ),
+            env=servers.weed_env(
+                settings.secret("s3_access_key"), settings.secret("s3_secret_key")
+            ),
             log_dir=logs,
         )
         servers.wait_for_port(settings.s3_port, proc=proc, timeout=90)
@@ -56,11 +68,24 @@ def start_app(group: servers.Group, settings: Settings, logs: Path) -> None:
     mvq = str(Path(sys.executable).parent / "mvq")
     for n in range(settings.workers):
         group.start(f"worker-{n + 1}", [mvq, "worker"], log_dir=logs)
-    group.start("sweeper", [mvq, "sweep", "--every", str(settings.sweep_interval_seconds)],
-                log_dir=logs)
-    api = group.start("api", [sys.executable, "-m", "uvicorn", "api.app:app", "--host",
-                              settings.host, "--port", str(settings.port), "--no-server-header"],
-                      log_dir=logs)
+    group.start(
+        "sweeper", [mvq, "sweep", "--every", str(settings.sweep_interval_seconds)], log_dir=logs
+    )
+    api = group.start(
+        "api",
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:app",
+            "--host",
+            settings.host,
+            "--port",
+            str(settings.port),
+            "--no-server-header",
+        ],
+        log_dir=logs,
+    )
     servers.wait_for_port(settings.port, proc=api)
 
 
@@ -93,7 +118,9 @@ def main() -> int:
         migrate(settings.database_url)
         print_demo_accounts()
         start_app(group, settings, logs)
-        print(f"mvq is up on http://{settings.host}:{settings.port}  (logs in {logs}; Ctrl-C stops)")
+        print(
+            f"mvq is up on http://{settings.host}:{settings.port}  (logs in {logs}; Ctrl-C stops)"
+        )
         while not stopping:
             dead = next((p for p in group.procs if not p.alive()), None)
             if dead is not None:

@@ -40,15 +40,24 @@ class Group:
     procs: list[Proc] = field(default_factory=list)
 
     def start(
-        self, name: str, argv: Sequence[str], *, log_dir: Path,
-        env: Mapping[str, str] | None = None, cwd: Path | None = None,
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        log_dir: Path,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> Proc:
         log_dir.mkdir(parents=True, exist_ok=True)
         log_path = log_dir / f"{name}.log"
         log = log_path.open("ab")
         popen = subprocess.Popen(
-            list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})}, cwd=cwd,
+            list(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
             # Own process group: Ctrl-C reaches the runner only, which then stops each child
             # in order instead of all at once.
             start_new_session=True,
@@ -117,8 +126,19 @@ def wait_for_port(port: int, *, proc: Proc | None = None, timeout: float = 60) -
 
 def redis_argv(*, port: int, data_dir: Path, persist: bool) -> list[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
-    argv = ["redis-server", "--bind", LOOPBACK, "--port", str(port), "--dir", str(data_dir),
-            "--protected-mode", "yes", "--daemonize", "no"]
+    argv = [
+        "redis-server",
+        "--bind",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--dir",
+        str(data_dir),
+        "--protected-mode",
+        "yes",
+        "--daemonize",
+        "no",
+    ]
     if persist:
         return [*argv, "--appendonly", "yes", "--save", "60 1"]
     return [*argv, "--appendonly", "no", "--save", ""]
@@ -138,15 +158,25 @@ def weed_argv(*, ports: WeedPorts, data_dir: Path, bucket: str) -> list[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     weed = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
     argv = [
-        weed, "mini", f"-dir={data_dir}", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}",
-        "-master.telemetry=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
+        weed,
+        "mini",
+        f"-dir={data_dir}",
+        f"-ip={LOOPBACK}",
+        f"-ip.bind={LOOPBACK}",
+        "-master.telemetry=false",
+        "-admin.ui=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
         f"-bucket={bucket}",
     ]
     for name in ("s3", "master", "volume", "filer"):
         port = getattr(ports, name)
         argv += [f"-{name}.port={port}", f"-{name}.port.grpc={port + GRPC_OFFSET}"]
-    argv += [f"-webdav.port={ports.webdav}", f"-admin.port={ports.admin}",
-             f"-admin.port.grpc={ports.admin + GRPC_OFFSET}"]
+    argv += [
+        f"-webdav.port={ports.webdav}",
+        f"-admin.port={ports.admin}",
+        f"-admin.port.grpc={ports.admin + GRPC_OFFSET}",
+    ]
     return argv
 
 
@@ -176,18 +206,47 @@ def start_postgres(group: Group, *, port: int, data_dir: Path, log_dir: Path) ->
         shutil.chown(data_dir, "postgres")
         shutil.chown(socket_dir, "postgres")
     done = subprocess.run(
-        _as_postgres_user([postgres_bin("initdb"), "-D", str(cluster), "-U", "mvq",
-                           "--auth=trust", "-E", "UTF8", "--no-sync"]),
-        check=False, capture_output=True,
+        _as_postgres_user(
+            [
+                postgres_bin("initdb"),
+                "-D",
+                str(cluster),
+                "-U",
+                "mvq",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
+        ),
+        check=False,
+        capture_output=True,
     )
     if done.returncode != 0:
         raise RuntimeError(f"initdb failed: {done.stderr.decode(errors='replace')[-500:]}")
     proc = group.start(
         "postgres",
-        _as_postgres_user([postgres_bin("postgres"), "-D", str(cluster), "-p", str(port),
-                           "-c", f"listen_addresses={LOOPBACK}", "-k", str(socket_dir),
-                           "-c", "fsync=off", "-c", "synchronous_commit=off",
-                           "-c", "full_page_writes=off", "-c", "max_connections=200"]),
+        _as_postgres_user(
+            [
+                postgres_bin("postgres"),
+                "-D",
+                str(cluster),
+                "-p",
+                str(port),
+                "-c",
+                f"listen_addresses={LOOPBACK}",
+                "-k",
+                str(socket_dir),
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
+            ]
+        ),
         log_dir=log_dir,
     )
     wait_for_port(port, proc=proc, timeout=60)
@@ -195,7 +254,8 @@ def start_postgres(group: Group, *, port: int, data_dir: Path, log_dir: Path) ->
     while True:
         done = subprocess.run(
             [postgres_bin("createdb"), "-h", LOOPBACK, "-p", str(port), "-U", "mvq", "mvq"],
-            capture_output=True, check=False,
+            capture_output=True,
+            check=False,
         )
         if done.returncode == 0:
             break

@@ -6,12 +6,15 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mvq.auth.models import Role
 from mvq.errors import DomainError
+
+if TYPE_CHECKING:
+    from mvq.client import Client
 
 app = typer.Typer(help="mvq: media-verification queue", no_args_is_help=True)
 admin = typer.Typer(help="Administration (runs against MVQ_DATABASE_URL)", no_args_is_help=True)
@@ -93,7 +96,9 @@ def worker(queues: Annotated[list[str] | None, typer.Argument()] = None) -> None
 
 
 @app.command()
-def sweep(every: Annotated[float, typer.Option(help="seconds between sweeps; 0 = once")] = 0) -> None:
+def sweep(
+    every: Annotated[float, typer.Option(help="seconds between sweeps; 0 = once")] = 0,
+) -> None:
     """Re-enqueue stuck media and release expired leases (the database is the truth)."""
     from mvq import sweeper
     from mvq.db import session_factory, utcnow
@@ -104,7 +109,9 @@ def sweep(every: Annotated[float, typer.Option(help="seconds between sweeps; 0 =
         try:
             with session_factory()() as session:
                 report = sweeper.sweep(
-                    session, now=utcnow(), stuck_after=timedelta(seconds=settings.stuck_after_seconds)
+                    session,
+                    now=utcnow(),
+                    stuck_after=timedelta(seconds=settings.stuck_after_seconds),
                 )
             if report.requeued_media or report.released_leases:
                 typer.echo(json.dumps(report.__dict__))
@@ -128,7 +135,7 @@ def audit_verify() -> None:
     typer.echo(f"ok: {report.events} events, head {report.head}")
 
 
-def _client():  # type: ignore[no-untyped-def]
+def _client() -> "Client":
     from mvq.client import Client
 
     url, token = os.environ.get("MVQ_URL"), os.environ.get("MVQ_TOKEN")
@@ -142,7 +149,9 @@ def upload(
     files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, readable=True)],
     target: Annotated[str, typer.Option(help="target type, e.g. tank")],
     outcome: Annotated[str, typer.Option(help="destroyed or damaged")],
-    occurred_at: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"])] = None,
+    occurred_at: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"])
+    ] = None,
     lat: float | None = None,
     lon: float | None = None,
     note: str | None = None,
@@ -155,7 +164,12 @@ def upload(
         when = when.replace(tzinfo=UTC)
     try:
         submission_id = _client().upload(
-            files, target_type=target, outcome=outcome, occurred_at=when, lat=lat, lon=lon,
+            files,
+            target_type=target,
+            outcome=outcome,
+            occurred_at=when,
+            lat=lat,
+            lon=lon,
             note=note,
         )
     except ClientError as exc:
@@ -172,9 +186,11 @@ def status(submission_id: str) -> None:
         body = _client().submission(submission_id)
     except ClientError as exc:
         _fail(str(exc))
-    typer.echo(json.dumps(
-        {k: body.get(k) for k in ("id", "status", "flags", "decision", "points")}, indent=2
-    ))
+    typer.echo(
+        json.dumps(
+            {k: body.get(k) for k in ("id", "status", "flags", "decision", "points")}, indent=2
+        )
+    )
 
 
 def main() -> None:

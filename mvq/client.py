@@ -12,9 +12,16 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 
 CHUNK = 1 << 20
 CONTENT_TYPES = {
-    ".mp4": "video/mp4", ".mov": "video/quicktime", ".mkv": "video/x-matroska",
-    ".webm": "video/webm", ".ts": "video/mp2t", ".avi": "video/x-msvideo",
-    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
+    ".mp4": "video/mp4",
+    ".mov": "video/quicktime",
+    ".mkv": "video/x-matroska",
+    ".webm": "video/webm",
+    ".ts": "video/mp2t",
+    ".avi": "video/x-msvideo",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
 }
 
 
@@ -40,7 +47,8 @@ def _read_chunks(path: Path, progress: Progress, task: Any) -> Iterator[bytes]:
 class Client:
     def __init__(self, base_url: str, token: str, *, timeout: float = 60) -> None:
         self.http = httpx.Client(
-            base_url=base_url.rstrip("/"), timeout=timeout,
+            base_url=base_url.rstrip("/"),
+            timeout=timeout,
             headers={"Authorization": f"Bearer {token}"},
         )
 
@@ -59,16 +67,30 @@ class Client:
         return self._call("GET", f"/api/v1/submissions/{submission_id}")
 
     def upload(
-        self, files: list[Path], *, target_type: str, outcome: str, occurred_at: datetime,
-        lat: float | None, lon: float | None, note: str | None,
+        self,
+        files: list[Path],
+        *,
+        target_type: str,
+        outcome: str,
+        occurred_at: datetime,
+        lat: float | None,
+        lon: float | None,
+        note: str | None,
     ) -> str:
         hashes = [file_sha256(f) for f in files]
-        claim = {"target_type": target_type, "outcome": outcome,
-                 "occurred_at": occurred_at.isoformat(), "lat": lat, "lon": lon, "note": note}
+        claim = {
+            "target_type": target_type,
+            "outcome": outcome,
+            "occurred_at": occurred_at.isoformat(),
+            "lat": lat,
+            "lon": lon,
+            "note": note,
+        }
         # The same files and claim give the same key, so a re-run finds its submission.
         key = hashlib.sha256(json.dumps([hashes, claim], sort_keys=True).encode()).hexdigest()
-        created = self._call("POST", "/api/v1/submissions", json=claim,
-                             headers={"Idempotency-Key": key})
+        created = self._call(
+            "POST", "/api/v1/submissions", json=claim, headers={"Idempotency-Key": key}
+        )
         submission_id = str(created["id"])
         for path, sha in zip(files, hashes, strict=True):
             self._upload_file(submission_id, path, sha)
@@ -77,15 +99,29 @@ class Client:
     def _upload_file(self, submission_id: str, path: Path, sha256: str) -> None:
         size = path.stat().st_size
         content_type = CONTENT_TYPES.get(path.suffix.lower(), "video/mp4")
-        plan = self._call("POST", f"/api/v1/submissions/{submission_id}/media",
-                          json={"filename": path.name, "size": size, "sha256": sha256,
-                                "content_type": content_type})
+        plan = self._call(
+            "POST",
+            f"/api/v1/submissions/{submission_id}/media",
+            json={
+                "filename": path.name,
+                "size": size,
+                "sha256": sha256,
+                "content_type": content_type,
+            },
+        )
         url = plan["upload"]["urls"][0]
-        with Progress("[progress.description]{task.description}", BarColumn(),
-                      DownloadColumn(), TransferSpeedColumn(), transient=True) as progress:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            transient=True,
+        ) as progress:
             task = progress.add_task(path.name, total=size)
             response = httpx.put(
-                url, content=_read_chunks(path, progress, task), timeout=600,
+                url,
+                content=_read_chunks(path, progress, task),
+                timeout=600,
                 headers={"Content-Type": content_type, "Content-Length": str(size)},
             )
         if response.status_code >= 300:

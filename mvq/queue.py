@@ -48,13 +48,22 @@ def send(job: PendingJob) -> None:
     q = queue(job.queue)
     existing = Job.fetch(job.job_id, connection=q.connection) if _exists(q, job.job_id) else None
     if existing is not None and existing.get_status(refresh=True) in {
-        "queued", "started", "deferred", "scheduled",
+        "queued",
+        "started",
+        "deferred",
+        "scheduled",
     }:
         return
     if existing is not None:
         existing.delete()
-    q.enqueue(job.func, *job.args, job_id=job.job_id, job_timeout=job.timeout,
-              result_ttl=3600, failure_ttl=7 * 86400)
+    q.enqueue(
+        job.func,
+        *job.args,
+        job_id=job.job_id,
+        job_timeout=job.timeout,
+        result_ttl=3600,
+        failure_ttl=7 * 86400,
+    )
 
 
 def _exists(q: Queue, job_id: str) -> bool:

@@ -43,8 +43,9 @@ def sweep(session: Session, *, now: datetime, stuck_after: timedelta) -> SweepRe
         session.execute(
             update(ReviewItem)
             .where(ReviewItem.state == ItemState.leased, ReviewItem.lease_expires_at < now)
-            .values(state=ItemState.pending, leased_by=None, lease_token=None,
-                    lease_expires_at=None)
+            .values(
+                state=ItemState.pending, leased_by=None, lease_token=None, lease_expires_at=None
+            )
             .execution_options(synchronize_session=False)
         )
         session.execute(

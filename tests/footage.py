@@ -8,8 +8,13 @@ from pathlib import Path
 from PIL import Image
 from skimage import data
 
-PHOTOS = {"astronaut": data.astronaut, "coffee": data.coffee, "chelsea": data.chelsea,
-          "rocket": data.rocket, "motorcycle_left": lambda: data.stereo_motorcycle()[0]}
+PHOTOS = {
+    "astronaut": data.astronaut,
+    "coffee": data.coffee,
+    "chelsea": data.chelsea,
+    "rocket": data.rocket,
+    "motorcycle_left": lambda: data.stereo_motorcycle()[0],
+}
 
 
 def photo(name: str, dest: Path) -> Path:
@@ -21,12 +26,34 @@ def clip(name: str, dest: Path, *, seconds: float = 4, size: str = "640x360") ->
     still = photo(name, dest.with_suffix(".src.jpg"))
     frames = int(seconds * 25)
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-loop", "1", "-i", str(still),
-         "-vf", f"zoompan=z='min(zoom+0.0015,1.3)':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'"
-                f":d={frames}:s={size}:fps=25",
-         "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
-         "-movflags", "+faststart", str(dest)],
-        check=True, capture_output=True, timeout=120,
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-loop",
+            "1",
+            "-i",
+            str(still),
+            "-vf",
+            f"zoompan=z='min(zoom+0.0015,1.3)':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'"
+            f":d={frames}:s={size}:fps=25",
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+            str(dest),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     return dest
 

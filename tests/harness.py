@@ -33,14 +33,20 @@ def start_backing(root: Path) -> Backing:
     group = servers.Group()
     logs = root / "logs"
     redis_port = servers.free_port()
-    proc = group.start("redis", servers.redis_argv(port=redis_port, data_dir=root / "redis",
-                                                   persist=False), log_dir=logs)
+    proc = group.start(
+        "redis",
+        servers.redis_argv(port=redis_port, data_dir=root / "redis", persist=False),
+        log_dir=logs,
+    )
     servers.wait_for_port(redis_port, proc=proc)
     ports = servers.WeedPorts(*(servers.free_port(with_grpc=True) for _ in range(6)))
     access, secret = "testkey" + os.urandom(4).hex(), os.urandom(16).hex()
-    proc = group.start("seaweedfs", servers.weed_argv(ports=ports, data_dir=root / "weed",
-                                                      bucket="mvq-test"),
-                       env=servers.weed_env(access, secret), log_dir=logs)
+    proc = group.start(
+        "seaweedfs",
+        servers.weed_argv(ports=ports, data_dir=root / "weed", bucket="mvq-test"),
+        env=servers.weed_env(access, secret),
+        log_dir=logs,
+    )
     servers.wait_for_port(ports.s3, proc=proc, timeout=90)
     env = {
         "MVQ_ENV": "dev",
@@ -79,8 +85,12 @@ def use_env(env: dict[str, str]) -> None:
 def postgres_template(backing: Backing) -> str:
     """Start the cluster on first use and migrate a template database once."""
     if backing.pg_url is None:
-        url = servers.start_postgres(backing.group, port=servers.free_port(),
-                                     data_dir=backing.root / "pg", log_dir=backing.root / "logs")
+        url = servers.start_postgres(
+            backing.group,
+            port=servers.free_port(),
+            data_dir=backing.root / "pg",
+            log_dir=backing.root / "logs",
+        )
         admin = url.replace("postgresql+psycopg", "postgresql")
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute("CREATE DATABASE mvq_template")
@@ -124,8 +134,22 @@ def start_stack(backing: Backing, database_url: str, *, workers: int = 1) -> Sta
     mvq = str(Path(sys.executable).parent / "mvq")
     for n in range(workers):
         group.start(f"worker-{n}", [mvq, "worker"], env=env, log_dir=logs, cwd=ROOT)
-    api = group.start("api", [sys.executable, "-m", "uvicorn", "api.app:app", "--host",
-                              "127.0.0.1", "--port", str(port)], env=env, log_dir=logs, cwd=ROOT)
+    api = group.start(
+        "api",
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        log_dir=logs,
+        cwd=ROOT,
+    )
     servers.wait_for_port(port, proc=api)
     return Stack(url=f"http://127.0.0.1:{port}", database_url=database_url, env=env, group=group)
 
@@ -140,8 +164,14 @@ def wait_until(predicate, *, timeout: float = 60, interval: float = 0.3, what: s
     raise TimeoutError(f"{what} not reached within {timeout}s")
 
 
-
 def run_cli(args: list[str], env: dict[str, str], **kwargs) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
     mvq = str(Path(sys.executable).parent / "mvq")
-    return subprocess.run([mvq, *args], env={**os.environ, **env}, capture_output=True,
-                          text=True, cwd=ROOT, timeout=300, **kwargs)
+    return subprocess.run(
+        [mvq, *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        **kwargs,
+    )

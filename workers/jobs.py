@@ -32,7 +32,9 @@ def process_media(media_id: str) -> str:
             log.info("media rejected", extra={"media_id": media_id, "reason": exc.reason})
             with session_scope() as session:
                 media_service.fail(
-                    session, media=session.get_one(Media, media_id), reason=exc.reason,
+                    session,
+                    media=session.get_one(Media, media_id),
+                    reason=exc.reason,
                     detail=exc.detail,
                 )
             return exc.reason
@@ -41,8 +43,13 @@ def process_media(media_id: str) -> str:
     storage.put_bytes(thumb_key, frames.thumbnail(result.stills[0].jpeg), content_type="image/jpeg")
     with session_scope() as session:
         media_service.mark_processed(
-            session, media=session.get_one(Media, media_id), sha256=result.sha256,
-            size=result.size, facts=result.facts, frames=records, thumbnail_key=thumb_key,
+            session,
+            media=session.get_one(Media, media_id),
+            sha256=result.sha256,
+            size=result.size,
+            facts=result.facts,
+            frames=records,
+            thumbnail_key=thumb_key,
             now=utcnow(),
         )
     return "processed"
@@ -54,7 +61,5 @@ def _store_stills(media_id: str, stills: list[pipeline.Still]) -> list[media_ser
         key = f"derived/{media_id}/frames/{still.index:05d}.jpg"
         storage.put_bytes(key, still.jpeg, content_type="image/jpeg")
         width, height = frames.size_of(still.jpeg)
-        records.append(
-            media_service.FrameRecord(still.index, still.t_seconds, key, width, height)
-        )
+        records.append(media_service.FrameRecord(still.index, still.t_seconds, key, width, height))
     return records

@@ -9,10 +9,14 @@ router = APIRouter(prefix="/api/v1/media", tags=["media"])
 
 @router.post("/{media_id}/complete", status_code=202, response_model=MediaAccepted)
 def complete_upload(
-    media_id: str, principal: UnitDep, session: SessionDep, now: NowDep,
+    media_id: str,
+    principal: UnitDep,
+    session: SessionDep,
+    now: NowDep,
     body: MediaComplete | None = None,
 ) -> MediaAccepted:
     media = service.complete(session, principal=principal, media_id=media_id, now=now)
     session.commit()
-    return MediaAccepted(media_id=media.id, status=media.status,
-                         failure_reason=media.failure_reason)
+    return MediaAccepted(
+        media_id=media.id, status=media.status, failure_reason=media.failure_reason
+    )

@@ -21,20 +21,31 @@ def claim(principal: StaffDep, session: SessionDep, now: NowDep) -> ClaimOut | R
         return Response(status_code=204)
     item, submission = claimed
     assert item.lease_token is not None and item.lease_expires_at is not None
-    return ClaimOut(item_id=item.id, submission_id=submission.id, lease_token=item.lease_token,
-                    lease_expires_at=item.lease_expires_at)
+    return ClaimOut(
+        item_id=item.id,
+        submission_id=submission.id,
+        lease_token=item.lease_token,
+        lease_expires_at=item.lease_expires_at,
+    )
 
 
 @router.post("/{item_id}/decision", response_model=DecisionResult)
 def decide(
     item_id: str, body: DecisionIn, principal: StaffDep, session: SessionDep, now: NowDep
 ) -> DecisionResult:
-    decision = service.decide(session, reviewer=principal, item_id=item_id, now=now,
-                              **body.model_dump())
+    decision = service.decide(
+        session, reviewer=principal, item_id=item_id, now=now, **body.model_dump()
+    )
     session.commit()
     points = session.scalar(
         select(func.sum(LedgerEntry.points)).where(LedgerEntry.decision_id == decision.id)
     )
-    status = session.scalar(select(Submission.status).where(Submission.id == decision.submission_id))
-    return DecisionResult(decision_id=decision.id, submission_id=decision.submission_id,
-                          status=status or "", points=points)
+    status = session.scalar(
+        select(Submission.status).where(Submission.id == decision.submission_id)
+    )
+    return DecisionResult(
+        decision_id=decision.id,
+        submission_id=decision.submission_id,
+        status=status or "",
+        points=points,
+    )

@@ -2,6 +2,7 @@ from datetime import datetime
 
 from fastapi import APIRouter
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.deps import NowDep, PrincipalDep, SessionDep, StaffDep, require_roles
 from mvq.auth.models import Role
@@ -20,7 +21,6 @@ from mvq.scoring.schemas import (
     RuleVersionOut,
 )
 from mvq.units.models import Unit
-from sqlalchemy.orm import Session
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"])
 
@@ -28,9 +28,11 @@ router = APIRouter(prefix="/api/v1", tags=["scoring"])
 def _version_out(session: Session, version: RuleVersion) -> RuleVersionOut:
     rules = service.rules_of(session, version_id=version.id)
     return RuleVersionOut(
-        id=version.id, effective_from=version.effective_from,
-        rules=[RuleIn(target_type=r.target_type, outcome=r.outcome, points=r.points)
-               for r in rules],
+        id=version.id,
+        effective_from=version.effective_from,
+        rules=[
+            RuleIn(target_type=r.target_type, outcome=r.outcome, points=r.points) for r in rules
+        ],
     )
 
 
@@ -45,13 +47,18 @@ def get_rules(_: PrincipalDep, session: SessionDep, now: NowDep) -> RulesOut:
 
 @router.post("/scoring/rules", status_code=201, response_model=RuleVersionOut)
 def create_rules(
-    body: RuleVersionIn, session: SessionDep, now: NowDep,
+    body: RuleVersionIn,
+    session: SessionDep,
+    now: NowDep,
     principal: Principal = require_roles(Role.admin),
 ) -> RuleVersionOut:
     version = service.create_version(
-        session, effective_from=body.effective_from,
+        session,
+        effective_from=body.effective_from,
         rows=[service.RuleRow(r.target_type, r.outcome, r.points) for r in body.rules],
-        actor_id=principal.id, actor=principal.actor, now=now,
+        actor_id=principal.id,
+        actor=principal.actor,
+        now=now,
     )
     session.commit()
     return _version_out(session, version)
@@ -76,8 +83,7 @@ def leaderboard(
     rows = service.leaderboard(session, since=since, until=until)
     names = dict(session.execute(select(Unit.id, Unit.name)).tuples())
     return LeaderboardOut(
-        since=since, until=until,
+        since=since,
+        until=until,
         units=[LeaderboardRow(unit_id=u, unit_name=names.get(u, "?"), points=p) for u, p in rows],
     )
-
-

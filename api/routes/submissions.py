@@ -38,7 +38,10 @@ def create_submission(
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> SubmissionCreated:
     submission, created = service.create(
-        session, principal=principal, idempotency_key=idempotency_key, now=now,
+        session,
+        principal=principal,
+        idempotency_key=idempotency_key,
+        now=now,
         **body.model_dump(),
     )
     session.commit()
@@ -60,12 +63,16 @@ def list_submissions(
     )
     return SubmissionPage(
         items=[SubmissionSummary.model_validate(r, from_attributes=True) for r in rows],
-        total=total, limit=limit, offset=offset,
+        total=total,
+        limit=limit,
+        offset=offset,
     )
 
 
 @router.get("/{submission_id}", response_model=SubmissionOut)
-def get_submission(submission_id: str, principal: PrincipalDep, session: SessionDep) -> SubmissionOut:
+def get_submission(
+    submission_id: str, principal: PrincipalDep, session: SessionDep
+) -> SubmissionOut:
     submission = service.get_visible(session, principal=principal, submission_id=submission_id)
     return detail(session, submission)
 
@@ -80,8 +87,12 @@ def add_media(
     session.commit()
     return MediaCreated(
         media_id=plan.media.id,
-        upload=UploadInstructions(mode=plan.mode, part_size=plan.part_size, urls=plan.urls,
-                                  expires_in=get_settings().presign_ttl_seconds),
+        upload=UploadInstructions(
+            mode=plan.mode,
+            part_size=plan.part_size,
+            urls=plan.urls,
+            expires_in=get_settings().presign_ttl_seconds,
+        ),
     )
 
 
@@ -93,30 +104,49 @@ def detail(session: Session, submission: Submission) -> SubmissionOut:
     media = []
     for m in media_rows:
         frames = session.scalars(select(Frame).where(Frame.media_id == m.id).order_by(Frame.index))
-        media.append(MediaOut(
-            id=m.id, status=m.status, filename=m.filename, content_type=m.content_type,
-            size=m.declared_size, sha256=m.sha256, failure_reason=m.failure_reason,
-            metadata=m.probe or {},
-            frames=[FrameOut.model_validate(f, from_attributes=True) for f in frames],
-            flags=[FlagOut.model_validate(f, from_attributes=True)
-                   for f in flags if f.media_id == m.id],
-        ))
+        media.append(
+            MediaOut(
+                id=m.id,
+                status=m.status,
+                filename=m.filename,
+                content_type=m.content_type,
+                size=m.declared_size,
+                sha256=m.sha256,
+                failure_reason=m.failure_reason,
+                metadata=m.probe or {},
+                frames=[FrameOut.model_validate(f, from_attributes=True) for f in frames],
+                flags=[
+                    FlagOut.model_validate(f, from_attributes=True)
+                    for f in flags
+                    if f.media_id == m.id
+                ],
+            )
+        )
     decision = review.latest_decision(session, submission_id=submission.id)
     points = session.scalar(
         select(func.sum(LedgerEntry.points)).where(LedgerEntry.submission_id == submission.id)
     )
     return SubmissionOut(
-        id=submission.id, unit_id=submission.unit_id, status=submission.status,
-        target_type=submission.target_type, outcome=submission.outcome,
-        occurred_at=submission.occurred_at, lat=submission.lat, lon=submission.lon,
-        note=submission.note, created_at=submission.created_at, media=media,
+        id=submission.id,
+        unit_id=submission.unit_id,
+        status=submission.status,
+        target_type=submission.target_type,
+        outcome=submission.outcome,
+        occurred_at=submission.occurred_at,
+        lat=submission.lat,
+        lon=submission.lon,
+        note=submission.note,
+        created_at=submission.created_at,
+        media=media,
         flags=[FlagOut.model_validate(f, from_attributes=True) for f in flags],
         decision=DecisionOut(
-            decision=decision.decision, target_type=decision.target_type,
-            outcome=decision.outcome, reason_code=decision.reason_code,
+            decision=decision.decision,
+            target_type=decision.target_type,
+            outcome=decision.outcome,
+            reason_code=decision.reason_code,
             decided_at=decision.created_at,
-        ) if decision else None,
+        )
+        if decision
+        else None,
         points=int(points) if points is not None else None,
     )
-
-

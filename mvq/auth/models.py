@@ -32,9 +32,7 @@ class ApiToken(Base):
     """A bearer token for a unit or a staff user. Only its SHA-256 is stored."""
 
     __tablename__ = "api_tokens"
-    __table_args__ = (
-        CheckConstraint("(unit_id IS NULL) <> (user_id IS NULL)", name="one_owner"),
-    )
+    __table_args__ = (CheckConstraint("(unit_id IS NULL) <> (user_id IS NULL)", name="one_owner"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

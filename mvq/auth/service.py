@@ -71,7 +71,11 @@ def create_unit(session: Session, *, name: str, actor: str) -> tuple[Unit, str]:
     session.flush()
     token = _issue_token(session, prefix="mvqu", unit_id=unit.id)
     audit.record(
-        session, actor=actor, action="unit.created", object_type="unit", object_id=unit.id,
+        session,
+        actor=actor,
+        action="unit.created",
+        object_type="unit",
+        object_id=unit.id,
         data={"name": name},
     )
     return unit, token
@@ -90,7 +94,11 @@ def create_user(
     session.add(user)
     session.flush()
     audit.record(
-        session, actor=actor, action="user.created", object_type="staff_user", object_id=user.id,
+        session,
+        actor=actor,
+        action="user.created",
+        object_type="staff_user",
+        object_id=user.id,
         data={"email": email, "role": role, "unit_id": unit_id},
     )
     return user, password
@@ -112,10 +120,16 @@ def staff_token_expiry(now: datetime) -> datetime:
 
 
 def issue_staff_token(session: Session, *, user: StaffUser, now: datetime) -> str:
-    token = _issue_token(session, prefix="mvqs", user_id=user.id, expires_at=staff_token_expiry(now))
+    token = _issue_token(
+        session, prefix="mvqs", user_id=user.id, expires_at=staff_token_expiry(now)
+    )
     audit.record(
-        session, actor=f"staff:{user.id}", action="user.login", object_type="staff_user",
-        object_id=user.id, data={"via": "api_token"},
+        session,
+        actor=f"staff:{user.id}",
+        action="user.login",
+        object_type="staff_user",
+        object_id=user.id,
+        data={"via": "api_token"},
     )
     return token
 

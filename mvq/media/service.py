@@ -89,8 +89,12 @@ def complete(session: Session, *, principal: Principal, media_id: str, now: date
     if stored is None:
         raise Conflict("nothing has been uploaded for this media yet", code="not_uploaded")
     if int(stored["ContentLength"]) != media.declared_size:
-        fail(session, media=media, reason="checksum_mismatch",
-             detail=f"stored {stored['ContentLength']} bytes, declared {media.declared_size}")
+        fail(
+            session,
+            media=media,
+            reason="checksum_mismatch",
+            detail=f"stored {stored['ContentLength']} bytes, declared {media.declared_size}",
+        )
         return media
     media.status = MediaStatus.uploaded
     media.uploaded_at = now
@@ -98,7 +102,10 @@ def complete(session: Session, *, principal: Principal, media_id: str, now: date
     if submission.status == SubmissionStatus.awaiting_upload:
         submission.status = SubmissionStatus.processing
     audit.record(
-        session, actor=principal.actor, action="media.uploaded", object_type="media",
+        session,
+        actor=principal.actor,
+        action="media.uploaded",
+        object_type="media",
         object_id=media.id,
         data={"size": media.declared_size, "declared_sha256": media.declared_sha256},
     )
@@ -114,8 +121,9 @@ def start_processing(session: Session, *, media_id: str, max_attempts: int) -> M
     """
     result = session.execute(
         update(Media)
-        .where(Media.id == media_id,
-               Media.status.in_([MediaStatus.uploaded, MediaStatus.processing]))
+        .where(
+            Media.id == media_id, Media.status.in_([MediaStatus.uploaded, MediaStatus.processing])
+        )
         .values(status=MediaStatus.processing, attempts=Media.attempts + 1)
         .execution_options(synchronize_session=False)
     )
@@ -123,8 +131,12 @@ def start_processing(session: Session, *, media_id: str, max_attempts: int) -> M
         return None
     media = session.get_one(Media, media_id, populate_existing=True)
     if media.attempts > max_attempts:
-        fail(session, media=media, reason="worker_crashed",
-             detail=f"processing did not finish in {max_attempts} attempts")
+        fail(
+            session,
+            media=media,
+            reason="worker_crashed",
+            detail=f"processing did not finish in {max_attempts} attempts",
+        )
         return None
     return media
 
@@ -153,8 +165,14 @@ def mark_processed(
         return  # another run of the same job finished first
     session.execute(delete(Frame).where(Frame.media_id == media.id))
     session.add_all(
-        Frame(media_id=media.id, index=f.index, t_seconds=f.t_seconds, s3_key=f.s3_key,
-              width=f.width, height=f.height)
+        Frame(
+            media_id=media.id,
+            index=f.index,
+            t_seconds=f.t_seconds,
+            s3_key=f.s3_key,
+            width=f.width,
+            height=f.height,
+        )
         for f in frames
     )
     media.sha256 = sha256
@@ -170,8 +188,12 @@ def mark_processed(
     media.failure_reason = None
     media.processed_at = now
     audit.record(
-        session, actor="worker", action="media.processed", object_type="media",
-        object_id=media.id, data={"sha256": sha256, "size": size, "frames": len(frames)},
+        session,
+        actor="worker",
+        action="media.processed",
+        object_type="media",
+        object_id=media.id,
+        data={"sha256": sha256, "size": size, "frames": len(frames)},
     )
     _settle_submission(session, submission_id=media.submission_id)
 
@@ -183,8 +205,12 @@ def fail(session: Session, *, media: Media, reason: str, detail: str) -> None:
     media.failure_reason = reason
     media.failure_detail = detail[:500]
     audit.record(
-        session, actor="worker", action="media.failed", object_type="media",
-        object_id=media.id, data={"reason": reason, "detail": detail[:500]},
+        session,
+        actor="worker",
+        action="media.failed",
+        object_type="media",
+        object_id=media.id,
+        data={"reason": reason, "detail": detail[:500]},
     )
     _settle_submission(session, submission_id=media.submission_id)
 
@@ -194,7 +220,9 @@ def _settle_submission(session: Session, *, submission_id: str) -> None:
     submission = session.get_one(Submission, submission_id)
     if submission.status not in (SubmissionStatus.processing, SubmissionStatus.awaiting_upload):
         return
-    statuses = set(session.scalars(select(Media.status).where(Media.submission_id == submission_id)))
+    statuses = set(
+        session.scalars(select(Media.status).where(Media.submission_id == submission_id))
+    )
     if statuses - {MediaStatus.processed, MediaStatus.failed}:
         return
     if MediaStatus.processed in statuses:
@@ -203,6 +231,10 @@ def _settle_submission(session: Session, *, submission_id: str) -> None:
     else:
         submission.status = SubmissionStatus.failed
     audit.record(
-        session, actor="worker", action=f"submission.{submission.status}",
-        object_type="submission", object_id=submission.id, data={},
+        session,
+        actor="worker",
+        action=f"submission.{submission.status}",
+        object_type="submission",
+        object_id=submission.id,
+        data={},
     )

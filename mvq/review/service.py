@@ -14,10 +14,18 @@ from mvq.review.models import Decision, DecisionKind, ItemState, ReviewItem
 from mvq.scoring import service as scoring
 from mvq.submissions.models import Outcome, Submission, SubmissionStatus
 
-REJECT_REASONS = frozenset({
-    "not_visible", "wrong_target", "duplicate", "staged_or_fake", "insufficient_evidence",
-    "wrong_location", "wrong_time", "other",
-})
+REJECT_REASONS = frozenset(
+    {
+        "not_visible",
+        "wrong_target",
+        "duplicate",
+        "staged_or_fake",
+        "insufficient_evidence",
+        "wrong_location",
+        "wrong_time",
+        "other",
+    }
+)
 REVIEWERS = (Role.reviewer, Role.senior, Role.admin)
 SENIORS = (Role.senior, Role.admin)
 
@@ -64,8 +72,12 @@ def claim_next(
     result = session.execute(
         update(ReviewItem)
         .where(ReviewItem.id == item_id, _claimable(reviewer, now))
-        .values(state=ItemState.leased, leased_by=reviewer.id, lease_token=token,
-                lease_expires_at=now + timedelta(seconds=lease_seconds))
+        .values(
+            state=ItemState.leased,
+            leased_by=reviewer.id,
+            lease_token=token,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -74,7 +86,10 @@ def claim_next(
     submission = session.get_one(Submission, item.submission_id)
     submission.status = SubmissionStatus.in_review
     audit.record(
-        session, actor=reviewer.actor, action="review.leased", object_type="review_item",
+        session,
+        actor=reviewer.actor,
+        action="review.leased",
+        object_type="review_item",
         object_id=item.id,
         data={"submission_id": submission.id, "expires_at": item.lease_expires_at},
     )
@@ -102,8 +117,9 @@ def decide(
     if decision not in set(DecisionKind):
         raise Invalid("decision must be approve, reject or escalate", code="bad_decision")
     if decision == DecisionKind.reject and reason_code not in REJECT_REASONS:
-        raise Invalid(f"a rejection needs reason_code in {sorted(REJECT_REASONS)}",
-                      code="bad_reason_code")
+        raise Invalid(
+            f"a rejection needs reason_code in {sorted(REJECT_REASONS)}", code="bad_reason_code"
+        )
     if outcome is not None and outcome not in set(Outcome):
         raise Invalid("unknown outcome", code="bad_outcome")
     submission = session.get_one(Submission, item.submission_id)
@@ -149,10 +165,17 @@ def decide(
         DecisionKind.escalate: SubmissionStatus.escalated,
     }[DecisionKind(decision)]
     audit.record(
-        session, actor=reviewer.actor, action=f"review.{decision}", object_type="decision",
+        session,
+        actor=reviewer.actor,
+        action=f"review.{decision}",
+        object_type="decision",
         object_id=record.id,
-        data={"submission_id": submission.id, "target_type": final_target,
-              "outcome": final_outcome, "reason_code": reason_code},
+        data={
+            "submission_id": submission.id,
+            "target_type": final_target,
+            "outcome": final_outcome,
+            "reason_code": reason_code,
+        },
     )
     if decision == DecisionKind.approve:
         scoring.award(session, submission=submission, decision=record, actor=reviewer.actor)

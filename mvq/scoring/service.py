@@ -47,7 +47,9 @@ def version_in_force(session: Session, *, at: datetime) -> RuleVersion | None:
 def rules_of(session: Session, *, version_id: str) -> list[Rule]:
     return list(
         session.scalars(
-            select(Rule).where(Rule.version_id == version_id).order_by(Rule.target_type, Rule.outcome)
+            select(Rule)
+            .where(Rule.version_id == version_id)
+            .order_by(Rule.target_type, Rule.outcome)
         )
     )
 
@@ -92,15 +94,21 @@ def create_version(
     session.add(version)
     session.flush()
     session.add_all(
-        Rule(version_id=version.id, target_type=r.target_type.strip().lower(),
-             outcome=r.outcome, points=r.points)
+        Rule(
+            version_id=version.id,
+            target_type=r.target_type.strip().lower(),
+            outcome=r.outcome,
+            points=r.points,
+        )
         for r in rows
     )
     audit.record(
-        session, actor=actor, action="rules.version_created", object_type="rule_version",
+        session,
+        actor=actor,
+        action="rules.version_created",
+        object_type="rule_version",
         object_id=version.id,
-        data={"effective_from": effective_from.isoformat(),
-              "rules": [r.__dict__ for r in rows]},
+        data={"effective_from": effective_from.isoformat(), "rules": [r.__dict__ for r in rows]},
     )
     return version
 
@@ -118,7 +126,9 @@ def seed_demo_rules(session: Session, *, now: datetime) -> RuleVersion | None:
     )
 
 
-def award(session: Session, *, submission: Submission, decision: Decision, actor: str) -> LedgerEntry:
+def award(
+    session: Session, *, submission: Submission, decision: Decision, actor: str
+) -> LedgerEntry:
     """The one award for an approval, priced by the rules in force when the hit occurred."""
     version = version_in_force(session, at=submission.occurred_at)
     if version is None:
@@ -150,10 +160,17 @@ def award(session: Session, *, submission: Submission, decision: Decision, actor
     except IntegrityError as exc:
         raise Conflict("this decision was already awarded", code="already_awarded") from exc
     audit.record(
-        session, actor=actor, action="ledger.award", object_type="ledger_entry",
+        session,
+        actor=actor,
+        action="ledger.award",
+        object_type="ledger_entry",
         object_id=entry.id,
-        data={"unit_id": entry.unit_id, "points": entry.points, "decision_id": decision.id,
-              "rule_version_id": version.id},
+        data={
+            "unit_id": entry.unit_id,
+            "points": entry.points,
+            "decision_id": decision.id,
+            "rule_version_id": version.id,
+        },
     )
     return entry
 
@@ -177,7 +194,9 @@ def entries(session: Session, *, unit_id: str, limit: int, offset: int) -> list[
     )
 
 
-def leaderboard(session: Session, *, since: datetime | None, until: datetime | None) -> list[tuple[str, int]]:
+def leaderboard(
+    session: Session, *, since: datetime | None, until: datetime | None
+) -> list[tuple[str, int]]:
     stmt = select(LedgerEntry.unit_id, func.sum(LedgerEntry.points)).where(
         LedgerEntry.entry_type != EntryType.debit
     )

@@ -37,8 +37,14 @@ def create(
     """Returns the submission and whether it was created now (False: an idempotent replay)."""
     if principal.kind != "unit" or principal.unit_id is None:
         raise Forbidden("only units submit claims")
-    body = {"target_type": target_type, "outcome": outcome, "occurred_at": occurred_at,
-            "lat": lat, "lon": lon, "note": note}
+    body = {
+        "target_type": target_type,
+        "outcome": outcome,
+        "occurred_at": occurred_at,
+        "lat": lat,
+        "lon": lon,
+        "note": note,
+    }
     print_ = fingerprint(body)
     if idempotency_key is not None:
         existing = session.scalar(
@@ -49,8 +55,9 @@ def create(
         )
         if existing is not None:
             if existing.request_fingerprint != print_:
-                raise Conflict("Idempotency-Key reused with a different body",
-                               code="idempotency_mismatch")
+                raise Conflict(
+                    "Idempotency-Key reused with a different body", code="idempotency_mismatch"
+                )
             return existing, False
     target_type = target_type.strip().lower()
     if outcome not in set(Outcome):
@@ -78,10 +85,17 @@ def create(
     session.add(submission)
     session.flush()
     audit.record(
-        session, actor=principal.actor, action="submission.created", object_type="submission",
+        session,
+        actor=principal.actor,
+        action="submission.created",
+        object_type="submission",
         object_id=submission.id,
-        data={"unit_id": submission.unit_id, "target_type": target_type, "outcome": outcome,
-              "occurred_at": occurred_at.isoformat()},
+        data={
+            "unit_id": submission.unit_id,
+            "target_type": target_type,
+            "outcome": outcome,
+            "occurred_at": occurred_at.isoformat(),
+        },
     )
     return submission, True
 

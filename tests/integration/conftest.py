@@ -31,8 +31,13 @@ def make_unit(session: Session) -> tuple[str, str]:
 
 
 def make_staff(session: Session, role: Role, *, unit_id: str | None = None) -> str:
-    user, _ = auth.create_user(session, email=f"{role}-{uuid.uuid4().hex[:8]}@test.mvq",
-                               role=role, unit_id=unit_id, actor="test")
+    user, _ = auth.create_user(
+        session,
+        email=f"{role}-{uuid.uuid4().hex[:8]}@test.mvq",
+        role=role,
+        unit_id=unit_id,
+        actor="test",
+    )
     token = auth.issue_staff_token(session, user=user, now=utcnow())
     session.commit()
     return token
@@ -58,7 +63,8 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def claim_body(**overrides: object) -> dict[str, object]:
     body: dict[str, object] = {
-        "target_type": "tank", "outcome": "destroyed",
+        "target_type": "tank",
+        "outcome": "destroyed",
         "occurred_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat(),
     }
     return body | overrides
@@ -71,19 +77,28 @@ def sha256_of(path: Path) -> str:
 def upload_claim(stack: harness.Stack, token: str, path: Path, **claim: object) -> str:
     """The unit's whole upload path over HTTP: create, presigned PUT, complete."""
     with stack.client(token) as api:
-        created = api.post("/api/v1/submissions", json=claim_body(**claim),
-                           headers={"Idempotency-Key": uuid.uuid4().hex})
+        created = api.post(
+            "/api/v1/submissions",
+            json=claim_body(**claim),
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
         assert created.status_code == 201, created.text
         submission_id = str(created.json()["id"])
-        plan = api.post(f"/api/v1/submissions/{submission_id}/media", json={
-            "filename": path.name, "size": path.stat().st_size, "sha256": sha256_of(path),
-            "content_type": "video/mp4",
-        })
+        plan = api.post(
+            f"/api/v1/submissions/{submission_id}/media",
+            json={
+                "filename": path.name,
+                "size": path.stat().st_size,
+                "sha256": sha256_of(path),
+                "content_type": "video/mp4",
+            },
+        )
         assert plan.status_code == 201, plan.text
         upload = plan.json()["upload"]
         assert upload["mode"] == "single"
-        put = httpx.put(upload["urls"][0], content=path.read_bytes(),
-                        headers={"Content-Type": "video/mp4"})
+        put = httpx.put(
+            upload["urls"][0], content=path.read_bytes(), headers={"Content-Type": "video/mp4"}
+        )
         assert put.status_code == 200, put.text
         done = api.post(f"/api/v1/media/{plan.json()['media_id']}/complete", json={})
         assert done.status_code == 202, done.text
@@ -92,6 +107,7 @@ def upload_claim(stack: harness.Stack, token: str, path: Path, **claim: object) 
 
 def wait_for_status(stack: harness.Stack, token: str, submission_id: str, *statuses: str) -> dict:  # type: ignore[type-arg]
     with stack.client(token) as api:
+
         def settled() -> dict | None:  # type: ignore[type-arg]
             body = api.get(f"/api/v1/submissions/{submission_id}").json()
             return body if body["status"] in statuses else None

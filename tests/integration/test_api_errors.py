@@ -17,8 +17,9 @@ def error_of(response: httpx.Response) -> dict:  # type: ignore[type-arg]
 
 
 def new_submission(api: httpx.Client) -> str:
-    created = api.post("/api/v1/submissions", json=claim_body(),
-                       headers={"Idempotency-Key": uuid.uuid4().hex})
+    created = api.post(
+        "/api/v1/submissions", json=claim_body(), headers={"Idempotency-Key": uuid.uuid4().hex}
+    )
     assert created.status_code == 201, created.text
     return str(created.json()["id"])
 
@@ -52,8 +53,10 @@ def test_another_units_submission_is_not_found_not_forbidden(
         assert submission_id not in read.text
         listed = other.get("/api/v1/submissions").json()
         assert submission_id not in {s["id"] for s in listed["items"]}
-        add = other.post(f"/api/v1/submissions/{submission_id}/media", json={
-            "filename": "x.mp4", "size": 10, "sha256": "a" * 64, "content_type": "video/mp4"})
+        add = other.post(
+            f"/api/v1/submissions/{submission_id}/media",
+            json={"filename": "x.mp4", "size": 10, "sha256": "a" * 64, "content_type": "video/mp4"},
+        )
         assert add.status_code == 404
 
 
@@ -81,14 +84,19 @@ def test_claim_validation(stack: harness.Stack, accounts: Accounts) -> None:
         assert naive.status_code == 422 and error_of(naive)["code"] == "validation_error"
 
 
-def test_idempotency_key_returns_the_same_submission(stack: harness.Stack, accounts: Accounts) -> None:
+def test_idempotency_key_returns_the_same_submission(
+    stack: harness.Stack, accounts: Accounts
+) -> None:
     key = uuid.uuid4().hex
     body = claim_body()
     with stack.client(accounts.unit_token) as api:
         first = api.post("/api/v1/submissions", json=body, headers={"Idempotency-Key": key})
         again = api.post("/api/v1/submissions", json=body, headers={"Idempotency-Key": key})
-        other_body = api.post("/api/v1/submissions", json=claim_body(outcome="damaged"),
-                              headers={"Idempotency-Key": key})
+        other_body = api.post(
+            "/api/v1/submissions",
+            json=claim_body(outcome="damaged"),
+            headers={"Idempotency-Key": key},
+        )
     assert first.status_code == 201
     assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
     assert other_body.status_code == 409
@@ -101,7 +109,9 @@ def test_staff_cannot_create_submissions(stack: harness.Stack, accounts: Account
     assert response.status_code == 403
 
 
-def test_media_registration_checks_type_size_and_hash(stack: harness.Stack, accounts: Accounts) -> None:
+def test_media_registration_checks_type_size_and_hash(
+    stack: harness.Stack, accounts: Accounts
+) -> None:
     with stack.client(accounts.unit_token) as api:
         submission_id = new_submission(api)
         url = f"/api/v1/submissions/{submission_id}/media"
@@ -119,11 +129,20 @@ def test_media_registration_checks_type_size_and_hash(stack: harness.Stack, acco
         assert "X-Amz-Signature" in ok.json()["upload"]["urls"][0]
 
 
-def test_complete_with_nothing_uploaded_is_a_conflict(stack: harness.Stack, accounts: Accounts) -> None:
+def test_complete_with_nothing_uploaded_is_a_conflict(
+    stack: harness.Stack, accounts: Accounts
+) -> None:
     with stack.client(accounts.unit_token) as api:
         submission_id = new_submission(api)
-        plan = api.post(f"/api/v1/submissions/{submission_id}/media", json={
-            "filename": "a.mp4", "size": 1000, "sha256": "a" * 64, "content_type": "video/mp4"})
+        plan = api.post(
+            f"/api/v1/submissions/{submission_id}/media",
+            json={
+                "filename": "a.mp4",
+                "size": 1000,
+                "sha256": "a" * 64,
+                "content_type": "video/mp4",
+            },
+        )
         response = api.post(f"/api/v1/media/{plan.json()['media_id']}/complete", json={})
         assert response.status_code == 409
         assert error_of(response)["code"] == "not_uploaded"
@@ -132,14 +151,21 @@ def test_complete_with_nothing_uploaded_is_a_conflict(stack: harness.Stack, acco
         assert status["media"][0]["status"] == "awaiting_upload"
 
 
-def test_wrong_bytes_end_as_failed_checksum_mismatch(stack: harness.Stack, accounts: Accounts,
-                                                      tank_clip) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_bytes_end_as_failed_checksum_mismatch(
+    stack: harness.Stack, accounts: Accounts, tank_clip
+) -> None:  # type: ignore[no-untyped-def]
     with stack.client(accounts.unit_token) as api:
         submission_id = new_submission(api)
         data = tank_clip.read_bytes()
-        plan = api.post(f"/api/v1/submissions/{submission_id}/media", json={
-            "filename": "a.mp4", "size": len(data), "sha256": "b" * 64,
-            "content_type": "video/mp4"}).json()
+        plan = api.post(
+            f"/api/v1/submissions/{submission_id}/media",
+            json={
+                "filename": "a.mp4",
+                "size": len(data),
+                "sha256": "b" * 64,
+                "content_type": "video/mp4",
+            },
+        ).json()
         httpx.put(plan["upload"]["urls"][0], content=data, headers={"Content-Type": "video/mp4"})
         assert api.post(f"/api/v1/media/{plan['media_id']}/complete", json={}).status_code == 202
 
@@ -160,15 +186,18 @@ def test_review_routes_need_a_reviewer(stack: harness.Stack, accounts: Accounts)
 
 
 def test_only_admins_publish_rules(stack: harness.Stack, accounts: Accounts) -> None:
-    body = {"effective_from": "2099-01-01T00:00:00+00:00",
-            "rules": [{"target_type": "tank", "outcome": "destroyed", "points": 45}]}
+    body = {
+        "effective_from": "2099-01-01T00:00:00+00:00",
+        "rules": [{"target_type": "tank", "outcome": "destroyed", "points": 45}],
+    }
     with stack.client(accounts.staff_tokens["reviewer"]) as reviewer:
         assert reviewer.post("/api/v1/scoring/rules", json=body).status_code == 403
     with stack.client(accounts.staff_tokens["admin"]) as admin:
         created = admin.post("/api/v1/scoring/rules", json=body)
         assert created.status_code == 201, created.text
-        past = admin.post("/api/v1/scoring/rules", json=body | {
-            "effective_from": "2020-01-01T00:00:00+00:00"})
+        past = admin.post(
+            "/api/v1/scoring/rules", json=body | {"effective_from": "2020-01-01T00:00:00+00:00"}
+        )
         assert past.status_code == 422
     with stack.client(accounts.unit_token) as unit:
         rules = unit.get("/api/v1/scoring/rules").json()

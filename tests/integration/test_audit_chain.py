@@ -20,8 +20,14 @@ def chain_db(request: pytest.FixtureRequest, backing: harness.Backing) -> str:
 def append_events(url: str, count: int) -> None:
     with session_factory(url)() as session:
         for n in range(count):
-            audit.record(session, actor="test", action="thing.done", object_type="thing",
-                         object_id=str(n), data={"n": n})
+            audit.record(
+                session,
+                actor="test",
+                action="thing.done",
+                object_type="thing",
+                object_id=str(n),
+                data={"n": n},
+            )
         session.commit()
 
 
@@ -36,8 +42,12 @@ def test_audit_verify_passes_then_names_the_first_altered_event(chain_db: str) -
     assert ok.stdout.startswith("ok:")
     with session_factory(chain_db)() as session:
         if chain_db.startswith("postgresql"):
-            session.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
-        seq = session.scalar(text("SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1 OFFSET 2"))
+            session.execute(
+                text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
+            )
+        seq = session.scalar(
+            text("SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1 OFFSET 2")
+        )
         session.execute(text("UPDATE audit_events SET actor = 'forger' WHERE seq = :s"), {"s": seq})
         session.commit()
     broken = verify(chain_db)
@@ -50,8 +60,12 @@ def test_removed_event_breaks_the_chain(chain_db: str) -> None:
     assert verify(chain_db).returncode == 0
     with session_factory(chain_db)() as session:
         if chain_db.startswith("postgresql"):
-            session.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
-        session.execute(text("DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) - 1 FROM audit_events)"))
+            session.execute(
+                text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
+            )
+        session.execute(
+            text("DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) - 1 FROM audit_events)")
+        )
         session.commit()
     broken = verify(chain_db)
     assert broken.returncode == 1
@@ -61,8 +75,12 @@ def test_removed_event_breaks_the_chain(chain_db: str) -> None:
 def test_postgres_refuses_update_and_delete_on_ledger_and_audit(postgres_database: str) -> None:
     append_events(postgres_database, 1)
     with session_factory(postgres_database)() as session:
-        for statement in ("UPDATE ledger_entries SET points = 1000", "DELETE FROM ledger_entries",
-                          "DELETE FROM audit_events", "UPDATE audit_events SET actor = 'x'"):
+        for statement in (
+            "UPDATE ledger_entries SET points = 1000",
+            "DELETE FROM ledger_entries",
+            "DELETE FROM audit_events",
+            "UPDATE audit_events SET actor = 'x'",
+        ):
             with pytest.raises(DBAPIError, match="append-only"):
                 session.execute(text(statement))
             session.rollback()

@@ -25,12 +25,26 @@ def uploaded_media(accounts: Accounts, clip: Path) -> str:
     unit = Principal(kind="unit", id=accounts.unit_id, unit_id=accounts.unit_id)
     with session_factory()() as session:
         submission, _ = submissions.create(
-            session, principal=unit, target_type="tank", outcome="destroyed",
-            occurred_at=datetime.now(UTC) - timedelta(hours=1), lat=None, lon=None, note=None,
-            idempotency_key=uuid.uuid4().hex, now=utcnow())
+            session,
+            principal=unit,
+            target_type="tank",
+            outcome="destroyed",
+            occurred_at=datetime.now(UTC) - timedelta(hours=1),
+            lat=None,
+            lon=None,
+            note=None,
+            idempotency_key=uuid.uuid4().hex,
+            now=utcnow(),
+        )
         plan = media_service.register(
-            session, principal=unit, submission_id=submission.id, filename=clip.name,
-            size=clip.stat().st_size, sha256=sha256_of(clip), content_type="video/mp4")
+            session,
+            principal=unit,
+            submission_id=submission.id,
+            filename=clip.name,
+            size=clip.stat().st_size,
+            sha256=sha256_of(clip),
+            content_type="video/mp4",
+        )
         session.commit()
         storage.put_bytes(plan.media.s3_key, clip.read_bytes(), content_type="video/mp4")
         media_service.complete(session, principal=unit, media_id=plan.media.id, now=utcnow())
@@ -40,13 +54,18 @@ def uploaded_media(accounts: Accounts, clip: Path) -> str:
 
 def counts(media_id: str) -> tuple[int, int]:
     with session_factory()() as session:
-        frames = session.scalar(select(func.count()).select_from(Frame).where(Frame.media_id == media_id))
-        events = session.scalar(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.object_id == media_id))
+        frames = session.scalar(
+            select(func.count()).select_from(Frame).where(Frame.media_id == media_id)
+        )
+        events = session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.object_id == media_id)
+        )
     return frames or 0, events or 0
 
 
-def test_job_is_enqueued_after_commit_and_not_on_rollback(accounts: Accounts, tank_clip: Path) -> None:
+def test_job_is_enqueued_after_commit_and_not_on_rollback(
+    accounts: Accounts, tank_clip: Path
+) -> None:
     media_queue = Queue(queue.MEDIA_QUEUE, connection=queue.redis_conn())
     media_id = uploaded_media(accounts, tank_clip)
     assert f"process-media-{media_id}" in media_queue.job_ids
@@ -56,7 +75,9 @@ def test_job_is_enqueued_after_commit_and_not_on_rollback(accounts: Accounts, ta
     assert "process-media-never-committed" not in media_queue.job_ids
 
 
-def test_running_a_job_twice_changes_nothing_the_second_time(accounts: Accounts, tank_clip: Path) -> None:
+def test_running_a_job_twice_changes_nothing_the_second_time(
+    accounts: Accounts, tank_clip: Path
+) -> None:
     media_id = uploaded_media(accounts, tank_clip)
     assert process_media(media_id) == "processed"
     first = counts(media_id)
@@ -94,8 +115,9 @@ def test_a_file_that_keeps_killing_workers_is_failed_not_retried_forever(
     assert (media.status, media.failure_reason) == ("failed", "worker_crashed")
 
 
-def test_wiping_redis_loses_nothing(backing: harness.Backing, database: str, accounts: Accounts,
-                                    tank_clip: Path) -> None:
+def test_wiping_redis_loses_nothing(
+    backing: harness.Backing, database: str, accounts: Accounts, tank_clip: Path
+) -> None:
     media_id = uploaded_media(accounts, tank_clip)
     queue.redis_conn().flushall()
     stack = harness.start_stack(backing, database)

@@ -3,11 +3,11 @@
 import httpx
 from sqlalchemy import func, select
 
+from mvq import storage
 from mvq.audit.service import verify_chain
 from mvq.db import session_factory
 from mvq.media.models import Frame
 from mvq.scoring.models import LedgerEntry
-from mvq import storage
 from tests import harness
 from tests.integration.conftest import Accounts, upload_claim, wait_for_status
 
@@ -53,6 +53,9 @@ def test_upload_process_review_award(stack: harness.Stack, accounts: Accounts, t
 
     with session_factory(stack.database_url)() as session:
         assert verify_chain(session).first_bad_seq is None
-        awards = session.scalar(select(func.count()).select_from(LedgerEntry).where(
-            LedgerEntry.submission_id == submission_id))
+        awards = session.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.submission_id == submission_id)
+        )
     assert awards == 1

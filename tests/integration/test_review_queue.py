@@ -24,15 +24,25 @@ def reviewer(role: Role = Role.reviewer, unit_id: str | None = None) -> Principa
     from mvq.auth import service as auth
 
     with session_factory()() as session:
-        user, _ = auth.create_user(session, email=f"r{id(object())}{datetime.now().timestamp()}@t.mvq",
-                                   role=role, unit_id=unit_id, actor="test")
+        user, _ = auth.create_user(
+            session,
+            email=f"r{id(object())}{datetime.now().timestamp()}@t.mvq",
+            role=role,
+            unit_id=unit_id,
+            actor="test",
+        )
         session.commit()
     return Principal(kind="staff", id=user.id, role=role, unit_id=unit_id)
 
 
 def queued_item(session: Session, unit_id: str) -> ReviewItem:
-    submission = Submission(unit_id=unit_id, status=SubmissionStatus.in_queue, target_type="tank",
-                            outcome="destroyed", occurred_at=NOW - timedelta(hours=1))
+    submission = Submission(
+        unit_id=unit_id,
+        status=SubmissionStatus.in_queue,
+        target_type="tank",
+        outcome="destroyed",
+        occurred_at=NOW - timedelta(hours=1),
+    )
     session.add(submission)
     session.flush()
     item = review.enqueue(session, submission=submission)
@@ -43,8 +53,9 @@ def queued_item(session: Session, unit_id: str) -> ReviewItem:
 @pytest.fixture
 def empty_queue(database: str) -> None:
     with session_factory()() as session:
-        session.query(ReviewItem).filter(ReviewItem.state.in_(["pending", "leased", "escalated"])).update(
-            {"state": ItemState.decided}, synchronize_session=False)
+        session.query(ReviewItem).filter(
+            ReviewItem.state.in_(["pending", "leased", "escalated"])
+        ).update({"state": ItemState.decided}, synchronize_session=False)
         session.commit()
 
 
@@ -60,8 +71,9 @@ def test_no_item_is_ever_leased_to_two_reviewers(accounts: Accounts, empty_queue
         barrier.wait()
         while True:
             with session_factory()() as session:
-                claimed = review.claim_next(session, reviewer=who, now=datetime.now(UTC),
-                                            lease_seconds=600)
+                claimed = review.claim_next(
+                    session, reviewer=who, now=datetime.now(UTC), lease_seconds=600
+                )
                 session.commit()
             if claimed is None:
                 return
@@ -83,7 +95,10 @@ def test_stale_lease_is_refused_and_expired_lease_returns_to_queue(
     first, second = reviewer(), reviewer()
     with session_factory()() as session:
         item = queued_item(session, accounts.unit_id)
-        leased, _ = review.claim_next(session, reviewer=first, now=NOW, lease_seconds=60) or (None, None)
+        leased, _ = review.claim_next(session, reviewer=first, now=NOW, lease_seconds=60) or (
+            None,
+            None,
+        )
         session.commit()
         assert leased is not None and leased.id == item.id
         token = leased.lease_token
@@ -94,9 +109,18 @@ def test_stale_lease_is_refused_and_expired_lease_returns_to_queue(
         session.commit()
         assert again is not None and again[0].id == item.id
         with pytest.raises(Conflict) as info:
-            review.decide(session, reviewer=first, item_id=item.id, lease_token=token or "",
-                          decision="approve", target_type=None, outcome=None, reason_code=None,
-                          comment=None, now=later)
+            review.decide(
+                session,
+                reviewer=first,
+                item_id=item.id,
+                lease_token=token or "",
+                decision="approve",
+                target_type=None,
+                outcome=None,
+                reason_code=None,
+                comment=None,
+                now=later,
+            )
         assert info.value.code == "stale_lease"
 
 
@@ -109,27 +133,45 @@ def test_approval_awards_once_even_when_the_decision_is_retried(
         leased = review.claim_next(session, reviewer=who, now=NOW, lease_seconds=60)
         session.commit()
         assert leased is not None
-        kwargs = dict(reviewer=who, item_id=item.id, lease_token=leased[0].lease_token,
-                      decision="approve", target_type=None, outcome="damaged", reason_code=None,
-                      comment="hull intact", now=NOW)
+        kwargs = dict(
+            reviewer=who,
+            item_id=item.id,
+            lease_token=leased[0].lease_token,
+            decision="approve",
+            target_type=None,
+            outcome="damaged",
+            reason_code=None,
+            comment="hull intact",
+            now=NOW,
+        )
         review.decide(session, **kwargs)  # type: ignore[arg-type]
         session.commit()
         with pytest.raises(Conflict):
             review.decide(session, **kwargs)  # type: ignore[arg-type]
         session.rollback()
-        entries = session.scalars(select(LedgerEntry).where(
-            LedgerEntry.submission_id == item.submission_id)).all()
+        entries = session.scalars(
+            select(LedgerEntry).where(LedgerEntry.submission_id == item.submission_id)
+        ).all()
     assert [(e.entry_type, e.points) for e in entries] == [("award", 20)]  # corrected to damaged
 
 
-def test_reject_needs_a_reason_code_and_awards_nothing(accounts: Accounts, empty_queue: None) -> None:
+def test_reject_needs_a_reason_code_and_awards_nothing(
+    accounts: Accounts, empty_queue: None
+) -> None:
     who = reviewer()
     with session_factory()() as session:
         item = queued_item(session, accounts.unit_id)
         leased = review.claim_next(session, reviewer=who, now=NOW, lease_seconds=60)
         assert leased is not None
-        args = dict(reviewer=who, item_id=item.id, lease_token=leased[0].lease_token,
-                    target_type=None, outcome=None, comment=None, now=NOW)
+        args = dict(
+            reviewer=who,
+            item_id=item.id,
+            lease_token=leased[0].lease_token,
+            target_type=None,
+            outcome=None,
+            comment=None,
+            now=NOW,
+        )
         from mvq.errors import Invalid
 
         with pytest.raises(Invalid):
@@ -137,8 +179,11 @@ def test_reject_needs_a_reason_code_and_awards_nothing(accounts: Accounts, empty
         review.decide(session, decision="reject", reason_code="not_visible", **args)  # type: ignore[arg-type]
         session.commit()
         assert session.get_one(Submission, item.submission_id).status == "rejected"
-        count = session.scalar(select(func.count()).select_from(LedgerEntry).where(
-            LedgerEntry.submission_id == item.submission_id))
+        count = session.scalar(
+            select(func.count())
+            .select_from(LedgerEntry)
+            .where(LedgerEntry.submission_id == item.submission_id)
+        )
     assert count == 0
 
 
@@ -155,9 +200,18 @@ def test_escalated_items_go_to_seniors_and_nobody_judges_their_own_unit(
     with session_factory()() as session:
         leased = review.claim_next(session, reviewer=plain, now=NOW, lease_seconds=60)
         assert leased is not None and leased[0].id == item.id
-        review.decide(session, reviewer=plain, item_id=item.id, lease_token=leased[0].lease_token or "",
-                      decision="escalate", target_type=None, outcome=None, reason_code=None,
-                      comment="needs a senior", now=NOW)
+        review.decide(
+            session,
+            reviewer=plain,
+            item_id=item.id,
+            lease_token=leased[0].lease_token or "",
+            decision="escalate",
+            target_type=None,
+            outcome=None,
+            reason_code=None,
+            comment="needs a senior",
+            now=NOW,
+        )
         session.commit()
         assert review.claim_next(session, reviewer=reviewer(), now=NOW, lease_seconds=60) is None
         for_senior = review.claim_next(session, reviewer=senior, now=NOW, lease_seconds=60)

@@ -4,9 +4,15 @@ from mvq.audit.service import GENESIS, canonical, event_hash
 
 
 def make(prev: str, **changes: object) -> str:
-    fields: dict = {"prev_hash": prev, "occurred_at": datetime(2026, 1, 1, tzinfo=UTC),  # type: ignore[type-arg]
-                    "actor": "staff:1", "action": "review.approve", "object_type": "decision",
-                    "object_id": "d1", "data": {"points": 40}}
+    fields: dict = {
+        "prev_hash": prev,
+        "occurred_at": datetime(2026, 1, 1, tzinfo=UTC),  # type: ignore[type-arg]
+        "actor": "staff:1",
+        "action": "review.approve",
+        "object_type": "decision",
+        "object_id": "d1",
+        "data": {"points": 40},
+    }
     return event_hash(**(fields | changes))  # type: ignore[arg-type]
 
 

@@ -12,8 +12,13 @@ from compose_spec import PyCompose
 from kubernetes_validate import utils as k8s
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-ENV = {"POSTGRES_PASSWORD": "pw", "MVQ_S3_ACCESS_KEY": "ak", "MVQ_S3_SECRET_KEY": "sk",
-       "MVQ_SECRET_KEY": "k", "MVQ_SIGNING_KEY": "s"}
+ENV = {
+    "POSTGRES_PASSWORD": "pw",
+    "MVQ_S3_ACCESS_KEY": "ak",
+    "MVQ_S3_SECRET_KEY": "sk",
+    "MVQ_SECRET_KEY": "k",
+    "MVQ_SIGNING_KEY": "s",
+}
 
 
 def interpolate(text: str, env: dict[str, str]) -> str:
@@ -42,8 +47,10 @@ def test_compose_file_is_valid_compose_spec() -> None:
 
 def test_compose_refuses_to_start_without_secrets() -> None:
     with pytest.raises(KeyError, match="MVQ_SECRET_KEY"):
-        interpolate((DEPLOY / "compose.yaml").read_text(), {k: v for k, v in ENV.items()
-                                                            if k != "MVQ_SECRET_KEY"})
+        interpolate(
+            (DEPLOY / "compose.yaml").read_text(),
+            {k: v for k, v in ENV.items() if k != "MVQ_SECRET_KEY"},
+        )
 
 
 def test_compose_runs_several_api_and_worker_replicas_in_production_mode() -> None:
@@ -65,15 +72,20 @@ def k8s_documents() -> list[tuple[str, dict]]:  # type: ignore[type-arg]
     return docs
 
 
-@pytest.mark.parametrize(("name", "doc"), k8s_documents(),
-                         ids=lambda v: v if isinstance(v, str) else v.get("kind", "?"))
+@pytest.mark.parametrize(
+    ("name", "doc"), k8s_documents(), ids=lambda v: v if isinstance(v, str) else v.get("kind", "?")
+)
 def test_kubernetes_manifest_matches_api_schema(name: str, doc: dict) -> None:  # type: ignore[type-arg]
     k8s.validate(doc, k8s.latest_version(), strict=True)
 
 
 def test_kubernetes_schema_check_catches_a_mistake() -> None:
-    bad = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
-           "spec": {"replicas": "three", "selector": {}, "template": {}}}
+    bad = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "x"},
+        "spec": {"replicas": "three", "selector": {}, "template": {}},
+    }
     with pytest.raises(k8s.ValidationError):
         k8s.validate(bad, k8s.latest_version(), strict=True)
 

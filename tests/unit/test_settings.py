@@ -6,7 +6,9 @@ import pytest
 from mvq.settings import MissingSecretError, Settings
 
 
-def test_production_refuses_to_start_without_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_refuses_to_start_without_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name in ("S3_ACCESS_KEY", "S3_SECRET_KEY", "SECRET_KEY", "SIGNING_KEY"):
         monkeypatch.delenv(f"MVQ_{name}", raising=False)
     with pytest.raises(MissingSecretError, match="MVQ_SECRET_KEY"):
@@ -15,12 +17,20 @@ def test_production_refuses_to_start_without_secrets(tmp_path: Path, monkeypatch
 
 
 def test_production_starts_with_explicit_secrets(tmp_path: Path) -> None:
-    settings = Settings(env="production", data_dir=tmp_path, s3_access_key="a",
-                        s3_secret_key="b", secret_key="c", signing_key="d")  # type: ignore[arg-type]
+    settings = Settings(
+        env="production",
+        data_dir=tmp_path,
+        s3_access_key="a",
+        s3_secret_key="b",
+        secret_key="c",
+        signing_key="d",
+    )  # type: ignore[arg-type]
     assert settings.secret("secret_key") == "c"
 
 
-def test_dev_generates_secrets_once_and_keeps_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dev_generates_secrets_once_and_keeps_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name in ("S3_ACCESS_KEY", "S3_SECRET_KEY", "SECRET_KEY", "SIGNING_KEY"):
         monkeypatch.delenv(f"MVQ_{name}", raising=False)
     first = Settings(env="dev", data_dir=tmp_path)

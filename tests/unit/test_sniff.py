@@ -12,16 +12,20 @@ def write(tmp_path: Path, name: str, data: bytes) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("data", "kind", "demuxer"), [
-    (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100, "video", "mov"),
-    (b"\x1a\x45\xdf\xa3" + b"\x00" * 100, "video", "matroska"),
-    (b"RIFF\x00\x00\x00\x00AVI LIST" + b"\x00" * 100, "video", "avi"),
-    ((b"\x47" + b"\x00" * 187) * 4, "video", "mpegts"),
-    (b"\xff\xd8\xff\xe0" + b"\x00" * 100, "image", None),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "image", None),
-])
-def test_known_containers_are_identified_by_their_bytes(tmp_path: Path, data: bytes, kind: str,
-                                                        demuxer: str | None) -> None:
+@pytest.mark.parametrize(
+    ("data", "kind", "demuxer"),
+    [
+        (b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 100, "video", "mov"),
+        (b"\x1a\x45\xdf\xa3" + b"\x00" * 100, "video", "matroska"),
+        (b"RIFF\x00\x00\x00\x00AVI LIST" + b"\x00" * 100, "video", "avi"),
+        ((b"\x47" + b"\x00" * 187) * 4, "video", "mpegts"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 100, "image", None),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "image", None),
+    ],
+)
+def test_known_containers_are_identified_by_their_bytes(
+    tmp_path: Path, data: bytes, kind: str, demuxer: str | None
+) -> None:
     sniffed = sniff(write(tmp_path, "upload.bin", data))
     assert sniffed is not None
     assert (sniffed.kind, sniffed.demuxer) == (kind, demuxer)

@@ -22,28 +22,44 @@ def sample_times(duration: float, count: int) -> list[float]:
 def video_frame(path: Path, sniffed: Sniffed, t_seconds: float) -> bytes:
     assert sniffed.demuxer is not None
     return tools.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-ss", f"{t_seconds:.3f}",
-         *tools.input_args(str(path), sniffed.demuxer),
-         "-frames:v", "1", "-vf", f"scale='min({FRAME_MAX_SIDE},iw)':-2",
-         "-f", "image2pipe", "-c:v", "mjpeg", "-q:v", "4", "pipe:1"]
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-ss",
+            f"{t_seconds:.3f}",
+            *tools.input_args(str(path), sniffed.demuxer),
+            "-frames:v",
+            "1",
+            "-vf",
+            f"scale='min({FRAME_MAX_SIDE},iw)':-2",
+            "-f",
+            "image2pipe",
+            "-c:v",
+            "mjpeg",
+            "-q:v",
+            "4",
+            "pipe:1",
+        ]
     )
 
 
 def image_frame(path: Path) -> bytes:
     with Image.open(path) as img:
-        img = img.convert("RGB")
-        img.thumbnail((FRAME_MAX_SIDE, FRAME_MAX_SIDE))
-        out = io.BytesIO()
-        img.save(out, "JPEG", quality=85)
+        rgb = img.convert("RGB")
+    rgb.thumbnail((FRAME_MAX_SIDE, FRAME_MAX_SIDE))
+    out = io.BytesIO()
+    rgb.save(out, "JPEG", quality=85)
     return out.getvalue()
 
 
 def thumbnail(jpeg: bytes) -> bytes:
     with Image.open(io.BytesIO(jpeg)) as img:
-        img = img.convert("RGB")
-        img.thumbnail((THUMB_MAX_SIDE, THUMB_MAX_SIDE))
-        out = io.BytesIO()
-        img.save(out, "JPEG", quality=80)
+        rgb = img.convert("RGB")
+    rgb.thumbnail((THUMB_MAX_SIDE, THUMB_MAX_SIDE))
+    out = io.BytesIO()
+    rgb.save(out, "JPEG", quality=80)
     return out.getvalue()
 
 

@@ -19,8 +19,16 @@ def probe_video(path: Path, sniffed: Sniffed) -> dict[str, Any]:
     try:
         out = tools.run(
             # ffprobe has no -nostdin; its stdin is /dev/null anyway (tools.run).
-            ["ffprobe", "-v", "error", "-print_format", "json",
-             "-show_format", "-show_streams", *tools.input_args(str(path), sniffed.demuxer)]
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-print_format",
+                "json",
+                "-show_format",
+                "-show_streams",
+                *tools.input_args(str(path), sniffed.demuxer),
+            ]
         )
     except tools.ToolFailed as exc:
         raise Unreadable(exc.stderr[-300:]) from exc
@@ -41,8 +49,18 @@ def probe_video(path: Path, sniffed: Sniffed) -> dict[str, Any]:
         "bit_rate": int(fmt["bit_rate"]) if fmt.get("bit_rate") else None,
         "tags": fmt.get("tags", {}),
         "streams": [
-            {k: s.get(k) for k in ("index", "codec_type", "codec_name", "width", "height",
-                                     "avg_frame_rate", "duration")}
+            {
+                k: s.get(k)
+                for k in (
+                    "index",
+                    "codec_type",
+                    "codec_name",
+                    "width",
+                    "height",
+                    "avg_frame_rate",
+                    "duration",
+                )
+            }
             for s in info.get("streams", [])
         ],
     }

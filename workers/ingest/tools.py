@@ -1,7 +1,6 @@
 """Run ffmpeg/ffprobe on hostile input: no stdin, local files only, pinned demuxer,
 a wall-clock timeout and an address-space cap."""
 
-import resource
 import subprocess
 from collections.abc import Sequence
 
@@ -18,20 +17,17 @@ class ToolFailed(Exception):
         self.stderr = stderr
 
 
-def _limit_memory(limit: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-
 def run(argv: Sequence[str], *, timeout: float | None = None) -> bytes:
     settings = get_settings()
     limit = settings.ffmpeg_memory_bytes
     try:
         done = subprocess.run(
-            list(argv),
+            # prlimit (util-linux) caps the child's address space without a preexec_fn,
+            # which is unsafe in a process that may have threads.
+            ["prlimit", f"--as={limit}", "--", *argv],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=timeout or settings.ffmpeg_timeout_seconds,
-            preexec_fn=lambda: _limit_memory(limit),  # noqa: PLW1509 - no threads before exec
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
