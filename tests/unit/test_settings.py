@@ -9,8 +9,6 @@ from mvq.settings import MissingSecretError, Settings
 def test_production_refuses_to_start_without_secrets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("S3_ACCESS_KEY", "S3_SECRET_KEY", "SECRET_KEY", "SIGNING_KEY"):
-        monkeypatch.delenv(f"MVQ_{name}", raising=False)
     with pytest.raises(MissingSecretError, match="MVQ_SECRET_KEY"):
         Settings(env="production", data_dir=tmp_path)
     assert not (tmp_path / "secrets.json").exists()
@@ -31,8 +29,6 @@ def test_production_starts_with_explicit_secrets(tmp_path: Path) -> None:
 def test_dev_generates_secrets_once_and_keeps_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("S3_ACCESS_KEY", "S3_SECRET_KEY", "SECRET_KEY", "SIGNING_KEY"):
-        monkeypatch.delenv(f"MVQ_{name}", raising=False)
     first = Settings(env="dev", data_dir=tmp_path)
     second = Settings(env="dev", data_dir=tmp_path)
     assert first.secret("secret_key") == second.secret("secret_key")
