@@ -3,7 +3,9 @@ import logging
 from fastapi import FastAPI
 
 from api import errors
-from api.routes import auth, health, media, review, scoring, submissions
+from api.limits import BodyLimit
+from api.routes import auth, health, media, review, scoring, submissions, units
+from mvq.settings import get_settings
 
 
 def create_app() -> FastAPI:
@@ -14,7 +16,8 @@ def create_app() -> FastAPI:
         description="Media-verification queue: upload, process, review, score.",
     )
     errors.install(app)
-    for module in (health, auth, submissions, media, review, scoring):
+    app.add_middleware(BodyLimit, max_bytes=get_settings().max_request_body_bytes)
+    for module in (health, auth, submissions, media, review, scoring, units):
         app.include_router(module.router)
     return app
 

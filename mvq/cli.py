@@ -14,6 +14,8 @@ from mvq.auth.models import Role
 from mvq.errors import DomainError
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from mvq.client import Client
 
 app = typer.Typer(help="mvq: media-verification queue", no_args_is_help=True)
@@ -51,27 +53,65 @@ def create_user(
     unit: Annotated[str | None, typer.Option(help="unit id or name the person belongs to")] = None,
 ) -> None:
     """Create a staff user and print a password (shown once)."""
-    from sqlalchemy import or_, select
-
     from mvq.auth import service as auth
     from mvq.db import session_scope
-    from mvq.units.models import Unit
 
     try:
         with session_scope() as session:
-            unit_id = None
-            if unit is not None:
-                unit_id = session.scalar(
-                    select(Unit.id).where(or_(Unit.id == unit, Unit.name == unit))
-                )
-                if unit_id is None:
-                    _fail(f"no unit {unit!r}")
+            unit_id = _unit_id(session, unit) if unit is not None else None
             _, password = auth.create_user(
                 session, email=email, role=role, unit_id=unit_id, actor="cli:admin"
             )
     except DomainError as exc:
         _fail(exc.message)
     typer.echo(f"password: {password}")
+
+
+def _unit_id(session: "Session", unit: str) -> str:
+    from sqlalchemy import or_, select
+
+    from mvq.units.models import Unit
+
+    unit_id = session.scalar(select(Unit.id).where(or_(Unit.id == unit, Unit.name == unit)))
+    if unit_id is None:
+        _fail(f"no unit {unit!r}")
+    return str(unit_id)
+
+
+@admin.command("rotate-token")
+def rotate_token(
+    unit: Annotated[str, typer.Argument(help="unit id or name")],
+    grace_minutes: Annotated[float, typer.Option(help="old tokens keep working this long")] = 0,
+) -> None:
+    """Issue a new token for a unit (shown once); old tokens end after the grace period."""
+    from mvq.auth import service as auth
+    from mvq.db import session_scope, utcnow
+
+    try:
+        with session_scope() as session:
+            token = auth.rotate_unit_token(
+                session,
+                unit_id=_unit_id(session, unit),
+                grace=timedelta(minutes=grace_minutes),
+                actor="cli:admin",
+                now=utcnow(),
+            )
+    except DomainError as exc:
+        _fail(exc.message)
+    typer.echo(f"token: {token}")
+
+
+@admin.command("revoke-tokens")
+def revoke_tokens(unit: Annotated[str, typer.Argument(help="unit id or name")]) -> None:
+    """Revoke every token of a unit at once (a lost or captured device)."""
+    from mvq.auth import service as auth
+    from mvq.db import session_scope, utcnow
+
+    with session_scope() as session:
+        count = auth.revoke_unit_tokens(
+            session, unit_id=_unit_id(session, unit), actor="cli:admin", now=utcnow()
+        )
+    typer.echo(f"revoked: {count}")
 
 
 @db_app.command("upgrade")
@@ -113,7 +153,7 @@ def sweep(
                     now=utcnow(),
                     stuck_after=timedelta(seconds=settings.stuck_after_seconds),
                 )
-            if report.requeued_media or report.released_leases:
+            if any(report.__dict__.values()):
                 typer.echo(json.dumps(report.__dict__))
         except Exception as exc:  # a sweep must outlive an outage of what it sweeps
             typer.echo(f"sweep failed: {type(exc).__name__}: {exc}", err=True)
@@ -135,13 +175,26 @@ def audit_verify() -> None:
     typer.echo(f"ok: {report.events} events, head {report.head}")
 
 
-def _client() -> "Client":
+def _client(limit_rate: float | None = None) -> "Client":
     from mvq.client import Client
 
     url, token = os.environ.get("MVQ_URL"), os.environ.get("MVQ_TOKEN")
     if not url or not token:
         _fail("set MVQ_URL and MVQ_TOKEN")
-    return Client(url or "", token or "")
+    return Client(url or "", token or "", limit_rate=limit_rate)
+
+
+def _rate(text: str | None) -> float | None:
+    """'500K', '2M' or plain bytes per second."""
+    if not text:
+        return None
+    units = {"K": 1024, "M": 1024**2, "G": 1024**3}
+    factor = units.get(text[-1].upper(), 1)
+    try:
+        return float(text[:-1] if factor > 1 else text) * factor
+    except ValueError:
+        _fail(f"bad rate {text!r}: use e.g. 500K or 2M")
+        raise
 
 
 @app.command()
@@ -155,15 +208,18 @@ def upload(
     lat: float | None = None,
     lon: float | None = None,
     note: str | None = None,
+    limit_rate: Annotated[
+        str | None, typer.Option(help="cap upload speed, bytes/s (500K, 2M)")
+    ] = None,
 ) -> None:
-    """Upload footage as one claim; prints the submission id."""
+    """Upload footage as one claim; prints the submission id. Run it again to resume."""
     from mvq.client import ClientError
 
     when = occurred_at or datetime.now(UTC)
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     try:
-        submission_id = _client().upload(
+        submission_id = _client(_rate(limit_rate)).upload(
             files,
             target_type=target,
             outcome=outcome,

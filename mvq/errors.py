@@ -40,3 +40,12 @@ class Conflict(DomainError):
 class Unavailable(DomainError):
     status = 503
     code = "unavailable"
+
+
+class RateLimited(DomainError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_FIELDS = ("s3_access_key", "s3_secret_key", "secret_key", "signing_key")
@@ -52,6 +52,12 @@ class Settings(BaseSettings):
 
     presign_ttl_seconds: int = 300
     max_upload_bytes: int = 8 * 1024**3
+    # Files above this go up in parts, so a broken link costs one part, not the whole file.
+    multipart_threshold_bytes: int = 16 * 1024**2
+    part_size_bytes: int = Field(default=8 * 1024**2, ge=5 * 1024**2)  # S3's floor is 5 MiB
+    abandoned_upload_hours: float = 24
+    create_rate_per_minute: int = 60
+    max_request_body_bytes: int = 1024**2
     media_job_timeout_seconds: int = 1800
     ffmpeg_timeout_seconds: int = 120
     ffmpeg_memory_bytes: int = 2 * 1024**3

@@ -69,6 +69,50 @@ def presign_get(key: str) -> str:
     )
 
 
+def create_multipart(key: str, *, content_type: str) -> str:
+    response = client().create_multipart_upload(Bucket=bucket(), Key=key, ContentType=content_type)
+    return response["UploadId"]
+
+
+def presign_part(key: str, *, upload_id: str, part_number: int) -> str:
+    return client().generate_presigned_url(
+        "upload_part",
+        Params={"Bucket": bucket(), "Key": key, "UploadId": upload_id, "PartNumber": part_number},
+        ExpiresIn=get_settings().presign_ttl_seconds,
+    )
+
+
+def list_parts(key: str, *, upload_id: str) -> list[dict[str, Any]]:
+    """Every part stored so far, as [{PartNumber, ETag, Size}], across all result pages."""
+    pages = (
+        client().get_paginator("list_parts").paginate(Bucket=bucket(), Key=key, UploadId=upload_id)
+    )
+    return [
+        {"PartNumber": p["PartNumber"], "ETag": p["ETag"], "Size": p["Size"]}
+        for page in pages
+        for p in page.get("Parts", [])
+    ]
+
+
+def complete_multipart(key: str, *, upload_id: str, parts: list[dict[str, Any]]) -> None:
+    client().complete_multipart_upload(
+        Bucket=bucket(),
+        Key=key,
+        UploadId=upload_id,
+        MultipartUpload={
+            "Parts": [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in parts]
+        },
+    )
+
+
+def abort_multipart(key: str, *, upload_id: str) -> None:
+    try:
+        client().abort_multipart_upload(Bucket=bucket(), Key=key, UploadId=upload_id)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchUpload":
+            raise
+
+
 def head(key: str) -> dict[str, Any] | None:
     try:
         return dict(client().head_object(Bucket=bucket(), Key=key))

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mvq import queue
+from mvq.media import uploads
 from mvq.media.models import Media, MediaStatus
 from mvq.review.models import ItemState, ReviewItem
 from mvq.submissions.models import Submission, SubmissionStatus
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 class SweepReport:
     requeued_media: int
     released_leases: int
+    aborted_uploads: int
 
 
 def sweep(session: Session, *, now: datetime, stuck_after: timedelta) -> SweepReport:
@@ -54,8 +56,11 @@ def sweep(session: Session, *, now: datetime, stuck_after: timedelta) -> SweepRe
             .values(status=SubmissionStatus.in_queue)
             .execution_options(synchronize_session=False)
         )
+    aborted = uploads.abort_abandoned(session, now=now)
     session.commit()
     # `send` skips ids already queued or running, so a healthy job is never doubled.
     for media_id in stuck:
         queue.send(queue.process_media_job(media_id))
-    return SweepReport(requeued_media=len(stuck), released_leases=len(expired))
+    return SweepReport(
+        requeued_media=len(stuck), released_leases=len(expired), aborted_uploads=aborted
+    )

@@ -2,7 +2,6 @@
 over a photo, encoded like a phone clip. Synthetic test patterns hash alike and prove little."""
 
 import subprocess
-from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image
@@ -22,7 +21,10 @@ def photo(name: str, dest: Path) -> Path:
     return dest
 
 
-def clip(name: str, dest: Path, *, seconds: float = 4, size: str = "640x360") -> Path:
+def clip(
+    name: str, dest: Path, *, seconds: float = 4, size: str = "640x360", lossless: bool = False
+) -> Path:
+    """`lossless` makes a large file from a short clip (about 6 MB/s at 720p): multipart tests."""
     still = photo(name, dest.with_suffix(".src.jpg"))
     frames = int(seconds * 25)
     subprocess.run(
@@ -56,8 +58,3 @@ def clip(name: str, dest: Path, *, seconds: float = 4, size: str = "640x360") ->
         timeout=120,
     )
     return dest
-
-
-@lru_cache
-def cached_clip(name: str, directory: str) -> Path:
-    return clip(name, Path(directory) / f"{name}.mp4")

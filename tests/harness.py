@@ -126,8 +126,10 @@ class Stack:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-def start_stack(backing: Backing, database_url: str, *, workers: int = 1) -> Stack:
-    env = {**backing.env, "MVQ_DATABASE_URL": database_url}
+def start_stack(
+    backing: Backing, database_url: str, *, workers: int = 1, extra_env: dict[str, str] | None = None
+) -> Stack:
+    env = {**backing.env, "MVQ_DATABASE_URL": database_url, **(extra_env or {})}
     group = servers.Group()
     logs = backing.root / "logs" / f"stack-{next(_counter)}"
     port = servers.free_port()

@@ -1,7 +1,7 @@
 from fastapi import APIRouter
 
 from api.deps import NowDep, SessionDep, UnitDep
-from mvq.media import service
+from mvq.media import uploads
 from mvq.media.schemas import MediaAccepted, MediaComplete
 
 router = APIRouter(prefix="/api/v1/media", tags=["media"])
@@ -15,7 +15,8 @@ def complete_upload(
     now: NowDep,
     body: MediaComplete | None = None,
 ) -> MediaAccepted:
-    media = service.complete(session, principal=principal, media_id=media_id, now=now)
+    parts = [p.model_dump() for p in body.parts] if body and body.parts is not None else None
+    media = uploads.complete(session, principal=principal, media_id=media_id, parts=parts, now=now)
     session.commit()
     return MediaAccepted(
         media_id=media.id, status=media.status, failure_reason=media.failure_reason

@@ -5,9 +5,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.deps import NowDep, PrincipalDep, SessionDep, UnitDep
-from mvq.media import service as media_service
+from mvq import ratelimit
+from mvq.media import uploads
 from mvq.media.models import Frame, Media
-from mvq.media.schemas import MediaCreate, MediaCreated, UploadInstructions
+from mvq.media.schemas import MediaCreate, MediaCreated, UploadedPart, UploadInstructions
 from mvq.review import service as review
 from mvq.scoring.models import LedgerEntry
 from mvq.settings import get_settings
@@ -37,6 +38,9 @@ def create_submission(
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> SubmissionCreated:
+    ratelimit.check(
+        bucket="create", subject=principal.id, per_minute=get_settings().create_rate_per_minute
+    )
     submission, created = service.create(
         session,
         principal=principal,
@@ -81,17 +85,19 @@ def get_submission(
 def add_media(
     submission_id: str, body: MediaCreate, principal: UnitDep, session: SessionDep
 ) -> MediaCreated:
-    plan = media_service.register(
+    plan = uploads.register(
         session, principal=principal, submission_id=submission_id, **body.model_dump()
     )
     session.commit()
     return MediaCreated(
         media_id=plan.media.id,
+        status=plan.media.status,
         upload=UploadInstructions(
             mode=plan.mode,
             part_size=plan.part_size,
             urls=plan.urls,
             expires_in=get_settings().presign_ttl_seconds,
+            uploaded_parts=[UploadedPart(**p) for p in plan.uploaded_parts],
         ),
     )
 

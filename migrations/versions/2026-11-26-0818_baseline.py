@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 08:18:51.531832
+Create Date: 2026-11-26 08:30:58.067532
 """
 from collections.abc import Sequence
 
@@ -109,6 +109,7 @@ def upgrade() -> None:
     sa.Column('declared_sha256', sa.String(length=64), nullable=False),
     sa.Column('s3_key', sa.String(length=200), nullable=False),
     sa.Column('upload_id', sa.String(length=200), nullable=True),
+    sa.Column('part_size', sa.BigInteger(), nullable=True),
     sa.Column('sha256', sa.String(length=64), nullable=True),
     sa.Column('size', sa.BigInteger(), nullable=True),
     sa.Column('kind', sa.String(length=10), nullable=True),
@@ -124,7 +125,8 @@ def upgrade() -> None:
     sa.Column('processed_at', mvq.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['submission_id'], ['submissions.id'], name=op.f('fk_media_submission_id_submissions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_media')),
-    sa.UniqueConstraint('s3_key', name=op.f('uq_media_s3_key'))
+    sa.UniqueConstraint('s3_key', name=op.f('uq_media_s3_key')),
+    sa.UniqueConstraint('submission_id', 'declared_sha256', name=op.f('uq_media_submission_id_declared_sha256'))
     )
     with op.batch_alter_table('media', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_media_sha256'), ['sha256'], unique=False)

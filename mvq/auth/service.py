@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
 from mvq.auth.models import ApiToken, Role, StaffUser
-from mvq.errors import Conflict, Invalid, Unauthenticated
+from mvq.errors import Conflict, Invalid, NotFound, Unauthenticated
 from mvq.units.models import Unit
 
 _hasher = PasswordHasher()
@@ -146,3 +146,51 @@ def resolve_token(session: Session, *, token: str, now: datetime) -> Principal:
     if user is None or user.disabled_at is not None:
         raise Unauthenticated("account disabled", code="bad_token")
     return Principal(kind="staff", id=user.id, role=user.role, unit_id=user.unit_id)
+
+
+def rotate_unit_token(
+    session: Session, *, unit_id: str, grace: timedelta, actor: str, now: datetime
+) -> str:
+    """A new token for the unit. Old ones stop working after `grace` (zero: at once), so a
+    unit in the field can switch over without a gap."""
+    if session.get(Unit, unit_id) is None:
+        raise NotFound("no such unit")
+    for row in _live_unit_tokens(session, unit_id=unit_id, now=now):
+        if grace <= timedelta(0):
+            row.revoked_at = now
+        else:
+            row.expires_at = min(row.expires_at or now + grace, now + grace)
+    token = _issue_token(session, prefix="mvqu", unit_id=unit_id)
+    audit.record(
+        session,
+        actor=actor,
+        action="unit.token_rotated",
+        object_type="unit",
+        object_id=unit_id,
+        data={"grace_seconds": grace.total_seconds()},
+    )
+    return token
+
+
+def revoke_unit_tokens(session: Session, *, unit_id: str, actor: str, now: datetime) -> int:
+    if session.get(Unit, unit_id) is None:
+        raise NotFound("no such unit")
+    rows = _live_unit_tokens(session, unit_id=unit_id, now=now)
+    for row in rows:
+        row.revoked_at = now
+    audit.record(
+        session,
+        actor=actor,
+        action="unit.tokens_revoked",
+        object_type="unit",
+        object_id=unit_id,
+        data={"count": len(rows)},
+    )
+    return len(rows)
+
+
+def _live_unit_tokens(session: Session, *, unit_id: str, now: datetime) -> list[ApiToken]:
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.unit_id == unit_id, ApiToken.revoked_at.is_(None))
+    ).all()
+    return [r for r in rows if r.expires_at is None or r.expires_at > now]

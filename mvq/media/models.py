@@ -21,6 +21,8 @@ class Media(Base):
     """One uploaded file. The original is stored untouched under `s3_key`."""
 
     __tablename__ = "media"
+    # Registering the same file again for the same claim resumes it instead of duplicating it.
+    __table_args__ = (UniqueConstraint("submission_id", "declared_sha256"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), index=True)
@@ -33,6 +35,7 @@ class Media(Base):
     declared_sha256: Mapped[str] = mapped_column(String(64))
     s3_key: Mapped[str] = mapped_column(String(200), unique=True)
     upload_id: Mapped[str | None] = mapped_column(String(200))
+    part_size: Mapped[int | None] = mapped_column(BigInteger)
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     size: Mapped[int | None] = mapped_column(BigInteger)
     kind: Mapped[str | None] = mapped_column(String(10))

@@ -8,15 +8,25 @@ class MediaCreate(BaseModel):
     content_type: str = Field(min_length=3, max_length=100)
 
 
+class UploadedPart(BaseModel):
+    part_number: int
+    etag: str
+    size: int
+
+
 class UploadInstructions(BaseModel):
-    mode: str
+    mode: str = Field(description="single: one PUT to urls[0]; multipart: PUT part n to urls[n-1]")
     part_size: int
-    urls: list[str]
+    urls: list[str] = Field(description="presigned, valid for expires_in seconds")
     expires_in: int
+    uploaded_parts: list[UploadedPart] = Field(
+        default_factory=list, description="parts already stored: a resuming client skips them"
+    )
 
 
 class MediaCreated(BaseModel):
     media_id: str
+    status: str
     upload: UploadInstructions
 
 

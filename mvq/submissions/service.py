@@ -5,6 +5,7 @@ import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
@@ -47,17 +48,8 @@ def create(
     }
     print_ = fingerprint(body)
     if idempotency_key is not None:
-        existing = session.scalar(
-            select(Submission).where(
-                Submission.unit_id == principal.unit_id,
-                Submission.idempotency_key == idempotency_key,
-            )
-        )
+        existing = _replay(session, principal=principal, key=idempotency_key, fingerprint=print_)
         if existing is not None:
-            if existing.request_fingerprint != print_:
-                raise Conflict(
-                    "Idempotency-Key reused with a different body", code="idempotency_mismatch"
-                )
             return existing, False
     target_type = target_type.strip().lower()
     if outcome not in set(Outcome):
@@ -83,7 +75,16 @@ def create(
         request_fingerprint=print_,
     )
     session.add(submission)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # A concurrent retry with the same key committed first: answer as its replay.
+        assert idempotency_key is not None
+        replayed = _replay(session, principal=principal, key=idempotency_key, fingerprint=print_)
+        if replayed is None:
+            raise
+        return replayed, False
     audit.record(
         session,
         actor=principal.actor,
@@ -98,6 +99,19 @@ def create(
         },
     )
     return submission, True
+
+
+def _replay(
+    session: Session, *, principal: Principal, key: str, fingerprint: str
+) -> Submission | None:
+    existing = session.scalar(
+        select(Submission).where(
+            Submission.unit_id == principal.unit_id, Submission.idempotency_key == key
+        )
+    )
+    if existing is not None and existing.request_fingerprint != fingerprint:
+        raise Conflict("Idempotency-Key reused with a different body", code="idempotency_mismatch")
+    return existing
 
 
 def get_visible(session: Session, *, principal: Principal, submission_id: str) -> Submission:

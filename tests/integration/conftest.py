@@ -118,3 +118,9 @@ def wait_for_status(stack: harness.Stack, token: str, submission_id: str, *statu
 @pytest.fixture(scope="session")
 def tank_clip(clips: Path) -> Path:
     return footage.clip("chelsea", clips / "chelsea.mp4")
+
+
+@pytest.fixture(scope="session")
+def big_clip(clips: Path) -> Path:
+    """About 23 MB: above the 16 MiB multipart threshold, three 8 MiB parts."""
+    return footage.clip("astronaut", clips / "astronaut-720p.mp4", size="1280x720", lossless=True)

@@ -13,6 +13,7 @@ from mvq.audit.models import AuditEvent
 from mvq.auth.service import Principal
 from mvq.db import session_factory, utcnow
 from mvq.media import service as media_service
+from mvq.media import uploads
 from mvq.media.models import Frame, Media
 from mvq.submissions import service as submissions
 from tests import harness
@@ -36,7 +37,7 @@ def uploaded_media(accounts: Accounts, clip: Path) -> str:
             idempotency_key=uuid.uuid4().hex,
             now=utcnow(),
         )
-        plan = media_service.register(
+        plan = uploads.register(
             session,
             principal=unit,
             submission_id=submission.id,
@@ -47,7 +48,7 @@ def uploaded_media(accounts: Accounts, clip: Path) -> str:
         )
         session.commit()
         storage.put_bytes(plan.media.s3_key, clip.read_bytes(), content_type="video/mp4")
-        media_service.complete(session, principal=unit, media_id=plan.media.id, now=utcnow())
+        uploads.complete(session, principal=unit, media_id=plan.media.id, parts=None, now=utcnow())
         session.commit()
         return plan.media.id
 

@@ -1,0 +1,233 @@
+"""Uploads: register a file → presigned single PUT or multipart → complete → enqueue.
+
+Registering the same file again (same claim, same SHA-256) returns the same media with fresh
+URLs and the parts S3 already holds, so an interrupted client resumes instead of restarting.
+The full SHA-256 is checked by the worker before anything else: hashing gigabytes inside an
+API request would tie the API up for minutes.
+"""
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mvq import queue, storage
+from mvq.audit import service as audit
+from mvq.auth.service import Principal
+from mvq.errors import Conflict, Invalid, NotFound
+from mvq.media import service as processing
+from mvq.media.models import Media, MediaStatus
+from mvq.settings import get_settings
+from mvq.submissions import service as submissions
+from mvq.submissions.models import Submission, SubmissionStatus
+
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+ALLOWED_TYPE_PREFIXES = ("video/", "image/")
+MAX_PARTS = 10000  # S3's limit
+
+
+@dataclass(frozen=True)
+class UploadPlan:
+    media: Media
+    mode: str
+    part_size: int
+    urls: list[str]
+    uploaded_parts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def part_size_for(size: int) -> int:
+    base = get_settings().part_size_bytes
+    return max(base, math.ceil(size / MAX_PARTS))
+
+
+def _validate(*, size: int, sha256: str, content_type: str) -> tuple[str, str]:
+    content_type = content_type.strip().lower()
+    if not content_type.startswith(ALLOWED_TYPE_PREFIXES):
+        raise Invalid("content_type must be video/* or image/*", code="unsupported_content_type")
+    max_bytes = get_settings().max_upload_bytes
+    if size <= 0 or size > max_bytes:
+        raise Invalid(f"size must be between 1 and {max_bytes} bytes", code="bad_size")
+    sha256 = sha256.strip().lower()
+    if not SHA256_HEX.match(sha256):
+        raise Invalid("sha256 must be 64 hex digits", code="bad_sha256")
+    return sha256, content_type
+
+
+def register(
+    session: Session,
+    *,
+    principal: Principal,
+    submission_id: str,
+    filename: str,
+    size: int,
+    sha256: str,
+    content_type: str,
+) -> UploadPlan:
+    if principal.kind != "unit":
+        raise NotFound("no such submission")
+    submission = submissions.get_visible(session, principal=principal, submission_id=submission_id)
+    sha256, content_type = _validate(size=size, sha256=sha256, content_type=content_type)
+    existing = session.scalar(
+        select(Media).where(Media.submission_id == submission.id, Media.declared_sha256 == sha256)
+    )
+    if existing is not None:
+        if existing.declared_size != size:
+            raise Conflict("this file was registered with another size", code="size_conflict")
+        return _plan(existing)
+    if submission.status != SubmissionStatus.awaiting_upload:
+        raise Conflict("media can only be added before processing starts", code="bad_state")
+    media = Media(
+        submission_id=submission.id,
+        status=MediaStatus.awaiting_upload,
+        # The client's name is kept as metadata only; the key is ours.
+        filename=filename[-255:],
+        content_type=content_type,
+        declared_size=size,
+        declared_sha256=sha256,
+        s3_key="",
+    )
+    session.add(media)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # a concurrent retry registered it first
+        return register(
+            session,
+            principal=principal,
+            submission_id=submission_id,
+            filename=filename,
+            size=size,
+            sha256=sha256,
+            content_type=content_type,
+        )
+    media.s3_key = storage.original_key(submission.id, media.id)
+    if size > get_settings().multipart_threshold_bytes:
+        media.part_size = part_size_for(size)
+        media.upload_id = storage.create_multipart(media.s3_key, content_type=content_type)
+    return _plan(media)
+
+
+def _plan(media: Media) -> UploadPlan:
+    if media.status != MediaStatus.awaiting_upload:
+        return UploadPlan(
+            media,
+            "multipart" if media.upload_id else "single",
+            media.part_size or media.declared_size,
+            [],
+        )
+    if media.upload_id is None:
+        url = storage.presign_put(media.s3_key, content_type=media.content_type)
+        return UploadPlan(media, "single", media.declared_size, [url])
+    assert media.part_size is not None
+    count = math.ceil(media.declared_size / media.part_size)
+    urls = [
+        storage.presign_part(media.s3_key, upload_id=media.upload_id, part_number=n)
+        for n in range(1, count + 1)
+    ]
+    stored = storage.list_parts(media.s3_key, upload_id=media.upload_id)
+    uploaded = [
+        {"part_number": p["PartNumber"], "etag": p["ETag"], "size": p["Size"]} for p in stored
+    ]
+    return UploadPlan(media, "multipart", media.part_size, urls, uploaded)
+
+
+def get_for_unit(session: Session, *, principal: Principal, media_id: str) -> Media:
+    media = session.get(Media, media_id)
+    if media is None:
+        raise NotFound("no such media")
+    submission = session.get(Submission, media.submission_id)
+    if principal.kind != "unit" or submission is None or submission.unit_id != principal.unit_id:
+        raise NotFound("no such media")
+    return media
+
+
+def _assemble(media: Media, client_parts: list[dict[str, Any]] | None) -> None:
+    """Completes a multipart upload from what S3 holds, which is the truth about the parts."""
+    assert media.upload_id is not None and media.part_size is not None
+    stored = storage.list_parts(media.s3_key, upload_id=media.upload_id)
+    expected = math.ceil(media.declared_size / media.part_size)
+    numbers = [p["PartNumber"] for p in stored]
+    if numbers != list(range(1, expected + 1)):
+        missing = sorted(set(range(1, expected + 1)) - set(numbers))
+        raise Conflict(f"parts still missing: {missing[:20]}", code="parts_missing")
+    if client_parts is not None:
+        etags = {p["PartNumber"]: p["ETag"].strip('"') for p in stored}
+        for part in client_parts:
+            if etags.get(part["part_number"]) != part["etag"].strip('"'):
+                raise Conflict(
+                    f"part {part['part_number']} differs from what was stored", code="etag_mismatch"
+                )
+    storage.complete_multipart(media.s3_key, upload_id=media.upload_id, parts=stored)
+
+
+def complete(
+    session: Session,
+    *,
+    principal: Principal,
+    media_id: str,
+    parts: list[dict[str, Any]] | None,
+    now: datetime,
+) -> Media:
+    media = get_for_unit(session, principal=principal, media_id=media_id)
+    if media.status != MediaStatus.awaiting_upload:
+        return media  # a retried complete: already accepted
+    stored = storage.head(media.s3_key)
+    if stored is None and media.upload_id is not None:
+        _assemble(media, parts)
+        stored = storage.head(media.s3_key)
+    if stored is None:
+        raise Conflict("nothing has been uploaded for this media yet", code="not_uploaded")
+    if int(stored["ContentLength"]) != media.declared_size:
+        processing.fail(
+            session,
+            media=media,
+            reason="checksum_mismatch",
+            detail=f"stored {stored['ContentLength']} bytes, declared {media.declared_size}",
+        )
+        return media
+    media.status = MediaStatus.uploaded
+    media.uploaded_at = now
+    submission = session.get_one(Submission, media.submission_id)
+    if submission.status == SubmissionStatus.awaiting_upload:
+        submission.status = SubmissionStatus.processing
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="media.uploaded",
+        object_type="media",
+        object_id=media.id,
+        data={
+            "size": media.declared_size,
+            "declared_sha256": media.declared_sha256,
+            "mode": "multipart" if media.upload_id else "single",
+        },
+    )
+    queue.enqueue_after_commit(session, queue.process_media_job(media.id))
+    return media
+
+
+def abort_abandoned(session: Session, *, now: datetime) -> int:
+    """Aborts multipart uploads nobody finished, so S3 does not keep orphaned parts forever."""
+    cutoff = now - timedelta(hours=get_settings().abandoned_upload_hours)
+    stale = session.scalars(
+        select(Media).where(
+            Media.status == MediaStatus.awaiting_upload,
+            Media.upload_id.is_not(None),
+            Media.created_at < cutoff,
+        )
+    ).all()
+    for media in stale:
+        assert media.upload_id is not None
+        storage.abort_multipart(media.s3_key, upload_id=media.upload_id)
+        processing.fail(
+            session,
+            media=media,
+            reason="abandoned",
+            detail=f"upload not completed within {cutoff.isoformat()}",
+        )
+    return len(stale)
