@@ -7,10 +7,6 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimit:
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -25,26 +21,25 @@ class BodyLimit:
             await _too_large(send, self.max_bytes)
             return
         seen = 0
-        started = False
+        answered = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, answered
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:  # chunked bodies declare no length
-                raise BodyTooLarge
+            if seen > self.max_bytes and not answered:
+                # Chunked bodies declare no length. Answer now, and tell the app the client
+                # left: raising here would reach FastAPI's body parser and become a 400.
+                answered = True
+                await _too_large(send, self.max_bytes)
+                return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            if not answered:
+                await send(message)
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _too_large(send, self.max_bytes)
+        await self.app(scope, counting_receive, guarded_send)
 
 
 async def _too_large(send: Send, limit: int) -> None:

@@ -1,6 +1,7 @@
 """Fixtures: `backing` servers for the whole run; per module a fresh `database` on each
 backend (SQLite and Postgres) and, where asked for, a `stack` of API and worker processes."""
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -24,7 +25,8 @@ def backing() -> Iterator[harness.Backing]:
         yield backing
     finally:
         backing.group.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        if not os.environ.get("MVQ_KEEP_TEST_DIR"):  # keep logs for a post-mortem
+            shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

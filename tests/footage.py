@@ -27,34 +27,13 @@ def clip(
     """`lossless` makes a large file from a short clip (about 6 MB/s at 720p): multipart tests."""
     still = photo(name, dest.with_suffix(".src.jpg"))
     frames = int(seconds * 25)
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-loop",
-            "1",
-            "-i",
-            str(still),
-            "-vf",
-            f"zoompan=z='min(zoom+0.0015,1.3)':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'"
-            f":d={frames}:s={size}:fps=25",
-            "-t",
-            str(seconds),
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-pix_fmt",
-            "yuv420p",
-            "-movflags",
-            "+faststart",
-            str(dest),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
+    pan = (
+        "zoompan=z='min(zoom+0.0015,1.3)':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'"
+        f":d={frames}:s={size}:fps=25"
     )
+    quality = ["-qp", "0", "-preset", "ultrafast"] if lossless else ["-preset", "veryfast"]
+    argv = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-loop", "1", "-i", str(still),
+            "-vf", pan, "-t", str(seconds), "-c:v", "libx264", *quality,
+            "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(dest)]  # fmt: skip
+    subprocess.run(argv, check=True, capture_output=True, timeout=120)
     return dest

@@ -127,7 +127,11 @@ class Stack:
 
 
 def start_stack(
-    backing: Backing, database_url: str, *, workers: int = 1, extra_env: dict[str, str] | None = None
+    backing: Backing,
+    database_url: str,
+    *,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
 ) -> Stack:
     env = {**backing.env, "MVQ_DATABASE_URL": database_url, **(extra_env or {})}
     group = servers.Group()

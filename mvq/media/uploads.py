@@ -91,9 +91,11 @@ def register(
         declared_sha256=sha256,
         s3_key="",
     )
-    session.add(media)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it starts,
+        # and a duplicate must roll back only the savepoint, not the whole transaction.
         with session.begin_nested():
+            session.add(media)
             session.flush()
     except IntegrityError:  # a concurrent retry registered it first
         return register(

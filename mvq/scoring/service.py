@@ -153,9 +153,11 @@ def award(
         rule_version_id=version.id,
         actor_id=decision.reviewer_id,
     )
-    session.add(entry)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it starts,
+        # and a duplicate must roll back only the savepoint, not the whole transaction.
         with session.begin_nested():
+            session.add(entry)
             session.flush()
     except IntegrityError as exc:
         raise Conflict("this decision was already awarded", code="already_awarded") from exc

@@ -74,9 +74,11 @@ def create(
         idempotency_key=idempotency_key,
         request_fingerprint=print_,
     )
-    session.add(submission)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it starts,
+        # and a duplicate must roll back only the savepoint, not the whole transaction.
         with session.begin_nested():
+            session.add(submission)
             session.flush()
     except IntegrityError:
         # A concurrent retry with the same key committed first: answer as its replay.

@@ -42,24 +42,6 @@ def test_unknown_submission_and_route_are_404(stack: harness.Stack, accounts: Ac
         assert missing.status_code == 404 and error_of(missing)["code"] == "not_found"
 
 
-def test_another_units_submission_is_not_found_not_forbidden(
-    stack: harness.Stack, accounts: Accounts
-) -> None:
-    with stack.client(accounts.unit_token) as owner:
-        submission_id = new_submission(owner)
-    with stack.client(accounts.other_unit_token) as other:
-        read = other.get(f"/api/v1/submissions/{submission_id}")
-        assert read.status_code == 404
-        assert submission_id not in read.text
-        listed = other.get("/api/v1/submissions").json()
-        assert submission_id not in {s["id"] for s in listed["items"]}
-        add = other.post(
-            f"/api/v1/submissions/{submission_id}/media",
-            json={"filename": "x.mp4", "size": 10, "sha256": "a" * 64, "content_type": "video/mp4"},
-        )
-        assert add.status_code == 404
-
-
 def test_staff_can_read_any_submission(stack: harness.Stack, accounts: Accounts) -> None:
     with stack.client(accounts.unit_token) as owner:
         submission_id = new_submission(owner)

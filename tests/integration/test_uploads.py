@@ -1,0 +1,293 @@
+"""Uploads over real SeaweedFS and Redis: single and multipart, resume, tampering, expiry,
+idempotent creates under concurrency, token rotation and the limits."""
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from mvq import storage
+from mvq.db import session_factory
+from mvq.media.models import Media
+from mvq.submissions.models import Submission
+from tests import harness
+from tests.integration.conftest import Accounts, claim_body, make_unit, sha256_of, wait_for_status
+
+PART = 8 * 1024**2
+
+
+@pytest.fixture(scope="module")
+def stack(backing: harness.Backing, database: str) -> Iterator[harness.Stack]:
+    # Short-lived URLs and a low create limit, so expiry and throttling are testable in seconds.
+    stack = harness.start_stack(
+        backing,
+        database,
+        extra_env={"MVQ_PRESIGN_TTL_SECONDS": "3", "MVQ_CREATE_RATE_PER_MINUTE": "40"},
+    )
+    try:
+        yield stack
+    finally:
+        stack.group.stop()
+
+
+def new_submission(api: httpx.Client, key: str | None = None) -> str:
+    response = api.post(
+        "/api/v1/submissions",
+        json=claim_body(),
+        headers={"Idempotency-Key": key or uuid.uuid4().hex},
+    )
+    assert response.status_code in (200, 201), response.text
+    return str(response.json()["id"])
+
+
+def register(api: httpx.Client, submission_id: str, path: Path, sha: str | None = None) -> dict:  # type: ignore[type-arg]
+    response = api.post(
+        f"/api/v1/submissions/{submission_id}/media",
+        json={
+            "filename": path.name,
+            "size": path.stat().st_size,
+            "sha256": sha or sha256_of(path),
+            "content_type": "video/mp4",
+        },
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def put_part(url: str, data: bytes) -> httpx.Response:
+    return httpx.put(url, content=data)
+
+
+def test_multipart_upload_resumes_and_completes(
+    stack: harness.Stack, accounts: Accounts, big_clip: Path
+) -> None:
+    data = big_clip.read_bytes()
+    with stack.client(accounts.unit_token) as api:
+        submission_id = new_submission(api)
+        plan = register(api, submission_id, big_clip)
+        upload = plan["upload"]
+        assert upload["mode"] == "multipart" and upload["part_size"] >= PART
+        assert len(upload["urls"]) == -(-len(data) // upload["part_size"]) == 3
+        first = put_part(upload["urls"][0], data[:PART])
+        assert first.status_code == 200
+
+        incomplete = api.post(f"/api/v1/media/{plan['media_id']}/complete", json={})
+        assert incomplete.status_code == 409
+        assert incomplete.json()["error"]["code"] == "parts_missing"
+
+        # Asking again: the same media, and S3's record of what already arrived.
+        again = register(api, submission_id, big_clip)
+        assert again["media_id"] == plan["media_id"]
+        assert [p["part_number"] for p in again["upload"]["uploaded_parts"]] == [1]
+        etags = {1: first.headers["etag"]}
+        for n in (2, 3):
+            response = put_part(again["upload"]["urls"][n - 1], data[(n - 1) * PART : n * PART])
+            etags[n] = response.headers["etag"]
+        parts = [{"part_number": n, "etag": e} for n, e in etags.items()]
+        done = api.post(f"/api/v1/media/{plan['media_id']}/complete", json={"parts": parts})
+        assert done.status_code == 202, done.text
+        assert api.post(f"/api/v1/media/{plan['media_id']}/complete", json={}).status_code == 202
+    body = wait_for_status(stack, accounts.unit_token, submission_id, "in_queue", "failed")
+    assert body["status"] == "in_queue"
+    assert body["media"][0]["sha256"] == sha256_of(big_clip)
+    assert body["media"][0]["metadata"]["width"] == 1280
+
+
+def test_tampered_part_ends_in_checksum_mismatch(
+    stack: harness.Stack, accounts: Accounts, big_clip: Path
+) -> None:
+    data = bytearray(big_clip.read_bytes())
+    with stack.client(accounts.unit_token) as api:
+        submission_id = new_submission(api)
+        plan = register(api, submission_id, big_clip)
+        data[PART + 1000] ^= 0xFF  # one flipped byte in part 2, same length
+        for n, url in enumerate(plan["upload"]["urls"], start=1):
+            assert put_part(url, bytes(data[(n - 1) * PART : n * PART])).status_code == 200
+        assert api.post(f"/api/v1/media/{plan['media_id']}/complete", json={}).status_code == 202
+    body = wait_for_status(stack, accounts.unit_token, submission_id, "failed")
+    assert body["media"][0]["failure_reason"] == "checksum_mismatch"
+
+
+def test_expired_url_is_refused(stack: harness.Stack, accounts: Accounts, tank_clip: Path) -> None:
+    with stack.client(accounts.unit_token) as api:
+        plan = register(api, new_submission(api), tank_clip)
+    time.sleep(4.5)  # the stack's URLs live 3 s
+    response = httpx.put(
+        plan["upload"]["urls"][0],
+        content=tank_clip.read_bytes(),
+        headers={"Content-Type": "video/mp4"},
+    )
+    assert response.status_code == 403
+    assert storage.head(storage.original_key(plan["media_id"], plan["media_id"])) is None
+
+
+def test_concurrent_retries_of_one_create_make_one_submission(
+    stack: harness.Stack, accounts: Accounts
+) -> None:
+    key, body = uuid.uuid4().hex, claim_body()
+    results: list[httpx.Response] = []
+    barrier = threading.Barrier(10)
+
+    def create() -> None:
+        with stack.client(accounts.unit_token) as api:
+            barrier.wait()
+            results.append(
+                api.post("/api/v1/submissions", json=body, headers={"Idempotency-Key": key})
+            )
+
+    threads = [threading.Thread(target=create) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status_code for r in results) == [200] * 9 + [201]
+    assert len({r.json()["id"] for r in results}) == 1
+    with session_factory(stack.database_url)() as session:
+        count = session.scalar(
+            select(func.count()).select_from(Submission).where(Submission.idempotency_key == key)
+        )
+    assert count == 1
+
+
+def test_interrupted_cli_upload_resumes_without_a_second_submission(
+    stack: harness.Stack, accounts: Accounts, big_clip: Path
+) -> None:
+    with session_factory(stack.database_url)() as session:
+        unit_id, token = make_unit(session)
+    env = {**stack.env, "MVQ_URL": stack.url, "MVQ_TOKEN": token}
+    argv = [
+        str(Path(sys.executable).parent / "mvq"),
+        "upload",
+        str(big_clip),
+        "--target",
+        "tank",
+        "--outcome",
+        "destroyed",
+        "--occurred-at",
+        "2026-11-01T10:00:00+00:00",
+    ]
+    slow = subprocess.Popen(
+        [*argv, "--limit-rate", "3M"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=harness.ROOT,
+    )
+
+    def some_parts_stored() -> Media | None:
+        with session_factory(stack.database_url)() as session:
+            media = session.scalar(
+                select(Media).join(Submission).where(Submission.unit_id == unit_id)
+            )
+        if media is None or media.upload_id is None:
+            return None
+        return media if storage.list_parts(media.s3_key, upload_id=media.upload_id) else None
+
+    media = harness.wait_until(some_parts_stored, timeout=60, interval=0.05, what="a part stored")
+    slow.send_signal(signal.SIGKILL)
+    slow.wait()
+    assert media.upload_id is not None
+    stored_before = len(storage.list_parts(media.s3_key, upload_id=media.upload_id))
+    assert 1 <= stored_before < 3
+
+    resumed = subprocess.run(
+        argv, env=env, capture_output=True, text=True, cwd=harness.ROOT, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{stored_before} of 3 parts already stored" in resumed.stderr
+    submission_id = resumed.stdout.strip()
+    body = wait_for_status(stack, token, submission_id, "in_queue", "failed")
+    assert body["status"] == "in_queue"
+    with session_factory(stack.database_url)() as session:
+        submissions = session.scalar(
+            select(func.count()).select_from(Submission).where(Submission.unit_id == unit_id)
+        )
+        media_rows = session.scalar(
+            select(func.count())
+            .select_from(Media)
+            .join(Submission)
+            .where(Submission.unit_id == unit_id)
+        )
+    assert (submissions, media_rows) == (1, 1)
+
+    again = subprocess.run(
+        argv, env=env, capture_output=True, text=True, cwd=harness.ROOT, timeout=300
+    )
+    assert again.returncode == 0 and again.stdout.strip() == submission_id  # nothing re-sent
+
+
+def test_rotating_a_token_retires_the_old_one(stack: harness.Stack, accounts: Accounts) -> None:
+    with session_factory(stack.database_url)() as session:
+        unit_id, old = make_unit(session)
+    with stack.client(accounts.staff_tokens["admin"]) as admin:
+        graced = admin.post(f"/api/v1/units/{unit_id}/token/rotate", json={"grace_minutes": 5})
+        assert graced.status_code == 200
+        middle = graced.json()["token"]
+        with stack.client(old) as unit:
+            assert unit.get("/api/v1/submissions").status_code == 200  # still in its grace
+        now = admin.post(f"/api/v1/units/{unit_id}/token/rotate", json={})
+        newest = now.json()["token"]
+        for retired in (old, middle):
+            with stack.client(retired) as unit:
+                assert unit.get("/api/v1/submissions").status_code == 401
+        with stack.client(newest) as unit:
+            assert unit.get("/api/v1/submissions").status_code == 200
+        revoked = admin.post(f"/api/v1/units/{unit_id}/token/revoke")
+        assert revoked.json()["revoked"] == 1
+    with stack.client(newest) as unit:
+        assert unit.get("/api/v1/submissions").status_code == 401
+    with stack.client(accounts.staff_tokens["reviewer"]) as reviewer:
+        assert reviewer.post(f"/api/v1/units/{unit_id}/token/rotate").status_code == 403
+    with stack.client(accounts.unit_token) as unit:
+        assert unit.post(f"/api/v1/units/{unit_id}/token/rotate").status_code == 403
+
+
+def test_creates_are_rate_limited_per_token(stack: harness.Stack) -> None:
+    with session_factory(stack.database_url)() as session:
+        _, token = make_unit(session)
+    with stack.client(token) as api:
+        codes = [api.post("/api/v1/submissions", json=claim_body()).status_code for _ in range(41)]
+        limited = api.post("/api/v1/submissions", json=claim_body())
+    assert codes[:40] == [201] * 40
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert 0 < int(limited.headers["retry-after"]) <= 60
+
+
+def test_request_bodies_are_capped(stack: harness.Stack, accounts: Accounts) -> None:
+    with stack.client(accounts.unit_token) as api:
+        huge = api.post("/api/v1/submissions", json=claim_body(note="x" * (2 * 1024**2)))
+        chunked = api.post(
+            "/api/v1/submissions",
+            content=iter([b"{" + b" " * (2 * 1024**2)]),
+            headers={"Content-Type": "application/json"},
+        )
+    assert huge.status_code == 413 and huge.json()["error"]["code"] == "body_too_large"
+    assert chunked.status_code == 413
+
+
+def test_abandoned_multipart_upload_is_aborted_by_the_sweep(
+    stack: harness.Stack, accounts: Accounts, big_clip: Path
+) -> None:
+    with stack.client(accounts.unit_token) as api:
+        submission_id = new_submission(api)
+        plan = register(api, submission_id, big_clip)
+        put_part(plan["upload"]["urls"][0], big_clip.read_bytes()[:PART])
+    swept = harness.run_cli(["sweep"], {**stack.env, "MVQ_ABANDONED_UPLOAD_HOURS": "0"})
+    assert swept.returncode == 0, swept.stderr
+    with session_factory(stack.database_url)() as session:
+        media = session.get_one(Media, plan["media_id"])
+    assert (media.status, media.failure_reason) == ("failed", "abandoned")
+    assert media.upload_id is not None
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError, match="NoSuchUpload"):
+        storage.list_parts(media.s3_key, upload_id=media.upload_id)
