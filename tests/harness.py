@@ -131,6 +131,7 @@ def start_stack(
     database_url: str,
     *,
     workers: int = 1,
+    api_workers: int = 1,
     extra_env: dict[str, str] | None = None,
 ) -> Stack:
     env = {**backing.env, "MVQ_DATABASE_URL": database_url, **(extra_env or {})}
@@ -151,7 +152,9 @@ def start_stack(
             "127.0.0.1",
             "--port",
             str(port),
-        ],
+            "--workers",
+            str(api_workers),
+        ],  # fmt: skip
         env=env,
         log_dir=logs,
         cwd=ROOT,

@@ -111,10 +111,11 @@ def register(
     if size > get_settings().multipart_threshold_bytes:
         media.part_size = part_size_for(size)
         media.upload_id = storage.create_multipart(media.s3_key, content_type=content_type)
-    return _plan(media)
+    return _plan(media, fresh=True)
 
 
-def _plan(media: Media) -> UploadPlan:
+def _plan(media: Media, *, fresh: bool = False) -> UploadPlan:
+    """`fresh`: the upload was created just now, so S3 holds no parts to ask about."""
     if media.status != MediaStatus.awaiting_upload:
         return UploadPlan(
             media,
@@ -131,7 +132,7 @@ def _plan(media: Media) -> UploadPlan:
         storage.presign_part(media.s3_key, upload_id=media.upload_id, part_number=n)
         for n in range(1, count + 1)
     ]
-    stored = storage.list_parts(media.s3_key, upload_id=media.upload_id)
+    stored = [] if fresh else storage.list_parts(media.s3_key, upload_id=media.upload_id)
     uploaded = [
         {"part_number": p["PartNumber"], "etag": p["ETag"], "size": p["Size"]} for p in stored
     ]
