@@ -10,7 +10,6 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -21,6 +20,7 @@ import httpx
 from boto3.s3.transfer import TransferConfig
 
 from bench.report import median, percentile, write_section
+from deploy import servers
 from mvq import storage
 from mvq.auth import service as auth
 from mvq.db import session_factory, utcnow
@@ -149,7 +149,6 @@ def throughput_section(
             fh.write(os.urandom(1024 * 1024))
     size = big.stat().st_size
     env = {**stack.env, "MVQ_URL": stack.url, "MVQ_TOKEN": token}
-    mvq = str(Path(sys.executable).parent / "mvq")
     cli, boto = [], []
     for n in range(rounds):
         started = time.perf_counter()
@@ -161,7 +160,7 @@ def throughput_section(
             fh.write(os.urandom(32))
         started = time.perf_counter()
         done = subprocess.run(
-            [mvq, "upload", str(big), "--target", "tank", "--outcome", "destroyed"],
+            servers.mvq_argv("upload", str(big), "--target", "tank", "--outcome", "destroyed"),
             env=env,
             capture_output=True,
             text=True,

@@ -65,26 +65,12 @@ def _wait_for_bucket(timeout: float = 60) -> None:
 
 
 def start_app(group: servers.Group, settings: Settings, logs: Path) -> None:
-    mvq = str(Path(sys.executable).parent / "mvq")
     for n in range(settings.workers):
-        group.start(f"worker-{n + 1}", [mvq, "worker"], log_dir=logs)
-    group.start(
-        "sweeper", [mvq, "sweep", "--every", str(settings.sweep_interval_seconds)], log_dir=logs
-    )
+        group.start(f"worker-{n + 1}", servers.mvq_argv("worker"), log_dir=logs)
+    every = str(settings.sweep_interval_seconds)
+    group.start("sweeper", servers.mvq_argv("sweep", "--every", every), log_dir=logs)
     api = group.start(
-        "api",
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.app:app",
-            "--host",
-            settings.host,
-            "--port",
-            str(settings.port),
-            "--no-server-header",
-        ],
-        log_dir=logs,
+        "api", servers.uvicorn_argv(host=settings.host, port=settings.port), log_dir=logs
     )
     servers.wait_for_port(settings.port, proc=api)
 

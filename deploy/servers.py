@@ -124,6 +124,16 @@ def wait_for_port(port: int, *, proc: Proc | None = None, timeout: float = 60) -
     raise TimeoutError(f"port {port} did not open within {timeout}s\n{tail}")
 
 
+def uvicorn_argv(*, host: str, port: int, workers: int = 1) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", "api.app:app", "--host", host, "--port", str(port),
+            "--workers", str(workers), "--no-server-header"]  # fmt: skip
+
+
+def mvq_argv(*args: str) -> list[str]:
+    """The `mvq` command of this environment, whichever venv runs us."""
+    return [str(Path(sys.executable).parent / "mvq"), *args]
+
+
 def redis_argv(*, port: int, data_dir: Path, persist: bool) -> list[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     argv = [

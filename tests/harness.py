@@ -4,7 +4,6 @@ run, each on free loopback ports with its own data directory; a fresh database p
 import itertools
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,27 +137,10 @@ def start_stack(
     group = servers.Group()
     logs = backing.root / "logs" / f"stack-{next(_counter)}"
     port = servers.free_port()
-    mvq = str(Path(sys.executable).parent / "mvq")
     for n in range(workers):
-        group.start(f"worker-{n}", [mvq, "worker"], env=env, log_dir=logs, cwd=ROOT)
-    api = group.start(
-        "api",
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "api.app:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(api_workers),
-        ],  # fmt: skip
-        env=env,
-        log_dir=logs,
-        cwd=ROOT,
-    )
+        group.start(f"worker-{n}", servers.mvq_argv("worker"), env=env, log_dir=logs, cwd=ROOT)
+    argv = servers.uvicorn_argv(host="127.0.0.1", port=port, workers=api_workers)
+    api = group.start("api", argv, env=env, log_dir=logs, cwd=ROOT)
     servers.wait_for_port(port, proc=api)
     return Stack(url=f"http://127.0.0.1:{port}", database_url=database_url, env=env, group=group)
 
@@ -174,9 +156,8 @@ def wait_until(predicate, *, timeout: float = 60, interval: float = 0.3, what: s
 
 
 def run_cli(args: list[str], env: dict[str, str], **kwargs) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    mvq = str(Path(sys.executable).parent / "mvq")
     return subprocess.run(
-        [mvq, *args],
+        servers.mvq_argv(*args),
         env={**os.environ, **env},
         capture_output=True,
         text=True,

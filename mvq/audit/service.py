@@ -3,7 +3,6 @@
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
@@ -19,24 +18,15 @@ def canonical(event: dict[str, Any]) -> bytes:
     return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def event_hash(
-    *,
-    prev_hash: str,
-    occurred_at: datetime,
-    actor: str,
-    action: str,
-    object_type: str,
-    object_id: str,
-    data: dict[str, Any],
-) -> str:
+def event_hash(event: AuditEvent) -> str:
     body = {
-        "prev_hash": prev_hash,
-        "occurred_at": occurred_at.isoformat(),
-        "actor": actor,
-        "action": action,
-        "object_type": object_type,
-        "object_id": object_id,
-        "data": data,
+        "prev_hash": event.prev_hash,
+        "occurred_at": event.occurred_at.isoformat(),
+        "actor": event.actor,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "data": event.data,
     }
     return hashlib.sha256(canonical(body)).hexdigest()
 
@@ -71,16 +61,8 @@ def record(
         object_id=object_id,
         data=payload,
         prev_hash=prev_hash,
-        hash=event_hash(
-            prev_hash=prev_hash,
-            occurred_at=occurred_at,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            data=payload,
-        ),
     )
+    event.hash = event_hash(event)
     session.add(event)
     session.flush()
     return event
@@ -101,16 +83,7 @@ def verify_chain(session: Session) -> ChainReport:
         count += 1
         if event.prev_hash != prev:
             return ChainReport(count, prev, event.seq, "prev_hash does not match the event before")
-        expected = event_hash(
-            prev_hash=event.prev_hash,
-            occurred_at=event.occurred_at,
-            actor=event.actor,
-            action=event.action,
-            object_type=event.object_type,
-            object_id=event.object_id,
-            data=event.data,
-        )
-        if event.hash != expected:
+        if event.hash != event_hash(event):
             return ChainReport(count, prev, event.seq, "hash does not match the event's contents")
         prev = event.hash
     return ChainReport(count, prev, None, None)

@@ -3,7 +3,6 @@ idempotent creates under concurrency, token rotation and the limits."""
 
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -14,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from deploy import servers
 from mvq import storage
 from mvq.db import session_factory
 from mvq.media.models import Media
@@ -164,7 +164,7 @@ def test_interrupted_cli_upload_resumes_without_a_second_submission(
         unit_id, token = make_unit(session)
     env = {**stack.env, "MVQ_URL": stack.url, "MVQ_TOKEN": token}
     argv = [
-        str(Path(sys.executable).parent / "mvq"),
+        *servers.mvq_argv(),
         "upload",
         str(big_clip),
         "--target",

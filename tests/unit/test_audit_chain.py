@@ -1,5 +1,6 @@
 from datetime import UTC, datetime
 
+from mvq.audit.models import AuditEvent
 from mvq.audit.service import GENESIS, canonical, event_hash
 
 
@@ -13,7 +14,7 @@ def make(prev: str, **changes: object) -> str:
         "object_id": "d1",
         "data": {"points": 40},
     }
-    return event_hash(**(fields | changes))  # type: ignore[arg-type]
+    return event_hash(AuditEvent(**(fields | changes)))
 
 
 def test_hash_depends_on_every_field_and_the_previous_hash() -> None:
