@@ -129,9 +129,18 @@ def worker(queues: Annotated[list[str] | None, typer.Argument()] = None) -> None
     from rq import Worker
 
     from mvq import queue
+    from workers.jobs import clean_stale_scratch
 
-    # A short TTL lets a healthy worker find a killed one's job within a minute.
-    w = Worker(queues or [queue.MEDIA_QUEUE], connection=queue.redis_conn(), worker_ttl=30)
+    clean_stale_scratch()
+    # Short TTL, monitoring and maintenance intervals: a killed worker's job is found and
+    # re-run within about a minute (by RQ's own clean-up, or sooner by the sweeper).
+    w = Worker(
+        queues or [queue.MEDIA_QUEUE],
+        connection=queue.redis_conn(),
+        worker_ttl=queue.WORKER_TTL_SECONDS,
+        job_monitoring_interval=queue.WORKER_MONITOR_SECONDS,
+        maintenance_interval=60,
+    )
     w.work(with_scheduler=True)
 
 
@@ -231,6 +240,44 @@ def upload(
     except ClientError as exc:
         _fail(str(exc))
     typer.echo(submission_id)
+
+
+@app.command()
+def analyze(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    occurred_at: Annotated[
+        datetime | None, typer.Option(help="the claimed time, to check the file against")
+    ] = None,
+    lat: float | None = None,
+    lon: float | None = None,
+) -> None:
+    """Run the ingest pipeline on a local file (no queue, no database) and print JSON."""
+    from mvq.media.flags import Claim, consistency_flags
+    from mvq.media.service import jsonable
+    from mvq.settings import get_settings
+    from workers import pipeline
+
+    try:
+        result = pipeline.analyse(file)
+    except pipeline.Rejected as exc:
+        typer.echo(json.dumps({"status": "failed", "reason": exc.reason, "detail": exc.detail}))
+        raise typer.Exit(1) from exc
+    when = occurred_at.replace(tzinfo=occurred_at.tzinfo or UTC) if occurred_at else None
+    settings = get_settings()
+    found = consistency_flags(
+        result.facts,
+        Claim(when, lat, lon),
+        tolerance_minutes=settings.capture_tolerance_minutes,
+        tolerance_km=settings.location_tolerance_km,
+    )
+    report = {
+        "status": "processed", "sha256": result.sha256, "size": result.size,
+        "metadata": result.facts,
+        "frames": [{"index": s.index, "t_seconds": s.t_seconds, "pdq": s.pdq,
+                    "pdq_quality": s.pdq_quality} for s in result.stills],
+        "flags": [{"kind": kind, "evidence": evidence} for kind, evidence in found],
+    }  # fmt: skip
+    typer.echo(json.dumps(jsonable(report), indent=2))
 
 
 @app.command()

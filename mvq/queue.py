@@ -8,13 +8,15 @@ repaired by the next sweep.
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue
+from rq import Queue, Retry, Worker
 from rq.job import Job
+from rq.utils import utcparse
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -22,6 +24,11 @@ from mvq.settings import get_settings
 
 log = logging.getLogger(__name__)
 MEDIA_QUEUE = "media"
+# Workers beat every WORKER_MONITOR_SECONDS while busy (and about every 15 s idle), so a beat
+# older than this means the worker is gone and its job will never finish.
+WORKER_TTL_SECONDS = 30
+WORKER_MONITOR_SECONDS = 10
+WORKER_STALE_SECONDS = 45
 _PENDING = "mvq_pending_jobs"
 
 
@@ -44,17 +51,15 @@ def queue(name: str) -> Queue:
 
 
 def send(job: PendingJob) -> None:
-    """Enqueue unless a job with this id is already waiting or running (idempotent)."""
+    """Enqueue unless a job with this id is already waiting, or running on a live worker."""
     q = queue(job.queue)
     existing = Job.fetch(job.job_id, connection=q.connection) if _exists(q, job.job_id) else None
-    if existing is not None and existing.get_status(refresh=True) in {
-        "queued",
-        "started",
-        "deferred",
-        "scheduled",
-    }:
-        return
     if existing is not None:
+        status = existing.get_status(refresh=True)
+        if status in {"queued", "deferred", "scheduled"}:
+            return
+        if status == "started" and _worker_alive(q.connection, existing.worker_name):
+            return
         existing.delete()
     q.enqueue(
         job.func,
@@ -63,7 +68,21 @@ def send(job: PendingJob) -> None:
         job_timeout=job.timeout,
         result_ttl=3600,
         failure_ttl=7 * 86400,
+        # Transient failures (S3 or the database away for a while) retry with backoff;
+        # rejections of bad media are results, not exceptions, so they never retry.
+        retry=Retry(max=3, interval=[15, 60, 180]),
     )
+
+
+def _worker_alive(connection: Redis, name: str | None) -> bool:
+    """A worker killed with -9 keeps its Redis key for a while; its heartbeat tells."""
+    if not name:
+        return False
+    beat = connection.hget(Worker.redis_worker_namespace_prefix + name, "last_heartbeat")
+    if not beat:
+        return False
+    age = (datetime.now(UTC) - utcparse(beat.decode() if isinstance(beat, bytes) else beat).replace(tzinfo=UTC)).total_seconds()
+    return age < WORKER_STALE_SECONDS
 
 
 def _exists(q: Queue, job_id: str) -> bool:

@@ -61,12 +61,21 @@ class Settings(BaseSettings):
     media_job_timeout_seconds: int = 1800
     ffmpeg_timeout_seconds: int = 120
     ffmpeg_memory_bytes: int = 2 * 1024**3
-    frames_per_clip: int = 5
+    # Media limits: anything beyond is failed with too_long / too_large, never half-processed.
+    max_duration_seconds: int = 30 * 60
+    max_video_pixels: int = 8192 * 4320
+    max_image_pixels: int = 64_000_000
+    frame_fps: float = 1.0
+    max_frames: int = 600
+    # How far the file's own capture time and position may sit from the claim before a flag.
+    capture_tolerance_minutes: float = 120
+    location_tolerance_km: float = 5
     lease_seconds: int = 600
     # The sweeper re-enqueues uploaded media that no job picked up within this many seconds.
     stuck_after_seconds: int = 30
     sweep_interval_seconds: int = 15
-    max_processing_attempts: int = 3
+    # Job runs (RQ retries and sweeper re-runs together) before a file is failed for good.
+    max_processing_attempts: int = 8
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> "Settings":

@@ -1,7 +1,10 @@
 """Real test footage, made from real photos shipped with scikit-image: a slow pan and zoom
 over a photo, encoded like a phone clip. Synthetic test patterns hash alike and prove little."""
 
+import random
+import struct
 import subprocess
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from PIL import Image
@@ -36,4 +39,150 @@ def clip(
             "-vf", pan, "-t", str(seconds), "-c:v", "libx264", *quality,
             "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(dest)]  # fmt: skip
     subprocess.run(argv, check=True, capture_output=True, timeout=120)
+    return dest
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True,
+                   capture_output=True, timeout=180)  # fmt: skip
+
+
+def phone_clip(
+    dest: Path,
+    *,
+    codec: str = "h264",
+    captured_at: str,
+    location: str,
+    make: str = "Apple",
+    model: str = "iPhone 14",
+) -> Path:
+    """A clip tagged the way a phone tags it: capture time, ISO 6709 position, device, and the
+    phone's own encoder name instead of ffmpeg's (bitexact drops the Lavf/Lavc tags)."""
+    source = clip("coffee", dest.with_suffix(".src.mp4"))
+    encoder = {"h264": ["-c:v", "libx264"], "hevc": ["-c:v", "libx265", "-tag:v", "hvc1"]}[codec]
+    _ffmpeg("-i", str(source), *encoder, "-preset", "veryfast", "-pix_fmt", "yuv420p",
+            "-fflags", "+bitexact", "-flags:v", "+bitexact",
+            "-metadata:s:v:0", f"encoder={codec.upper()}",
+            "-metadata", f"creation_time={captured_at}", "-metadata", f"location={location}",
+            "-metadata", f"make={make}", "-metadata", f"model={model}",
+            "-movflags", "+use_metadata_tags", str(dest))  # fmt: skip
+    return dest
+
+
+def messenger_copy(source: Path, dest: Path) -> Path:
+    """What a messenger does to a clip: re-encoded smaller, device tags gone."""
+    _ffmpeg("-i", str(source), "-c:v", "libx264", "-crf", "30", "-preset", "veryfast",
+            "-map_metadata", "-1", "-vf", "scale=480:-2", str(dest))  # fmt: skip
+    return dest
+
+
+def webm_clip(dest: Path) -> Path:
+    source = clip("rocket", dest.with_suffix(".src.mp4"))
+    _ffmpeg("-i", str(source), "-c:v", "libvpx-vp9", "-b:v", "300k", "-deadline", "realtime",
+            "-cpu-used", "8", str(dest))  # fmt: skip
+    return dest
+
+
+MISB_KEY = bytes.fromhex("060E2B34020B01010E01030101000000")
+
+
+def klv_packet(micros: int, lat: float, lon: float, centre: tuple[float, float]) -> bytes:
+    def item(tag: int, value: bytes) -> bytes:
+        return bytes([tag, len(value)]) + value
+
+    def angle(value: float, span: float) -> bytes:
+        return struct.pack(">i", round(value / span * (2**31 - 1)))
+
+    body = (item(2, struct.pack(">Q", micros)) + item(13, angle(lat, 90))
+            + item(14, angle(lon, 180)) + item(23, angle(centre[0], 90))
+            + item(24, angle(centre[1], 180)))  # fmt: skip
+    return MISB_KEY + bytes([len(body)]) + body
+
+
+def klv_ts(dest: Path, *, start_micros: int, lat: float, lon: float) -> Path:
+    """MPEG-TS with a MISB ST 0601 data stream: one packet a second along a short track."""
+    source = clip("astronaut", dest.with_suffix(".src.mp4"))
+    klv = dest.with_suffix(".klv")
+    klv.write_bytes(b"".join(
+        klv_packet(start_micros + n * 1_000_000, lat + n * 0.001, lon, (lat + 0.01, lon + 0.01))
+        for n in range(4)))  # fmt: skip
+    _ffmpeg("-i", str(source), "-f", "data", "-i", str(klv), "-map", "0:v", "-map", "1:0",
+            "-c", "copy", "-f", "mpegts", str(dest))  # fmt: skip
+    return dest
+
+
+def srt_clip(dest: Path, *, start: datetime, lat: float, lon: float) -> Path:
+    """A drone-style clip: DJI SRT telemetry as a subtitle track, one record a second."""
+    source = clip("motorcycle_left", dest.with_suffix(".src.mp4"))
+    srt = dest.with_suffix(".srt")
+    stamps = [
+        (start + timedelta(seconds=n)).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] for n in range(4)
+    ]
+    srt.write_text("".join(
+        f"{n + 1}\n00:00:0{n},000 --> 00:00:0{n + 1},000\n"
+        f"<font size=\"28\">FrameCnt: {n * 30 + 1}, DiffTime: 33ms\n{stamps[n]}\n"
+        f"[iso: 100] [shutter: 1/500.0] [latitude: {lat + n * 0.0005:.6f}] "
+        f"[longitude: {lon:.6f}] [rel_alt: 80.000 abs_alt: 210.000] </font>\n\n"
+        for n in range(4)))  # fmt: skip
+    _ffmpeg("-i", str(source), "-i", str(srt), "-map", "0:v", "-map", "1:0", "-c:v", "copy",
+            "-c:s", "mov_text", str(dest))  # fmt: skip
+    return dest
+
+
+def exif_photo(dest: Path, *, taken: str, lat: float, lon: float) -> Path:
+    img = Image.fromarray(data.chelsea())
+    exif = Image.Exif()
+    exif[271], exif[272] = "Canon", "EOS R6"
+    exif.get_ifd(0x8769)[36867] = taken  # DateTimeOriginal, "YYYY:MM:DD HH:MM:SS"
+
+    def dms(value: float) -> tuple[float, float, float]:
+        degrees = int(value)
+        minutes = int((value - degrees) * 60)
+        return (degrees, minutes, round((value - degrees - minutes / 60) * 3600, 2))
+
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "N" if lat >= 0 else "S", 2: dms(abs(lat)), 3: "E" if lon >= 0 else "W",
+                4: dms(abs(lon))})  # fmt: skip
+    img.save(dest, "JPEG", quality=90, exif=exif)
+    return dest
+
+
+def hostile_set(directory: Path, good: Path) -> dict[str, Path]:
+    """Files an attacker or a broken phone would send, each named like a video."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files: dict[str, bytes] = {
+        "truncated.mp4": good.read_bytes()[: len(good.read_bytes()) // 3],
+        "random.mp4": random.Random(7).randbytes(200_000),
+        "hls-passwd.mp4": (b"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\n"
+                           b"file:///etc/passwd\n#EXT-X-ENDLIST\n"),
+        "concat-passwd.mp4": b"ffconcat version 1.0\nfile '/etc/passwd'\n",
+        "page.mp4": b"<!doctype html><html><body><script>alert(1)</script></body></html>",
+    }  # fmt: skip
+    paths = {name: directory / name for name in files}
+    for name, content in files.items():
+        paths[name].write_bytes(content)
+    paths["bomb.mp4"] = _png_bomb(directory / "bomb.mp4")
+    paths["huge-resolution.mp4"] = directory / "huge-resolution.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=8200x4400:d=0.2", "-frames:v", "1",
+            "-c:v", "libx264", "-preset", "ultrafast",
+            str(paths["huge-resolution.mp4"]))  # fmt: skip
+    return paths
+
+
+def _png_bomb(dest: Path) -> Path:
+    """A small PNG that claims 30000x30000 pixels (900 MP): a decompression bomb."""
+    import zlib
+
+    width = height = 30000
+    row = b"\x00" + b"\x00" * width
+    compressor = zlib.compressobj(9)
+    body = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return (struct.pack(">I", len(payload)) + kind + payload
+                + struct.pack(">I", zlib.crc32(kind + payload)))  # fmt: skip
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    dest.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body)
+                     + chunk(b"IEND", b""))  # fmt: skip
     return dest

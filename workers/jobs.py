@@ -1,7 +1,9 @@
 """RQ entry points: load the row, run the pipeline, store the result. Safe to run twice."""
 
 import logging
+import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from mvq import storage
@@ -13,6 +15,20 @@ from workers import pipeline
 from workers.ingest import frames
 
 log = logging.getLogger(__name__)
+SCRATCH_PREFIX = "mvq-media-"
+
+
+def scratch_dir(media_id: str) -> Path:
+    """One fixed place per media: a rerun after a kill -9 clears what the dead run left."""
+    return Path(tempfile.gettempdir()) / f"{SCRATCH_PREFIX}{media_id}"
+
+
+def clean_stale_scratch() -> None:
+    """Scratch left by jobs killed on this machine and never re-run here."""
+    cutoff = time.time() - get_settings().media_job_timeout_seconds
+    for leftover in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*"):
+        if leftover.stat().st_mtime < cutoff:
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def process_media(media_id: str) -> str:
@@ -23,43 +39,48 @@ def process_media(media_id: str) -> str:
         if media is None:
             return "nothing to do"
         key, declared_sha256 = media.s3_key, media.declared_sha256
-    with tempfile.TemporaryDirectory(prefix="mvq-") as tmp:
-        local = Path(tmp) / "original"
+    scratch = scratch_dir(media_id)
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(mode=0o700)
+    try:
+        local = scratch / "original"
         storage.download(key, local)
         try:
-            result = pipeline.analyse(local, declared_sha256=declared_sha256)
+            analysis = pipeline.analyse(local, declared_sha256=declared_sha256)
         except pipeline.Rejected as exc:
             log.info("media rejected", extra={"media_id": media_id, "reason": exc.reason})
             with session_scope() as session:
-                media_service.fail(
-                    session,
-                    media=session.get_one(Media, media_id),
-                    reason=exc.reason,
-                    detail=exc.detail,
-                )
+                media_service.fail(session, media=session.get_one(Media, media_id),
+                                   reason=exc.reason, detail=exc.detail)  # fmt: skip
             return exc.reason
-    records = _store_stills(media_id, result.stills)
-    thumb_key = f"derived/{media_id}/thumb.jpg"
-    storage.put_bytes(thumb_key, frames.thumbnail(result.stills[0].jpeg), content_type="image/jpeg")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    derived = _store_derived(media_id, analysis)
     with session_scope() as session:
         media_service.mark_processed(
-            session,
-            media=session.get_one(Media, media_id),
-            sha256=result.sha256,
-            size=result.size,
-            facts=result.facts,
-            frames=records,
-            thumbnail_key=thumb_key,
-            now=utcnow(),
+            session, media=session.get_one(Media, media_id), derived=derived, now=utcnow()
         )
     return "processed"
 
 
-def _store_stills(media_id: str, stills: list[pipeline.Still]) -> list[media_service.FrameRecord]:
+def _store_derived(media_id: str, analysis: pipeline.Analysis) -> media_service.Derived:
+    """Derived objects under keys fixed by media and index: a rerun overwrites, never adds."""
+    base = f"derived/{media_id}"
     records = []
-    for still in stills:
-        key = f"derived/{media_id}/frames/{still.index:05d}.jpg"
+    for still in analysis.stills:
+        key = f"{base}/frames/{still.index:05d}.jpg"
         storage.put_bytes(key, still.jpeg, content_type="image/jpeg")
-        width, height = frames.size_of(still.jpeg)
-        records.append(media_service.FrameRecord(still.index, still.t_seconds, key, width, height))
-    return records
+        records.append(
+            media_service.FrameRecord(still.index, still.t_seconds, key, still.width,
+                                      still.height, still.pdq, still.pdq_quality)
+        )  # fmt: skip
+    thumb_key = f"{base}/thumb.jpg"
+    storage.put_bytes(
+        thumb_key, frames.thumbnail(analysis.stills[0].jpeg), content_type="image/jpeg"
+    )
+    sheet_key = None
+    if analysis.contact_sheet is not None:
+        sheet_key = f"{base}/contact-sheet.jpg"
+        storage.put_bytes(sheet_key, analysis.contact_sheet, content_type="image/jpeg")
+    return media_service.Derived(analysis.sha256, analysis.size, analysis.facts, records,
+                                 thumb_key, sheet_key)  # fmt: skip

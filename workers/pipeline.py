@@ -1,40 +1,38 @@
-"""The ingest pipeline for one file: verify → identify → probe → frames. Pure of the database:
-it takes a local path and returns what it found, or raises Rejected with a reason."""
+"""The ingest pipeline for one local file: verify → identify → probe → metadata → telemetry
+→ stills with PDQ → contact sheet → provenance. It knows nothing of S3 or the database, so
+`mvq analyze` runs exactly what the workers run."""
 
 import hashlib
+import logging
+import platform
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workers.ingest import frames, probe, tools
+import pdqhash
+import PIL
+
+from mvq.settings import get_settings
+from workers.ingest import frames, metadata, probe, provenance, telemetry, tools
+from workers.ingest.probe import Rejected
 from workers.ingest.sniff import sniff
 
-FRAME_COUNT = 5
-
-
-class Rejected(Exception):
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
+__all__ = ["Analysis", "Rejected", "analyse", "file_sha256"]
+MAX_TELEMETRY_BYTES = 64 * 1024**2
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Still:
-    index: int
-    t_seconds: float
-    jpeg: bytes
-
-
-@dataclass(frozen=True)
-class Result:
+class Analysis:
     sha256: str
     size: int
     facts: dict[str, Any]
-    stills: list[Still]
+    stills: list[frames.Still]
+    contact_sheet: bytes | None
 
 
 def file_sha256(path: Path) -> tuple[str, int]:
+    """Streamed: a multi-gigabyte original never sits in memory."""
     digest = hashlib.sha256()
     size = 0
     with path.open("rb") as fh:
@@ -44,30 +42,119 @@ def file_sha256(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def analyse(path: Path, *, declared_sha256: str, frame_count: int = FRAME_COUNT) -> Result:
+def _ffmpeg_version() -> str:
+    first = tools.run(["ffmpeg", "-version"]).decode(errors="replace").splitlines()[0]
+    return first.split(" Copyright")[0]
+
+
+def derivation(rate: float | None) -> dict[str, Any]:
+    """How the derived objects were made, for the chain of custody."""
+    return {
+        "tools": {"ffmpeg": _ffmpeg_version(), "pillow": PIL.__version__,
+                  "pdqhash": getattr(pdqhash, "__version__", "0.2"),
+                  "python": platform.python_version()},
+        "frames": {"fps": rate, "max_side": frames.MAX_SIDE, "format": "jpeg q82",
+                   "scaler": "ffmpeg area"},
+        "contact_sheet": {"cells": frames.SHEET_CELLS, "cell_width": frames.SHEET_CELL_WIDTH},
+    }  # fmt: skip
+
+
+def _telemetry(path: Path, info: probe.VideoInfo) -> dict[str, Any] | None:
+    for stream in info.streams_of("data"):
+        raw = tools.run(
+            [
+                "ffmpeg",
+                "-nostdin",
+                "-v",
+                "error",
+                *tools.input_args(str(path), info.demuxer),
+                "-map",
+                f"0:{stream['index']}",
+                "-c",
+                "copy",
+                "-f",
+                "data",
+                "pipe:1",
+            ]
+        )
+        summary = telemetry.summarise("misb0601", telemetry.parse_klv(raw[:MAX_TELEMETRY_BYTES]))
+        if summary:
+            return summary
+    for stream in info.streams_of("subtitle"):
+        text = tools.run(
+            [
+                "ffmpeg",
+                "-nostdin",
+                "-v",
+                "error",
+                *tools.input_args(str(path), info.demuxer),
+                "-map",
+                f"0:{stream['index']}",
+                "-f",
+                "srt",
+                "pipe:1",
+            ]
+        )
+        summary = telemetry.summarise(
+            "srt", telemetry.parse_srt(text[:MAX_TELEMETRY_BYTES].decode(errors="replace"))
+        )
+        if summary:
+            return summary
+    return None  # fmt: skip
+
+
+def _video(path: Path, info: probe.VideoInfo) -> tuple[dict[str, Any], list[frames.Still]]:
+    settings = get_settings()
+    stills = list(
+        frames.video_stills(str(path), info, fps=settings.frame_fps, max_frames=settings.max_frames)
+    )
+    if not stills:
+        raise Rejected("corrupt", "no frame could be decoded")
+    rate = frames.sample_rate(info.duration, fps=settings.frame_fps, max_frames=settings.max_frames)
+    facts = {
+        "kind": "video", "container": info.container, "format_name": info.format_name,
+        "duration_seconds": info.duration, "width": info.display_width,
+        "height": info.display_height, "rotation": info.rotation, "video_codec": info.codec,
+        "fps": info.fps, "bit_rate": info.bit_rate, "tags": info.tags, "streams": info.streams,
+        **metadata.video_facts(info.tags, info.stream_tags),
+        "telemetry": _telemetry(path, info), "derivation": derivation(rate),
+    }  # fmt: skip
+    return facts, stills
+
+
+def analyse(path: Path, *, declared_sha256: str | None = None) -> Analysis:
+    try:
+        return _analyse(path, declared_sha256)
+    except Rejected as exc:
+        # Tool messages name the worker's scratch path; that is ours, not the reviewer's.
+        raise Rejected(exc.reason, exc.detail.replace(str(path), "<input>")) from exc
+    except Exception as exc:
+        # Hostile input can trip any parser in ways no one listed; it fails the file, not
+        # the worker. Infrastructure errors (S3, database) happen outside and do retry.
+        log.exception("unexpected error analysing media")
+        raise Rejected("corrupt", f"unreadable: {type(exc).__name__}") from exc
+
+
+def _analyse(path: Path, declared_sha256: str | None) -> Analysis:
     sha256, size = file_sha256(path)
-    if sha256 != declared_sha256:
+    if declared_sha256 is not None and sha256 != declared_sha256:
         raise Rejected("checksum_mismatch", f"stored file hashes to {sha256}")
     sniffed = sniff(path)
     if sniffed is None:
         raise Rejected("unsupported_format", "not a recognised video or image container")
     try:
         if sniffed.kind == "image":
-            facts = probe.probe_image(path, sniffed)
-            stills = [Still(0, 0.0, frames.image_frame(path))]
+            info, img = probe.probe_image(path, sniffed)
+            stills = [frames.image_still(img)]
+            facts = {"kind": "image", "container": info.container, "width": info.width,
+                     "height": info.height, "duration_seconds": None, **info.exif,
+                     "telemetry": None, "derivation": derivation(None)}  # fmt: skip
         else:
-            facts = probe.probe_video(path, sniffed)
-            times = frames.sample_times(facts["duration_seconds"], frame_count)
-            stills = [
-                Still(i, t, frames.video_frame(path, sniffed, t)) for i, t in enumerate(times)
-            ]
-            stills = [s for s in stills if s.jpeg]
-            if not stills:
-                raise Rejected("corrupt", "no frame could be decoded")
-    except probe.Unreadable as exc:
-        raise Rejected("corrupt", str(exc)) from exc
+            facts, stills = _video(path, probe.probe_video(path, sniffed))
     except tools.ToolTimeout as exc:
         raise Rejected("timeout", str(exc)) from exc
     except tools.ToolFailed as exc:
         raise Rejected("corrupt", exc.stderr[-300:]) from exc
-    return Result(sha256=sha256, size=size, facts=facts, stills=stills)
+    facts["c2pa"] = provenance.c2pa_status(path, sniffed.container)
+    sheet = frames.contact_sheet(stills) if facts["kind"] == "video" else None
+    return Analysis(sha256=sha256, size=size, facts=facts, stills=stills, contact_sheet=sheet)

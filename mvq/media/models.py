@@ -43,8 +43,20 @@ class Media(Base):
     duration_seconds: Mapped[float | None]
     width: Mapped[int | None]
     height: Mapped[int | None]
+    # What the file says of itself; queried columns here, everything else in `probe`.
+    captured_at: Mapped[datetime | None]
+    gps_lat: Mapped[float | None]
+    gps_lon: Mapped[float | None]
+    device_make: Mapped[str | None] = mapped_column(String(100))
+    device_model: Mapped[str | None] = mapped_column(String(100))
+    encoder: Mapped[str | None] = mapped_column(String(100))
+    video_codec: Mapped[str | None] = mapped_column(String(20))
+    fps: Mapped[float | None]
+    bit_rate: Mapped[int | None] = mapped_column(BigInteger)
+    c2pa_status: Mapped[str | None] = mapped_column(String(10))
     probe: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     thumbnail_key: Mapped[str | None] = mapped_column(String(200))
+    contact_sheet_key: Mapped[str | None] = mapped_column(String(200))
     # Job runs started; a file that keeps killing workers is failed instead of retried forever.
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -65,3 +77,5 @@ class Frame(Base):
     s3_key: Mapped[str] = mapped_column(String(200))
     width: Mapped[int]
     height: Mapped[int]
+    pdq: Mapped[str] = mapped_column(String(64))
+    pdq_quality: Mapped[int]

@@ -1,5 +1,6 @@
 """Media processing states: uploaded → processing → processed | failed (uploads.py comes first)."""
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -8,9 +9,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
+from mvq.media import flags
 from mvq.media.models import Frame, Media, MediaStatus
 from mvq.review import service as review
-from mvq.submissions.models import Submission, SubmissionStatus
+from mvq.settings import get_settings
+from mvq.submissions.models import Flag, Submission, SubmissionStatus
 
 
 def start_processing(session: Session, *, media_id: str, max_attempts: int) -> Media | None:
@@ -34,7 +37,7 @@ def start_processing(session: Session, *, media_id: str, max_attempts: int) -> M
         fail(
             session,
             media=media,
-            reason="worker_crashed",
+            reason="retries_exhausted",
             detail=f"processing did not finish in {max_attempts} attempts",
         )
         return None
@@ -48,54 +51,79 @@ class FrameRecord:
     s3_key: str
     width: int
     height: int
+    pdq: str
+    pdq_quality: int
 
 
-def mark_processed(
-    session: Session,
-    *,
-    media: Media,
-    sha256: str,
-    size: int,
-    facts: dict[str, Any],
-    frames: list[FrameRecord],
-    thumbnail_key: str | None,
-    now: datetime,
-) -> None:
+@dataclass(frozen=True)
+class Derived:
+    """What the worker made of one file, ready to store."""
+
+    sha256: str
+    size: int
+    facts: dict[str, Any]
+    frames: list[FrameRecord]
+    thumbnail_key: str | None
+    contact_sheet_key: str | None
+
+
+def jsonable(facts: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(facts, default=lambda v: v.isoformat()))  # type: ignore[no-any-return]
+
+
+def mark_processed(session: Session, *, media: Media, derived: Derived, now: datetime) -> None:
     if media.status != MediaStatus.processing:
         return  # another run of the same job finished first
+    facts = derived.facts
     session.execute(delete(Frame).where(Frame.media_id == media.id))
     session.add_all(
-        Frame(
-            media_id=media.id,
-            index=f.index,
-            t_seconds=f.t_seconds,
-            s3_key=f.s3_key,
-            width=f.width,
-            height=f.height,
-        )
-        for f in frames
-    )
-    media.sha256 = sha256
-    media.size = size
-    media.kind = facts.get("kind")
-    media.container = facts.get("container")
+        Frame(media_id=media.id, index=f.index, t_seconds=f.t_seconds, s3_key=f.s3_key,
+              width=f.width, height=f.height, pdq=f.pdq, pdq_quality=f.pdq_quality)
+        for f in derived.frames
+    )  # fmt: skip
+    media.sha256, media.size = derived.sha256, derived.size
+    media.kind, media.container = facts.get("kind"), facts.get("container")
     media.duration_seconds = facts.get("duration_seconds")
-    media.width = facts.get("width")
-    media.height = facts.get("height")
-    media.probe = facts
-    media.thumbnail_key = thumbnail_key
+    media.width, media.height = facts.get("width"), facts.get("height")
+    media.captured_at = facts.get("captured_at")
+    media.gps_lat, media.gps_lon = facts.get("lat"), facts.get("lon")
+    media.device_make = (facts.get("device_make") or "")[:100] or None
+    media.device_model = (facts.get("device_model") or "")[:100] or None
+    media.encoder = (facts.get("encoder") or "")[:100] or None
+    media.video_codec, media.fps, media.bit_rate = (
+        facts.get("video_codec"), facts.get("fps"), facts.get("bit_rate"))  # fmt: skip
+    media.c2pa_status = (facts.get("c2pa") or {}).get("status")
+    media.probe = jsonable(facts)
+    media.thumbnail_key, media.contact_sheet_key = derived.thumbnail_key, derived.contact_sheet_key
     media.status = MediaStatus.processed
     media.failure_reason = None
     media.processed_at = now
+    _store_consistency_flags(session, media=media, facts=facts)
     audit.record(
-        session,
-        actor="worker",
-        action="media.processed",
-        object_type="media",
+        session, actor="worker", action="media.processed", object_type="media",
         object_id=media.id,
-        data={"sha256": sha256, "size": size, "frames": len(frames)},
-    )
+        data={"sha256": derived.sha256, "size": derived.size, "frames": len(derived.frames),
+              "derivation": media.probe.get("derivation")},
+    )  # fmt: skip
     _settle_submission(session, submission_id=media.submission_id)
+
+
+def _store_consistency_flags(session: Session, *, media: Media, facts: dict[str, Any]) -> None:
+    settings = get_settings()
+    submission = session.get_one(Submission, media.submission_id)
+    claim = flags.Claim(submission.occurred_at, submission.lat, submission.lon)
+    found = flags.consistency_flags(
+        facts,
+        claim,
+        tolerance_minutes=settings.capture_tolerance_minutes,
+        tolerance_km=settings.location_tolerance_km,
+    )
+    session.execute(delete(Flag).where(Flag.media_id == media.id,
+                                       Flag.kind.in_(flags.CONSISTENCY_KINDS)))  # fmt: skip
+    session.add_all(
+        Flag(submission_id=submission.id, media_id=media.id, kind=kind, evidence=jsonable(evidence))
+        for kind, evidence in found
+    )
 
 
 def fail(session: Session, *, media: Media, reason: str, detail: str) -> None:

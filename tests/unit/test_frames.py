@@ -1,11 +1,33 @@
-from workers.ingest.frames import sample_times
+import numpy as np
+import pdqhash
+from skimage import data
+
+from workers.ingest.frames import sample_rate, scaled_size
+from workers.ingest.hashing import bits_to_hex, hamming, pdq
 
 
-def test_samples_spread_evenly_inside_the_clip() -> None:
-    times = sample_times(10.0, 5)
-    assert times == [1.0, 3.0, 5.0, 7.0, 9.0]
-    assert all(0 < t < 10 for t in times)
+def test_one_frame_a_second_until_the_cap() -> None:
+    assert sample_rate(60, fps=1, max_frames=600) == 1
+    assert sample_rate(1800, fps=1, max_frames=600) == 600 / 1800
+    assert sample_rate(0, fps=1, max_frames=600) == 1
 
 
-def test_a_clip_without_duration_gets_its_first_frame() -> None:
-    assert sample_times(0.0, 5) == [0.0]
+def test_frames_are_scaled_to_even_sides_within_the_limit() -> None:
+    assert scaled_size(1920, 1080) == (640, 360)
+    assert scaled_size(1080, 1920) == (360, 640)
+    assert scaled_size(320, 240) == (320, 240)
+    assert all(side % 2 == 0 for side in scaled_size(1281, 721))
+
+
+def test_pdq_hex_is_the_reference_layout_and_distance_counts_bits() -> None:
+    bits = np.zeros(256, dtype=np.int64)
+    bits[0] = 1  # lowest bit of the lowest word: the last hex digit
+    bits[255] = 1  # highest bit of the highest word: the first hex digit
+    assert bits_to_hex(bits) == "8" + "0" * 62 + "1"
+    rgb = data.astronaut()
+    digest, quality = pdq(rgb)
+    assert len(digest) == 64 and quality >= 50
+    assert hamming(digest, bits_to_hex(pdqhash.compute(rgb)[0])) == 0
+    darker = (rgb * 0.8).astype(np.uint8)
+    other = pdq(data.coffee())[0]
+    assert hamming(digest, pdq(darker)[0]) <= 31 < hamming(digest, other)

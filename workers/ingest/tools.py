@@ -2,7 +2,9 @@
 a wall-clock timeout and an address-space cap."""
 
 import subprocess
-from collections.abc import Sequence
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
 
 from mvq.settings import get_settings
 
@@ -17,14 +19,17 @@ class ToolFailed(Exception):
         self.stderr = stderr
 
 
+def _capped(argv: Sequence[str]) -> list[str]:
+    # prlimit (util-linux) caps the child's address space without a preexec_fn, which is
+    # unsafe in a process that may have threads.
+    return ["prlimit", f"--as={get_settings().ffmpeg_memory_bytes}", "--", *argv]
+
+
 def run(argv: Sequence[str], *, timeout: float | None = None) -> bytes:
     settings = get_settings()
-    limit = settings.ffmpeg_memory_bytes
     try:
         done = subprocess.run(
-            # prlimit (util-linux) caps the child's address space without a preexec_fn,
-            # which is unsafe in a process that may have threads.
-            ["prlimit", f"--as={limit}", "--", *argv],
+            _capped(argv),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=timeout or settings.ffmpeg_timeout_seconds,
@@ -35,6 +40,43 @@ def run(argv: Sequence[str], *, timeout: float | None = None) -> bytes:
     if done.returncode != 0:
         raise ToolFailed(done.stderr.decode(errors="replace"))
     return done.stdout
+
+
+def stream(
+    argv: Sequence[str], *, record_size: int, timeout: float | None = None
+) -> Iterator[bytes]:
+    """Yields stdout in records of `record_size` bytes (raw video frames) as they are made,
+    so a long clip never sits in memory whole. The timeout covers the whole run."""
+    limit = timeout or get_settings().ffmpeg_timeout_seconds
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            _capped(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors
+        )
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            proc.kill()
+
+        timer = threading.Timer(limit, expire)
+        timer.start()
+        try:
+            assert proc.stdout is not None
+            while record := proc.stdout.read(record_size):
+                if len(record) < record_size:
+                    break
+                yield record
+            code = proc.wait()
+        finally:
+            timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if expired.is_set():
+            raise ToolTimeout(f"{argv[0]} exceeded {limit}s")
+        if code != 0:
+            errors.seek(0)
+            raise ToolFailed(errors.read().decode(errors="replace"))
 
 
 def input_args(path: str, demuxer: str) -> list[str]:
