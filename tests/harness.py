@@ -119,6 +119,7 @@ class Stack:
     database_url: str
     env: dict[str, str]
     group: servers.Group
+    logs: Path
 
     def client(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -131,6 +132,7 @@ def start_stack(
     *,
     workers: int = 1,
     api_workers: int = 1,
+    sweep_every: float | None = None,
     extra_env: dict[str, str] | None = None,
 ) -> Stack:
     env = {**backing.env, "MVQ_DATABASE_URL": database_url, **(extra_env or {})}
@@ -139,10 +141,14 @@ def start_stack(
     port = servers.free_port()
     for n in range(workers):
         group.start(f"worker-{n}", servers.mvq_argv("worker"), env=env, log_dir=logs, cwd=ROOT)
+    if sweep_every is not None:
+        sweep = servers.mvq_argv("sweep", "--every", str(sweep_every))
+        group.start("sweeper", sweep, env=env, log_dir=logs, cwd=ROOT)
     argv = servers.uvicorn_argv(host="127.0.0.1", port=port, workers=api_workers)
     api = group.start("api", argv, env=env, log_dir=logs, cwd=ROOT)
     servers.wait_for_port(port, proc=api)
-    return Stack(url=f"http://127.0.0.1:{port}", database_url=database_url, env=env, group=group)
+    return Stack(url=f"http://127.0.0.1:{port}", database_url=database_url, env=env, group=group,
+                 logs=logs)  # fmt: skip
 
 
 def wait_until(predicate, *, timeout: float = 60, interval: float = 0.3, what: str = "condition"):  # type: ignore[no-untyped-def]

@@ -29,6 +29,8 @@ class FrameOut(BaseModel):
     t_seconds: float
     width: int
     height: int
+    pdq: str
+    pdq_quality: int
 
 
 class MediaOut(BaseModel):

@@ -74,7 +74,9 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def upload_claim(stack: harness.Stack, token: str, path: Path, **claim: object) -> str:
+def upload_claim(
+    stack: harness.Stack, token: str, path: Path, content_type: str = "video/mp4", **claim: object
+) -> str:
     """The unit's whole upload path over HTTP: create, presigned PUT, complete."""
     with stack.client(token) as api:
         created = api.post(
@@ -90,14 +92,14 @@ def upload_claim(stack: harness.Stack, token: str, path: Path, **claim: object) 
                 "filename": path.name,
                 "size": path.stat().st_size,
                 "sha256": sha256_of(path),
-                "content_type": "video/mp4",
+                "content_type": content_type,
             },
         )
         assert plan.status_code == 201, plan.text
         upload = plan.json()["upload"]
         assert upload["mode"] == "single"
         put = httpx.put(
-            upload["urls"][0], content=path.read_bytes(), headers={"Content-Type": "video/mp4"}
+            upload["urls"][0], content=path.read_bytes(), headers={"Content-Type": content_type}
         )
         assert put.status_code == 200, put.text
         done = api.post(f"/api/v1/media/{plan.json()['media_id']}/complete", json={})
