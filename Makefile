@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := ffmpeg redis-server postgresql chromium
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit integration system install apt clean
+.PHONY: dev test lint typecheck install apt bench-deps clean
 
 install: apt $(STAMP)
 
@@ -34,6 +34,13 @@ typecheck: install
 
 test: install lint typecheck
 	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+# Benchmarks only: vpdq (Meta's reference video hasher) builds against libav's headers.
+bench-deps: install
+	@dpkg -s libavcodec-dev >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
+	  libavdevice-dev libavfilter-dev pkg-config)
+	$(VENV)/bin/pip install -q 'vpdq>=0.2.5,<0.3'
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

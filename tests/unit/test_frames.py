@@ -19,11 +19,12 @@ def test_frames_are_scaled_to_even_sides_within_the_limit() -> None:
     assert all(side % 2 == 0 for side in scaled_size(1281, 721))
 
 
-def test_pdq_hex_is_the_reference_layout_and_distance_counts_bits() -> None:
+def test_pdq_hex_is_vpdqs_layout_and_distance_counts_bits() -> None:
     bits = np.zeros(256, dtype=np.int64)
-    bits[0] = 1  # lowest bit of the lowest word: the last hex digit
-    bits[255] = 1  # highest bit of the highest word: the first hex digit
-    assert bits_to_hex(bits) == "8" + "0" * 62 + "1"
+    bits[0] = 1  # the top bit of the first hex digit
+    bits[9] = 1  # the second bit of the second byte
+    bits[255] = 1  # the bottom bit of the last
+    assert bits_to_hex(bits) == "8040" + "0" * 59 + "1"
     rgb = data.astronaut()
     digest, quality = pdq(rgb)
     assert len(digest) == 64 and quality >= 50

@@ -3,8 +3,9 @@ capped for long clips) in one decoding pass, each stored as a small JPEG with it
 plus a contact sheet per video."""
 
 import io
-from collections.abc import Iterator
-from dataclasses import dataclass
+import itertools
+import re
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -52,19 +53,66 @@ def still_from(rgb: npt.NDArray[np.uint8], index: int, t_seconds: float) -> Stil
     return Still(index, t_seconds, encode_jpeg(img), img.width, img.height, digest, quality)
 
 
-def video_stills(path: str, info: VideoInfo, *, fps: float, max_frames: int) -> Iterator[Still]:
+def keyframes_are_enough(path: str, info: VideoInfo, rate: float) -> bool:
+    """True when keyframes alone give a frame at least every 1.5/rate seconds, as phones and
+    drones write them (one every second or two). Reading packet flags decodes nothing."""
+    rows = tools.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-of", "csv=p=0",
+                      "-show_entries", "packet=pts_time,flags",
+                      *tools.input_args(path, info.demuxer)]).decode().split()  # fmt: skip
+    packets = [(float(t), flags) for t, _, flags in (r.partition(",") for r in rows)
+               if t not in ("", "N/A")]  # fmt: skip
+    keys = sorted(t for t, flags in packets if "K" in flags)
+    if not keys:
+        return False
+    bounds = [min(t for t, _ in packets), *keys, max(t for t, _ in packets)]
+    return all(b - a <= 1.5 / rate for a, b in itertools.pairwise(bounds))
+
+
+SHOWINFO_PTS = re.compile(r"Parsed_showinfo.*\bpts_time:\s*(-?[\d.]+)")
+
+
+def as_rgb(raw: bytes, width: int, height: int) -> npt.NDArray[np.uint8]:
+    return np.frombuffer(raw, np.uint8).reshape(height, width, 3)
+
+
+def video_stills(path: str, info: VideoInfo, *, fps: float, max_frames: int) -> list[Still]:
     rate = sample_rate(info.duration, fps=fps, max_frames=max_frames)
     width, height = scaled_size(info.display_width, info.display_height)
-    argv = [
-        "ffmpeg", "-nostdin", "-v", "error", "-threads", "2",
-        *tools.input_args(path, info.demuxer),
-        "-map", "0:v:0", "-an", "-sn", "-dn",
-        "-vf", f"fps={rate:.6f},scale={width}:{height}:flags=area",
-        "-frames:v", str(max_frames), "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
-    ]  # fmt: skip
-    for index, raw in enumerate(tools.stream(argv, record_size=width * height * 3)):
-        rgb = np.frombuffer(raw, np.uint8).reshape(height, width, 3)
-        yield still_from(rgb, index, round(index / rate, 3))
+    scale = f"scale={width}:{height}:flags=area"
+    output = ["-map", "0:v:0", "-an", "-sn", "-dn", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
+    if keyframes_are_enough(path, info, rate):
+        # Decoding keyframes only costs a fraction of decoding the clip; showinfo reports
+        # each decoded frame's own time, since they are not evenly spaced.
+        argv = ["ffmpeg", "-nostdin", "-v", "info", "-threads", "2", "-skip_frame", "nokey",
+                *tools.input_args(path, info.demuxer), "-fps_mode", "passthrough",
+                "-vf", f"{scale},showinfo", *output]  # fmt: skip
+        log: list[str] = []
+        raws = tools.stream(argv, record_size=width * height * 3, stderr_to=log)
+        decoded = [still_from(as_rgb(raw, width, height), 0, 0.0) for raw in raws]
+        times = [float(m.group(1)) for m in map(SHOWINFO_PTS.search, log) if m]
+        if len(times) == len(decoded) and decoded:
+            return _thin(decoded, times, rate, max_frames)
+    # Every frame must be decoded; skipping the deblocking filter saves about an eighth of
+    # that and leaves PDQ within a few bits (docs/BENCHMARKS.md).
+    argv = ["ffmpeg", "-nostdin", "-v", "error", "-threads", "2", "-skip_loop_filter", "all",
+            *tools.input_args(path, info.demuxer),
+            "-vf", f"fps={rate:.6f},{scale}", "-frames:v", str(max_frames), *output]  # fmt: skip
+    raws = tools.stream(argv, record_size=width * height * 3)
+    return [still_from(as_rgb(raw, width, height), n, round(n / rate, 3))
+            for n, raw in enumerate(raws)]  # fmt: skip
+
+
+def _thin(decoded: list[Still], times: list[float], rate: float, max_frames: int) -> list[Still]:
+    """Keeps one keyframe per 1/rate seconds, each stamped with its own time in the clip."""
+    start, due = times[0], 0.0
+    kept: list[Still] = []
+    for still, t in zip(decoded, times, strict=True):
+        offset = t - start
+        if offset + 1e-6 < due or len(kept) >= max_frames:
+            continue
+        kept.append(replace(still, index=len(kept), t_seconds=round(offset, 3)))
+        due = offset + 0.75 / rate  # a keyframe a little early still counts for its second
+    return kept
 
 
 def image_still(img: Image.Image) -> Still:

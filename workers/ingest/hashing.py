@@ -1,4 +1,4 @@
-"""PDQ perceptual hashes (Meta's PDQ through pdqhash), in the reference hex layout."""
+"""PDQ perceptual hashes (Meta's PDQ through pdqhash), as the hex that vpdq writes."""
 
 import numpy as np
 import numpy.typing as npt
@@ -6,9 +6,9 @@ import pdqhash
 
 
 def bits_to_hex(bits: npt.NDArray[np.integer]) -> str:
-    """PDQ's reference text form: sixteen 16-bit words, the highest word first."""
-    words = np.packbits(bits.astype(np.uint8).reshape(16, 16)[:, ::-1], axis=1)
-    return "".join(f"{int(w[0]) << 8 | int(w[1]):04x}" for w in words[::-1])
+    """The text form Meta's vpdq and ThreatExchange use: pdqhash's bit 0 is the top bit of the
+    first hex digit (checked against vpdq on the same frames: distance 0)."""
+    return bytes(np.packbits(bits.astype(np.uint8))).hex()
 
 
 def pdq(rgb: npt.NDArray[np.uint8]) -> tuple[str, int]:

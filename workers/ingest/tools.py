@@ -43,10 +43,15 @@ def run(argv: Sequence[str], *, timeout: float | None = None) -> bytes:
 
 
 def stream(
-    argv: Sequence[str], *, record_size: int, timeout: float | None = None
+    argv: Sequence[str],
+    *,
+    record_size: int,
+    timeout: float | None = None,
+    stderr_to: list[str] | None = None,
 ) -> Iterator[bytes]:
     """Yields stdout in records of `record_size` bytes (raw video frames) as they are made,
-    so a long clip never sits in memory whole. The timeout covers the whole run."""
+    so a long clip never sits in memory whole. The timeout covers the whole run. When given,
+    `stderr_to` receives the tool's log lines once it has finished."""
     limit = timeout or get_settings().ffmpeg_timeout_seconds
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(
@@ -74,9 +79,12 @@ def stream(
                 proc.wait()
         if expired.is_set():
             raise ToolTimeout(f"{argv[0]} exceeded {limit}s")
+        errors.seek(0)
+        log = errors.read().decode(errors="replace")
         if code != 0:
-            errors.seek(0)
-            raise ToolFailed(errors.read().decode(errors="replace"))
+            raise ToolFailed(log)
+        if stderr_to is not None:
+            stderr_to.extend(log.splitlines())
 
 
 def input_args(path: str, demuxer: str) -> list[str]:
