@@ -81,7 +81,10 @@ def _worker_alive(connection: Redis, name: str | None) -> bool:
     beat = connection.hget(Worker.redis_worker_namespace_prefix + name, "last_heartbeat")
     if not beat:
         return False
-    age = (datetime.now(UTC) - utcparse(beat.decode() if isinstance(beat, bytes) else beat).replace(tzinfo=UTC)).total_seconds()
+    age = (
+        datetime.now(UTC)
+        - utcparse(beat.decode() if isinstance(beat, bytes) else beat).replace(tzinfo=UTC)
+    ).total_seconds()
     return age < WORKER_STALE_SECONDS
 
 
