@@ -126,15 +126,17 @@ def db_upgrade() -> None:
 @app.command()
 def worker(queues: Annotated[list[str] | None, typer.Argument()] = None) -> None:
     """Run one RQ worker (with the scheduler) on the media queue."""
-    from rq import Worker
+    from rq import SimpleWorker
 
     from mvq import queue
     from workers.jobs import clean_stale_scratch
 
     clean_stale_scratch()
+    # SimpleWorker runs jobs in this process instead of a fork per job, so the frame index
+    # it builds from the database survives from one job to the next.
     # Short TTL, monitoring and maintenance intervals: a killed worker's job is found and
     # re-run within about a minute (by RQ's own clean-up, or sooner by the sweeper).
-    w = Worker(
+    w = SimpleWorker(
         queues or [queue.MEDIA_QUEUE],
         connection=queue.redis_conn(),
         worker_ttl=queue.WORKER_TTL_SECONDS,

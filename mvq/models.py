@@ -3,6 +3,7 @@
 from mvq.audit.models import AuditEvent
 from mvq.auth.models import ApiToken, StaffUser
 from mvq.db import Base
+from mvq.matching.models import IndexedFrame
 from mvq.media.models import Frame, Media
 from mvq.review.models import Decision, ReviewItem
 from mvq.scoring.models import LedgerEntry, Rule, RuleVersion
@@ -16,6 +17,7 @@ __all__ = [
     "Decision",
     "Flag",
     "Frame",
+    "IndexedFrame",
     "LedgerEntry",
     "Media",
     "ReviewItem",

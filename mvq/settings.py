@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     # How far the file's own capture time and position may sit from the claim before a flag.
     capture_tolerance_minutes: float = 120
     location_tolerance_km: float = 5
+    # Near-duplicate matching: PDQ bits that may differ for two frames to match (exact search up
+    # to 32), and the share of either clip's frames that must match for the clips to match.
+    match_threshold: int = Field(default=31, ge=0, le=32)
+    match_min_share: float = 0.5
     lease_seconds: int = 600
     # The sweeper re-enqueues uploaded media that no job picked up within this many seconds.
     stuck_after_seconds: int = 30

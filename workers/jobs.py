@@ -72,7 +72,8 @@ def _store_derived(media_id: str, analysis: pipeline.Analysis) -> media_service.
         storage.put_bytes(key, still.jpeg, content_type="image/jpeg")
         records.append(
             media_service.FrameRecord(still.index, still.t_seconds, key, still.width,
-                                      still.height, still.pdq, still.pdq_quality)
+                                      still.height, still.pdq, still.pdq_quality,
+                                      still.pdq_center, still.pdq_mirror)
         )  # fmt: skip
     thumb_key = f"{base}/thumb.jpg"
     storage.put_bytes(

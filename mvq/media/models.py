@@ -79,3 +79,5 @@ class Frame(Base):
     height: Mapped[int]
     pdq: Mapped[str] = mapped_column(String(64))
     pdq_quality: Mapped[int]
+    pdq_center: Mapped[str | None] = mapped_column(String(64))
+    pdq_mirror: Mapped[str | None] = mapped_column(String(64))

@@ -9,7 +9,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
-from mvq.media import flags
+from mvq.matching.models import IndexedFrame
+from mvq.media import duplicates, flags
 from mvq.media.models import Frame, Media, MediaStatus
 from mvq.review import service as review
 from mvq.settings import get_settings
@@ -53,6 +54,8 @@ class FrameRecord:
     height: int
     pdq: str
     pdq_quality: int
+    pdq_center: str
+    pdq_mirror: str
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,12 @@ def mark_processed(session: Session, *, media: Media, derived: Derived, now: dat
     if media.status != MediaStatus.processing:
         return  # another run of the same job finished first
     facts = derived.facts
+    session.execute(delete(IndexedFrame).where(IndexedFrame.media_id == media.id))
     session.execute(delete(Frame).where(Frame.media_id == media.id))
     session.add_all(
         Frame(media_id=media.id, index=f.index, t_seconds=f.t_seconds, s3_key=f.s3_key,
-              width=f.width, height=f.height, pdq=f.pdq, pdq_quality=f.pdq_quality)
+              width=f.width, height=f.height, pdq=f.pdq, pdq_quality=f.pdq_quality,
+              pdq_center=f.pdq_center, pdq_mirror=f.pdq_mirror)
         for f in derived.frames
     )  # fmt: skip
     media.sha256, media.size = derived.sha256, derived.size
@@ -99,6 +104,8 @@ def mark_processed(session: Session, *, media: Media, derived: Derived, now: dat
     media.failure_reason = None
     media.processed_at = now
     _store_consistency_flags(session, media=media, facts=facts)
+    session.flush()
+    duplicates.flag_and_index(session, media=media)
     audit.record(
         session, actor="worker", action="media.processed", object_type="media",
         object_id=media.id,

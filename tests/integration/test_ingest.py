@@ -179,3 +179,11 @@ def test_analyze_command_reports_like_the_worker(
     refused = harness.run_cli(["analyze", str(empty)], {})
     assert refused.returncode == 1
     assert json.loads(refused.stdout)["reason"] == "unsupported_format"
+
+
+def test_limits_end_in_too_long_and_timeout(samples: dict[str, Sample]) -> None:
+    clip = str(samples["h264"].path)
+    too_long = harness.run_cli(["analyze", clip], {"MVQ_MAX_DURATION_SECONDS": "2"})
+    assert json.loads(too_long.stdout)["reason"] == "too_long"
+    slow = harness.run_cli(["analyze", clip], {"MVQ_FFMPEG_TIMEOUT_SECONDS": "0.001"})
+    assert json.loads(slow.stdout)["reason"] == "timeout"

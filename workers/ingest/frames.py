@@ -27,6 +27,8 @@ class Still:
     height: int
     pdq: str
     pdq_quality: int
+    pdq_center: str
+    pdq_mirror: str
 
 
 def sample_rate(duration: float, *, fps: float, max_frames: int) -> float:
@@ -48,9 +50,10 @@ def encode_jpeg(img: Image.Image, quality: int = 82) -> bytes:
 
 
 def still_from(rgb: npt.NDArray[np.uint8], index: int, t_seconds: float) -> Still:
-    digest, quality = hashing.pdq(rgb)
+    hashes = hashing.frame_hashes(rgb)
     img = Image.fromarray(rgb)
-    return Still(index, t_seconds, encode_jpeg(img), img.width, img.height, digest, quality)
+    return Still(index, t_seconds, encode_jpeg(img), img.width, img.height, hashes.pdq,
+                 hashes.quality, hashes.center, hashes.mirror)  # fmt: skip
 
 
 def keyframes_are_enough(path: str, info: VideoInfo, rate: float) -> bool:

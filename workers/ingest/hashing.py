@@ -1,5 +1,7 @@
 """PDQ perceptual hashes (Meta's PDQ through pdqhash), as the hex that vpdq writes."""
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 import pdqhash
@@ -11,10 +13,48 @@ def bits_to_hex(bits: npt.NDArray[np.integer]) -> str:
     return bytes(np.packbits(bits.astype(np.uint8))).hex()
 
 
-def pdq(rgb: npt.NDArray[np.uint8]) -> tuple[str, int]:
-    bits, quality = pdqhash.compute(rgb)
-    return bits_to_hex(bits), int(quality)
-
-
 def hamming(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+BORDER_LUMA = 32  # black bars after a lossy re-encode sit well below this
+CROP_FRACTION = 0.95
+MIRROR = 5  # pdqhash.compute_dihedral's order: index 5 is the left-right mirror
+
+
+@dataclass(frozen=True)
+class FrameHashes:
+    """PDQ of a frame's picture (black bars removed), of its central 95%, and of its mirror
+    image. The extra two catch what plain PDQ misses: crops, padding and flipped copies."""
+
+    pdq: str
+    quality: int
+    center: str
+    mirror: str
+
+
+def trim_borders(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """Drops uniform dark bars (letterbox, pillarbox, padding) around the picture."""
+    luma = rgb.max(axis=2)
+    rows = np.flatnonzero(luma.max(axis=1) > BORDER_LUMA)
+    cols = np.flatnonzero(luma.max(axis=0) > BORDER_LUMA)
+    if rows.size == 0 or cols.size == 0:
+        return rgb
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    if (bottom - top) * (right - left) < 0.3 * luma.size:
+        return rgb  # mostly dark: a night shot, not bars
+    return np.ascontiguousarray(rgb[top:bottom, left:right])
+
+
+def central(rgb: npt.NDArray[np.uint8], fraction: float = CROP_FRACTION) -> npt.NDArray[np.uint8]:
+    h, w = rgb.shape[:2]
+    dh, dw = round(h * (1 - fraction) / 2), round(w * (1 - fraction) / 2)
+    return np.ascontiguousarray(rgb[dh : h - dh, dw : w - dw])
+
+
+def frame_hashes(rgb: npt.NDArray[np.uint8]) -> FrameHashes:
+    picture = trim_borders(rgb)
+    variants, qualities = pdqhash.compute_dihedral(picture)
+    center, _ = pdqhash.compute(central(picture))
+    return FrameHashes(bits_to_hex(variants[0]), int(qualities[0]), bits_to_hex(center),
+                       bits_to_hex(variants[MIRROR]))  # fmt: skip

@@ -1,0 +1,21 @@
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mvq.db import Base
+
+
+class IndexedFrame(Base):
+    """A frame usable for matching (PDQ quality high enough), in arrival order.
+
+    `seq` only grows, so every worker's in-memory index catches up with the others by asking
+    for the rows after the last one it holds; the database stays the truth.
+    """
+
+    __tablename__ = "indexed_frames"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    frame_id: Mapped[str] = mapped_column(ForeignKey("frames.id"), unique=True)
+    media_id: Mapped[str] = mapped_column(ForeignKey("media.id"), index=True)
+    t_seconds: Mapped[float]
+    pdq: Mapped[str] = mapped_column(String(64))
+    pdq_center: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,168 @@
+"""Re-used footage: exact copies by SHA-256, near copies by PDQ frame matching in the manner
+of vPDQ (the share of this clip's frames matched, and the share of the other's).
+
+Every process keeps a FrameIndex of all indexed frames, filled from the database and caught
+up (rows after the last `seq` it holds) before each search. Matching and indexing a new file
+happen in one transaction under one lock, so two copies processed at the same moment by two
+workers still find each other: the second to take the lock sees the first's frames.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from mvq.matching.index import FrameIndex, from_hex
+from mvq.matching.models import IndexedFrame
+from mvq.media.models import Frame, Media, MediaStatus
+from mvq.submissions.models import Submission
+
+MIN_QUALITY = 50  # PDQ's own advice: below this a hash says little
+MAX_PAIRS = 50  # frame pairs kept as evidence per match
+
+
+@dataclass
+class Catalogue:
+    full: FrameIndex = field(default_factory=FrameIndex)
+    center: FrameIndex = field(default_factory=FrameIndex)
+    media_ids: list[str] = field(default_factory=list)
+    media_pos: dict[str, int] = field(default_factory=dict)
+    media_of: npt.NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
+    t_of: npt.NDArray[np.float64] = field(default_factory=lambda: np.empty(0, np.float64))
+    last_seq: int = 0
+
+    def catch_up(self, session: Session) -> None:
+        while True:
+            rows = session.execute(
+                select(IndexedFrame.seq, IndexedFrame.media_id, IndexedFrame.t_seconds,
+                       IndexedFrame.pdq, IndexedFrame.pdq_center)
+                .where(IndexedFrame.seq > self.last_seq).order_by(IndexedFrame.seq).limit(100_000)
+            ).all()  # fmt: skip
+            if not rows:
+                return
+            for row in rows:
+                if row.media_id not in self.media_pos:
+                    self.media_pos[row.media_id] = len(self.media_ids)
+                    self.media_ids.append(row.media_id)
+            self.full.add(from_hex([r.pdq for r in rows]))
+            self.center.add(from_hex([r.pdq_center for r in rows]))
+            self.media_of = np.concatenate(
+                [self.media_of, np.array([self.media_pos[r.media_id] for r in rows])])  # fmt: skip
+            self.t_of = np.concatenate([self.t_of, np.array([r.t_seconds for r in rows])])
+            self.last_seq = rows[-1].seq
+
+
+_catalogues: dict[str, Catalogue] = {}
+
+
+def catalogue(session: Session) -> Catalogue:
+    key = str(session.get_bind().engine.url)
+    if key not in _catalogues:
+        _catalogues[key] = Catalogue()
+    cat = _catalogues[key]
+    cat.catch_up(session)
+    return cat
+
+
+def lock_matching(session: Session) -> None:
+    """One matcher at a time per database (SQLite's BEGIN IMMEDIATE already is one)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7421002)"))
+
+
+@dataclass(frozen=True)
+class QueryFrame:
+    t_seconds: float
+    pdq: str
+    pdq_center: str
+    pdq_mirror: str
+
+
+@dataclass
+class NearMatch:
+    media_id: str
+    pairs: list[dict[str, Any]]
+    share_this: float
+    share_other: float
+    min_distance: int
+    signals: list[str]
+
+
+def near_matches(
+    cat: Catalogue, frames: list[QueryFrame], *, exclude_media: str | None, threshold: int,
+    min_share: float,
+) -> list[NearMatch]:  # fmt: skip
+    if not frames or not len(cat.full):
+        return []
+    full, center, mirror = (from_hex([getattr(f, a) for f in frames])
+                            for a in ("pdq", "pdq_center", "pdq_mirror"))  # fmt: skip
+    # Plain PDQ, then the second signals: this frame cropped or the other one cropped, and
+    # this frame mirrored. Black bars were removed before any hash was made.
+    searches = [("pdq", full, cat.full), ("crop", full, cat.center), ("crop", center, cat.full),
+                ("mirror", mirror, cat.full)]  # fmt: skip
+    excluded = cat.media_pos.get(exclude_media, -1) if exclude_media else -1
+    best: dict[tuple[int, int], tuple[int, str]] = {}
+    for signal, queries, index in searches:
+        for q, (positions, dists) in enumerate(index.search(queries, threshold)):
+            for pos, dist in zip(positions.tolist(), dists.tolist(), strict=True):
+                if cat.media_of[pos] == excluded:
+                    continue
+                if (q, pos) not in best or dist < best[(q, pos)][0]:
+                    best[(q, pos)] = (dist, signal)
+    by_media: dict[int, list[tuple[int, int, int, str]]] = defaultdict(list)
+    for (q, pos), (dist, signal) in best.items():
+        by_media[int(cat.media_of[pos])].append((q, pos, dist, signal))
+    sizes = np.bincount(cat.media_of, minlength=len(cat.media_ids))
+    found = []
+    for media, hits in by_media.items():
+        share_this = len({q for q, *_ in hits}) / len(frames)
+        share_other = len({pos for _, pos, *_ in hits}) / max(1, int(sizes[media]))
+        if max(share_this, share_other) < min_share:
+            continue
+        hits.sort(key=lambda h: (frames[h[0]].t_seconds, h[2]))
+        pairs = [{"this_t": frames[q].t_seconds, "other_t": float(cat.t_of[pos]),
+                  "distance": dist, "signal": signal}
+                 for q, pos, dist, signal in hits[:MAX_PAIRS]]  # fmt: skip
+        found.append(NearMatch(cat.media_ids[media], pairs, round(share_this, 3),
+                               round(share_other, 3), min(h[2] for h in hits),
+                               sorted({h[3] for h in hits})))  # fmt: skip
+    return sorted(found, key=lambda m: -max(m.share_this, m.share_other))
+
+
+def query_frames(session: Session, *, media_id: str) -> list[QueryFrame]:
+    rows = session.scalars(
+        select(Frame).where(Frame.media_id == media_id, Frame.pdq_quality >= MIN_QUALITY)
+        .order_by(Frame.index)
+    )  # fmt: skip
+    return [QueryFrame(f.t_seconds, f.pdq, f.pdq_center or f.pdq, f.pdq_mirror or f.pdq)
+            for f in rows]  # fmt: skip
+
+
+def index_frames(session: Session, *, media_id: str) -> None:
+    session.add_all(
+        IndexedFrame(frame_id=f.id, media_id=media_id, t_seconds=f.t_seconds, pdq=f.pdq,
+                     pdq_center=f.pdq_center or f.pdq)
+        for f in session.scalars(select(Frame).where(Frame.media_id == media_id,
+                                                     Frame.pdq_quality >= MIN_QUALITY))
+    )  # fmt: skip
+
+
+def describe(session: Session, *, media_id: str) -> dict[str, Any]:
+    """Who the other copy belongs to and where it stands, for the reviewer."""
+    row = session.execute(
+        select(Media.submission_id, Submission.unit_id, Submission.status)
+        .join(Submission, Submission.id == Media.submission_id).where(Media.id == media_id)
+    ).one()  # fmt: skip
+    return {"media_id": media_id, "submission_id": row.submission_id, "unit_id": row.unit_id,
+            "submission_status": row.status}  # fmt: skip
+
+
+def exact_copies(session: Session, *, media: Media) -> list[str]:
+    return list(session.scalars(
+        select(Media.id).where(Media.sha256 == media.sha256, Media.id != media.id,
+                               Media.status == MediaStatus.processed)
+    ))  # fmt: skip
