@@ -283,6 +283,43 @@ def analyze(
 
 
 @app.command()
+def match(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Analyse a local file and list the submissions holding copies of it (reads the database)."""
+    from sqlalchemy import select
+
+    from mvq.db import session_factory
+    from mvq.matching import service as matching
+    from mvq.media.models import Media
+    from mvq.settings import get_settings
+    from workers import pipeline
+
+    try:
+        result = pipeline.analyse(file)
+    except pipeline.Rejected as exc:
+        _fail(f"{exc.reason}: {exc.detail}")
+    frames = [matching.QueryFrame(s.t_seconds, s.pdq, s.pdq_center, s.pdq_mirror)
+              for s in result.stills if s.pdq_quality >= matching.MIN_QUALITY]  # fmt: skip
+    settings = get_settings()
+    with session_factory()() as session:
+        cat = matching.catalogue(session)
+        found = [matching.describe(session, media_id=m.media_id)
+                 | {"kind": "near_duplicate", "share_this": m.share_this,
+                    "share_other": m.share_other, "min_distance": m.min_distance,
+                    "signals": m.signals, "frame_pairs": m.pairs[:10]}
+                 for m in matching.near_matches(cat, frames, exclude_media=None,
+                                                threshold=settings.match_threshold,
+                                                min_share=settings.match_min_share)]  # fmt: skip
+        exact = session.scalars(select(Media.id).where(
+            Media.sha256 == result.sha256, Media.status == "processed")).all()  # fmt: skip
+        found = [matching.describe(session, media_id=m) | {"kind": "exact_duplicate"}
+                 for m in exact] + found  # fmt: skip
+    typer.echo(json.dumps({"sha256": result.sha256, "frames": len(frames), "matches": found},
+                          indent=2))  # fmt: skip
+
+
+@app.command()
 def status(submission_id: str) -> None:
     """State, flags, decision and points of one submission."""
     from mvq.client import ClientError

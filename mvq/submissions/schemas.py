@@ -86,3 +86,22 @@ class SubmissionPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class MatchOut(BaseModel):
+    media_id: str = Field(description="this claim's media that matched")
+    kind: str
+    other_media_id: str
+    submission_id: str = Field(description="the claim holding the other copy")
+    unit_id: str
+    submission_status: str
+    share_this: float | None = None
+    share_other: float | None = None
+    min_distance: int | None = None
+    signals: list[str] = Field(default_factory=list)
+    frame_pairs: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class MatchesOut(BaseModel):
+    submission_id: str
+    matches: list[MatchOut]
