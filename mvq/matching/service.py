@@ -123,10 +123,14 @@ def near_matches(
         share_other = len({pos for _, pos, *_ in hits}) / max(1, int(sizes[media]))
         if max(share_this, share_other) < min_share:
             continue
-        hits.sort(key=lambda h: (frames[h[0]].t_seconds, h[2]))
+        # Evidence: each of this clip's matched frames with its closest frame of the other.
+        closest: dict[int, tuple[int, int, int, str]] = {}
+        for hit in hits:
+            if hit[0] not in closest or hit[2] < closest[hit[0]][2]:
+                closest[hit[0]] = hit
         pairs = [{"this_t": frames[q].t_seconds, "other_t": float(cat.t_of[pos]),
                   "distance": dist, "signal": signal}
-                 for q, pos, dist, signal in hits[:MAX_PAIRS]]  # fmt: skip
+                 for q, pos, dist, signal in sorted(closest.values())[:MAX_PAIRS]]  # fmt: skip
         found.append(NearMatch(cat.media_ids[media], pairs, round(share_this, 3),
                                round(share_other, 3), min(h[2] for h in hits),
                                sorted({h[3] for h in hits})))  # fmt: skip

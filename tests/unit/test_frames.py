@@ -3,7 +3,7 @@ import pdqhash
 from skimage import data
 
 from workers.ingest.frames import sample_rate, scaled_size
-from workers.ingest.hashing import bits_to_hex, hamming, pdq
+from workers.ingest.hashing import bits_to_hex, frame_hashes, hamming, trim_borders
 
 
 def test_one_frame_a_second_until_the_cap() -> None:
@@ -26,9 +26,23 @@ def test_pdq_hex_is_vpdqs_layout_and_distance_counts_bits() -> None:
     bits[255] = 1  # the bottom bit of the last
     assert bits_to_hex(bits) == "8040" + "0" * 59 + "1"
     rgb = data.astronaut()
-    digest, quality = pdq(rgb)
-    assert len(digest) == 64 and quality >= 50
-    assert hamming(digest, bits_to_hex(pdqhash.compute(rgb)[0])) == 0
+    hashes = frame_hashes(rgb)
+    assert len(hashes.pdq) == 64 and hashes.quality >= 50
+    assert hamming(hashes.pdq, bits_to_hex(pdqhash.compute(rgb)[0])) <= 2
     darker = (rgb * 0.8).astype(np.uint8)
-    other = pdq(data.coffee())[0]
-    assert hamming(digest, pdq(darker)[0]) <= 31 < hamming(digest, other)
+    other = frame_hashes(data.coffee()).pdq
+    assert hamming(hashes.pdq, frame_hashes(darker).pdq) <= 31 < hamming(hashes.pdq, other)
+
+
+def test_second_signals_catch_padding_crops_and_mirrors() -> None:
+    rgb = data.astronaut()
+    plain = frame_hashes(rgb)
+    h, w = rgb.shape[:2]
+    padded = np.zeros((int(h * 1.2), int(w * 1.2), 3), np.uint8)
+    padded[h // 10 : h // 10 + h, w // 10 : w // 10 + w] = rgb
+    assert trim_borders(padded).shape == rgb.shape
+    assert hamming(frame_hashes(padded).pdq, plain.pdq) <= 4
+    cropped = rgb[round(h * 0.025) : h - round(h * 0.025), round(w * 0.025) : w - round(w * 0.025)]
+    assert hamming(frame_hashes(np.ascontiguousarray(cropped)).pdq, plain.center) <= 31
+    mirrored = np.ascontiguousarray(rgb[:, ::-1])
+    assert hamming(frame_hashes(mirrored).pdq, plain.mirror) <= 31

@@ -54,7 +54,7 @@ def central(rgb: npt.NDArray[np.uint8], fraction: float = CROP_FRACTION) -> npt.
 
 def frame_hashes(rgb: npt.NDArray[np.uint8]) -> FrameHashes:
     picture = trim_borders(rgb)
-    variants, qualities = pdqhash.compute_dihedral(picture)
+    variants, quality = pdqhash.compute_dihedral(picture)
     center, _ = pdqhash.compute(central(picture))
-    return FrameHashes(bits_to_hex(variants[0]), int(qualities[0]), bits_to_hex(center),
+    return FrameHashes(bits_to_hex(variants[0]), int(quality), bits_to_hex(center),
                        bits_to_hex(variants[MIRROR]))  # fmt: skip

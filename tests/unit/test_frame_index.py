@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+
+from mvq.matching.index import BUFFER_LIMIT, MAX_RADIUS, FrameIndex, distances, from_hex
+
+
+def clustered(rng: np.random.Generator, n: int, flip: float) -> np.ndarray:  # type: ignore[type-arg]
+    centres = rng.integers(0, 2**63, size=(max(1, n // 40), 4), dtype=np.uint64)
+    codes = centres[rng.integers(0, len(centres), n)]
+    noise = np.packbits(rng.random((n, 256)) < flip, axis=1).view(">u8").astype(np.uint64)
+    return codes ^ noise  # type: ignore[no-any-return]
+
+
+def brute(codes: np.ndarray, query: np.ndarray, radius: int) -> set[int]:  # type: ignore[type-arg]
+    return set(np.flatnonzero(distances(codes, query) <= radius).tolist())
+
+
+@pytest.mark.parametrize("radius", [0, 10, 31, MAX_RADIUS])
+def test_search_finds_exactly_what_brute_force_finds(radius: int) -> None:
+    rng = np.random.default_rng(radius)
+    codes = clustered(rng, BUFFER_LIMIT + 5000, 0.06)  # sorted tables and an unsorted tail
+    index = FrameIndex()
+    index.add(codes[:BUFFER_LIMIT])
+    index.add(codes[BUFFER_LIMIT:])
+    assert 0 < index.indexed < len(index)
+    queries = codes[rng.integers(0, len(codes), 40)]
+    queries ^= np.packbits(rng.random((40, 256)) < 0.05, axis=1).view(">u8").astype(np.uint64)
+    for query, (positions, dists) in zip(queries, index.search(queries, radius), strict=True):
+        assert set(positions.tolist()) == brute(codes, query, radius)
+        assert (dists == distances(codes[positions], query)).all()
+
+
+def test_radius_beyond_the_exact_bound_is_refused() -> None:
+    with pytest.raises(ValueError, match="exact"):
+        FrameIndex().search(np.zeros((1, 4), np.uint64), MAX_RADIUS + 1)
+
+
+def test_hex_round_trip_keeps_bit_order() -> None:
+    codes = from_hex(["80" + "00" * 30 + "01"])
+    assert codes.shape == (1, 4)
+    assert int(codes[0, 0]) == 1 << 63 and int(codes[0, 3]) == 1
