@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := ffmpeg redis-server postgresql chromium
+APT_PACKAGES := ffmpeg redis-server postgresql chromium fonts-dejavu-core
 STAMP := $(VENV)/.installed
 
 .PHONY: dev test lint typecheck install apt bench-deps clean

@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     create_rate_per_minute: int = 60
     max_request_body_bytes: int = 1024**2
     media_job_timeout_seconds: int = 1800
-    ffmpeg_timeout_seconds: int = 120
+    ffmpeg_timeout_seconds: float = 120
     ffmpeg_memory_bytes: int = 2 * 1024**3
     # Media limits: anything beyond is failed with too_long / too_large, never half-processed.
     max_duration_seconds: int = 30 * 60

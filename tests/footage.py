@@ -20,7 +20,8 @@ PHOTOS = {
 
 
 def photo(name: str, dest: Path) -> Path:
-    Image.fromarray(PHOTOS[name]()).save(dest, quality=92)
+    pixels = PHOTOS[name]() if name in PHOTOS else getattr(data, name)()
+    Image.fromarray(pixels).convert("RGB").save(dest, quality=92)
     return dest
 
 

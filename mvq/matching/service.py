@@ -44,16 +44,20 @@ class Catalogue:
             ).all()  # fmt: skip
             if not rows:
                 return
-            for row in rows:
-                if row.media_id not in self.media_pos:
-                    self.media_pos[row.media_id] = len(self.media_ids)
-                    self.media_ids.append(row.media_id)
-            self.full.add(from_hex([r.pdq for r in rows]))
-            self.center.add(from_hex([r.pdq_center for r in rows]))
-            self.media_of = np.concatenate(
-                [self.media_of, np.array([self.media_pos[r.media_id] for r in rows])])  # fmt: skip
-            self.t_of = np.concatenate([self.t_of, np.array([r.t_seconds for r in rows])])
+            self.add([(r.media_id, r.t_seconds, r.pdq, r.pdq_center) for r in rows])
             self.last_seq = rows[-1].seq
+
+    def add(self, frames: list[tuple[str, float, str, str]]) -> None:
+        """(media_id, t_seconds, pdq, pdq_center) rows, in arrival order."""
+        for media_id, *_ in frames:
+            if media_id not in self.media_pos:
+                self.media_pos[media_id] = len(self.media_ids)
+                self.media_ids.append(media_id)
+        self.full.add(from_hex([f[2] for f in frames]))
+        self.center.add(from_hex([f[3] for f in frames]))
+        positions = np.array([self.media_pos[f[0]] for f in frames], dtype=np.int64)
+        self.media_of = np.concatenate([self.media_of, positions])
+        self.t_of = np.concatenate([self.t_of, np.array([f[1] for f in frames])])
 
 
 _catalogues: dict[str, Catalogue] = {}
