@@ -24,11 +24,13 @@ MIRROR = 5  # pdqhash.compute_dihedral's order: index 5 is the left-right mirror
 
 @dataclass(frozen=True)
 class FrameHashes:
-    """PDQ of a frame's picture (black bars removed), of its central 95%, and of its mirror
-    image. The extra two catch what plain PDQ misses: crops, padding and flipped copies."""
+    """PDQ of a frame's picture (dark bars removed), of the whole frame as it came, of the
+    picture's central 95%, and of its mirror image. Plain PDQ misses padding, crops and
+    flipped copies; the raw hash covers footage whose dark margins a caption interrupts."""
 
     pdq: str
     quality: int
+    raw: str
     center: str
     mirror: str
 
@@ -56,5 +58,6 @@ def frame_hashes(rgb: npt.NDArray[np.uint8]) -> FrameHashes:
     picture = trim_borders(rgb)
     variants, quality = pdqhash.compute_dihedral(picture)
     center, _ = pdqhash.compute(central(picture))
-    return FrameHashes(bits_to_hex(variants[0]), int(quality), bits_to_hex(center),
+    raw = bits_to_hex(variants[0]) if picture is rgb else bits_to_hex(pdqhash.compute(rgb)[0])
+    return FrameHashes(bits_to_hex(variants[0]), int(quality), raw, bits_to_hex(center),
                        bits_to_hex(variants[MIRROR]))  # fmt: skip
