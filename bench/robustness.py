@@ -71,7 +71,7 @@ def make_copies(original: Path, filler: Path, directory: Path) -> dict[str, Path
 
 def frames_of(path: Path) -> list[QueryFrame]:
     stills = pipeline.analyse(path).stills
-    return [QueryFrame(s.t_seconds, s.pdq, s.pdq_center, s.pdq_mirror, s.pdq_raw) for s in stills
+    return [QueryFrame(s.t_seconds, s.pdq, s.pdq_center, s.pdq_mirror, s.pdq_upper) for s in stills
             if s.pdq_quality >= 50]  # fmt: skip
 
 
@@ -94,7 +94,7 @@ def evaluate(directory: Path, *, sources: int) -> Report:
     cat = Catalogue()
     originals = {name: make_original(name, directory) for name in names}
     for name, path in originals.items():
-        cat.add([(name, f.t_seconds, f.pdq, f.pdq_center, f.pdq_raw) for f in frames_of(path)])
+        cat.add([(name, f.t_seconds, f.pdq, f.pdq_center, f.pdq_upper) for f in frames_of(path)])
     hits: dict[str, list[bool]] = {}
     false_positives = queries = 0
     for name, path in originals.items():

@@ -299,7 +299,7 @@ def match(
         result = pipeline.analyse(file)
     except pipeline.Rejected as exc:
         _fail(f"{exc.reason}: {exc.detail}")
-    frames = [matching.QueryFrame(s.t_seconds, s.pdq, s.pdq_center, s.pdq_mirror, s.pdq_raw)
+    frames = [matching.QueryFrame(s.t_seconds, s.pdq, s.pdq_center, s.pdq_mirror, s.pdq_upper)
               for s in result.stills if s.pdq_quality >= matching.MIN_QUALITY]  # fmt: skip
     settings = get_settings()
     with session_factory()() as session:

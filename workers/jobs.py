@@ -73,7 +73,7 @@ def _store_derived(media_id: str, analysis: pipeline.Analysis) -> media_service.
         records.append(
             media_service.FrameRecord(still.index, still.t_seconds, key, still.width,
                                       still.height, still.pdq, still.pdq_quality,
-                                      still.pdq_center, still.pdq_mirror, still.pdq_raw)
+                                      still.pdq_center, still.pdq_mirror, still.pdq_upper)
         )  # fmt: skip
     thumb_key = f"{base}/thumb.jpg"
     storage.put_bytes(

@@ -19,4 +19,4 @@ class IndexedFrame(Base):
     t_seconds: Mapped[float]
     pdq: Mapped[str] = mapped_column(String(64))
     pdq_center: Mapped[str] = mapped_column(String(64))
-    pdq_raw: Mapped[str | None] = mapped_column(String(64))
+    pdq_upper: Mapped[str | None] = mapped_column(String(64))

@@ -29,7 +29,7 @@ MAX_PAIRS = 50  # frame pairs kept as evidence per match
 class Catalogue:
     full: FrameIndex = field(default_factory=FrameIndex)
     center: FrameIndex = field(default_factory=FrameIndex)
-    raw: FrameIndex = field(default_factory=FrameIndex)
+    upper: FrameIndex = field(default_factory=FrameIndex)
     media_ids: list[str] = field(default_factory=list)
     media_pos: dict[str, int] = field(default_factory=dict)
     media_of: npt.NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
@@ -40,24 +40,24 @@ class Catalogue:
         while True:
             rows = session.execute(
                 select(IndexedFrame.seq, IndexedFrame.media_id, IndexedFrame.t_seconds,
-                       IndexedFrame.pdq, IndexedFrame.pdq_center, IndexedFrame.pdq_raw)
+                       IndexedFrame.pdq, IndexedFrame.pdq_center, IndexedFrame.pdq_upper)
                 .where(IndexedFrame.seq > self.last_seq).order_by(IndexedFrame.seq).limit(100_000)
             ).all()  # fmt: skip
             if not rows:
                 return
-            self.add([(r.media_id, r.t_seconds, r.pdq, r.pdq_center, r.pdq_raw or r.pdq)
+            self.add([(r.media_id, r.t_seconds, r.pdq, r.pdq_center, r.pdq_upper or r.pdq)
                       for r in rows])  # fmt: skip
             self.last_seq = rows[-1].seq
 
     def add(self, frames: list[tuple[str, float, str, str, str]]) -> None:
-        """(media_id, t_seconds, pdq, pdq_center, pdq_raw) rows, in arrival order."""
+        """(media_id, t_seconds, pdq, pdq_center, pdq_upper) rows, in arrival order."""
         for media_id, *_ in frames:
             if media_id not in self.media_pos:
                 self.media_pos[media_id] = len(self.media_ids)
                 self.media_ids.append(media_id)
         self.full.add(from_hex([f[2] for f in frames]))
         self.center.add(from_hex([f[3] for f in frames]))
-        self.raw.add(from_hex([f[4] for f in frames]))
+        self.upper.add(from_hex([f[4] for f in frames]))
         positions = np.array([self.media_pos[f[0]] for f in frames], dtype=np.int64)
         self.media_of = np.concatenate([self.media_of, positions])
         self.t_of = np.concatenate([self.t_of, np.array([f[1] for f in frames])])
@@ -87,7 +87,7 @@ class QueryFrame:
     pdq: str
     pdq_center: str
     pdq_mirror: str
-    pdq_raw: str
+    pdq_upper: str
 
 
 @dataclass
@@ -106,12 +106,12 @@ def near_matches(
 ) -> list[NearMatch]:  # fmt: skip
     if not frames or not len(cat.full):
         return []
-    kinds = ("pdq", "pdq_center", "pdq_mirror", "pdq_raw")
-    full, center, mirror, raw = (from_hex([getattr(f, a) for f in frames]) for a in kinds)
+    kinds = ("pdq", "pdq_center", "pdq_mirror", "pdq_upper")
+    full, center, mirror, upper = (from_hex([getattr(f, a) for f in frames]) for a in kinds)
     # Plain PDQ (dark bars trimmed), then the second signals: either frame cropped, this frame
-    # mirrored, and the frames as they came, for footage whose dark margins were not bars.
+    # mirrored, and both frames without their bottom fifth, where captions are burned in.
     searches = [("pdq", full, cat.full), ("crop", full, cat.center), ("crop", center, cat.full),
-                ("mirror", mirror, cat.full), ("untrimmed", raw, cat.raw)]  # fmt: skip
+                ("mirror", mirror, cat.full), ("caption", upper, cat.upper)]  # fmt: skip
     excluded = cat.media_pos.get(exclude_media, -1) if exclude_media else -1
     best: dict[tuple[int, int], tuple[int, str]] = {}
     for signal, queries, index in searches:
@@ -151,13 +151,13 @@ def query_frames(session: Session, *, media_id: str) -> list[QueryFrame]:
         .order_by(Frame.index)
     )  # fmt: skip
     return [QueryFrame(f.t_seconds, f.pdq, f.pdq_center or f.pdq, f.pdq_mirror or f.pdq,
-                       f.pdq_raw or f.pdq) for f in rows]  # fmt: skip
+                       f.pdq_upper or f.pdq) for f in rows]  # fmt: skip
 
 
 def index_frames(session: Session, *, media_id: str) -> None:
     session.add_all(
         IndexedFrame(frame_id=f.id, media_id=media_id, t_seconds=f.t_seconds, pdq=f.pdq,
-                     pdq_center=f.pdq_center or f.pdq, pdq_raw=f.pdq_raw or f.pdq)
+                     pdq_center=f.pdq_center or f.pdq, pdq_upper=f.pdq_upper or f.pdq)
         for f in session.scalars(select(Frame).where(Frame.media_id == media_id,
                                                      Frame.pdq_quality >= MIN_QUALITY))
     )  # fmt: skip

@@ -81,4 +81,4 @@ class Frame(Base):
     pdq_quality: Mapped[int]
     pdq_center: Mapped[str | None] = mapped_column(String(64))
     pdq_mirror: Mapped[str | None] = mapped_column(String(64))
-    pdq_raw: Mapped[str | None] = mapped_column(String(64))
+    pdq_upper: Mapped[str | None] = mapped_column(String(64))

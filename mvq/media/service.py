@@ -56,7 +56,7 @@ class FrameRecord:
     pdq_quality: int
     pdq_center: str
     pdq_mirror: str
-    pdq_raw: str
+    pdq_upper: str
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def mark_processed(session: Session, *, media: Media, derived: Derived, now: dat
     session.add_all(
         Frame(media_id=media.id, index=f.index, t_seconds=f.t_seconds, s3_key=f.s3_key,
               width=f.width, height=f.height, pdq=f.pdq, pdq_quality=f.pdq_quality,
-              pdq_center=f.pdq_center, pdq_mirror=f.pdq_mirror, pdq_raw=f.pdq_raw)
+              pdq_center=f.pdq_center, pdq_mirror=f.pdq_mirror, pdq_upper=f.pdq_upper)
         for f in derived.frames
     )  # fmt: skip
     media.sha256, media.size = derived.sha256, derived.size

@@ -46,3 +46,14 @@ def test_second_signals_catch_padding_crops_and_mirrors() -> None:
     assert hamming(frame_hashes(np.ascontiguousarray(cropped)).pdq, plain.center) <= 31
     mirrored = np.ascontiguousarray(rgb[:, ::-1])
     assert hamming(frame_hashes(mirrored).pdq, plain.mirror) <= 31
+
+
+def test_a_burned_in_caption_is_caught_by_the_upper_hash() -> None:
+    from PIL import Image, ImageDraw, ImageFont
+
+    rgb = (data.moon()[:, :, None].repeat(3, axis=2) // 2).astype(np.uint8)  # dark, plain
+    captioned = Image.fromarray(rgb)
+    font = ImageFont.truetype("DejaVuSans-Bold.ttf", 48)
+    ImageDraw.Draw(captioned).text((20, 440), "CONFIRMED HIT", font=font, fill="white")
+    plain, caption = frame_hashes(rgb), frame_hashes(np.asarray(captioned))
+    assert hamming(plain.upper, caption.upper) <= 31 < hamming(plain.pdq, caption.pdq)

@@ -29,7 +29,7 @@ class Still:
     pdq_quality: int
     pdq_center: str
     pdq_mirror: str
-    pdq_raw: str
+    pdq_upper: str
 
 
 def sample_rate(duration: float, *, fps: float, max_frames: int) -> float:
@@ -54,7 +54,7 @@ def still_from(rgb: npt.NDArray[np.uint8], index: int, t_seconds: float) -> Stil
     hashes = hashing.frame_hashes(rgb)
     img = Image.fromarray(rgb)
     return Still(index, t_seconds, encode_jpeg(img), img.width, img.height, hashes.pdq,
-                 hashes.quality, hashes.center, hashes.mirror, hashes.raw)  # fmt: skip
+                 hashes.quality, hashes.center, hashes.mirror, hashes.upper)  # fmt: skip
 
 
 def keyframes_are_enough(path: str, info: VideoInfo, rate: float) -> bool:
