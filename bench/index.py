@@ -27,8 +27,8 @@ CLIP_FRAMES = 64
 def clustered_hashes(rng: np.random.Generator, n: int) -> npt.NDArray[np.uint64]:
     centres = rng.integers(0, 2**63, size=(max(1, n // 60), 4), dtype=np.uint64)
     codes = np.empty((n, 4), np.uint64)
-    for start in range(0, n, 500_000):
-        stop = min(n, start + 500_000)
+    for start in range(0, n, 100_000):
+        stop = min(n, start + 100_000)
         noise = np.packbits(rng.random((stop - start, 256)) < 0.04, axis=1)
         codes[start:stop] = centres[rng.integers(0, len(centres), stop - start)] ^ noise.view(
             ">u8").astype(np.uint64)  # fmt: skip

@@ -58,7 +58,9 @@ class FrameIndex:
     def __init__(self) -> None:
         self.codes: Codes = np.empty((0, 4), np.uint64)
         self.indexed = 0  # positions below this are in the sorted tables
-        self.keys: list[npt.NDArray[np.uint32]] = []
+        # Per table: positions sorted by chunk key, and where each key's run starts (a direct
+        # table over all 2**23 keys: one lookup a probe instead of a binary search).
+        self.starts: list[npt.NDArray[np.int32]] = []
         self.order: list[npt.NDArray[np.int32]] = []  # int32: half the memory at 10M
 
     def __len__(self) -> int:
@@ -72,7 +74,10 @@ class FrameIndex:
     def _rebuild(self) -> None:
         keys = chunk_keys(self.codes)
         self.order = [np.argsort(keys[:, k], kind="stable").astype(np.int32) for k in range(CHUNKS)]
-        self.keys = [keys[order, k] for k, order in enumerate(self.order)]
+        self.starts = [
+            np.concatenate([[0], np.cumsum(np.bincount(keys[:, k], minlength=1 << CHUNK_BITS))])
+            .astype(np.int32) for k in range(CHUNKS)
+        ]  # fmt: skip
         self.indexed = len(self.codes)
 
     def search(
@@ -88,8 +93,8 @@ class FrameIndex:
         if self.indexed:
             probes = chunk_keys(queries)[:, :, None] ^ _MASKS  # (queries, chunks, probes)
             for k in range(CHUNKS):
-                lo = np.searchsorted(self.keys[k], probes[:, k].ravel(), side="left")
-                hi = np.searchsorted(self.keys[k], probes[:, k].ravel(), side="right")
+                keys = probes[:, k].ravel()
+                lo, hi = self.starts[k][keys], self.starts[k][keys + 1]
                 counts = hi - lo
                 total = int(counts.sum())
                 if not total:
@@ -100,10 +105,11 @@ class FrameIndex:
                 positions.append(self.order[k][members].astype(np.int64))
                 query_ids.append(np.repeat(np.arange(len(counts)) // len(_MASKS), counts))
         qid, pos = np.concatenate(query_ids), np.concatenate(positions)
-        unique = np.unique(qid * max(1, len(self.codes)) + pos)
-        qid, pos = unique // max(1, len(self.codes)), unique % max(1, len(self.codes))
+        # Check distances first and drop duplicates after: few candidates are close.
         dist = distances(self.codes[pos], queries[qid])
         close = dist <= radius
-        qid, pos, dist = qid[close], pos[close], dist[close]
+        size = max(1, len(self.codes))
+        unique, first = np.unique(qid[close] * size + pos[close], return_index=True)
+        qid, pos, dist = unique // size, unique % size, dist[close][first]
         bounds = np.searchsorted(qid, np.arange(n_queries + 1))
         return [(pos[a:b], dist[a:b]) for a, b in itertools.pairwise(bounds)]
