@@ -59,48 +59,23 @@ def derivation(rate: float | None) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _stream_bytes(path: Path, info: probe.VideoInfo, index: int, *output: str) -> bytes:
+    """One stream of the file, copied or converted by ffmpeg, capped in size."""
+    argv = ["ffmpeg", "-nostdin", "-v", "error", *tools.input_args(str(path), info.demuxer),
+            "-map", f"0:{index}", *output, "pipe:1"]  # fmt: skip
+    return tools.run(argv)[:MAX_TELEMETRY_BYTES]
+
+
 def _telemetry(path: Path, info: probe.VideoInfo) -> dict[str, Any] | None:
     for stream in info.streams_of("data"):
-        raw = tools.run(
-            [
-                "ffmpeg",
-                "-nostdin",
-                "-v",
-                "error",
-                *tools.input_args(str(path), info.demuxer),
-                "-map",
-                f"0:{stream['index']}",
-                "-c",
-                "copy",
-                "-f",
-                "data",
-                "pipe:1",
-            ]
-        )
-        summary = telemetry.summarise("misb0601", telemetry.parse_klv(raw[:MAX_TELEMETRY_BYTES]))
-        if summary:
+        raw = _stream_bytes(path, info, stream["index"], "-c", "copy", "-f", "data")
+        if summary := telemetry.summarise("misb0601", telemetry.parse_klv(raw)):
             return summary
     for stream in info.streams_of("subtitle"):
-        text = tools.run(
-            [
-                "ffmpeg",
-                "-nostdin",
-                "-v",
-                "error",
-                *tools.input_args(str(path), info.demuxer),
-                "-map",
-                f"0:{stream['index']}",
-                "-f",
-                "srt",
-                "pipe:1",
-            ]
-        )
-        summary = telemetry.summarise(
-            "srt", telemetry.parse_srt(text[:MAX_TELEMETRY_BYTES].decode(errors="replace"))
-        )
-        if summary:
+        text = _stream_bytes(path, info, stream["index"], "-f", "srt").decode(errors="replace")
+        if summary := telemetry.summarise("srt", telemetry.parse_srt(text)):
             return summary
-    return None  # fmt: skip
+    return None
 
 
 def _video(path: Path, info: probe.VideoInfo) -> tuple[dict[str, Any], list[frames.Still]]:
