@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.report import write_section
-from mvq.matching.service import Catalogue, QueryFrame, near_matches
+from mvq.matching.service import (
+    MIN_QUALITY,
+    QUERY_MIN_QUALITY,
+    Catalogue,
+    QueryFrame,
+    near_matches,
+)
 from tests import footage
 from workers import pipeline
 
@@ -69,10 +75,10 @@ def make_copies(original: Path, filler: Path, directory: Path) -> dict[str, Path
     return copies
 
 
-def frames_of(path: Path) -> list[QueryFrame]:
+def frames_of(path: Path, min_quality: int) -> list[QueryFrame]:
     stills = pipeline.analyse(path).stills
     return [QueryFrame(s.t_seconds, s.pdq, s.pdq_center, s.pdq_mirror, s.pdq_upper) for s in stills
-            if s.pdq_quality >= 50]  # fmt: skip
+            if s.pdq_quality >= min_quality]  # fmt: skip
 
 
 @dataclass
@@ -94,12 +100,14 @@ def evaluate(directory: Path, *, sources: int) -> Report:
     cat = Catalogue()
     originals = {name: make_original(name, directory) for name in names}
     for name, path in originals.items():
-        cat.add([(name, f.t_seconds, f.pdq, f.pdq_center, f.pdq_upper) for f in frames_of(path)])
+        stored = frames_of(path, MIN_QUALITY)
+        cat.add([(name, f.t_seconds, f.pdq, f.pdq_center, f.pdq_upper) for f in stored])
     hits: dict[str, list[bool]] = {}
     false_positives = queries = 0
     for name, path in originals.items():
         for label, copy in make_copies(path, filler, directory).items():
-            found = near_matches(cat, frames_of(copy), exclude_media=None, threshold=31,
+            found = near_matches(cat, frames_of(copy, QUERY_MIN_QUALITY), exclude_media=None,
+                                 threshold=31,
                                  min_share=0.5)  # fmt: skip
             matched = {m.media_id for m in found}
             hits.setdefault(label, []).append(name in matched)

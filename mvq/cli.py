@@ -300,7 +300,7 @@ def match(
     except pipeline.Rejected as exc:
         _fail(f"{exc.reason}: {exc.detail}")
     frames = [matching.QueryFrame(s.t_seconds, s.pdq, s.pdq_center, s.pdq_mirror, s.pdq_upper)
-              for s in result.stills if s.pdq_quality >= matching.MIN_QUALITY]  # fmt: skip
+              for s in result.stills if s.pdq_quality >= matching.QUERY_MIN_QUALITY]  # fmt: skip
     settings = get_settings()
     with session_factory()() as session:
         cat = matching.catalogue(session)
