@@ -50,6 +50,15 @@ def queued_item(session: Session, unit_id: str) -> ReviewItem:
     return item
 
 
+def leased_item(session: Session, unit_id: str, who: Principal) -> tuple[ReviewItem, str]:
+    """A fresh item in the queue, claimed by `who`; returns it and its lease token."""
+    item = queued_item(session, unit_id)
+    leased = review.claim_next(session, reviewer=who, now=NOW, lease_seconds=60)
+    session.commit()
+    assert leased is not None and leased[0].id == item.id and leased[0].lease_token
+    return item, leased[0].lease_token
+
+
 @pytest.fixture
 def empty_queue(database: str) -> None:
     with session_factory()() as session:
@@ -129,14 +138,11 @@ def test_approval_awards_once_even_when_the_decision_is_retried(
 ) -> None:
     who = reviewer()
     with session_factory()() as session:
-        item = queued_item(session, accounts.unit_id)
-        leased = review.claim_next(session, reviewer=who, now=NOW, lease_seconds=60)
-        session.commit()
-        assert leased is not None
+        item, token = leased_item(session, accounts.unit_id, who)
         kwargs = dict(
             reviewer=who,
             item_id=item.id,
-            lease_token=leased[0].lease_token,
+            lease_token=token,
             decision="approve",
             target_type=None,
             outcome="damaged",
@@ -160,13 +166,11 @@ def test_reject_needs_a_reason_code_and_awards_nothing(
 ) -> None:
     who = reviewer()
     with session_factory()() as session:
-        item = queued_item(session, accounts.unit_id)
-        leased = review.claim_next(session, reviewer=who, now=NOW, lease_seconds=60)
-        assert leased is not None
+        item, token = leased_item(session, accounts.unit_id, who)
         args = dict(
             reviewer=who,
             item_id=item.id,
-            lease_token=leased[0].lease_token,
+            lease_token=token,
             target_type=None,
             outcome=None,
             comment=None,
