@@ -2,11 +2,12 @@
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
@@ -22,9 +23,31 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> JSONRe
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
+def _is_page(request: Request) -> bool:
+    """A browser's page or form request, answered in HTML rather than JSON."""
+    path = request.url.path
+    return not path.startswith(("/api/", "/healthz", "/readyz", "/metrics", "/static/")) and (
+        "text/html" in request.headers.get("accept", "")
+        or request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+    )
+
+
+def _page_error(request: Request, exc: DomainError) -> Response:
+    from api.deps import LoginRequired
+    from api.templating import render
+
+    if isinstance(exc, LoginRequired):
+        target = request.url.path if request.method == "GET" else "/review"
+        return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+    return render(request, "error.html", user=None, status=exc.status, code=exc.code,
+                  error=exc.message, status_code=exc.status)  # fmt: skip
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        if _is_page(request):
+            return _page_error(request, exc)
         response = error_response(exc.status, exc.code, exc.message)
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = str(exc.retry_after)

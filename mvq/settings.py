@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     match_threshold: int = Field(default=31, ge=0, le=32)
     match_min_share: float = 0.5
     lease_seconds: int = 600
+    # A claim worth at least this many points needs a second approval by another reviewer.
+    four_eyes_points: int = 50
+    # Failed logins allowed per e-mail address (and 4x that per client address) in a window.
+    login_failures_allowed: int = 5
+    login_window_seconds: int = 900
+    session_hours: float = 12
     # The sweeper re-enqueues uploaded media that no job picked up within this many seconds.
     stuck_after_seconds: int = 30
     sweep_interval_seconds: int = 15

@@ -61,11 +61,13 @@ def presign_put(key: str, *, content_type: str) -> str:
     )
 
 
-def presign_get(key: str) -> str:
+def presign_get(key: str, *, content_type: str | None = None) -> str:
+    params = {"Bucket": bucket(), "Key": key}
+    if content_type:
+        # The stored type is whatever the uploader declared; the response type is ours.
+        params["ResponseContentType"] = content_type
     return client().generate_presigned_url(
-        "get_object",
-        Params={"Bucket": bucket(), "Key": key},
-        ExpiresIn=get_settings().presign_ttl_seconds,
+        "get_object", Params=params, ExpiresIn=get_settings().presign_ttl_seconds
     )
 
 

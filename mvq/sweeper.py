@@ -6,14 +6,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mvq import queue
 from mvq.media import uploads
 from mvq.media.models import Media, MediaStatus
-from mvq.review.models import ItemState, ReviewItem
-from mvq.submissions.models import Submission, SubmissionStatus
+from mvq.review import service as review
 
 log = logging.getLogger(__name__)
 
@@ -34,33 +33,10 @@ def sweep(session: Session, *, now: datetime, stuck_after: timedelta) -> SweepRe
             )
         )
     )
-    expired = list(
-        session.scalars(
-            select(ReviewItem.submission_id).where(
-                ReviewItem.state == ItemState.leased, ReviewItem.lease_expires_at < now
-            )
-        )
-    )
-    if expired:
-        session.execute(
-            update(ReviewItem)
-            .where(ReviewItem.state == ItemState.leased, ReviewItem.lease_expires_at < now)
-            .values(
-                state=ItemState.pending, leased_by=None, lease_token=None, lease_expires_at=None
-            )
-            .execution_options(synchronize_session=False)
-        )
-        session.execute(
-            update(Submission)
-            .where(Submission.id.in_(expired), Submission.status == SubmissionStatus.in_review)
-            .values(status=SubmissionStatus.in_queue)
-            .execution_options(synchronize_session=False)
-        )
+    released = review.release_expired(session, now=now)
     aborted = uploads.abort_abandoned(session, now=now)
     session.commit()
     # `send` skips ids already queued or running, so a healthy job is never doubled.
     for media_id in stuck:
         queue.send(queue.process_media_job(media_id))
-    return SweepReport(
-        requeued_media=len(stuck), released_leases=len(expired), aborted_uploads=aborted
-    )
+    return SweepReport(requeued_media=len(stuck), released_leases=released, aborted_uploads=aborted)

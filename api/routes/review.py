@@ -1,14 +1,73 @@
-from fastapi import APIRouter, Response
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 from sqlalchemy import func, select
 
 from api.deps import NowDep, SessionDep, StaffDep
-from mvq.review import service
-from mvq.review.schemas import ClaimOut, DecisionIn, DecisionResult
+from mvq.errors import Forbidden
+from mvq.review import service, stats, views
+from mvq.review.schemas import (
+    ClaimOut,
+    DecisionIn,
+    DecisionResult,
+    HeartbeatIn,
+    LeaseOut,
+    OverturnIn,
+    QueueItemOut,
+    QueueOut,
+    ReviewerStatsOut,
+)
 from mvq.scoring.models import LedgerEntry
 from mvq.settings import get_settings
 from mvq.submissions.models import Submission
 
 router = APIRouter(prefix="/api/v1/review", tags=["review"])
+
+
+def _require_viewer(principal: StaffDep) -> None:
+    if not principal.has_role(*service.VIEWERS):
+        raise Forbidden("your role has no access to the review queue")
+
+
+@router.get("/queue", response_model=QueueOut)
+def queue(
+    principal: StaffDep,
+    session: SessionDep,
+    now: NowDep,
+    flag: str | None = None,
+    unit_id: str | None = None,
+    target_type: str | None = None,
+    min_age_minutes: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> QueueOut:
+    _require_viewer(principal)
+    filters = views.QueueFilters(flag, unit_id, target_type, min_age_minutes)
+    rows = views.queue_rows(session, viewer=principal, filters=filters, now=now, limit=limit)
+    oldest = views.oldest_waiting(session, now=now)
+    return QueueOut(
+        counts=views.state_counts(session),
+        oldest_waiting_seconds=oldest.total_seconds() if oldest is not None else None,
+        items=[
+            QueueItemOut(
+                **{k: v for k, v in row.__dict__.items() if k != "waiting"},
+                waiting_seconds=row.waiting.total_seconds(),
+            )
+            for row in rows
+        ],
+    )
+
+
+@router.get("/stats", response_model=list[ReviewerStatsOut])
+def reviewer_stats(
+    principal: StaffDep,
+    session: SessionDep,
+    now: NowDep,
+    hours: Annotated[int, Query(ge=1, le=720)] = 24,
+) -> list[ReviewerStatsOut]:
+    _require_viewer(principal)
+    rows = stats.reviewer_stats(session, since=now - timedelta(hours=hours), until=now)
+    return [ReviewerStatsOut(**row.__dict__, agreement=row.agreement) for row in rows]
 
 
 @router.post("/claim", response_model=ClaimOut, responses={204: {"description": "queue empty"}})
@@ -29,6 +88,32 @@ def claim(principal: StaffDep, session: SessionDep, now: NowDep) -> ClaimOut | R
     )
 
 
+@router.post("/{item_id}/heartbeat", response_model=LeaseOut)
+def heartbeat(
+    item_id: str, body: HeartbeatIn, principal: StaffDep, session: SessionDep, now: NowDep
+) -> LeaseOut:
+    expires = service.renew_lease(
+        session,
+        reviewer=principal,
+        item_id=item_id,
+        lease_token=body.lease_token,
+        now=now,
+        lease_seconds=get_settings().lease_seconds,
+    )
+    session.commit()
+    return LeaseOut(item_id=item_id, lease_expires_at=expires)
+
+
+def _result(session: SessionDep, decision_id: str, submission_id: str) -> DecisionResult:
+    points = session.scalar(
+        select(func.sum(LedgerEntry.points)).where(LedgerEntry.decision_id == decision_id)
+    )
+    status = session.scalar(select(Submission.status).where(Submission.id == submission_id))
+    return DecisionResult(
+        decision_id=decision_id, submission_id=submission_id, status=status or "", points=points
+    )
+
+
 @router.post("/{item_id}/decision", response_model=DecisionResult)
 def decide(
     item_id: str, body: DecisionIn, principal: StaffDep, session: SessionDep, now: NowDep
@@ -37,15 +122,13 @@ def decide(
         session, reviewer=principal, item_id=item_id, now=now, **body.model_dump()
     )
     session.commit()
-    points = session.scalar(
-        select(func.sum(LedgerEntry.points)).where(LedgerEntry.decision_id == decision.id)
-    )
-    status = session.scalar(
-        select(Submission.status).where(Submission.id == decision.submission_id)
-    )
-    return DecisionResult(
-        decision_id=decision.id,
-        submission_id=decision.submission_id,
-        status=status or "",
-        points=points,
-    )
+    return _result(session, decision.id, decision.submission_id)
+
+
+@router.post("/{item_id}/overturn", response_model=DecisionResult)
+def overturn(
+    item_id: str, body: OverturnIn, principal: StaffDep, session: SessionDep
+) -> DecisionResult:
+    decision = service.overturn(session, senior=principal, item_id=item_id, **body.model_dump())
+    session.commit()
+    return _result(session, decision.id, decision.submission_id)

@@ -38,6 +38,8 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"), index=True)
     user_id: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    # "api" for bearer tokens, "session" for the web login's cookie: neither works as the other.
+    purpose: Mapped[str] = mapped_column(String(10), default="api", server_default="api")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

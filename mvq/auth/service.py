@@ -10,15 +10,16 @@ from argon2.exceptions import VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mvq import ratelimit
 from mvq.audit import service as audit
 from mvq.auth.models import ApiToken, Role, StaffUser
 from mvq.errors import Conflict, Invalid, NotFound, Unauthenticated
+from mvq.settings import get_settings
 from mvq.units.models import Unit
 
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so a miss costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-password")
-STAFF_TOKEN_HOURS = 12
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ def _issue_token(
     unit_id: str | None = None,
     user_id: str | None = None,
     expires_at: datetime | None = None,
+    purpose: str = "api",
 ) -> str:
     token = f"{prefix}_{secrets.token_urlsafe(32)}"
     session.add(
@@ -55,6 +57,7 @@ def _issue_token(
             unit_id=unit_id,
             user_id=user_id,
             expires_at=expires_at,
+            purpose=purpose,
         )
     )
     return token
@@ -104,6 +107,27 @@ def create_user(
     return user, password
 
 
+def login(session: Session, *, email: str, password: str, client: str) -> StaffUser:
+    """check_password behind a throttle on failures, per address and per client, so a
+    password cannot be guessed online."""
+    settings = get_settings()
+    window = settings.login_window_seconds
+    limits = {
+        f"email:{email.strip().lower()}": settings.login_failures_allowed,
+        f"client:{client}": settings.login_failures_allowed * 4,
+    }
+    for subject, allowed in limits.items():
+        ratelimit.refuse_if_exhausted(
+            bucket="login", subject=subject, allowed=allowed, window_seconds=window
+        )
+    try:
+        return check_password(session, email=email, password=password)
+    except Unauthenticated:
+        for subject in limits:
+            ratelimit.fail(bucket="login", subject=subject, window_seconds=window)
+        raise
+
+
 def check_password(session: Session, *, email: str, password: str) -> StaffUser:
     user = session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
     try:
@@ -116,12 +140,19 @@ def check_password(session: Session, *, email: str, password: str) -> StaffUser:
 
 
 def staff_token_expiry(now: datetime) -> datetime:
-    return now + timedelta(hours=STAFF_TOKEN_HOURS)
+    return now + timedelta(hours=get_settings().session_hours)
 
 
-def issue_staff_token(session: Session, *, user: StaffUser, now: datetime) -> str:
+def issue_staff_token(
+    session: Session, *, user: StaffUser, now: datetime, purpose: str = "api"
+) -> str:
+    """A bearer token ("api") or the web login's session token ("session")."""
     token = _issue_token(
-        session, prefix="mvqs", user_id=user.id, expires_at=staff_token_expiry(now)
+        session,
+        prefix="mvqs" if purpose == "api" else "mvqw",
+        user_id=user.id,
+        expires_at=staff_token_expiry(now),
+        purpose=purpose,
     )
     audit.record(
         session,
@@ -129,14 +160,35 @@ def issue_staff_token(session: Session, *, user: StaffUser, now: datetime) -> st
         action="user.login",
         object_type="staff_user",
         object_id=user.id,
-        data={"via": "api_token"},
+        data={"via": "api_token" if purpose == "api" else "web"},
     )
     return token
 
 
-def resolve_token(session: Session, *, token: str, now: datetime) -> Principal:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+def end_session(session: Session, *, token: str, now: datetime) -> None:
+    row = session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == hash_token(token), ApiToken.purpose == "session"
+        )
+    )
     if row is None or row.revoked_at is not None:
+        return
+    row.revoked_at = now
+    audit.record(
+        session,
+        actor=f"staff:{row.user_id}",
+        action="user.logout",
+        object_type="staff_user",
+        object_id=str(row.user_id),
+        data={},
+    )
+
+
+def resolve_token(
+    session: Session, *, token: str, now: datetime, purpose: str = "api"
+) -> Principal:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None or row.purpose != purpose:
         raise Unauthenticated("unknown or revoked token", code="bad_token")
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthenticated("token expired", code="token_expired")

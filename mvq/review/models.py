@@ -1,7 +1,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mvq.db import Base, utcnow
@@ -21,6 +21,12 @@ class DecisionKind(enum.StrEnum):
     escalate = "escalate"
 
 
+class Stage(enum.StrEnum):
+    review = "review"  # an ordinary decision, or the first approval of a four-eyes item
+    second = "second"  # the second look at a four-eyes item
+    overturn = "overturn"  # a senior replacing an earlier final decision
+
+
 class ReviewItem(Base):
     """A submission's place in the review queue. At most one lease holder at a time."""
 
@@ -29,11 +35,30 @@ class ReviewItem(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), unique=True)
     state: Mapped[str] = mapped_column(String(20), index=True)
+    # Flagged and high-value claims first; see review.service.priority_of.
     priority: Mapped[int] = mapped_column(default=0)
+    # The claim's worth under the rules in force when it occurred, and whether it has flags.
+    points: Mapped[int | None]
+    flagged: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Escalated: only seniors may take it, including while a senior holds the lease.
+    senior_only: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Set by the first approval of a four-eyes item; that reviewer may not give the second.
+    first_reviewer_id: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))
     leased_by: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))
     lease_token: Mapped[str | None] = mapped_column(String(64))
+    leased_at: Mapped[datetime | None]
     lease_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# The claim walks this index in its own order and stops at the first row it may lease.
+Index(
+    "ix_review_items_queue",
+    ReviewItem.state,
+    ReviewItem.senior_only,
+    ReviewItem.priority.desc(),
+    ReviewItem.created_at,
+)
 
 
 class Decision(Base):
@@ -48,5 +73,9 @@ class Decision(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     reason_code: Mapped[str | None] = mapped_column(String(40))
     comment: Mapped[str | None] = mapped_column(Text)
-    lease_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stage: Mapped[str] = mapped_column(String(20), default=Stage.review, server_default="review")
+    # Overturns carry no lease; they name the decision they replace.
+    lease_token: Mapped[str | None] = mapped_column(String(64))
+    leased_at: Mapped[datetime | None]
+    overturns_id: Mapped[str | None] = mapped_column(ForeignKey("decisions.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

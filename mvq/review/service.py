@@ -1,61 +1,125 @@
-"""The review queue: one lease holder per item, decisions recorded with their lease."""
+"""The review queue: one lease holder per item, decisions recorded with their lease.
+
+Lanes: an item waits either for any reviewer (`pending`) or for a senior (`escalated`,
+`senior_only`). A claim worth at least `four_eyes_points` needs two approvals by two different
+people before it scores; a second reviewer who disagrees sends it to the seniors.
+"""
 
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
 from mvq.auth.models import Role
 from mvq.auth.service import Principal
 from mvq.errors import Conflict, Forbidden, Invalid, NotFound
-from mvq.review.models import Decision, DecisionKind, ItemState, ReviewItem
+from mvq.review.models import Decision, DecisionKind, ItemState, ReviewItem, Stage
 from mvq.scoring import service as scoring
-from mvq.submissions.models import Outcome, Submission, SubmissionStatus
+from mvq.settings import get_settings
+from mvq.submissions.models import Flag, Outcome, Submission, SubmissionStatus
 
-REJECT_REASONS = frozenset(
-    {
-        "not_visible",
-        "wrong_target",
-        "duplicate",
-        "staged_or_fake",
-        "insufficient_evidence",
-        "wrong_location",
-        "wrong_time",
-        "other",
-    }
-)
-REVIEWERS = (Role.reviewer, Role.senior, Role.admin)
-SENIORS = (Role.senior, Role.admin)
+REJECT_REASONS = {
+    "not_visible": "Target not visible",
+    "wrong_target": "Wrong target type",
+    "duplicate": "Duplicate of another claim",
+    "staged_or_fake": "Staged or fake",
+    "insufficient_evidence": "Insufficient evidence",
+    "wrong_location": "Wrong location",
+    "wrong_time": "Wrong time",
+    "other": "Other (explain in the comment)",
+}
+REVIEWERS = (Role.reviewer, Role.senior)
+SENIORS = (Role.senior,)
+# Who may look at an item without deciding it: reviewers to compare duplicates, admins and
+# auditors to check the work.
+VIEWERS = (Role.reviewer, Role.senior, Role.admin, Role.auditor)
+FLAGGED_FIRST = 1_000_000
+
+
+def priority_of(*, points: int | None, flagged: bool) -> int:
+    # Flagged claims first, then the valuable ones: what a senior must see sits at the top.
+    return (FLAGGED_FIRST if flagged else 0) + (points or 0)
 
 
 def enqueue(session: Session, *, submission: Submission) -> ReviewItem:
     item = session.scalar(select(ReviewItem).where(ReviewItem.submission_id == submission.id))
-    if item is None:
-        item = ReviewItem(submission_id=submission.id, state=ItemState.pending)
-        session.add(item)
-        session.flush()
+    if item is not None:
+        return item
+    flagged = bool(session.scalar(select(exists().where(Flag.submission_id == submission.id))))
+    points = scoring.worth(
+        session,
+        target_type=submission.target_type,
+        outcome=submission.outcome,
+        at=submission.occurred_at,
+    )
+    item = ReviewItem(
+        submission_id=submission.id,
+        state=ItemState.pending,
+        points=points,
+        flagged=flagged,
+        priority=priority_of(points=points, flagged=flagged),
+    )
+    session.add(item)
+    session.flush()
     return item
 
 
-def _claimable(reviewer: Principal, now: datetime):  # type: ignore[no-untyped-def]
-    states = [ItemState.pending]
-    if reviewer.role in SENIORS:
-        states.append(ItemState.escalated)
-    expired = and_(ReviewItem.state == ItemState.leased, ReviewItem.lease_expires_at < now)
-    return or_(ReviewItem.state.in_(states), expired)
+def may_view(viewer: Principal, *, submission: Submission) -> bool:
+    return viewer.has_role(*VIEWERS) and viewer.unit_id != submission.unit_id
 
 
-def claim_next(
-    session: Session, *, reviewer: Principal, now: datetime, lease_seconds: int
-) -> tuple[ReviewItem, Submission] | None:
-    if not reviewer.has_role(*REVIEWERS):
-        raise Forbidden("only reviewers claim items")
+def release_expired(session: Session, *, now: datetime) -> int:
+    """Expired leases go back to their lane. Conditional per row, so two callers racing on the
+    same item release it once and record it once."""
+    expired = session.execute(
+        select(ReviewItem.id, ReviewItem.submission_id, ReviewItem.senior_only).where(
+            ReviewItem.state == ItemState.leased, ReviewItem.lease_expires_at < now
+        )
+    ).all()
+    released = 0
+    for item_id, submission_id, senior_only in expired:
+        state = ItemState.escalated if senior_only else ItemState.pending
+        result = session.execute(
+            update(ReviewItem)
+            .where(
+                ReviewItem.id == item_id,
+                ReviewItem.state == ItemState.leased,
+                ReviewItem.lease_expires_at < now,
+            )
+            .values(state=state, leased_by=None, lease_token=None, lease_expires_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        released += 1
+        session.execute(
+            update(Submission)
+            .where(Submission.id == submission_id, Submission.status == SubmissionStatus.in_review)
+            .values(status=SubmissionStatus.escalated if senior_only else SubmissionStatus.in_queue)
+            .execution_options(synchronize_session=False)
+        )
+        audit.record(
+            session,
+            actor="system:lease",
+            action="review.lease_expired",
+            object_type="review_item",
+            object_id=item_id,
+            data={"submission_id": submission_id},
+        )
+    return released
+
+
+def _next_in_lane(session: Session, *, reviewer: Principal, senior_only: bool) -> str | None:
+    state = ItemState.escalated if senior_only else ItemState.pending
     stmt = (
         select(ReviewItem.id)
-        .join(Submission, Submission.id == ReviewItem.submission_id)
-        .where(_claimable(reviewer, now))
+        .where(ReviewItem.state == state, ReviewItem.senior_only == senior_only)
+        # Four-eyes: the first approver never gives the second approval.
+        .where(
+            (ReviewItem.first_reviewer_id.is_(None)) | (ReviewItem.first_reviewer_id != reviewer.id)
+        )
         .order_by(ReviewItem.priority.desc(), ReviewItem.created_at, ReviewItem.id)
         .limit(1)
         # Postgres: concurrent claimers skip each other's rows instead of queuing on them.
@@ -63,25 +127,49 @@ def claim_next(
         .with_for_update(of=ReviewItem, skip_locked=True)
     )
     if reviewer.unit_id is not None:
-        stmt = stmt.where(Submission.unit_id != reviewer.unit_id)
-    item_id = session.scalar(stmt)
-    if item_id is None:
-        return None
-    token = secrets.token_urlsafe(24)
-    # Conditional: if anything claimed it in between, this changes no row and we report empty.
-    result = session.execute(
-        update(ReviewItem)
-        .where(ReviewItem.id == item_id, _claimable(reviewer, now))
-        .values(
-            state=ItemState.leased,
-            leased_by=reviewer.id,
-            lease_token=token,
-            lease_expires_at=now + timedelta(seconds=lease_seconds),
+        # Conflict of interest: a reviewer linked to a unit never sees that unit's claims.
+        stmt = stmt.join(Submission, Submission.id == ReviewItem.submission_id).where(
+            Submission.unit_id != reviewer.unit_id
         )
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None
+    return session.scalar(stmt)
+
+
+def claim_next(
+    session: Session, *, reviewer: Principal, now: datetime, lease_seconds: int
+) -> tuple[ReviewItem, Submission] | None:
+    if not reviewer.has_role(*REVIEWERS):
+        raise Forbidden("only reviewers claim items")
+    release_expired(session, now=now)
+    lanes = (True, False) if reviewer.has_role(*SENIORS) else (False,)
+    for senior_only in lanes:
+        item_id = _next_in_lane(session, reviewer=reviewer, senior_only=senior_only)
+        if item_id is None:
+            continue
+        token = secrets.token_urlsafe(24)
+        # Conditional: if anything claimed it in between, no row changes and we look again.
+        result = session.execute(
+            update(ReviewItem)
+            .where(
+                ReviewItem.id == item_id,
+                ReviewItem.state == (ItemState.escalated if senior_only else ItemState.pending),
+            )
+            .values(
+                state=ItemState.leased,
+                leased_by=reviewer.id,
+                lease_token=token,
+                leased_at=now,
+                lease_expires_at=now + timedelta(seconds=lease_seconds),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            return _leased(session, reviewer=reviewer, item_id=item_id)
+    return None
+
+
+def _leased(
+    session: Session, *, reviewer: Principal, item_id: str
+) -> tuple[ReviewItem, Submission]:
     item = session.get_one(ReviewItem, item_id, populate_existing=True)
     submission = session.get_one(Submission, item.submission_id)
     submission.status = SubmissionStatus.in_review
@@ -94,6 +182,64 @@ def claim_next(
         data={"submission_id": submission.id, "expires_at": item.lease_expires_at},
     )
     return item, submission
+
+
+def renew_lease(
+    session: Session,
+    *,
+    reviewer: Principal,
+    item_id: str,
+    lease_token: str,
+    now: datetime,
+    lease_seconds: int,
+) -> datetime:
+    """The page's heartbeat: a live lease held by this reviewer runs for another period."""
+    expires = now + timedelta(seconds=lease_seconds)
+    result = session.execute(
+        update(ReviewItem)
+        .where(*_held(reviewer, item_id, lease_token, now))
+        .values(lease_expires_at=expires)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("the lease is stale or not yours; claim the item again", code="stale_lease")
+    return expires
+
+
+def _held(reviewer: Principal, item_id: str, lease_token: str, now: datetime) -> tuple:  # type: ignore[type-arg]
+    return (
+        ReviewItem.id == item_id,
+        ReviewItem.state == ItemState.leased,
+        ReviewItem.leased_by == reviewer.id,
+        ReviewItem.lease_token == lease_token,
+        ReviewItem.lease_expires_at > now,
+    )
+
+
+def _validated(
+    session: Session,
+    *,
+    submission: Submission,
+    decision: str,
+    target_type: str | None,
+    outcome: str | None,
+    reason_code: str | None,
+) -> tuple[str, str]:
+    if decision not in set(DecisionKind):
+        raise Invalid("decision must be approve, reject or escalate", code="bad_decision")
+    if decision == DecisionKind.reject and reason_code not in REJECT_REASONS:
+        raise Invalid(
+            f"a rejection needs reason_code in {sorted(REJECT_REASONS)}", code="bad_reason_code"
+        )
+    if outcome is not None and outcome not in set(Outcome):
+        raise Invalid("unknown outcome", code="bad_outcome")
+    final_target = (target_type or submission.target_type).strip().lower()
+    final_outcome = outcome or submission.outcome
+    if decision == DecisionKind.approve and final_target not in scoring.known_target_types(
+        session, at=submission.occurred_at
+    ):
+        raise Invalid(f"unknown target_type {final_target!r}", code="unknown_target_type")
+    return final_target, final_outcome
 
 
 def decide(
@@ -114,34 +260,40 @@ def decide(
     item = session.get(ReviewItem, item_id)
     if item is None:
         raise NotFound("no such review item")
-    if decision not in set(DecisionKind):
-        raise Invalid("decision must be approve, reject or escalate", code="bad_decision")
-    if decision == DecisionKind.reject and reason_code not in REJECT_REASONS:
-        raise Invalid(
-            f"a rejection needs reason_code in {sorted(REJECT_REASONS)}", code="bad_reason_code"
-        )
-    if outcome is not None and outcome not in set(Outcome):
-        raise Invalid("unknown outcome", code="bad_outcome")
     submission = session.get_one(Submission, item.submission_id)
-    final_target = (target_type or submission.target_type).strip().lower()
-    final_outcome = outcome or submission.outcome
-    if decision == DecisionKind.approve and final_target not in scoring.known_target_types(
-        session, at=submission.occurred_at
-    ):
-        raise Invalid(f"unknown target_type {final_target!r}", code="unknown_target_type")
-    new_state = ItemState.escalated if decision == DecisionKind.escalate else ItemState.decided
+    final_target, final_outcome = _validated(
+        session,
+        submission=submission,
+        decision=decision,
+        target_type=target_type,
+        outcome=outcome,
+        reason_code=reason_code,
+    )
+    second_look = item.first_reviewer_id is not None
+    state, senior_only, status = _next_place(
+        session,
+        item=item,
+        submission=submission,
+        decision=DecisionKind(decision),
+        worth=scoring.worth(
+            session, target_type=final_target, outcome=final_outcome, at=submission.occurred_at
+        ),
+    )
+    first_approval = state == ItemState.pending
+    leased_at = item.leased_at
     # The lease check and the state change are one conditional update: a stale or stolen
     # lease changes nothing.
     result = session.execute(
         update(ReviewItem)
-        .where(
-            ReviewItem.id == item.id,
-            ReviewItem.state == ItemState.leased,
-            ReviewItem.leased_by == reviewer.id,
-            ReviewItem.lease_token == lease_token,
-            ReviewItem.lease_expires_at > now,
+        .where(*_held(reviewer, item.id, lease_token, now))
+        .values(
+            state=state,
+            senior_only=senior_only,
+            first_reviewer_id=reviewer.id if first_approval else item.first_reviewer_id,
+            leased_by=None,
+            lease_token=None,
+            lease_expires_at=None,
         )
-        .values(state=new_state, leased_by=None, lease_token=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -155,15 +307,13 @@ def decide(
         outcome=final_outcome,
         reason_code=reason_code,
         comment=comment,
+        stage=Stage.second if second_look else Stage.review,
         lease_token=lease_token,
+        leased_at=leased_at,
     )
     session.add(record)
     session.flush()
-    submission.status = {
-        DecisionKind.approve: SubmissionStatus.approved,
-        DecisionKind.reject: SubmissionStatus.rejected,
-        DecisionKind.escalate: SubmissionStatus.escalated,
-    }[DecisionKind(decision)]
+    submission.status = status
     audit.record(
         session,
         actor=reviewer.actor,
@@ -175,10 +325,107 @@ def decide(
             "target_type": final_target,
             "outcome": final_outcome,
             "reason_code": reason_code,
+            "stage": record.stage,
+            "needs_second_approval": first_approval,
+        },
+    )
+    if status == SubmissionStatus.approved:
+        scoring.award(session, submission=submission, decision=record, actor=reviewer.actor)
+    return record
+
+
+def _next_place(
+    session: Session,
+    *,
+    item: ReviewItem,
+    submission: Submission,
+    decision: DecisionKind,
+    worth: int | None,
+) -> tuple[ItemState, bool, SubmissionStatus]:
+    """Where an item goes after a decision: (item state, senior lane, submission status)."""
+    to_seniors = (ItemState.escalated, True, SubmissionStatus.escalated)
+    if decision == DecisionKind.escalate:
+        return to_seniors
+    if decision == DecisionKind.reject:
+        # A second reviewer who disagrees with the first approval does not overrule it alone.
+        if item.first_reviewer_id is not None and not item.senior_only:
+            return to_seniors
+        return ItemState.decided, False, SubmissionStatus.rejected
+    needs_two = worth is not None and worth >= get_settings().four_eyes_points
+    if needs_two and item.first_reviewer_id is None:
+        return ItemState.pending, False, SubmissionStatus.in_queue
+    return ItemState.decided, False, SubmissionStatus.approved
+
+
+def overturn(
+    session: Session,
+    *,
+    senior: Principal,
+    item_id: str,
+    decision: str,
+    target_type: str | None,
+    outcome: str | None,
+    reason_code: str | None,
+    comment: str | None,
+) -> Decision:
+    """A senior replaces a final decision. The ledger gains a reversal or an award; nothing
+    earlier is changed."""
+    if not senior.has_role(*SENIORS):
+        raise Forbidden("only seniors overturn decisions")
+    item = session.scalar(select(ReviewItem).where(ReviewItem.id == item_id).with_for_update())
+    submission = session.get(Submission, item.submission_id) if item else None
+    if item is None or submission is None or not may_view(senior, submission=submission):
+        raise NotFound("no such review item")
+    previous = latest_decision(session, submission_id=submission.id)
+    if item.state != ItemState.decided or previous is None:
+        raise Conflict("only a final decision can be overturned", code="not_decided")
+    if decision not in (DecisionKind.approve, DecisionKind.reject):
+        raise Invalid("an overturn approves or rejects", code="bad_decision")
+    approved = submission.status == SubmissionStatus.approved
+    if decision == (DecisionKind.approve if approved else DecisionKind.reject):
+        raise Conflict(f"the claim is already {submission.status}", code="nothing_to_overturn")
+    final_target, final_outcome = _validated(
+        session,
+        submission=submission,
+        decision=decision,
+        target_type=target_type,
+        outcome=outcome,
+        reason_code=reason_code,
+    )
+    record = Decision(
+        review_item_id=item.id,
+        submission_id=submission.id,
+        reviewer_id=senior.id,
+        decision=decision,
+        target_type=final_target,
+        outcome=final_outcome,
+        reason_code=reason_code,
+        comment=comment,
+        stage=Stage.overturn,
+        overturns_id=previous.id,
+    )
+    session.add(record)
+    session.flush()
+    audit.record(
+        session,
+        actor=senior.actor,
+        action="review.overturn",
+        object_type="decision",
+        object_id=record.id,
+        data={
+            "submission_id": submission.id,
+            "overturns": previous.id,
+            "from": submission.status,
+            "to": decision,
+            "reason_code": reason_code,
         },
     )
     if decision == DecisionKind.approve:
-        scoring.award(session, submission=submission, decision=record, actor=reviewer.actor)
+        submission.status = SubmissionStatus.approved
+        scoring.award(session, submission=submission, decision=record, actor=senior.actor)
+    else:
+        submission.status = SubmissionStatus.rejected
+        scoring.reverse(session, submission=submission, decision=record, actor=senior.actor)
     return record
 
 
@@ -186,6 +433,16 @@ def latest_decision(session: Session, *, submission_id: str) -> Decision | None:
     return session.scalar(
         select(Decision)
         .where(Decision.submission_id == submission_id)
-        .order_by(Decision.created_at.desc())
+        .order_by(Decision.created_at.desc(), Decision.id.desc())
         .limit(1)
+    )
+
+
+def decisions_of(session: Session, *, submission_id: str) -> list[Decision]:
+    return list(
+        session.scalars(
+            select(Decision)
+            .where(Decision.submission_id == submission_id)
+            .order_by(Decision.created_at, Decision.id)
+        )
     )

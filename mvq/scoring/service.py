@@ -126,19 +126,69 @@ def seed_demo_rules(session: Session, *, now: datetime) -> RuleVersion | None:
     )
 
 
-def award(
-    session: Session, *, submission: Submission, decision: Decision, actor: str
-) -> LedgerEntry:
-    """The one award for an approval, priced by the rules in force when the hit occurred."""
-    version = version_in_force(session, at=submission.occurred_at)
+def price(
+    session: Session, *, target_type: str, outcome: str, at: datetime
+) -> tuple[RuleVersion, Rule | None]:
+    """The rules version in force at `at` and its rule for this target and outcome, if any."""
+    version = version_in_force(session, at=at)
     if version is None:
         raise Conflict("no rules version covers the claim's time", code="no_rules")
     rule = session.scalar(
         select(Rule).where(
             Rule.version_id == version.id,
-            Rule.target_type == decision.target_type,
-            Rule.outcome == decision.outcome,
+            Rule.target_type == target_type,
+            Rule.outcome == outcome,
         )
+    )
+    return version, rule
+
+
+def worth(session: Session, *, target_type: str, outcome: str, at: datetime) -> int | None:
+    """Points the claim would earn, or None when no rule prices it."""
+    version = version_in_force(session, at=at)
+    if version is None:
+        return None
+    _, rule = price(session, target_type=target_type, outcome=outcome, at=at)
+    return None if rule is None else rule.points
+
+
+def _append(session: Session, entry: LedgerEntry, *, actor: str, action: str) -> LedgerEntry:
+    try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it starts,
+        # and a duplicate must roll back only the savepoint, not the whole transaction.
+        with session.begin_nested():
+            session.add(entry)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"this decision already has its {entry.entry_type}", code=f"already_{action}"
+        ) from exc
+    audit.record(
+        session,
+        actor=actor,
+        action=f"ledger.{entry.entry_type}",
+        object_type="ledger_entry",
+        object_id=entry.id,
+        data={
+            "unit_id": entry.unit_id,
+            "points": entry.points,
+            "submission_id": entry.submission_id,
+            "decision_id": entry.decision_id,
+            "rule_version_id": entry.rule_version_id,
+        },
+    )
+    return entry
+
+
+def award(
+    session: Session, *, submission: Submission, decision: Decision, actor: str
+) -> LedgerEntry:
+    """The one award for an approval, priced by the rules in force when the hit occurred."""
+    version, rule = price(
+        session,
+        target_type=decision.target_type,
+        outcome=decision.outcome,
+        at=submission.occurred_at,
     )
     if rule is None:
         raise Invalid(
@@ -153,28 +203,39 @@ def award(
         rule_version_id=version.id,
         actor_id=decision.reviewer_id,
     )
-    try:
-        # Added inside the savepoint: begin_nested() flushes what is pending before it starts,
-        # and a duplicate must roll back only the savepoint, not the whole transaction.
-        with session.begin_nested():
-            session.add(entry)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict("this decision was already awarded", code="already_awarded") from exc
-    audit.record(
-        session,
-        actor=actor,
-        action="ledger.award",
-        object_type="ledger_entry",
-        object_id=entry.id,
-        data={
-            "unit_id": entry.unit_id,
-            "points": entry.points,
-            "decision_id": decision.id,
-            "rule_version_id": version.id,
-        },
+    return _append(session, entry, actor=actor, action="awarded")
+
+
+def reverse(
+    session: Session, *, submission: Submission, decision: Decision, actor: str
+) -> LedgerEntry | None:
+    """Takes back what the submission earned so far, as a new negative entry."""
+    net = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
+            LedgerEntry.submission_id == submission.id,
+            LedgerEntry.entry_type.in_([EntryType.award, EntryType.reversal]),
+        )
     )
-    return entry
+    if not net:
+        return None
+    last_award = session.scalar(
+        select(LedgerEntry)
+        .where(
+            LedgerEntry.submission_id == submission.id, LedgerEntry.entry_type == EntryType.award
+        )
+        .order_by(LedgerEntry.created_at.desc())
+        .limit(1)
+    )
+    entry = LedgerEntry(
+        unit_id=submission.unit_id,
+        entry_type=EntryType.reversal,
+        points=-int(net),
+        submission_id=submission.id,
+        decision_id=decision.id,
+        rule_version_id=last_award.rule_version_id if last_award else None,
+        actor_id=decision.reviewer_id,
+    )
+    return _append(session, entry, actor=actor, action="reversed")
 
 
 def balance(session: Session, *, unit_id: str) -> int:

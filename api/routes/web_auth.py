@@ -1,0 +1,85 @@
+"""The web login: a form, a signed session cookie, and logout."""
+
+import hmac
+import secrets
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api import web_session
+from api.deps import NowDep, SessionDep, WebFormUserDep, client_address
+from api.templating import render
+from mvq.auth import service as auth
+from mvq.errors import RateLimited, Unauthenticated
+
+router = APIRouter(include_in_schema=False)
+PRELOGIN_COOKIE = "mvq_login_csrf"
+
+
+def _local(path: str) -> str:
+    # Only a path on this site: "next" must not become an open redirect.
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc or not path.startswith("/") or path.startswith("//"):
+        return "/review"
+    return path
+
+
+@router.get("/", response_class=RedirectResponse)
+def home() -> RedirectResponse:
+    return RedirectResponse("/review", status_code=303)
+
+
+def _login_page(request: Request, next: str, *, error: str | None = None, status: int = 200
+                ) -> HTMLResponse:  # fmt: skip
+    # Before a session exists the form is guarded by a double-submit token: the cookie and the
+    # field must agree, which a page on another site cannot arrange.
+    token = secrets.token_urlsafe(24)
+    page = render(request, "login.html", user=None, next=_local(next), error=error,
+                  login_csrf=token, status_code=status)  # fmt: skip
+    page.set_cookie(PRELOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict")
+    return page
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/review") -> HTMLResponse:
+    return _login_page(request, next)
+
+
+@router.post("/login", response_model=None)
+def login(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1000)],
+    next: Annotated[str, Form(max_length=2000)] = "/review",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    expected = request.cookies.get(PRELOGIN_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected, csrf_token):
+        return _login_page(request, next, error="The form expired; log in again.", status=403)
+    try:
+        user = auth.login(session, email=email, password=password, client=client_address(request))
+    except (Unauthenticated, RateLimited) as exc:
+        status = 429 if isinstance(exc, RateLimited) else 401
+        page = _login_page(request, next, error=exc.message, status=status)
+        if isinstance(exc, RateLimited):
+            page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    token = auth.issue_staff_token(session, user=user, now=now, purpose="session")
+    session.commit()
+    response = RedirectResponse(_local(next), status_code=303)
+    web_session.set_cookie(response, token)
+    response.delete_cookie(PRELOGIN_COOKIE)
+    return response
+
+
+@router.post("/logout", response_class=RedirectResponse)
+def logout(user: WebFormUserDep, session: SessionDep, now: NowDep) -> RedirectResponse:
+    auth.end_session(session, token=user.session_token, now=now)
+    session.commit()
+    response = RedirectResponse("/login", status_code=303)
+    web_session.clear_cookie(response)
+    return response

@@ -1,0 +1,102 @@
+"""Reviewer metrics: how fast each reviewer decides and how often four-eyes pairs agree."""
+
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mvq.auth.models import StaffUser
+from mvq.review.models import Decision, DecisionKind, Stage
+
+
+@dataclass(frozen=True)
+class ReviewerStats:
+    reviewer_id: str
+    email: str
+    decisions: int
+    # Per hour actually worked: hours in which the reviewer decided at least once.
+    per_hour: float
+    median_seconds: float | None
+    # Four-eyes items this reviewer approved first and someone has since looked at again.
+    second_looks: int
+    agreed: int
+
+    @property
+    def agreement(self) -> float | None:
+        return self.agreed / self.second_looks if self.second_looks else None
+
+
+def reviewer_stats(session: Session, *, since: datetime, until: datetime) -> list[ReviewerStats]:
+    rows = session.execute(
+        select(Decision, StaffUser.email)
+        .join(StaffUser, StaffUser.id == Decision.reviewer_id)
+        .where(
+            Decision.created_at >= since,
+            Decision.created_at < until,
+            Decision.stage.in_([Stage.review, Stage.second]),
+        )
+        .order_by(Decision.created_at)
+    ).tuples()
+    by_reviewer: dict[str, list[Decision]] = {}
+    emails: dict[str, str] = {}
+    for decision, email in rows:
+        by_reviewer.setdefault(decision.reviewer_id, []).append(decision)
+        emails[decision.reviewer_id] = email
+    looks, agreed = _four_eyes(session, since=since, until=until)
+    out = []
+    for reviewer_id, decisions in by_reviewer.items():
+        hours = {d.created_at.replace(minute=0, second=0, microsecond=0) for d in decisions}
+        durations = [(d.created_at - d.leased_at).total_seconds() for d in decisions if d.leased_at]
+        out.append(
+            ReviewerStats(
+                reviewer_id=reviewer_id,
+                email=emails[reviewer_id],
+                decisions=len(decisions),
+                per_hour=len(decisions) / len(hours),
+                median_seconds=statistics.median(durations) if durations else None,
+                second_looks=looks.get(reviewer_id, 0),
+                agreed=agreed.get(reviewer_id, 0),
+            )
+        )
+    return sorted(out, key=lambda s: s.email)
+
+
+def _four_eyes(
+    session: Session, *, since: datetime, until: datetime
+) -> tuple[dict[str, int], dict[str, int]]:
+    """For each first approver: second looks at their items in the window, and agreements."""
+    seconds: dict[str, Decision] = {}  # the first second look per item; a senior's later
+    for d in session.scalars(  # ruling on a disagreement is not another vote on the first
+        select(Decision)
+        .where(
+            Decision.stage == Stage.second,
+            Decision.created_at >= since,
+            Decision.created_at < until,
+        )
+        .order_by(Decision.created_at)
+    ):
+        seconds.setdefault(d.review_item_id, d)
+    firsts = {
+        d.review_item_id: d
+        for d in session.scalars(
+            select(Decision)
+            .where(
+                Decision.review_item_id.in_(list(seconds)),
+                Decision.stage == Stage.review,
+                Decision.decision == DecisionKind.approve,
+            )
+            .order_by(Decision.created_at)
+        )
+    }
+    looks: dict[str, int] = {}
+    agreed: dict[str, int] = {}
+    for second in seconds.values():
+        first = firsts.get(second.review_item_id)
+        if first is None or first.reviewer_id == second.reviewer_id:
+            continue
+        looks[first.reviewer_id] = looks.get(first.reviewer_id, 0) + 1
+        if second.decision == DecisionKind.approve:
+            agreed[first.reviewer_id] = agreed.get(first.reviewer_id, 0) + 1
+    return looks, agreed
