@@ -194,6 +194,8 @@ def renew_lease(
     lease_seconds: int,
 ) -> datetime:
     """The page's heartbeat: a live lease held by this reviewer runs for another period."""
+    if not reviewer.has_role(*REVIEWERS):
+        raise Forbidden("only reviewers hold leases")
     expires = now + timedelta(seconds=lease_seconds)
     result = session.execute(
         update(ReviewItem)
@@ -257,7 +259,8 @@ def decide(
 ) -> Decision:
     if not reviewer.has_role(*REVIEWERS):
         raise Forbidden("only reviewers decide")
-    item = session.get(ReviewItem, item_id)
+    # Fresh from the database: claims and decisions change items by conditional UPDATEs.
+    item = session.get(ReviewItem, item_id, populate_existing=True)
     if item is None:
         raise NotFound("no such review item")
     submission = session.get_one(Submission, item.submission_id)
@@ -372,7 +375,12 @@ def overturn(
     earlier is changed."""
     if not senior.has_role(*SENIORS):
         raise Forbidden("only seniors overturn decisions")
-    item = session.scalar(select(ReviewItem).where(ReviewItem.id == item_id).with_for_update())
+    item = session.scalar(
+        select(ReviewItem)
+        .where(ReviewItem.id == item_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     submission = session.get(Submission, item.submission_id) if item else None
     if item is None or submission is None or not may_view(senior, submission=submission):
         raise NotFound("no such review item")

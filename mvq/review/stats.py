@@ -38,7 +38,7 @@ def reviewer_stats(session: Session, *, since: datetime, until: datetime) -> lis
             Decision.stage.in_([Stage.review, Stage.second]),
         )
         .order_by(Decision.created_at)
-    ).tuples()
+    )
     by_reviewer: dict[str, list[Decision]] = {}
     emails: dict[str, str] = {}
     for decision, email in rows:

@@ -214,7 +214,7 @@ def item_view(session: Session, *, viewer: Principal, item_id: str) -> ItemView:
             .join(StaffUser, StaffUser.id == Decision.reviewer_id)
             .where(Decision.submission_id == submission.id)
             .order_by(Decision.created_at, Decision.id)
-        ).tuples()
+        )
     ]
     audit.record(
         session,

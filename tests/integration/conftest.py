@@ -1,4 +1,5 @@
 import hashlib
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,44 @@ def make_staff(session: Session, role: Role, *, unit_id: str | None = None) -> s
     token = auth.issue_staff_token(session, user=user, now=utcnow())
     session.commit()
     return token
+
+
+def make_login(role: Role, *, unit_id: str | None = None) -> tuple[str, str]:
+    """A staff user who logs in on the web: (e-mail, password)."""
+    from mvq.db import session_factory
+
+    with session_factory()() as session:
+        user, password = auth.create_user(
+            session, email=f"{role}-{uuid.uuid4().hex[:8]}@web.mvq", role=role, unit_id=unit_id,
+            actor="test",
+        )  # fmt: skip
+        session.commit()
+    return user.email, password
+
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([0-9a-f]+)">')
+
+
+@dataclass
+class Browserless:
+    """A web session driven over plain HTTP: the cookie jar plus the page's CSRF token."""
+
+    client: httpx.Client
+    csrf: str
+
+
+def web_login(stack: harness.Stack, email: str, password: str) -> Browserless:
+    client = httpx.Client(base_url=stack.url, timeout=30, follow_redirects=False)
+    form = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token, form.text
+    done = client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": token[1]}
+    )
+    assert done.status_code == 303, done.text
+    page = client.get("/review/stats", headers={"Accept": "text/html"})
+    found = CSRF_META.search(page.text)
+    return Browserless(client, found[1] if found else "")
 
 
 @pytest.fixture(scope="module")

@@ -35,11 +35,11 @@ def reviewer(role: Role = Role.reviewer, unit_id: str | None = None) -> Principa
     return Principal(kind="staff", id=user.id, role=role, unit_id=unit_id)
 
 
-def queued_item(session: Session, unit_id: str) -> ReviewItem:
+def queued_item(session: Session, unit_id: str, target_type: str = "tank") -> ReviewItem:
     submission = Submission(
         unit_id=unit_id,
         status=SubmissionStatus.in_queue,
-        target_type="tank",
+        target_type=target_type,
         outcome="destroyed",
         occurred_at=NOW - timedelta(hours=1),
     )
@@ -70,8 +70,8 @@ def empty_queue(database: str) -> None:
 
 def test_no_item_is_ever_leased_to_two_reviewers(accounts: Accounts, empty_queue: None) -> None:
     with session_factory()() as session:
-        items = {queued_item(session, accounts.unit_id).id for _ in range(12)}
-    reviewers = [reviewer() for _ in range(6)]
+        items = {queued_item(session, accounts.unit_id).id for _ in range(120)}
+    reviewers = [reviewer() for _ in range(50)]
     leased: list[tuple[str, str]] = []
     lock = threading.Lock()
     barrier = threading.Barrier(len(reviewers))
