@@ -136,7 +136,9 @@ def test_a_senior_overturns_an_approval_with_a_reversal_and_nothing_is_rewritten
                         outcome=None)  # fmt: skip
         session.commit()
         assert ledger(session, item.submission_id) == [
-            ("award", 40), ("reversal", -40), ("award", 40)
+            ("award", 40),
+            ("reversal", -40),
+            ("award", 40),
         ]
 
 
