@@ -9,8 +9,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from mvq.auth.models import Role
-from mvq.db import session_factory
-from mvq.db import utcnow
+from mvq.db import session_factory, utcnow
 from mvq.scoring import service as scoring
 from tests import harness
 from tests.integration.conftest import make_login, make_unit

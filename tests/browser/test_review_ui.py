@@ -173,7 +173,8 @@ def test_a_duplicate_shows_matched_frames_side_by_side(
     expect(pair).to_be_visible()
     assert pair.locator("img").count() == 2
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.pair img')].every(i => i.complete && i.naturalWidth > 0)"
+        "() => [...document.querySelectorAll('.pair img')]"
+        ".every(i => i.complete && i.naturalWidth > 0)"
     )
     expect(pair.locator(".distance")).to_contain_text("distance 0")
     reviewer.screenshot("item-duplicate")

@@ -71,9 +71,9 @@ def test_a_high_value_claim_scores_only_after_a_second_reviewer_approves(
         decide(session, second, *again, "approve")
         assert ledger(session, item.submission_id) == [("award", 50)]
         assert session.get_one(Submission, item.submission_id).status == "approved"
-        rows = {r.email: r for r in stats.reviewer_stats(session, since=NOW - timedelta(days=1),
-                                                          until=NOW + timedelta(days=1))}  # fmt: skip
-    by_first = [r for r in rows.values() if r.reviewer_id == first.id][0]
+        rows = stats.reviewer_stats(session, since=NOW - timedelta(days=1),
+                                    until=NOW + timedelta(days=1))  # fmt: skip
+    by_first = next(r for r in rows if r.reviewer_id == first.id)
     assert (by_first.second_looks, by_first.agreed, by_first.agreement) == (1, 1, 1.0)
 
 
@@ -102,7 +102,7 @@ def test_a_second_reviewer_who_disagrees_sends_the_claim_to_a_senior(
         assert ledger(session, item.submission_id) == [("award", 50)]
         rows = stats.reviewer_stats(session, since=NOW - timedelta(days=1),
                                     until=NOW + timedelta(days=1))  # fmt: skip
-    by_first = [r for r in rows if r.reviewer_id == first.id][0]
+    by_first = next(r for r in rows if r.reviewer_id == first.id)
     assert (by_first.second_looks, by_first.agreed) == (1, 0)  # the senior's ruling is no vote
 
 
