@@ -81,7 +81,7 @@ def leaderboard(
     _: StaffDep, session: SessionDep, since: datetime | None = None, until: datetime | None = None
 ) -> LeaderboardOut:
     rows = service.leaderboard(session, since=since, until=until)
-    names = dict(session.execute(select(Unit.id, Unit.name)).tuples())
+    names = {unit_id: name for unit_id, name in session.execute(select(Unit.id, Unit.name))}
     return LeaderboardOut(
         since=since,
         until=until,
