@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     login_failures_allowed: int = 5
     login_window_seconds: int = 900
     session_hours: float = 12
+    # Claims by different units of the same target type this close in time and place are
+    # one dispute: their awards wait for a senior to assign the credit.
+    dispute_window_minutes: float = 60
+    dispute_distance_km: float = 1.0
     # The sweeper re-enqueues uploaded media that no job picked up within this many seconds.
     stuck_after_seconds: int = 30
     sweep_interval_seconds: int = 15

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from api.deps import NowDep, SessionDep, StaffDep
 from mvq.errors import Forbidden
 from mvq.review import service, stats, views
+from mvq.review.models import Decision
 from mvq.review.schemas import (
     ClaimOut,
     DecisionIn,
@@ -104,13 +105,17 @@ def heartbeat(
     return LeaseOut(item_id=item_id, lease_expires_at=expires)
 
 
-def _result(session: SessionDep, decision_id: str, submission_id: str) -> DecisionResult:
+def _result(session: SessionDep, decision: Decision) -> DecisionResult:
     points = session.scalar(
-        select(func.sum(LedgerEntry.points)).where(LedgerEntry.decision_id == decision_id)
+        select(func.sum(LedgerEntry.points)).where(LedgerEntry.decision_id == decision.id)
     )
-    status = session.scalar(select(Submission.status).where(Submission.id == submission_id))
+    # Loaded and changed by the decision in this session; not expired by the commit.
+    submission = session.get_one(Submission, decision.submission_id)
     return DecisionResult(
-        decision_id=decision_id, submission_id=submission_id, status=status or "", points=points
+        decision_id=decision.id,
+        submission_id=submission.id,
+        status=submission.status,
+        points=points,
     )
 
 
@@ -122,7 +127,7 @@ def decide(
         session, reviewer=principal, item_id=item_id, now=now, **body.model_dump()
     )
     session.commit()
-    return _result(session, decision.id, decision.submission_id)
+    return _result(session, decision)
 
 
 @router.post("/{item_id}/overturn", response_model=DecisionResult)
@@ -131,4 +136,4 @@ def overturn(
 ) -> DecisionResult:
     decision = service.overturn(session, senior=principal, item_id=item_id, **body.model_dump())
     session.commit()
-    return _result(session, decision.id, decision.submission_id)
+    return _result(session, decision)

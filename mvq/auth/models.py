@@ -13,6 +13,8 @@ class Role(enum.StrEnum):
     senior = "senior"
     admin = "admin"
     auditor = "auditor"
+    # A service account of the equipment marketplace: it may record spends and nothing else.
+    marketplace = "marketplace"
 
 
 class StaffUser(Base):

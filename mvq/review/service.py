@@ -16,6 +16,7 @@ from mvq.auth.models import Role
 from mvq.auth.service import Principal
 from mvq.errors import Conflict, Forbidden, Invalid, NotFound
 from mvq.review.models import Decision, DecisionKind, ItemState, ReviewItem, Stage
+from mvq.scoring import disputes
 from mvq.scoring import service as scoring
 from mvq.settings import get_settings
 from mvq.submissions.models import Flag, Outcome, Submission, SubmissionStatus
@@ -48,11 +49,8 @@ def enqueue(session: Session, *, submission: Submission) -> ReviewItem:
     if item is not None:
         return item
     flagged = bool(session.scalar(select(exists().where(Flag.submission_id == submission.id))))
-    points = scoring.worth(
-        session,
-        target_type=submission.target_type,
-        outcome=submission.outcome,
-        at=submission.occurred_at,
+    points = scoring.price_table(session, at=submission.occurred_at).worth(
+        submission.target_type, submission.outcome
     )
     item = ReviewItem(
         submission_id=submission.id,
@@ -63,6 +61,7 @@ def enqueue(session: Session, *, submission: Submission) -> ReviewItem:
     )
     session.add(item)
     session.flush()
+    disputes.detect(session, submission=submission)
     return item
 
 
@@ -219,7 +218,7 @@ def _held(reviewer: Principal, item_id: str, lease_token: str, now: datetime) ->
 
 
 def _validated(
-    session: Session,
+    prices: scoring.PriceTable,
     *,
     submission: Submission,
     decision: str,
@@ -237,9 +236,7 @@ def _validated(
         raise Invalid("unknown outcome", code="bad_outcome")
     final_target = (target_type or submission.target_type).strip().lower()
     final_outcome = outcome or submission.outcome
-    if decision == DecisionKind.approve and final_target not in scoring.known_target_types(
-        session, at=submission.occurred_at
-    ):
+    if decision == DecisionKind.approve and final_target not in prices.target_types:
         raise Invalid(f"unknown target_type {final_target!r}", code="unknown_target_type")
     return final_target, final_outcome
 
@@ -264,8 +261,9 @@ def decide(
     if item is None:
         raise NotFound("no such review item")
     submission = session.get_one(Submission, item.submission_id)
+    prices = scoring.price_table(session, at=submission.occurred_at)
     final_target, final_outcome = _validated(
-        session,
+        prices,
         submission=submission,
         decision=decision,
         target_type=target_type,
@@ -274,13 +272,10 @@ def decide(
     )
     second_look = item.first_reviewer_id is not None
     state, senior_only, status = _next_place(
-        session,
         item=item,
         submission=submission,
         decision=DecisionKind(decision),
-        worth=scoring.worth(
-            session, target_type=final_target, outcome=final_outcome, at=submission.occurred_at
-        ),
+        worth=prices.worth(final_target, final_outcome),
     )
     first_approval = state == ItemState.pending
     leased_at = item.leased_at
@@ -333,12 +328,13 @@ def decide(
         },
     )
     if status == SubmissionStatus.approved:
-        scoring.award(session, submission=submission, decision=record, actor=reviewer.actor)
+        disputes.award_approval(
+            session, submission=submission, decision=record, actor=reviewer.actor, prices=prices
+        )
     return record
 
 
 def _next_place(
-    session: Session,
     *,
     item: ReviewItem,
     submission: Submission,
@@ -392,8 +388,9 @@ def overturn(
     approved = submission.status == SubmissionStatus.approved
     if decision == (DecisionKind.approve if approved else DecisionKind.reject):
         raise Conflict(f"the claim is already {submission.status}", code="nothing_to_overturn")
+    prices = scoring.price_table(session, at=submission.occurred_at)
     final_target, final_outcome = _validated(
-        session,
+        prices,
         submission=submission,
         decision=decision,
         target_type=target_type,
@@ -430,7 +427,9 @@ def overturn(
     )
     if decision == DecisionKind.approve:
         submission.status = SubmissionStatus.approved
-        scoring.award(session, submission=submission, decision=record, actor=senior.actor)
+        disputes.award_approval(
+            session, submission=submission, decision=record, actor=senior.actor, prices=prices
+        )
     else:
         submission.status = SubmissionStatus.rejected
         scoring.reverse(session, submission=submission, decision=record, actor=senior.actor)

@@ -4,12 +4,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
 from mvq.errors import Conflict, Invalid
 from mvq.review.models import Decision
+from mvq.scoring import ledger
 from mvq.scoring.models import EntryType, LedgerEntry, Rule, RuleVersion
 from mvq.submissions.models import Outcome, Submission
 
@@ -58,11 +58,31 @@ def history(session: Session) -> list[RuleVersion]:
     return list(session.scalars(select(RuleVersion).order_by(RuleVersion.effective_from.desc())))
 
 
-def known_target_types(session: Session, *, at: datetime) -> set[str]:
+@dataclass(frozen=True)
+class PriceTable:
+    """The rules in force at one moment: what each (target_type, outcome) is worth."""
+
+    version: RuleVersion | None
+    points: dict[tuple[str, str], int]
+
+    @property
+    def target_types(self) -> set[str]:
+        return {target for target, _ in self.points}
+
+    def worth(self, target_type: str, outcome: str) -> int | None:
+        return self.points.get((target_type, outcome))
+
+
+def price_table(session: Session, *, at: datetime) -> PriceTable:
     version = version_in_force(session, at=at)
     if version is None:
-        return set()
-    return {rule.target_type for rule in rules_of(session, version_id=version.id)}
+        return PriceTable(None, {})
+    rules = rules_of(session, version_id=version.id)
+    return PriceTable(version, {(r.target_type, r.outcome): r.points for r in rules})
+
+
+def known_target_types(session: Session, *, at: datetime) -> set[str]:
+    return price_table(session, at=at).target_types
 
 
 def create_version(
@@ -126,84 +146,33 @@ def seed_demo_rules(session: Session, *, now: datetime) -> RuleVersion | None:
     )
 
 
-def price(
-    session: Session, *, target_type: str, outcome: str, at: datetime
-) -> tuple[RuleVersion, Rule | None]:
-    """The rules version in force at `at` and its rule for this target and outcome, if any."""
-    version = version_in_force(session, at=at)
-    if version is None:
-        raise Conflict("no rules version covers the claim's time", code="no_rules")
-    rule = session.scalar(
-        select(Rule).where(
-            Rule.version_id == version.id,
-            Rule.target_type == target_type,
-            Rule.outcome == outcome,
-        )
-    )
-    return version, rule
-
-
-def worth(session: Session, *, target_type: str, outcome: str, at: datetime) -> int | None:
-    """Points the claim would earn, or None when no rule prices it."""
-    version = version_in_force(session, at=at)
-    if version is None:
-        return None
-    _, rule = price(session, target_type=target_type, outcome=outcome, at=at)
-    return None if rule is None else rule.points
-
-
-def _append(session: Session, entry: LedgerEntry, *, actor: str, action: str) -> LedgerEntry:
-    try:
-        # Added inside the savepoint: begin_nested() flushes what is pending before it starts,
-        # and a duplicate must roll back only the savepoint, not the whole transaction.
-        with session.begin_nested():
-            session.add(entry)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            f"this decision already has its {entry.entry_type}", code=f"already_{action}"
-        ) from exc
-    audit.record(
-        session,
-        actor=actor,
-        action=f"ledger.{entry.entry_type}",
-        object_type="ledger_entry",
-        object_id=entry.id,
-        data={
-            "unit_id": entry.unit_id,
-            "points": entry.points,
-            "submission_id": entry.submission_id,
-            "decision_id": entry.decision_id,
-            "rule_version_id": entry.rule_version_id,
-        },
-    )
-    return entry
-
-
 def award(
-    session: Session, *, submission: Submission, decision: Decision, actor: str
+    session: Session,
+    *,
+    submission: Submission,
+    decision: Decision,
+    actor: str,
+    prices: PriceTable,
 ) -> LedgerEntry:
-    """The one award for an approval, priced by the rules in force when the hit occurred."""
-    version, rule = price(
-        session,
-        target_type=decision.target_type,
-        outcome=decision.outcome,
-        at=submission.occurred_at,
-    )
-    if rule is None:
+    """The one award for an approval, priced by the rules in force when the hit occurred
+    (`prices` is price_table(at=submission.occurred_at))."""
+    if prices.version is None:
+        raise Conflict("no rules version covers the claim's time", code="no_rules")
+    points = prices.worth(decision.target_type, decision.outcome)
+    if points is None:
         raise Invalid(
             f"no points rule for {decision.target_type}/{decision.outcome}", code="no_rule"
         )
     entry = LedgerEntry(
         unit_id=submission.unit_id,
         entry_type=EntryType.award,
-        points=rule.points,
+        points=points,
         submission_id=submission.id,
         decision_id=decision.id,
-        rule_version_id=version.id,
+        rule_version_id=prices.version.id,
         actor_id=decision.reviewer_id,
     )
-    return _append(session, entry, actor=actor, action="awarded")
+    return ledger.append(session, entry, actor=actor)
 
 
 def reverse(
@@ -235,37 +204,4 @@ def reverse(
         rule_version_id=last_award.rule_version_id if last_award else None,
         actor_id=decision.reviewer_id,
     )
-    return _append(session, entry, actor=actor, action="reversed")
-
-
-def balance(session: Session, *, unit_id: str) -> int:
-    total = session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(LedgerEntry.unit_id == unit_id)
-    )
-    return int(total or 0)
-
-
-def entries(session: Session, *, unit_id: str, limit: int, offset: int) -> list[LedgerEntry]:
-    return list(
-        session.scalars(
-            select(LedgerEntry)
-            .where(LedgerEntry.unit_id == unit_id)
-            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id)
-            .limit(limit)
-            .offset(offset)
-        )
-    )
-
-
-def leaderboard(
-    session: Session, *, since: datetime | None, until: datetime | None
-) -> list[tuple[str, int]]:
-    stmt = select(LedgerEntry.unit_id, func.sum(LedgerEntry.points)).where(
-        LedgerEntry.entry_type != EntryType.debit
-    )
-    if since is not None:
-        stmt = stmt.where(LedgerEntry.created_at >= since)
-    if until is not None:
-        stmt = stmt.where(LedgerEntry.created_at < until)
-    stmt = stmt.group_by(LedgerEntry.unit_id).order_by(func.sum(LedgerEntry.points).desc())
-    return [(unit_id, int(points)) for unit_id, points in session.execute(stmt)]
+    return ledger.append(session, entry, actor=actor)

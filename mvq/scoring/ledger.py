@@ -1,0 +1,227 @@
+"""The append-only ledger: appending entries, balances, spending, leaderboards.
+
+Every entry also adds into `unit_daily_points` in the same transaction, so a leaderboard over
+any period reads (units x days) rows rather than every entry.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mvq.audit import service as audit
+from mvq.errors import Conflict, Invalid, NotFound
+from mvq.scoring.models import EntryType, LedgerEntry, UnitDailyPoints
+from mvq.units.models import Unit
+
+
+def append(session: Session, entry: LedgerEntry, *, actor: str) -> LedgerEntry:
+    """Adds one entry, its day total and its audit event; a duplicate (same decision and type,
+    or same debit key) raises Conflict and leaves the transaction usable."""
+    try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it starts,
+        # and a duplicate must roll back only the savepoint, not the whole transaction.
+        with session.begin_nested():
+            session.add(entry)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            f"this {entry.entry_type} was already recorded", code=f"duplicate_{entry.entry_type}"
+        ) from exc
+    _add_to_day(session, entry)
+    audit.record(
+        session,
+        actor=actor,
+        action=f"ledger.{entry.entry_type}",
+        object_type="ledger_entry",
+        object_id=entry.id,
+        data={
+            "unit_id": entry.unit_id,
+            "points": entry.points,
+            "submission_id": entry.submission_id,
+            "decision_id": entry.decision_id,
+            "rule_version_id": entry.rule_version_id,
+            "dispute_id": entry.dispute_id,
+        },
+    )
+    return entry
+
+
+def _add_to_day(session: Session, entry: LedgerEntry) -> None:
+    spent = entry.points if entry.entry_type == EntryType.debit else 0
+    values = {
+        "unit_id": entry.unit_id,
+        "day": entry.created_at.astimezone(UTC).date(),
+        "earned": entry.points - spent,
+        "spent": spent,
+    }
+    table = UnitDailyPoints.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(**values)
+    # An upsert, so two entries on the same day for the same unit both count.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["unit_id", "day"],
+        set_={"earned": table.c.earned + stmt.excluded.earned,
+              "spent": table.c.spent + stmt.excluded.spent},
+    )  # fmt: skip
+    session.execute(stmt)
+
+
+def balance(session: Session, *, unit_id: str) -> int:
+    """The sum of the unit's entries: the ledger itself, not the day totals."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(LedgerEntry.unit_id == unit_id)
+    )
+    return int(total or 0)
+
+
+def entries(session: Session, *, unit_id: str, limit: int, offset: int) -> list[LedgerEntry]:
+    return list(
+        session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.unit_id == unit_id)
+            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+
+
+def _fingerprint(points: int, note: str | None) -> str:
+    return hashlib.sha256(f"{points}\n{note or ''}".encode()).hexdigest()
+
+
+def debit(
+    session: Session,
+    *,
+    unit_id: str,
+    points: int,
+    idempotency_key: str,
+    note: str | None,
+    actor_id: str,
+    actor: str,
+) -> tuple[LedgerEntry, bool]:
+    """Records a spend. Never takes the balance below zero, however many spends race: the
+    unit's row is locked (Postgres) or the database is (SQLite's BEGIN IMMEDIATE) while the
+    balance is read and the entry written. Returns (entry, created)."""
+    if points <= 0:
+        raise Invalid("a debit spends a positive number of points", code="bad_points")
+    unit = session.scalar(select(Unit).where(Unit.id == unit_id).with_for_update())
+    if unit is None:
+        raise NotFound("no such unit")
+    fingerprint = _fingerprint(points, note)
+    earlier = session.scalar(
+        select(LedgerEntry).where(
+            LedgerEntry.unit_id == unit_id, LedgerEntry.idempotency_key == idempotency_key
+        )
+    )
+    if earlier is not None:
+        if _fingerprint(-earlier.points, earlier.note) != fingerprint:
+            raise Conflict(
+                "this Idempotency-Key was used for another spend", code="idempotency_mismatch"
+            )
+        return earlier, False
+    available = balance(session, unit_id=unit_id)
+    if available < points:
+        raise Conflict(
+            f"the unit has {available} points; {points} cannot be spent",
+            code="insufficient_points",
+        )
+    entry = LedgerEntry(
+        unit_id=unit_id,
+        entry_type=EntryType.debit,
+        points=-points,
+        idempotency_key=idempotency_key,
+        note=note,
+        actor_id=actor_id,
+    )
+    return append(session, entry, actor=actor), True
+
+
+@dataclass(frozen=True)
+class Standing:
+    unit_id: str
+    unit_name: str
+    points: int
+
+
+def _days(since: datetime | None, until: datetime | None):  # type: ignore[no-untyped-def]
+    """Day filters. Periods are whole UTC days: `until` is exclusive at its day's start."""
+    conditions = []
+    if since is not None:
+        conditions.append(UnitDailyPoints.day >= since.astimezone(UTC).date())
+    if until is not None:
+        conditions.append(UnitDailyPoints.day < until.astimezone(UTC).date())
+    return conditions
+
+
+def leaderboard(
+    session: Session, *, since: datetime | None, until: datetime | None, limit: int = 500
+) -> list[Standing]:
+    """Units by points earned (awards less reversals; spending does not lower a rank)."""
+    earned = func.sum(UnitDailyPoints.earned)
+    stmt = (
+        select(UnitDailyPoints.unit_id, Unit.name, earned)
+        .join(Unit, Unit.id == UnitDailyPoints.unit_id)
+        .where(*_days(since, until))
+        .group_by(UnitDailyPoints.unit_id, Unit.name)
+        .order_by(earned.desc(), Unit.name)
+        .limit(limit)
+    )
+    return [Standing(u, name, int(points)) for u, name, points in session.execute(stmt)]
+
+
+def series(
+    session: Session, *, unit_ids: list[str], since: date, until: date
+) -> dict[str, list[tuple[date, int]]]:
+    """Cumulative points earned per unit per day from `since` (inclusive) to `until`."""
+    start = dict(
+        session.execute(
+            select(UnitDailyPoints.unit_id, func.sum(UnitDailyPoints.earned))
+            .where(UnitDailyPoints.unit_id.in_(unit_ids), UnitDailyPoints.day < since)
+            .group_by(UnitDailyPoints.unit_id)
+        ).all()
+    )
+    per_day: dict[tuple[str, date], int] = {
+        (u, d): e
+        for u, d, e in session.execute(
+            select(UnitDailyPoints.unit_id, UnitDailyPoints.day, UnitDailyPoints.earned).where(
+                UnitDailyPoints.unit_id.in_(unit_ids),
+                UnitDailyPoints.day >= since,
+                UnitDailyPoints.day < until,
+            )
+        )
+    }
+    out: dict[str, list[tuple[date, int]]] = {}
+    for unit_id in unit_ids:
+        running, points = int(start.get(unit_id) or 0), []
+        day = since
+        while day < until:
+            running += per_day.get((unit_id, day), 0)
+            points.append((day, running))
+            day += timedelta(days=1)
+        out[unit_id] = points
+    return out
+
+
+def rebuild_daily(session: Session) -> int:
+    """Recomputes the day totals from the ledger (after a restore, or to check them)."""
+    session.execute(delete(UnitDailyPoints))
+    rows = session.execute(
+        select(
+            LedgerEntry.unit_id, LedgerEntry.entry_type, LedgerEntry.points, LedgerEntry.created_at
+        ).execution_options(yield_per=10_000)
+    )
+    totals: dict[tuple[str, date], list[int]] = {}
+    for unit_id, entry_type, points, created_at in rows:
+        key = (unit_id, created_at.astimezone(UTC).date())
+        earned_spent = totals.setdefault(key, [0, 0])
+        earned_spent[1 if entry_type == EntryType.debit else 0] += points
+    session.add_all(
+        UnitDailyPoints(unit_id=u, day=d, earned=e, spent=s) for (u, d), (e, s) in totals.items()
+    )
+    return len(totals)
