@@ -10,7 +10,9 @@ from api import errors
 from api.limits import BodyLimit
 from api.routes import (
     auth,
+    disputes,
     health,
+    ledger,
     media,
     review,
     scoring,
@@ -18,6 +20,7 @@ from api.routes import (
     units,
     web_auth,
     web_review,
+    web_scoring,
 )
 from mvq.settings import get_settings
 
@@ -56,7 +59,8 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_bytes=get_settings().max_request_body_bytes)
-    for module in (health, auth, submissions, media, review, scoring, units, web_auth, web_review):
+    api_routes = (health, auth, submissions, media, review, scoring, ledger, disputes, units)
+    for module in (*api_routes, web_auth, web_review, web_scoring):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

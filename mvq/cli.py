@@ -49,7 +49,7 @@ def create_unit(name: str) -> None:
 @admin.command("create-user")
 def create_user(
     email: str,
-    role: Annotated[Role, typer.Option(help="reviewer, senior, admin or auditor")],
+    role: Annotated[Role, typer.Option(help="reviewer, senior, admin, auditor or marketplace")],
     unit: Annotated[str | None, typer.Option(help="unit id or name the person belongs to")] = None,
 ) -> None:
     """Create a staff user and print a password (shown once)."""

@@ -1,26 +1,26 @@
 from datetime import datetime
 
 from fastapi import APIRouter
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import NowDep, PrincipalDep, SessionDep, StaffDep, require_roles
 from mvq.auth.models import Role
 from mvq.auth.service import Principal
 from mvq.errors import Forbidden
-from mvq.scoring import service
+from mvq.scoring import ledger, preview, service
 from mvq.scoring.models import RuleVersion
 from mvq.scoring.schemas import (
     LeaderboardOut,
     LeaderboardRow,
     LedgerEntryOut,
     LedgerOut,
+    PreviewIn,
+    PreviewRowOut,
     RuleIn,
     RulesOut,
     RuleVersionIn,
     RuleVersionOut,
 )
-from mvq.units.models import Unit
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"])
 
@@ -68,10 +68,10 @@ def create_rules(
 def my_ledger(principal: PrincipalDep, session: SessionDep) -> LedgerOut:
     if principal.kind != "unit" or principal.unit_id is None:
         raise Forbidden("units only")
-    rows = service.entries(session, unit_id=principal.unit_id, limit=500, offset=0)
+    rows = ledger.entries(session, unit_id=principal.unit_id, limit=500, offset=0)
     return LedgerOut(
         unit_id=principal.unit_id,
-        balance=service.balance(session, unit_id=principal.unit_id),
+        balance=ledger.balance(session, unit_id=principal.unit_id),
         entries=[LedgerEntryOut.model_validate(r, from_attributes=True) for r in rows],
     )
 
@@ -80,10 +80,25 @@ def my_ledger(principal: PrincipalDep, session: SessionDep) -> LedgerOut:
 def leaderboard(
     _: StaffDep, session: SessionDep, since: datetime | None = None, until: datetime | None = None
 ) -> LeaderboardOut:
-    rows = service.leaderboard(session, since=since, until=until)
-    names = {unit_id: name for unit_id, name in session.execute(select(Unit.id, Unit.name))}
+    """Units by points earned in the period (whole UTC days; `until` exclusive)."""
+    rows = ledger.leaderboard(session, since=since, until=until)
     return LeaderboardOut(
         since=since,
         until=until,
-        units=[LeaderboardRow(unit_id=u, unit_name=names.get(u, "?"), points=p) for u, p in rows],
+        units=[LeaderboardRow(unit_id=r.unit_id, unit_name=r.unit_name, points=r.points)
+               for r in rows],
+    )  # fmt: skip
+
+
+@router.post("/scoring/preview", response_model=list[PreviewRowOut])
+def preview_rules(
+    body: PreviewIn, session: SessionDep, _: Principal = require_roles(Role.admin)
+) -> list[PreviewRowOut]:
+    """What a draft points table would have awarded over a past period; changes nothing."""
+    rows = preview.preview(
+        session,
+        rows=[service.RuleRow(r.target_type, r.outcome, r.points) for r in body.rules],
+        since=body.since,
+        until=body.until,
     )
+    return [PreviewRowOut(**r.__dict__, difference=r.difference) for r in rows]

@@ -107,6 +107,7 @@ def item_page(
     now: NowDep,
     message: str | None = None,
 ) -> HTMLResponse:
+    _require_viewer(user)
     view = views.item_view(session, viewer=user.principal, item_id=item_id)
     session.commit()  # the access event for the presigned GETs
     at = view.submission.occurred_at

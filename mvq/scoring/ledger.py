@@ -102,7 +102,7 @@ def debit(
     points: int,
     idempotency_key: str,
     note: str | None,
-    actor_id: str,
+    actor_id: str | None,
     actor: str,
 ) -> tuple[LedgerEntry, bool]:
     """Records a spend. Never takes the balance below zero, however many spends race: the

@@ -50,3 +50,58 @@ class LeaderboardOut(BaseModel):
     since: datetime | None
     until: datetime | None
     units: list[LeaderboardRow]
+
+
+class DebitIn(BaseModel):
+    points: int = Field(gt=0, le=10_000_000)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class DebitOut(BaseModel):
+    entry_id: str
+    unit_id: str
+    points: int
+    balance: int
+
+
+class PreviewIn(BaseModel):
+    rules: list[RuleIn] = Field(min_length=1, max_length=1000)
+    since: AwareDatetime
+    until: AwareDatetime
+
+
+class PreviewRowOut(BaseModel):
+    unit_id: str
+    unit_name: str
+    claims: int
+    awarded: int
+    draft: int
+    difference: int
+
+
+class DisputeMemberOut(BaseModel):
+    submission_id: str
+    unit_id: str
+    status: str
+    target_type: str
+    outcome: str
+    occurred_at: datetime
+    share: int | None
+
+
+class DisputeOut(BaseModel):
+    id: str
+    status: str
+    created_at: datetime
+    members: list[DisputeMemberOut]
+
+
+class SettleIn(BaseModel):
+    shares: dict[str, int]
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class SettleOut(BaseModel):
+    dispute_id: str
+    points: int | None
+    awarded: list[LedgerEntryOut]

@@ -205,3 +205,30 @@ def reverse(
         actor_id=decision.reviewer_id,
     )
     return ledger.append(session, entry, actor=actor)
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    target_type: str
+    outcome: str
+    before: int | None
+    after: int | None
+
+    @property
+    def kind(self) -> str:
+        if self.before is None:
+            return "added"
+        if self.after is None:
+            return "removed"
+        return "unchanged" if self.before == self.after else "changed"
+
+
+def diff(before: list[Rule], after: list[Rule]) -> list[RuleChange]:
+    """Row by row, what a version changes against the one before it."""
+    old = {(r.target_type, r.outcome): r.points for r in before}
+    new = {(r.target_type, r.outcome): r.points for r in after}
+    return [RuleChange(t, o, old.get((t, o)), new.get((t, o))) for t, o in sorted(old | new)]
+
+
+def is_demo(version: RuleVersion) -> bool:
+    return version.created_by is None and version.effective_from == DEMO_EFFECTIVE_FROM

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
+from mvq.auth.models import Role
 from mvq.auth.service import Principal
 from mvq.errors import Conflict, Forbidden, Invalid, NotFound
 from mvq.scoring import service as scoring
@@ -116,9 +117,15 @@ def _replay(
     return existing
 
 
+def _may_read_claims(principal: Principal) -> None:
+    if principal.kind == "staff" and principal.role == Role.marketplace:
+        raise Forbidden("the marketplace account records spends and reads nothing else")
+
+
 def get_visible(session: Session, *, principal: Principal, submission_id: str) -> Submission:
     """A unit sees only its own claims; anything else is 'not found', never 'forbidden',
     so ids of other units' claims leak nothing."""
+    _may_read_claims(principal)
     submission = session.get(Submission, submission_id)
     if submission is None or (principal.kind == "unit" and submission.unit_id != principal.unit_id):
         raise NotFound("no such submission")
@@ -128,6 +135,7 @@ def get_visible(session: Session, *, principal: Principal, submission_id: str) -
 def list_visible(
     session: Session, *, principal: Principal, status: str | None, limit: int, offset: int
 ) -> tuple[list[Submission], int]:
+    _may_read_claims(principal)
     stmt = select(Submission)
     if principal.kind == "unit":
         stmt = stmt.where(Submission.unit_id == principal.unit_id)

@@ -13,7 +13,7 @@ from mvq.errors import Conflict, Forbidden
 from mvq.review import service as review
 from mvq.review import stats
 from mvq.review.models import ItemState, ReviewItem
-from mvq.scoring import service as scoring
+from mvq.scoring import ledger as points_ledger
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Submission
 from tests.integration.conftest import Accounts
@@ -113,7 +113,7 @@ def test_a_senior_overturns_an_approval_with_a_reversal_and_nothing_is_rewritten
     with session_factory()() as session:
         item = queued_item(session, accounts.unit_id, target_type="tank")
         decide(session, who, *(claim(session, who) or ("", "")), "approve")
-        before = scoring.balance(session, unit_id=accounts.unit_id)
+        before = points_ledger.balance(session, unit_id=accounts.unit_id)
         with pytest.raises(Forbidden):
             review.overturn(session, senior=who, item_id=item.id, decision="reject",
                             reason_code="staged_or_fake", comment="x", target_type=None,
@@ -123,7 +123,7 @@ def test_a_senior_overturns_an_approval_with_a_reversal_and_nothing_is_rewritten
                         target_type=None, outcome=None)  # fmt: skip
         session.commit()
         assert ledger(session, item.submission_id) == [("award", 40), ("reversal", -40)]
-        assert scoring.balance(session, unit_id=accounts.unit_id) == before - 40
+        assert points_ledger.balance(session, unit_id=accounts.unit_id) == before - 40
         assert session.get_one(Submission, item.submission_id).status == "rejected"
         with pytest.raises(Conflict):  # already rejected: nothing to overturn
             review.overturn(session, senior=senior, item_id=item.id, decision="reject",

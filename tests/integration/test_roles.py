@@ -14,6 +14,7 @@ from tests.integration.test_review_queue import queued_item
 VIEWERS = {"reviewer", "senior", "admin", "auditor"}
 REVIEWERS = {"reviewer", "senior"}
 STAFF = VIEWERS
+SPENDERS = {"admin", "marketplace"}
 DENIED = {401, 403}
 
 
@@ -40,6 +41,14 @@ def api_routes(o: dict[str, str]) -> list[tuple[str, str, Any, set[str]]]:
         ("GET", f"/api/v1/submissions/{o['submission']}/matches", None, STAFF),
         ("GET", "/api/v1/leaderboard", None, STAFF),
         ("POST", "/api/v1/scoring/rules", rules, {"admin"}),
+        ("POST", f"/api/v1/units/{o['spare_unit']}/debits", {"points": 1}, SPENDERS),
+        ("GET", f"/api/v1/units/{o['spare_unit']}/ledger", None, SPENDERS | {"auditor"}),
+        ("GET", "/api/v1/disputes", None, {"senior", "admin", "auditor"}),
+        ("POST", "/api/v1/disputes/none/settle", {"shares": {}}, {"senior"}),
+        ("POST", "/api/v1/scoring/preview", {"rules": rules["rules"],
+         "since": "2025-01-01T00:00:00Z", "until": "2027-01-01T00:00:00Z"}, {"admin"}),
+        ("GET", f"/api/v1/submissions/{o['submission']}", None, STAFF | {"unit"}),
+        ("GET", "/api/v1/submissions", None, STAFF | {"unit"}),
         ("POST", f"/api/v1/units/{o['spare_unit']}/token/revoke", None, {"admin"}),
     ]  # fmt: skip
 
@@ -49,7 +58,9 @@ def test_api_routes_by_role(stack: harness.Stack, accounts: Accounts, objects: d
     for method, path, body, allowed in api_routes(objects):
         for who, token in callers.items():
             with stack.client(token) as api:
-                status = api.request(method, path, json=body).status_code
+                status = api.request(
+                    method, path, json=body, headers={"Idempotency-Key": "matrix"}
+                ).status_code
             if who in allowed:
                 assert status not in DENIED and status < 500, (method, path, who, status)
             else:
@@ -65,9 +76,15 @@ def test_web_pages_by_role(stack: harness.Stack, accounts: Accounts, objects: di
         ("POST", "/review/claim", REVIEWERS),
         ("POST", f"/review/{item}/decision", REVIEWERS),
         ("POST", f"/review/{item}/overturn", {"senior"}),
+        ("GET", "/scoring/rules", VIEWERS),
+        ("GET", "/leaderboard", VIEWERS),
+        ("GET", "/disputes", {"senior", "admin", "auditor"}),
+        ("POST", "/disputes/none/settle", {"senior"}),
+        ("POST", "/scoring/rules", {"admin"}),
     ]
     sessions = {role.value: web_login(stack, *make_login(role)) for role in Role}
-    form = {"lease_token": "x", "decision": "reject", "comment": "x", "reason_code": "other"}
+    form = {"lease_token": "x", "decision": "reject", "comment": "x", "reason_code": "other",
+            "effective_from": "2032-01-01T00:00", "rules": "tank destroyed 41"}  # fmt: skip
     for method, path, allowed in pages:
         for who, web in sessions.items():
             data = form | {"csrf_token": web.csrf} if method == "POST" else None

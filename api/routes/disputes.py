@@ -1,0 +1,53 @@
+"""Disputes: several units' claims on one target, settled by a senior."""
+
+from fastapi import APIRouter
+
+from api.deps import NowDep, SessionDep, require_roles
+from mvq.auth.models import Role
+from mvq.auth.service import Principal
+from mvq.scoring import disputes
+from mvq.scoring.schemas import (
+    DisputeMemberOut,
+    DisputeOut,
+    LedgerEntryOut,
+    SettleIn,
+    SettleOut,
+)
+
+router = APIRouter(prefix="/api/v1/disputes", tags=["disputes"])
+
+
+@router.get("", response_model=list[DisputeOut])
+def open_disputes(
+    session: SessionDep, _: Principal = require_roles(Role.senior, Role.admin, Role.auditor)
+) -> list[DisputeOut]:
+    return [
+        DisputeOut(
+            id=d.id,
+            status=d.status,
+            created_at=d.created_at,
+            members=[DisputeMemberOut(**m) for m in disputes.describe(members)],
+        )
+        for d, members in disputes.open_disputes(session)
+    ]
+
+
+@router.post("/{dispute_id}/settle", response_model=SettleOut)
+def settle(
+    dispute_id: str,
+    body: SettleIn,
+    session: SessionDep,
+    now: NowDep,
+    principal: Principal = require_roles(Role.senior),
+) -> SettleOut:
+    awarded = disputes.settle(
+        session, senior=principal, dispute_id=dispute_id, shares=body.shares, note=body.note,
+        now=now,
+    )  # fmt: skip
+    session.commit()
+    points = sum(e.points for e in awarded)
+    return SettleOut(
+        dispute_id=dispute_id,
+        points=points,
+        awarded=[LedgerEntryOut.model_validate(e, from_attributes=True) for e in awarded],
+    )
