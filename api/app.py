@@ -9,6 +9,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from api import errors
 from api.limits import BodyLimit
 from api.routes import (
+    audit,
     auth,
     disputes,
     health,
@@ -18,6 +19,7 @@ from api.routes import (
     scoring,
     submissions,
     units,
+    web_audit,
     web_auth,
     web_review,
     web_scoring,
@@ -59,8 +61,8 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_bytes=get_settings().max_request_body_bytes)
-    api_routes = (health, auth, submissions, media, review, scoring, ledger, disputes, units)
-    for module in (*api_routes, web_auth, web_review, web_scoring):
+    api_routes = (health, auth, submissions, media, review, scoring, ledger, disputes, units, audit)
+    for module in (*api_routes, web_auth, web_review, web_scoring, web_audit):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

@@ -186,6 +186,75 @@ def audit_verify() -> None:
     typer.echo(f"ok: {report.events} events, head {report.head}")
 
 
+def _day(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@app.command("export")
+def export_cmd(
+    out: Annotated[Path, typer.Option(help="directory for the files and manifest.json")],
+    from_: Annotated[str | None, typer.Option("--from", help="ISO 8601 date or time, UTC")] = None,
+    to: Annotated[str | None, typer.Option(help="exclusive end, ISO 8601")] = None,
+    format: Annotated[str, typer.Option(help="csv, jsonl or parquet")] = "csv",
+) -> None:
+    """Export the record of a period with a signed manifest."""
+    from mvq.audit import export
+    from mvq.db import session_factory
+
+    if format not in export.FORMATS:
+        _fail(f"--format must be one of {', '.join(export.FORMATS)}")
+    with session_factory()() as session:
+        result = export.export(session, out=out, fmt=format, since=_day(from_), until=_day(to))
+        session.commit()
+    for name, info in result.manifest["files"].items():
+        typer.echo(f"{name}: {info['rows']} rows")
+    typer.echo(f"chain head {result.manifest['chain']['head']}; manifest {out / 'manifest.json'}")
+
+
+@app.command("verify-export")
+def verify_export_cmd(
+    directory: Annotated[Path, typer.Argument(help="an export made by `mvq export`")],
+    public_key: Annotated[
+        str | None, typer.Option(help="hex Ed25519 key from GET /api/v1/audit/public-key")
+    ] = None,
+    previous: Annotated[
+        Path | None, typer.Option(help="the export before this one, to check the chain joins")
+    ] = None,
+) -> None:
+    """Exit 0 only if every file's SHA-256, the signature and the audit chain check out."""
+    from mvq.audit import signing, verify_export
+
+    key = public_key or signing.public_key_hex()
+    try:
+        manifest = verify_export.verify(directory, public_key=key, previous=previous)
+    except verify_export.ExportInvalid as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"ok: {len(manifest['files'])} files, chain head {manifest['chain']['head']}")
+
+
+@app.command("evidence")
+def evidence_cmd(
+    submission_id: str,
+    out: Annotated[Path, typer.Option(help="directory for the bundle")],
+) -> None:
+    """The evidence bundle of one claim: originals, derivatives, decisions, custody, manifest."""
+    from mvq.audit import evidence
+    from mvq.db import session_factory
+
+    with session_factory()() as session:
+        try:
+            manifest = evidence.build(session, submission_id=submission_id, out=out, actor="cli")
+        except DomainError as exc:
+            _fail(exc.message)
+            return
+        session.commit()
+    typer.echo(f"{len(manifest['files'])} files in {out}; manifest signed")
+
+
 def _client(limit_rate: float | None = None) -> "Client":
     from mvq.client import Client
 

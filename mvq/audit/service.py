@@ -18,17 +18,23 @@ def canonical(event: dict[str, Any]) -> bytes:
     return json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+HASHED_FIELDS = ("prev_hash", "occurred_at", "actor", "action", "object_type", "object_id", "data")
+
+
+def hash_fields(fields: dict[str, Any]) -> str:
+    """SHA-256 of an event's canonical encoding; `occurred_at` as its ISO 8601 text. Exports
+    are checked with this same function."""
+    return hashlib.sha256(canonical({k: fields[k] for k in HASHED_FIELDS})).hexdigest()
+
+
 def event_hash(event: AuditEvent) -> str:
-    body = {
-        "prev_hash": event.prev_hash,
-        "occurred_at": event.occurred_at.isoformat(),
-        "actor": event.actor,
-        "action": event.action,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "data": event.data,
-    }
-    return hashlib.sha256(canonical(body)).hexdigest()
+    fields = {k: getattr(event, k) for k in HASHED_FIELDS}
+    return hash_fields(fields | {"occurred_at": event.occurred_at.isoformat()})
+
+
+def chain_head(session: Session) -> str:
+    head = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
+    return head or GENESIS
 
 
 def _lock_chain_head(session: Session) -> None:

@@ -42,6 +42,9 @@ def start_processing(session: Session, *, media_id: str, max_attempts: int) -> M
             detail=f"processing did not finish in {max_attempts} attempts",
         )
         return None
+    # Custody: the original is about to be read by a worker.
+    audit.record(session, actor="worker", action="media.processing", object_type="media",
+                 object_id=media.id, data={"attempt": media.attempts})  # fmt: skip
     return media
 
 

@@ -111,6 +111,15 @@ def register(
     if size > get_settings().multipart_threshold_bytes:
         media.part_size = part_size_for(size)
         media.upload_id = storage.create_multipart(media.s3_key, content_type=content_type)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="media.registered",
+        object_type="media",
+        object_id=media.id,
+        data={"submission_id": submission.id, "size": size, "sha256": sha256,
+              "filename": filename, "multipart": media.upload_id is not None},
+    )  # fmt: skip
     return _plan(media, fresh=True)
 
 

@@ -204,6 +204,9 @@ def renew_lease(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("the lease is stale or not yours; claim the item again", code="stale_lease")
+    audit.record(session, actor=reviewer.actor, action="review.lease_renewed",
+                 object_type="review_item", object_id=item_id,
+                 data={"expires_at": expires.isoformat()})  # fmt: skip
     return expires
 
 

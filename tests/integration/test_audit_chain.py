@@ -1,5 +1,7 @@
 """The audit chain detects tampering; on Postgres, the ledger and log refuse changes."""
 
+import json
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -70,6 +72,36 @@ def test_removed_event_breaks_the_chain(chain_db: str) -> None:
     broken = verify(chain_db)
     assert broken.returncode == 1
     assert "prev_hash" in broken.stderr
+
+
+def test_swapped_events_break_the_chain_at_the_first_of_them(chain_db: str) -> None:
+    """Two whole events (hashes included) trade places: each is intact, the order is not."""
+    append_events(chain_db, 4)
+    columns = "occurred_at, actor, action, object_type, object_id, data, prev_hash, hash"
+    with session_factory(chain_db)() as session:
+        if chain_db.startswith("postgresql"):
+            session.execute(
+                text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
+            )
+        first, second = session.execute(
+            text(f"SELECT seq, {columns} FROM audit_events ORDER BY seq LIMIT 2 OFFSET 1")  # noqa: S608 - fixed names
+        ).all()
+        # prev_hash and hash are unique: park one row out of the way while they swap.
+        session.execute(text("UPDATE audit_events SET prev_hash = 'x', hash = 'y' WHERE seq = :s"),
+                        {"s": second.seq})  # fmt: skip
+        for target, source in ((first.seq, second), (second.seq, first)):
+            values = {c: getattr(source, c) for c in columns.split(", ")}
+            if isinstance(values["data"], dict):
+                values["data"] = json.dumps(values["data"])
+            session.execute(
+                text("UPDATE audit_events SET "  # noqa: S608 - fixed column names
+                     + ", ".join(f"{c} = :{c}" for c in values) + " WHERE seq = :seq"),
+                {**values, "seq": target},
+            )  # fmt: skip
+        session.commit()
+    broken = verify(chain_db)
+    assert broken.returncode == 1
+    assert f"event {first.seq}" in broken.stderr
 
 
 def test_postgres_refuses_update_and_delete_on_ledger_and_audit(postgres_database: str) -> None:

@@ -1,0 +1,105 @@
+"""Audit: the public key that signs exports, the chain check, events, exports and evidence
+bundles. Downloads are built in a temporary directory and streamed from disk as a zip."""
+
+import shutil
+import tempfile
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+from starlette.background import BackgroundTask
+
+from api.deps import SessionDep, require_roles
+from mvq.audit import evidence, export, signing
+from mvq.audit.models import AuditEvent
+from mvq.audit.service import verify_chain
+from mvq.auth.models import Role
+from mvq.auth.service import Principal
+
+router = APIRouter(prefix="/api/v1", tags=["audit"])
+AUDITORS = (Role.auditor,)
+
+
+@router.get("/audit/public-key")
+def public_key() -> dict[str, str]:
+    """The Ed25519 key that signs export manifests and evidence bundles (hex, raw 32 bytes)."""
+    return {"algorithm": "Ed25519", "public_key": signing.public_key_hex()}
+
+
+@router.get("/audit/verify")
+def verify(session: SessionDep, _: Principal = require_roles(*AUDITORS)) -> dict[str, Any]:
+    report = verify_chain(session)
+    return {"ok": report.first_bad_seq is None, "events": report.events, "head": report.head,
+            "first_bad_seq": report.first_bad_seq, "problem": report.problem}  # fmt: skip
+
+
+@router.get("/audit/events")
+def events(
+    session: SessionDep,
+    _: Principal = require_roles(*AUDITORS),
+    object_id: str | None = None,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict[str, Any]]:
+    stmt = select(AuditEvent).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq)
+    if object_id:
+        stmt = stmt.where(AuditEvent.object_id == object_id)
+    return [
+        {"seq": e.seq, "occurred_at": e.occurred_at, "actor": e.actor, "action": e.action,
+         "object_type": e.object_type, "object_id": e.object_id, "data": e.data,
+         "prev_hash": e.prev_hash, "hash": e.hash}
+        for e in session.scalars(stmt.limit(limit))
+    ]  # fmt: skip
+
+
+def zipped(directory: Path, name: str) -> FileResponse:
+    """The directory as one zip on disk, streamed, then both removed."""
+    archive = directory.with_suffix(".zip")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(directory))
+    shutil.rmtree(directory, ignore_errors=True)
+    return FileResponse(archive, media_type="application/zip", filename=name,
+                        background=BackgroundTask(archive.unlink, missing_ok=True))  # fmt: skip
+
+
+def export_zip(
+    session: SessionDep, actor: Principal, since: datetime | None, until: datetime | None, fmt: str
+) -> FileResponse:
+    work = Path(tempfile.mkdtemp(prefix="mvq-export-")) / "export"
+    from mvq.audit import service as audit
+
+    audit.record(session, actor=actor.actor, action="export.downloaded", object_type="export",
+                 object_id=fmt, data={"from": since, "to": until})  # fmt: skip
+    session.commit()
+    export.export(session, out=work, fmt=fmt, since=since, until=until)
+    session.commit()
+    return zipped(work, f"mvq-export-{fmt}.zip")
+
+
+@router.get("/audit/export")
+def export_download(
+    session: SessionDep,
+    principal: Principal = require_roles(*AUDITORS),
+    since: datetime | None = None,
+    until: datetime | None = None,
+    format: Annotated[str, Query(pattern="^(csv|jsonl|parquet)$")] = "csv",
+) -> FileResponse:
+    return export_zip(session, principal, since, until, format)
+
+
+@router.get("/submissions/{submission_id}/evidence")
+def evidence_download(
+    submission_id: str,
+    session: SessionDep,
+    principal: Principal = require_roles(Role.auditor, Role.senior),
+) -> FileResponse:
+    work = Path(tempfile.mkdtemp(prefix="mvq-evidence-")) / submission_id
+    evidence.build(session, submission_id=submission_id, out=work, actor=principal.actor)
+    session.commit()
+    return zipped(work, f"evidence-{submission_id}.zip")

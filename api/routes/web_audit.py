@@ -1,0 +1,54 @@
+"""The auditors' page: the chain's state, the latest events, exports and evidence bundles."""
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from sqlalchemy import select
+
+from api.deps import SessionDep, WebUserDep
+from api.routes.audit import export_zip
+from api.templating import render
+from mvq.audit import signing
+from mvq.audit.models import AuditEvent
+from mvq.audit.service import verify_chain
+from mvq.auth.models import Role
+from mvq.errors import Forbidden
+
+router = APIRouter(include_in_schema=False)
+
+
+def _auditor(user: WebUserDep) -> None:
+    if not user.has_role(Role.auditor):
+        raise Forbidden("the audit pages are for auditors")
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request,
+    user: WebUserDep,
+    session: SessionDep,
+    object_id: str | None = None,
+) -> HTMLResponse:
+    _auditor(user)
+    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(100)
+    if object_id:
+        stmt = stmt.where(AuditEvent.object_id == object_id)
+    return render(request, "audit.html", user=user, report=verify_chain(session),
+                  events=list(session.scalars(stmt)), object_id=object_id or "",
+                  public_key=signing.public_key_hex())  # fmt: skip
+
+
+@router.get("/audit/export.zip")
+def export_page(
+    user: WebUserDep,
+    session: SessionDep,
+    since: date,
+    until: date,
+    format: Annotated[str, Query(pattern="^(csv|jsonl|parquet)$")] = "csv",
+) -> FileResponse:
+    _auditor(user)
+    start = datetime(since.year, since.month, since.day, tzinfo=UTC)
+    end = datetime(until.year, until.month, until.day, tzinfo=UTC) + timedelta(days=1)
+    return export_zip(session, user.principal, start, end, format)
