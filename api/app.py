@@ -1,4 +1,3 @@
-import logging
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -6,7 +5,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
-from api import errors
+from api import errors, observability
 from api.limits import BodyLimit
 from api.routes import (
     audit,
@@ -24,6 +23,7 @@ from api.routes import (
     web_review,
     web_scoring,
 )
+from mvq import logs
 from mvq.settings import get_settings
 
 
@@ -52,7 +52,7 @@ class SecurityHeaders(BaseHTTPMiddleware):
 
 
 def create_app() -> FastAPI:
-    logging.basicConfig(level=logging.INFO)
+    logs.configure()
     app = FastAPI(
         title="mvq",
         version="0.1.0",
@@ -61,8 +61,9 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_bytes=get_settings().max_request_body_bytes)
+    app.add_middleware(observability.RequestContext)
     api_routes = (health, auth, submissions, media, review, scoring, ledger, disputes, units, audit)
-    for module in (*api_routes, web_auth, web_review, web_scoring, web_audit):
+    for module in (*api_routes, observability, web_auth, web_review, web_scoring, web_audit):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app

@@ -126,7 +126,9 @@ def wait_for_port(port: int, *, proc: Proc | None = None, timeout: float = 60) -
 
 def uvicorn_argv(*, host: str, port: int, workers: int = 1) -> list[str]:
     return [sys.executable, "-m", "uvicorn", "api.app:app", "--host", host, "--port", str(port),
-            "--workers", str(workers), "--no-server-header"]  # fmt: skip
+            "--workers", str(workers), "--no-server-header",
+            # The app writes its own JSON access line, with the request id and route template.
+            "--no-access-log"]  # fmt: skip
 
 
 def mvq_argv(*args: str) -> list[str]:

@@ -128,9 +128,10 @@ def worker(queues: Annotated[list[str] | None, typer.Argument()] = None) -> None
     """Run one RQ worker (with the scheduler) on the media queue."""
     from rq import SimpleWorker
 
-    from mvq import queue
+    from mvq import logs, queue
     from workers.jobs import clean_stale_scratch
 
+    logs.configure()
     clean_stale_scratch()
     # SimpleWorker runs jobs in this process instead of a fork per job, so the frame index
     # it builds from the database survives from one job to the next.
@@ -143,7 +144,8 @@ def worker(queues: Annotated[list[str] | None, typer.Argument()] = None) -> None
         job_monitoring_interval=queue.WORKER_MONITOR_SECONDS,
         maintenance_interval=60,
     )
-    w.work(with_scheduler=True)
+    # RQ's own log lines stay plain text (its handler); ours are JSON.
+    w.work(with_scheduler=True, logging_level="INFO")
 
 
 @app.command()

@@ -20,6 +20,7 @@ from rq.utils import utcparse
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from mvq import logs
 from mvq.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,8 @@ class PendingJob:
     args: tuple[Any, ...]
     job_id: str
     timeout: int
+    # The API request that caused the job, so its logs can be followed into the worker.
+    request_id: str | None = None
 
 
 @lru_cache
@@ -66,6 +69,7 @@ def send(job: PendingJob) -> None:
         *job.args,
         job_id=job.job_id,
         job_timeout=job.timeout,
+        meta={"request_id": job.request_id},
         result_ttl=3600,
         failure_ttl=7 * 86400,
         # Transient failures (S3 or the database away for a while) retry with backoff;
@@ -118,4 +122,5 @@ def process_media_job(media_id: str) -> PendingJob:
         args=(media_id,),
         job_id=f"process-media-{media_id}",
         timeout=get_settings().media_job_timeout_seconds,
+        request_id=logs.request_id.get(),
     )

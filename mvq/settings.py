@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     s3_secret_key: SecretStr | None = None
     secret_key: SecretStr | None = None
     signing_key: SecretStr | None = None
+    # A scraper off this host sends it as a bearer token; loopback needs none.
+    metrics_token: SecretStr | None = None
 
     # Listening ports of the dev stack; each is movable so two stacks can run side by side.
     host: str = "127.0.0.1"

@@ -6,7 +6,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from mvq import storage
+from rq import get_current_job
+
+from mvq import logs, metrics, storage
 from mvq.db import session_scope, utcnow
 from mvq.media import service as media_service
 from mvq.media.models import Media
@@ -32,6 +34,20 @@ def clean_stale_scratch() -> None:
 
 
 def process_media(media_id: str) -> str:
+    job = get_current_job()
+    # Logs of this run carry the id of the API request that caused it.
+    logs.request_id.set(job.meta.get("request_id") if job else None)
+    started = time.monotonic()
+    outcome = "error"
+    try:
+        outcome = _process(media_id)
+        return outcome
+    finally:
+        metrics.observe_job(time.monotonic() - started, outcome)
+        log.info("media job done", extra={"media_id": media_id, "outcome": outcome})
+
+
+def _process(media_id: str) -> str:
     with session_scope() as session:
         media = media_service.start_processing(
             session, media_id=media_id, max_attempts=get_settings().max_processing_attempts

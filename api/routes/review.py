@@ -5,7 +5,6 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import func, select
 
 from api.deps import NowDep, SessionDep, StaffDep
-from mvq.errors import Forbidden
 from mvq.review import service, stats, views
 from mvq.review.models import Decision
 from mvq.review.schemas import (
@@ -26,11 +25,6 @@ from mvq.submissions.models import Submission
 router = APIRouter(prefix="/api/v1/review", tags=["review"])
 
 
-def _require_viewer(principal: StaffDep) -> None:
-    if not principal.has_role(*service.VIEWERS):
-        raise Forbidden("your role has no access to the review queue")
-
-
 @router.get("/queue", response_model=QueueOut)
 def queue(
     principal: StaffDep,
@@ -42,7 +36,7 @@ def queue(
     min_age_minutes: Annotated[int | None, Query(ge=0)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> QueueOut:
-    _require_viewer(principal)
+    service.require_viewer(principal)
     filters = views.QueueFilters(flag, unit_id, target_type, min_age_minutes)
     rows = views.queue_rows(session, viewer=principal, filters=filters, now=now, limit=limit)
     oldest = views.oldest_waiting(session, now=now)
@@ -66,7 +60,7 @@ def reviewer_stats(
     now: NowDep,
     hours: Annotated[int, Query(ge=1, le=720)] = 24,
 ) -> list[ReviewerStatsOut]:
-    _require_viewer(principal)
+    service.require_viewer(principal)
     rows = stats.reviewer_stats(session, since=now - timedelta(hours=hours), until=now)
     return [ReviewerStatsOut(**row.__dict__, agreement=row.agreement) for row in rows]
 

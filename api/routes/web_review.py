@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import NowDep, SessionDep, WebFormUserDep, WebUserDep
 from api.templating import render
-from mvq.errors import Conflict, Forbidden, Invalid
+from mvq.errors import Conflict, Invalid
 from mvq.review import service, stats, views
 from mvq.review.models import ItemState
 from mvq.scoring import service as scoring
@@ -34,11 +34,6 @@ def _back(path: str, message: str) -> RedirectResponse:
     return RedirectResponse(f"{path}?{urlencode({'message': message})}", status_code=303)
 
 
-def _require_viewer(user: WebUserDep) -> None:
-    if not user.has_role(*service.VIEWERS):
-        raise Forbidden("your role has no access to the review queue")
-
-
 @router.get("/review", response_class=HTMLResponse)
 def queue_page(
     request: Request,
@@ -51,7 +46,7 @@ def queue_page(
     min_age_minutes: Annotated[int | None, Query(ge=0)] = None,
     message: str | None = None,
 ) -> HTMLResponse:
-    _require_viewer(user)
+    service.require_viewer(user.principal)
     filters = views.QueueFilters(
         flag=flag or None,
         unit_id=unit_id or None,
@@ -93,7 +88,7 @@ def stats_page(
     now: NowDep,
     hours: Annotated[int, Query(ge=1, le=720)] = 24,
 ) -> HTMLResponse:
-    _require_viewer(user)
+    service.require_viewer(user.principal)
     rows = stats.reviewer_stats(session, since=now - timedelta(hours=hours), until=now)
     return render(request, "stats.html", user=user, stats=rows, hours=hours)
 
@@ -107,7 +102,7 @@ def item_page(
     now: NowDep,
     message: str | None = None,
 ) -> HTMLResponse:
-    _require_viewer(user)
+    service.require_viewer(user.principal)
     view = views.item_view(session, viewer=user.principal, item_id=item_id)
     session.commit()  # the access event for the presigned GETs
     at = view.submission.occurred_at

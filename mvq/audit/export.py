@@ -116,8 +116,11 @@ def _batches(
     if until is not None:
         stmt = stmt.where(when < until)
     order = table.c["seq"] if model is AuditEvent else when
-    result = session.execute(stmt.order_by(order, *table.primary_key.columns),
-                             execution_options={"yield_per": BATCH})  # fmt: skip
+    # A server-side cursor: rows arrive a batch at a time instead of all at once.
+    stmt = stmt.order_by(order, *table.primary_key.columns).execution_options(
+        stream_results=True, yield_per=BATCH
+    )
+    result = session.execute(stmt)
     return [c.name for c in cols], (list(p) for p in result.partitions(BATCH))
 
 

@@ -65,6 +65,11 @@ def enqueue(session: Session, *, submission: Submission) -> ReviewItem:
     return item
 
 
+def require_viewer(principal: Principal) -> None:
+    if not principal.has_role(*VIEWERS):
+        raise Forbidden("your role has no access to the review queue")
+
+
 def may_view(viewer: Principal, *, submission: Submission) -> bool:
     return viewer.has_role(*VIEWERS) and viewer.unit_id != submission.unit_id
 

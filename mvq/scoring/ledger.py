@@ -163,13 +163,17 @@ def leaderboard(
     session: Session, *, since: datetime | None, until: datetime | None, limit: int = 500
 ) -> list[Standing]:
     """Units by points earned (awards less reversals; spending does not lower a rank)."""
-    earned = func.sum(UnitDailyPoints.earned)
-    stmt = (
-        select(UnitDailyPoints.unit_id, Unit.name, earned)
-        .join(Unit, Unit.id == UnitDailyPoints.unit_id)
+    # Sum per unit first, then attach names: the join then touches one row per unit.
+    totals = (
+        select(UnitDailyPoints.unit_id, func.sum(UnitDailyPoints.earned).label("points"))
         .where(*_days(since, until))
-        .group_by(UnitDailyPoints.unit_id, Unit.name)
-        .order_by(earned.desc(), Unit.name)
+        .group_by(UnitDailyPoints.unit_id)
+        .subquery()
+    )
+    stmt = (
+        select(totals.c.unit_id, Unit.name, totals.c.points)
+        .join(Unit, Unit.id == totals.c.unit_id)
+        .order_by(totals.c.points.desc(), Unit.name)
         .limit(limit)
     )
     return [Standing(u, name, int(points)) for u, name, points in session.execute(stmt)]
