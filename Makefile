@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := ffmpeg redis-server postgresql chromium fonts-dejavu-core
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck install apt bench-deps clean
+.PHONY: dev test test-system lint typecheck install apt bench-deps clean
 
 install: apt $(STAMP)
 
@@ -35,11 +35,15 @@ typecheck: install
 test: install lint typecheck
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
+# The system scenarios alone (faults, hostile corpus); `make test` runs them too.
+test-system: install
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/system
+
 # Benchmarks only: vpdq (Meta's reference video hasher) builds against libav's headers.
 bench-deps: install
-	@dpkg -s libavcodec-dev >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	@dpkg -s libavcodec-dev time >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  apt-get install -y -qq libavcodec-dev libavformat-dev libavutil-dev libswscale-dev \
-	  libavdevice-dev libavfilter-dev pkg-config)
+	  libavdevice-dev libavfilter-dev pkg-config time)
 	$(VENV)/bin/pip install -q 'vpdq>=0.2.5,<0.3'
 
 clean:

@@ -1,0 +1,120 @@
+"""The whole system under faults: each module gets servers of its own (so stopping S3 or
+flushing Redis touches nobody else), Postgres, two workers and a sweeper."""
+
+import os
+import shutil
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mvq.auth import service as auth
+from mvq.auth.models import Role
+from mvq.db import session_factory, utcnow
+from mvq.scoring import service as scoring
+from tests import harness
+from tests.integration.conftest import claim_body, sha256_of
+
+
+@pytest.fixture(scope="module")
+def system(backing: harness.Backing) -> Iterator[harness.Backing]:
+    """Redis and SeaweedFS of this module's own; Postgres from the session's cluster."""
+    root = Path(tempfile.mkdtemp(prefix="mvq-system-"))
+    root.chmod(0o755)
+    own = harness.start_backing(root)
+    own.pg_url = backing.pg_url
+    try:
+        yield own
+    finally:
+        own.group.stop()
+        if not os.environ.get("MVQ_KEEP_TEST_DIR"):
+            shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def database(system: harness.Backing, backing: harness.Backing) -> str:
+    url = harness.fresh_database(backing, "postgres")
+    harness.use_env({**system.env, "MVQ_DATABASE_URL": url})
+    with session_factory(url)() as session:
+        scoring.seed_demo_rules(session, now=utcnow())
+        session.commit()
+    return url
+
+
+@pytest.fixture(scope="module")
+def stack(system: harness.Backing, database: str) -> Iterator[harness.Stack]:
+    stack = harness.start_stack(system, database, workers=2, sweep_every=2)
+    try:
+        yield stack
+    finally:
+        stack.group.stop()
+
+
+def units(count: int) -> list[tuple[str, str]]:
+    with session_factory()() as session:
+        made = [
+            auth.create_unit(session, name=f"sys-{uuid.uuid4().hex[:8]}", actor="test")
+            for _ in range(count)
+        ]
+        session.commit()
+    return [(unit.id, token) for unit, token in made]
+
+
+def staff_token(role: Role) -> str:
+    with session_factory()() as session:
+        user, _ = auth.create_user(
+            session,
+            email=f"{role}-{uuid.uuid4().hex[:8]}@sys.mvq",
+            role=role,
+            unit_id=None,
+            actor="test",
+        )
+        token = auth.issue_staff_token(session, user=user, now=utcnow())
+        session.commit()
+    return token
+
+
+def upload(stack: harness.Stack, token: str, path: Path, attempts: int = 40) -> str:
+    """A unit's upload that retries while the system is degraded, as the CLI does."""
+    key = uuid.uuid4().hex
+    body = claim_body()
+    for _ in range(attempts):
+        try:
+            with stack.client(token) as api:
+                created = api.post(
+                    "/api/v1/submissions", json=body, headers={"Idempotency-Key": key}
+                )
+                if created.status_code >= 500:
+                    raise httpx.HTTPError(created.text)
+                created.raise_for_status()
+                sid = created.json()["id"]
+                plan = api.post(
+                    f"/api/v1/submissions/{sid}/media",
+                    json={
+                        "filename": path.name,
+                        "size": path.stat().st_size,
+                        "sha256": sha256_of(path),
+                        "content_type": "video/mp4",
+                    },
+                )
+                if plan.status_code >= 500:
+                    raise httpx.HTTPError(plan.text)
+                plan.raise_for_status()
+                info = plan.json()
+                if info["upload"]["urls"]:
+                    httpx.put(
+                        info["upload"]["urls"][0],
+                        content=path.read_bytes(),
+                        headers={"Content-Type": "video/mp4"},
+                    ).raise_for_status()
+                done = api.post(f"/api/v1/media/{info['media_id']}/complete", json={})
+                if done.status_code in (202, 409):
+                    return str(sid)
+                raise httpx.HTTPError(done.text)
+        except httpx.HTTPError:
+            threading.Event().wait(1.0)
+    raise AssertionError(f"upload of {path} never went through")

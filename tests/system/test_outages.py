@@ -1,0 +1,94 @@
+"""S3 away for 30 s: the API answers 503 with a JSON error, workers retry, and every upload
+completes once S3 is back, with nothing lost."""
+
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from deploy import servers
+from mvq.db import session_factory
+from mvq.submissions.models import Submission
+from tests import footage, harness
+from tests.integration.conftest import claim_body, sha256_of
+from tests.system.conftest import units, upload
+
+
+def stop_s3(system: harness.Backing) -> servers.Proc:
+    proc = next(p for p in system.group.procs if p.name == "seaweedfs")
+    servers.stop_process(proc)
+    return proc
+
+
+def start_s3(system: harness.Backing, old: servers.Proc) -> None:
+    system.group.procs.remove(old)
+    env = servers.weed_env(system.env["MVQ_S3_ACCESS_KEY"], system.env["MVQ_S3_SECRET_KEY"])
+    proc = system.group.start(
+        "seaweedfs",
+        list(old.popen.args),
+        env=env,  # type: ignore[arg-type]
+        log_dir=system.root / "logs",
+    )
+    port = int(system.env["MVQ_S3_ENDPOINT_URL"].rsplit(":", 1)[1])
+    servers.wait_for_port(port, proc=proc, timeout=90)
+
+
+def status(submission_id: str) -> str | None:
+    with session_factory()() as session:
+        return session.scalar(select(Submission.status).where(Submission.id == submission_id))
+
+
+@pytest.mark.timeout(900)
+def test_an_s3_outage_is_503_then_everything_completes(
+    system: harness.Backing, stack: harness.Stack, tmp_path: Path
+) -> None:
+    clips = [
+        footage.clip(n, tmp_path / f"{n}.mp4", seconds=3, size="320x180")
+        for n in ("coffee", "rocket", "astronaut")
+    ]
+    ((_, token),) = units(1)
+    # One upload whose bytes are in S3 but whose completion will arrive during the outage.
+    with stack.client(token) as api:
+        sid = api.post(
+            "/api/v1/submissions", json=claim_body(), headers={"Idempotency-Key": uuid.uuid4().hex}
+        ).json()["id"]
+        plan = api.post(
+            f"/api/v1/submissions/{sid}/media",
+            json={
+                "filename": "late.mp4",
+                "size": clips[2].stat().st_size,
+                "sha256": sha256_of(clips[2]),
+                "content_type": "video/mp4",
+            },
+        ).json()
+        httpx.put(
+            plan["upload"]["urls"][0],
+            content=clips[2].read_bytes(),
+            headers={"Content-Type": "video/mp4"},
+        ).raise_for_status()
+    in_flight = [upload(stack, token, clip) for clip in clips[:2]]
+    old = stop_s3(system)
+    stopped = time.monotonic()
+    try:
+        with stack.client(token) as api:
+            ready = api.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["checks"]["s3"].startswith("down")
+            late = api.post(f"/api/v1/media/{plan['media_id']}/complete", json={})
+            assert late.status_code == 503, late.text
+            assert late.json()["error"]["code"] in ("unavailable", "storage_error")
+        time.sleep(max(0.0, 30 - (time.monotonic() - stopped)))
+    finally:
+        start_s3(system, old)
+    with stack.client(token) as api:
+        assert api.post(f"/api/v1/media/{plan['media_id']}/complete", json={}).status_code == 202
+        assert api.get("/readyz").status_code == 200
+    for submission_id in [*in_flight, sid]:
+        harness.wait_until(
+            lambda s=submission_id: status(s) == "in_queue",
+            timeout=400,
+            interval=2,
+            what=f"{submission_id} processed after the outage",
+        )
