@@ -78,6 +78,21 @@ def staff_token(role: Role) -> str:
     return token
 
 
+class Refused(Exception):
+    """The API turned the upload down with a 4xx: a verdict, not an outage to retry."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(response.text)
+        self.response = response
+
+
+def _check(response: httpx.Response) -> None:
+    if response.status_code >= 500:
+        raise httpx.HTTPError(response.text)
+    if response.status_code >= 400:
+        raise Refused(response)
+
+
 def upload(stack: harness.Stack, token: str, path: Path, attempts: int = 40) -> str:
     """A unit's upload that retries while the system is degraded, as the CLI does."""
     key = uuid.uuid4().hex
@@ -88,9 +103,7 @@ def upload(stack: harness.Stack, token: str, path: Path, attempts: int = 40) -> 
                 created = api.post(
                     "/api/v1/submissions", json=body, headers={"Idempotency-Key": key}
                 )
-                if created.status_code >= 500:
-                    raise httpx.HTTPError(created.text)
-                created.raise_for_status()
+                _check(created)
                 sid = created.json()["id"]
                 plan = api.post(
                     f"/api/v1/submissions/{sid}/media",
@@ -101,9 +114,7 @@ def upload(stack: harness.Stack, token: str, path: Path, attempts: int = 40) -> 
                         "content_type": "video/mp4",
                     },
                 )
-                if plan.status_code >= 500:
-                    raise httpx.HTTPError(plan.text)
-                plan.raise_for_status()
+                _check(plan)
                 info = plan.json()
                 if info["upload"]["urls"]:
                     httpx.put(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from mvq.db import session_factory
 from mvq.media.models import Media
 from tests import footage, harness
-from tests.system.conftest import units, upload
+from tests.system.conftest import Refused, units, upload
 
 
 def corpus(where: Path, good: Path) -> dict[str, Path]:
@@ -67,7 +67,15 @@ def test_every_hostile_file_fails_with_a_reason_and_workers_keep_working(
     files = corpus(tmp_path, good)
     assert len(files) >= 25
     ((_, token),) = units(1)
-    ids = {name: upload(stack, token, path) for name, path in files.items()}
+    ids, refused = {}, {}
+    for name, path in files.items():
+        try:
+            ids[name] = upload(stack, token, path)
+        except Refused as exc:  # turned down before any byte is stored
+            refused[name] = exc.response
+    assert set(refused) <= {"empty.mp4"}, set(refused)
+    for response in refused.values():
+        assert response.status_code == 422 and response.json()["error"]["code"]
 
     def outcomes() -> dict[str, Media] | None:
         with session_factory()() as session:
