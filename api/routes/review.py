@@ -33,7 +33,7 @@ def queue(
     flag: str | None = None,
     unit_id: str | None = None,
     target_type: str | None = None,
-    min_age_minutes: Annotated[int | None, Query(ge=0)] = None,
+    min_age_minutes: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> QueueOut:
     service.require_viewer(principal)

@@ -63,7 +63,7 @@ def list_submissions(
     session: SessionDep,
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**62)] = 0,
 ) -> SubmissionPage:
     rows, total = service.list_visible(
         session, principal=principal, status=status, limit=limit, offset=offset

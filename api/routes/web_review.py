@@ -43,7 +43,7 @@ def queue_page(
     flag: str | None = None,
     unit_id: str | None = None,
     target_type: str | None = None,
-    min_age_minutes: Annotated[int | None, Query(ge=0)] = None,
+    min_age_minutes: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
     message: str | None = None,
 ) -> HTMLResponse:
     service.require_viewer(user.principal)

@@ -1,0 +1,62 @@
+"""A steady stream of uploads for MVQ_SOAK_SECONDS (60 in `make test`; 1800 for the full soak):
+every upload reaches the queue, and the API's and workers' memory stays flat within 10 %."""
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from mvq.db import session_factory
+from mvq.submissions.models import Submission
+from tests import footage, harness
+from tests.system.conftest import units, upload
+
+SOAK_SECONDS = float(os.environ.get("MVQ_SOAK_SECONDS", "60"))
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def memory(stack: harness.Stack) -> dict[str, int]:
+    return {
+        p.name: rss_kib(p.popen.pid)
+        for p in stack.group.procs
+        if p.name == "api" or p.name.startswith("worker")
+    }
+
+
+def all_queued(ids: list[str]) -> bool:
+    with session_factory()() as session:
+        done = session.scalar(
+            select(func.count()).where(Submission.id.in_(ids), Submission.status == "in_queue")
+        )
+    return done == len(ids)
+
+
+@pytest.mark.timeout(int(SOAK_SECONDS) + 900)
+def test_memory_stays_flat_under_a_steady_stream(stack: harness.Stack, tmp_path: Path) -> None:
+    clips = [
+        footage.clip(n, tmp_path / f"{n}.mp4", seconds=3, size="320x180")
+        for n in ("coffee", "rocket", "chelsea")
+    ]
+    accounts = units(3)
+    warm = [upload(stack, accounts[n % 3][1], clips[n % 3]) for n in range(15)]
+    harness.wait_until(lambda: all_queued(warm), timeout=300, interval=1, what="warm-up")
+    before = memory(stack)
+    ids, n = [], 0
+    deadline = time.monotonic() + SOAK_SECONDS
+    while time.monotonic() < deadline:
+        ids.append(upload(stack, accounts[n % 3][1], clips[n % 3]))
+        n += 1
+        time.sleep(1.0)
+    harness.wait_until(lambda: all_queued(ids), timeout=600, interval=1, what="soak uploads")
+    after = memory(stack)
+    assert len(ids) >= SOAK_SECONDS / 4
+    for name, kib in after.items():
+        assert kib <= before[name] * 1.10, (name, before[name], kib)
