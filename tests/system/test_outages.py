@@ -1,6 +1,8 @@
-"""S3 away for 30 s: the API answers 503 with a JSON error, workers retry, and every upload
-completes once S3 is back, with nothing lost."""
+"""S3 away for 30 s, Postgres restarted: the API answers 503 with a JSON error, workers retry,
+and every upload completes once the service is back, with nothing lost."""
 
+import os
+import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -92,3 +94,53 @@ def test_an_s3_outage_is_503_then_everything_completes(
             interval=2,
             what=f"{submission_id} processed after the outage",
         )
+
+
+@pytest.mark.timeout(900)
+def test_a_postgres_restart_is_503_then_everything_completes(
+    backing: harness.Backing, stack: harness.Stack, tmp_path: Path
+) -> None:
+    clips = [
+        footage.clip(n, tmp_path / f"{n}.mp4", seconds=3, size="320x180")
+        for n in ("camera", "moon")
+    ]
+    ((_, token),) = units(1)
+    in_flight = [upload(stack, token, clip) for clip in clips]
+    old = next(p for p in backing.group.procs if p.name == "postgres")
+    cluster = backing.root / "pg" / "cluster"
+    pg_ctl = [servers.postgres_bin("pg_ctl"), "stop", "-D", str(cluster), "-m", "fast"]
+    subprocess.run(
+        ["runuser", "-u", "postgres", "--", *pg_ctl] if os.geteuid() == 0 else pg_ctl,
+        check=True,
+        capture_output=True,
+    )
+    old.popen.wait(timeout=30)
+    try:
+        with stack.client(token) as api:
+            down = api.get("/api/v1/submissions")
+            assert down.status_code == 503 and down.json()["error"]["code"] == "unavailable"
+            assert api.get("/readyz").status_code == 503
+        time.sleep(10)
+    finally:
+        backing.group.procs.remove(old)
+        new = backing.group.start(
+            "postgres",
+            list(old.popen.args),  # type: ignore[arg-type]
+            log_dir=backing.root / "logs",
+        )
+        port = int(backing.pg_url.rsplit(":", 1)[1].split("/")[0]) if backing.pg_url else 0
+        servers.wait_for_port(port, proc=new, timeout=60)
+    for submission_id in in_flight:
+        harness.wait_until(
+            lambda s=submission_id: status(s) == "in_queue",
+            timeout=400,
+            interval=2,
+            what=f"{submission_id} processed after the restart",
+        )
+    after = upload(stack, token, clips[0])
+    harness.wait_until(
+        lambda: status(after) == "in_queue",
+        timeout=200,
+        interval=2,
+        what="an upload after the restart",
+    )

@@ -1,6 +1,7 @@
 """A steady stream of uploads for MVQ_SOAK_SECONDS (60 in `make test`; 1800 for the full soak):
 every upload reaches the queue, and the API's and workers' memory stays flat within 10 %."""
 
+import json
 import os
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from tests import footage, harness
 from tests.system.conftest import units, upload
 
 SOAK_SECONDS = float(os.environ.get("MVQ_SOAK_SECONDS", "60"))
+ARTIFACTS = Path(os.environ.get("MVQ_ARTIFACTS_DIR", Path(__file__).parents[2] / "artifacts"))
 
 
 def rss_kib(pid: int) -> int:
@@ -57,6 +59,19 @@ def test_memory_stays_flat_under_a_steady_stream(stack: harness.Stack, tmp_path:
         time.sleep(1.0)
     harness.wait_until(lambda: all_queued(ids), timeout=600, interval=1, what="soak uploads")
     after = memory(stack)
+    # Kept for the record (docs/BENCHMARKS.md has the full-length run).
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "soak.json").write_text(
+        json.dumps(
+            {
+                "seconds": SOAK_SECONDS,
+                "uploads": len(ids),
+                "rss_kib_before": before,
+                "rss_kib_after": after,
+            },
+            indent=2,
+        )
+    )
     assert len(ids) >= SOAK_SECONDS / 4
     for name, kib in after.items():
         assert kib <= before[name] * 1.10, (name, before[name], kib)
