@@ -19,6 +19,8 @@ from mvq.audit.models import AuditEvent
 from mvq.audit.service import verify_chain
 from mvq.auth.models import Role
 from mvq.auth.service import Principal
+from mvq.errors import NotFound
+from mvq.submissions.models import Submission
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 AUDITORS = (Role.auditor,)
@@ -99,6 +101,10 @@ def evidence_download(
     session: SessionDep,
     principal: Principal = require_roles(Role.auditor, Role.senior),
 ) -> FileResponse:
+    submission = session.get(Submission, submission_id)
+    # A senior linked to a unit does not hand out that unit's evidence.
+    if submission is None or (principal.unit_id and principal.unit_id == submission.unit_id):
+        raise NotFound("no such submission")
     work = Path(tempfile.mkdtemp(prefix="mvq-evidence-")) / submission_id
     evidence.build(session, submission_id=submission_id, out=work, actor=principal.actor)
     session.commit()

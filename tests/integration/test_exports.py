@@ -12,8 +12,10 @@ import pytest
 
 from mvq.audit.export import sha256_file
 from mvq.audit.signing import manifest_signed_by
+from mvq.auth.models import Role
+from mvq.db import session_factory
 from tests import harness
-from tests.integration.conftest import Accounts, upload_claim, wait_for_status
+from tests.integration.conftest import Accounts, make_staff, upload_claim, wait_for_status
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +96,10 @@ def test_the_evidence_bundle_holds_the_original_as_ingested_and_its_custody(
 ) -> None:
     with stack.client(accounts.staff_tokens["reviewer"]) as api:
         assert api.get(f"/api/v1/submissions/{approved}/evidence").status_code == 403
+    with session_factory()() as session:
+        insider = make_staff(session, Role.senior, unit_id=accounts.unit_id)
+    with stack.client(insider) as api:  # a senior of the claiming unit
+        assert api.get(f"/api/v1/submissions/{approved}/evidence").status_code == 404
     with stack.client(accounts.staff_tokens["auditor"]) as api:
         answer = api.get(f"/api/v1/submissions/{approved}/evidence")
         key = api.get("/api/v1/audit/public-key").json()["public_key"]
