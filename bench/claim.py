@@ -6,14 +6,10 @@ Postgres with 100,000 items waiting.
 
 import argparse
 import asyncio
-import os
 import random
-import shutil
-import tempfile
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 from sqlalchemy import insert, text
@@ -151,10 +147,7 @@ def main() -> None:
     args = parser.parse_args()
     # Busy: several times a person's pace. Human: 20 s an item, a fast reviewer's pace.
     paces = [(5.0, 30.0), (20.0, 60.0)]
-    root = Path(tempfile.mkdtemp(prefix="mvq-bench-"))
-    root.chmod(0o755)
-    backing = harness.start_backing(root)
-    try:
+    with harness.temporary_backing("mvq-bench-") as backing:
         url = harness.fresh_database(backing, "postgres")
         harness.use_env({**backing.env, "MVQ_DATABASE_URL": url})
         started = time.perf_counter()
@@ -169,10 +162,6 @@ def main() -> None:
             ]
         finally:
             stack.group.stop()
-    finally:
-        backing.group.stop()
-        if not os.environ.get("MVQ_KEEP_TEST_DIR"):
-            shutil.rmtree(root, ignore_errors=True)
     title = f"Review claim + decide, {REVIEWERS} concurrent reviewers, {args.items:,} items"
     tables = "\n".join(table(result, gap, seconds) for gap, seconds, result in results)
     body = f"""## {title} (Postgres)

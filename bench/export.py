@@ -7,13 +7,10 @@
 import argparse
 import os
 import random
-import shutil
 import subprocess
-import tempfile
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import psycopg
 from sqlalchemy import insert
@@ -79,16 +76,13 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--format", default="csv")
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="mvq-bench-"))
-    root.chmod(0o755)
-    backing = harness.start_backing(root)
-    try:
+    with harness.temporary_backing("mvq-bench-") as backing:
         url = harness.fresh_database(backing, "postgres")
         harness.use_env({**backing.env, "MVQ_DATABASE_URL": url})
         fill(url, args.entries, args.events)
         copy_seconds = raw_copy(url)
         env = {**os.environ, **backing.env, "MVQ_DATABASE_URL": url}
-        out = root / "export"
+        out = backing.root / "export"
         started = time.perf_counter()
         # GNU time reports the command's own peak RSS (other children of this process, such as
         # the servers' set-up commands, would blur getrusage's figure).
@@ -104,10 +98,6 @@ def main() -> None:
                        capture_output=True)  # fmt: skip
         verify_seconds = time.perf_counter() - started
         size_mib = sum(p.stat().st_size for p in out.iterdir()) / 1024**2
-    finally:
-        backing.group.stop()
-        if not os.environ.get("MVQ_KEEP_TEST_DIR"):
-            shutil.rmtree(root, ignore_errors=True)
     rows = args.entries + args.events
     verify_rate = rows / verify_seconds
     body = f"""## Export, {args.entries:,} ledger rows + {args.events:,} audit events (Postgres)

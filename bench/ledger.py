@@ -5,15 +5,11 @@
 """
 
 import argparse
-import os
 import random
-import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
@@ -79,10 +75,7 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=500)
     parser.add_argument("--queries", type=int, default=300)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="mvq-bench-"))
-    root.chmod(0o755)
-    backing = harness.start_backing(root)
-    try:
+    with harness.temporary_backing("mvq-bench-") as backing:
         url = harness.fresh_database(backing, "postgres")
         harness.use_env({**backing.env, "MVQ_DATABASE_URL": url})
         started = time.perf_counter()
@@ -108,10 +101,6 @@ def main() -> None:
             }  # fmt: skip
             check = {r.unit_id: r.points for r in ledger.leaderboard(s, since=None, until=None)}
             assert check == dict(raw_leaderboard(s, None)), "day totals differ from the ledger"
-    finally:
-        backing.group.stop()
-        if not os.environ.get("MVQ_KEEP_TEST_DIR"):
-            shutil.rmtree(root, ignore_errors=True)
 
     def line(name: str, values: list[float]) -> str:
         p50, p99 = percentile(values, 50) * 1000, percentile(values, 99) * 1000

@@ -5,10 +5,7 @@ queue, with 1 and then 2 workers on this 2-core machine (Postgres).
 """
 
 import argparse
-import os
-import shutil
 import statistics
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -80,17 +77,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--uploads", type=int, default=120)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="mvq-bench-"))
-    root.chmod(0o755)
-    backing = harness.start_backing(root)
-    try:
-        clips = [footage.clip(n, root / f"{n}.mp4", seconds=10, size="1280x720") for n in SOURCES]
+    with harness.temporary_backing("mvq-bench-") as backing:
+        clips = [
+            footage.clip(n, backing.root / f"{n}.mp4", seconds=10, size="1280x720") for n in SOURCES
+        ]
         size_mib = statistics.mean(c.stat().st_size for c in clips) / 1024**2
         results = {n: run(backing, n, args.uploads, clips) for n in (1, 2)}
-    finally:
-        backing.group.stop()
-        if not os.environ.get("MVQ_KEEP_TEST_DIR"):
-            shutil.rmtree(root, ignore_errors=True)
 
     def line(n: int) -> str:
         r = results[n]

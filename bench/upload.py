@@ -8,9 +8,7 @@ import argparse
 import asyncio
 import os
 import random
-import shutil
 import subprocess
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -190,10 +188,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--size-mib", type=int, default=1024)
     args = parser.parse_args()
-    root = Path(tempfile.mkdtemp(prefix="mvq-bench-"))
-    root.chmod(0o755)
-    backing = harness.start_backing(root)
-    try:
+    with harness.temporary_backing("mvq-bench-") as backing:
         url = harness.fresh_database(backing, "postgres")
         harness.use_env({**backing.env, "MVQ_DATABASE_URL": url})
         with session_factory(url)() as session:
@@ -211,14 +206,10 @@ def main() -> None:
             write_section("upload-latency", latency_section(stack, token, args.rounds))
             write_section(
                 "upload-throughput",
-                throughput_section(stack, token, args.size_mib, args.rounds, root),
+                throughput_section(stack, token, args.size_mib, args.rounds, backing.root),
             )
         finally:
             stack.group.stop()
-    finally:
-        backing.group.stop()
-        if not os.environ.get("MVQ_KEEP_TEST_DIR"):
-            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

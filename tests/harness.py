@@ -3,8 +3,12 @@ run, each on free loopback ports with its own data directory; a fresh database p
 
 import itertools
 import os
+import shutil
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +75,21 @@ def start_backing(root: Path) -> Backing:
                 raise
             time.sleep(0.5)
     return backing
+
+
+@contextmanager
+def temporary_backing(prefix: str) -> Iterator[Backing]:
+    """Redis and SeaweedFS (and Postgres, once asked for) in a fresh directory, stopped and
+    removed afterwards; MVQ_KEEP_TEST_DIR keeps the directory and its logs."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    root.chmod(0o755)  # the Postgres cluster runs as the postgres user and must reach its dir
+    backing = start_backing(root)
+    try:
+        yield backing
+    finally:
+        backing.group.stop()
+        if not os.environ.get("MVQ_KEEP_TEST_DIR"):
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def use_env(env: dict[str, str]) -> None:

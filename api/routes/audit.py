@@ -15,6 +15,7 @@ from starlette.background import BackgroundTask
 
 from api.deps import SessionDep, require_roles
 from mvq.audit import evidence, export, signing
+from mvq.audit import service as audit
 from mvq.audit.models import AuditEvent
 from mvq.audit.service import verify_chain
 from mvq.auth.models import Role
@@ -74,8 +75,6 @@ def export_zip(
     session: SessionDep, actor: Principal, since: datetime | None, until: datetime | None, fmt: str
 ) -> FileResponse:
     work = Path(tempfile.mkdtemp(prefix="mvq-export-")) / "export"
-    from mvq.audit import service as audit
-
     audit.record(session, actor=actor.actor, action="export.downloaded", object_type="export",
                  object_id=fmt, data={"from": since, "to": until})  # fmt: skip
     session.commit()

@@ -1,9 +1,6 @@
 """The whole system under faults: each module gets servers of its own (so stopping S3 or
 flushing Redis touches nobody else), Postgres, two workers and a sweeper."""
 
-import os
-import shutil
-import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -23,16 +20,9 @@ from tests.integration.conftest import claim_body, sha256_of
 @pytest.fixture(scope="module")
 def system(backing: harness.Backing) -> Iterator[harness.Backing]:
     """Redis and SeaweedFS of this module's own; Postgres from the session's cluster."""
-    root = Path(tempfile.mkdtemp(prefix="mvq-system-"))
-    root.chmod(0o755)
-    own = harness.start_backing(root)
-    own.pg_url = backing.pg_url
-    try:
+    with harness.temporary_backing("mvq-system-") as own:
+        own.pg_url = backing.pg_url
         yield own
-    finally:
-        own.group.stop()
-        if not os.environ.get("MVQ_KEEP_TEST_DIR"):
-            shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
