@@ -20,7 +20,7 @@ from mvq.auth.models import Role
 from mvq.db import session_factory, utcnow
 from mvq.review.models import ItemState, ReviewItem
 from mvq.review.service import priority_of
-from mvq.scoring import service as scoring
+from mvq.rules import service as rules
 from mvq.submissions.models import Submission, SubmissionStatus
 from tests import harness
 
@@ -32,7 +32,7 @@ def fill_queue(url: str, items: int) -> list[str]:
     """`items` claims waiting for review (a tenth flagged), and one token per reviewer."""
     now = utcnow()
     with session_factory(url)() as session:
-        scoring.seed_demo_rules(session, now=now)
+        rules.seed_demo_rules(session, now=now)
         unit, _ = auth.create_unit(session, name="bench-unit", actor="bench")
         tokens = []
         for n in range(REVIEWERS):

@@ -19,8 +19,8 @@ import vpdq
 
 from bench.report import median, write_section
 from deploy import servers
+from mvq.media.ingest.hashing import hamming
 from tests import footage
-from workers.ingest.hashing import hamming
 
 HEADER = (
     "| clip | mvq CPU | vpdq CPU | ffmpeg decode | mvq / vpdq | mvq peak RSS | frames "

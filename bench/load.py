@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from bench.report import percentile, write_section
 from mvq.audit.models import AuditEvent
 from mvq.db import session_factory, utcnow
-from mvq.scoring import service as scoring
+from mvq.rules import service as rules
 from mvq.submissions.models import Submission
 from tests import footage, harness
 from tests.system.conftest import units, upload
@@ -27,7 +27,7 @@ def run(backing: harness.Backing, workers: int, uploads: int, clips: list[Path])
     url = harness.fresh_database(backing, "postgres")
     harness.use_env({**backing.env, "MVQ_DATABASE_URL": url})
     with session_factory(url)() as session:
-        scoring.seed_demo_rules(session, now=utcnow())
+        rules.seed_demo_rules(session, now=utcnow())
         session.commit()
     accounts = units(10)
     stack = harness.start_stack(backing, url, workers=workers, api_workers=1)

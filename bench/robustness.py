@@ -18,8 +18,8 @@ from mvq.matching.service import (
     QueryFrame,
     near_matches,
 )
+from mvq.media.ingest import pipeline
 from tests import footage
-from workers import pipeline
 
 SOURCES = ["astronaut", "camera", "chelsea", "coffee", "rocket", "hubble_deep_field",
            "immunohistochemistry", "retina", "coins", "clock", "horse", "moon",

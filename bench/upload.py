@@ -22,7 +22,7 @@ from deploy import servers
 from mvq import storage
 from mvq.auth import service as auth
 from mvq.db import session_factory, utcnow
-from mvq.scoring import service as scoring
+from mvq.rules import service as rules
 from tests import harness
 
 CLIENTS = 100
@@ -192,7 +192,7 @@ def main() -> None:
         url = harness.fresh_database(backing, "postgres")
         harness.use_env({**backing.env, "MVQ_DATABASE_URL": url})
         with session_factory(url)() as session:
-            scoring.seed_demo_rules(session, now=utcnow())
+            rules.seed_demo_rules(session, now=utcnow())
             _, token = auth.create_unit(session, name="bench", actor="bench")
             session.commit()
         stack = harness.start_stack(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from mvq.auth import service as auth
 from mvq.auth.models import Role, StaffUser
 from mvq.db import utcnow
-from mvq.scoring import service as scoring
+from mvq.rules import service as rules
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +40,7 @@ def create_demo_accounts(session: Session) -> DemoAccounts | None:
     if session.scalar(select(func.count()).select_from(StaffUser)):
         return None
     actor = "system:bootstrap"
-    scoring.seed_demo_rules(session, now=utcnow())
+    rules.seed_demo_rules(session, now=utcnow())
     unit, token = auth.create_unit(session, name="Demo Unit", actor=actor)
     staff = []
     for role in (Role.admin, Role.reviewer, Role.senior, Role.auditor):

@@ -6,7 +6,8 @@ from mvq.db import Base
 from mvq.matching.models import IndexedFrame
 from mvq.media.models import Frame, Media
 from mvq.review.models import Decision, ReviewItem
-from mvq.scoring.models import LedgerEntry, Rule, RuleVersion
+from mvq.rules.models import Rule, RuleVersion
+from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Flag, Submission
 from mvq.units.models import Unit
 

@@ -11,10 +11,9 @@ from rq import get_current_job
 from mvq import logs, metrics, storage
 from mvq.db import session_scope, utcnow
 from mvq.media import service as media_service
+from mvq.media.ingest import frames, pipeline
 from mvq.media.models import Media
 from mvq.settings import get_settings
-from workers import pipeline
-from workers.ingest import frames
 
 log = logging.getLogger(__name__)
 SCRATCH_PREFIX = "mvq-media-"

@@ -14,13 +14,15 @@ from sqlalchemy import select
 from starlette.background import BackgroundTask
 
 from api.deps import SessionDep, require_roles
-from mvq.audit import evidence, export, signing
 from mvq.audit import service as audit
+from mvq.audit import signing
 from mvq.audit.models import AuditEvent
 from mvq.audit.service import verify_chain
 from mvq.auth.models import Role
 from mvq.auth.service import Principal
 from mvq.errors import NotFound
+from mvq.exports import dataset as export
+from mvq.exports import evidence
 from mvq.submissions.models import Submission
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])

@@ -7,8 +7,9 @@ from api.deps import NowDep, PrincipalDep, SessionDep, StaffDep, require_roles
 from mvq.auth.models import Role
 from mvq.auth.service import Principal
 from mvq.errors import Forbidden
-from mvq.scoring import ledger, preview, service
-from mvq.scoring.models import RuleVersion
+from mvq.rules import service
+from mvq.rules.models import RuleVersion
+from mvq.scoring import ledger, preview
 from mvq.scoring.schemas import (
     LeaderboardOut,
     LeaderboardRow,

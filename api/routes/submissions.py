@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session
 
 from api.deps import NowDep, PrincipalDep, SessionDep, StaffDep, UnitDep
 from mvq import ratelimit
+from mvq.matching.duplicates import DUPLICATE_KINDS
 from mvq.media import uploads
-from mvq.media.duplicates import DUPLICATE_KINDS
 from mvq.media.models import Frame, Media
 from mvq.media.schemas import MediaCreate, MediaCreated, UploadedPart, UploadInstructions
 from mvq.review import service as review

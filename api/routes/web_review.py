@@ -14,9 +14,9 @@ from api.templating import render
 from mvq.errors import Conflict, Invalid
 from mvq.review import service, stats, views
 from mvq.review.models import ItemState
-from mvq.scoring import service as scoring
+from mvq.rules import service as rules
+from mvq.rules.models import Outcome
 from mvq.settings import get_settings
-from mvq.submissions.models import Outcome
 
 router = APIRouter(include_in_schema=False)
 FLAG_KINDS = (
@@ -63,7 +63,7 @@ def queue_page(
         filters=filters,
         flag_kinds=FLAG_KINDS,
         units=views.units(session),
-        target_types=sorted(scoring.known_target_types(session, at=now)),
+        target_types=sorted(rules.known_target_types(session, at=now)),
         can_claim=user.has_role(*service.REVIEWERS),
         message=message,
     )
@@ -111,7 +111,7 @@ def item_page(
         "item.html",
         user=user,
         view=view,
-        target_types=sorted(scoring.known_target_types(session, at=at)),
+        target_types=sorted(rules.known_target_types(session, at=at)),
         outcomes=[o.value for o in Outcome],
         reject_reasons=service.REJECT_REASONS,
         lease_seconds=get_settings().lease_seconds,

@@ -12,8 +12,9 @@ from api.deps import NowDep, SessionDep, WebFormUserDep, WebUserDep
 from api.templating import render
 from mvq.auth.models import Role
 from mvq.errors import Conflict, DomainError, Forbidden, Invalid
-from mvq.scoring import disputes, ledger, preview, service
-from mvq.submissions.models import Outcome
+from mvq.rules import service
+from mvq.rules.models import Outcome
+from mvq.scoring import disputes, ledger, preview
 from mvq.units.models import Unit
 
 router = APIRouter(include_in_schema=False)

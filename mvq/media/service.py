@@ -9,8 +9,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
+from mvq.matching import duplicates
 from mvq.matching.models import IndexedFrame
-from mvq.media import duplicates, flags
+from mvq.media import flags
 from mvq.media.models import Frame, Media, MediaStatus
 from mvq.review import service as review
 from mvq.settings import get_settings

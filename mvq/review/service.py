@@ -16,10 +16,12 @@ from mvq.auth.models import Role
 from mvq.auth.service import Principal
 from mvq.errors import Conflict, Forbidden, Invalid, NotFound
 from mvq.review.models import Decision, DecisionKind, ItemState, ReviewItem, Stage
+from mvq.rules import service as rules
+from mvq.rules.models import Outcome
 from mvq.scoring import disputes
 from mvq.scoring import service as scoring
 from mvq.settings import get_settings
-from mvq.submissions.models import Flag, Outcome, Submission, SubmissionStatus
+from mvq.submissions.models import Flag, Submission, SubmissionStatus
 
 REJECT_REASONS = {
     "not_visible": "Target not visible",
@@ -49,7 +51,7 @@ def enqueue(session: Session, *, submission: Submission) -> ReviewItem:
     if item is not None:
         return item
     flagged = bool(session.scalar(select(exists().where(Flag.submission_id == submission.id))))
-    points = scoring.price_table(session, at=submission.occurred_at).worth(
+    points = rules.price_table(session, at=submission.occurred_at).worth(
         submission.target_type, submission.outcome
     )
     item = ReviewItem(
@@ -226,7 +228,7 @@ def _held(reviewer: Principal, item_id: str, lease_token: str, now: datetime) ->
 
 
 def _validated(
-    prices: scoring.PriceTable,
+    prices: rules.PriceTable,
     *,
     submission: Submission,
     decision: str,
@@ -269,7 +271,7 @@ def decide(
     if item is None:
         raise NotFound("no such review item")
     submission = session.get_one(Submission, item.submission_id)
-    prices = scoring.price_table(session, at=submission.occurred_at)
+    prices = rules.price_table(session, at=submission.occurred_at)
     final_target, final_outcome = _validated(
         prices,
         submission=submission,
@@ -396,7 +398,7 @@ def overturn(
     approved = submission.status == SubmissionStatus.approved
     if decision == (DecisionKind.approve if approved else DecisionKind.reject):
         raise Conflict(f"the claim is already {submission.status}", code="nothing_to_overturn")
-    prices = scoring.price_table(session, at=submission.occurred_at)
+    prices = rules.price_table(session, at=submission.occurred_at)
     final_target, final_outcome = _validated(
         prices,
         submission=submission,

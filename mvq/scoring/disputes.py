@@ -14,6 +14,7 @@ from mvq.auth.service import Principal
 from mvq.errors import Conflict, Forbidden, Invalid, NotFound
 from mvq.media.flags import distance_km
 from mvq.review.models import Decision, DecisionKind
+from mvq.rules import service as rules
 from mvq.scoring import ledger
 from mvq.scoring import service as scoring
 from mvq.scoring.models import Dispute, DisputeMember, DisputeStatus, EntryType, LedgerEntry
@@ -136,7 +137,7 @@ def award_approval(
     submission: Submission,
     decision: Decision,
     actor: str,
-    prices: scoring.PriceTable,
+    prices: rules.PriceTable,
 ) -> LedgerEntry | None:
     """The award for an approval: whole if the claim is in no dispute, held while its dispute
     is open, and the settled share once it is settled."""
@@ -226,7 +227,7 @@ def settle(
     first = approved[0]
     basis = _approval(session, first.id)
     assert basis is not None
-    prices = scoring.price_table(session, at=first.occurred_at)
+    prices = rules.price_table(session, at=first.occurred_at)
     total = prices.worth(basis.target_type, basis.outcome)
     if total is None or prices.version is None:
         raise Conflict("no points rule prices this target", code="no_rule")

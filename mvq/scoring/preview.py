@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mvq.review.models import Decision
+from mvq.rules.service import RuleRow
 from mvq.scoring.models import Dispute, EntryType, LedgerEntry
-from mvq.scoring.service import RuleRow
 from mvq.submissions.models import Submission, SubmissionStatus
 from mvq.units.models import Unit
 

@@ -20,11 +20,6 @@ class SubmissionStatus(enum.StrEnum):
     failed = "failed"
 
 
-class Outcome(enum.StrEnum):
-    destroyed = "destroyed"
-    damaged = "damaged"
-
-
 class Submission(Base):
     """One claim by one unit: what was hit, how, and when."""
 

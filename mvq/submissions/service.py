@@ -12,8 +12,9 @@ from mvq.audit import service as audit
 from mvq.auth.models import Role
 from mvq.auth.service import Principal
 from mvq.errors import Conflict, Forbidden, Invalid, NotFound
-from mvq.scoring import service as scoring
-from mvq.submissions.models import Flag, Outcome, Submission, SubmissionStatus
+from mvq.rules import service as rules
+from mvq.rules.models import Outcome
+from mvq.submissions.models import Flag, Submission, SubmissionStatus
 
 MAX_CLAIM_AGE = timedelta(days=365)
 CLOCK_SKEW = timedelta(minutes=5)
@@ -59,7 +60,7 @@ def create(
         raise Invalid("occurred_at is in the future", code="occurred_in_future")
     if occurred_at < now - MAX_CLAIM_AGE:
         raise Invalid("occurred_at is more than a year ago", code="occurred_too_old")
-    if target_type not in scoring.known_target_types(session, at=occurred_at):
+    if target_type not in rules.known_target_types(session, at=occurred_at):
         raise Invalid(f"unknown target_type {target_type!r}", code="unknown_target_type")
     if (lat is None) != (lon is None):
         raise Invalid("give both lat and lon, or neither", code="bad_position")

@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from mvq.auth.models import Role
 from mvq.db import session_factory, utcnow
-from mvq.scoring import service as scoring
+from mvq.rules import service as rules
 from tests import harness
 from tests.integration.conftest import make_login, make_unit
 
@@ -30,7 +30,7 @@ def database(backing: harness.Backing) -> Iterator[str]:
     url = harness.fresh_database(backing, "postgres")
     harness.use_env({**backing.env, "MVQ_DATABASE_URL": url})
     with session_factory(url)() as session:
-        scoring.seed_demo_rules(session, now=utcnow())
+        rules.seed_demo_rules(session, now=utcnow())
         session.commit()
     yield url
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from mvq.auth import service as auth
 from mvq.auth.models import Role
 from mvq.db import utcnow
-from mvq.scoring import service as scoring
+from mvq.rules import service as rules
 from tests import footage, harness
 
 
@@ -87,7 +87,7 @@ def accounts(database: str) -> Accounts:
     from mvq.db import session_factory
 
     with session_factory(database)() as session:
-        scoring.seed_demo_rules(session, now=utcnow())
+        rules.seed_demo_rules(session, now=utcnow())
         session.commit()
         unit_id, unit_token = make_unit(session)
         other_id, other_token = make_unit(session)

@@ -14,8 +14,8 @@ from mvq.auth.service import Principal
 from mvq.db import session_factory
 from mvq.errors import Conflict, Invalid
 from mvq.review import service as review
+from mvq.rules import service as rules
 from mvq.scoring import disputes, ledger
-from mvq.scoring import service as scoring
 from mvq.scoring.models import EntryType, LedgerEntry, UnitDailyPoints
 from mvq.submissions.models import Submission, SubmissionStatus
 from tests.integration.conftest import Accounts, make_unit
@@ -85,15 +85,15 @@ def test_an_award_uses_the_rules_in_force_when_the_hit_occurred(
 ) -> None:
     who = reviewer()
     with session_factory()() as session:
-        scoring.create_version(
+        rules.create_version(
             session,
             effective_from=CHANGE,
             actor_id=None,
             actor="test",
             now=CHANGE,
             rows=[
-                scoring.RuleRow("infantry", "destroyed", 12),
-                scoring.RuleRow("tank", "destroyed", 40),
+                rules.RuleRow("infantry", "destroyed", 12),
+                rules.RuleRow("tank", "destroyed", 40),
             ],
         )
         session.commit()

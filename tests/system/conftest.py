@@ -12,7 +12,7 @@ import pytest
 from mvq.auth import service as auth
 from mvq.auth.models import Role
 from mvq.db import session_factory, utcnow
-from mvq.scoring import service as scoring
+from mvq.rules import service as rules
 from tests import harness
 from tests.integration.conftest import claim_body, sha256_of
 
@@ -30,7 +30,7 @@ def database(system: harness.Backing, backing: harness.Backing) -> str:
     url = harness.fresh_database(backing, "postgres")
     harness.use_env({**system.env, "MVQ_DATABASE_URL": url})
     with session_factory(url)() as session:
-        scoring.seed_demo_rules(session, now=utcnow())
+        rules.seed_demo_rules(session, now=utcnow())
         session.commit()
     return url
 

@@ -2,8 +2,8 @@ import numpy as np
 import pdqhash
 from skimage import data
 
-from workers.ingest.frames import sample_rate, scaled_size
-from workers.ingest.hashing import bits_to_hex, frame_hashes, hamming, trim_borders
+from mvq.media.ingest.frames import sample_rate, scaled_size
+from mvq.media.ingest.hashing import bits_to_hex, frame_hashes, hamming, trim_borders
 
 
 def test_one_frame_a_second_until_the_cap() -> None:

@@ -4,9 +4,9 @@ import pytest
 from PIL import Image
 
 from mvq.media.flags import Claim, consistency_flags, distance_km
+from mvq.media.ingest.metadata import parse_iso6709, parse_time, video_facts
+from mvq.media.ingest.telemetry import parse_klv, parse_srt, summarise
 from tests import footage
-from workers.ingest.metadata import parse_iso6709, parse_time, video_facts
-from workers.ingest.telemetry import parse_klv, parse_srt, summarise
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -75,7 +75,7 @@ def test_haversine_distance() -> None:
 
 
 def test_exif_gps_and_time_from_a_real_photo(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from workers.ingest.metadata import exif_facts
+    from mvq.media.ingest.metadata import exif_facts
 
     path = footage.exif_photo(tmp_path / "p.jpg", taken="2026:11:20 10:00:00", lat=48.1, lon=-37.6)
     with Image.open(path) as img:

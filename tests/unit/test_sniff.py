@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from workers.ingest.sniff import sniff
-from workers.pipeline import Rejected, analyse, file_sha256
+from mvq.media.ingest.pipeline import Rejected, analyse, file_sha256
+from mvq.media.ingest.sniff import sniff
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:

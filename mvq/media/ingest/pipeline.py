@@ -12,10 +12,10 @@ from typing import Any
 import pdqhash
 import PIL
 
+from mvq.media.ingest import frames, metadata, probe, provenance, telemetry, tools
+from mvq.media.ingest.probe import Rejected
+from mvq.media.ingest.sniff import sniff
 from mvq.settings import get_settings
-from workers.ingest import frames, metadata, probe, provenance, telemetry, tools
-from workers.ingest.probe import Rejected
-from workers.ingest.sniff import sniff
 
 __all__ = ["Analysis", "Rejected", "analyse", "file_sha256"]
 MAX_TELEMETRY_BYTES = 64 * 1024**2

@@ -11,9 +11,9 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from mvq.audit.export import sha256_file
 from mvq.audit.service import hash_fields
 from mvq.audit.signing import manifest_signed_by
+from mvq.exports.dataset import sha256_file
 
 
 class ExportInvalid(Exception):

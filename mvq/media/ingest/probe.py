@@ -9,10 +9,10 @@ from typing import Any
 
 from PIL import Image
 
+from mvq.media.ingest import tools
+from mvq.media.ingest.metadata import exif_facts
+from mvq.media.ingest.sniff import Sniffed
 from mvq.settings import get_settings
-from workers.ingest import tools
-from workers.ingest.metadata import exif_facts
-from workers.ingest.sniff import Sniffed
 
 VIDEO_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "mpeg2video", "mjpeg"})
 

@@ -11,8 +11,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
 
-from workers.ingest import hashing, tools
-from workers.ingest.probe import VideoInfo
+from mvq.media.ingest import hashing, tools
+from mvq.media.ingest.probe import VideoInfo
 
 MAX_SIDE = 640  # PDQ downsamples to 64x64 anyway; reviewers get a clear still
 SHEET_COLUMNS, SHEET_CELLS, SHEET_CELL_WIDTH = 4, 16, 240

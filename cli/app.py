@@ -16,7 +16,7 @@ from mvq.errors import DomainError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from mvq.client import Client
+    from cli.client import Client
 
 app = typer.Typer(help="mvq: media-verification queue", no_args_is_help=True)
 admin = typer.Typer(help="Administration (runs against MVQ_DATABASE_URL)", no_args_is_help=True)
@@ -203,8 +203,8 @@ def export_cmd(
     format: Annotated[str, typer.Option(help="csv, jsonl or parquet")] = "csv",
 ) -> None:
     """Export the record of a period with a signed manifest."""
-    from mvq.audit import export
     from mvq.db import session_factory
+    from mvq.exports import dataset as export
 
     if format not in export.FORMATS:
         _fail(f"--format must be one of {', '.join(export.FORMATS)}")
@@ -227,7 +227,8 @@ def verify_export_cmd(
     ] = None,
 ) -> None:
     """Exit 0 only if every file's SHA-256, the signature and the audit chain check out."""
-    from mvq.audit import signing, verify_export
+    from mvq.audit import signing
+    from mvq.exports import verify as verify_export
 
     key = public_key or signing.public_key_hex()
     try:
@@ -244,8 +245,8 @@ def evidence_cmd(
     out: Annotated[Path, typer.Option(help="directory for the bundle")],
 ) -> None:
     """The evidence bundle of one claim: originals, derivatives, decisions, custody, manifest."""
-    from mvq.audit import evidence
     from mvq.db import session_factory
+    from mvq.exports import evidence
 
     with session_factory()() as session:
         try:
@@ -258,7 +259,7 @@ def evidence_cmd(
 
 
 def _client(limit_rate: float | None = None) -> "Client":
-    from mvq.client import Client
+    from cli.client import Client
 
     url, token = os.environ.get("MVQ_URL"), os.environ.get("MVQ_TOKEN")
     if not url or not token:
@@ -295,7 +296,7 @@ def upload(
     ] = None,
 ) -> None:
     """Upload footage as one claim; prints the submission id. Run it again to resume."""
-    from mvq.client import ClientError
+    from cli.client import ClientError
 
     when = occurred_at or datetime.now(UTC)
     if when.tzinfo is None:
@@ -326,9 +327,9 @@ def analyze(
 ) -> None:
     """Run the ingest pipeline on a local file (no queue, no database) and print JSON."""
     from mvq.media.flags import Claim, consistency_flags
+    from mvq.media.ingest import pipeline
     from mvq.media.service import jsonable
     from mvq.settings import get_settings
-    from workers import pipeline
 
     try:
         result = pipeline.analyse(file)
@@ -362,9 +363,9 @@ def match(
 
     from mvq.db import session_factory
     from mvq.matching import service as matching
+    from mvq.media.ingest import pipeline
     from mvq.media.models import Media
     from mvq.settings import get_settings
-    from workers import pipeline
 
     try:
         result = pipeline.analyse(file)
@@ -393,7 +394,7 @@ def match(
 @app.command()
 def status(submission_id: str) -> None:
     """State, flags, decision and points of one submission."""
-    from mvq.client import ClientError
+    from cli.client import ClientError
 
     try:
         body = _client().submission(submission_id)

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from mvq import storage
 from mvq.audit import service as audit
 from mvq.audit import signing
-from mvq.audit.export import sha256_file
 from mvq.audit.models import AuditEvent
 from mvq.db import Base, utcnow
 from mvq.errors import Conflict, NotFound
+from mvq.exports.dataset import sha256_file
 from mvq.media.models import Frame, Media, MediaStatus
 from mvq.review.models import Decision, ReviewItem
 from mvq.scoring.models import LedgerEntry

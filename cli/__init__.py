@@ -1,0 +1,1 @@
+"""The `mvq` command and the unit's HTTP client: an adapter beside api/ and workers/."""

@@ -1,0 +1,35 @@
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mvq.db import Base, utcnow
+from mvq.ids import new_id
+
+
+class Outcome(enum.StrEnum):
+    destroyed = "destroyed"
+    damaged = "damaged"
+
+
+class RuleVersion(Base):
+    """A points table in force from `effective_from` until the next version starts."""
+
+    __tablename__ = "rule_versions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    effective_from: Mapped[datetime] = mapped_column(unique=True)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Rule(Base):
+    __tablename__ = "rules"
+    __table_args__ = (UniqueConstraint("version_id", "target_type", "outcome"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    version_id: Mapped[str] = mapped_column(ForeignKey("rule_versions.id"), index=True)
+    target_type: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(20))
+    points: Mapped[int]

@@ -1,0 +1,170 @@
+"""Points rules: versions immutable once in force, and the price table at any moment."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mvq.audit import service as audit
+from mvq.errors import Conflict, Invalid
+from mvq.rules.models import Outcome, Rule, RuleVersion
+
+# Demo figures only (the 2025 public table): never real policy.
+DEMO_RULES: list[tuple[str, str, int]] = [
+    ("tank", "destroyed", 40),
+    ("tank", "damaged", 20),
+    ("mlrs", "destroyed", 50),
+    ("mlrs", "damaged", 25),
+    ("artillery", "destroyed", 30),
+    ("artillery", "damaged", 15),
+    ("apc", "destroyed", 20),
+    ("apc", "damaged", 10),
+    ("infantry", "destroyed", 6),
+]
+DEMO_EFFECTIVE_FROM = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class RuleRow:
+    target_type: str
+    outcome: str
+    points: int
+
+
+def version_in_force(session: Session, *, at: datetime) -> RuleVersion | None:
+    return session.scalar(
+        select(RuleVersion)
+        .where(RuleVersion.effective_from <= at)
+        .order_by(RuleVersion.effective_from.desc())
+        .limit(1)
+    )
+
+
+def rules_of(session: Session, *, version_id: str) -> list[Rule]:
+    return list(
+        session.scalars(
+            select(Rule)
+            .where(Rule.version_id == version_id)
+            .order_by(Rule.target_type, Rule.outcome)
+        )
+    )
+
+
+def history(session: Session) -> list[RuleVersion]:
+    return list(session.scalars(select(RuleVersion).order_by(RuleVersion.effective_from.desc())))
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    """The rules in force at one moment: what each (target_type, outcome) is worth."""
+
+    version: RuleVersion | None
+    points: dict[tuple[str, str], int]
+
+    @property
+    def target_types(self) -> set[str]:
+        return {target for target, _ in self.points}
+
+    def worth(self, target_type: str, outcome: str) -> int | None:
+        return self.points.get((target_type, outcome))
+
+
+def price_table(session: Session, *, at: datetime) -> PriceTable:
+    version = version_in_force(session, at=at)
+    if version is None:
+        return PriceTable(None, {})
+    rules = rules_of(session, version_id=version.id)
+    return PriceTable(version, {(r.target_type, r.outcome): r.points for r in rules})
+
+
+def known_target_types(session: Session, *, at: datetime) -> set[str]:
+    return price_table(session, at=at).target_types
+
+
+def create_version(
+    session: Session,
+    *,
+    effective_from: datetime,
+    rows: list[RuleRow],
+    actor_id: str | None,
+    actor: str,
+    now: datetime,
+) -> RuleVersion:
+    if effective_from < now and actor_id is not None:
+        # A version that is already in force could change awards already made.
+        raise Invalid("effective_from must not be in the past", code="rules_in_past")
+    if not rows:
+        raise Invalid("a rules version needs at least one rule")
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
+        if row.outcome not in set(Outcome):
+            raise Invalid(f"unknown outcome {row.outcome!r}")
+        if row.points < 0:
+            raise Invalid("points must not be negative")
+        if (row.target_type, row.outcome) in seen:
+            raise Invalid(f"duplicate rule for {row.target_type}/{row.outcome}")
+        seen.add((row.target_type, row.outcome))
+    if session.scalar(select(RuleVersion).where(RuleVersion.effective_from == effective_from)):
+        raise Conflict("a version with this effective_from exists", code="rules_exist")
+    version = RuleVersion(effective_from=effective_from, created_by=actor_id)
+    session.add(version)
+    session.flush()
+    session.add_all(
+        Rule(
+            version_id=version.id,
+            target_type=r.target_type.strip().lower(),
+            outcome=r.outcome,
+            points=r.points,
+        )
+        for r in rows
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="rules.version_created",
+        object_type="rule_version",
+        object_id=version.id,
+        data={"effective_from": effective_from.isoformat(), "rules": [r.__dict__ for r in rows]},
+    )
+    return version
+
+
+def seed_demo_rules(session: Session, *, now: datetime) -> RuleVersion | None:
+    if session.scalar(select(func.count()).select_from(RuleVersion)):
+        return None
+    return create_version(
+        session,
+        effective_from=DEMO_EFFECTIVE_FROM,
+        rows=[RuleRow(t, o, p) for t, o, p in DEMO_RULES],
+        actor_id=None,
+        actor="system:seed",
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    target_type: str
+    outcome: str
+    before: int | None
+    after: int | None
+
+    @property
+    def kind(self) -> str:
+        if self.before is None:
+            return "added"
+        if self.after is None:
+            return "removed"
+        return "unchanged" if self.before == self.after else "changed"
+
+
+def diff(before: list[Rule], after: list[Rule]) -> list[RuleChange]:
+    """Row by row, what a version changes against the one before it."""
+    old = {(r.target_type, r.outcome): r.points for r in before}
+    new = {(r.target_type, r.outcome): r.points for r in after}
+    return [RuleChange(t, o, old.get((t, o)), new.get((t, o))) for t, o in sorted(old | new)]
+
+
+def is_demo(version: RuleVersion) -> bool:
+    return version.created_by is None and version.effective_from == DEMO_EFFECTIVE_FROM
