@@ -7,8 +7,9 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from api import web_session
+from mvq.auth import policy
 from mvq.auth import service as auth
-from mvq.auth.models import Role, StaffUser
+from mvq.auth.models import StaffUser
 from mvq.auth.service import Principal
 from mvq.db import session_factory, utcnow
 from mvq.errors import Forbidden, Unauthenticated
@@ -48,18 +49,18 @@ def get_principal(request: Request, session: SessionDep, now: NowDep) -> Princip
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_roles(*roles: Role):  # type: ignore[no-untyped-def]
+def allowed(action: policy.Action):  # type: ignore[no-untyped-def]
+    """A route's dependency: the caller must be allowed `action` (mvq.auth.policy)."""
+
     def check(principal: PrincipalDep) -> Principal:
-        if not principal.has_role(*roles):
-            raise Forbidden("your role may not do this")
+        policy.require(principal, action)
         return principal
 
     return Depends(check)
 
 
 def staff(principal: PrincipalDep) -> Principal:
-    # The marketplace's service account is staff-kind but no member of staff.
-    if principal.kind != "staff" or principal.role == Role.marketplace:
+    if not policy.is_staff(principal):
         raise Forbidden("staff only")
     return principal
 
@@ -96,8 +97,9 @@ class WebUser:
     def csrf(self) -> str:
         return web_session.csrf_for(self.session_token)
 
-    def has_role(self, *roles: Role) -> bool:
-        return self.principal.has_role(*roles)
+    def can(self, action: str) -> bool:
+        """For templates: `user.can("overturn")` asks the one policy."""
+        return policy.allows(self.principal, policy.Action(action))
 
 
 def get_web_user(request: Request, session: SessionDep, now: NowDep) -> WebUser:

@@ -9,7 +9,6 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.deps import WebUser
-from mvq.auth.models import Role
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -40,6 +39,6 @@ def render(
     return templates.TemplateResponse(
         request,
         name,
-        {"user": user, "Role": Role, **context},
+        {"user": user, **context},
         status_code=status_code,
     )

@@ -13,12 +13,12 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 from starlette.background import BackgroundTask
 
-from api.deps import SessionDep, require_roles
+from api.deps import SessionDep, allowed
 from mvq.audit import service as audit
 from mvq.audit import signing
 from mvq.audit.models import AuditEvent
 from mvq.audit.service import verify_chain
-from mvq.auth.models import Role
+from mvq.auth.policy import Action
 from mvq.auth.service import Principal
 from mvq.errors import NotFound
 from mvq.exports import dataset as export
@@ -26,7 +26,6 @@ from mvq.exports import evidence
 from mvq.submissions.models import Submission
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
-AUDITORS = (Role.auditor,)
 
 
 @router.get("/audit/public-key")
@@ -36,7 +35,7 @@ def public_key() -> dict[str, str]:
 
 
 @router.get("/audit/verify")
-def verify(session: SessionDep, _: Principal = require_roles(*AUDITORS)) -> dict[str, Any]:
+def verify(session: SessionDep, _: Principal = allowed(Action.read_audit)) -> dict[str, Any]:
     report = verify_chain(session)
     return {"ok": report.first_bad_seq is None, "events": report.events, "head": report.head,
             "first_bad_seq": report.first_bad_seq, "problem": report.problem}  # fmt: skip
@@ -45,7 +44,7 @@ def verify(session: SessionDep, _: Principal = require_roles(*AUDITORS)) -> dict
 @router.get("/audit/events")
 def events(
     session: SessionDep,
-    _: Principal = require_roles(*AUDITORS),
+    _: Principal = allowed(Action.read_audit),
     object_id: str | None = None,
     after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -88,7 +87,7 @@ def export_zip(
 @router.get("/audit/export")
 def export_download(
     session: SessionDep,
-    principal: Principal = require_roles(*AUDITORS),
+    principal: Principal = allowed(Action.read_audit),
     since: datetime | None = None,
     until: datetime | None = None,
     format: Annotated[str, Query(pattern="^(csv|jsonl|parquet)$")] = "csv",
@@ -100,7 +99,7 @@ def export_download(
 def evidence_download(
     submission_id: str,
     session: SessionDep,
-    principal: Principal = require_roles(Role.auditor, Role.senior),
+    principal: Principal = allowed(Action.download_evidence),
 ) -> FileResponse:
     submission = session.get(Submission, submission_id)
     # A senior linked to a unit does not hand out that unit's evidence.

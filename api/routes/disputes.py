@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from api.deps import NowDep, SessionDep, require_roles
-from mvq.auth.models import Role
+from api.deps import NowDep, SessionDep, allowed
+from mvq.auth.policy import Action
 from mvq.auth.service import Principal
 from mvq.scoring import disputes
 from mvq.scoring.schemas import (
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1/disputes", tags=["disputes"])
 
 @router.get("", response_model=list[DisputeOut])
 def open_disputes(
-    session: SessionDep, _: Principal = require_roles(Role.senior, Role.admin, Role.auditor)
+    session: SessionDep, _: Principal = allowed(Action.view_disputes)
 ) -> list[DisputeOut]:
     return [
         DisputeOut(
@@ -38,7 +38,7 @@ def settle(
     body: SettleIn,
     session: SessionDep,
     now: NowDep,
-    principal: Principal = require_roles(Role.senior),
+    principal: Principal = allowed(Action.settle_disputes),
 ) -> SettleOut:
     awarded = disputes.settle(
         session, senior=principal, dispute_id=dispute_id, shares=body.shares, note=body.note,

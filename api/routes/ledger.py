@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 
-from api.deps import SessionDep, require_roles
-from mvq.auth.models import Role
+from api.deps import SessionDep, allowed
+from mvq.auth.policy import Action
 from mvq.auth.service import Principal
 from mvq.errors import NotFound
 from mvq.scoring import ledger
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1/units", tags=["ledger"])
 def unit_ledger(
     unit_id: str,
     session: SessionDep,
-    _: Principal = require_roles(Role.admin, Role.auditor, Role.marketplace),
+    _: Principal = allowed(Action.read_ledgers),
 ) -> LedgerOut:
     if session.get(Unit, unit_id) is None:
         raise NotFound("no such unit")
@@ -38,7 +38,7 @@ def spend(
     response: Response,
     session: SessionDep,
     idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
-    principal: Principal = require_roles(Role.admin, Role.marketplace),
+    principal: Principal = allowed(Action.record_debits),
 ) -> DebitOut:
     """Records a spend; the same Idempotency-Key again returns the same spend (200)."""
     entry, created = ledger.debit(

@@ -3,8 +3,8 @@ from datetime import datetime
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, PrincipalDep, SessionDep, StaffDep, require_roles
-from mvq.auth.models import Role
+from api.deps import NowDep, PrincipalDep, SessionDep, StaffDep, allowed
+from mvq.auth.policy import Action
 from mvq.auth.service import Principal
 from mvq.errors import Forbidden
 from mvq.rules import service
@@ -51,7 +51,7 @@ def create_rules(
     body: RuleVersionIn,
     session: SessionDep,
     now: NowDep,
-    principal: Principal = require_roles(Role.admin),
+    principal: Principal = allowed(Action.edit_rules),
 ) -> RuleVersionOut:
     version = service.create_version(
         session,
@@ -93,7 +93,7 @@ def leaderboard(
 
 @router.post("/scoring/preview", response_model=list[PreviewRowOut])
 def preview_rules(
-    body: PreviewIn, session: SessionDep, _: Principal = require_roles(Role.admin)
+    body: PreviewIn, session: SessionDep, _: Principal = allowed(Action.edit_rules)
 ) -> list[PreviewRowOut]:
     """What a draft points table would have awarded over a past period; changes nothing."""
     rows = preview.preview(

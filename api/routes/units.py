@@ -4,9 +4,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
-from api.deps import NowDep, SessionDep, require_roles
+from api.deps import NowDep, SessionDep, allowed
 from mvq.auth import service as auth
-from mvq.auth.models import Role
+from mvq.auth.policy import Action
 from mvq.auth.service import Principal
 
 router = APIRouter(prefix="/api/v1/units", tags=["units"])
@@ -32,7 +32,7 @@ def rotate_token(
     session: SessionDep,
     now: NowDep,
     body: Annotated[RotateIn | None, Body()] = None,
-    principal: Principal = require_roles(Role.admin),
+    principal: Principal = allowed(Action.manage_units),
 ) -> UnitTokenOut:
     grace = timedelta(minutes=body.grace_minutes if body else 0)
     token = auth.rotate_unit_token(
@@ -44,7 +44,10 @@ def rotate_token(
 
 @router.post("/{unit_id}/token/revoke", response_model=RevokedOut)
 def revoke_tokens(
-    unit_id: str, session: SessionDep, now: NowDep, principal: Principal = require_roles(Role.admin)
+    unit_id: str,
+    session: SessionDep,
+    now: NowDep,
+    principal: Principal = allowed(Action.manage_units),
 ) -> RevokedOut:
     count = auth.revoke_unit_tokens(session, unit_id=unit_id, actor=principal.actor, now=now)
     session.commit()

@@ -13,15 +13,14 @@ from api.templating import render
 from mvq.audit import signing
 from mvq.audit.models import AuditEvent
 from mvq.audit.service import verify_chain
-from mvq.auth.models import Role
-from mvq.errors import Forbidden
+from mvq.auth import policy
+from mvq.auth.policy import Action
 
 router = APIRouter(include_in_schema=False)
 
 
 def _auditor(user: WebUserDep) -> None:
-    if not user.has_role(Role.auditor):
-        raise Forbidden("the audit pages are for auditors")
+    policy.require(user.principal, Action.read_audit)
 
 
 @router.get("/audit", response_class=HTMLResponse)

@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field
 
 from api.deps import NowDep, SessionDep, WebFormUserDep, WebUserDep
 from api.templating import render
+from mvq.auth import policy
+from mvq.auth.policy import Action
 from mvq.errors import Conflict, Invalid
 from mvq.review import service, stats, views
 from mvq.review.models import ItemState
@@ -46,7 +48,7 @@ def queue_page(
     min_age_minutes: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
     message: str | None = None,
 ) -> HTMLResponse:
-    service.require_viewer(user.principal)
+    policy.require(user.principal, Action.view_queue)
     filters = views.QueueFilters(
         flag=flag or None,
         unit_id=unit_id or None,
@@ -64,7 +66,7 @@ def queue_page(
         flag_kinds=FLAG_KINDS,
         units=views.units(session),
         target_types=sorted(rules.known_target_types(session, at=now)),
-        can_claim=user.has_role(*service.REVIEWERS),
+        can_claim=user.can(Action.review),
         message=message,
     )
 
@@ -88,7 +90,7 @@ def stats_page(
     now: NowDep,
     hours: Annotated[int, Query(ge=1, le=720)] = 24,
 ) -> HTMLResponse:
-    service.require_viewer(user.principal)
+    policy.require(user.principal, Action.view_queue)
     rows = stats.reviewer_stats(session, since=now - timedelta(hours=hours), until=now)
     return render(request, "stats.html", user=user, stats=rows, hours=hours)
 
@@ -102,7 +104,7 @@ def item_page(
     now: NowDep,
     message: str | None = None,
 ) -> HTMLResponse:
-    service.require_viewer(user.principal)
+    policy.require(user.principal, Action.view_queue)
     view = views.item_view(session, viewer=user.principal, item_id=item_id)
     session.commit()  # the access event for the presigned GETs
     at = view.submission.occurred_at
@@ -115,7 +117,7 @@ def item_page(
         outcomes=[o.value for o in Outcome],
         reject_reasons=service.REJECT_REASONS,
         lease_seconds=get_settings().lease_seconds,
-        can_overturn=user.has_role(*service.SENIORS) and view.item.state == ItemState.decided,
+        can_overturn=user.can(Action.overturn) and view.item.state == ItemState.decided,
         message=message,
     )
 

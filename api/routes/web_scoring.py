@@ -10,22 +10,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.deps import NowDep, SessionDep, WebFormUserDep, WebUserDep
 from api.templating import render
-from mvq.auth.models import Role
-from mvq.errors import Conflict, DomainError, Forbidden, Invalid
+from mvq.auth import policy
+from mvq.auth.policy import Action
+from mvq.errors import Conflict, DomainError, Invalid
 from mvq.rules import service
 from mvq.rules.models import Outcome
 from mvq.scoring import disputes, ledger, preview
 from mvq.units.models import Unit
 
 router = APIRouter(include_in_schema=False)
-STAFF = (Role.reviewer, Role.senior, Role.admin, Role.auditor)
 CHART_UNITS = 5
 PERIODS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
-
-
-def _need(user: WebUserDep, *roles: Role) -> None:
-    if not user.has_role(*roles):
-        raise Forbidden("your role has no access to this page")
 
 
 def parse_rules(text: str) -> list[service.RuleRow]:
@@ -46,7 +41,7 @@ def rules_page(
     request: Request, user: WebUserDep, session: SessionDep, now: NowDep,
     message: str | None = None,
 ) -> HTMLResponse:  # fmt: skip
-    _need(user, *STAFF)
+    policy.require(user.principal, Action.view_rules)
     versions = service.history(session)  # newest first
     shown = []
     for n, version in enumerate(versions):
@@ -57,7 +52,7 @@ def rules_page(
     in_force = service.version_in_force(session, at=now)
     return render(request, "rules.html", user=user, versions=shown, now=now, message=message,
                   in_force_id=in_force.id if in_force else None,
-                  can_edit=user.has_role(Role.admin))  # fmt: skip
+                  can_edit=user.can(Action.edit_rules))  # fmt: skip
 
 
 @router.post("/scoring/rules", response_class=RedirectResponse)
@@ -68,7 +63,7 @@ def create_rules(
     effective_from: Annotated[datetime, Form()],
     rules: Annotated[str, Form(max_length=100_000)],
 ) -> RedirectResponse:
-    _need(user, Role.admin)
+    policy.require(user.principal, Action.edit_rules)
     when = effective_from if effective_from.tzinfo else effective_from.replace(tzinfo=UTC)
     try:
         service.create_version(
@@ -91,7 +86,7 @@ def preview_page(
     until: Annotated[date, Form()],
     rules: Annotated[str, Form(max_length=100_000)],
 ) -> HTMLResponse:
-    _need(user, Role.admin)
+    policy.require(user.principal, Action.edit_rules)
     start = datetime(since.year, since.month, since.day, tzinfo=UTC)
     end = datetime(until.year, until.month, until.day, tzinfo=UTC) + timedelta(days=1)
     rows = preview.preview(session, rows=parse_rules(rules), since=start, until=end)
@@ -128,7 +123,7 @@ def leaderboard_page(
     now: NowDep,
     period: Annotated[str, Query(pattern="^(7d|30d|90d|365d|all)$")] = "30d",
 ) -> HTMLResponse:
-    _need(user, *STAFF)
+    policy.require(user.principal, Action.view_leaderboard)
     today = now.astimezone(UTC).date()
     days = PERIODS.get(period)
     since = (
@@ -149,10 +144,17 @@ def leaderboard_page(
 def disputes_page(
     request: Request, user: WebUserDep, session: SessionDep, message: str | None = None
 ) -> HTMLResponse:
-    _need(user, Role.senior, Role.admin, Role.auditor)
+    policy.require(user.principal, Action.view_disputes)
     names = {u.id: u.name for u in session.query(Unit)}
-    return render(request, "disputes.html", user=user, disputes=disputes.open_disputes(session),
-                  names=names, message=message, can_settle=user.has_role(Role.senior))  # fmt: skip
+    return render(
+        request,
+        "disputes.html",
+        user=user,
+        disputes=disputes.open_disputes(session),
+        names=names,
+        message=message,
+        can_settle=user.can(Action.settle_disputes),
+    )
 
 
 @router.post("/disputes/{dispute_id}/settle", response_class=RedirectResponse)
