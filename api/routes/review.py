@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import func, select
 
 from api.deps import NowDep, SessionDep, StaffDep
-from mvq.review import service, stats, views
+from mvq.review import queue, service, stats
 from mvq.review.models import Decision
 from mvq.review.schemas import (
     ClaimOut,
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/v1/review", tags=["review"])
 
 
 @router.get("/queue", response_model=QueueOut)
-def queue(
+def queue_page(
     principal: StaffDep,
     session: SessionDep,
     now: NowDep,
@@ -37,11 +37,11 @@ def queue(
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> QueueOut:
     service.require_viewer(principal)
-    filters = views.QueueFilters(flag, unit_id, target_type, min_age_minutes)
-    rows = views.queue_rows(session, viewer=principal, filters=filters, now=now, limit=limit)
-    oldest = views.oldest_waiting(session, now=now)
+    filters = queue.QueueFilters(flag, unit_id, target_type, min_age_minutes)
+    rows = queue.queue_rows(session, viewer=principal, filters=filters, now=now, limit=limit)
+    oldest = queue.oldest_waiting(session, now=now)
     return QueueOut(
-        counts=views.state_counts(session),
+        counts=queue.state_counts(session),
         oldest_waiting_seconds=oldest.total_seconds() if oldest is not None else None,
         items=[
             QueueItemOut(

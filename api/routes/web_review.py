@@ -14,7 +14,7 @@ from api.templating import render
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.errors import Conflict, Invalid
-from mvq.review import service, stats, views
+from mvq.review import inspection, queue, service, stats
 from mvq.review.models import ItemState
 from mvq.rules import service as rules
 from mvq.rules.models import Outcome
@@ -49,7 +49,7 @@ def queue_page(
     message: str | None = None,
 ) -> HTMLResponse:
     policy.require(user.principal, Action.view_queue)
-    filters = views.QueueFilters(
+    filters = queue.QueueFilters(
         flag=flag or None,
         unit_id=unit_id or None,
         target_type=target_type or None,
@@ -59,12 +59,12 @@ def queue_page(
         request,
         "queue.html",
         user=user,
-        rows=views.queue_rows(session, viewer=user.principal, filters=filters, now=now),
-        counts=views.state_counts(session),
-        oldest=views.oldest_waiting(session, now=now),
+        rows=queue.queue_rows(session, viewer=user.principal, filters=filters, now=now),
+        counts=queue.state_counts(session),
+        oldest=queue.oldest_waiting(session, now=now),
         filters=filters,
         flag_kinds=FLAG_KINDS,
-        units=views.units(session),
+        units=queue.units(session),
         target_types=sorted(rules.known_target_types(session, at=now)),
         can_claim=user.can(Action.review),
         message=message,
@@ -105,7 +105,7 @@ def item_page(
     message: str | None = None,
 ) -> HTMLResponse:
     policy.require(user.principal, Action.view_queue)
-    view = views.item_view(session, viewer=user.principal, item_id=item_id)
+    view = inspection.item_view(session, viewer=user.principal, item_id=item_id)
     session.commit()  # the access event for the presigned GETs
     at = view.submission.occurred_at
     return render(

@@ -28,12 +28,25 @@ def cookie_for(token: str) -> str:
     return header.split(";", 1)[0].split("=", 1)[1]
 
 
+def flip_middle(text: str) -> str:
+    """`text` with its middle character swapped for another base64url character."""
+    middle = len(text) // 2
+    return text[:middle] + ("A" if text[middle] != "A" else "Q") + text[middle + 1 :]
+
+
 def test_a_signed_cookie_gives_back_its_token_and_nothing_else_does(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     value = cookie_for("mvqw_abc")
     assert web_session.token_from_cookie(value) == "mvqw_abc"
-    assert web_session.token_from_cookie(value[:-1] + ("A" if value[-1] != "A" else "B")) is None
+    payload, timestamp, signature = value.split(".")
+    # Tamper in the middle: a base64url string's LAST character may carry unused bits (a
+    # 20-byte signature is 27 characters, 162 bits), so changing it can leave the decoded bytes,
+    # and the signature, intact; a middle character's six bits all count.
+    forged_signature = f"{payload}.{timestamp}.{flip_middle(signature)}"
+    forged_payload = f"{flip_middle(payload)}.{timestamp}.{signature}"
+    assert web_session.token_from_cookie(forged_signature) is None
+    assert web_session.token_from_cookie(forged_payload) is None
     assert web_session.token_from_cookie("mvqw_abc") is None
     assert web_session.token_from_cookie(None) is None
     monkeypatch.setenv("MVQ_SECRET_KEY", "rotated-key")

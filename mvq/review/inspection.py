@@ -1,11 +1,11 @@
-"""What the review pages show: the queue with its filters and counts, and one item laid out
-with everything the workers found. Every presigned GET of stored media is recorded."""
+"""Opening one review item: everything the workers found, laid out for judging, with short-lived
+presigned links to the stored media. Every opening records which originals were presigned
+(`media.viewed`), so this module reads and writes."""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mvq import storage
@@ -19,119 +19,10 @@ from mvq.review.models import Decision, ItemState, ReviewItem
 from mvq.submissions.models import Flag, Submission
 from mvq.units.models import Unit
 
-WAITING = (ItemState.pending, ItemState.escalated)
 STRIP_FRAMES = 48  # the strip shows this many frames at most; the contact sheet shows all
 # Types the browser may play or show; anything else is offered as frames only.
 PLAYABLE = {"mp4": "video/mp4", "matroska": "video/webm"}
 IMAGES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
-
-
-@dataclass(frozen=True)
-class QueueFilters:
-    flag: str | None = None  # a flag kind, or "any"
-    unit_id: str | None = None
-    target_type: str | None = None
-    min_age_minutes: int | None = None
-
-
-@dataclass(frozen=True)
-class QueueRow:
-    item_id: str
-    submission_id: str
-    unit_name: str
-    target_type: str
-    outcome: str
-    points: int | None
-    state: str
-    senior_only: bool
-    needs_second: bool
-    waiting: timedelta
-    flags: list[str]
-
-
-def queue_rows(
-    session: Session, *, viewer: Principal, filters: QueueFilters, now: datetime, limit: int = 200
-) -> list[QueueRow]:
-    """Waiting and leased items in the order a claim takes them (seniors: escalated first)."""
-    stmt = (
-        select(ReviewItem, Submission, Unit.name)
-        .join(Submission, Submission.id == ReviewItem.submission_id)
-        .join(Unit, Unit.id == Submission.unit_id)
-        .where(ReviewItem.state.in_([*WAITING, ItemState.leased]))
-        .order_by(
-            ReviewItem.senior_only.desc(),
-            ReviewItem.priority.desc(),
-            ReviewItem.created_at,
-            ReviewItem.id,
-        )
-        .limit(limit)
-    )
-    if viewer.unit_id is not None:
-        stmt = stmt.where(Submission.unit_id != viewer.unit_id)
-    if filters.flag == "any":
-        stmt = stmt.where(ReviewItem.flagged.is_(True))
-    elif filters.flag:
-        stmt = stmt.where(
-            exists().where(Flag.submission_id == Submission.id, Flag.kind == filters.flag)
-        )
-    if filters.unit_id:
-        stmt = stmt.where(Submission.unit_id == filters.unit_id)
-    if filters.target_type:
-        stmt = stmt.where(Submission.target_type == filters.target_type)
-    if filters.min_age_minutes:
-        stmt = stmt.where(ReviewItem.created_at <= now - timedelta(minutes=filters.min_age_minutes))
-    rows = session.execute(stmt).all()
-    kinds: dict[str, list[str]] = {}
-    for submission_id, kind in session.execute(
-        select(Flag.submission_id, Flag.kind)
-        .where(Flag.submission_id.in_([s.id for _, s, _ in rows]))
-        .distinct()
-    ):
-        kinds.setdefault(submission_id, []).append(kind)
-    return [
-        QueueRow(
-            item_id=item.id,
-            submission_id=sub.id,
-            unit_name=unit_name,
-            target_type=sub.target_type,
-            outcome=sub.outcome,
-            points=item.points,
-            state=item.state,
-            senior_only=item.senior_only,
-            needs_second=item.first_reviewer_id is not None,
-            waiting=now - item.created_at,
-            flags=sorted(kinds.get(sub.id, [])),
-        )
-        for item, sub, unit_name in rows
-    ]
-
-
-def state_counts(session: Session) -> dict[str, int]:
-    counts = {state.value: 0 for state in ItemState}
-    for state, count in session.execute(
-        select(ReviewItem.state, func.count()).group_by(ReviewItem.state)
-    ):
-        counts[state] = count
-    counts["awaiting_second"] = int(
-        session.scalar(
-            select(func.count()).where(
-                ReviewItem.state == ItemState.pending, ReviewItem.first_reviewer_id.is_not(None)
-            )
-        )
-        or 0
-    )
-    return counts
-
-
-def oldest_waiting(session: Session, *, now: datetime) -> timedelta | None:
-    oldest = session.scalar(
-        select(func.min(ReviewItem.created_at)).where(ReviewItem.state.in_(WAITING))
-    )
-    return None if oldest is None else now - oldest
-
-
-def units(session: Session) -> list[Unit]:
-    return list(session.scalars(select(Unit).order_by(Unit.name)))
 
 
 @dataclass
