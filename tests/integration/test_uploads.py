@@ -126,7 +126,12 @@ def test_expired_url_is_refused(stack: harness.Stack, accounts: Accounts, tank_c
         headers={"Content-Type": "video/mp4"},
     )
     assert response.status_code == 403
-    assert storage.head(storage.original_key(plan["media_id"], plan["media_id"])) is None
+    with session_factory(stack.database_url)() as session:
+        media = session.get(Media, plan["media_id"])
+        assert media is not None
+        key = media.s3_key
+    assert key == storage.original_key(media.submission_id, media.id)
+    assert storage.head(key) is None  # the key the URL was for holds nothing
 
 
 def test_concurrent_retries_of_one_create_make_one_submission(
