@@ -53,6 +53,15 @@ def original_key(submission_id: str, media_id: str) -> str:
     return f"originals/{submission_id}/{media_id}"
 
 
+def derived_key(media_id: str, name: str) -> str:
+    """Derived objects sit under keys fixed by media and name: a rerun overwrites, never adds."""
+    return f"derived/{media_id}/{name}"
+
+
+def frame_key(media_id: str, index: int) -> str:
+    return derived_key(media_id, f"frames/{index:05d}.jpg")
+
+
 def presign_put(key: str, *, content_type: str) -> str:
     return client().generate_presigned_url(
         "put_object",

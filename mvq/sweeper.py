@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mvq import queue
-from mvq.media import uploads
+from mvq.flows import intake
 from mvq.media.models import Media, MediaStatus
 from mvq.review import service as review
 
@@ -34,7 +34,7 @@ def sweep(session: Session, *, now: datetime, stuck_after: timedelta) -> SweepRe
         )
     )
     released = review.release_expired(session, now=now)
-    aborted = uploads.abort_abandoned(session, now=now)
+    aborted = intake.abort_abandoned(session, now=now)
     session.commit()
     # `send` skips ids already queued or running, so a healthy job is never doubled.
     for media_id in stuck:

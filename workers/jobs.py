@@ -10,6 +10,7 @@ from rq import get_current_job
 
 from mvq import logs, metrics, storage
 from mvq.db import session_scope, utcnow
+from mvq.flows import intake
 from mvq.media import service as media_service
 from mvq.media.ingest import frames, pipeline
 from mvq.media.models import Media
@@ -48,7 +49,7 @@ def process_media(media_id: str) -> str:
 
 def _process(media_id: str) -> str:
     with session_scope() as session:
-        media = media_service.start_processing(
+        media = intake.start_processing(
             session, media_id=media_id, max_attempts=get_settings().max_processing_attempts
         )
         if media is None:
@@ -65,38 +66,29 @@ def _process(media_id: str) -> str:
         except pipeline.Rejected as exc:
             log.info("media rejected", extra={"media_id": media_id, "reason": exc.reason})
             with session_scope() as session:
-                media_service.fail(session, media=session.get_one(Media, media_id),
+                intake.media_failed(session, media=session.get_one(Media, media_id),
                                    reason=exc.reason, detail=exc.detail)  # fmt: skip
             return exc.reason
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     derived = _store_derived(media_id, analysis)
     with session_scope() as session:
-        media_service.mark_processed(
+        intake.media_processed(
             session, media=session.get_one(Media, media_id), derived=derived, now=utcnow()
         )
     return "processed"
 
 
 def _store_derived(media_id: str, analysis: pipeline.Analysis) -> media_service.Derived:
-    """Derived objects under keys fixed by media and index: a rerun overwrites, never adds."""
-    base = f"derived/{media_id}"
-    records = []
     for still in analysis.stills:
-        key = f"{base}/frames/{still.index:05d}.jpg"
-        storage.put_bytes(key, still.jpeg, content_type="image/jpeg")
-        records.append(
-            media_service.FrameRecord(still.index, still.t_seconds, key, still.width,
-                                      still.height, still.pdq, still.pdq_quality,
-                                      still.pdq_center, still.pdq_mirror, still.pdq_upper)
-        )  # fmt: skip
-    thumb_key = f"{base}/thumb.jpg"
+        storage.put_bytes(storage.frame_key(media_id, still.index), still.jpeg,
+                          content_type="image/jpeg")  # fmt: skip
+    thumb_key = storage.derived_key(media_id, "thumb.jpg")
     storage.put_bytes(
         thumb_key, frames.thumbnail(analysis.stills[0].jpeg), content_type="image/jpeg"
     )
     sheet_key = None
     if analysis.contact_sheet is not None:
-        sheet_key = f"{base}/contact-sheet.jpg"
+        sheet_key = storage.derived_key(media_id, "contact-sheet.jpg")
         storage.put_bytes(sheet_key, analysis.contact_sheet, content_type="image/jpeg")
-    return media_service.Derived(analysis.sha256, analysis.size, analysis.facts, records,
-                                 thumb_key, sheet_key)  # fmt: skip
+    return media_service.Derived(analysis, thumb_key, sheet_key)

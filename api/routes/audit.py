@@ -10,20 +10,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
-from sqlalchemy import select
 from starlette.background import BackgroundTask
 
 from api.deps import SessionDep, allowed
 from mvq.audit import service as audit
 from mvq.audit import signing
-from mvq.audit.models import AuditEvent
 from mvq.audit.service import verify_chain
 from mvq.auth.policy import Action
 from mvq.auth.service import Principal
-from mvq.errors import NotFound
 from mvq.exports import dataset as export
 from mvq.exports import evidence
-from mvq.submissions.models import Submission
+from mvq.submissions import service as submissions
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -49,14 +46,11 @@ def events(
     after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
-    stmt = select(AuditEvent).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq)
-    if object_id:
-        stmt = stmt.where(AuditEvent.object_id == object_id)
     return [
         {"seq": e.seq, "occurred_at": e.occurred_at, "actor": e.actor, "action": e.action,
          "object_type": e.object_type, "object_id": e.object_id, "data": e.data,
          "prev_hash": e.prev_hash, "hash": e.hash}
-        for e in session.scalars(stmt.limit(limit))
+        for e in audit.events(session, object_id=object_id, after_seq=after_seq, limit=limit)
     ]  # fmt: skip
 
 
@@ -76,8 +70,7 @@ def export_zip(
     session: SessionDep, actor: Principal, since: datetime | None, until: datetime | None, fmt: str
 ) -> FileResponse:
     work = Path(tempfile.mkdtemp(prefix="mvq-export-")) / "export"
-    audit.record(session, actor=actor.actor, action="export.downloaded", object_type="export",
-                 object_id=fmt, data={"from": since, "to": until})  # fmt: skip
+    export.record_download(session, actor=actor.actor, fmt=fmt, since=since, until=until)
     session.commit()
     export.export(session, out=work, fmt=fmt, since=since, until=until)
     session.commit()
@@ -101,10 +94,8 @@ def evidence_download(
     session: SessionDep,
     principal: Principal = allowed(Action.download_evidence),
 ) -> FileResponse:
-    submission = session.get(Submission, submission_id)
-    # A senior linked to a unit does not hand out that unit's evidence.
-    if submission is None or (principal.unit_id and principal.unit_id == submission.unit_id):
-        raise NotFound("no such submission")
+    # A senior linked to a unit does not hand out that unit's evidence: not found.
+    submissions.get_visible(session, principal=principal, submission_id=submission_id)
     work = Path(tempfile.mkdtemp(prefix="mvq-evidence-")) / submission_id
     evidence.build(session, submission_id=submission_id, out=work, actor=principal.actor)
     session.commit()

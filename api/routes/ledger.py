@@ -5,12 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 
 from api.deps import SessionDep, allowed
+from mvq.auth import service as auth
 from mvq.auth.policy import Action
 from mvq.auth.service import Principal
-from mvq.errors import NotFound
 from mvq.scoring import ledger
 from mvq.scoring.schemas import DebitIn, DebitOut, LedgerEntryOut, LedgerOut
-from mvq.units.models import Unit
 
 router = APIRouter(prefix="/api/v1/units", tags=["ledger"])
 
@@ -21,8 +20,7 @@ def unit_ledger(
     session: SessionDep,
     _: Principal = allowed(Action.read_ledgers),
 ) -> LedgerOut:
-    if session.get(Unit, unit_id) is None:
-        raise NotFound("no such unit")
+    auth.get_unit(session, unit_id=unit_id)
     rows = ledger.entries(session, unit_id=unit_id, limit=500, offset=0)
     return LedgerOut(
         unit_id=unit_id,

@@ -1,7 +1,7 @@
 from fastapi import APIRouter
 
 from api.deps import NowDep, SessionDep, UnitDep
-from mvq.media import uploads
+from mvq.flows import intake
 from mvq.media.schemas import MediaAccepted, MediaComplete
 
 router = APIRouter(prefix="/api/v1/media", tags=["media"])
@@ -16,7 +16,9 @@ def complete_upload(
     body: MediaComplete | None = None,
 ) -> MediaAccepted:
     parts = [p.model_dump() for p in body.parts] if body and body.parts is not None else None
-    media = uploads.complete(session, principal=principal, media_id=media_id, parts=parts, now=now)
+    media = intake.complete_upload(
+        session, principal=principal, media_id=media_id, parts=parts, now=now
+    )
     session.commit()
     return MediaAccepted(
         media_id=media.id, status=media.status, failure_reason=media.failure_reason

@@ -2,9 +2,11 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import func, select
 
-from api.deps import NowDep, SessionDep, StaffDep
+from api.deps import NowDep, SessionDep, StaffDep, allowed
+from mvq.auth.policy import Action
+from mvq.auth.service import Principal
+from mvq.flows import decisions
 from mvq.review import queue, service, stats
 from mvq.review.models import Decision
 from mvq.review.schemas import (
@@ -18,25 +20,24 @@ from mvq.review.schemas import (
     QueueOut,
     ReviewerStatsOut,
 )
-from mvq.scoring.models import LedgerEntry
+from mvq.scoring import ledger
 from mvq.settings import get_settings
-from mvq.submissions.models import Submission
+from mvq.submissions import service as submissions
 
 router = APIRouter(prefix="/api/v1/review", tags=["review"])
 
 
 @router.get("/queue", response_model=QueueOut)
 def queue_page(
-    principal: StaffDep,
     session: SessionDep,
     now: NowDep,
+    principal: Principal = allowed(Action.view_queue),
     flag: str | None = None,
     unit_id: str | None = None,
     target_type: str | None = None,
     min_age_minutes: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> QueueOut:
-    service.require_viewer(principal)
     filters = queue.QueueFilters(flag, unit_id, target_type, min_age_minutes)
     rows = queue.queue_rows(session, viewer=principal, filters=filters, now=now, limit=limit)
     oldest = queue.oldest_waiting(session, now=now)
@@ -55,12 +56,11 @@ def queue_page(
 
 @router.get("/stats", response_model=list[ReviewerStatsOut])
 def reviewer_stats(
-    principal: StaffDep,
     session: SessionDep,
     now: NowDep,
+    principal: Principal = allowed(Action.view_queue),
     hours: Annotated[int, Query(ge=1, le=720)] = 24,
 ) -> list[ReviewerStatsOut]:
-    service.require_viewer(principal)
     rows = stats.reviewer_stats(session, since=now - timedelta(hours=hours), until=now)
     return [ReviewerStatsOut(**row.__dict__, agreement=row.agreement) for row in rows]
 
@@ -100,16 +100,12 @@ def heartbeat(
 
 
 def _result(session: SessionDep, decision: Decision) -> DecisionResult:
-    points = session.scalar(
-        select(func.sum(LedgerEntry.points)).where(LedgerEntry.decision_id == decision.id)
-    )
-    # Loaded and changed by the decision in this session; not expired by the commit.
-    submission = session.get_one(Submission, decision.submission_id)
+    submission = submissions.get_any(session, submission_id=decision.submission_id)
     return DecisionResult(
         decision_id=decision.id,
         submission_id=submission.id,
         status=submission.status,
-        points=points,
+        points=ledger.points_for_decision(session, decision_id=decision.id),
     )
 
 
@@ -117,7 +113,7 @@ def _result(session: SessionDep, decision: Decision) -> DecisionResult:
 def decide(
     item_id: str, body: DecisionIn, principal: StaffDep, session: SessionDep, now: NowDep
 ) -> DecisionResult:
-    decision = service.decide(
+    decision = decisions.decide(
         session, reviewer=principal, item_id=item_id, now=now, **body.model_dump()
     )
     session.commit()
@@ -128,6 +124,6 @@ def decide(
 def overturn(
     item_id: str, body: OverturnIn, principal: StaffDep, session: SessionDep
 ) -> DecisionResult:
-    decision = service.overturn(session, senior=principal, item_id=item_id, **body.model_dump())
+    decision = decisions.overturn(session, senior=principal, item_id=item_id, **body.model_dump())
     session.commit()
     return _result(session, decision)

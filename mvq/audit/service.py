@@ -93,3 +93,12 @@ def verify_chain(session: Session) -> ChainReport:
             return ChainReport(count, prev, event.seq, "hash does not match the event's contents")
         prev = event.hash
     return ChainReport(count, prev, None, None)
+
+
+def events(
+    session: Session, *, object_id: str | None, after_seq: int, limit: int
+) -> list[AuditEvent]:
+    stmt = select(AuditEvent).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq)
+    if object_id:
+        stmt = stmt.where(AuditEvent.object_id == object_id)
+    return list(session.scalars(stmt.limit(limit)))

@@ -84,6 +84,13 @@ def create_unit(session: Session, *, name: str, actor: str) -> tuple[Unit, str]:
     return unit, token
 
 
+def get_unit(session: Session, *, unit_id: str) -> Unit:
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound("no such unit")
+    return unit
+
+
 def create_user(
     session: Session, *, email: str, role: Role, unit_id: str | None, actor: str
 ) -> tuple[StaffUser, str]:

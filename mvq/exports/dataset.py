@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Boolean, DateTime, Float, Integer, Table, select
 from sqlalchemy.orm import Session
 
+from mvq.audit import service as audit
 from mvq.audit import signing
 from mvq.audit.models import AuditEvent
 from mvq.audit.service import GENESIS, chain_head
@@ -136,6 +137,14 @@ def sha256_file(path: Path) -> str:
 class ExportResult:
     out: Path
     manifest: dict[str, Any]
+
+
+def record_download(
+    session: Session, *, actor: str, fmt: str, since: datetime | None, until: datetime | None
+) -> None:
+    """Custody: an export leaves the system through the browser or the API."""
+    audit.record(session, actor=actor, action="export.downloaded", object_type="export",
+                 object_id=fmt, data={"from": since, "to": until})  # fmt: skip
 
 
 def export(

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from mvq.matching.index import FrameIndex, from_hex
@@ -155,6 +155,11 @@ def query_frames(session: Session, *, media_id: str) -> list[QueryFrame]:
     )  # fmt: skip
     return [QueryFrame(f.t_seconds, f.pdq, f.pdq_center or f.pdq, f.pdq_mirror or f.pdq,
                        f.pdq_upper or f.pdq) for f in rows]  # fmt: skip
+
+
+def unindex(session: Session, *, media_id: str) -> None:
+    """Before a file's frames are stored again: the index must not point at the old rows."""
+    session.execute(delete(IndexedFrame).where(IndexedFrame.media_id == media_id))
 
 
 def index_frames(session: Session, *, media_id: str) -> None:

@@ -1,21 +1,49 @@
-"""Media processing states: uploaded → processing → processed | failed (uploads.py comes first)."""
+"""Media processing states: uploaded → processing → processed | failed (uploads.py comes first).
+
+What a settled file means for its claim is `mvq.flows.intake`'s business."""
 
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from mvq import storage
 from mvq.audit import service as audit
-from mvq.matching import duplicates
-from mvq.matching.models import IndexedFrame
+from mvq.errors import Conflict
 from mvq.media import flags
+from mvq.media.ingest.pipeline import Analysis
 from mvq.media.models import Frame, Media, MediaStatus
-from mvq.review import service as review
 from mvq.settings import get_settings
-from mvq.submissions.models import Flag, Submission, SubmissionStatus
+from mvq.submissions.models import Flag, Submission
+
+M = MediaStatus
+# A file's own small life cycle: each status and the statuses it may be reached from.
+MEDIA_MOVES: dict[MediaStatus, frozenset[MediaStatus]] = {
+    M.uploaded: frozenset({M.awaiting_upload}),
+    M.processed: frozenset({M.processing}),
+    M.failed: frozenset({M.awaiting_upload, M.uploaded, M.processing}),
+}
+
+
+def set_status(session: Session, media: Media, *, to: MediaStatus) -> None:
+    """Conditional on the status the caller saw, so two runs racing on one file cannot both
+    settle it. (`processing` is entered by `start_processing`'s own conditional claim.)"""
+    source = media.status
+    if source not in MEDIA_MOVES[to]:
+        raise Conflict(f"a file that is {source} cannot become {to}", code="illegal_transition")
+    result = session.execute(
+        update(Media)
+        .where(Media.id == media.id, Media.status == source)
+        .values(status=to)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("the file changed meanwhile; try again", code="media_moved")
+    set_committed_value(media, "status", to)
 
 
 def start_processing(session: Session, *, media_id: str, max_attempts: int) -> Media | None:
@@ -50,27 +78,11 @@ def start_processing(session: Session, *, media_id: str, max_attempts: int) -> M
 
 
 @dataclass(frozen=True)
-class FrameRecord:
-    index: int
-    t_seconds: float
-    s3_key: str
-    width: int
-    height: int
-    pdq: str
-    pdq_quality: int
-    pdq_center: str
-    pdq_mirror: str
-    pdq_upper: str
-
-
-@dataclass(frozen=True)
 class Derived:
-    """What the worker made of one file, ready to store."""
+    """What the worker made of one file and stored: the analysis, thumbnail and contact sheet.
+    Each still is stored under `storage.frame_key(media, still.index)`."""
 
-    sha256: str
-    size: int
-    facts: dict[str, Any]
-    frames: list[FrameRecord]
+    analysis: Analysis
     thumbnail_key: str | None
     contact_sheet_key: str | None
 
@@ -79,19 +91,21 @@ def jsonable(facts: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(facts, default=lambda v: v.isoformat()))  # type: ignore[no-any-return]
 
 
-def mark_processed(session: Session, *, media: Media, derived: Derived, now: datetime) -> None:
+def mark_processed(session: Session, *, media: Media, derived: Derived, now: datetime) -> bool:
+    """Stores what the worker made; False when another run of the same job finished first."""
     if media.status != MediaStatus.processing:
-        return  # another run of the same job finished first
-    facts = derived.facts
-    session.execute(delete(IndexedFrame).where(IndexedFrame.media_id == media.id))
+        return False
+    analysis = derived.analysis
+    facts = analysis.facts
     session.execute(delete(Frame).where(Frame.media_id == media.id))
     session.add_all(
-        Frame(media_id=media.id, index=f.index, t_seconds=f.t_seconds, s3_key=f.s3_key,
-              width=f.width, height=f.height, pdq=f.pdq, pdq_quality=f.pdq_quality,
-              pdq_center=f.pdq_center, pdq_mirror=f.pdq_mirror, pdq_upper=f.pdq_upper)
-        for f in derived.frames
+        Frame(media_id=media.id, index=f.index, t_seconds=f.t_seconds,
+              s3_key=storage.frame_key(media.id, f.index), width=f.width, height=f.height,
+              pdq=f.pdq, pdq_quality=f.pdq_quality, pdq_center=f.pdq_center,
+              pdq_mirror=f.pdq_mirror, pdq_upper=f.pdq_upper)
+        for f in analysis.stills
     )  # fmt: skip
-    media.sha256, media.size = derived.sha256, derived.size
+    media.sha256, media.size = analysis.sha256, analysis.size
     media.kind, media.container = facts.get("kind"), facts.get("container")
     media.duration_seconds = facts.get("duration_seconds")
     media.width, media.height = facts.get("width"), facts.get("height")
@@ -105,19 +119,18 @@ def mark_processed(session: Session, *, media: Media, derived: Derived, now: dat
     media.c2pa_status = (facts.get("c2pa") or {}).get("status")
     media.probe = jsonable(facts)
     media.thumbnail_key, media.contact_sheet_key = derived.thumbnail_key, derived.contact_sheet_key
-    media.status = MediaStatus.processed
+    set_status(session, media, to=MediaStatus.processed)
     media.failure_reason = None
     media.processed_at = now
     _store_consistency_flags(session, media=media, facts=facts)
     session.flush()
-    duplicates.flag_and_index(session, media=media)
     audit.record(
         session, actor="worker", action="media.processed", object_type="media",
         object_id=media.id,
-        data={"sha256": derived.sha256, "size": derived.size, "frames": len(derived.frames),
+        data={"sha256": analysis.sha256, "size": analysis.size, "frames": len(analysis.stills),
               "derivation": media.probe.get("derivation")},
     )  # fmt: skip
-    _settle_submission(session, submission_id=media.submission_id)
+    return True
 
 
 def _store_consistency_flags(session: Session, *, media: Media, facts: dict[str, Any]) -> None:
@@ -141,7 +154,7 @@ def _store_consistency_flags(session: Session, *, media: Media, facts: dict[str,
 def fail(session: Session, *, media: Media, reason: str, detail: str) -> None:
     if media.status in (MediaStatus.processed, MediaStatus.failed):
         return
-    media.status = MediaStatus.failed
+    set_status(session, media, to=MediaStatus.failed)
     media.failure_reason = reason
     media.failure_detail = detail[:500]
     audit.record(
@@ -151,30 +164,4 @@ def fail(session: Session, *, media: Media, reason: str, detail: str) -> None:
         object_type="media",
         object_id=media.id,
         data={"reason": reason, "detail": detail[:500]},
-    )
-    _settle_submission(session, submission_id=media.submission_id)
-
-
-def _settle_submission(session: Session, *, submission_id: str) -> None:
-    """Once every media file is done: into the queue if any processed, else failed."""
-    submission = session.get_one(Submission, submission_id)
-    if submission.status not in (SubmissionStatus.processing, SubmissionStatus.awaiting_upload):
-        return
-    statuses = set(
-        session.scalars(select(Media.status).where(Media.submission_id == submission_id))
-    )
-    if statuses - {MediaStatus.processed, MediaStatus.failed}:
-        return
-    if MediaStatus.processed in statuses:
-        submission.status = SubmissionStatus.in_queue
-        review.enqueue(session, submission=submission)
-    else:
-        submission.status = SubmissionStatus.failed
-    audit.record(
-        session,
-        actor="worker",
-        action=f"submission.{submission.status}",
-        object_type="submission",
-        object_id=submission.id,
-        data={},
     )

@@ -23,6 +23,7 @@ from mvq.errors import Conflict, Invalid, NotFound
 from mvq.media import service as processing
 from mvq.media.models import Media, MediaStatus
 from mvq.settings import get_settings
+from mvq.submissions import lifecycle
 from mvq.submissions import service as submissions
 from mvq.submissions.models import Submission, SubmissionStatus
 
@@ -202,11 +203,13 @@ def complete(
             detail=f"stored {stored['ContentLength']} bytes, declared {media.declared_size}",
         )
         return media
-    media.status = MediaStatus.uploaded
+    processing.set_status(session, media, to=MediaStatus.uploaded)
     media.uploaded_at = now
     submission = session.get_one(Submission, media.submission_id)
     if submission.status == SubmissionStatus.awaiting_upload:
-        submission.status = SubmissionStatus.processing
+        lifecycle.move(session, submission, to=SubmissionStatus.processing,
+                       cause="media.uploaded", actor=principal.actor,
+                       data={"media_id": media.id})  # fmt: skip
     audit.record(
         session,
         actor=principal.actor,
@@ -223,8 +226,9 @@ def complete(
     return media
 
 
-def abort_abandoned(session: Session, *, now: datetime) -> int:
-    """Aborts multipart uploads nobody finished, so S3 does not keep orphaned parts forever."""
+def abort_abandoned(session: Session, *, now: datetime) -> list[Media]:
+    """Aborts multipart uploads nobody finished, so S3 does not keep orphaned parts forever.
+    Returns the media it failed."""
     cutoff = now - timedelta(hours=get_settings().abandoned_upload_hours)
     stale = session.scalars(
         select(Media).where(
@@ -242,4 +246,4 @@ def abort_abandoned(session: Session, *, now: datetime) -> int:
             reason="abandoned",
             detail=f"upload not completed within {cutoff.isoformat()}",
         )
-    return len(stale)
+    return list(stale)

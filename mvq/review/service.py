@@ -6,21 +6,23 @@ people before it scores; a second reviewer who disagrees sends it to the seniors
 """
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
-from mvq.auth.models import Role
+from mvq.auth import policy
+from mvq.auth.policy import Action
 from mvq.auth.service import Principal
-from mvq.errors import Conflict, Forbidden, Invalid, NotFound
+from mvq.errors import Conflict, Invalid, NotFound
 from mvq.review.models import Decision, DecisionKind, ItemState, ReviewItem, Stage
 from mvq.rules import service as rules
 from mvq.rules.models import Outcome
-from mvq.scoring import disputes
-from mvq.scoring import service as scoring
 from mvq.settings import get_settings
+from mvq.submissions import lifecycle
 from mvq.submissions.models import Flag, Submission, SubmissionStatus
 
 REJECT_REASONS = {
@@ -33,12 +35,16 @@ REJECT_REASONS = {
     "wrong_time": "Wrong time",
     "other": "Other (explain in the comment)",
 }
-REVIEWERS = (Role.reviewer, Role.senior)
-SENIORS = (Role.senior,)
-# Who may look at an item without deciding it: reviewers to compare duplicates, admins and
-# auditors to check the work.
-VIEWERS = (Role.reviewer, Role.senior, Role.admin, Role.auditor)
 FLAGGED_FIRST = 1_000_000
+S = SubmissionStatus
+# The item's state follows from its claim's status; only `move` below changes either.
+ITEM_STATE = {
+    S.in_queue: ItemState.pending,
+    S.in_review: ItemState.leased,
+    S.escalated: ItemState.escalated,
+    S.approved: ItemState.decided,
+    S.rejected: ItemState.decided,
+}
 
 
 def priority_of(*, points: int | None, flagged: bool) -> int:
@@ -56,24 +62,40 @@ def enqueue(session: Session, *, submission: Submission) -> ReviewItem:
     )
     item = ReviewItem(
         submission_id=submission.id,
-        state=ItemState.pending,
+        state=ITEM_STATE[SubmissionStatus(submission.status)],
         points=points,
         flagged=flagged,
         priority=priority_of(points=points, flagged=flagged),
     )
     session.add(item)
     session.flush()
-    disputes.detect(session, submission=submission)
     return item
 
 
-def require_viewer(principal: Principal) -> None:
-    if not principal.has_role(*VIEWERS):
-        raise Forbidden("your role has no access to the review queue")
-
-
 def may_view(viewer: Principal, *, submission: Submission) -> bool:
-    return viewer.has_role(*VIEWERS) and viewer.unit_id != submission.unit_id
+    return policy.allows(viewer, Action.view_queue) and policy.may_see_claim(
+        viewer, claim_unit_id=submission.unit_id
+    )
+
+
+def move(
+    session: Session,
+    *,
+    item_id: str,
+    submission: Submission,
+    to: SubmissionStatus,
+    cause: str,
+    actor: str,
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Moves the claim through its life cycle and sets the item's state to follow it."""
+    lifecycle.move(session, submission, to=to, cause=cause, actor=actor, data=data)
+    session.execute(
+        update(ReviewItem)
+        .where(ReviewItem.id == item_id)
+        .values(state=ITEM_STATE[to])
+        .execution_options(synchronize_session=False)
+    )
 
 
 def release_expired(session: Session, *, now: datetime) -> int:
@@ -86,7 +108,8 @@ def release_expired(session: Session, *, now: datetime) -> int:
     ).all()
     released = 0
     for item_id, submission_id, senior_only in expired:
-        state = ItemState.escalated if senior_only else ItemState.pending
+        # Conditional on the lease still being expired: two callers racing on one item
+        # release it once.
         result = session.execute(
             update(ReviewItem)
             .where(
@@ -94,17 +117,19 @@ def release_expired(session: Session, *, now: datetime) -> int:
                 ReviewItem.state == ItemState.leased,
                 ReviewItem.lease_expires_at < now,
             )
-            .values(state=state, leased_by=None, lease_token=None, lease_expires_at=None)
+            .values(leased_by=None, lease_token=None, lease_expires_at=None)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             continue
         released += 1
-        session.execute(
-            update(Submission)
-            .where(Submission.id == submission_id, Submission.status == SubmissionStatus.in_review)
-            .values(status=SubmissionStatus.escalated if senior_only else SubmissionStatus.in_queue)
-            .execution_options(synchronize_session=False)
+        move(
+            session,
+            item_id=item_id,
+            submission=session.get_one(Submission, submission_id, populate_existing=True),
+            to=S.escalated if senior_only else S.in_queue,
+            cause="review.lease_expired",
+            actor="system:lease",
         )
         audit.record(
             session,
@@ -143,10 +168,9 @@ def _next_in_lane(session: Session, *, reviewer: Principal, senior_only: bool) -
 def claim_next(
     session: Session, *, reviewer: Principal, now: datetime, lease_seconds: int
 ) -> tuple[ReviewItem, Submission] | None:
-    if not reviewer.has_role(*REVIEWERS):
-        raise Forbidden("only reviewers claim items")
+    policy.require(reviewer, Action.review)
     release_expired(session, now=now)
-    lanes = (True, False) if reviewer.has_role(*SENIORS) else (False,)
+    lanes = (True, False) if policy.allows(reviewer, Action.take_escalated) else (False,)
     for senior_only in lanes:
         item_id = _next_in_lane(session, reviewer=reviewer, senior_only=senior_only)
         if item_id is None:
@@ -160,7 +184,6 @@ def claim_next(
                 ReviewItem.state == (ItemState.escalated if senior_only else ItemState.pending),
             )
             .values(
-                state=ItemState.leased,
                 leased_by=reviewer.id,
                 lease_token=token,
                 leased_at=now,
@@ -177,8 +200,10 @@ def _leased(
     session: Session, *, reviewer: Principal, item_id: str
 ) -> tuple[ReviewItem, Submission]:
     item = session.get_one(ReviewItem, item_id, populate_existing=True)
-    submission = session.get_one(Submission, item.submission_id)
-    submission.status = SubmissionStatus.in_review
+    submission = session.get_one(Submission, item.submission_id, populate_existing=True)
+    move(session, item_id=item.id, submission=submission, to=S.in_review,
+         cause="review.leased", actor=reviewer.actor)  # fmt: skip
+    session.refresh(item)
     audit.record(
         session,
         actor=reviewer.actor,
@@ -200,8 +225,7 @@ def renew_lease(
     lease_seconds: int,
 ) -> datetime:
     """The page's heartbeat: a live lease held by this reviewer runs for another period."""
-    if not reviewer.has_role(*REVIEWERS):
-        raise Forbidden("only reviewers hold leases")
+    policy.require(reviewer, Action.review)
     expires = now + timedelta(seconds=lease_seconds)
     result = session.execute(
         update(ReviewItem)
@@ -251,6 +275,15 @@ def _validated(
     return final_target, final_outcome
 
 
+@dataclass(frozen=True)
+class Decided:
+    """A recorded decision, the claim after it, and the prices an award would use."""
+
+    decision: Decision
+    submission: Submission
+    prices: rules.PriceTable
+
+
 def decide(
     session: Session,
     *,
@@ -263,14 +296,13 @@ def decide(
     reason_code: str | None,
     comment: str | None,
     now: datetime,
-) -> Decision:
-    if not reviewer.has_role(*REVIEWERS):
-        raise Forbidden("only reviewers decide")
+) -> Decided:
+    policy.require(reviewer, Action.review)
     # Fresh from the database: claims and decisions change items by conditional UPDATEs.
     item = session.get(ReviewItem, item_id, populate_existing=True)
     if item is None:
         raise NotFound("no such review item")
-    submission = session.get_one(Submission, item.submission_id)
+    submission = session.get_one(Submission, item.submission_id, populate_existing=True)
     prices = rules.price_table(session, at=submission.occurred_at)
     final_target, final_outcome = _validated(
         prices,
@@ -281,21 +313,19 @@ def decide(
         reason_code=reason_code,
     )
     second_look = item.first_reviewer_id is not None
-    state, senior_only, status = _next_place(
+    status, senior_only = _next_place(
         item=item,
-        submission=submission,
         decision=DecisionKind(decision),
         worth=prices.worth(final_target, final_outcome),
     )
-    first_approval = state == ItemState.pending
+    first_approval = decision == DecisionKind.approve and status == S.in_queue
     leased_at = item.leased_at
-    # The lease check and the state change are one conditional update: a stale or stolen
-    # lease changes nothing.
+    # The lease check and the release are one conditional update: a stale or stolen lease
+    # changes nothing.
     result = session.execute(
         update(ReviewItem)
         .where(*_held(reviewer, item.id, lease_token, now))
         .values(
-            state=state,
             senior_only=senior_only,
             first_reviewer_id=reviewer.id if first_approval else item.first_reviewer_id,
             leased_by=None,
@@ -321,7 +351,9 @@ def decide(
     )
     session.add(record)
     session.flush()
-    submission.status = status
+    move(session, item_id=item.id, submission=submission, to=status,
+         cause=f"review.{decision}", actor=reviewer.actor,
+         data={"decision_id": record.id})  # fmt: skip
     audit.record(
         session,
         actor=reviewer.actor,
@@ -337,33 +369,24 @@ def decide(
             "needs_second_approval": first_approval,
         },
     )
-    if status == SubmissionStatus.approved:
-        disputes.award_approval(
-            session, submission=submission, decision=record, actor=reviewer.actor, prices=prices
-        )
-    return record
+    return Decided(record, submission, prices)
 
 
 def _next_place(
-    *,
-    item: ReviewItem,
-    submission: Submission,
-    decision: DecisionKind,
-    worth: int | None,
-) -> tuple[ItemState, bool, SubmissionStatus]:
-    """Where an item goes after a decision: (item state, senior lane, submission status)."""
-    to_seniors = (ItemState.escalated, True, SubmissionStatus.escalated)
+    *, item: ReviewItem, decision: DecisionKind, worth: int | None
+) -> tuple[SubmissionStatus, bool]:
+    """Where a claim goes after a decision: (its status, whether only seniors may take it)."""
     if decision == DecisionKind.escalate:
-        return to_seniors
+        return S.escalated, True
     if decision == DecisionKind.reject:
         # A second reviewer who disagrees with the first approval does not overrule it alone.
         if item.first_reviewer_id is not None and not item.senior_only:
-            return to_seniors
-        return ItemState.decided, False, SubmissionStatus.rejected
+            return S.escalated, True
+        return S.rejected, False
     needs_two = worth is not None and worth >= get_settings().four_eyes_points
     if needs_two and item.first_reviewer_id is None:
-        return ItemState.pending, False, SubmissionStatus.in_queue
-    return ItemState.decided, False, SubmissionStatus.approved
+        return S.in_queue, False
+    return S.approved, False
 
 
 def overturn(
@@ -376,18 +399,19 @@ def overturn(
     outcome: str | None,
     reason_code: str | None,
     comment: str | None,
-) -> Decision:
-    """A senior replaces a final decision. The ledger gains a reversal or an award; nothing
-    earlier is changed."""
-    if not senior.has_role(*SENIORS):
-        raise Forbidden("only seniors overturn decisions")
+) -> Decided:
+    """A senior replaces a final decision. The ledger gains a reversal or an award (the flow's
+    business); nothing earlier is changed."""
+    policy.require(senior, Action.overturn)
     item = session.scalar(
         select(ReviewItem)
         .where(ReviewItem.id == item_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    submission = session.get(Submission, item.submission_id) if item else None
+    submission = (
+        session.get(Submission, item.submission_id, populate_existing=True) if item else None
+    )
     if item is None or submission is None or not may_view(senior, submission=submission):
         raise NotFound("no such review item")
     previous = latest_decision(session, submission_id=submission.id)
@@ -395,7 +419,7 @@ def overturn(
         raise Conflict("only a final decision can be overturned", code="not_decided")
     if decision not in (DecisionKind.approve, DecisionKind.reject):
         raise Invalid("an overturn approves or rejects", code="bad_decision")
-    approved = submission.status == SubmissionStatus.approved
+    approved = submission.status == S.approved
     if decision == (DecisionKind.approve if approved else DecisionKind.reject):
         raise Conflict(f"the claim is already {submission.status}", code="nothing_to_overturn")
     prices = rules.price_table(session, at=submission.occurred_at)
@@ -435,15 +459,10 @@ def overturn(
             "reason_code": reason_code,
         },
     )
-    if decision == DecisionKind.approve:
-        submission.status = SubmissionStatus.approved
-        disputes.award_approval(
-            session, submission=submission, decision=record, actor=senior.actor, prices=prices
-        )
-    else:
-        submission.status = SubmissionStatus.rejected
-        scoring.reverse(session, submission=submission, decision=record, actor=senior.actor)
-    return record
+    to = S.approved if decision == DecisionKind.approve else S.rejected
+    move(session, item_id=item.id, submission=submission, to=to, cause="review.overturn",
+         actor=senior.actor, data={"decision_id": record.id})  # fmt: skip
+    return Decided(record, submission, prices)
 
 
 def latest_decision(session: Session, *, submission_id: str) -> Decision | None:

@@ -79,6 +79,14 @@ def balance(session: Session, *, unit_id: str) -> int:
     return int(total or 0)
 
 
+def points_for_decision(session: Session, *, decision_id: str) -> int | None:
+    """What one decision wrote to the ledger; None when it wrote nothing."""
+    total = session.scalar(
+        select(func.sum(LedgerEntry.points)).where(LedgerEntry.decision_id == decision_id)
+    )
+    return None if total is None else int(total)
+
+
 def entries(session: Session, *, unit_id: str, limit: int, offset: int) -> list[LedgerEntry]:
     return list(
         session.scalars(

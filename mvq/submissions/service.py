@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
-from mvq.auth.models import Role
+from mvq.auth import policy
 from mvq.auth.service import Principal
 from mvq.errors import Conflict, Forbidden, Invalid, NotFound
 from mvq.rules import service as rules
@@ -119,16 +119,24 @@ def _replay(
 
 
 def _may_read_claims(principal: Principal) -> None:
-    if principal.kind == "staff" and principal.role == Role.marketplace:
+    if not policy.may_read_claims(principal):
         raise Forbidden("the marketplace account records spends and reads nothing else")
 
 
 def get_visible(session: Session, *, principal: Principal, submission_id: str) -> Submission:
-    """A unit sees only its own claims; anything else is 'not found', never 'forbidden',
-    so ids of other units' claims leak nothing."""
+    """A claim the principal may not see (another unit's; a linked unit's for staff) is 'not
+    found', never 'forbidden', so its id leaks nothing."""
     _may_read_claims(principal)
     submission = session.get(Submission, submission_id)
-    if submission is None or (principal.kind == "unit" and submission.unit_id != principal.unit_id):
+    if submission is None or not policy.may_see_claim(principal, claim_unit_id=submission.unit_id):
+        raise NotFound("no such submission")
+    return submission
+
+
+def get_any(session: Session, *, submission_id: str) -> Submission:
+    """For callers that have already authorized the access (a decision's own claim)."""
+    submission = session.get(Submission, submission_id)
+    if submission is None:
         raise NotFound("no such submission")
     return submission
 
@@ -140,6 +148,8 @@ def list_visible(
     stmt = select(Submission)
     if principal.kind == "unit":
         stmt = stmt.where(Submission.unit_id == principal.unit_id)
+    elif principal.unit_id is not None:
+        stmt = stmt.where(Submission.unit_id != principal.unit_id)
     if status is not None:
         if status not in set(SubmissionStatus):
             raise Invalid(f"unknown status {status!r}", code="bad_status")

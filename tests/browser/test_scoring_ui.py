@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, expect
 
 from mvq.auth.models import Role
 from mvq.db import session_factory
-from mvq.review import service as review
+from mvq.flows import intake
 from mvq.scoring import disputes
 from mvq.submissions.models import Submission, SubmissionStatus
 from mvq.units.models import Unit
@@ -57,7 +57,7 @@ def test_a_senior_splits_a_disputed_hit_and_the_leaderboard_draws_it(
                            lat=48.5, lon=35.0 + n * 0.001)  # fmt: skip
             session.add(s)
             session.flush()
-            review.enqueue(session, submission=s)
+            intake.queue_for_review(session, submission=s)
             claims.append(s.id)
         session.commit()
         assert disputes.member_of(session, submission_id=claims[0]) is not None

@@ -2,6 +2,7 @@
 
 import threading
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import func, select
@@ -11,11 +12,12 @@ from mvq.auth.models import Role
 from mvq.auth.service import Principal
 from mvq.db import session_factory
 from mvq.errors import Conflict
+from mvq.flows import decisions, intake
 from mvq.review import service as review
 from mvq.review.models import ItemState, ReviewItem
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Submission, SubmissionStatus
-from tests.integration.conftest import Accounts, make_unit
+from tests.integration.conftest import Accounts, make_unit, run_threads
 
 NOW = datetime.now(UTC)
 
@@ -45,7 +47,7 @@ def queued_item(session: Session, unit_id: str, target_type: str = "tank") -> Re
     )
     session.add(submission)
     session.flush()
-    item = review.enqueue(session, submission=submission)
+    item = intake.queue_for_review(session, submission=submission)
     session.commit()
     return item
 
@@ -89,11 +91,7 @@ def test_no_item_is_ever_leased_to_two_reviewers(accounts: Accounts, empty_queue
             with lock:
                 leased.append((claimed[0].id, who.id))
 
-    threads = [threading.Thread(target=work, args=(r,)) for r in reviewers]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    run_threads([partial(work, r) for r in reviewers], timeout=120)
     claimed_ids = [item_id for item_id, _ in leased]
     assert sorted(claimed_ids) == sorted(items)  # every item once, none twice
 
@@ -118,7 +116,7 @@ def test_stale_lease_is_refused_and_expired_lease_returns_to_queue(
         session.commit()
         assert again is not None and again[0].id == item.id
         with pytest.raises(Conflict) as info:
-            review.decide(
+            decisions.decide(
                 session,
                 reviewer=first,
                 item_id=item.id,
@@ -150,10 +148,10 @@ def test_approval_awards_once_even_when_the_decision_is_retried(
             comment="hull intact",
             now=NOW,
         )
-        review.decide(session, **kwargs)  # type: ignore[arg-type]
+        decisions.decide(session, **kwargs)  # type: ignore[arg-type]
         session.commit()
         with pytest.raises(Conflict):
-            review.decide(session, **kwargs)  # type: ignore[arg-type]
+            decisions.decide(session, **kwargs)  # type: ignore[arg-type]
         session.rollback()
         entries = session.scalars(
             select(LedgerEntry).where(LedgerEntry.submission_id == item.submission_id)
@@ -179,8 +177,8 @@ def test_reject_needs_a_reason_code_and_awards_nothing(
         from mvq.errors import Invalid
 
         with pytest.raises(Invalid):
-            review.decide(session, decision="reject", reason_code=None, **args)  # type: ignore[arg-type]
-        review.decide(session, decision="reject", reason_code="not_visible", **args)  # type: ignore[arg-type]
+            decisions.decide(session, decision="reject", reason_code=None, **args)  # type: ignore[arg-type]
+        decisions.decide(session, decision="reject", reason_code="not_visible", **args)  # type: ignore[arg-type]
         session.commit()
         assert session.get_one(Submission, item.submission_id).status == "rejected"
         count = session.scalar(
@@ -204,7 +202,7 @@ def test_escalated_items_go_to_seniors_and_nobody_judges_their_own_unit(
     with session_factory()() as session:
         leased = review.claim_next(session, reviewer=plain, now=NOW, lease_seconds=60)
         assert leased is not None and leased[0].id == item.id
-        review.decide(
+        decisions.decide(
             session,
             reviewer=plain,
             item_id=item.id,

@@ -10,6 +10,7 @@ from mvq.auth.models import Role
 from mvq.auth.service import Principal
 from mvq.db import session_factory
 from mvq.errors import Conflict, Forbidden
+from mvq.flows import decisions
 from mvq.review import service as review
 from mvq.review import stats
 from mvq.review.models import ItemState, ReviewItem
@@ -24,7 +25,7 @@ __all__ = ["empty_queue"]  # the fixture, imported for these tests
 
 def decide(session: Session, who: Principal, item_id: str, token: str, decision: str, **kw: str):  # type: ignore[no-untyped-def]
     args = dict(target_type=None, outcome=None, reason_code=None, comment=None) | kw
-    record = review.decide(
+    record = decisions.decide(
         session,
         reviewer=who,
         item_id=item_id,
@@ -115,10 +116,10 @@ def test_a_senior_overturns_an_approval_with_a_reversal_and_nothing_is_rewritten
         decide(session, who, *(claim(session, who) or ("", "")), "approve")
         before = points_ledger.balance(session, unit_id=accounts.unit_id)
         with pytest.raises(Forbidden):
-            review.overturn(session, senior=who, item_id=item.id, decision="reject",
+            decisions.overturn(session, senior=who, item_id=item.id, decision="reject",
                             reason_code="staged_or_fake", comment="x", target_type=None,
                             outcome=None)  # fmt: skip
-        review.overturn(session, senior=senior, item_id=item.id, decision="reject",
+        decisions.overturn(session, senior=senior, item_id=item.id, decision="reject",
                         reason_code="staged_or_fake", comment="same clip as 2024",
                         target_type=None, outcome=None)  # fmt: skip
         session.commit()
@@ -126,12 +127,12 @@ def test_a_senior_overturns_an_approval_with_a_reversal_and_nothing_is_rewritten
         assert points_ledger.balance(session, unit_id=accounts.unit_id) == before - 40
         assert session.get_one(Submission, item.submission_id).status == "rejected"
         with pytest.raises(Conflict):  # already rejected: nothing to overturn
-            review.overturn(session, senior=senior, item_id=item.id, decision="reject",
+            decisions.overturn(session, senior=senior, item_id=item.id, decision="reject",
                             reason_code="other", comment="again", target_type=None,
                             outcome=None)  # fmt: skip
         session.rollback()
         # And back: a new award, the reversal stays.
-        review.overturn(session, senior=senior, item_id=item.id, decision="approve",
+        decisions.overturn(session, senior=senior, item_id=item.id, decision="approve",
                         reason_code=None, comment="verified after all", target_type=None,
                         outcome=None)  # fmt: skip
         session.commit()

@@ -13,6 +13,7 @@ from mvq.auth.models import Role
 from mvq.auth.service import Principal
 from mvq.db import session_factory
 from mvq.errors import Conflict, Invalid
+from mvq.flows import decisions, intake
 from mvq.review import service as review
 from mvq.rules import service as rules
 from mvq.scoring import disputes, ledger
@@ -45,7 +46,7 @@ def claim(
     )
     session.add(submission)
     session.flush()
-    review.enqueue(session, submission=submission)
+    intake.queue_for_review(session, submission=submission)
     session.commit()
     return submission
 
@@ -53,7 +54,7 @@ def claim(
 def approve_next(session: Session, who: Principal, now: datetime) -> str:
     leased = review.claim_next(session, reviewer=who, now=now, lease_seconds=60)
     assert leased is not None
-    review.decide(
+    decisions.decide(
         session,
         reviewer=who,
         item_id=leased[0].id,

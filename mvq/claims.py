@@ -1,0 +1,95 @@
+"""The whole claim as its readers see it: media with frames and flags, the latest decision,
+the points it earned, and the copies of its footage found elsewhere. Reads only."""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mvq.matching.duplicates import DUPLICATE_KINDS
+from mvq.media.models import Frame, Media
+from mvq.review import service as review
+from mvq.scoring.models import LedgerEntry
+from mvq.submissions import service
+from mvq.submissions.models import Flag, Submission
+from mvq.submissions.schemas import (
+    DecisionOut,
+    FlagOut,
+    FrameOut,
+    MatchesOut,
+    MatchOut,
+    MediaOut,
+    SubmissionOut,
+)
+
+
+def matches(session: Session, *, submission: Submission) -> MatchesOut:
+    """Every copy of this claim's footage found elsewhere, with the frame evidence."""
+    found = [
+        MatchOut(
+            media_id=flag.media_id or "",
+            kind=flag.kind,
+            other_media_id=match["media_id"],
+            **{k: v for k, v in match.items() if k != "media_id"},
+        )
+        for flag in service.flags_of(session, submission_id=submission.id)
+        if flag.kind in ("exact_duplicate", "near_duplicate")
+        for match in flag.evidence.get("matches", [])
+    ]
+    return MatchesOut(submission_id=submission.id, matches=found)
+
+
+def _flag_out(flag: Flag, *, for_unit: bool) -> FlagOut:
+    # A unit learns that its footage matches other footage, never whose it is.
+    hidden = for_unit and flag.kind in DUPLICATE_KINDS
+    return FlagOut(kind=flag.kind, media_id=flag.media_id, evidence={} if hidden else flag.evidence)
+
+
+def detail(session: Session, submission: Submission, *, for_unit: bool) -> SubmissionOut:
+    flags = service.flags_of(session, submission_id=submission.id)
+    media_rows = session.scalars(
+        select(Media).where(Media.submission_id == submission.id).order_by(Media.created_at)
+    )
+    media = []
+    for m in media_rows:
+        frames = session.scalars(select(Frame).where(Frame.media_id == m.id).order_by(Frame.index))
+        media.append(
+            MediaOut(
+                id=m.id,
+                status=m.status,
+                filename=m.filename,
+                content_type=m.content_type,
+                size=m.declared_size,
+                sha256=m.sha256,
+                failure_reason=m.failure_reason,
+                metadata=m.probe or {},
+                frames=[FrameOut.model_validate(f, from_attributes=True) for f in frames],
+                flags=[_flag_out(f, for_unit=for_unit) for f in flags if f.media_id == m.id],
+            )
+        )
+    decision = review.latest_decision(session, submission_id=submission.id)
+    points = session.scalar(
+        select(func.sum(LedgerEntry.points)).where(LedgerEntry.submission_id == submission.id)
+    )
+    return SubmissionOut(
+        id=submission.id,
+        unit_id=submission.unit_id,
+        status=submission.status,
+        target_type=submission.target_type,
+        outcome=submission.outcome,
+        occurred_at=submission.occurred_at,
+        lat=submission.lat,
+        lon=submission.lon,
+        note=submission.note,
+        created_at=submission.created_at,
+        media=media,
+        flags=[_flag_out(f, for_unit=for_unit) for f in flags],
+        decision=DecisionOut(
+            decision=decision.decision,
+            target_type=decision.target_type,
+            outcome=decision.outcome,
+            reason_code=decision.reason_code,
+            decided_at=decision.created_at,
+        )
+        if decision
+        else None,
+        points=int(points) if points is not None else None,
+    )

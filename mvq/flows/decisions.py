@@ -1,0 +1,76 @@
+"""From a reviewer's or a senior's word to the ledger: an approval becomes an award (held
+while its claim is in an open dispute), an overturned approval a reversal."""
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from mvq.auth.service import Principal
+from mvq.review import service as review
+from mvq.review.models import Decision, DecisionKind
+from mvq.scoring import disputes
+from mvq.scoring import service as scoring
+from mvq.submissions.models import SubmissionStatus
+
+
+def decide(
+    session: Session,
+    *,
+    reviewer: Principal,
+    item_id: str,
+    lease_token: str,
+    decision: str,
+    target_type: str | None,
+    outcome: str | None,
+    reason_code: str | None,
+    comment: str | None,
+    now: datetime,
+) -> Decision:
+    decided = review.decide(
+        session,
+        reviewer=reviewer,
+        item_id=item_id,
+        lease_token=lease_token,
+        decision=decision,
+        target_type=target_type,
+        outcome=outcome,
+        reason_code=reason_code,
+        comment=comment,
+        now=now,
+    )
+    if decided.submission.status == SubmissionStatus.approved:
+        disputes.award_approval(session, submission=decided.submission,
+                                decision=decided.decision, actor=reviewer.actor,
+                                prices=decided.prices)  # fmt: skip
+    return decided.decision
+
+
+def overturn(
+    session: Session,
+    *,
+    senior: Principal,
+    item_id: str,
+    decision: str,
+    target_type: str | None,
+    outcome: str | None,
+    reason_code: str | None,
+    comment: str | None,
+) -> Decision:
+    decided = review.overturn(
+        session,
+        senior=senior,
+        item_id=item_id,
+        decision=decision,
+        target_type=target_type,
+        outcome=outcome,
+        reason_code=reason_code,
+        comment=comment,
+    )
+    if decision == DecisionKind.approve:
+        disputes.award_approval(session, submission=decided.submission,
+                                decision=decided.decision, actor=senior.actor,
+                                prices=decided.prices)  # fmt: skip
+    else:
+        scoring.reverse(session, submission=decided.submission, decision=decided.decision,
+                        actor=senior.actor)  # fmt: skip
+    return decided.decision
