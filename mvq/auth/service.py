@@ -33,9 +33,6 @@ class Principal:
     def actor(self) -> str:
         return f"{self.kind}:{self.id}"
 
-    def has_role(self, *roles: Role) -> bool:
-        return self.kind == "staff" and self.role in roles
-
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()

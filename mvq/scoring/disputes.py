@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
-from mvq.auth.models import Role
+from mvq.auth import policy
+from mvq.auth.policy import Action
 from mvq.auth.service import Principal
 from mvq.errors import Conflict, Forbidden, Invalid, NotFound
 from mvq.media.flags import distance_km
@@ -201,8 +202,7 @@ def settle(
     """Assigns the target's points across the claims: shares (submission id -> points) must
     sum to what the first approved claim is worth. Approved claims are awarded their share
     now; claims approved later receive theirs then."""
-    if not senior.has_role(Role.senior):
-        raise Forbidden("only seniors settle disputes")
+    policy.require(senior, Action.settle_disputes)
     dispute = session.scalar(select(Dispute).where(Dispute.id == dispute_id).with_for_update())
     if dispute is None:
         raise NotFound("no such dispute")
