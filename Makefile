@@ -30,7 +30,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy mvq api workers cli deploy
+	$(VENV)/bin/mypy mvq api web workers cli deploy
 
 test: install lint typecheck
 	$(VENV)/bin/pytest -q -p no:cacheprovider

@@ -1,9 +1,11 @@
-from pathlib import Path
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, Response
-from fastapi.staticfiles import StaticFiles
+from starlette._utils import get_route_path
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.routing import BaseRoute, Match, Mount
+from starlette.types import ASGIApp, Scope
 
 from api import errors, observability
 from api.limits import BodyLimit
@@ -18,13 +20,10 @@ from api.routes import (
     scoring,
     submissions,
     units,
-    web_audit,
-    web_auth,
-    web_review,
-    web_scoring,
 )
 from mvq import logs
 from mvq.settings import get_settings
+from web.app import create_app as create_web_app
 
 
 def _security_headers() -> dict[str, str]:
@@ -51,6 +50,26 @@ class SecurityHeaders(BaseHTTPMiddleware):
         return response
 
 
+class WebMount(Mount):
+    """The web app at "/", after every API route: it takes the paths the API leaves. The API
+    keeps everything under /api/ (an unknown one is a JSON 404) and every path one of its
+    routes has for another method (a JSON 405), so its clients never get a page."""
+
+    def __init__(self, app: ASGIApp, *, api: Sequence[BaseRoute]) -> None:
+        super().__init__("/", app=app)
+        self.api = api
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = get_route_path(scope)
+        if (
+            path == "/api"
+            or path.startswith("/api/")
+            or any(route.matches(scope)[0] is not Match.NONE for route in self.api)
+        ):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
 def create_app() -> FastAPI:
     logs.configure()
     app = FastAPI(
@@ -63,9 +82,9 @@ def create_app() -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=get_settings().max_request_body_bytes)
     app.add_middleware(observability.RequestContext)
     api_routes = (health, auth, submissions, media, review, scoring, ledger, disputes, units, audit)
-    for module in (*api_routes, observability, web_auth, web_review, web_scoring, web_audit):
+    for module in (*api_routes, observability):
         app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.router.routes.append(WebMount(create_web_app(), api=tuple(app.routes)))
     return app
 
 

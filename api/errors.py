@@ -1,13 +1,18 @@
-"""Every error leaves as {"error": {"code", "message"}}, never as a stack trace."""
+"""What every failure means to a client, and the API's rendering of it as JSON.
+
+`problem` is the one translation from an exception to a status, code and message; the API
+answers it as {"error": {"code", "message"}}, the web app (web.app) as an HTML page. Which of
+the two answers is decided by routing, never by request headers.
+"""
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
@@ -16,6 +21,55 @@ from mvq.errors import DomainError, RateLimited
 
 log = logging.getLogger(__name__)
 
+HANDLED = (
+    DomainError,
+    RequestValidationError,
+    HTTPException,
+    DataError,
+    RedisError,
+    BotoCoreError,
+    OperationalError,
+    ClientError,
+    Exception,  # last resort: a stack trace never leaves the server
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    status: int
+    code: str
+    message: str
+    details: list[dict[str, Any]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def problem(exc: Exception) -> Problem:
+    match exc:
+        case RateLimited():
+            return Problem(exc.status, exc.code, exc.message,
+                           headers={"Retry-After": str(exc.retry_after)})  # fmt: skip
+        case DomainError():
+            return Problem(exc.status, exc.code, exc.message)
+        case RequestValidationError():
+            details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")}
+                       for e in exc.errors()]  # fmt: skip
+            return Problem(422, "validation_error", "the request is not valid", details=details)
+        case HTTPException():
+            code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+            return Problem(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
+        case DataError():
+            # The database refused a value the schema let through (a NUL byte in a string, say).
+            log.info("value refused by the database: %s", type(exc.orig).__name__)
+            return Problem(422, "invalid_value", "a value in the request cannot be stored")
+        case RedisError() | BotoCoreError() | OperationalError():
+            log.warning("backend unavailable: %s", type(exc).__name__)
+            return Problem(503, "unavailable", "a backing service is unavailable; retry")
+        case ClientError():
+            log.error("storage error: %s", exc.response.get("Error", {}).get("Code"))
+            return Problem(503, "storage_error", "storage refused the request; retry")
+    log.exception("unhandled error", exc_info=exc)
+    return Problem(500, "internal", "internal error")
+
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message, **extra}
@@ -23,65 +77,14 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> JSONRe
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
-def _is_page(request: Request) -> bool:
-    """A browser's page or form request, answered in HTML rather than JSON."""
-    path = request.url.path
-    return not path.startswith(("/api/", "/healthz", "/readyz", "/metrics", "/static/")) and (
-        "text/html" in request.headers.get("accept", "")
-        or request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
-    )
-
-
-def _page_error(request: Request, exc: DomainError) -> Response:
-    from api.deps import LoginRequired
-    from api.templating import render
-
-    if isinstance(exc, LoginRequired):
-        target = request.url.path if request.method == "GET" else "/review"
-        return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
-    return render(request, "error.html", user=None, status=exc.status, code=exc.code,
-                  error=exc.message, status_code=exc.status)  # fmt: skip
+async def _json(_: Request, exc: Exception) -> JSONResponse:
+    found = problem(exc)
+    extra = {"details": found.details} if found.details else {}
+    response = error_response(found.status, found.code, found.message, **extra)
+    response.headers.update(found.headers)
+    return response
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> Response:
-        if _is_page(request):
-            return _page_error(request, exc)
-        response = error_response(exc.status, exc.code, exc.message)
-        if isinstance(exc, RateLimited):
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
-        return error_response(422, "validation_error", "the request is not valid", details=details)
-
-    @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
-
-    @app.exception_handler(DataError)
-    async def _bad_value(_: Request, exc: DataError) -> JSONResponse:
-        # The database refused a value the schema let through (a NUL byte in a string, say).
-        log.info("value refused by the database: %s", type(exc.orig).__name__)
-        return error_response(422, "invalid_value", "a value in the request cannot be stored")
-
-    @app.exception_handler(RedisError)
-    @app.exception_handler(BotoCoreError)
-    @app.exception_handler(OperationalError)
-    async def _backend_down(_: Request, exc: Exception) -> JSONResponse:
-        log.warning("backend unavailable: %s", type(exc).__name__)
-        return error_response(503, "unavailable", "a backing service is unavailable; retry")
-
-    @app.exception_handler(ClientError)
-    async def _s3_error(_: Request, exc: ClientError) -> JSONResponse:
-        log.error("storage error: %s", exc.response.get("Error", {}).get("Code"))
-        return error_response(503, "storage_error", "storage refused the request; retry")
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return error_response(500, "internal", "internal error")
+    for kind in HANDLED:
+        app.add_exception_handler(kind, _json)

@@ -5,6 +5,8 @@ import uuid
 
 import httpx
 
+from mvq.db import session_factory
+from mvq.media.models import Media
 from tests import harness
 from tests.integration.conftest import Accounts, claim_body, sha256_of
 
@@ -148,7 +150,10 @@ def test_wrong_bytes_end_as_failed_checksum_mismatch(
                 "content_type": "video/mp4",
             },
         ).json()
-        httpx.put(plan["upload"]["urls"][0], content=data, headers={"Content-Type": "video/mp4"})
+        put = httpx.put(
+            plan["upload"]["urls"][0], content=data, headers={"Content-Type": "video/mp4"}
+        )
+        assert put.status_code == 200, put.text  # the bytes did arrive: only the hash is wrong
         assert api.post(f"/api/v1/media/{plan['media_id']}/complete", json={}).status_code == 202
 
         def failed() -> dict | None:  # type: ignore[type-arg]
@@ -157,7 +162,10 @@ def test_wrong_bytes_end_as_failed_checksum_mismatch(
 
         body = harness.wait_until(failed, timeout=60, what="submission failed")
     assert body["media"][0]["failure_reason"] == "checksum_mismatch"
-    assert sha256_of(tank_clip) != "b" * 64
+    # The worker hashed the bytes that were sent, not some other object: its reason names them.
+    with session_factory(stack.database_url)() as session:
+        media = session.get_one(Media, plan["media_id"])
+    assert media.failure_detail is not None and sha256_of(tank_clip) in media.failure_detail
 
 
 def test_review_routes_need_a_reviewer(stack: harness.Stack, accounts: Accounts) -> None:

@@ -61,10 +61,14 @@ def test_upload_and_status_commands(
     wait_for_status(stack, token, submission_id, "in_queue")
     shown = harness.run_cli(["status", submission_id], env)
     assert shown.returncode == 0, shown.stderr
-    assert json.loads(shown.stdout) | {"flags": []} == {
+    with stack.client(token) as api:
+        flags = api.get(f"/api/v1/submissions/{submission_id}").json()["flags"]
+    # The footage is re-encoded by ffmpeg and carries no capture time: both are flagged.
+    assert sorted(f["kind"] for f in flags) == ["no_capture_time", "reencoded"]
+    assert json.loads(shown.stdout) == {
         "id": submission_id,
         "status": "in_queue",
-        "flags": [],
+        "flags": flags,
         "decision": None,
         "points": None,
     }

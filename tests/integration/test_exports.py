@@ -74,16 +74,21 @@ def test_consecutive_exports_chain_and_a_gap_is_caught(
     cut = datetime.now(UTC).isoformat()
     time.sleep(0.05)
     with stack.client(accounts.staff_tokens["admin"]) as api:  # a few more events after the cut
-        api.post(
+        added = api.post(
             "/api/v1/scoring/rules",
             json={
                 "effective_from": "2033-01-01T00:00:00Z",
                 "rules": [{"target_type": "tank", "outcome": "destroyed", "points": 44}],
             },
         )
+        assert added.status_code == 201, added.text
     first, second = tmp_path / "one", tmp_path / "two"
     assert cli(stack, "export", "--out", str(first), "--to", cut)[0] == 0
     assert cli(stack, "export", "--out", str(second), "--from", cut)[0] == 0
+    # Both sides of the cut hold events, so the chain check below joins two real pieces.
+    for part in (first, second):
+        files = json.loads((part / "manifest.json").read_text())["files"]
+        assert files["audit_events.csv"]["rows"] >= 1, part
     code, text = cli(stack, "verify-export", str(second), "--previous", str(first))
     assert code == 0, text
     # The first export does not continue from the second: its events start at the genesis.

@@ -1,6 +1,8 @@
 """Every staff route, tried with every role, a unit token and nobody: only the intended
-callers get through, on the API and on the web pages."""
+callers get through, on the API and on the web pages. A refusal must be the role check's own
+(`forbidden`), not a CSRF or login failure that would hide whether the role check exists."""
 
+import re
 from typing import Any
 
 import pytest
@@ -15,6 +17,8 @@ VIEWERS = {"reviewer", "senior", "admin", "auditor"}
 REVIEWERS = {"reviewer", "senior"}
 STAFF = VIEWERS
 SPENDERS = {"admin", "marketplace"}
+AUDITORS = {"auditor"}
+EVERYONE = {"nobody", "unit", "reviewer", "senior", "admin", "auditor", "marketplace"}
 DENIED = {401, 403}
 
 
@@ -50,7 +54,27 @@ def api_routes(o: dict[str, str]) -> list[tuple[str, str, Any, set[str]]]:
         ("GET", f"/api/v1/submissions/{o['submission']}", None, STAFF | {"unit"}),
         ("GET", "/api/v1/submissions", None, STAFF | {"unit"}),
         ("POST", f"/api/v1/units/{o['spare_unit']}/token/revoke", None, {"admin"}),
+        ("POST", f"/api/v1/units/{o['spare_unit']}/token/rotate", None, {"admin"}),
+        ("GET", "/api/v1/units/me/ledger", None, {"unit"}),
+        ("POST", "/api/v1/submissions", {"target_type": "tank", "outcome": "destroyed",
+         "occurred_at": "2026-01-01T00:00:00Z"}, {"unit"}),
+        ("POST", "/api/v1/media/none/complete", {}, {"unit"}),
+        ("GET", "/api/v1/audit/public-key", None, EVERYONE),
+        ("GET", "/api/v1/audit/verify", None, AUDITORS),
+        ("GET", "/api/v1/audit/events", None, AUDITORS),
+        ("GET", "/api/v1/audit/export?format=jsonl", None, AUDITORS),
+        ("GET", f"/api/v1/submissions/{o['submission']}/evidence", None, AUDITORS | {"senior"}),
     ]  # fmt: skip
+
+
+def error_code(response: Any) -> str:
+    """The error's code from a JSON error body or from the HTML error page's heading."""
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return str(response.json()["error"]["code"])
+    heading = re.search(r"<h1>(\d+) · ([a-z_]+)</h1>", response.text)
+    assert heading, response.text
+    assert heading[1] == str(response.status_code)
+    return heading[2]
 
 
 def test_api_routes_by_role(stack: harness.Stack, accounts: Accounts, objects: dict) -> None:  # type: ignore[type-arg]
@@ -58,13 +82,18 @@ def test_api_routes_by_role(stack: harness.Stack, accounts: Accounts, objects: d
     for method, path, body, allowed in api_routes(objects):
         for who, token in callers.items():
             with stack.client(token) as api:
-                status = api.request(
+                response = api.request(
                     method, path, json=body, headers={"Idempotency-Key": "matrix"}
-                ).status_code
+                )
+            status = response.status_code
             if who in allowed:
                 assert status not in DENIED and status < 500, (method, path, who, status)
+            elif who == "nobody":
+                assert status == 401, (method, path, who, status)
+                assert error_code(response) in {"missing_token", "unauthenticated"}
             else:
-                assert status == (401 if who == "nobody" else 403), (method, path, who, status)
+                assert status == 403, (method, path, who, status)
+                assert error_code(response) == "forbidden", (method, path, who, response.text)
 
 
 def test_web_pages_by_role(stack: harness.Stack, accounts: Accounts, objects: dict) -> None:  # type: ignore[type-arg]
@@ -81,19 +110,32 @@ def test_web_pages_by_role(stack: harness.Stack, accounts: Accounts, objects: di
         ("GET", "/disputes", {"senior", "admin", "auditor"}),
         ("POST", "/disputes/none/settle", {"senior"}),
         ("POST", "/scoring/rules", {"admin"}),
+        ("POST", "/scoring/preview", {"admin"}),
+        ("POST", f"/review/{item}/heartbeat", REVIEWERS),
+        ("GET", "/audit", AUDITORS),
+        ("GET", "/audit/export.zip?since=2026-01-01&until=2026-01-02&format=jsonl", AUDITORS),
     ]
     sessions = {role.value: web_login(stack, *make_login(role)) for role in Role}
+    assert set(sessions) | {"nobody", "unit"} == EVERYONE
     form = {"lease_token": "x", "decision": "reject", "comment": "x", "reason_code": "other",
-            "effective_from": "2032-01-01T00:00", "rules": "tank destroyed 41"}  # fmt: skip
+            "effective_from": "2032-01-01T00:00", "rules": "tank destroyed 41",
+            "since": "2026-01-01", "until": "2026-01-02"}  # fmt: skip
     for method, path, allowed in pages:
         for who, web in sessions.items():
-            data = form | {"csrf_token": web.csrf} if method == "POST" else None
-            response = web.client.request(method, path, data=data, headers={"Accept": "text/html"})
+            assert web.csrf, who  # an empty token would be refused as CSRF, before any role check
+            headers = {"Accept": "text/html"}
+            if path.endswith("/heartbeat"):  # the page's script: JSON, the token in a header
+                headers["X-CSRF-Token"] = web.csrf
+                kwargs: dict[str, Any] = {"json": {"lease_token": "x"}}
+            else:
+                kwargs = {"data": form | {"csrf_token": web.csrf} if method == "POST" else None}
+            response = web.client.request(method, path, headers=headers, **kwargs)
             if who in allowed:
                 assert response.status_code not in DENIED, (path, who, response.status_code)
                 assert response.status_code < 500
             else:
                 assert response.status_code == 403, (path, who, response.status_code)
+                assert error_code(response) == "forbidden", (path, who, response.text)
         with harness.httpx.Client(base_url=stack.url) as nobody:
             answer = nobody.request(method, path, data=form, headers={"Accept": "text/html"})
             assert answer.status_code == 303 and "/login" in answer.headers["location"]

@@ -11,7 +11,7 @@ from mvq.db import session_factory
 from mvq.scoring import ledger
 from mvq.scoring.models import EntryType, LedgerEntry
 from tests import harness
-from tests.integration.conftest import make_staff, make_unit
+from tests.integration.conftest import make_staff, make_unit, run_threads
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +46,7 @@ def test_parallel_debits_never_take_a_balance_below_zero(pg_stack: harness.Stack
                               headers={"Idempotency-Key": uuid.uuid4().hex})  # fmt: skip
             statuses.append(answer.status_code)
 
-    threads = [threading.Thread(target=spend) for _ in range(24)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    run_threads([spend] * 24, timeout=60)
     assert sorted(statuses) == [201] * 10 + [409] * 14
     with session_factory()() as session:
         assert ledger.balance(session, unit_id=unit_id) == 0

@@ -53,10 +53,15 @@ def test_unit_a_cannot_read_list_register_or_complete_anything_of_unit_b(
             response = api.request(method, path, json=json_body)
             assert response.status_code == expected, (method, path, response.text)
             assert not any(s in response.text for s in secrets), (method, path)
+        # A claim of its own, so the listing below has rows to judge, not an empty page.
+        own = api.post("/api/v1/submissions", json=claim_body(), headers={"Idempotency-Key": "a"})
+        assert own.status_code == 201, own.text
         listed = api.get("/api/v1/submissions", params={"limit": 200})
         ledger = api.get("/api/v1/units/me/ledger")
     assert not any(s in listed.text for s in secrets)
-    assert all(item["unit_id"] == accounts.unit_id for item in listed.json()["items"])
+    items = listed.json()["items"]
+    assert own.json()["id"] in {item["id"] for item in items}
+    assert all(item["unit_id"] == accounts.unit_id for item in items)
     assert ledger.json()["unit_id"] == accounts.unit_id
     assert not any(s in ledger.text for s in secrets)
 
@@ -68,7 +73,11 @@ def test_unit_a_cannot_read_list_register_or_complete_anything_of_unit_b(
         assert api.get(f"/api/v1/submissions/{submission_id}").json()["status"] == "in_queue"
 
 
-def test_listing_filters_by_status_and_paginates(stack: harness.Stack, accounts: Accounts) -> None:
+def test_listing_filters_by_status_and_paginates(
+    stack: harness.Stack, accounts: Accounts, tank_clip
+) -> None:  # type: ignore[no-untyped-def]
+    queued = upload_claim(stack, accounts.unit_token, tank_clip)
+    wait_for_status(stack, accounts.unit_token, queued, "in_queue")
     with stack.client(accounts.unit_token) as api:
         made = {api.post("/api/v1/submissions", json=claim_body()).json()["id"] for _ in range(5)}
         first = api.get("/api/v1/submissions", params={"limit": 2, "offset": 0}).json()
@@ -80,5 +89,8 @@ def test_listing_filters_by_status_and_paginates(stack: harness.Stack, accounts:
     pages = [s["id"] for s in first["items"] + second["items"]]
     assert len(pages) == len(set(pages)) == 4
     assert set(pages) <= made  # newest first: the five just made
+    waiting_ids = {s["id"] for s in waiting["items"]}
+    assert queued in waiting_ids  # the filter keeps what matches ...
+    assert not waiting_ids & made  # ... and drops what does not (the five are not in the queue)
     assert all(s["status"] == "in_queue" for s in waiting["items"])
     assert bad.status_code == 422 and too_many.status_code == 422

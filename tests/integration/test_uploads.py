@@ -19,7 +19,14 @@ from mvq.db import session_factory
 from mvq.media.models import Media
 from mvq.submissions.models import Submission
 from tests import harness
-from tests.integration.conftest import Accounts, claim_body, make_unit, sha256_of, wait_for_status
+from tests.integration.conftest import (
+    Accounts,
+    claim_body,
+    make_unit,
+    run_threads,
+    sha256_of,
+    wait_for_status,
+)
 
 PART = 8 * 1024**2
 
@@ -148,11 +155,7 @@ def test_concurrent_retries_of_one_create_make_one_submission(
                 api.post("/api/v1/submissions", json=body, headers={"Idempotency-Key": key})
             )
 
-    threads = [threading.Thread(target=create) for _ in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_threads([create] * 10, timeout=60)
     assert sorted(r.status_code for r in results) == [200] * 9 + [201]
     assert len({r.json()["id"] for r in results}) == 1
     with session_factory(stack.database_url)() as session:

@@ -7,14 +7,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy import select
 
-from api.deps import SessionDep, WebUserDep
+from api.deps import SessionDep
 from api.routes.audit import export_zip
-from api.templating import render
 from mvq.audit import signing
 from mvq.audit.models import AuditEvent
 from mvq.audit.service import verify_chain
 from mvq.auth import policy
 from mvq.auth.policy import Action
+from web.deps import WebUserDep
+from web.templating import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -43,7 +43,7 @@
   const lease = item?.dataset.leaseToken;
   if (lease) {
     const beat = async () => {
-      const res = await fetch(`/review/${item.dataset.itemId}/heartbeat`, {
+      const res = await fetch(item.dataset.heartbeatUrl, {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
         body: JSON.stringify({ lease_token: lease }),

@@ -3,14 +3,12 @@ the session's CSRF token and calls the same service functions as the JSON API.""
 
 from datetime import timedelta
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from api.deps import NowDep, SessionDep, WebFormUserDep, WebUserDep
-from api.templating import render
+from api.deps import NowDep, SessionDep
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.errors import Conflict, Invalid
@@ -19,6 +17,8 @@ from mvq.review.models import ItemState
 from mvq.rules import service as rules
 from mvq.rules.models import Outcome
 from mvq.settings import get_settings
+from web.deps import WebFormUserDep, WebUserDep
+from web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 FLAG_KINDS = (
@@ -30,10 +30,6 @@ FLAG_KINDS = (
     "location_mismatch",
     "reencoded",
 )
-
-
-def _back(path: str, message: str) -> RedirectResponse:
-    return RedirectResponse(f"{path}?{urlencode({'message': message})}", status_code=303)
 
 
 @router.get("/review", response_class=HTMLResponse)
@@ -72,14 +68,16 @@ def queue_page(
 
 
 @router.post("/review/claim", response_class=RedirectResponse)
-def claim(user: WebFormUserDep, session: SessionDep, now: NowDep) -> RedirectResponse:
+def claim(
+    request: Request, user: WebFormUserDep, session: SessionDep, now: NowDep
+) -> RedirectResponse:
     claimed = service.claim_next(
         session, reviewer=user.principal, now=now, lease_seconds=get_settings().lease_seconds
     )
     session.commit()
     if claimed is None:
-        return _back("/review", "The queue is empty.")
-    return RedirectResponse(f"/review/{claimed[0].id}", status_code=303)
+        return redirect(request, "queue_page", message="The queue is empty.")
+    return redirect(request, "item_page", item_id=claimed[0].id)
 
 
 @router.get("/review/stats", response_class=HTMLResponse)
@@ -125,6 +123,7 @@ def item_page(
 @router.post("/review/{item_id}/decision", response_class=RedirectResponse)
 def decide(
     item_id: str,
+    request: Request,
     user: WebFormUserDep,
     session: SessionDep,
     now: NowDep,
@@ -150,10 +149,10 @@ def decide(
         )
     except (Conflict, Invalid) as exc:
         session.rollback()
-        return _back(f"/review/{item_id}", exc.message)
+        return redirect(request, "item_page", item_id=item_id, message=exc.message)
     session.commit()
     done = {"approve": "approved", "reject": "rejected", "escalate": "escalated"}[record.decision]
-    return _back("/review", f"Item {done}. Press n for the next.")
+    return redirect(request, "queue_page", message=f"Item {done}. Press n for the next.")
 
 
 class Heartbeat(BaseModel):
@@ -179,6 +178,7 @@ def heartbeat(
 @router.post("/review/{item_id}/overturn", response_class=RedirectResponse)
 def overturn(
     item_id: str,
+    request: Request,
     user: WebFormUserDep,
     session: SessionDep,
     decision: Annotated[str, Form(max_length=20)],
@@ -196,4 +196,4 @@ def overturn(
         comment=comment,
     )
     session.commit()
-    return _back(f"/review/{item_id}", "Decision overturned.")
+    return redirect(request, "item_page", item_id=item_id, message="Decision overturned.")

@@ -3,47 +3,47 @@
 import hmac
 import secrets
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api import web_session
-from api.deps import NowDep, SessionDep, WebFormUserDep, client_address
-from api.templating import render
+from api.deps import NowDep, SessionDep, client_address
 from mvq.auth import service as auth
 from mvq.errors import RateLimited, Unauthenticated
+from web import session as web_session
+from web.deps import WebFormUserDep
+from web.templating import redirect, render, url_for
 
 router = APIRouter(include_in_schema=False)
 PRELOGIN_COOKIE = "mvq_login_csrf"
 
 
-def _local(path: str) -> str:
-    # Only a path on this site: "next" must not become an open redirect.
-    parts = urlsplit(path)
-    if parts.scheme or parts.netloc or not path.startswith("/") or path.startswith("//"):
-        return "/review"
-    return path
+def _local(request: Request, path: str | None) -> str:
+    # Only a path on this site: "next" must not become an open redirect. Browsers read "/\\host"
+    # as "//host" and drop tabs and newlines, so those are refused too.
+    if path and path.startswith("/") and not path.startswith(("//", "/\\")) and path.isprintable():
+        return path
+    return url_for(request, "queue_page")
 
 
 @router.get("/", response_class=RedirectResponse)
-def home() -> RedirectResponse:
-    return RedirectResponse("/review", status_code=303)
+def home(request: Request) -> RedirectResponse:
+    return redirect(request, "queue_page")
 
 
-def _login_page(request: Request, next: str, *, error: str | None = None, status: int = 200
+def _login_page(request: Request, next: str | None, *, error: str | None = None, status: int = 200
                 ) -> HTMLResponse:  # fmt: skip
     # Before a session exists the form is guarded by a double-submit token: the cookie and the
     # field must agree, which a page on another site cannot arrange.
     token = secrets.token_urlsafe(24)
-    page = render(request, "login.html", user=None, next=_local(next), error=error,
+    page = render(request, "login.html", user=None, next=_local(request, next), error=error,
                   login_csrf=token, status_code=status)  # fmt: skip
     page.set_cookie(PRELOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict")
     return page
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str = "/review") -> HTMLResponse:
+def login_form(request: Request, next: str | None = None) -> HTMLResponse:
     return _login_page(request, next)
 
 
@@ -54,7 +54,7 @@ def login(
     now: NowDep,
     email: Annotated[str, Form(max_length=320)],
     password: Annotated[str, Form(max_length=1000)],
-    next: Annotated[str, Form(max_length=2000)] = "/review",
+    next: Annotated[str | None, Form(max_length=2000)] = None,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     expected = request.cookies.get(PRELOGIN_COOKIE, "")
@@ -70,16 +70,18 @@ def login(
         return page
     token = auth.issue_staff_token(session, user=user, now=now, purpose="session")
     session.commit()
-    response = RedirectResponse(_local(next), status_code=303)
+    response = RedirectResponse(_local(request, next), status_code=303)
     web_session.set_cookie(response, token)
     response.delete_cookie(PRELOGIN_COOKIE)
     return response
 
 
 @router.post("/logout", response_class=RedirectResponse)
-def logout(user: WebFormUserDep, session: SessionDep, now: NowDep) -> RedirectResponse:
+def logout(
+    request: Request, user: WebFormUserDep, session: SessionDep, now: NowDep
+) -> RedirectResponse:
     auth.end_session(session, token=user.session_token, now=now)
     session.commit()
-    response = RedirectResponse("/login", status_code=303)
+    response = redirect(request, "login_form")
     web_session.clear_cookie(response)
     return response

@@ -3,13 +3,11 @@ leaderboard with its chart, and the seniors' dispute view."""
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.deps import NowDep, SessionDep, WebFormUserDep, WebUserDep
-from api.templating import render
+from api.deps import NowDep, SessionDep
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.errors import Conflict, DomainError, Invalid
@@ -17,6 +15,8 @@ from mvq.rules import service
 from mvq.rules.models import Outcome
 from mvq.scoring import disputes, ledger, preview
 from mvq.units.models import Unit
+from web.deps import WebFormUserDep, WebUserDep
+from web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 CHART_UNITS = 5
@@ -57,6 +57,7 @@ def rules_page(
 
 @router.post("/scoring/rules", response_class=RedirectResponse)
 def create_rules(
+    request: Request,
     user: WebFormUserDep,
     session: SessionDep,
     now: NowDep,
@@ -72,9 +73,9 @@ def create_rules(
         )  # fmt: skip
     except DomainError as exc:
         session.rollback()
-        return RedirectResponse(f"/scoring/rules?{urlencode({'message': exc.message})}", 303)
+        return redirect(request, "rules_page", message=exc.message)
     session.commit()
-    return RedirectResponse("/scoring/rules?message=Version+saved.", status_code=303)
+    return redirect(request, "rules_page", message="Version saved.")
 
 
 @router.post("/scoring/preview", response_class=HTMLResponse)
@@ -173,6 +174,6 @@ async def settle(dispute_id: str, request: Request, user: WebFormUserDep, sessio
                         note=note if isinstance(note, str) else None, now=now)  # fmt: skip
     except (Invalid, Conflict) as exc:
         session.rollback()
-        return RedirectResponse(f"/disputes?{urlencode({'message': exc.message})}", 303)
+        return redirect(request, "disputes_page", message=exc.message)
     session.commit()
-    return RedirectResponse("/disputes?message=Dispute+settled.", status_code=303)
+    return redirect(request, "disputes_page", message="Dispute settled.")

@@ -1,0 +1,42 @@
+"""The HTML sub-application: the staff's pages, their static files and their error pages.
+
+Whatever goes wrong on one of its paths is answered with a page, never JSON: a missing or
+ended session with a redirect to the login, anything else with the error page and its status.
+"""
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from api.errors import HANDLED, problem
+from mvq.errors import Unauthenticated
+from web.routes import audit, auth, review, scoring
+from web.templating import render, url_for
+
+
+async def _to_login(request: Request, _: Exception) -> RedirectResponse:
+    # A form's own URL answers only POST; after the login the reviewer lands on the queue.
+    target = request.url.path if request.method == "GET" else url_for(request, "queue_page")
+    login = url_for(request, "login_form")
+    return RedirectResponse(f"{login}?{urlencode({'next': target})}", status_code=303)
+
+
+async def _error_page(request: Request, exc: Exception) -> Response:
+    found = problem(exc)
+    page = render(request, "error.html", user=None, problem=found, status_code=found.status)
+    page.headers.update(found.headers)
+    return page
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    for kind in HANDLED:
+        app.add_exception_handler(kind, _error_page)
+    app.add_exception_handler(Unauthenticated, _to_login)
+    for module in (auth, review, scoring, audit):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    return app

@@ -1,0 +1,65 @@
+"""Who is asking for a page: the session cookie's staff user, and the CSRF check for forms."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.deps import NowDep, SessionDep
+from mvq.auth import policy
+from mvq.auth import service as auth
+from mvq.auth.models import StaffUser
+from mvq.auth.service import Principal
+from mvq.errors import Forbidden, Unauthenticated
+from web import session as web_session
+
+
+@dataclass(frozen=True)
+class WebUser:
+    principal: Principal
+    email: str
+    session_token: str
+
+    @property
+    def csrf(self) -> str:
+        return web_session.csrf_for(self.session_token)
+
+    def can(self, action: str) -> bool:
+        """For templates: `user.can("overturn")` asks the one policy."""
+        return policy.allows(self.principal, policy.Action(action))
+
+
+def get_web_user(request: Request, session: SessionDep, now: NowDep) -> WebUser:
+    # Unauthenticated on a page is answered with a redirect to the login (web.app).
+    token = web_session.token_from_cookie(request.cookies.get(web_session.COOKIE))
+    if token is None:
+        raise Unauthenticated("log in first", code="login_required")
+    try:
+        principal = auth.resolve_token(session, token=token, now=now, purpose="session")
+    except Unauthenticated as exc:
+        raise Unauthenticated("your session has ended; log in again", code="login_required"
+                              ) from exc  # fmt: skip
+    email = session.get_one(StaffUser, principal.id).email
+    session.rollback()
+    return WebUser(principal=principal, email=email, session_token=token)
+
+
+WebUserDep = Annotated[WebUser, Depends(get_web_user)]
+
+
+async def csrf_checked(request: Request, user: WebUserDep) -> WebUser:
+    """For every state-changing web request: the form field or the header must carry the
+    session's CSRF token."""
+    submitted = request.headers.get(web_session.CSRF_HEADER)
+    if submitted is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(web_session.CSRF_FIELD)
+        submitted = value if isinstance(value, str) else None
+    if not web_session.csrf_ok(user.session_token, submitted):
+        raise Forbidden("the form's CSRF token is missing or wrong; reload the page", code="csrf")
+    return user
+
+
+WebFormUserDep = Annotated[WebUser, Depends(csrf_checked)]
