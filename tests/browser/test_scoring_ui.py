@@ -1,21 +1,24 @@
-"""Admins and seniors in Chromium: the rules with their diff and a preview, the leaderboard
-chart, and a dispute split by a senior."""
+"""Admins and seniors in Chromium: the rules with their diff, a preview of a draft over real
+approvals, the leaderboard chart, and a dispute split by a senior."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Browser, expect
+from sqlalchemy import select
 
 from mvq.auth.models import Role
 from mvq.db import session_factory
 from mvq.flows import intake
+from mvq.rules.service import DEMO_RULES
 from mvq.scoring import disputes
+from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Submission, SubmissionStatus
 from mvq.units.models import Unit
 from tests import harness
 from tests.browser.conftest import Reviewer
-from tests.integration.conftest import make_unit
+from tests.integration.conftest import make_staff, make_unit
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +29,7 @@ def admin(browser: Browser, stack: harness.Stack) -> Iterator[Reviewer]:
     person.close()
 
 
-def test_rules_show_demo_data_a_diff_and_a_preview(admin: Reviewer) -> None:
+def test_rules_show_demo_data_and_a_diff(admin: Reviewer) -> None:
     page = admin.page
     page.goto("/scoring/rules")
     expect(page.locator(".demo")).to_contain_text("Demo data")
@@ -40,6 +43,89 @@ def test_rules_show_demo_data_a_diff_and_a_preview(admin: Reviewer) -> None:
     expect(newest.locator("tr.changed", has_text="infantry")).to_contain_text("6 → 12")
     expect(newest.locator("tr.removed", has_text="apc")).to_have_count(2)
     admin.screenshot("rules")
+
+
+def approve_all(stack: harness.Stack, mine: dict[str, str | None]) -> dict[str, int]:
+    """Approve every claim in `mine` (submission id -> corrected outcome or None) through the
+    API; anything else met in the queue is approved as claimed. The points each of mine got."""
+    with session_factory()() as session:
+        token = make_staff(session, Role.reviewer)
+    points: dict[str, int] = {}
+    with stack.client(token) as api:
+        while set(mine) - set(points):
+            lease = api.post("/api/v1/review/claim")
+            assert lease.status_code == 200, lease.text  # mine are still waiting
+            claim = lease.json()
+            outcome = mine.get(claim["submission_id"])
+            done = api.post(f"/api/v1/review/{claim['item_id']}/decision",
+                            json={"lease_token": claim["lease_token"], "decision": "approve",
+                                  "outcome": outcome})  # fmt: skip
+            assert done.status_code == 200, done.text
+            if claim["submission_id"] in mine:
+                assert done.json()["status"] == "approved", done.text
+                points[claim["submission_id"]] = done.json()["points"]
+    return points
+
+
+def test_a_preview_shows_what_a_draft_would_have_awarded_for_real_approvals(
+    stack: harness.Stack, admin: Reviewer
+) -> None:
+    demo = {(t, o): p for t, o, p in DEMO_RULES}
+    draft = {("tank", "destroyed"): 33, ("tank", "damaged"): 11, ("infantry", "destroyed"): 9}
+    # (claimed target, claimed outcome, the outcome the reviewer approves): the tank is
+    # corrected to damaged, and no draft line prices a damaged apc.
+    plan = {
+        "first": [("tank", "destroyed", "damaged"), ("infantry", "destroyed", None)],
+        "second": [("apc", "damaged", None)],
+    }
+    with session_factory()() as session:
+        units = {label: make_unit(session)[0] for label in plan}
+        names = {label: session.get_one(Unit, unit_id).name for label, unit_id in units.items()}
+        claims: dict[str, tuple[str, str, str]] = {}
+        corrections: dict[str, str | None] = {}
+        for label, rows in plan.items():
+            for target, outcome, approved_as in rows:
+                s = Submission(unit_id=units[label], status=SubmissionStatus.in_queue,
+                               target_type=target, outcome=outcome,
+                               occurred_at=datetime.now(UTC) - timedelta(hours=1))  # fmt: skip
+                session.add(s)
+                session.flush()
+                intake.queue_for_review(session, submission=s)
+                claims[s.id] = (label, target, approved_as or outcome)
+                corrections[s.id] = approved_as
+        session.commit()
+    awarded = approve_all(stack, corrections)
+    expected: dict[str, list[int]] = {label: [0, 0, 0] for label in plan}  # claims, before, after
+    for submission_id, (label, target, outcome) in claims.items():
+        # Each claim was priced by the demo table for what was approved, not what was claimed.
+        assert awarded[submission_id] == demo[(target, outcome)], (target, outcome)
+        expected[label][0] += 1
+        expected[label][1] += demo[(target, outcome)]
+        expected[label][2] += draft.get((target, outcome), 0)
+    assert expected == {"first": [2, 26, 20], "second": [1, 10, 0]}  # the sums, spelled out
+
+    page = admin.page
+    page.goto("/scoring/rules")
+    today = datetime.now(UTC).date()
+    page.fill('#preview-form input[name="since"]', str(today - timedelta(days=1)))
+    page.fill('#preview-form input[name="until"]', str(today + timedelta(days=1)))
+    page.fill('#preview-form textarea[name="rules"]',
+              "\n".join(f"{t} {o} {p}" for (t, o), p in draft.items()))  # fmt: skip
+    page.click("#preview-form button")
+    expect(page.locator("table.preview")).to_be_visible()
+    for label, (count, before, after) in expected.items():
+        row = page.locator(f'table.preview tr[data-unit="{names[label]}"] td')
+        expect(row).to_have_text([names[label], str(count), str(before), str(after),
+                                  f"{after - before:+d}"])  # fmt: skip
+    admin.screenshot("rules-preview")
+    # A preview writes nothing: the ledger still holds exactly the awards made above.
+    with session_factory()() as session:
+        entries = session.execute(
+            select(LedgerEntry.submission_id, LedgerEntry.points).where(
+                LedgerEntry.submission_id.in_(claims)
+            )
+        ).all()
+    assert sorted(entries) == sorted(awarded.items())
 
 
 def test_a_senior_splits_a_disputed_hit_and_the_leaderboard_draws_it(
