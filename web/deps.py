@@ -8,7 +8,6 @@ from fastapi import Depends, Request
 from api.deps import NowDep, SessionDep
 from mvq.auth import policy
 from mvq.auth import service as auth
-from mvq.auth.models import StaffUser
 from mvq.auth.service import Principal
 from mvq.errors import Forbidden, Unauthenticated
 from web import session as web_session
@@ -39,7 +38,7 @@ def get_web_user(request: Request, session: SessionDep, now: NowDep) -> WebUser:
     except Unauthenticated as exc:
         raise Unauthenticated("your session has ended; log in again", code="login_required"
                               ) from exc  # fmt: skip
-    email = session.get_one(StaffUser, principal.id).email
+    email = auth.staff_email(session, user_id=principal.id)
     session.rollback()
     return WebUser(principal=principal, email=email, session_token=token)
 

@@ -1,25 +1,20 @@
 """Audit: the public key that signs exports, the chain check, events, exports and evidence
-bundles. Downloads are built in a temporary directory and streamed from disk as a zip."""
+bundles, each download streamed from disk as a zip."""
 
-import shutil
-import tempfile
-import zipfile
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 
 from api.deps import SessionDep, allowed
+from api.downloads import streamed
 from mvq.audit import service as audit
 from mvq.audit import signing
 from mvq.audit.service import verify_chain
 from mvq.auth.policy import Action
 from mvq.auth.service import Principal
-from mvq.exports import dataset as export
-from mvq.exports import evidence
+from mvq.exports import archive as exports
 from mvq.submissions import service as submissions
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -54,29 +49,6 @@ def events(
     ]  # fmt: skip
 
 
-def zipped(directory: Path, name: str) -> FileResponse:
-    """The directory as one zip on disk, streamed, then both removed."""
-    archive = directory.with_suffix(".zip")
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(directory.rglob("*")):
-            if path.is_file():
-                zf.write(path, path.relative_to(directory))
-    shutil.rmtree(directory, ignore_errors=True)
-    return FileResponse(archive, media_type="application/zip", filename=name,
-                        background=BackgroundTask(archive.unlink, missing_ok=True))  # fmt: skip
-
-
-def export_zip(
-    session: SessionDep, actor: Principal, since: datetime | None, until: datetime | None, fmt: str
-) -> FileResponse:
-    work = Path(tempfile.mkdtemp(prefix="mvq-export-")) / "export"
-    export.record_download(session, actor=actor.actor, fmt=fmt, since=since, until=until)
-    session.commit()
-    export.export(session, out=work, fmt=fmt, since=since, until=until)
-    session.commit()
-    return zipped(work, f"mvq-export-{fmt}.zip")
-
-
 @router.get("/audit/export")
 def export_download(
     session: SessionDep,
@@ -85,7 +57,10 @@ def export_download(
     until: datetime | None = None,
     format: Annotated[str, Query(pattern="^(csv|jsonl|parquet)$")] = "csv",
 ) -> FileResponse:
-    return export_zip(session, principal, since, until, format)
+    archive = exports.export_archive(
+        session, actor=principal.actor, since=since, until=until, fmt=format
+    )
+    return streamed(archive, f"mvq-export-{format}.zip")
 
 
 @router.get("/submissions/{submission_id}/evidence")
@@ -96,7 +71,5 @@ def evidence_download(
 ) -> FileResponse:
     # A senior linked to a unit does not hand out that unit's evidence: not found.
     submissions.get_visible(session, principal=principal, submission_id=submission_id)
-    work = Path(tempfile.mkdtemp(prefix="mvq-evidence-")) / submission_id
-    evidence.build(session, submission_id=submission_id, out=work, actor=principal.actor)
-    session.commit()
-    return zipped(work, f"evidence-{submission_id}.zip")
+    archive = exports.evidence_archive(session, submission_id=submission_id, actor=principal.actor)
+    return streamed(archive, f"evidence-{submission_id}.zip")

@@ -102,3 +102,11 @@ def events(
     if object_id:
         stmt = stmt.where(AuditEvent.object_id == object_id)
     return list(session.scalars(stmt.limit(limit)))
+
+
+def latest_events(session: Session, *, object_id: str | None, limit: int) -> list[AuditEvent]:
+    """Newest first, for the auditors' page."""
+    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
+    if object_id:
+        stmt = stmt.where(AuditEvent.object_id == object_id)
+    return list(session.scalars(stmt))

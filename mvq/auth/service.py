@@ -88,6 +88,18 @@ def get_unit(session: Session, *, unit_id: str) -> Unit:
     return unit
 
 
+def unit_names(session: Session, *, ids: list[str] | None = None) -> dict[str, str]:
+    """Unit id -> name: of the given units, or of all."""
+    stmt = select(Unit.id, Unit.name)
+    if ids is not None:
+        stmt = stmt.where(Unit.id.in_(ids))
+    return {unit_id: name for unit_id, name in session.execute(stmt)}
+
+
+def staff_email(session: Session, *, user_id: str) -> str:
+    return session.get_one(StaffUser, user_id).email
+
+
 def create_user(
     session: Session, *, email: str, role: Role, unit_id: str | None, actor: str
 ) -> tuple[StaffUser, str]:

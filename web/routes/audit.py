@@ -5,15 +5,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
-from sqlalchemy import select
 
 from api.deps import SessionDep
-from api.routes.audit import export_zip
+from api.downloads import streamed
+from mvq.audit import service as audit
 from mvq.audit import signing
-from mvq.audit.models import AuditEvent
 from mvq.audit.service import verify_chain
 from mvq.auth import policy
 from mvq.auth.policy import Action
+from mvq.exports import archive as exports
 from web.deps import WebUserDep
 from web.templating import render
 
@@ -32,11 +32,9 @@ def audit_page(
     object_id: str | None = None,
 ) -> HTMLResponse:
     _auditor(user)
-    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(100)
-    if object_id:
-        stmt = stmt.where(AuditEvent.object_id == object_id)
+    events = audit.latest_events(session, object_id=object_id, limit=100)
     return render(request, "audit.html", user=user, report=verify_chain(session),
-                  events=list(session.scalars(stmt)), object_id=object_id or "",
+                  events=events, object_id=object_id or "",
                   public_key=signing.public_key_hex())  # fmt: skip
 
 
@@ -51,4 +49,7 @@ def export_page(
     _auditor(user)
     start = datetime(since.year, since.month, since.day, tzinfo=UTC)
     end = datetime(until.year, until.month, until.day, tzinfo=UTC) + timedelta(days=1)
-    return export_zip(session, user.principal, start, end, format)
+    archive = exports.export_archive(
+        session, actor=user.principal.actor, since=start, until=end, fmt=format
+    )
+    return streamed(archive, f"mvq-export-{format}.zip")

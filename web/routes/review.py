@@ -12,6 +12,7 @@ from api.deps import NowDep, SessionDep
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.errors import Conflict, Invalid
+from mvq.flows import decisions
 from mvq.review import inspection, queue, service, stats
 from mvq.review.models import ItemState
 from mvq.rules import service as rules
@@ -135,7 +136,7 @@ def decide(
     comment: Annotated[str | None, Form(max_length=4000)] = None,
 ) -> RedirectResponse:
     try:
-        record = service.decide(
+        record = decisions.decide(
             session,
             reviewer=user.principal,
             item_id=item_id,
@@ -185,7 +186,7 @@ def overturn(
     comment: Annotated[str, Form(min_length=1, max_length=4000)],
     reason_code: Annotated[str | None, Form(max_length=40)] = None,
 ) -> RedirectResponse:
-    service.overturn(
+    decisions.overturn(
         session,
         senior=user.principal,
         item_id=item_id,

@@ -9,12 +9,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api.deps import NowDep, SessionDep
 from mvq.auth import policy
+from mvq.auth import service as auth
 from mvq.auth.policy import Action
 from mvq.errors import Conflict, DomainError, Invalid
 from mvq.rules import service
 from mvq.rules.models import Outcome
 from mvq.scoring import disputes, ledger, preview
-from mvq.units.models import Unit
 from web.deps import WebFormUserDep, WebUserDep
 from web.templating import redirect, render
 
@@ -136,7 +136,7 @@ def leaderboard_page(
     top = [s.unit_id for s in standings[:CHART_UNITS]]
     start = since.date() if since else today - timedelta(days=89)
     series = ledger.series(session, unit_ids=top, since=start, until=today + timedelta(days=1))
-    names = {u.id: u.name for u in session.query(Unit).filter(Unit.id.in_(top))}
+    names = auth.unit_names(session, ids=top)
     return render(request, "leaderboard.html", user=user, standings=standings, period=period,
                   periods=[*PERIODS, "all"], chart=_chart(series, names))  # fmt: skip
 
@@ -146,7 +146,7 @@ def disputes_page(
     request: Request, user: WebUserDep, session: SessionDep, message: str | None = None
 ) -> HTMLResponse:
     policy.require(user.principal, Action.view_disputes)
-    names = {u.id: u.name for u in session.query(Unit)}
+    names = auth.unit_names(session)
     return render(
         request,
         "disputes.html",

@@ -1,0 +1,42 @@
+"""Exports and evidence bundles as one zip file each, for a download over HTTP. Built in a
+temporary directory; the caller streams the zip and removes it."""
+
+import shutil
+import tempfile
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from mvq.exports import dataset, evidence
+
+
+def zip_directory(directory: Path) -> Path:
+    """The directory as one zip beside it; the directory is removed."""
+    archive = directory.with_suffix(".zip")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(directory.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(directory))
+    shutil.rmtree(directory, ignore_errors=True)
+    return archive
+
+
+def export_archive(
+    session: Session, *, actor: str, since: datetime | None, until: datetime | None, fmt: str
+) -> Path:
+    work = Path(tempfile.mkdtemp(prefix="mvq-export-")) / "export"
+    dataset.record_download(session, actor=actor, fmt=fmt, since=since, until=until)
+    # Committed first, so the download's own custody event is in the chain the export covers.
+    session.commit()
+    dataset.export(session, out=work, fmt=fmt, since=since, until=until)
+    session.commit()
+    return zip_directory(work)
+
+
+def evidence_archive(session: Session, *, submission_id: str, actor: str) -> Path:
+    work = Path(tempfile.mkdtemp(prefix="mvq-evidence-")) / submission_id
+    evidence.build(session, submission_id=submission_id, out=work, actor=actor)
+    session.commit()
+    return zip_directory(work)
