@@ -204,3 +204,19 @@ def run_threads(targets: list[Callable[[], None]], *, timeout: float = 120) -> N
     assert not any(t.is_alive() for t in threads), f"threads still running after {timeout}s"
     if errors:
         raise errors[0]
+
+
+def in_one_window(window_seconds: int, *, needed: float) -> float:
+    """Rate limits count in fixed windows (mvq.ratelimit: epoch seconds // window) that start
+    afresh at each boundary, so a burst that crossed one would see its count reset. Waits for
+    the next window unless `needed` seconds are left in this one; returns the burst's start,
+    for `assert_one_window` afterwards."""
+    left = window_seconds - time.time() % window_seconds
+    if left < needed:
+        time.sleep(left + 0.05)
+    return time.time()
+
+
+def assert_one_window(window_seconds: int, started: float) -> None:
+    """The burst since `started` stayed inside one window (else `needed` was too small)."""
+    assert started // window_seconds == time.time() // window_seconds, "the burst crossed a window"

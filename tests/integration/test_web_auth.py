@@ -5,8 +5,15 @@ import re
 import httpx
 
 from mvq.auth.models import Role
+from mvq.settings import get_settings
 from tests import harness
-from tests.integration.conftest import Accounts, make_login, web_login
+from tests.integration.conftest import (
+    Accounts,
+    assert_one_window,
+    in_one_window,
+    make_login,
+    web_login,
+)
 
 HTML = {"Accept": "text/html"}
 
@@ -63,8 +70,10 @@ def test_forms_without_the_csrf_token_are_refused(stack: harness.Stack, accounts
 
 def test_failed_logins_are_throttled(stack: harness.Stack, accounts: Accounts) -> None:
     email, password = make_login(Role.senior)
+    window = get_settings().login_window_seconds
+    started = in_one_window(window, needed=60)
     with httpx.Client(base_url=stack.url) as client:
-        for _ in range(5):
+        for _ in range(get_settings().login_failures_allowed):
             wrong = client.post("/login", data={"email": email, "password": "guess",
                                                 "csrf_token": login_form(client)})  # fmt: skip
             assert wrong.status_code == 401
@@ -74,6 +83,7 @@ def test_failed_logins_are_throttled(stack: harness.Stack, accounts: Accounts) -
         assert right.status_code == 429 and int(right.headers["retry-after"]) > 0
         api = client.post("/api/v1/auth/token", json={"email": email, "password": password})
         assert api.status_code == 429 and api.json()["error"]["code"] == "rate_limited"
+    assert_one_window(window, started)
     # Another account is not locked out by the first one's failures.
     other_email, other_password = make_login(Role.senior)
     assert web_login(stack, other_email, other_password).csrf
