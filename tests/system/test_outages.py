@@ -9,14 +9,21 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from deploy import servers
 from mvq.db import session_factory
 from mvq.submissions.models import Submission
 from tests import footage, harness
 from tests.integration.conftest import claim_body, sha256_of
-from tests.system.conftest import units, upload
+from tests.system.conftest import (
+    attempts,
+    media_ids,
+    retries_left,
+    units,
+    upload,
+    workers_paused,
+)
 
 
 def stop_s3(system: harness.Backing) -> servers.Proc:
@@ -36,6 +43,19 @@ def start_s3(system: harness.Backing, old: servers.Proc) -> None:
     )
     port = int(system.env["MVQ_S3_ENDPOINT_URL"].rsplit(":", 1)[1])
     servers.wait_for_port(port, proc=proc, timeout=90)
+
+
+def wait_until_accepting_queries(url: str, *, proc: servers.Proc, timeout: float = 60) -> None:
+    """Postgres opens its port before it takes queries ("the database system is starting
+    up"); pg_isready, from the same bin dir the harness runs Postgres from, says when it does."""
+    at = make_url(url)
+    ready = [servers.postgres_bin("pg_isready"), "-h", str(at.host), "-p", str(at.port),
+             "-U", str(at.username), "-d", str(at.database)]  # fmt: skip
+    deadline = time.monotonic() + timeout
+    while subprocess.run(ready, capture_output=True, check=False).returncode != 0:
+        assert proc.alive(), proc.tail()
+        assert time.monotonic() < deadline, f"Postgres not ready in {timeout}s: {proc.tail()}"
+        time.sleep(0.2)
 
 
 def status(submission_id: str) -> str | None:
@@ -71,8 +91,12 @@ def test_an_s3_outage_is_503_then_everything_completes(
             content=clips[2].read_bytes(),
             headers={"Content-Type": "video/mp4"},
         ).raise_for_status()
-    in_flight = [upload(stack, token, clip) for clip in clips[:2]]
-    old = stop_s3(system)
+    # The jobs wait (workers paused) until S3 is gone, so the outage meets them in flight.
+    with workers_paused(stack):
+        in_flight = [upload(stack, token, clip) for clip in clips[:2]]
+        waiting = media_ids(in_flight)
+        allowed = {m: retries_left(m) for m in waiting}
+        old = stop_s3(system)
     stopped = time.monotonic()
     try:
         with stack.client(token) as api:
@@ -94,6 +118,11 @@ def test_an_s3_outage_is_503_then_everything_completes(
             interval=2,
             what=f"{submission_id} processed after the outage",
         )
+    # Each in-flight job met the outage: it claimed its file, failed to read it, and RQ ran it
+    # again once S3 was back (the product's own retry, not this test, finished the work).
+    runs = attempts(waiting)
+    assert all(runs[m] >= 2 for m in waiting), runs
+    assert all(retries_left(m) < allowed[m] for m in waiting), allowed
 
 
 @pytest.mark.timeout(900)
@@ -105,16 +134,20 @@ def test_a_postgres_restart_is_503_then_everything_completes(
         for n in ("camera", "moon")
     ]
     ((_, token),) = units(1)
-    in_flight = [upload(stack, token, clip) for clip in clips]
     old = next(p for p in backing.group.procs if p.name == "postgres")
     cluster = backing.root / "pg" / "cluster"
     pg_ctl = [servers.postgres_bin("pg_ctl"), "stop", "-D", str(cluster), "-m", "fast"]
-    subprocess.run(
-        ["runuser", "-u", "postgres", "--", *pg_ctl] if os.geteuid() == 0 else pg_ctl,
-        check=True,
-        capture_output=True,
-    )
-    old.popen.wait(timeout=30)
+    # The jobs wait (workers paused) until Postgres is down, so the restart meets them.
+    with workers_paused(stack):
+        in_flight = [upload(stack, token, clip) for clip in clips]
+        waiting = media_ids(in_flight)
+        allowed = {m: retries_left(m) for m in waiting}
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *pg_ctl] if os.geteuid() == 0 else pg_ctl,
+            check=True,
+            capture_output=True,
+        )
+        old.popen.wait(timeout=30)
     try:
         with stack.client(token) as api:
             down = api.get("/api/v1/submissions")
@@ -128,8 +161,8 @@ def test_a_postgres_restart_is_503_then_everything_completes(
             list(old.popen.args),  # type: ignore[arg-type]
             log_dir=backing.root / "logs",
         )
-        port = int(backing.pg_url.rsplit(":", 1)[1].split("/")[0]) if backing.pg_url else 0
-        servers.wait_for_port(port, proc=new, timeout=60)
+        assert backing.pg_url
+        wait_until_accepting_queries(backing.pg_url, proc=new)
     for submission_id in in_flight:
         harness.wait_until(
             lambda s=submission_id: status(s) == "in_queue",
@@ -137,6 +170,8 @@ def test_a_postgres_restart_is_503_then_everything_completes(
             interval=2,
             what=f"{submission_id} processed after the restart",
         )
+    # Each job ran while the database was down, raised, and RQ's retry finished it afterwards.
+    assert all(retries_left(m) < allowed[m] for m in waiting), allowed
     after = upload(stack, token, clips[0])
     harness.wait_until(
         lambda: status(after) == "in_queue",
