@@ -6,13 +6,15 @@ Postgres with 100,000 items waiting.
 
 import argparse
 import asyncio
+import os
 import random
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import insert, text
+from sqlalchemy import Engine, event, insert, text
 
 from bench.report import median, percentile, write_section
 from mvq.auth import service as auth
@@ -104,6 +106,58 @@ async def steady(base: str, tokens: list[str], work, seconds: float, gap: float)
     return samples
 
 
+@dataclass(frozen=True)
+class Cost:
+    statements: list[int]  # SQL statements sent per call
+    seconds: list[float]  # wall time per call
+
+
+def in_process_costs(tokens: list[str], calls: int) -> dict[str, Cost]:
+    """Claim and decide through the API's own app in this process, on an idle database:
+    every SQL statement the calls send is counted by a `before_cursor_execute` listener (token
+    lookup, lease, decision, award and audit events alike)."""
+    from fastapi.testclient import TestClient
+
+    from api.app import app
+
+    sent = 0
+
+    def count(*_: object) -> None:
+        nonlocal sent
+        sent += 1
+
+    costs = {"claim": Cost([], []), "decide": Cost([], [])}
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        with TestClient(app) as api:
+            api.headers["Authorization"] = f"Bearer {tokens[0]}"
+            for n in range(calls + 1):  # the first pair warms caches and is not counted
+                sent, started = 0, time.perf_counter()
+                claimed = api.post("/api/v1/review/claim")
+                claim = Cost([sent], [time.perf_counter() - started])
+                assert claimed.status_code == 200, claimed.text
+                lease = claimed.json()
+                sent, started = 0, time.perf_counter()
+                decided = api.post(
+                    f"/api/v1/review/{lease['item_id']}/decision",
+                    json={"lease_token": lease["lease_token"], "decision": "approve"},
+                )
+                decide = Cost([sent], [time.perf_counter() - started])
+                assert decided.status_code == 200, decided.text
+                if n:
+                    for name, got in (("claim", claim), ("decide", decide)):
+                        costs[name].statements.extend(got.statements)
+                        costs[name].seconds.extend(got.seconds)
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    return costs
+
+
+def statements(cost: Cost) -> str:
+    low, high = min(cost.statements), max(cost.statements)
+    return f"{low}" if low == high else f"{low} to {high}"
+
+
 def row(name: str, values: list[float]) -> str:
     p50, p99 = percentile(values, 50) * 1000, percentile(values, 99) * 1000
     return f"| {name} | {p50:.1f} ms | {p99:.1f} ms | {len(values)} |"
@@ -153,6 +207,7 @@ def main() -> None:
         started = time.perf_counter()
         tokens = fill_queue(url, args.items)
         fill = time.perf_counter() - started
+        costs = in_process_costs(tokens, calls=5)
         stack = harness.start_stack(backing, url, workers=0, api_workers=2)
         try:
             asyncio.run(steady(stack.url, tokens[:5], review_one, 3, 0.5))  # warm-up
@@ -167,13 +222,17 @@ def main() -> None:
     body = f"""## {title} (Postgres)
 
 Command: `.venv/bin/python -m bench.claim --rounds {args.rounds} --items {args.items}`.
-One uvicorn process with 2 workers, Postgres, Redis and the load generator (httpx, asyncio) all
-on this 2-core machine. {args.items:,} claims waiting (a tenth flagged, so the priority order
-matters; filled in {fill:.0f} s). Each of {REVIEWERS} reviewers, with their own token, claims
-(`POST /api/v1/review/claim`) and approves (`POST /api/v1/review/{{id}}/decision`, which also
-writes the award and three audit events) at random (Poisson) intervals, {args.rounds} rounds per
-pace. The baseline is `GET /healthz` through the same server and clients at the same rate, same
-run. A single claim costs 10 SQL statements and a decision 17 (4 and 6 ms in process, idle).
+One uvicorn process with 2 workers, Postgres, Redis and the load generator (httpx, asyncio)
+all on this {os.cpu_count()}-core machine. {args.items:,} claims waiting (a tenth flagged, so
+the priority order matters; filled in {fill:.0f} s). Each of {REVIEWERS} reviewers, with their
+own token, claims (`POST /api/v1/review/claim`) and approves
+(`POST /api/v1/review/{{id}}/decision`, which also writes the award and three audit events) at
+random (Poisson) intervals, {args.rounds} rounds per pace. The baseline is `GET /healthz`
+through the same server and clients at the same rate, same run. In process, on the idle
+database, through the same app (statements counted with a `before_cursor_execute` listener,
+median time of {len(costs["claim"].seconds)} calls): a claim sends
+{statements(costs["claim"])} SQL statements in {median(costs["claim"].seconds) * 1000:.0f} ms,
+a decision {statements(costs["decide"])} in {median(costs["decide"].seconds) * 1000:.0f} ms.
 
 {tables}"""
     write_section("review-claim", body)
