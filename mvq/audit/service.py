@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ from mvq.audit.models import AuditEvent
 from mvq.db import utcnow
 
 GENESIS = "0" * 64
+_HEAD_MEMO = "mvq.audit.head"
 
 
 def canonical(event: dict[str, Any]) -> bytes:
@@ -44,6 +46,30 @@ def _lock_chain_head(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(7421001)"))
 
 
+def _chain_head_for_append(session: Session) -> str:
+    """The hash a new event links to, with the chain locked for this transaction.
+
+    A transaction that already appended holds the lock, so nobody else can have appended
+    since: its own last hash is the head, and neither the lock nor the head is asked for
+    again (a decision appends three or four events). The memo is tied to the innermost
+    transaction object by a weak reference, so a rolled-back savepoint or a new transaction
+    never reuses it.
+    """
+    current = session.get_nested_transaction() or session.get_transaction()
+    memo = session.info.get(_HEAD_MEMO)
+    if memo is not None and current is not None and memo[0]() is current:
+        return str(memo[1])
+    _lock_chain_head(session)
+    head = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
+    return head or GENESIS
+
+
+def _remember_head(session: Session, head: str) -> None:
+    current = session.get_nested_transaction() or session.get_transaction()
+    if current is not None:
+        session.info[_HEAD_MEMO] = (weakref.ref(current), head)
+
+
 def record(
     session: Session,
     *,
@@ -53,9 +79,7 @@ def record(
     object_id: str,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    _lock_chain_head(session)
-    head = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1))
-    prev_hash = head or GENESIS
+    prev_hash = _chain_head_for_append(session)
     occurred_at = utcnow()
     # Round-trip through JSON so the hash covers exactly what the database will return.
     payload: dict[str, Any] = json.loads(json.dumps(data or {}, default=str))
@@ -71,6 +95,7 @@ def record(
     event.hash = event_hash(event)
     session.add(event)
     session.flush()
+    _remember_head(session, event.hash)
     return event
 
 

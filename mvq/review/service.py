@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from mvq.audit import service as audit
 from mvq.auth import policy
@@ -81,7 +82,7 @@ def may_view(viewer: Principal, *, submission: Submission) -> bool:
 def move(
     session: Session,
     *,
-    item_id: str,
+    item: ReviewItem,
     submission: Submission,
     to: SubmissionStatus,
     cause: str,
@@ -92,10 +93,11 @@ def move(
     lifecycle.move(session, submission, to=to, cause=cause, actor=actor, data=data)
     session.execute(
         update(ReviewItem)
-        .where(ReviewItem.id == item_id)
+        .where(ReviewItem.id == item.id)
         .values(state=ITEM_STATE[to])
         .execution_options(synchronize_session=False)
     )
+    set_committed_value(item, "state", ITEM_STATE[to])
 
 
 def release_expired(session: Session, *, now: datetime) -> int:
@@ -125,7 +127,7 @@ def release_expired(session: Session, *, now: datetime) -> int:
         released += 1
         move(
             session,
-            item_id=item_id,
+            item=session.get_one(ReviewItem, item_id, populate_existing=True),
             submission=session.get_one(Submission, submission_id, populate_existing=True),
             to=S.escalated if senior_only else S.in_queue,
             cause="review.lease_expired",
@@ -201,9 +203,8 @@ def _leased(
 ) -> tuple[ReviewItem, Submission]:
     item = session.get_one(ReviewItem, item_id, populate_existing=True)
     submission = session.get_one(Submission, item.submission_id, populate_existing=True)
-    move(session, item_id=item.id, submission=submission, to=S.in_review,
+    move(session, item=item, submission=submission, to=S.in_review,
          cause="review.leased", actor=reviewer.actor)  # fmt: skip
-    session.refresh(item)
     audit.record(
         session,
         actor=reviewer.actor,
@@ -351,7 +352,7 @@ def decide(
     )
     session.add(record)
     session.flush()
-    move(session, item_id=item.id, submission=submission, to=status,
+    move(session, item=item, submission=submission, to=status,
          cause=f"review.{decision}", actor=reviewer.actor,
          data={"decision_id": record.id})  # fmt: skip
     audit.record(
@@ -460,7 +461,7 @@ def overturn(
         },
     )
     to = S.approved if decision == DecisionKind.approve else S.rejected
-    move(session, item_id=item.id, submission=submission, to=to, cause="review.overturn",
+    move(session, item=item, submission=submission, to=to, cause="review.overturn",
          actor=senior.actor, data={"decision_id": record.id})  # fmt: skip
     return Decided(record, submission, prices)
 
