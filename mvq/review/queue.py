@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from mvq.auth import policy
+from mvq.auth.policy import Action
 from mvq.auth.service import Principal
 from mvq.review.models import ItemState, ReviewItem
 from mvq.submissions.models import Flag, Submission
@@ -42,13 +44,15 @@ def queue_rows(
     session: Session, *, viewer: Principal, filters: QueueFilters, now: datetime, limit: int = 200
 ) -> list[QueueRow]:
     """Waiting and leased items in the order a claim takes them (seniors: escalated first)."""
+    seniors_first = policy.allows(viewer, Action.take_escalated)
     stmt = (
         select(ReviewItem, Submission, Unit.name)
         .join(Submission, Submission.id == ReviewItem.submission_id)
         .join(Unit, Unit.id == Submission.unit_id)
         .where(ReviewItem.state.in_([*WAITING, ItemState.leased]))
         .order_by(
-            ReviewItem.senior_only.desc(),
+            # Seniors take escalated items first; everyone else can never claim them.
+            ReviewItem.senior_only.desc() if seniors_first else ReviewItem.senior_only.asc(),
             ReviewItem.priority.desc(),
             ReviewItem.created_at,
             ReviewItem.id,
