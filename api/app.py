@@ -81,9 +81,10 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_bytes=get_settings().max_request_body_bytes)
     app.add_middleware(observability.RequestContext)
-    api_routes = (health, auth, submissions, media, review, scoring, ledger, disputes, units, audit)
-    for module in (*api_routes, observability):
+    for module in (health, observability):
         app.include_router(module.router)
+    for module in (auth, submissions, media, review, scoring, ledger, disputes, units, audit):
+        app.include_router(module.router, responses=errors.DOCUMENTED)
     app.router.routes.append(WebMount(create_web_app(), api=tuple(app.routes)))
     return app
 

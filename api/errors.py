@@ -13,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
@@ -69,6 +70,35 @@ def problem(exc: Exception) -> Problem:
             return Problem(503, "storage_error", "storage refused the request; retry")
     log.exception("unhandled error", exc_info=exc)
     return Problem(500, "internal", "internal error")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+# Every JSON route may answer these, all in one shape; documented in OpenAPI so clients (and
+# the Schemathesis check) know them. 422 replaces FastAPI's own validation schema, which this
+# API never sends.
+DOCUMENTED: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text}
+    for status, text in [
+        (400, "the body cannot be parsed"),
+        (401, "no valid token"),
+        (403, "the caller may not do this"),
+        (404, "no such object, or not the caller's to see"),
+        (409, "conflicts with the object's state or an earlier request"),
+        (413, "the request body is too large"),
+        (422, "the request is not valid"),
+        (429, "too many requests; see Retry-After"),
+        (503, "a backing service is unavailable; retry"),
+    ]
+}
 
 
 def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:

@@ -15,7 +15,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "a backing service is down"}})
 def readyz() -> JSONResponse:
     checks: dict[str, Any] = {}
     for name, probe in (("database", _db), ("redis", _redis), ("s3", storage.ping)):
