@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from mvq.auth.service import Principal
 from mvq.review import service as review
-from mvq.review.models import Decision, DecisionKind
+from mvq.review.models import Decision
 from mvq.scoring import disputes
 from mvq.scoring import service as scoring
 from mvq.submissions.models import SubmissionStatus
@@ -66,11 +66,12 @@ def overturn(
         reason_code=reason_code,
         comment=comment,
     )
-    if decision == DecisionKind.approve:
+    # An approval that waits for a second senior scores when that senior decides.
+    if decided.submission.status == SubmissionStatus.approved:
         disputes.award_approval(session, submission=decided.submission,
                                 decision=decided.decision, actor=senior.actor,
                                 prices=decided.prices)  # fmt: skip
-    else:
+    elif decided.submission.status == SubmissionStatus.rejected:
         scoring.reverse(session, submission=decided.submission, decision=decided.decision,
                         actor=senior.actor)  # fmt: skip
     return decided.decision

@@ -384,10 +384,13 @@ def _next_place(
         if item.first_reviewer_id is not None and not item.senior_only:
             return S.escalated, True
         return S.rejected, False
-    needs_two = worth is not None and worth >= get_settings().four_eyes_points
-    if needs_two and item.first_reviewer_id is None:
+    if _needs_two(worth) and item.first_reviewer_id is None:
         return S.in_queue, False
     return S.approved, False
+
+
+def _needs_two(worth: int | None) -> bool:
+    return worth is not None and worth >= get_settings().four_eyes_points
 
 
 def overturn(
@@ -458,9 +461,21 @@ def overturn(
             "from": submission.status,
             "to": decision,
             "reason_code": reason_code,
+            "needs_second_approval": decision == DecisionKind.approve
+            and _needs_two(prices.worth(final_target, final_outcome)),
         },
     )
     to = S.approved if decision == DecisionKind.approve else S.rejected
+    if to == S.approved and _needs_two(prices.worth(final_target, final_outcome)):
+        # Four-eyes holds for seniors too: the overturn goes to the seniors' lane, and another
+        # senior's approval is the one that scores.
+        to = S.escalated
+        session.execute(
+            update(ReviewItem)
+            .where(ReviewItem.id == item.id)
+            .values(senior_only=True, first_reviewer_id=senior.id)
+            .execution_options(synchronize_session=False)
+        )
     move(session, item=item, submission=submission, to=to, cause="review.overturn",
          actor=senior.actor, data={"decision_id": record.id})  # fmt: skip
     return Decided(record, submission, prices)

@@ -52,6 +52,8 @@ TRANSITIONS: frozenset[Transition] = frozenset(
         (S.in_review, S.escalated, "review.escalate"),
         (S.approved, S.rejected, "review.overturn"),
         (S.rejected, S.approved, "review.overturn"),
+        # An overturn to an approval worth the four-eyes threshold waits for a second senior.
+        (S.rejected, S.escalated, "review.overturn"),
     ]
 )
 CAUSES = frozenset(t.cause for t in TRANSITIONS)

@@ -143,6 +143,47 @@ def test_a_senior_overturns_an_approval_with_a_reversal_and_nothing_is_rewritten
         ]
 
 
+def test_an_overturn_to_a_four_eyes_approval_waits_for_a_second_senior(
+    accounts: Accounts, empty_queue: None
+) -> None:
+    """No path awards a four-eyes claim on one person's word, a senior's overturn included."""
+    who, senior, other_senior = reviewer(), reviewer(Role.senior), reviewer(Role.senior)
+    with session_factory()() as session:
+        item = queued_item(session, accounts.unit_id, target_type="mlrs")  # 50 points
+        decide(session, who, *(claim(session, who) or ("", "")), "reject",
+               reason_code="not_visible")  # fmt: skip
+        decisions.overturn(session, senior=senior, item_id=item.id, decision="approve",
+                           reason_code=None, comment="the launcher is visible at 0:04",
+                           target_type=None, outcome=None)  # fmt: skip
+        session.commit()
+        assert session.get_one(Submission, item.submission_id).status == "escalated"
+        assert ledger(session, item.submission_id) == []
+        assert claim(session, senior) is None  # the proposer never gives the second approval
+        leased = claim(session, other_senior)
+        assert leased is not None and leased[0] == item.id
+        decide(session, other_senior, *leased, "approve")
+        assert session.get_one(Submission, item.submission_id).status == "approved"
+        assert ledger(session, item.submission_id) == [("award", 50)]
+
+
+def test_a_second_senior_who_disagrees_keeps_the_rejection(
+    accounts: Accounts, empty_queue: None
+) -> None:
+    who, senior, other_senior = reviewer(), reviewer(Role.senior), reviewer(Role.senior)
+    with session_factory()() as session:
+        item = queued_item(session, accounts.unit_id, target_type="mlrs")
+        decide(session, who, *(claim(session, who) or ("", "")), "reject",
+               reason_code="not_visible")  # fmt: skip
+        decisions.overturn(session, senior=senior, item_id=item.id, decision="approve",
+                           reason_code=None, comment="x", target_type=None,
+                           outcome=None)  # fmt: skip
+        session.commit()
+        decide(session, other_senior, *(claim(session, other_senior) or ("", "")), "reject",
+               reason_code="not_visible")  # fmt: skip
+        assert session.get_one(Submission, item.submission_id).status == "rejected"
+        assert ledger(session, item.submission_id) == []
+
+
 def test_a_heartbeat_keeps_the_lease_and_a_stale_token_cannot_renew(
     accounts: Accounts, empty_queue: None
 ) -> None:
