@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1/disputes", tags=["disputes"])
 
 @router.get("", response_model=list[DisputeOut])
 def open_disputes(
-    session: SessionDep, _: Principal = allowed(Action.view_disputes)
+    session: SessionDep, principal: Principal = allowed(Action.view_disputes)
 ) -> list[DisputeOut]:
     return [
         DisputeOut(
@@ -28,7 +28,7 @@ def open_disputes(
             created_at=d.created_at,
             members=[DisputeMemberOut(**m) for m in disputes.describe(members)],
         )
-        for d, members in disputes.open_disputes(session)
+        for d, members in disputes.open_disputes(session, viewer=principal)
     ]
 
 

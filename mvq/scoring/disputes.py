@@ -2,6 +2,7 @@
 duplicate, or the same target type close in time and place) form a dispute; their awards wait
 until a senior assigns the credit, to one unit or split with explicit shares."""
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -213,6 +214,8 @@ def settle(
     )
     ids = [m.submission_id for m in members]
     subs = {s.id: s for s in session.scalars(select(Submission).where(Submission.id.in_(ids)))}
+    if not _may_see(senior, subs.values()):
+        raise NotFound("no such dispute")
     if senior.unit_id is not None and any(s.unit_id == senior.unit_id for s in subs.values()):
         raise Forbidden("you may not settle a dispute involving your own unit")
     unknown = set(shares) - set(subs)
@@ -260,7 +263,15 @@ def settle(
     return awarded
 
 
-def open_disputes(session: Session) -> list[tuple[Dispute, list[tuple[DisputeMember, Submission]]]]:
+def _may_see(viewer: Principal, members: Iterable[Submission]) -> bool:
+    """A dispute is about every claim in it: staff linked to any of their units (a conflict of
+    interest) neither see nor settle it."""
+    return all(policy.may_see_claim(viewer, claim_unit_id=s.unit_id) for s in members)
+
+
+def open_disputes(
+    session: Session, *, viewer: Principal
+) -> list[tuple[Dispute, list[tuple[DisputeMember, Submission]]]]:
     disputes = list(
         session.scalars(
             select(Dispute).where(Dispute.status == DisputeStatus.open).order_by(Dispute.created_at)
@@ -274,7 +285,8 @@ def open_disputes(session: Session) -> list[tuple[Dispute, list[tuple[DisputeMem
             .where(DisputeMember.dispute_id == dispute.id)
             .order_by(Submission.occurred_at)
         ).all()
-        out.append((dispute, [(m, s) for m, s in rows]))
+        if _may_see(viewer, (s for _, s in rows)):
+            out.append((dispute, [(m, s) for m, s in rows]))
     return out
 
 

@@ -151,7 +151,7 @@ def disputes_page(
         request,
         "disputes.html",
         user=user,
-        disputes=disputes.open_disputes(session),
+        disputes=disputes.open_disputes(session, viewer=user.principal),
         names=names,
         message=message,
         can_settle=user.can(Action.settle_disputes),
