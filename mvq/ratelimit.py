@@ -38,13 +38,33 @@ def check(*, bucket: str, subject: str, per_minute: int) -> None:
         raise _refuse(per_minute, WINDOW_SECONDS, now)
 
 
-def refuse_if_exhausted(*, bucket: str, subject: str, allowed: int, window_seconds: int) -> None:
-    """Refuses when `allowed` failures were already counted in this window (see `fail`)."""
+def attempt(*, bucket: str, limits: dict[str, int], window_seconds: int) -> list[str]:
+    """Counts one attempt against every subject in `limits` (subject -> attempts allowed per
+    window) before the attempt is judged, in one MULTI/EXEC, so parallel attempts see each
+    other's counts. Refuses when any subject is past its limit. Returns the keys counted, for
+    `refund` once the attempt turns out not to count (a login that succeeded).
+
+    A refund lowers a count only by what the same attempt added, so the count never drops
+    below the attempts that were let through and failed: at most `allowed` of those.
+    """
     now = time.time()
-    count = redis_conn().get(_key(bucket, subject, window_seconds, now))
-    if count is not None and int(count) >= allowed:
-        raise _refuse(allowed, window_seconds, now)
+    keys = [_key(bucket, subject, window_seconds, now) for subject in limits]
+    pipe = redis_conn().pipeline(transaction=True)
+    for key in keys:
+        pipe.incr(key)
+        pipe.expire(key, window_seconds * 2)
+    counts = pipe.execute()[::2]
+    for count, allowed in zip(counts, limits.values(), strict=True):
+        if int(count) > allowed:
+            # A refused attempt is not judged, so it does not count either: hammering a
+            # locked-out account must not use up the allowance of the client's other users.
+            refund(keys)
+            raise _refuse(allowed, window_seconds, now)
+    return keys
 
 
-def fail(*, bucket: str, subject: str, window_seconds: int) -> None:
-    _count(_key(bucket, subject, window_seconds, time.time()), window_seconds)
+def refund(keys: list[str]) -> None:
+    pipe = redis_conn().pipeline(transaction=True)
+    for key in keys:
+        pipe.decr(key)
+    pipe.execute()

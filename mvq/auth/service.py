@@ -125,23 +125,20 @@ def create_user(
 
 def login(session: Session, *, email: str, password: str, client: str) -> StaffUser:
     """check_password behind a throttle on failures, per address and per client, so a
-    password cannot be guessed online."""
+    password cannot be guessed online. The attempt is counted before the password is checked,
+    so parallel guesses cannot all pass a check that none of them has counted yet; a success
+    gives its count back."""
     settings = get_settings()
-    window = settings.login_window_seconds
     limits = {
         f"email:{email.strip().lower()}": settings.login_failures_allowed,
         f"client:{client}": settings.login_failures_allowed * 4,
     }
-    for subject, allowed in limits.items():
-        ratelimit.refuse_if_exhausted(
-            bucket="login", subject=subject, allowed=allowed, window_seconds=window
-        )
-    try:
-        return check_password(session, email=email, password=password)
-    except Unauthenticated:
-        for subject in limits:
-            ratelimit.fail(bucket="login", subject=subject, window_seconds=window)
-        raise
+    counted = ratelimit.attempt(
+        bucket="login", limits=limits, window_seconds=settings.login_window_seconds
+    )
+    user = check_password(session, email=email, password=password)
+    ratelimit.refund(counted)
+    return user
 
 
 def check_password(session: Session, *, email: str, password: str) -> StaffUser:
