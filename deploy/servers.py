@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mvq.settings import get_settings
+
 LOOPBACK = "127.0.0.1"
 # SeaweedFS puts each gRPC port at its HTTP port + 10000.
 GRPC_OFFSET = 10000
@@ -124,9 +126,17 @@ def wait_for_port(port: int, *, proc: Proc | None = None, timeout: float = 60) -
     raise TimeoutError(f"port {port} did not open within {timeout}s\n{tail}")
 
 
-def uvicorn_argv(*, host: str, port: int, workers: int = 1) -> list[str]:
+def uvicorn_argv(
+    *, host: str, port: int, workers: int = 1, forwarded_allow_ips: str | None = None
+) -> list[str]:
+    """The API server's command. Forwarded headers are believed only from the proxies in
+    MVQ_FORWARDED_ALLOW_IPS; uvicorn's own default would believe any loopback peer."""
+    if forwarded_allow_ips is None:
+        forwarded_allow_ips = get_settings().forwarded_allow_ips
+    proxies = (["--proxy-headers", "--forwarded-allow-ips", forwarded_allow_ips]
+               if forwarded_allow_ips.strip() else ["--no-proxy-headers"])  # fmt: skip
     return [sys.executable, "-m", "uvicorn", "api.app:app", "--host", host, "--port", str(port),
-            "--workers", str(workers), "--no-server-header",
+            "--workers", str(workers), "--no-server-header", *proxies,
             # The app writes its own JSON access line, with the request id and route template.
             "--no-access-log"]  # fmt: skip
 

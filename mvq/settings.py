@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     signing_key: SecretStr | None = None
     # A scraper off this host sends it as a bearer token; loopback needs none.
     metrics_token: SecretStr | None = None
+    # The reverse proxies whose X-Forwarded-For/-Proto the API believes (uvicorn's
+    # --forwarded-allow-ips: addresses or networks, comma-separated). Empty: none, so the
+    # client address (per-client login throttle, /metrics' loopback check) is the TCP peer's.
+    forwarded_allow_ips: str = ""
 
     # Listening ports of the dev stack; each is movable so two stacks can run side by side.
     host: str = "127.0.0.1"
