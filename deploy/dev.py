@@ -1,9 +1,12 @@
 """`make dev`: the whole stack on loopback, in the foreground, data kept under MVQ_DATA_DIR.
 
 Redis and SeaweedFS are started here unless MVQ_REDIS_URL / MVQ_S3_ENDPOINT_URL point
-elsewhere. Ctrl-C stops every child, newest first.
+elsewhere, each closed to anyone without the keys in `<data_dir>`, which only its owner may
+read. A worker, the sweeper or the API that dies is started again after a growing pause.
+Ctrl-C stops every child, newest first.
 """
 
+import json
 import os
 import signal
 import sys
@@ -25,6 +28,7 @@ def start_backends(group: servers.Group, settings: Settings, logs: Path) -> None
                 port=settings.redis_port,
                 data_dir=settings.data_dir / "redis",
                 persist=True,
+                password=settings.secret("redis_password"),
             ),
             log_dir=logs,
         )
@@ -38,6 +42,8 @@ def start_backends(group: servers.Group, settings: Settings, logs: Path) -> None
             webdav=settings.weed_webdav_port,
             admin=settings.weed_admin_port,
         )
+        weed_conf = settings.data_dir / "seaweedfs-conf"
+        servers.write_weed_security(weed_conf)
         proc = group.start(
             "seaweedfs",
             servers.weed_argv(
@@ -47,6 +53,7 @@ def start_backends(group: servers.Group, settings: Settings, logs: Path) -> None
                 settings.secret("s3_access_key"), settings.secret("s3_secret_key")
             ),
             log_dir=logs,
+            cwd=weed_conf,  # where weed finds its security.toml
         )
         servers.wait_for_port(settings.s3_port, proc=proc, timeout=90)
     _wait_for_bucket()
@@ -75,6 +82,73 @@ def start_app(group: servers.Group, settings: Settings, logs: Path) -> None:
     servers.wait_for_port(settings.port, proc=api)
 
 
+# SeaweedFS sets 0644 on some files it creates (a new volume's .vif) whatever the umask.
+TIGHTEN_EVERY_SECONDS = 10
+
+
+def make_private(data_dir: Path) -> None:
+    """Owner-only: what exists now, and (by the umask every child inherits) what comes next."""
+    os.umask(0o077)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    tighten(data_dir)
+
+
+def tighten(data_dir: Path) -> None:
+    for path in [data_dir, *data_dir.rglob("*")]:
+        if path.is_symlink():
+            continue
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
+class Supervisor:
+    """Restarts the app's processes when they die, waiting 1, 2, 4 … 30 s between tries; a
+    process that then stays up for a minute starts again from 1 s."""
+
+    RESTARTABLE = ("worker-", "sweeper", "api")
+    FIRST_DELAY, MAX_DELAY, STABLE_AFTER = 1.0, 30.0, 60.0
+
+    def __init__(self, group: servers.Group) -> None:
+        self.group = group
+        self.delay: dict[str, float] = {}
+        self.started: dict[str, float] = {}
+        self.due: dict[str, float] = {}
+
+    def check(self) -> servers.Proc | None:
+        """Handle dead processes; return one that may not be restarted (a backing server)."""
+        now = time.monotonic()
+        for proc in list(self.group.procs):
+            if proc.alive():
+                continue
+            if not proc.name.startswith(self.RESTARTABLE):
+                return proc
+            if proc.name not in self.due:
+                self._exited(proc, now)
+            elif now >= self.due[proc.name]:
+                del self.due[proc.name]
+                fresh = self.group.restart(proc)
+                self.started[proc.name] = now
+                log_event("process_restarted", process=proc.name, pid=fresh.popen.pid)
+        return None
+
+    def _exited(self, proc: servers.Proc, now: float) -> None:
+        stable = now - self.started.get(proc.name, now) >= self.STABLE_AFTER
+        last = self.delay.get(proc.name)
+        delay = self.FIRST_DELAY if last is None or stable else min(last * 2, self.MAX_DELAY)
+        self.delay[proc.name] = delay
+        self.due[proc.name] = now + delay
+        log_event(
+            "process_exited",
+            process=proc.name,
+            pid=proc.popen.pid,
+            exit_code=proc.popen.returncode,
+            restart_in_seconds=delay,
+        )
+
+
+def log_event(event: str, **fields: object) -> None:
+    print(json.dumps({"event": event, **fields}), file=sys.stderr, flush=True)
+
+
 def print_demo_accounts() -> None:
     with session_scope() as session:
         demo = create_demo_accounts(session)
@@ -89,8 +163,10 @@ def print_demo_accounts() -> None:
 
 def main() -> int:
     settings = get_settings()
+    make_private(settings.data_dir)
     logs = settings.data_dir / "logs"
     group = servers.Group()
+    supervisor = Supervisor(group)
     stopping = False
 
     def _stop(signum: int, _frame: object) -> None:
@@ -107,12 +183,16 @@ def main() -> int:
         print(
             f"mvq is up on http://{settings.host}:{settings.port}  (logs in {logs}; Ctrl-C stops)"
         )
+        tightened = time.monotonic()
         while not stopping:
-            dead = next((p for p in group.procs if not p.alive()), None)
+            if time.monotonic() - tightened > TIGHTEN_EVERY_SECONDS:
+                tighten(settings.data_dir)
+                tightened = time.monotonic()
+            dead = supervisor.check()
             if dead is not None:
                 print(f"{dead.name} exited; stopping.\n{dead.tail()}", file=sys.stderr)
                 return 1
-            time.sleep(0.5)
+            time.sleep(0.2)
         return 0
     finally:
         print("stopping…")

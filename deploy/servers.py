@@ -1,7 +1,9 @@
 """Start and stop the backing servers on loopback: Redis, SeaweedFS (`weed mini`) and a
 throwaway Postgres cluster. Used by the dev runner and by the test harness alike."""
 
+import ipaddress
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -10,7 +12,13 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from mvq.settings import get_settings
 
@@ -24,6 +32,9 @@ class Proc:
     name: str
     popen: subprocess.Popen[bytes]
     log_path: Path
+    argv: Sequence[str] = ()
+    env: Mapping[str, str] | None = None
+    cwd: Path | None = None
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -51,8 +62,31 @@ class Group:
         cwd: Path | None = None,
     ) -> Proc:
         log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = log_dir / f"{name}.log"
-        log = log_path.open("ab")
+        proc = _spawn(name, argv, log_path=log_dir / f"{name}.log", env=env, cwd=cwd)
+        self.procs.append(proc)
+        return proc
+
+    def restart(self, proc: Proc) -> Proc:
+        """Start a dead process again in its old place, so stopping order is kept."""
+        fresh = _spawn(proc.name, proc.argv, log_path=proc.log_path, env=proc.env, cwd=proc.cwd)
+        self.procs[self.procs.index(proc)] = fresh
+        return fresh
+
+    def stop(self, timeout: float = 15) -> None:
+        for proc in reversed(self.procs):
+            stop_process(proc, timeout=timeout)
+        self.procs.clear()
+
+
+def _spawn(
+    name: str,
+    argv: Sequence[str],
+    *,
+    log_path: Path,
+    env: Mapping[str, str] | None,
+    cwd: Path | None,
+) -> Proc:
+    with log_path.open("ab") as log:
         popen = subprocess.Popen(
             list(argv),
             stdout=log,
@@ -64,15 +98,7 @@ class Group:
             # in order instead of all at once.
             start_new_session=True,
         )
-        log.close()
-        proc = Proc(name, popen, log_path)
-        self.procs.append(proc)
-        return proc
-
-    def stop(self, timeout: float = 15) -> None:
-        for proc in reversed(self.procs):
-            stop_process(proc, timeout=timeout)
-        self.procs.clear()
+    return Proc(name, popen, log_path, argv, env, cwd)
 
 
 def stop_process(proc: Proc, *, timeout: float = 15) -> None:
@@ -146,10 +172,19 @@ def mvq_argv(*args: str) -> list[str]:
     return [str(Path(sys.executable).parent / "mvq"), *args]
 
 
-def redis_argv(*, port: int, data_dir: Path, persist: bool) -> list[str]:
+def redis_argv(
+    *, port: int, data_dir: Path, persist: bool, password: str | None = None
+) -> list[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
-    argv = [
-        "redis-server",
+    argv = ["redis-server"]
+    if password is not None:
+        # In an owner-only file, not on the command line where `ps` shows it to every user.
+        conf = data_dir / "auth.conf"
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"requirepass {password}\n")
+        argv.append(str(conf))
+    argv += [
         "--bind",
         LOOPBACK,
         "--port",
@@ -176,11 +211,14 @@ class WeedPorts:
     admin: int
 
 
+def weed_binary() -> str:
+    return shutil.which("weed") or str(Path(sys.executable).parent / "weed")
+
+
 def weed_argv(*, ports: WeedPorts, data_dir: Path, bucket: str) -> list[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
-    weed = shutil.which("weed") or str(Path(sys.executable).parent / "weed")
     argv = [
-        weed,
+        weed_binary(),
         "mini",
         f"-dir={data_dir}",
         f"-ip={LOOPBACK}",
@@ -189,6 +227,8 @@ def weed_argv(*, ports: WeedPorts, data_dir: Path, bucket: str) -> list[str]:
         "-admin.ui=false",
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
+        # WebDAV serves every object by path to anyone; S3 (with keys) is all mvq uses.
+        "-webdav=false",
         f"-bucket={bucket}",
     ]
     for name in ("s3", "master", "volume", "filer"):
@@ -200,6 +240,84 @@ def weed_argv(*, ports: WeedPorts, data_dir: Path, bucket: str) -> list[str]:
         f"-admin.port.grpc={ports.admin + GRPC_OFFSET}",
     ]
     return argv
+
+
+# Every gRPC service of `weed mini` that its own parts call, and `client` for the calls.
+_WEED_GRPC = ("master", "volume", "filer", "s3", "admin", "worker", "mq", "msg_broker", "msg_agent")
+
+
+def write_weed_security(config_dir: Path) -> None:
+    """`security.toml` for a `weed mini` started in `config_dir`: fresh keys at each start.
+
+    Without it the filer's HTTP port serves every object by path and its gRPC port lists and
+    deletes them, with no credentials. Signed JWTs then guard the filer and volume HTTP ports,
+    and mutual TLS with a certificate only this directory holds guards every gRPC port.
+    """
+    config_dir.mkdir(parents=True, exist_ok=True)
+    ca_key, node_key = (
+        ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP256R1()),
+    )
+    ca = _certificate("mvq-weed-ca", ca_key.public_key(), ca_key, ca=True)
+    node = _certificate("mvq-weed", node_key.public_key(), ca_key, ca=False)
+    pem = serialization.Encoding.PEM
+    unencrypted = (pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    files = {
+        "ca.crt": ca.public_bytes(pem),
+        "node.crt": node.public_bytes(pem),
+        "node.key": node_key.private_bytes(*unencrypted),
+    }
+    cert, key = config_dir / "node.crt", config_dir / "node.key"
+    lines = []
+    for section in (
+        "jwt.signing",
+        "jwt.signing.read",
+        "jwt.filer_signing",
+        "jwt.filer_signing.read",
+    ):
+        lines += [f"[{section}]", f'key = "{secrets.token_hex(32)}"']
+    lines += ["[grpc]", f'ca = "{config_dir / "ca.crt"}"']
+    for service in _WEED_GRPC:
+        lines += [f"[grpc.{service}]", f'cert = "{cert}"', f'key = "{key}"',
+                  f'client_cert = "{cert}"', f'client_key = "{key}"',
+                  'allowed_commonNames = "mvq-weed"']  # fmt: skip
+    lines += ["[grpc.client]", f'cert = "{cert}"', f'key = "{key}"']
+    files["security.toml"] = "\n".join(lines).encode() + b"\n"
+    for name, content in files.items():
+        fd = os.open(config_dir / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+
+
+def _certificate(
+    name: str, public: ec.EllipticCurvePublicKey, signer: ec.EllipticCurvePrivateKey, *, ca: bool
+) -> x509.Certificate:
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    issuer = subject if ca else x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mvq-weed-ca")])
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if not ca:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address(LOOPBACK)), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        ).add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            critical=False,
+        )
+    return builder.sign(signer, hashes.SHA256())
 
 
 def weed_env(access_key: str, secret_key: str) -> dict[str, str]:

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
 
     database_url: str = ""
     redis_url: str = ""
+    # The dev Redis's password (generated into secrets.json); ignored when MVQ_REDIS_URL is set.
+    redis_password: SecretStr | None = None
     s3_endpoint_url: str = ""
     s3_region: str = "us-east-1"
     s3_bucket: str = "mvq"
@@ -102,7 +104,10 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'mvq.db').resolve()}"
         if not self.redis_url:
-            self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+            if self.redis_password is None and self.env == "dev":
+                self.redis_password = SecretStr(_dev_secrets(self.data_dir)["redis_password"])
+            auth = f":{self.secret('redis_password')}@" if self.redis_password else ""
+            self.redis_url = f"redis://{auth}127.0.0.1:{self.redis_port}/0"
         if not self.s3_endpoint_url:
             self.s3_endpoint_url = f"http://127.0.0.1:{self.s3_port}"
         missing = [name for name in SECRET_FIELDS if getattr(self, name) is None]
@@ -132,6 +137,7 @@ def _dev_secrets(data_dir: Path) -> dict[str, str]:
         "s3_secret_key": secrets.token_urlsafe(32),
         "secret_key": secrets.token_urlsafe(48),
         "signing_key": secrets.token_hex(32),
+        "redis_password": secrets.token_hex(24),
     }
     if all(name in stored for name in fresh):
         return stored

@@ -46,6 +46,12 @@ def test_secrets_are_not_shown_in_repr(tmp_path: Path) -> None:
 
 def test_default_urls_follow_the_configured_ports(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, redis_port=16380, s3_port=18334)
-    assert settings.redis_url == "redis://127.0.0.1:16380/0"
+    password = json.loads((tmp_path / "secrets.json").read_text())["redis_password"]
+    assert settings.redis_url == f"redis://:{password}@127.0.0.1:16380/0"
     assert settings.s3_endpoint_url == "http://127.0.0.1:18334"
     assert settings.database_url.startswith("sqlite:///") and str(tmp_path) in settings.database_url
+
+
+def test_a_given_redis_url_is_used_as_is(tmp_path: Path) -> None:
+    given = "redis://elsewhere.example:6379/2"
+    assert Settings(data_dir=tmp_path, redis_url=given).redis_url == given
