@@ -177,15 +177,30 @@ def sweep(
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Exit 0 only if the audit log's hash chain is intact."""
+    """Exit 0 only if the audit log's hash chain is intact, every ledger entry and decision is
+    the row its event recorded, and the chain still holds the newest signed checkpoint."""
+    from mvq.audit import binding, checkpoint
     from mvq.audit.service import verify_chain
     from mvq.db import session_factory
+    from mvq.exports.dataset import BOUND_TABLES
 
     with session_factory()() as session:
         report = verify_chain(session)
-    if report.first_bad_seq is not None:
-        _fail(f"audit chain broken at event {report.first_bad_seq}: {report.problem}")
-    typer.echo(f"ok: {report.events} events, head {report.head}")
+        if report.first_bad_seq is not None:
+            _fail(f"audit chain broken at event {report.first_bad_seq}: {report.problem}")
+        row = binding.verify_rows(session, BOUND_TABLES)
+        if row is not None:
+            _fail(f"audit chain does not vouch for {row}")
+        try:
+            anchored = checkpoint.latest(session)
+        except checkpoint.CheckpointInvalid as exc:
+            _fail(f"newest checkpoint: {exc}")
+            return
+        problem = checkpoint.check(session, anchored) if anchored else None
+        if problem is not None:
+            _fail(f"audit chain contradicts its newest checkpoint: {problem}")
+    anchor = f"; checkpoint at event {anchored.seq} holds" if anchored else "; no checkpoint yet"
+    typer.echo(f"ok: {report.events} events, head {report.head}{anchor}")
 
 
 def _day(text: str | None) -> datetime | None:
@@ -208,8 +223,14 @@ def export_cmd(
 
     if format not in export.FORMATS:
         _fail(f"--format must be one of {', '.join(export.FORMATS)}")
+    from mvq.audit.checkpoint import CheckpointInvalid
+
     with session_factory()() as session:
-        result = export.export(session, out=out, fmt=format, since=_day(from_), until=_day(to))
+        try:
+            result = export.export(session, out=out, fmt=format, since=_day(from_), until=_day(to))
+        except CheckpointInvalid as exc:
+            _fail(f"not exported, the audit chain contradicts its newest checkpoint: {exc}")
+            return
         session.commit()
     for name, info in result.manifest["files"].items():
         typer.echo(f"{name}: {info['rows']} rows")

@@ -143,3 +143,28 @@ def put_bytes(key: str, data: bytes, *, content_type: str) -> None:
 
 def ping() -> None:
     client().head_bucket(Bucket=bucket())
+
+
+def put_once(key: str, data: bytes, *, content_type: str) -> bool:
+    """Writes an object that is never replaced: with `If-None-Match: *` the store refuses a key
+    that exists (SeaweedFS 4.x and AWS answer 412). False when the key was already there."""
+    try:
+        client().put_object(
+            Bucket=bucket(), Key=key, Body=data, ContentType=content_type, IfNoneMatch="*"
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in {"PreconditionFailed", "412"}:
+            return False
+        raise
+    return True
+
+
+def first_key(prefix: str) -> str | None:
+    """The lexically first key under `prefix`, in one request."""
+    listing = client().list_objects_v2(Bucket=bucket(), Prefix=prefix, MaxKeys=1)
+    contents = listing.get("Contents", [])
+    return contents[0]["Key"] if contents else None
+
+
+def get_bytes(key: str) -> bytes:
+    return client().get_object(Bucket=bucket(), Key=key)["Body"].read()

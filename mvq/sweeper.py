@@ -1,6 +1,7 @@
 """Repairs what Redis may have lost. The database is the truth: anything uploaded but not
 processed is enqueued again (job ids make that idempotent), and expired leases go back to
-the queue. Wiping Redis therefore loses no work."""
+the queue. Wiping Redis therefore loses no work. Each sweep also anchors the audit chain: a
+signed checkpoint of its head goes to S3 whenever the head moved."""
 
 import logging
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mvq import queue
+from mvq.audit import checkpoint
 from mvq.flows import intake
 from mvq.media.models import Media, MediaStatus
 from mvq.review import service as review
@@ -22,6 +24,7 @@ class SweepReport:
     requeued_media: int
     released_leases: int
     aborted_uploads: int
+    checkpoints_written: int
 
 
 def sweep(session: Session, *, now: datetime, stuck_after: timedelta) -> SweepReport:
@@ -39,4 +42,23 @@ def sweep(session: Session, *, now: datetime, stuck_after: timedelta) -> SweepRe
     # `send` skips ids already queued or running, so a healthy job is never doubled.
     for media_id in stuck:
         queue.send(queue.process_media_job(media_id))
-    return SweepReport(requeued_media=len(stuck), released_leases=released, aborted_uploads=aborted)
+    return SweepReport(
+        requeued_media=len(stuck),
+        released_leases=released,
+        aborted_uploads=aborted,
+        checkpoints_written=_anchor(session),
+    )
+
+
+def _anchor(session: Session) -> int:
+    """1 when a new checkpoint was signed. A database that contradicts the last checkpoint is
+    not signed again: the tampering stays visible to `mvq audit verify`."""
+    last = checkpoint.latest(session)
+    try:
+        anchored = checkpoint.anchor(session, last=last)
+    except checkpoint.CheckpointInvalid as exc:
+        log.error("audit chain not anchored: %s", exc)
+        return 0
+    finally:
+        session.rollback()  # end the read transaction; nothing was written
+    return int(anchored is not None and anchored != last)

@@ -20,8 +20,8 @@ import pyarrow.parquet as pq
 from sqlalchemy import Boolean, DateTime, Float, Integer, Table, select
 from sqlalchemy.orm import Session
 
+from mvq.audit import checkpoint, signing
 from mvq.audit import service as audit
-from mvq.audit import signing
 from mvq.audit.models import AuditEvent
 from mvq.audit.service import GENESIS, chain_head
 from mvq.db import Base, utcnow
@@ -39,6 +39,11 @@ TABLES: dict[str, tuple[type[Base], str]] = {
     "decisions": (Decision, "created_at"),
     "ledger": (LedgerEntry, "created_at"),
     "audit_events": (AuditEvent, "occurred_at"),
+}
+# Rows bound to their audit events by digest: {the events' object type: the table}.
+BOUND_TABLES: dict[str, Table] = {
+    "ledger_entry": LedgerEntry.__table__,  # type: ignore[dict-item]
+    "decision": Decision.__table__,  # type: ignore[dict-item]
 }
 # Never exported: how a resumable upload was split is transport detail, not record.
 SKIPPED_COLUMNS = {"upload_id", "part_size", "request_fingerprint"}
@@ -153,6 +158,8 @@ def export(
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}")
     out.mkdir(parents=True, exist_ok=True)
+    # Anchored first, so the export holds every event up to the signed head.
+    note = checkpoint.sign_head(session)
     files: dict[str, dict[str, Any]] = {}
     first_prev, last_hash, first_seq, last_seq = None, None, None, None
     for name, (model, column) in TABLES.items():
@@ -180,7 +187,9 @@ def export(
             # The export's events continue the chain from here: the previous export's head.
             "starts_after": first_prev or GENESIS,
             "head": last_hash,
-            "database_head": chain_head(session),
+            "database_head": checkpoint.parse(note).head if note else chain_head(session),
+            # The signed checkpoint of that head, also kept in S3 under a key never replaced.
+            "checkpoint": note,
         },
     }
     signed = signing.sign_manifest(manifest)

@@ -11,9 +11,10 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from mvq.audit import binding, checkpoint
 from mvq.audit.service import hash_fields
 from mvq.audit.signing import manifest_signed_by
-from mvq.exports.dataset import sha256_file
+from mvq.exports.dataset import BOUND_TABLES, TABLES, sha256_file
 
 
 class ExportInvalid(Exception):
@@ -44,6 +45,31 @@ def _fields(event: dict[str, Any]) -> dict[str, Any]:
         "occurred_at": occurred.isoformat() if isinstance(occurred, datetime) else occurred,
         "data": json.loads(data) if isinstance(data, str) else data,
     }
+
+
+def _check_bound_rows(directory: Path, fmt: str) -> None:
+    """Every exported ledger entry and decision against the digest its exported audit event
+    recorded. A row whose event falls outside the period is not judged here."""
+    names = {str(model.__tablename__): name for name, (model, _) in TABLES.items()}
+    for object_type, table in BOUND_TABLES.items():
+        events = (_fields(e) for e in _events(directory / f"audit_events.{fmt}", fmt))
+        bound = binding.bindings(events, object_type)
+        rows = _events(directory / f"{names[table.name]}.{fmt}", fmt)
+        for problem in binding.check_rows(table, rows, bound, complete=False):
+            raise ExportInvalid(str(problem))
+
+
+def _check_checkpoint(chain: dict[str, Any], public_key: str) -> None:
+    """The signed checkpoint taken at the export names the database head the manifest gives."""
+    note = chain.get("checkpoint")
+    if not note:
+        return
+    try:
+        anchored = checkpoint.parse(note, public_key=public_key)
+    except checkpoint.CheckpointInvalid as exc:
+        raise ExportInvalid(f"manifest checkpoint: {exc}") from exc
+    if anchored.head != chain["database_head"]:
+        raise ExportInvalid("manifest checkpoint: its head is not the manifest's database head")
 
 
 def load_manifest(directory: Path, public_key: str) -> dict[str, Any]:
@@ -80,6 +106,8 @@ def verify(directory: Path, *, public_key: str, previous: Path | None = None) ->
         prev = fields["hash"]
     if chain["head"] is not None and prev != chain["head"]:
         raise ExportInvalid("audit events: the last event is not the manifest's chain head")
+    _check_bound_rows(directory, fmt)
+    _check_checkpoint(chain, public_key)
     if previous is not None:
         before = load_manifest(previous, public_key)["chain"]
         if before["head"] != chain["starts_after"]:

@@ -14,6 +14,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from mvq.audit import binding
 from mvq.audit import service as audit
 from mvq.auth import policy
 from mvq.auth.policy import Action
@@ -368,6 +369,7 @@ def decide(
             "reason_code": reason_code,
             "stage": record.stage,
             "needs_second_approval": first_approval,
+            binding.ROW_DIGEST: binding.row_digest(record),
         },
     )
     return Decided(record, submission, prices)
@@ -458,6 +460,7 @@ def overturn(
         data={
             "submission_id": submission.id,
             "overturns": previous.id,
+            binding.ROW_DIGEST: binding.row_digest(record),
             "from": submission.status,
             "to": decision,
             "reason_code": reason_code,

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mvq.audit import binding
 from mvq.audit import service as audit
 from mvq.errors import Conflict, Invalid, NotFound
 from mvq.scoring.models import EntryType, LedgerEntry, UnitDailyPoints
@@ -20,8 +21,9 @@ from mvq.units.models import Unit
 
 
 def append(session: Session, entry: LedgerEntry, *, actor: str) -> LedgerEntry:
-    """Adds one entry, its day total and its audit event; a duplicate (same decision and type,
-    or same debit key) raises Conflict and leaves the transaction usable."""
+    """Adds one entry, its day total and its audit event, which is bound to the row by its
+    digest; a duplicate (same decision and type, or same debit key) raises Conflict and leaves
+    the transaction usable."""
     try:
         # Added inside the savepoint: begin_nested() flushes what is pending before it starts,
         # and a duplicate must roll back only the savepoint, not the whole transaction.
@@ -46,6 +48,8 @@ def append(session: Session, entry: LedgerEntry, *, actor: str) -> LedgerEntry:
             "decision_id": entry.decision_id,
             "rule_version_id": entry.rule_version_id,
             "dispute_id": entry.dispute_id,
+            # The whole row, so an edit of the entry no longer matches the chain.
+            binding.ROW_DIGEST: binding.row_digest(entry),
         },
     )
     return entry

@@ -1,14 +1,25 @@
 """The audit chain detects tampering; on Postgres, the ledger and log refuse changes."""
 
 import json
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
+from mvq.audit import checkpoint
 from mvq.audit import service as audit
+from mvq.audit.models import AuditEvent
 from mvq.db import session_factory
+from mvq.flows import decisions
+from mvq.review import service as review
+from mvq.scoring import ledger
+from mvq.scoring.models import EntryType, LedgerEntry
 from tests import harness
+from tests.integration.conftest import make_unit
+from tests.integration.test_review_queue import NOW, queued_item, reviewer
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -33,6 +44,16 @@ def append_events(url: str, count: int) -> None:
         session.commit()
 
 
+def unlock(session: Session, table: str) -> None:
+    """What an attacker with the database file or a superuser login does first: switch off
+    the triggers that keep `table` append-only."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
+    else:
+        for verb in ("update", "delete"):
+            session.execute(text(f"DROP TRIGGER {table}_refuse_{verb}"))
+
+
 def verify(url: str) -> harness.subprocess.CompletedProcess[str]:
     return harness.run_cli(["audit", "verify"], {"MVQ_DATABASE_URL": url})
 
@@ -43,10 +64,7 @@ def test_audit_verify_passes_then_names_the_first_altered_event(chain_db: str) -
     assert ok.returncode == 0, ok.stderr
     assert ok.stdout.startswith("ok:")
     with session_factory(chain_db)() as session:
-        if chain_db.startswith("postgresql"):
-            session.execute(
-                text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
-            )
+        unlock(session, "audit_events")
         seq = session.scalar(
             text("SELECT seq FROM audit_events ORDER BY seq DESC LIMIT 1 OFFSET 2")
         )
@@ -61,10 +79,7 @@ def test_removed_event_breaks_the_chain(chain_db: str) -> None:
     append_events(chain_db, 3)
     assert verify(chain_db).returncode == 0
     with session_factory(chain_db)() as session:
-        if chain_db.startswith("postgresql"):
-            session.execute(
-                text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
-            )
+        unlock(session, "audit_events")
         session.execute(
             text("DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) - 1 FROM audit_events)")
         )
@@ -79,10 +94,7 @@ def test_swapped_events_break_the_chain_at_the_first_of_them(chain_db: str) -> N
     append_events(chain_db, 4)
     columns = "occurred_at, actor, action, object_type, object_id, data, prev_hash, hash"
     with session_factory(chain_db)() as session:
-        if chain_db.startswith("postgresql"):
-            session.execute(
-                text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
-            )
+        unlock(session, "audit_events")
         first, second = session.execute(
             text(f"SELECT seq, {columns} FROM audit_events ORDER BY seq LIMIT 2 OFFSET 1")  # noqa: S608 - fixed names
         ).all()
@@ -104,15 +116,154 @@ def test_swapped_events_break_the_chain_at_the_first_of_them(chain_db: str) -> N
     assert f"event {first.seq}" in broken.stderr
 
 
-def test_postgres_refuses_update_and_delete_on_ledger_and_audit(postgres_database: str) -> None:
-    append_events(postgres_database, 1)
-    with session_factory(postgres_database)() as session:
+def ledger_entry(url: str) -> str:
+    """An award appended as the scoring flow does, with its audit event."""
+    with session_factory(url)() as session:
+        unit_id, _ = make_unit(session)
+        entry = LedgerEntry(unit_id=unit_id, entry_type=EntryType.award, points=40)
+        ledger.append(session, entry, actor="test")
+        session.commit()
+        return entry.id
+
+
+def rejection(url: str) -> str:
+    """A reviewer's real decision, through the decision flow."""
+    with session_factory(url)() as session:
+        unit_id, _ = make_unit(session)
+        item = queued_item(session, unit_id)
+    who = reviewer()
+    with session_factory(url)() as session:
+        leased = review.claim_next(session, reviewer=who, now=NOW, lease_seconds=60)
+        assert leased is not None and leased[0].id == item.id
+        decided = decisions.decide(
+            session, reviewer=who, item_id=item.id, lease_token=leased[0].lease_token or "",
+            decision="reject", target_type=None, outcome=None, reason_code="not_visible",
+            comment=None, now=NOW,
+        )  # fmt: skip
+        session.commit()
+        return decided.id
+
+
+def checkpoint_now(url: str) -> None:
+    """One run of the real sweeper, which signs the chain's head into S3."""
+    swept = harness.run_cli(["sweep"], {"MVQ_DATABASE_URL": url})
+    assert swept.returncode == 0 and "sweep failed" not in swept.stderr, swept.stderr
+    with session_factory(url)() as session:
+        anchored = checkpoint.latest(session)
+        head = checkpoint.current(session)
+        assert anchored is not None and head is not None
+        assert anchored == replace(head, time=anchored.time)
+
+
+def test_append_only_tables_refuse_update_and_delete(chain_db: str) -> None:
+    ledger_entry(chain_db)
+    rejection(chain_db)
+    with session_factory(chain_db)() as session:
         for statement in (
             "UPDATE ledger_entries SET points = 1000",
             "DELETE FROM ledger_entries",
             "DELETE FROM audit_events",
             "UPDATE audit_events SET actor = 'x'",
+            "UPDATE decisions SET decision = 'approve'",
+            "DELETE FROM decisions",
         ):
             with pytest.raises(DBAPIError, match="append-only"):
                 session.execute(text(statement))
             session.rollback()
+
+
+def test_an_edited_ledger_entry_is_named(chain_db: str) -> None:
+    entry_id = ledger_entry(chain_db)
+    assert verify(chain_db).returncode == 0
+    with session_factory(chain_db)() as session:
+        unlock(session, "ledger_entries")
+        session.execute(
+            text("UPDATE ledger_entries SET points = 5000 WHERE id = :i"), {"i": entry_id}
+        )
+        session.commit()
+    broken = verify(chain_db)
+    assert broken.returncode == 1
+    assert f"ledger_entries row {entry_id}: differs" in broken.stderr
+
+
+def test_a_deleted_ledger_entry_is_named(chain_db: str) -> None:
+    entry_id = ledger_entry(chain_db)
+    with session_factory(chain_db)() as session:
+        unlock(session, "ledger_entries")
+        session.execute(text("DELETE FROM ledger_entries WHERE id = :i"), {"i": entry_id})
+        session.commit()
+    broken = verify(chain_db)
+    assert broken.returncode == 1
+    assert (
+        f"ledger_entries row {entry_id}: recorded by its audit event but missing" in broken.stderr
+    )
+
+
+def test_an_edited_decision_is_named(chain_db: str) -> None:
+    decision_id = rejection(chain_db)
+    assert verify(chain_db).returncode == 0
+    with session_factory(chain_db)() as session:
+        unlock(session, "decisions")
+        session.execute(
+            text("UPDATE decisions SET decision = 'approve' WHERE id = :i"), {"i": decision_id}
+        )
+        session.commit()
+    broken = verify(chain_db)
+    assert broken.returncode == 1
+    assert f"decisions row {decision_id}: differs" in broken.stderr
+
+
+def test_deleting_the_newest_events_is_caught_by_the_checkpoint(chain_db: str) -> None:
+    append_events(chain_db, 5)
+    checkpoint_now(chain_db)
+    assert verify(chain_db).returncode == 0
+    with session_factory(chain_db)() as session:
+        unlock(session, "audit_events")
+        last = session.scalar(text("SELECT MAX(seq) FROM audit_events"))
+        session.execute(text("DELETE FROM audit_events WHERE seq > :s"), {"s": last - 2})
+        session.commit()
+    broken = verify(chain_db)
+    assert broken.returncode == 1
+    assert f"has event {last}" in broken.stderr and "truncated" in broken.stderr
+
+
+def test_an_edited_and_rehashed_chain_is_caught_by_the_checkpoint(chain_db: str) -> None:
+    append_events(chain_db, 6)
+    checkpoint_now(chain_db)
+    with session_factory(chain_db)() as session:
+        unlock(session, "audit_events")
+        events = list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+        forged = events[2]
+        forged.actor = "forger"
+        prev = forged.prev_hash
+        for event in events[2:]:  # every later link recomputed, as a careful forger would
+            event.prev_hash = prev
+            event.hash = audit.event_hash(event)
+            session.flush()
+            prev = event.hash
+        session.commit()
+    broken = verify(chain_db)
+    assert broken.returncode == 1
+    assert f"event {events[-1].seq} has another hash" in broken.stderr
+
+
+def test_verify_export_names_a_ledger_entry_edited_before_the_export(
+    chain_db: str, tmp_path: Path
+) -> None:
+    entry_id = ledger_entry(chain_db)
+    with session_factory(chain_db)() as session:
+        unlock(session, "ledger_entries")
+        session.execute(
+            text("UPDATE ledger_entries SET points = 5000 WHERE id = :i"), {"i": entry_id}
+        )
+        session.commit()
+    for fmt in ("csv", "parquet"):
+        out = tmp_path / fmt
+        env = {"MVQ_DATABASE_URL": chain_db}
+        made = harness.run_cli(["export", "--out", str(out), "--format", fmt], env)
+        assert made.returncode == 0, made.stderr
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert checkpoint.parse(manifest["chain"]["checkpoint"]).head == manifest["chain"]["head"]
+        checked = harness.run_cli(["verify-export", str(out)], env)
+        assert checked.returncode == 1
+        assert f"ledger_entries row {entry_id}: differs" in checked.stderr
