@@ -272,11 +272,8 @@ class Client:
             nonlocal sent
             progress.update(task, advance=-sent)
             sent = 0
-            headers = {"Content-Length": str(length)}
-            if upload.upload["mode"] == "single":
-                headers["Content-Type"] = CONTENT_TYPES.get(
-                    upload.path.suffix.lower(), "application/octet-stream"
-                )
+            # Exactly the headers the server says the presigned URL was signed with.
+            headers = {**upload.upload.get("headers", {}), "Content-Length": str(length)}
             return self.storage.put(url, content=body(), headers=headers)
 
         response = with_retries(attempt, what=f"upload of {upload.path.name}")

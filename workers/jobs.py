@@ -54,7 +54,9 @@ def _process(media_id: str) -> str:
         )
         if media is None:
             return "nothing to do"
-        key, declared_sha256 = media.s3_key, media.declared_sha256
+        key, upload_key, declared_sha256 = media.s3_key, media.upload_key, media.declared_sha256
+    if upload_key is not None:
+        _seal(media_id, upload_key, key)
     scratch = scratch_dir(media_id)
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(mode=0o700)
@@ -77,6 +79,20 @@ def _process(media_id: str) -> str:
             session, media=session.get_one(Media, media_id), derived=derived, now=utcnow()
         )
     return "processed"
+
+
+def _seal(media_id: str, upload_key: str, key: str) -> None:
+    """Copies the upload to the key no presigned URL names, then drops the staging object.
+    A rerun never copies over a sealed original; a URL still alive could at most write the same
+    bytes again (single PUT, checksum-bound) or nothing (multipart, its upload ID completed)."""
+    staged = storage.head(upload_key)
+    if staged is None:
+        return  # sealed by an earlier run (or lost: the download below fails the job)
+    if storage.head(key) is None:
+        storage.copy(upload_key, key)
+    with session_scope() as session:
+        media_service.record_sealed(session, media_id=media_id, source=upload_key, stored=staged)
+    storage.delete(upload_key)
 
 
 def _store_derived(media_id: str, analysis: pipeline.Analysis) -> media_service.Derived:

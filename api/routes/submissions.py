@@ -94,6 +94,7 @@ def add_media(
             mode=plan.mode,
             part_size=plan.part_size,
             urls=plan.urls,
+            headers=plan.headers,
             expires_in=get_settings().presign_ttl_seconds,
             uploaded_parts=[UploadedPart(**p) for p in plan.uploaded_parts],
         ),

@@ -1,5 +1,5 @@
-"""The evidence bundle of one claim: the original media exactly as stored (its SHA-256 checked
-against the hash taken at ingest), the derived frames and sheets, the metadata with how each
+"""The evidence bundle of one claim: the sealed original media exactly as stored (its SHA-256
+checked against the hash taken at ingest), the derived frames and sheets, the metadata with how each
 derivative was made, every decision and ledger entry, and the chain-of-custody events, with a
 signed manifest over all of it."""
 
@@ -88,6 +88,10 @@ def build(session: Session, *, submission_id: str, out: Path, actor: str) -> dic
 def _fetch_media(session: Session, media: Media, out: Path) -> None:
     if media.status == MediaStatus.awaiting_upload:
         return  # never arrived: nothing stored to hand over
+    if media.sha256 is None and storage.head(media.s3_key) is None:
+        # Failed before a worker sealed it (wrong size, abandoned): only the unit's unverified
+        # staging upload exists, and a bundle hands over sealed originals alone.
+        return
     original = out / "original" / media.id
     original.parent.mkdir(exist_ok=True)
     storage.download(media.s3_key, original)

@@ -18,7 +18,9 @@ class MediaStatus(enum.StrEnum):
 
 
 class Media(Base):
-    """One uploaded file. The original is stored untouched under `s3_key`."""
+    """One uploaded file. The client writes to `upload_key` (a staging key, the only one any
+    presigned URL names); the worker copies it server-side to `s3_key`, the sealed original
+    that every reader uses. `upload_key` is NULL for files uploaded before that split."""
 
     __tablename__ = "media"
     # Registering the same file again for the same claim resumes it instead of duplicating it.
@@ -34,6 +36,7 @@ class Media(Base):
     declared_size: Mapped[int] = mapped_column(BigInteger)
     declared_sha256: Mapped[str] = mapped_column(String(64))
     s3_key: Mapped[str] = mapped_column(String(200), unique=True)
+    upload_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     upload_id: Mapped[str | None] = mapped_column(String(200))
     part_size: Mapped[int | None] = mapped_column(BigInteger)
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -18,6 +18,9 @@ class UploadInstructions(BaseModel):
     mode: str = Field(description="single: one PUT to urls[0]; multipart: PUT part n to urls[n-1]")
     part_size: int
     urls: list[str] = Field(description="presigned, valid for expires_in seconds")
+    headers: dict[str, str] = Field(
+        description="every header each PUT must carry, exactly as given; no others are needed"
+    )
     expires_in: int
     uploaded_parts: list[UploadedPart] = Field(
         default_factory=list, description="parts already stored: a resuming client skips them"

@@ -77,6 +77,15 @@ def start_processing(session: Session, *, media_id: str, max_attempts: int) -> M
     return media
 
 
+def record_sealed(session: Session, *, media_id: str, source: str, stored: dict[str, Any]) -> None:
+    """Custody: the upload was copied to the original that every reader uses from now on."""
+    sealed = session.get_one(Media, media_id).s3_key
+    data = {"from": source, "to": sealed, "size": int(stored["ContentLength"]),
+            "etag": stored.get("ETag")}  # fmt: skip
+    audit.record(session, actor="worker", action="media.sealed", object_type="media",
+                 object_id=media_id, data=data)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Derived:
     """What the worker made of one file and stored: the analysis, thumbnail and contact sheet.

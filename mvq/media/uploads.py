@@ -4,6 +4,12 @@ Registering the same file again (same claim, same SHA-256) returns the same medi
 URLs and the parts S3 already holds, so an interrupted client resumes instead of restarting.
 The full SHA-256 is checked by the worker before anything else: hashing gigabytes inside an
 API request would tie the API up for minutes.
+
+Write-once: every presigned URL names the staging `upload_key`. A single PUT's URL is signed with
+the declared SHA-256, so S3 refuses other bytes; a multipart upload's part URLs die with its
+upload ID at `complete`. The worker then seals the staging object by a server-side copy to
+`s3_key`, which no URL names, and hashes that copy: what is reviewed, exported and bundled is
+what was hashed, whatever a unit does with a URL it still holds.
 """
 
 import math
@@ -38,6 +44,7 @@ class UploadPlan:
     mode: str
     part_size: int
     urls: list[str]
+    headers: dict[str, str] = field(default_factory=dict)
     uploaded_parts: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -109,9 +116,10 @@ def register(
             content_type=content_type,
         )
     media.s3_key = storage.original_key(submission.id, media.id)
+    media.upload_key = storage.upload_key(submission.id, media.id)
     if size > get_settings().multipart_threshold_bytes:
         media.part_size = part_size_for(size)
-        media.upload_id = storage.create_multipart(media.s3_key, content_type=content_type)
+        media.upload_id = storage.create_multipart(media.upload_key, content_type=content_type)
     audit.record(
         session,
         actor=principal.actor,
@@ -124,6 +132,12 @@ def register(
     return _plan(media, fresh=True)
 
 
+def target_key(media: Media) -> str:
+    """The key the client writes: staging, or the original itself for media registered before
+    write-once."""
+    return media.upload_key or media.s3_key
+
+
 def _plan(media: Media, *, fresh: bool = False) -> UploadPlan:
     """`fresh`: the upload was created just now, so S3 holds no parts to ask about."""
     if media.status != MediaStatus.awaiting_upload:
@@ -133,20 +147,24 @@ def _plan(media: Media, *, fresh: bool = False) -> UploadPlan:
             media.part_size or media.declared_size,
             [],
         )
+    key = target_key(media)
     if media.upload_id is None:
-        url = storage.presign_put(media.s3_key, content_type=media.content_type)
-        return UploadPlan(media, "single", media.declared_size, [url])
+        url, headers = storage.presign_put(
+            key, content_type=media.content_type, sha256=media.declared_sha256
+        )
+        return UploadPlan(media, "single", media.declared_size, [url], headers)
     assert media.part_size is not None
     count = math.ceil(media.declared_size / media.part_size)
     urls = [
-        storage.presign_part(media.s3_key, upload_id=media.upload_id, part_number=n)
+        storage.presign_part(key, upload_id=media.upload_id, part_number=n)
         for n in range(1, count + 1)
     ]
-    stored = [] if fresh else storage.list_parts(media.s3_key, upload_id=media.upload_id)
+    stored = [] if fresh else storage.list_parts(key, upload_id=media.upload_id)
     uploaded = [
         {"part_number": p["PartNumber"], "etag": p["ETag"], "size": p["Size"]} for p in stored
     ]
-    return UploadPlan(media, "multipart", media.part_size, urls, uploaded)
+    # Part URLs sign no header: a bare PUT of the part's bytes is all S3 needs.
+    return UploadPlan(media, "multipart", media.part_size, urls, {}, uploaded)
 
 
 def get_for_unit(session: Session, *, principal: Principal, media_id: str) -> Media:
@@ -162,7 +180,8 @@ def get_for_unit(session: Session, *, principal: Principal, media_id: str) -> Me
 def _assemble(media: Media, client_parts: list[dict[str, Any]] | None) -> None:
     """Completes a multipart upload from what S3 holds, which is the truth about the parts."""
     assert media.upload_id is not None and media.part_size is not None
-    stored = storage.list_parts(media.s3_key, upload_id=media.upload_id)
+    key = target_key(media)
+    stored = storage.list_parts(key, upload_id=media.upload_id)
     expected = math.ceil(media.declared_size / media.part_size)
     numbers = [p["PartNumber"] for p in stored]
     if numbers != list(range(1, expected + 1)):
@@ -175,7 +194,7 @@ def _assemble(media: Media, client_parts: list[dict[str, Any]] | None) -> None:
                 raise Conflict(
                     f"part {part['part_number']} differs from what was stored", code="etag_mismatch"
                 )
-    storage.complete_multipart(media.s3_key, upload_id=media.upload_id, parts=stored)
+    storage.complete_multipart(key, upload_id=media.upload_id, parts=stored)
 
 
 def complete(
@@ -189,10 +208,10 @@ def complete(
     media = get_for_unit(session, principal=principal, media_id=media_id)
     if media.status != MediaStatus.awaiting_upload:
         return media  # a retried complete: already accepted
-    stored = storage.head(media.s3_key)
+    stored = storage.head(target_key(media))
     if stored is None and media.upload_id is not None:
         _assemble(media, parts)
-        stored = storage.head(media.s3_key)
+        stored = storage.head(target_key(media))
     if stored is None:
         raise Conflict("nothing has been uploaded for this media yet", code="not_uploaded")
     if int(stored["ContentLength"]) != media.declared_size:
@@ -239,7 +258,7 @@ def abort_abandoned(session: Session, *, now: datetime) -> list[Media]:
     ).all()
     for media in stale:
         assert media.upload_id is not None
-        storage.abort_multipart(media.s3_key, upload_id=media.upload_id)
+        storage.abort_multipart(target_key(media), upload_id=media.upload_id)
         processing.fail(
             session,
             media=media,

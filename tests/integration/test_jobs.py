@@ -48,7 +48,9 @@ def uploaded_media(accounts: Accounts, clip: Path) -> str:
             content_type="video/mp4",
         )
         session.commit()
-        storage.put_bytes(plan.media.s3_key, clip.read_bytes(), content_type="video/mp4")
+        # What a client's presigned PUT does: write the staging key.
+        key = uploads.target_key(plan.media)
+        storage.put_bytes(key, clip.read_bytes(), content_type="video/mp4")
         uploads.complete(session, principal=unit, media_id=plan.media.id, parts=None, now=utcnow())
         session.commit()
         return plan.media.id

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from deploy import servers
 from mvq import ratelimit, storage
 from mvq.db import session_factory
+from mvq.media import uploads
 from mvq.media.models import Media
 from mvq.submissions.models import Submission
 from tests import harness
@@ -139,9 +140,13 @@ def test_expired_url_is_refused(stack: harness.Stack, accounts: Accounts, tank_c
     with session_factory(stack.database_url)() as session:
         media = session.get(Media, plan["media_id"])
         assert media is not None
-        key = media.s3_key
-    assert key == storage.original_key(media.submission_id, media.id)
-    assert storage.head(key) is None  # the key the URL was for holds nothing
+        keys = media.upload_key, media.s3_key
+    assert keys == (
+        storage.upload_key(media.submission_id, media.id),
+        storage.original_key(media.submission_id, media.id),
+    )
+    assert keys[0] in plan["upload"]["urls"][0] and keys[1] not in plan["upload"]["urls"][0]
+    assert storage.head(keys[0]) is None and storage.head(keys[1]) is None
 
 
 def test_concurrent_retries_of_one_create_make_one_submission(
@@ -200,13 +205,17 @@ def test_interrupted_cli_upload_resumes_without_a_second_submission(
             )
         if media is None or media.upload_id is None:
             return None
-        return media if storage.list_parts(media.s3_key, upload_id=media.upload_id) else None
+        return (
+            media
+            if storage.list_parts(uploads.target_key(media), upload_id=media.upload_id)
+            else None
+        )
 
     media = harness.wait_until(some_parts_stored, timeout=60, interval=0.05, what="a part stored")
     slow.send_signal(signal.SIGKILL)
     slow.wait()
     assert media.upload_id is not None
-    stored_before = len(storage.list_parts(media.s3_key, upload_id=media.upload_id))
+    stored_before = len(storage.list_parts(uploads.target_key(media), upload_id=media.upload_id))
     assert 1 <= stored_before < 3
 
     resumed = subprocess.run(
@@ -308,4 +317,4 @@ def test_abandoned_multipart_upload_is_aborted_by_the_sweep(
     from botocore.exceptions import ClientError
 
     with pytest.raises(ClientError, match="NoSuchUpload"):
-        storage.list_parts(media.s3_key, upload_id=media.upload_id)
+        storage.list_parts(uploads.target_key(media), upload_id=media.upload_id)
