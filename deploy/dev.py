@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from deploy import servers
@@ -146,7 +147,8 @@ class Supervisor:
 
 
 def log_event(event: str, **fields: object) -> None:
-    print(json.dumps({"event": event, **fields}), file=sys.stderr, flush=True)
+    line = {"ts": datetime.now(UTC).isoformat(), "logger": "mvq.dev", "event": event, **fields}
+    print(json.dumps(line), file=sys.stderr, flush=True)
 
 
 def print_demo_accounts() -> None:

@@ -160,5 +160,7 @@ def test_killed_process_is_restarted(dev: Dev, uploaded: str, name: str, marker:
     lines = [json.loads(line) for line in dev.log.read_text().splitlines() if '"event"' in line]
     exits = [e for e in lines if e["event"] == "process_exited" and e["process"] == name]
     assert exits and exits[-1]["exit_code"] == -signal.SIGKILL, lines
+    assert exits[-1]["pid"] == old
+    assert any(e["event"] == "process_restarted" and e["pid"] == new for e in lines), lines
     assert dev.proc.poll() is None
     assert dev.ready()
