@@ -105,11 +105,15 @@ def test_a_client_sending_exactly_the_instructed_headers_succeeds(
     body = wait_for_status(stack, accounts.unit_token, submission_id, "in_queue", "failed")
     assert body["status"] == "in_queue"
     assert {m["sha256"] for m in body["media"]} == {sha256_of(tank_clip), sha256_of(big_clip)}
+    # The part URLs died with their upload ID at complete: a replacement part is refused.
+    late = httpx.put(upload["urls"][0], content=data[:size][::-1], headers=upload["headers"])
+    assert late.status_code == 404 and "NoSuchUpload" in late.text
     with session_factory(stack.database_url)() as session:
         media = session.scalars(select(Media).where(Media.submission_id == submission_id)).all()
     for m in media:
         assert m.upload_key is not None and storage.head(m.upload_key) is None  # staging emptied
-        assert storage.head(m.s3_key) is not None
+        sealed = httpx.get(storage.presign_get(m.s3_key))
+        assert hashlib.sha256(sealed.content).hexdigest() == m.sha256 == m.declared_sha256
 
 
 def _b64_sha256(path: Path) -> str:
