@@ -229,6 +229,9 @@ def weed_argv(*, ports: WeedPorts, data_dir: Path, bucket: str) -> list[str]:
         "-s3.port.lance=0",
         # WebDAV serves every object by path to anyone; S3 (with keys) is all mvq uses.
         "-webdav=false",
+        # The master's HTTP admin API (/col/delete drops a bucket's data) answers anyone;
+        # its parts talk gRPC, which security.toml guards where the dev runner writes one.
+        "-disableHttp",
         f"-bucket={bucket}",
     ]
     for name in ("s3", "master", "volume", "filer"):

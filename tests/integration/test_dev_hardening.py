@@ -104,8 +104,15 @@ def test_seaweedfs_side_doors_refuse_anonymous(dev: Dev, uploaded: str, tank_cli
     filer = f"http://127.0.0.1:{dev.port('WEED_FILER_PORT')}"
     for path in (f"/buckets/mvq/{original}", "/buckets/mvq/", "/"):
         answer = httpx.get(filer + path, timeout=5)
-        assert answer.status_code in (401, 403), (path, answer.status_code, answer.text[:200])
+        # -disableHttp leaves the filer's port a 404 for everything; JWTs would answer 401.
+        assert answer.status_code in (401, 403, 404), (path, answer.status_code, answer.text[:200])
     assert not servers.is_listening(dev.port("WEED_WEBDAV_PORT"))
+    # The master's HTTP admin API would drop the bucket's whole collection for anyone.
+    master = f"http://127.0.0.1:{dev.port('WEED_MASTER_PORT')}"
+    for path in ("/col/delete?collection=mvq", "/dir/assign", "/vol/grow?collection=mvq"):
+        answer = httpx.get(master + path, timeout=5)
+        assert answer.status_code >= 400, (path, answer.status_code, answer.text[:200])
+    assert s3.get_object(Bucket="mvq", Key=original)["Body"].read() == tank_clip.read_bytes()
     # The filer's gRPC port and the volume server: `weed filer.cat` looks the object up over
     # gRPC and reads its chunks from the volume server, with no credentials of its own.
     cat = subprocess.run(
