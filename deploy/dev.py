@@ -9,6 +9,7 @@ Ctrl-C stops every child, newest first.
 import json
 import os
 import signal
+import stat
 import sys
 import time
 from datetime import UTC, datetime
@@ -95,10 +96,16 @@ def make_private(data_dir: Path) -> None:
 
 
 def tighten(data_dir: Path) -> None:
-    for path in [data_dir, *data_dir.rglob("*")]:
-        if path.is_symlink():
-            continue
-        path.chmod(0o700 if path.is_dir() else 0o600)
+    # os.walk, unlike rglob, shrugs off a directory that vanishes while it is being read.
+    paths = [Path(top, name) for top, dirs, files in os.walk(data_dir) for name in dirs + files]
+    for path in [data_dir, *paths]:
+        try:
+            mode = path.lstat().st_mode
+            wanted = 0o700 if stat.S_ISDIR(mode) else 0o600
+            if not stat.S_ISLNK(mode) and stat.S_IMODE(mode) != wanted:
+                path.chmod(wanted)
+        except FileNotFoundError:
+            continue  # a temporary file (SQLite journal, a weed upload) gone meanwhile
 
 
 class Supervisor:
@@ -143,6 +150,7 @@ class Supervisor:
             pid=proc.popen.pid,
             exit_code=proc.popen.returncode,
             restart_in_seconds=delay,
+            log=str(proc.log_path),
         )
 
 
