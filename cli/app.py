@@ -179,22 +179,31 @@ def sweep(
 def audit_verify() -> None:
     """Exit 0 only if the audit log's hash chain is intact, every ledger entry and decision is
     the row its event recorded, and the chain still holds the newest signed checkpoint."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
     from mvq.audit import binding, checkpoint
     from mvq.audit.service import verify_chain
     from mvq.db import session_factory
     from mvq.exports.dataset import BOUND_TABLES
 
     with session_factory()() as session:
-        report = verify_chain(session)
+        # One snapshot for the log and the rows, so an award committed meanwhile is not
+        # taken for a row without its event (SQLite's transaction is one already).
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        report = verify_chain(session, bound_types=BOUND_TABLES)
         if report.first_bad_seq is not None:
             _fail(f"audit chain broken at event {report.first_bad_seq}: {report.problem}")
-        row = binding.verify_rows(session, BOUND_TABLES)
+        row = binding.verify_rows(session, BOUND_TABLES, report.bindings)
         if row is not None:
             _fail(f"audit chain does not vouch for {row}")
         try:
             anchored = checkpoint.latest(session)
         except checkpoint.CheckpointInvalid as exc:
             _fail(f"newest checkpoint: {exc}")
+            return
+        except (BotoCoreError, ClientError) as exc:
+            _fail(f"the checkpoints in S3 cannot be read, so truncation cannot be ruled out: {exc}")
             return
         problem = checkpoint.check(session, anchored) if anchored else None
         if problem is not None:

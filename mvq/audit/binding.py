@@ -21,8 +21,6 @@ from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, Table, select
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
-from mvq.audit.models import AuditEvent
-
 ROW_DIGEST = "row_sha256"
 
 
@@ -111,26 +109,20 @@ def check_rows(
             yield RowProblem(table.name, row_id, "recorded by its audit event but missing")
 
 
-def verify_rows(session: Session, tables: Mapping[str, Table]) -> RowProblem | None:
+def verify_rows(
+    session: Session, tables: Mapping[str, Table], recorded: Mapping[str, Mapping[str, str | None]]
+) -> RowProblem | None:
     """The first row of the bound tables ({event object type: table}) that its audit event
-    does not vouch for, or None. Rows whose event predates the binding are passed over."""
+    does not vouch for, or None. `recorded` is what `verify_chain(bound_types=...)` collected:
+    {object type: {object id: digest}}; an id whose event predates the binding (None) is
+    passed over."""
     for object_type, table in tables.items():
-        bound: dict[str, str] = {}
-        legacy: set[str] = set()
-        events = session.execute(
-            select(AuditEvent.object_id, AuditEvent.data)
-            .where(AuditEvent.object_type == object_type)
-            .execution_options(yield_per=5_000)
-        )
-        for object_id, data in events:
-            if isinstance(data, dict) and ROW_DIGEST in data:
-                bound[object_id] = str(data[ROW_DIGEST])
-            else:
-                legacy.add(object_id)
+        events = recorded.get(object_type, {})
+        bound = {k: v for k, v in events.items() if v is not None}
         rows = session.execute(
             select(table).order_by(*table.primary_key.columns).execution_options(yield_per=5_000)
         )
-        current = (r._mapping for r in rows if str(r._mapping["id"]) not in legacy)
+        current = (r._mapping for r in rows if events.get(str(r._mapping["id"]), "") is not None)
         for problem in check_rows(table, current, bound, complete=True):
             return problem
     return None
