@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from mvq import storage
 from mvq.audit import checkpoint
 from mvq.audit import service as audit
 from mvq.audit.models import AuditEvent
@@ -245,6 +246,20 @@ def test_an_edited_and_rehashed_chain_is_caught_by_the_checkpoint(chain_db: str)
     broken = verify(chain_db)
     assert broken.returncode == 1
     assert f"event {events[-1].seq} has another hash" in broken.stderr
+    # The sweeper, like a witness, signs no head that contradicts the last checkpoint.
+    swept = harness.run_cli(["sweep"], {"MVQ_DATABASE_URL": chain_db})
+    assert '"checkpoints_written": 1' not in swept.stdout
+    assert "has another hash" in verify(chain_db).stderr
+
+
+def test_a_checkpoint_in_s3_is_never_replaced(chain_db: str) -> None:
+    append_events(chain_db, 2)
+    checkpoint_now(chain_db)
+    with session_factory(chain_db)() as session:
+        newest = checkpoint.latest(session)
+    assert newest is not None
+    assert storage.put_once(newest.key(), b"forged", content_type="text/plain") is False
+    assert storage.get_bytes(newest.key()).startswith(newest.origin.encode())
 
 
 def test_verify_export_names_a_ledger_entry_edited_before_the_export(
