@@ -1,6 +1,7 @@
 """Signed exports of the record: submissions, media metadata, decisions, ledger and audit
 events for a period, as CSV, JSONL or Parquet, with a manifest of every file's SHA-256 and row
-count, the audit chain's ends, and an Ed25519 signature over it all.
+count, the audit chain's ends, a signed checkpoint of the chain's head (also kept in S3), and an
+Ed25519 signature over it all.
 
 Rows stream from the database in batches straight into the files, so memory stays flat
 however long the period.
@@ -158,7 +159,8 @@ def export(
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}")
     out.mkdir(parents=True, exist_ok=True)
-    # Anchored first, so the export holds every event up to the signed head.
+    # Anchored before the rows are read: an export without --to holds every event up to the
+    # signed head (and perhaps a few appended since).
     note = checkpoint.sign_head(session)
     files: dict[str, dict[str, Any]] = {}
     first_prev, last_hash, first_seq, last_seq = None, None, None, None
