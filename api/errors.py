@@ -54,6 +54,11 @@ def problem(exc: Exception) -> Problem:
         case RequestValidationError():
             details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")}
                        for e in exc.errors()]  # fmt: skip
+            # A well-formed field whose value is out of bounds (a date and time, say) is the
+            # same answer as a value the database refuses.
+            if exc.errors() and all(e.get("type") == "invalid_value" for e in exc.errors()):
+                return Problem(422, "invalid_value", "a value in the request is out of bounds",
+                               details=details)  # fmt: skip
             return Problem(422, "validation_error", "the request is not valid", details=details)
         case HTTPException():
             code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")

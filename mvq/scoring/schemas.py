@@ -1,6 +1,8 @@
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
+
+from mvq.submissions.schemas import BoundedDatetime
 
 
 class RuleIn(BaseModel):
@@ -10,7 +12,7 @@ class RuleIn(BaseModel):
 
 
 class RuleVersionIn(BaseModel):
-    effective_from: AwareDatetime
+    effective_from: BoundedDatetime
     rules: list[RuleIn] = Field(min_length=1, max_length=1000)
 
 
@@ -66,8 +68,8 @@ class DebitOut(BaseModel):
 
 class PreviewIn(BaseModel):
     rules: list[RuleIn] = Field(min_length=1, max_length=1000)
-    since: AwareDatetime
-    until: AwareDatetime
+    since: BoundedDatetime
+    until: BoundedDatetime
 
 
 class PreviewRowOut(BaseModel):

@@ -1,13 +1,61 @@
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic_core import PydanticCustomError
+
+# Every date and time a request may carry lies in bounds, with a real UTC offset: beyond
+# them Python's and the databases' arithmetic overflows (year 1 at +14:00 is before year 1
+# in UTC), or a value is stored that no clock will reach. A naive one stays the plain
+# validation error it always was.
+MAX_OFFSET = timedelta(hours=14)
+
+
+def _bounds(earliest: datetime, latest: datetime) -> WrapValidator:
+    def check(value: Any, handler: ValidatorFunctionWrapHandler) -> datetime:
+        try:
+            parsed: datetime = handler(value)
+        except ValidationError as exc:
+            raise PydanticCustomError(
+                "invalid_value", "not a date and time: {reason}", {"reason": exc.errors()[0]["msg"]}
+            ) from None
+        offset = parsed.utcoffset()
+        if offset is None:
+            raise PydanticCustomError("timezone_aware", "Input should have timezone info")
+        if abs(offset) > MAX_OFFSET:
+            raise PydanticCustomError("invalid_value", "a UTC offset lies within ±14:00")
+        # The year first: comparing year 1 at +14:00 with anything converts it, and overflows.
+        if not earliest.year <= parsed.year <= latest.year or not earliest <= parsed < latest:
+            raise PydanticCustomError(
+                "invalid_value", "a date and time lies between {earliest} and {latest}",
+                {"earliest": earliest.isoformat(), "latest": latest.isoformat()},
+            )  # fmt: skip
+        return parsed
+
+    return WrapValidator(check)
+
+
+# Periods, rules versions: nothing in mvq happens before 1970 or after 2100.
+BoundedDatetime = Annotated[
+    datetime, _bounds(datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+]
+# A claim's time: the claim's own checks then answer occurred_in_future / occurred_too_old for
+# anything a clock can hold.
+OccurredAt = Annotated[
+    datetime, _bounds(datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC))
+]
 
 
 class SubmissionCreate(BaseModel):
     target_type: str = Field(min_length=1, max_length=64)
     outcome: str = Field(min_length=1, max_length=20)
-    occurred_at: AwareDatetime
+    occurred_at: OccurredAt
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     note: str | None = Field(default=None, max_length=4000)
