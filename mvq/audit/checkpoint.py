@@ -36,6 +36,7 @@ from mvq import storage
 from mvq.audit import signing
 from mvq.audit.models import AuditEvent
 from mvq.db import utcnow
+from mvq.errors import Conflict
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,11 @@ class Checkpoint:
         return f"{PREFIX}{log_id}/{_TOP - self.seq:012d}-{self.seq}-{self.head}.txt"
 
 
-class CheckpointInvalid(Exception):
-    """A checkpoint whose signature or text does not check out."""
+class CheckpointInvalid(Conflict):
+    """A checkpoint whose signature or text does not check out, or a database that contradicts
+    the newest one: nothing is signed or exported then (a 409 through the API)."""
+
+    code = "checkpoint_contradicted"
 
 
 def parse(note: str, *, public_key: str | None = None) -> Checkpoint:
