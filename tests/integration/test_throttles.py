@@ -1,6 +1,7 @@
 """The login throttle against the real stack: parallel guesses meet the same limit as
 sequential ones, and a forged X-Forwarded-For neither escapes it nor fools /metrics."""
 
+import re
 import threading
 import uuid
 from collections import Counter
@@ -68,6 +69,37 @@ def test_parallel_wrong_passwords_meet_the_same_limit(stack: harness.Stack) -> N
     with httpx.Client(base_url=stack.url) as client:
         right = client.post("/api/v1/auth/token", json={"email": email, "password": password})
         assert right.status_code == 429
+    assert_one_window(window, started)
+
+
+def test_the_web_form_and_the_api_share_one_limit_in_parallel(stack: harness.Stack) -> None:
+    email, _ = make_login(Role.reviewer)
+    window = get_settings().login_window_seconds
+    allowed = get_settings().login_failures_allowed
+    started = in_one_window(window, needed=120)
+    answers: list[httpx.Response] = []
+    lock = threading.Lock()
+    gate = threading.Barrier(40)
+
+    def guess(n: int) -> None:
+        with httpx.Client(base_url=stack.url, timeout=60) as client:
+            if n % 2:
+                gate.wait()
+                answer = client.post("/api/v1/auth/token", json={"email": email, "password": "g"})
+            else:
+                page = client.get("/login")
+                token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+                assert token
+                gate.wait()
+                answer = client.post("/login", data={"email": email, "password": "g",
+                                                     "csrf_token": token[1]})  # fmt: skip
+        with lock:
+            answers.append(answer)
+
+    run_threads([lambda n=n: guess(n) for n in range(40)])  # type: ignore[misc]
+    codes = Counter(a.status_code for a in answers)
+    assert set(codes) <= {401, 429} and codes[401] <= allowed, codes
+    assert all(int(a.headers["retry-after"]) > 0 for a in answers if a.status_code == 429)
     assert_one_window(window, started)
 
 
