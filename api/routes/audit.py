@@ -1,7 +1,6 @@
 """Audit: the public key that signs exports, the chain check, events, exports and evidence
 bundles, each download streamed from disk as a zip."""
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -16,6 +15,7 @@ from mvq.auth.policy import Action
 from mvq.auth.service import Principal
 from mvq.exports import archive as exports
 from mvq.submissions import service as submissions
+from mvq.submissions.schemas import BoundedDatetime
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -53,8 +53,8 @@ def events(
 def export_download(
     session: SessionDep,
     principal: Principal = allowed(Action.read_audit),
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: BoundedDatetime | None = None,
+    until: BoundedDatetime | None = None,
     format: Annotated[str, Query(pattern="^(csv|jsonl|parquet)$")] = "csv",
 ) -> FileResponse:
     archive = exports.export_archive(

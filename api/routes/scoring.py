@@ -1,5 +1,3 @@
-from datetime import datetime
-
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
@@ -22,6 +20,7 @@ from mvq.scoring.schemas import (
     RuleVersionIn,
     RuleVersionOut,
 )
+from mvq.submissions.schemas import BoundedDatetime
 
 router = APIRouter(prefix="/api/v1", tags=["scoring"])
 
@@ -79,7 +78,10 @@ def my_ledger(principal: PrincipalDep, session: SessionDep) -> LedgerOut:
 
 @router.get("/leaderboard", response_model=LeaderboardOut)
 def leaderboard(
-    _: StaffDep, session: SessionDep, since: datetime | None = None, until: datetime | None = None
+    _: StaffDep,
+    session: SessionDep,
+    since: BoundedDatetime | None = None,
+    until: BoundedDatetime | None = None,
 ) -> LeaderboardOut:
     """Units by points earned in the period (whole UTC days; `until` exclusive)."""
     rows = ledger.leaderboard(session, since=since, until=until)

@@ -27,10 +27,14 @@ def export_archive(
     session: Session, *, actor: str, since: datetime | None, until: datetime | None, fmt: str
 ) -> Path:
     work = Path(tempfile.mkdtemp(prefix="mvq-export-")) / "export"
+    try:
+        dataset.export(session, out=work, fmt=fmt, since=since, until=until)
+    except BaseException:
+        shutil.rmtree(work.parent, ignore_errors=True)
+        raise
+    # Recorded once the export exists: a failed export is no download. The next export's chain
+    # covers this event.
     dataset.record_download(session, actor=actor, fmt=fmt, since=since, until=until)
-    # Committed first, so the download's own custody event is in the chain the export covers.
-    session.commit()
-    dataset.export(session, out=work, fmt=fmt, since=since, until=until)
     session.commit()
     return zip_directory(work)
 

@@ -80,3 +80,15 @@ def test_a_rules_version_or_preview_with_an_extreme_time_is_refused(
                              json={"rules": RULES, "since": since, "until": until})  # fmt: skip
             _assert_invalid(draft, value)
     assert events() == before
+
+
+@pytest.mark.parametrize("value", EXTREMES + FAR)
+def test_a_period_with_an_extreme_end_is_refused_and_no_export_is_recorded(
+    stack: harness.Stack, accounts: Accounts, events: Any, value: str
+) -> None:
+    before = events()
+    for role, path in (("admin", "/api/v1/leaderboard"), ("auditor", "/api/v1/audit/export")):
+        with stack.client(accounts.staff_tokens[role]) as api:
+            for name in ("since", "until"):
+                _assert_invalid(api.get(path, params={name: value}), value)
+    assert events() == before
