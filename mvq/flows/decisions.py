@@ -39,9 +39,7 @@ def decide(
         now=now,
     )
     if decided.submission.status == SubmissionStatus.approved:
-        disputes.award_approval(session, submission=decided.submission,
-                                decision=decided.decision, actor=reviewer.actor,
-                                prices=decided.prices)  # fmt: skip
+        _award(session, decided, actor=reviewer.actor)
     return decided.decision
 
 
@@ -68,10 +66,14 @@ def overturn(
     )
     # An approval that waits for a second senior scores when that senior decides.
     if decided.submission.status == SubmissionStatus.approved:
-        disputes.award_approval(session, submission=decided.submission,
-                                decision=decided.decision, actor=senior.actor,
-                                prices=decided.prices)  # fmt: skip
+        _award(session, decided, actor=senior.actor)
     elif decided.submission.status == SubmissionStatus.rejected:
         scoring.reverse(session, submission=decided.submission, decision=decided.decision,
                         actor=senior.actor)  # fmt: skip
     return decided.decision
+
+
+def _award(session: Session, decided: review.Decided, *, actor: str) -> None:
+    """An approval's award, held while its claim is in an open dispute."""
+    disputes.award_approval(session, submission=decided.submission, decision=decided.decision,
+                            actor=actor, prices=decided.prices)  # fmt: skip
