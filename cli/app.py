@@ -377,8 +377,9 @@ def analyze(
     report = {
         "status": "processed", "sha256": result.sha256, "size": result.size,
         "metadata": result.facts,
-        "frames": [{"index": s.index, "t_seconds": s.t_seconds, "pdq": s.pdq,
-                    "pdq_quality": s.pdq_quality} for s in result.stills],
+        "frames": [{"index": s.index, "t_seconds": s.t_seconds, "pdq": s.hashes.pdq,
+                    "pdq_quality": s.hashes.quality} for s in result.stills],
+        "probes": len(result.probes),
         "flags": [{"kind": kind, "evidence": evidence} for kind, evidence in found],
     }  # fmt: skip
     typer.echo(json.dumps(jsonable(report), indent=2))
@@ -401,8 +402,6 @@ def match(
         result = pipeline.analyse(file)
     except pipeline.Rejected as exc:
         _fail(f"{exc.reason}: {exc.detail}")
-    frames = [matching.QueryFrame(s.t_seconds, s.pdq, s.pdq_center, s.pdq_mirror, s.pdq_upper)
-              for s in result.stills if s.pdq_quality >= matching.QUERY_MIN_QUALITY]  # fmt: skip
     settings = get_settings()
     with session_factory()() as session:
         cat = matching.catalogue(session)
@@ -410,14 +409,15 @@ def match(
                  | {"kind": "near_duplicate", "share_this": m.share_this,
                     "share_other": m.share_other, "min_distance": m.min_distance,
                     "signals": m.signals, "frame_pairs": m.pairs[:10]}
-                 for m in matching.near_matches(cat, frames, exclude_media=None,
+                 for m in matching.near_matches(cat, result.probes, exclude_media=None,
                                                 threshold=settings.match_threshold,
-                                                min_share=settings.match_min_share)]  # fmt: skip
+                                                min_share=settings.match_min_share,
+                                                min_frames=settings.match_min_frames)]  # fmt: skip
         exact = session.scalars(select(Media.id).where(
             Media.sha256 == result.sha256, Media.status == "processed")).all()  # fmt: skip
         found = [matching.describe(session, media_id=m) | {"kind": "exact_duplicate"}
                  for m in exact] + found  # fmt: skip
-    typer.echo(json.dumps({"sha256": result.sha256, "frames": len(frames), "matches": found},
+    typer.echo(json.dumps({"sha256": result.sha256, "probes": len(result.probes), "matches": found},
                           indent=2))  # fmt: skip
 
 

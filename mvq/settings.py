@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # to 32), and the share of either clip's frames that must match for the clips to match.
     match_threshold: int = Field(default=31, ge=0, le=32)
     match_min_share: float = 0.5
+    # Matched frames a clip match needs (fewer when the other clip has fewer): one frame alike
+    # by chance is not a copy. Tuned in bench/robustness.py.
+    match_min_frames: int = 3
     lease_seconds: int = 600
     # A claim worth at least this many points needs a second approval by another reviewer.
     four_eyes_points: int = 50

@@ -2,12 +2,14 @@
 (PDQ frame matches), each with who holds the other copy and where it stands; then the file's
 own frames join the index for those that come after it."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from mvq.matching import service as matching
+from mvq.media.ingest.frames import Probe
 from mvq.media.models import Media
 from mvq.settings import get_settings
 from mvq.submissions.models import Flag, Submission
@@ -15,7 +17,8 @@ from mvq.submissions.models import Flag, Submission
 DUPLICATE_KINDS = ("exact_duplicate", "near_duplicate", "cross_unit_duplicate")
 
 
-def flag_and_index(session: Session, *, media: Media) -> None:
+def flag_and_index(session: Session, *, media: Media, probes: Sequence[Probe]) -> None:
+    """`probes`: the file's frames to query with, straight from the pipeline (never stored)."""
     settings = get_settings()
     matching.lock_matching(session)
     cat = matching.catalogue(session)
@@ -25,10 +28,11 @@ def flag_and_index(session: Session, *, media: Media) -> None:
     near = []
     for found in matching.near_matches(
         cat,
-        matching.query_frames(session, media_id=media.id),
+        probes,
         exclude_media=media.id,
         threshold=settings.match_threshold,
         min_share=settings.match_min_share,
+        min_frames=settings.match_min_frames,
     ):
         other = matching.describe(session, media_id=found.media_id)
         if other["submission_id"] != own.id:

@@ -20,3 +20,5 @@ class IndexedFrame(Base):
     pdq: Mapped[str] = mapped_column(String(64))
     pdq_center: Mapped[str] = mapped_column(String(64))
     pdq_upper: Mapped[str | None] = mapped_column(String(64))
+    pdq_9x16: Mapped[str | None] = mapped_column(String(64))
+    pdq_4x5: Mapped[str | None] = mapped_column(String(64))

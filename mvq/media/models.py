@@ -85,3 +85,5 @@ class Frame(Base):
     pdq_center: Mapped[str | None] = mapped_column(String(64))
     pdq_mirror: Mapped[str | None] = mapped_column(String(64))
     pdq_upper: Mapped[str | None] = mapped_column(String(64))
+    pdq_9x16: Mapped[str | None] = mapped_column(String(64))
+    pdq_4x5: Mapped[str | None] = mapped_column(String(64))

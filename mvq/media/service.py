@@ -110,8 +110,9 @@ def mark_processed(session: Session, *, media: Media, derived: Derived, now: dat
     session.add_all(
         Frame(media_id=media.id, index=f.index, t_seconds=f.t_seconds,
               s3_key=storage.frame_key(media.id, f.index), width=f.width, height=f.height,
-              pdq=f.pdq, pdq_quality=f.pdq_quality, pdq_center=f.pdq_center,
-              pdq_mirror=f.pdq_mirror, pdq_upper=f.pdq_upper)
+              pdq=f.hashes.pdq, pdq_quality=f.hashes.quality, pdq_center=f.hashes.center,
+              pdq_mirror=f.hashes.mirror, pdq_upper=f.hashes.upper,
+              pdq_9x16=f.hashes.vertical_9x16, pdq_4x5=f.hashes.vertical_4x5)
         for f in analysis.stills
     )  # fmt: skip
     media.sha256, media.size = analysis.sha256, analysis.size

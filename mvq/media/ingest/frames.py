@@ -1,17 +1,17 @@
-"""Stills for the reviewer and the matcher: frames sampled by time (default 1 a second,
-capped for long clips) in one decoding pass, each stored as a small JPEG with its PDQ hash,
-plus a contact sheet per video."""
+"""Frames of a clip in one decoding pass: stills sampled by time (default 1 a second, capped
+for long clips), each stored as a small JPEG with its PDQ hashes and indexed for matching;
+probes, the clip's frames the matcher queries with; and a contact sheet per video."""
 
 import io
-import itertools
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
 
 from mvq.media.ingest import hashing, tools
+from mvq.media.ingest.hashing import FrameHashes
 from mvq.media.ingest.probe import VideoInfo
 
 MAX_SIDE = 640  # PDQ downsamples to 64x64 anyway; reviewers get a clear still
@@ -20,16 +20,28 @@ SHEET_COLUMNS, SHEET_CELLS, SHEET_CELL_WIDTH = 4, 16, 240
 
 @dataclass(frozen=True)
 class Still:
+    """A frame kept for the reviewer and for the index: one a second (1/rate)."""
+
     index: int
     t_seconds: float
     jpeg: bytes
     width: int
     height: int
-    pdq: str
-    pdq_quality: int
-    pdq_center: str
-    pdq_mirror: str
-    pdq_upper: str
+    hashes: FrameHashes
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A frame the matcher queries with: every decoded frame unlike the one before it."""
+
+    t_seconds: float
+    hashes: FrameHashes
+
+
+@dataclass(frozen=True)
+class Frames:
+    stills: list[Still]
+    probes: list[Probe]
 
 
 def sample_rate(duration: float, *, fps: float, max_frames: int) -> float:
@@ -50,79 +62,69 @@ def encode_jpeg(img: Image.Image, quality: int = 82) -> bytes:
     return out.getvalue()
 
 
-def still_from(rgb: npt.NDArray[np.uint8], index: int, t_seconds: float) -> Still:
-    hashes = hashing.frame_hashes(rgb)
+def keep_as_still(rgb: npt.NDArray[np.uint8], index: int, t: float, hashes: FrameHashes) -> Still:
     img = Image.fromarray(rgb)
-    return Still(index, t_seconds, encode_jpeg(img), img.width, img.height, hashes.pdq,
-                 hashes.quality, hashes.center, hashes.mirror, hashes.upper)  # fmt: skip
-
-
-def keyframes_are_enough(path: str, info: VideoInfo, rate: float) -> bool:
-    """True when keyframes alone give a frame at least every 1.5/rate seconds, as phones and
-    drones write them (one every second or two). Reading packet flags decodes nothing."""
-    rows = tools.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-of", "csv=p=0",
-                      "-show_entries", "packet=pts_time,flags",
-                      *tools.input_args(path, info.demuxer)]).decode().split()  # fmt: skip
-    packets = [(float(t), flags) for t, _, flags in (r.partition(",") for r in rows)
-               if t not in ("", "N/A")]  # fmt: skip
-    keys = sorted(t for t, flags in packets if "K" in flags)
-    if not keys:
-        return False
-    bounds = [min(t for t, _ in packets), *keys, max(t for t, _ in packets)]
-    return all(b - a <= 1.5 / rate for a, b in itertools.pairwise(bounds))
+    return Still(index, t, encode_jpeg(img), img.width, img.height, hashes)
 
 
 SHOWINFO_PTS = re.compile(r"Parsed_showinfo.*\bpts_time:\s*(-?[\d.]+)")
+# Frames nearly equal to the probe before them add lookups and no recall: a still camera or a
+# slow pan repeats itself for seconds.
+PROBE_DEDUP_BITS = 8
+MAX_PROBES = 6000  # a 30 min clip is probed at most every 0.3 s
 
 
 def as_rgb(raw: bytes, width: int, height: int) -> npt.NDArray[np.uint8]:
     return np.frombuffer(raw, np.uint8).reshape(height, width, 3)
 
 
-def video_stills(path: str, info: VideoInfo, *, fps: float, max_frames: int) -> list[Still]:
+def video_frames(path: str, info: VideoInfo, *, fps: float, max_frames: int) -> Frames:
+    """One decoding pass gives both kinds of frame. Stills are sampled `rate` a second for the
+    reviewer and the index; probes are every decoded frame, so that a copy cut between two
+    stills still meets, within a frame or two, the very picture each still shows.
+
+    The decoder skips frames no other frame refers to (`-skip_frame noref`: most B-frames): it
+    saves about a fifth of the decoding and still leaves a frame every few hundredths of a
+    second. Skipping every B-frame (`bidir`) would save more on H.264 but can drop every frame
+    of an HEVC stream whose P-pictures are coded as B slices, and the frames that refer to them.
+    """
     rate = sample_rate(info.duration, fps=fps, max_frames=max_frames)
     width, height = scaled_size(info.display_width, info.display_height)
-    scale = f"scale={width}:{height}:flags=area"
-    output = ["-map", "0:v:0", "-an", "-sn", "-dn", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
-    if keyframes_are_enough(path, info, rate):
-        # Decoding keyframes only costs a fraction of decoding the clip; showinfo reports
-        # each decoded frame's own time, since they are not evenly spaced.
-        argv = ["ffmpeg", "-nostdin", "-v", "info", "-threads", "2", "-skip_frame", "nokey",
-                *tools.input_args(path, info.demuxer), "-fps_mode", "passthrough",
-                "-vf", f"{scale},showinfo", *output]  # fmt: skip
-        log: list[str] = []
-        raws = tools.stream(argv, record_size=width * height * 3, stderr_to=log)
-        decoded = [still_from(as_rgb(raw, width, height), 0, 0.0) for raw in raws]
-        times = [float(m.group(1)) for m in map(SHOWINFO_PTS.search, log) if m]
-        if len(times) == len(decoded) and decoded:
-            return _thin(decoded, times, rate, max_frames)
-    # Every frame must be decoded; skipping the deblocking filter saves about an eighth of
-    # that and leaves PDQ within a few bits (docs/BENCHMARKS.md).
-    argv = ["ffmpeg", "-nostdin", "-v", "error", "-threads", "2", "-skip_loop_filter", "all",
-            *tools.input_args(path, info.demuxer),
-            "-vf", f"fps={rate:.6f},{scale}", "-frames:v", str(max_frames), *output]  # fmt: skip
-    raws = tools.stream(argv, record_size=width * height * 3)
-    return [still_from(as_rgb(raw, width, height), n, round(n / rate, 3))
-            for n, raw in enumerate(raws)]  # fmt: skip
-
-
-def _thin(decoded: list[Still], times: list[float], rate: float, max_frames: int) -> list[Still]:
-    """Keeps one keyframe per 1/rate seconds, each stamped with its own time in the clip."""
-    start, due = times[0], 0.0
-    kept: list[Still] = []
-    for still, t in zip(decoded, times, strict=True):
-        offset = t - start
-        if offset + 1e-6 < due or len(kept) >= max_frames:
+    argv = ["ffmpeg", "-nostdin", "-v", "info", "-threads", "2", "-skip_frame", "noref",
+            *tools.input_args(path, info.demuxer), "-map", "0:v:0", "-an", "-sn", "-dn",
+            "-fps_mode", "passthrough", "-vf", f"scale={width}:{height}:flags=area,showinfo",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]  # fmt: skip
+    min_gap = info.duration / MAX_PROBES
+    stills: list[Still] = []
+    probes: list[Probe] = []
+    start: float | None = None
+    for raw, t in tools.stream_timed(argv, record_size=width * height * 3, times=SHOWINFO_PTS):
+        start = t if start is None else start
+        offset = round(t - start, 3)
+        # A still is due at each 1/rate of a second; the first frame on or after it is kept.
+        still_due = len(stills) < max_frames and offset + 0.005 >= len(stills) / rate
+        picture = hashing.picture_of(as_rgb(raw, width, height))
+        turned = hashing.dihedral(picture)
+        probe_due = not probes or (
+            offset - probes[-1].t_seconds >= min_gap
+            and hashing.hamming(turned[0][0], probes[-1].hashes.pdq) > PROBE_DEDUP_BITS
+        )
+        if not (still_due or probe_due):
             continue
-        kept.append(replace(still, index=len(kept), t_seconds=round(offset, 3)))
-        due = offset + 0.75 / rate  # a keyframe a little early still counts for its second
-    return kept
+        hashes = hashing.complete(picture, turned)
+        if probe_due:
+            probes.append(Probe(offset, hashes))
+        if still_due:
+            stills.append(keep_as_still(as_rgb(raw, width, height), len(stills), offset, hashes))
+    return Frames(stills, probes)
 
 
-def image_still(img: Image.Image) -> Still:
+def image_frames(img: Image.Image) -> Frames:
     rgb = img.convert("RGB")
     rgb.thumbnail((MAX_SIDE, MAX_SIDE))
-    return still_from(np.asarray(rgb), 0, 0.0)
+    pixels = np.asarray(rgb)
+    hashes = hashing.frame_hashes(pixels)
+    return Frames([keep_as_still(pixels, 0, 0.0, hashes)], [Probe(0.0, hashes)])
 
 
 def thumbnail(jpeg: bytes, max_side: int = 320) -> bytes:

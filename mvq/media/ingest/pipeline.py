@@ -12,7 +12,7 @@ from typing import Any
 import pdqhash
 import PIL
 
-from mvq.media.ingest import frames, metadata, probe, provenance, telemetry, tools
+from mvq.media.ingest import frames, hashing, metadata, probe, provenance, telemetry, tools
 from mvq.media.ingest.probe import Rejected
 from mvq.media.ingest.sniff import sniff
 from mvq.settings import get_settings
@@ -28,6 +28,7 @@ class Analysis:
     size: int
     facts: dict[str, Any]
     stills: list[frames.Still]
+    probes: list[frames.Probe]  # in memory only: the matcher queries with them once
     contact_sheet: bytes | None
 
 
@@ -54,7 +55,8 @@ def derivation(rate: float | None) -> dict[str, Any]:
                   "pdqhash": getattr(pdqhash, "__version__", "0.2"),
                   "python": platform.python_version()},
         "frames": {"fps": rate, "max_side": frames.MAX_SIDE, "format": "jpeg q82",
-                   "scaler": "ffmpeg area"},
+                   "scaler": "ffmpeg area", "decoder_skips": "noref",
+                   "hash_side": hashing.HASH_SIDE},
         "contact_sheet": {"cells": frames.SHEET_CELLS, "cell_width": frames.SHEET_CELL_WIDTH},
     }  # fmt: skip
 
@@ -78,12 +80,12 @@ def _telemetry(path: Path, info: probe.VideoInfo) -> dict[str, Any] | None:
     return None
 
 
-def _video(path: Path, info: probe.VideoInfo) -> tuple[dict[str, Any], list[frames.Still]]:
+def _video(path: Path, info: probe.VideoInfo) -> tuple[dict[str, Any], frames.Frames]:
     settings = get_settings()
-    stills = list(
-        frames.video_stills(str(path), info, fps=settings.frame_fps, max_frames=settings.max_frames)
+    found = frames.video_frames(
+        str(path), info, fps=settings.frame_fps, max_frames=settings.max_frames
     )
-    if not stills:
+    if not found.stills:
         raise Rejected("corrupt", "no frame could be decoded")
     rate = frames.sample_rate(info.duration, fps=settings.frame_fps, max_frames=settings.max_frames)
     facts = {
@@ -94,7 +96,7 @@ def _video(path: Path, info: probe.VideoInfo) -> tuple[dict[str, Any], list[fram
         **metadata.video_facts(info.tags, info.stream_tags),
         "telemetry": _telemetry(path, info), "derivation": derivation(rate),
     }  # fmt: skip
-    return facts, stills
+    return facts, found
 
 
 def analyse(path: Path, *, declared_sha256: str | None = None) -> Analysis:
@@ -120,16 +122,17 @@ def _analyse(path: Path, declared_sha256: str | None) -> Analysis:
     try:
         if sniffed.kind == "image":
             info, img = probe.probe_image(path, sniffed)
-            stills = [frames.image_still(img)]
+            found = frames.image_frames(img)
             facts = {"kind": "image", "container": info.container, "width": info.width,
                      "height": info.height, "duration_seconds": None, **info.exif,
                      "telemetry": None, "derivation": derivation(None)}  # fmt: skip
         else:
-            facts, stills = _video(path, probe.probe_video(path, sniffed))
+            facts, found = _video(path, probe.probe_video(path, sniffed))
     except tools.ToolTimeout as exc:
         raise Rejected("timeout", str(exc)) from exc
     except tools.ToolFailed as exc:
         raise Rejected("corrupt", exc.stderr[-300:]) from exc
     facts["c2pa"] = provenance.c2pa_status(path, sniffed.container)
-    sheet = frames.contact_sheet(stills) if facts["kind"] == "video" else None
-    return Analysis(sha256=sha256, size=size, facts=facts, stills=stills, contact_sheet=sheet)
+    sheet = frames.contact_sheet(found.stills) if facts["kind"] == "video" else None
+    return Analysis(sha256=sha256, size=size, facts=facts, stills=found.stills,
+                    probes=found.probes, contact_sheet=sheet)  # fmt: skip

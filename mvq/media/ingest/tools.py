@@ -1,9 +1,12 @@
 """Run ffmpeg/ffprobe on hostile input: no stdin, local files only, pinned demuxer,
 a wall-clock timeout and an address-space cap."""
 
+import os
+import re
 import subprocess
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
 
 from mvq.settings import get_settings
@@ -42,16 +45,14 @@ def run(argv: Sequence[str], *, timeout: float | None = None) -> bytes:
     return done.stdout
 
 
-def stream(
-    argv: Sequence[str],
-    *,
-    record_size: int,
-    timeout: float | None = None,
-    stderr_to: list[str] | None = None,
-) -> Iterator[bytes]:
+def stream_timed(
+    argv: Sequence[str], *, record_size: int, times: re.Pattern[str], timeout: float | None = None
+) -> Iterator[tuple[bytes, float]]:
     """Yields stdout in records of `record_size` bytes (raw video frames) as they are made,
-    so a long clip never sits in memory whole. The timeout covers the whole run. When given,
-    `stderr_to` receives the tool's log lines once it has finished."""
+    each with the time the tool logged for it (the first group of the n-th line of its log
+    matching `times`, e.g. showinfo's pts_time), so a long clip never sits in memory whole.
+    The log is read as it grows: a filter logs a frame before the frame reaches the output,
+    and a record whose line is not there yet waits for it. The timeout covers the whole run."""
     limit = timeout or get_settings().ffmpeg_timeout_seconds
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(
@@ -65,12 +66,19 @@ def stream(
 
         timer = threading.Timer(limit, expire)
         timer.start()
+        log = _GrowingLog(errors.fileno(), times)
+        waiting: deque[bytes] = deque()
+        sent = 0
         try:
             assert proc.stdout is not None
             while record := proc.stdout.read(record_size):
                 if len(record) < record_size:
                     break
-                yield record
+                waiting.append(record)
+                log.catch_up()
+                while waiting and sent < len(log.times):
+                    yield waiting.popleft(), log.times[sent]
+                    sent += 1
             code = proc.wait()
         finally:
             timer.cancel()
@@ -79,12 +87,35 @@ def stream(
                 proc.wait()
         if expired.is_set():
             raise ToolTimeout(f"{argv[0]} exceeded {limit}s")
-        errors.seek(0)
-        log = errors.read().decode(errors="replace")
+        log.catch_up()
         if code != 0:
-            raise ToolFailed(log)
-        if stderr_to is not None:
-            stderr_to.extend(log.splitlines())
+            raise ToolFailed(log.text())
+        if len(log.times) < sent + len(waiting):
+            raise ToolFailed(f"{len(log.times)} frame times for {sent + len(waiting)} frames")
+        for record in waiting:
+            yield record, log.times[sent]
+            sent += 1
+
+
+class _GrowingLog:
+    """A tool's stderr, written to a file, read from where the last read stopped."""
+
+    def __init__(self, fd: int, times: re.Pattern[str]) -> None:
+        self.fd, self.pattern, self.offset = fd, times, 0
+        self.partial, self.tail = b"", b""
+        self.times: list[float] = []
+
+    def catch_up(self) -> None:
+        while chunk := os.pread(self.fd, 1 << 16, self.offset):
+            self.offset += len(chunk)
+            *lines, self.partial = (self.partial + chunk).split(b"\n")
+            for line in lines:
+                if match := self.pattern.search(line.decode(errors="replace")):
+                    self.times.append(float(match.group(1)))
+            self.tail = (self.tail + chunk)[-4096:]
+
+    def text(self) -> str:
+        return self.tail.decode(errors="replace")
 
 
 def input_args(path: str, demuxer: str) -> list[str]:
