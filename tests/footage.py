@@ -187,3 +187,25 @@ def _png_bomb(dest: Path) -> Path:
     dest.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body)
                      + chunk(b"IEND", b""))  # fmt: skip
     return dest
+
+
+def drone_clip(name: str, dest: Path, *, seconds: float = 8, size: str = "640x360") -> Path:
+    """A photo flown over like a drone at 30 fps: a steady sideways drift and a slow zoom, so
+    that frames half a second apart differ by more than PDQ's match threshold (a copy cut
+    between two sampled seconds shares no sampled picture with its original)."""
+    still = photo(name, dest.with_suffix(".src.jpg"))
+    frames = round(seconds * 30)
+    fly = ("scale=1920:1080:force_original_aspect_ratio=increase,crop=1920:1080,"
+           "zoompan=z='1.3+0.004*on':x='iw/2-(iw/zoom/2)-400+on*12':y='ih/2-(ih/zoom/2)'"
+           f":d={frames}:s={size}:fps=30")  # fmt: skip
+    _ffmpeg("-loop", "1", "-i", str(still), "-vf", fly, "-t", str(seconds), "-c:v", "libx264",
+            "-preset", "veryfast", "-g", "30", "-pix_fmt", "yuv420p", str(dest))  # fmt: skip
+    return dest
+
+
+def reused(source: Path, dest: Path, *, start: float = 0, vf: str = "null") -> Path:
+    """A copy as a copier makes one: cut from `start` (any moment, seeking exactly), filtered
+    by `vf` (a speed change, a turn, a vertical crop) and re-encoded."""
+    _ffmpeg("-i", str(source), "-ss", f"{start:.3f}", "-vf", vf, "-c:v", "libx264",
+            "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p", str(dest))  # fmt: skip
+    return dest

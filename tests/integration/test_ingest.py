@@ -66,7 +66,10 @@ def test_each_format_is_processed_with_its_facts(
     assert frames and all(len(f["pdq"]) == 64 and f["pdq_quality"] >= 50 for f in frames)
     if sample.video_codec:
         assert len(frames) == 4  # a 4 s clip at 1 frame a second
-        assert [f["t_seconds"] for f in frames] == [0.0, 1.0, 2.0, 3.0]
+        # Each still is the first decoded frame on or after its second, stamped with its own
+        # time: the decoder skips frames nothing refers to, so it may be a frame or two late.
+        times = [f["t_seconds"] for f in frames]
+        assert all(n <= t < n + 0.1 for n, t in enumerate(times)), times
     kinds = {flag["kind"] for flag in body["flags"]}
     # Time and place agree with the claim wherever the file records them.
     assert not kinds & {"capture_time_mismatch", "location_mismatch"}, body["flags"]
