@@ -411,8 +411,9 @@ def match(
                     "signals": m.signals, "frame_pairs": m.pairs[:10]}
                  for m in matching.near_matches(cat, result.probes, exclude_media=None,
                                                 threshold=settings.match_threshold,
-                                                min_share=settings.match_min_share,
-                                                min_frames=settings.match_min_frames)]  # fmt: skip
+                                                rule=matching.ClipRule(
+                                                    settings.match_min_share,
+                                                    settings.match_min_frames))]  # fmt: skip
         exact = session.scalars(select(Media.id).where(
             Media.sha256 == result.sha256, Media.status == "processed")).all()  # fmt: skip
         found = [matching.describe(session, media_id=m) | {"kind": "exact_duplicate"}

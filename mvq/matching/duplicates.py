@@ -31,12 +31,13 @@ def flag_and_index(session: Session, *, media: Media, probes: Sequence[Probe]) -
         probes,
         exclude_media=media.id,
         threshold=settings.match_threshold,
-        min_share=settings.match_min_share,
-        min_frames=settings.match_min_frames,
+        rule=matching.ClipRule(settings.match_min_share, settings.match_min_frames),
     ):
         other = matching.describe(session, media_id=found.media_id)
         if other["submission_id"] != own.id:
             near.append(other | {"share_this": found.share_this, "share_other": found.share_other,
+                                 "frames_this": found.frames_this,
+                                 "frames_other": found.frames_other,
                                  "min_distance": found.min_distance, "signals": found.signals,
                                  "frame_pairs": found.pairs})  # fmt: skip
     exact = [e for e in exact if e["submission_id"] != own.id]

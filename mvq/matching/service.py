@@ -133,21 +133,50 @@ def _probe_hash(probe: Probe, kind: str) -> str:
     return str(getattr(probe.hashes, kind))
 
 
+@dataclass(frozen=True)
+class ClipRule:
+    """When frame matches make a clip match. `min_share` of the other clip's indexed frames
+    within the shared span, or of this clip's probes, and at least `min_frames` matched frames
+    (fewer when that side has fewer): one frame alike by chance is not a copy."""
+
+    min_share: float
+    min_frames: int
+
+    def holds(self, m: "NearMatch") -> bool:
+        enough_other = m.frames_other >= min(self.min_frames, m.size_other)
+        enough_this = m.frames_this >= min(self.min_frames, m.size_this)
+        return (enough_other and m.share_other >= self.min_share) or (
+            enough_this and m.share_this >= self.min_share
+        )
+
+
 @dataclass
 class NearMatch:
     media_id: str
     pairs: list[dict[str, Any]]
-    share_this: float
-    share_other: float
+    share_this: float  # of this clip's probes, a match in the other clip
+    share_other: float  # of the other clip's indexed frames within the shared span, matched
+    frames_this: int
+    frames_other: int
+    size_this: int  # probes
+    size_other: int  # the other clip's indexed frames
     min_distance: int
     signals: list[str]
 
 
 def near_matches(
     cat: Catalogue, probes: Sequence[Probe], *, exclude_media: str | None, threshold: int,
-    min_share: float, min_frames: int,
+    rule: ClipRule,
 ) -> list[NearMatch]:  # fmt: skip
     """Indexed clips that `probes` (one clip's) copy, best first."""
+    found = candidates(cat, probes, exclude_media=exclude_media, threshold=threshold)
+    return [m for m in found if rule.holds(m)]
+
+
+def candidates(
+    cat: Catalogue, probes: Sequence[Probe], *, exclude_media: str | None, threshold: int
+) -> list[NearMatch]:
+    """Every indexed clip with any frame within `threshold` of a probe, best first."""
     probes = [p for p in probes if p.hashes.quality >= QUERY_MIN_QUALITY]
     if not probes or not len(cat):
         return []
@@ -170,27 +199,19 @@ def near_matches(
     by_media: dict[int, list[tuple[int, int, int, str]]] = defaultdict(list)
     for (probe, pos), (dist, signal) in best.items():
         by_media[int(cat.media_of[pos])].append((probe, pos, dist, signal))
-    matches = [_judge(cat, probes, media, hits, min_share=min_share, min_frames=min_frames)
-               for media, hits in by_media.items()]  # fmt: skip
-    return sorted((m for m in matches if m), key=lambda m: -max(m.share_this, m.share_other))
+    measured = [_measure(cat, probes, media, hits) for media, hits in by_media.items()]
+    return sorted(measured, key=lambda m: -max(m.share_this, m.share_other))
 
 
-def _judge(
-    cat: Catalogue, probes: Sequence[Probe], media: int, hits: list[tuple[int, int, int, str]],
-    *, min_share: float, min_frames: int,
-) -> NearMatch | None:  # fmt: skip
+def _measure(
+    cat: Catalogue, probes: Sequence[Probe], media: int, hits: list[tuple[int, int, int, str]]
+) -> NearMatch:
     met_probes = {probe for probe, *_ in hits}
     met_other = sorted({float(cat.t_of[pos]) for _, pos, *_ in hits})
     times = cat.times[media]
     # The other clip's indexed frames within the span the matches cover: a 5 s cut of a
     # 60 s clip meets every still of those 5 s, and that is what counts.
     in_span = bisect.bisect_right(times, met_other[-1]) - bisect.bisect_left(times, met_other[0])
-    share_other = len(met_other) / max(1, in_span)
-    share_this = len(met_probes) / len(probes)
-    enough_other = len(met_other) >= min(min_frames, len(times)) and share_other >= min_share
-    enough_this = len(met_probes) >= min(min_frames, len(probes)) and share_this >= min_share
-    if not (enough_other or enough_this):
-        return None
     # Evidence: each of the other clip's matched frames with the closest frame of this one.
     closest: dict[int, tuple[int, int, int, str]] = {}
     for hit in hits:
@@ -202,12 +223,16 @@ def _judge(
         pairs.setdefault(this_t, {"this_t": this_t, "other_t": float(cat.t_of[pos]),
                                   "distance": dist, "signal": signal})  # fmt: skip
     return NearMatch(
-        cat.media_ids[media],
-        [pairs[t] for t in sorted(pairs)][:MAX_PAIRS],
-        round(share_this, 3),
-        round(share_other, 3),
-        min(h[2] for h in hits),
-        sorted({h[3] for h in hits}),
+        media_id=cat.media_ids[media],
+        pairs=[pairs[t] for t in sorted(pairs)][:MAX_PAIRS],
+        share_this=round(len(met_probes) / len(probes), 3),
+        share_other=round(len(met_other) / max(1, in_span), 3),
+        frames_this=len(met_probes),
+        frames_other=len(met_other),
+        size_this=len(probes),
+        size_other=len(times),
+        min_distance=min(h[2] for h in hits),
+        signals=sorted({h[3] for h in hits}),
     )
 
 
