@@ -13,7 +13,7 @@ import math
 import random
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -306,9 +306,12 @@ def _make(spec: Spec, path: Path) -> None:
     part.rename(path)
 
 
-def originals(directory: Path, rng: random.Random) -> list[Clip]:
+def originals(
+    directory: Path, rng: random.Random, only: Collection[str] | None = None
+) -> list[Clip]:
     """34 distinct sources, 8-14 s at 960x540 30 fps: 16 photos with camera motion, 10 terrain
-    flights, 8 Mandelbrot zooms; 4 of them HEVC. Cached by parameter digest."""
+    flights, 8 Mandelbrot zooms; 4 of them HEVC. Cached by parameter digest. `only` builds just
+    the named ones, with the same parameters as in the whole set."""
     named: list[tuple[str, str, Spec]] = []
     motions = (["handheld", "zoom", "tracking"] * 6)[: len(PHOTOS)]
     rng.shuffle(motions)
@@ -324,12 +327,15 @@ def originals(directory: Path, rng: random.Random) -> list[Clip]:
         named.append((f"mandelbrot-{i:02d}", "rendered", spec))
     for i in rng.sample(range(len(named)), 4):
         named[i][2]["codec"] = "hevc"
-    return _build(directory, named)
+    return _build(directory, [n for n in named if only is None or n[0] in only])
 
 
-def lookalikes(directory: Path, rng: random.Random) -> list[Clip]:
+def lookalikes(
+    directory: Path, rng: random.Random, only: Collection[str] | None = None
+) -> list[Clip]:
     """24 unrelated clips that look alike (sky, night, thermal-style grey, terrain from above):
-    the false positives a matcher must not make. No scene is shared with an original."""
+    the false positives a matcher must not make. No scene is shared with an original. `only`
+    builds just the named ones."""
     u = rng.uniform
     named: list[tuple[str, str, Spec]] = []
     for i in range(6):
@@ -361,7 +367,7 @@ def lookalikes(directory: Path, rng: random.Random) -> list[Clip]:
     for i in range(6):
         spec = {**_timing(rng), **_flight(rng, 1)}
         named.append((f"lookalike-terrain-{i:02d}", "lookalike-terrain", spec))
-    return _build(directory, named)
+    return _build(directory, [n for n in named if only is None or n[0] in only])
 
 
 def filler_clip(directory: Path, rng: random.Random) -> Path:

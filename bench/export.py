@@ -29,7 +29,7 @@ CHUNK = 20_000
 
 
 def fill(url: str, entries: int, events: int) -> None:
-    rng = random.Random(3)  # noqa: S311 - repeatable benchmark data, not a secret
+    rng = random.Random(3)
     start = utcnow() - timedelta(days=365)
     with session_factory(url)() as session:
         units = [str(uuid.uuid4()) for _ in range(500)]

@@ -1,22 +1,37 @@
-"""The robustness suite as a test: ten real-photo sources, each copied through every
-transform (re-encode/360p/25 fps, trim, mirror, caption, 5 % crop, 20 % padding, inside a
-longer video, screenshot still), must be found again with no false positive."""
+"""The robustness suite as a test, small: three sources of the benchmark's corpus (a photo flown
+over, a rendered terrain flight, a fractal zoom), each copied through every transform with
+seeded random parameters (cuts at any moment, speeds, turns, mirrors, vertical crops,
+re-encodes, captions, crops, padding, screens, picture-in-picture...), and four look-alikes
+(sky, night, thermal-style grey, terrain). With the rule mvq is configured with, every
+transform with a goal is found in both upload orders and nothing unrelated is. The full
+measurement, tuned on one half of 34 sources and reported on the other, is
+`python -m bench.robustness` (docs/BENCHMARKS.md)."""
 
 from pathlib import Path
 
 import pytest
 
-from bench.robustness import TARGETS, evaluate
+from bench.robustness import TARGETS, evaluate, recall_and_false_positives
+from mvq.matching.service import ClipRule
+from mvq.settings import get_settings
 
 
-# Building the corpus (80 copies through ffmpeg) is minutes of CPU: about 150 s on an idle
-# 2-core machine, and past the suite's 300 s hang guard when other work shares the cores
-# (seen once in a clean-clone run beside four other test sessions). The guard here is sized to
-# the work, not to hide a hang.
-@pytest.mark.timeout(1200)
-def test_copies_are_found_and_nothing_else_is(tmp_path: Path) -> None:
-    report = evaluate(tmp_path / "corpus", sources=10)
-    assert report.queries == 10 * 8
-    assert report.false_positives == 0
-    for transform, recall in report.recall.items():
-        assert recall >= TARGETS.get(transform, 0.95), (transform, recall)
+# Building the corpus (about 60 clips through ffmpeg) is minutes of CPU; the guard is sized to
+# the work when other test sessions share the cores, not to hide a hang.
+@pytest.mark.timeout(1500)
+def test_copies_are_found_in_both_orders_and_nothing_else_is(tmp_path: Path) -> None:
+    evaluation = evaluate(
+        15,
+        sources={"photo-astronaut", "terrain-03", "mandelbrot-05"},
+        lookalikes={"sky-01", "night-04", "thermal-02", "lookalike-terrain-00"},
+        cache=tmp_path,
+    )
+    settings = get_settings()
+    rule = ClipRule(settings.match_min_share, settings.match_min_frames)
+    recall, false_positives = recall_and_false_positives(evaluation.forward, rule)
+    reverse, reverse_false_positives = recall_and_false_positives(evaluation.reverse, rule)
+    assert (false_positives, reverse_false_positives) == (0, 0)
+    for transform, goal in TARGETS.items():
+        if goal is not None:
+            assert recall[transform] >= goal, (transform, "copy second", recall[transform])
+            assert reverse[transform] >= goal, (transform, "copy first", reverse[transform])
