@@ -103,15 +103,15 @@ def video_frames(path: str, info: VideoInfo, *, fps: float, max_frames: int) -> 
         offset = round(t - start, 3)
         # A still is due at each 1/rate of a second; the first frame on or after it is kept.
         still_due = len(stills) < max_frames and offset + 0.005 >= len(stills) / rate
-        picture = hashing.picture_of(as_rgb(raw, width, height))
-        turned = hashing.dihedral(picture)
+        frame = hashing.shrink(as_rgb(raw, width, height))
+        turned = hashing.dihedral(hashing.trim_borders(frame))
         probe_due = not probes or (
             offset - probes[-1].t_seconds >= min_gap
             and hashing.hamming(turned[0][0], probes[-1].hashes.pdq) > PROBE_DEDUP_BITS
         )
         if not (still_due or probe_due):
             continue
-        hashes = hashing.complete(picture, turned)
+        hashes = hashing.complete(frame, turned)
         if probe_due:
             probes.append(Probe(offset, hashes))
         if still_due:

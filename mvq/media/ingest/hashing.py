@@ -70,13 +70,11 @@ def trim_borders(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     return np.ascontiguousarray(rgb[top:bottom, left:right])
 
 
-def picture_of(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """The frame as it is hashed: shrunk to about HASH_SIDE (a box filter, whole factors only)
-    and without its dark bars."""
+def shrink(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """The frame at about HASH_SIDE, the size every hash is taken at (a box filter, whole
+    factors only)."""
     factor = max(rgb.shape[:2]) // HASH_SIDE
-    if factor > 1:
-        rgb = np.asarray(Image.fromarray(rgb).reduce(factor))
-    return trim_borders(rgb)
+    return np.asarray(Image.fromarray(rgb).reduce(factor)) if factor > 1 else rgb
 
 
 def central(rgb: npt.NDArray[np.uint8], fraction: float = CROP_FRACTION) -> npt.NDArray[np.uint8]:
@@ -102,25 +100,29 @@ def dihedral(picture: npt.NDArray[np.uint8]) -> tuple[tuple[str, ...], int]:
     return tuple(bits_to_hex(v) for v in variants), int(quality)
 
 
-def _pdq(picture: npt.NDArray[np.uint8] | None, fallback: str) -> str:
-    return fallback if picture is None else bits_to_hex(pdqhash.compute(picture)[0])
-
-
 def complete(
-    picture: npt.NDArray[np.uint8], turned: tuple[tuple[str, ...], int] | None = None
+    frame: npt.NDArray[np.uint8], turned: tuple[tuple[str, ...], int] | None = None
 ) -> FrameHashes:
-    """Every hash of a picture from `picture_of`; `turned` is its `dihedral` when known."""
+    """Every hash of a shrunk frame; `turned` is the `dihedral` of its trimmed picture when
+    known. Crops are cut from the frame as shown, dark parts and all, then trimmed, as a
+    copier's crop is: a fractal zoom or a night shot with a black edge would otherwise be cut
+    somewhere else than the copier cut it."""
+    picture = trim_borders(frame)
     variants, quality = turned or dihedral(picture)
     plain = variants[0]
+
+    def cut(part: npt.NDArray[np.uint8] | None) -> str:
+        return plain if part is None else bits_to_hex(pdqhash.compute(trim_borders(part))[0])
+
     return FrameHashes(
         dihedral=variants,
         quality=quality,
-        upper=_pdq(np.ascontiguousarray(picture[: round(picture.shape[0] * UPPER)]), plain),
-        center=_pdq(central(picture), plain),
-        vertical_9x16=_pdq(centre_cut(picture, VERTICAL["9x16"]), plain),
-        vertical_4x5=_pdq(centre_cut(picture, VERTICAL["4x5"]), plain),
+        upper=cut(np.ascontiguousarray(picture[: round(picture.shape[0] * UPPER)])),
+        center=cut(central(frame)),
+        vertical_9x16=cut(centre_cut(frame, VERTICAL["9x16"])),
+        vertical_4x5=cut(centre_cut(frame, VERTICAL["4x5"])),
     )
 
 
 def frame_hashes(rgb: npt.NDArray[np.uint8]) -> FrameHashes:
-    return complete(picture_of(rgb))
+    return complete(shrink(rgb))
