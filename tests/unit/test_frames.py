@@ -57,3 +57,23 @@ def test_a_burned_in_caption_is_caught_by_the_upper_hash() -> None:
     ImageDraw.Draw(captioned).text((20, 440), "CONFIRMED HIT", font=font, fill="white")
     plain, caption = frame_hashes(rgb), frame_hashes(np.asarray(captioned))
     assert hamming(plain.upper, caption.upper) <= 31 < hamming(plain.pdq, caption.pdq)
+
+
+def test_turned_and_vertical_copies_meet_the_originals_variants() -> None:
+    """A frame turned by a quarter, a half or three quarters, or flipped, hashes close to one
+    of the original's eight dihedral hashes; a 9:16 or 4:5 centre crop of a wide frame hashes
+    close to the original's vertical cut, and nothing else comes close."""
+    rgb = np.ascontiguousarray(data.chelsea())  # 451x300, wider than tall
+    plain = frame_hashes(rgb)
+    for turns in (1, 2, 3):
+        turned = frame_hashes(np.ascontiguousarray(np.rot90(rgb, turns))).pdq
+        nearest = min(range(8), key=lambda n: hamming(turned, plain.dihedral[n]))
+        assert hamming(turned, plain.dihedral[nearest]) <= 31 and nearest != 0
+    h, w = rgb.shape[:2]
+    for name, aspect in (("vertical_9x16", 9 / 16), ("vertical_4x5", 4 / 5)):
+        width = round(h * aspect)
+        crop = np.ascontiguousarray(rgb[:, (w - width) // 2 : (w - width) // 2 + width])
+        cropped = frame_hashes(crop).pdq
+        assert hamming(cropped, getattr(plain, name)) <= 31 < hamming(cropped, plain.pdq)
+        # A frame already that narrow has no such crop to make: the cut falls back to its hash.
+        assert getattr(frame_hashes(crop), name) == cropped
