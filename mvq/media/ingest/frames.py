@@ -83,10 +83,11 @@ def video_frames(path: str, info: VideoInfo, *, fps: float, max_frames: int) -> 
     reviewer and the index; probes are every decoded frame, so that a copy cut between two
     stills still meets, within a frame or two, the very picture each still shows.
 
-    The decoder skips frames no other frame refers to (`-skip_frame noref`: most B-frames): it
-    saves about a fifth of the decoding and still leaves a frame every few hundredths of a
-    second. Skipping every B-frame (`bidir`) would save more on H.264 but can drop every frame
-    of an HEVC stream whose P-pictures are coded as B slices, and the frames that refer to them.
+    The decoder skips frames no other frame refers to (`-skip_frame noref`): on H.264 with
+    B-frames that is about a third of them and a fifth of the decoding, and still leaves a frame
+    every few hundredths of a second. ffmpeg's HEVC decoder ignores `noref` and decodes every
+    frame. Skipping every B-frame (`bidir`) would save more, but HEVC and H.264 with pyramids
+    refer to B-frames: the frames after a skipped one decode broken ("Could not find ref").
     """
     rate = sample_rate(info.duration, fps=fps, max_frames=max_frames)
     width, height = scaled_size(info.display_width, info.display_height)
