@@ -71,7 +71,7 @@ SHOWINFO_PTS = re.compile(r"Parsed_showinfo.*\bpts_time:\s*(-?[\d.]+)")
 # Frames nearly equal to the probe before them add lookups and no recall: a still camera or a
 # slow pan repeats itself for seconds.
 PROBE_DEDUP_BITS = 8
-MAX_PROBES = 6000  # a 30 min clip is probed at most every 0.3 s
+MAX_PROBES = 6000  # a 30 min clip is probed at most every 0.3 s; 6000 probes hold ~9 MB
 
 
 def as_rgb(raw: bytes, width: int, height: int) -> npt.NDArray[np.uint8]:
@@ -106,8 +106,10 @@ def video_frames(path: str, info: VideoInfo, *, fps: float, max_frames: int) -> 
         still_due = len(stills) < max_frames and offset + 0.005 >= len(stills) / rate
         frame = hashing.shrink(as_rgb(raw, width, height))
         turned = hashing.dihedral(hashing.trim_borders(frame))
+        # The count is capped too: a hostile file's declared duration means nothing.
         probe_due = not probes or (
-            offset - probes[-1].t_seconds >= min_gap
+            len(probes) < MAX_PROBES
+            and offset - probes[-1].t_seconds >= min_gap
             and hashing.hamming(turned[0][0], probes[-1].hashes.pdq) > PROBE_DEDUP_BITS
         )
         if not (still_due or probe_due):
