@@ -85,9 +85,10 @@ def video_frames(path: str, info: VideoInfo, *, fps: float, max_frames: int) -> 
 
     The decoder skips frames no other frame refers to (`-skip_frame noref`): on H.264 with
     B-frames that is about a third of them and a fifth of the decoding, and still leaves a frame
-    every few hundredths of a second. ffmpeg's HEVC decoder ignores `noref` and decodes every
-    frame. Skipping every B-frame (`bidir`) would save more, but HEVC and H.264 with pyramids
-    refer to B-frames: the frames after a skipped one decode broken ("Could not find ref").
+    every few hundredths of a second. ffmpeg's HEVC decoder still returns every frame with it
+    (for less CPU: docs/BENCHMARKS.md). Skipping every B-frame (`bidir`) would save more, but
+    HEVC and H.264 with pyramids refer to B-frames: the frames after a skipped one decode broken
+    ("Could not find ref").
     """
     rate = sample_rate(info.duration, fps=fps, max_frames=max_frames)
     width, height = scaled_size(info.display_width, info.display_height)
