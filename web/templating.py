@@ -15,6 +15,10 @@ from web import session
 from web.deps import WebUser
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Every user-facing string goes through gettext (`_()` in templates); catalogues per language
+# are installed by web.i18n.
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
 
 def url_for(request: Request, name: str, /, **path_params: Any) -> str:
