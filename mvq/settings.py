@@ -98,6 +98,16 @@ class Settings(BaseSettings):
     # one dispute: their awards wait for a senior to assign the credit.
     dispute_window_minutes: float = 60
     dispute_distance_km: float = 1.0
+    # Target types that may be one target seen by different units (a tank is often called an
+    # "armoured vehicle"): each group is compatible within itself, and a type is always
+    # compatible with itself. Claims of incompatible types never share a dispute.
+    target_compatibility: list[list[str]] = Field(
+        default_factory=lambda: [["tank", "armoured_vehicle"], ["apc", "armoured_vehicle"]]
+    )
+    # A unit may appeal a rejected claim once, within this many days of the rejection.
+    appeal_window_days: float = 14
+    # Pages in this language unless the user chose one or the browser asks for another.
+    default_language: str = "uk"
     # The sweeper re-enqueues uploaded media that no job picked up within this many seconds.
     stuck_after_seconds: int = 30
     sweep_interval_seconds: int = 15

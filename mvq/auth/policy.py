@@ -27,6 +27,7 @@ class Action(enum.StrEnum):
     overturn = "overturn"
     view_disputes = "view_disputes"
     settle_disputes = "settle_disputes"
+    decide_appeals = "decide_appeals"
     view_rules = "view_rules"
     edit_rules = "edit_rules"
     view_leaderboard = "view_leaderboard"
@@ -44,6 +45,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.overturn: SENIORS,
     Action.view_disputes: SENIORS | ADMINS | AUDITORS,
     Action.settle_disputes: SENIORS,
+    Action.decide_appeals: SENIORS,
     Action.view_rules: STAFF,
     Action.edit_rules: ADMINS,
     Action.view_leaderboard: STAFF,
@@ -61,6 +63,7 @@ REFUSALS: dict[Action, str] = {
     Action.overturn: "only seniors overturn decisions",
     Action.view_disputes: "your role has no access to disputes",
     Action.settle_disputes: "only seniors settle disputes",
+    Action.decide_appeals: "only seniors decide appeals",
     Action.view_rules: "staff only",
     Action.edit_rules: "only admins change the points rules",
     Action.view_leaderboard: "staff only",
