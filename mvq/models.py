@@ -5,7 +5,7 @@ from mvq.auth.models import ApiToken, StaffUser
 from mvq.db import Base
 from mvq.matching.models import IndexedFrame
 from mvq.media.models import Frame, Media
-from mvq.review.models import Decision, ReviewItem
+from mvq.review.models import Appeal, Decision, ReviewItem
 from mvq.rules.models import Rule, RuleVersion
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Flag, Submission
@@ -13,6 +13,7 @@ from mvq.units.models import Unit
 
 __all__ = [
     "ApiToken",
+    "Appeal",
     "AuditEvent",
     "Base",
     "Decision",

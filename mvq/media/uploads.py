@@ -75,7 +75,11 @@ def register(
     size: int,
     sha256: str,
     content_type: str,
+    for_appeal: bool = False,
 ) -> UploadPlan:
+    """`for_appeal`: the caller found the claim's appeal pending, so the rejected claim takes
+    another file; the claim stays rejected while it is processed (flows.intake.settle leaves a
+    decided claim alone)."""
     if principal.kind != "unit":
         raise NotFound("no such submission")
     submission = submissions.get_visible(session, principal=principal, submission_id=submission_id)
@@ -87,8 +91,9 @@ def register(
         if existing.declared_size != size:
             raise Conflict("this file was registered with another size", code="size_conflict")
         return _plan(existing)
-    if submission.status != SubmissionStatus.awaiting_upload:
-        raise Conflict("media can only be added before processing starts", code="bad_state")
+    if submission.status != SubmissionStatus.awaiting_upload and not for_appeal:
+        raise Conflict("media can only be added before processing starts, or to an appeal",
+                       code="bad_state")  # fmt: skip
     media = Media(
         submission_id=submission.id,
         status=MediaStatus.awaiting_upload,
@@ -114,6 +119,7 @@ def register(
             size=size,
             sha256=sha256,
             content_type=content_type,
+            for_appeal=for_appeal,
         )
     media.s3_key = storage.original_key(submission.id, media.id)
     media.upload_key = storage.upload_key(submission.id, media.id)

@@ -79,3 +79,31 @@ class Decision(Base):
     leased_at: Mapped[datetime | None]
     overturns_id: Mapped[str | None] = mapped_column(ForeignKey("decisions.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AppealStatus(enum.StrEnum):
+    pending = "pending"
+    upheld = "upheld"
+    denied = "denied"
+
+
+class Appeal(Base):
+    """A unit's one appeal against a rejection, decided by a senior outside the original
+    decision. Changes once, pending to decided (the migration's trigger holds it there)."""
+
+    __tablename__ = "appeals"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    # Unique: a claim is appealed once, whatever two racing requests do.
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), unique=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    # The rejection appealed against; its time opened the window.
+    rejection_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), index=True, default=AppealStatus.pending)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    # The overturn an upheld appeal made.
+    decision_id: Mapped[str | None] = mapped_column(ForeignKey("decisions.id"))
