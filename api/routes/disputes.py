@@ -6,13 +6,7 @@ from api.deps import NowDep, SessionDep, allowed
 from mvq.auth.policy import Action
 from mvq.auth.service import Principal
 from mvq.scoring import disputes
-from mvq.scoring.schemas import (
-    DisputeMemberOut,
-    DisputeOut,
-    LedgerEntryOut,
-    SettleIn,
-    SettleOut,
-)
+from mvq.scoring.schemas import DisputeOut, LedgerEntryOut, SettleIn, SettleOut
 
 router = APIRouter(prefix="/api/v1/disputes", tags=["disputes"])
 
@@ -22,13 +16,8 @@ def open_disputes(
     session: SessionDep, principal: Principal = allowed(Action.view_disputes)
 ) -> list[DisputeOut]:
     return [
-        DisputeOut(
-            id=d.id,
-            status=d.status,
-            created_at=d.created_at,
-            members=[DisputeMemberOut(**m) for m in disputes.describe(members)],
-        )
-        for d, members in disputes.open_disputes(session, viewer=principal)
+        DisputeOut.model_validate(disputes.describe(contest))
+        for contest in disputes.open_disputes(session, viewer=principal)
     ]
 
 
@@ -42,7 +31,7 @@ def settle(
 ) -> SettleOut:
     awarded = disputes.settle(
         session, senior=principal, dispute_id=dispute_id, shares=body.shares, note=body.note,
-        now=now,
+        now=now, reverse=body.reverse,
     )  # fmt: skip
     session.commit()
     points = sum(e.points for e in awarded)

@@ -1,5 +1,6 @@
 """From a reviewer's or a senior's word to the ledger: an approval becomes an award (held
-while its claim is in an open dispute), an overturned approval a reversal."""
+while its claim is in an open dispute), an overturned approval a reversal, and a rejection
+may leave a dispute with one claim standing, which settles it."""
 
 from datetime import datetime
 
@@ -40,6 +41,8 @@ def decide(
     )
     if decided.submission.status == SubmissionStatus.approved:
         _award(session, decided, actor=reviewer.actor)
+    elif decided.submission.status == SubmissionStatus.rejected:
+        disputes.claim_closed(session, submission=decided.submission)
     return decided.decision
 
 
@@ -70,6 +73,7 @@ def overturn(
     elif decided.submission.status == SubmissionStatus.rejected:
         scoring.reverse(session, submission=decided.submission, decision=decided.decision,
                         actor=senior.actor)  # fmt: skip
+        disputes.claim_closed(session, submission=decided.submission)
     return decided.decision
 
 

@@ -91,8 +91,11 @@ def settle(session: Session, *, submission_id: str) -> None:
 
 
 def queue_for_review(session: Session, *, submission: Submission) -> ReviewItem:
-    """A claim now in the queue gets its review item, then joins or opens a dispute with any
-    other unit's claim that looks like the same target."""
+    """A claim now in the queue: flagged first if an approved claim already covers its target
+    (so the flag counts in its place in the queue), then its review item, then it joins or
+    opens the dispute about its target with other units' look-alikes."""
+    alikes = disputes.look_alikes(session, submission=submission)
+    disputes.flag_already_credited(session, submission=submission, alikes=alikes)
     item = review.enqueue(session, submission=submission)
-    disputes.detect(session, submission=submission)
+    disputes.detect(session, submission=submission, alikes=alikes)
     return item

@@ -253,13 +253,13 @@ def index_frames(session: Session, *, media_id: str) -> None:
 
 
 def describe(session: Session, *, media_id: str) -> dict[str, Any]:
-    """Who the other copy belongs to and where it stands, for the reviewer."""
+    """Whose the other copy is. Where that claim stands is read when the evidence is shown
+    (`review.service.live_evidence`): written here, it would go stale."""
     row = session.execute(
-        select(Media.submission_id, Submission.unit_id, Submission.status)
+        select(Media.submission_id, Submission.unit_id)
         .join(Submission, Submission.id == Media.submission_id).where(Media.id == media_id)
     ).one()  # fmt: skip
-    return {"media_id": media_id, "submission_id": row.submission_id, "unit_id": row.unit_id,
-            "submission_status": row.status}  # fmt: skip
+    return {"media_id": media_id, "submission_id": row.submission_id, "unit_id": row.unit_id}
 
 
 def exact_copies(session: Session, *, media: Media) -> list[str]:

@@ -42,6 +42,8 @@ class FlagView:
     evidence: dict[str, Any]
     # Duplicates only: one entry per other copy, with its frames side by side.
     matches: list[dict[str, Any]] = field(default_factory=list)
+    # Already credited only: each approved claim covering the target, with its first stills.
+    credited: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -174,14 +176,45 @@ def _frame_url(
     return frame_urls[(media_id, t)]
 
 
+def _first_stills(
+    session: Session, sign: _Presigner, submission_id: str, count: int = 4
+) -> list[tuple[float, str | None]]:
+    """A claim's first stills, for setting two claims' footage side by side."""
+    rows = session.execute(
+        select(Frame.t_seconds, Frame.s3_key)
+        .join(Media, Media.id == Frame.media_id)
+        .where(Media.submission_id == submission_id, Media.status == MediaStatus.processed)
+        .order_by(Media.created_at, Frame.index)
+        .limit(count)
+    )
+    return [(t, sign(key, "image/jpeg")) for t, key in rows]
+
+
 def _flag_view(
     session: Session, flag: Flag, sign: _Presigner, frame_urls: dict[tuple[str, float], str | None]
 ) -> FlagView:
-    view = FlagView(kind=flag.kind, media_id=flag.media_id, evidence=flag.evidence)
+    evidence = service.live_evidence(session, flag)
+    view = FlagView(kind=flag.kind, media_id=flag.media_id, evidence=evidence)
+    for claim in evidence.get("claims", []):
+        other_item = session.scalar(
+            select(ReviewItem.id).where(ReviewItem.submission_id == claim["submission_id"])
+        )
+        other = session.get(Submission, claim["submission_id"])
+        other_unit = session.get(Unit, claim.get("unit_id", ""))
+        view.credited.append(
+            claim
+            | {
+                "other_item_id": other_item,
+                "unit_name": other_unit.name if other_unit else "?",
+                "claim": other,
+                "stills": _first_stills(session, sign, claim["submission_id"]),
+                "this_stills": _first_stills(session, sign, flag.submission_id),
+            }
+        )
     this_media = flag.media_id
     if this_media is None:
         return view
-    for match in flag.evidence.get("matches", []):
+    for match in evidence.get("matches", []):
         other_item = session.scalar(
             select(ReviewItem.id).where(ReviewItem.submission_id == match["submission_id"])
         )

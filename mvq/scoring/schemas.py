@@ -81,26 +81,63 @@ class PreviewRowOut(BaseModel):
     difference: int
 
 
+class SignalOut(BaseModel):
+    """Why two claims are taken for one target: `same_footage` (share of frames matched,
+    closest PDQ distance) or `same_place_time` (metres and minutes apart)."""
+
+    submission_id: str
+    kind: str
+    share: float | None = None
+    min_distance: int | None = None
+    distance_m: int | None = None
+    minutes: int | None = None
+
+
 class DisputeMemberOut(BaseModel):
     submission_id: str
     unit_id: str
     status: str
+    decision: str | None
     target_type: str
     outcome: str
     occurred_at: datetime
+    captured_at: datetime | None
+    lat: float | None
+    lon: float | None
+    paid: int = Field(description="net points the ledger already holds for this claim")
+    payable: bool = Field(description="whether a settlement may still give it a share")
     share: int | None
+    signals: list[SignalOut]
+
+
+class WorthOut(BaseModel):
+    points: int | None
+    target_type: str
+    outcome: str
+    as_claimed: bool = Field(description="no claim approved yet: priced as claimed")
+    value_at: datetime = Field(description="the earliest occurrence the footage supports")
+    from_capture: bool = Field(description="value_at is a file's capture time")
+    rules_from: datetime | None
 
 
 class DisputeOut(BaseModel):
     id: str
     status: str
     created_at: datetime
+    worth: WorthOut
+    paid: int
+    left: int | None
     members: list[DisputeMemberOut]
 
 
 class SettleIn(BaseModel):
     shares: dict[str, int]
     note: str | None = Field(default=None, max_length=4000)
+    reverse: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="claims whose award is taken back; the note is the reason",
+    )
 
 
 class SettleOut(BaseModel):

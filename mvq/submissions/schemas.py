@@ -102,6 +102,15 @@ class DecisionOut(BaseModel):
     decided_at: datetime
 
 
+class AppealOut(BaseModel):
+    """The claim's appeal as its unit sees it: `outcome` is the senior's words."""
+
+    status: str = Field(description="pending, upheld or denied")
+    reason: str
+    decided_at: datetime | None = None
+    outcome: str | None = None
+
+
 class SubmissionOut(BaseModel):
     id: str
     unit_id: str
@@ -117,6 +126,7 @@ class SubmissionOut(BaseModel):
     flags: list[FlagOut]
     decision: DecisionOut | None = None
     points: int | None = None
+    appeal: AppealOut | None = None
 
 
 class SubmissionSummary(BaseModel):
@@ -142,7 +152,9 @@ class MatchOut(BaseModel):
     other_media_id: str
     submission_id: str = Field(description="the claim holding the other copy")
     unit_id: str
-    submission_status: str
+    submission_status: str = Field(description="where the other claim stands now")
+    decision: str | None = Field(default=None, description="its latest decision, now")
+    decided_at: datetime | None = None
     share_this: float | None = None
     share_other: float | None = None
     min_distance: int | None = None

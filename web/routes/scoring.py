@@ -1,5 +1,5 @@
 """Pages for points: the rules and their history (admins add versions and preview them), the
-leaderboard with its chart, and the seniors' dispute view."""
+leaderboard with its chart."""
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
@@ -11,10 +11,10 @@ from api.deps import NowDep, SessionDep
 from mvq.auth import policy
 from mvq.auth import service as auth
 from mvq.auth.policy import Action
-from mvq.errors import Conflict, DomainError, Invalid
+from mvq.errors import DomainError, Invalid
 from mvq.rules import service
 from mvq.rules.models import Outcome
-from mvq.scoring import disputes, ledger, preview
+from mvq.scoring import ledger, preview
 from web.deps import WebFormUserDep, WebUserDep
 from web.templating import redirect, render
 
@@ -139,41 +139,3 @@ def leaderboard_page(
     names = auth.unit_names(session, ids=top)
     return render(request, "leaderboard.html", user=user, standings=standings, period=period,
                   periods=[*PERIODS, "all"], chart=_chart(series, names))  # fmt: skip
-
-
-@router.get("/disputes", response_class=HTMLResponse)
-def disputes_page(
-    request: Request, user: WebUserDep, session: SessionDep, message: str | None = None
-) -> HTMLResponse:
-    policy.require(user.principal, Action.view_disputes)
-    names = auth.unit_names(session)
-    return render(
-        request,
-        "disputes.html",
-        user=user,
-        disputes=disputes.open_disputes(session, viewer=user.principal),
-        names=names,
-        message=message,
-        can_settle=user.can(Action.settle_disputes),
-    )
-
-
-@router.post("/disputes/{dispute_id}/settle", response_class=RedirectResponse)
-async def settle(dispute_id: str, request: Request, user: WebFormUserDep, session: SessionDep,
-                 now: NowDep) -> RedirectResponse:  # fmt: skip
-    form = await request.form()
-    shares = {}
-    for key, value in form.items():
-        if key.startswith("share:") and isinstance(value, str) and value.strip():
-            if not value.strip().isdigit():
-                raise Invalid("a share is a whole number of points")
-            shares[key.removeprefix("share:")] = int(value)
-    note = form.get("note")
-    try:
-        disputes.settle(session, senior=user.principal, dispute_id=dispute_id, shares=shares,
-                        note=note if isinstance(note, str) else None, now=now)  # fmt: skip
-    except (Invalid, Conflict) as exc:
-        session.rollback()
-        return redirect(request, "disputes_page", message=exc.message)
-    session.commit()
-    return redirect(request, "disputes_page", message="Dispute settled.")

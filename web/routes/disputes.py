@@ -1,0 +1,140 @@
+"""The seniors' disputes page: each open dispute with the target's worth, what is paid and left,
+and every claim in it with its footage, standing and the signals tying it to the others; share
+inputs only for claims that can still be paid. A refused settlement re-renders the page with
+what was typed and why."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.deps import NowDep, SessionDep
+from mvq import storage
+from mvq.audit import service as audit
+from mvq.auth import policy
+from mvq.auth import service as auth
+from mvq.auth.policy import Action
+from mvq.errors import Conflict, Invalid
+from mvq.media.models import Frame, Media, MediaStatus
+from mvq.review.models import ReviewItem
+from mvq.scoring import disputes
+from web.deps import WebFormUserDep, WebUser, WebUserDep
+from web.templating import redirect, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass
+class MemberView:
+    contender: disputes.Contender
+    unit_name: str
+    item_id: str | None
+    thumbnail: str | None
+    signals: list[dict[str, Any]]
+
+
+@dataclass
+class DisputeView:
+    contest: disputes.Contest
+    members: list[MemberView]
+    # After a refused settlement of this dispute: what was typed, and why it was refused.
+    typed: dict[str, Any] = field(default_factory=dict)
+    refusal: str | None = None
+
+
+def _first_frames(session: Session, submission_ids: list[str]) -> dict[str, str]:
+    """Each claim's first stored still (its first processed file's), as an object key."""
+    rows = session.execute(
+        select(Media.submission_id, Frame.s3_key)
+        .join(Frame, Frame.media_id == Media.id)
+        .where(Media.submission_id.in_(submission_ids), Media.status == MediaStatus.processed)
+        .order_by(Media.submission_id, Media.created_at, Frame.index)
+    )
+    first: dict[str, str] = {}
+    for submission_id, key in rows:
+        first.setdefault(submission_id, key)
+    return first
+
+
+def _views(session: Session, user: WebUser) -> list[DisputeView]:
+    contests = disputes.open_disputes(session, viewer=user.principal)
+    ids = [c.submission.id for contest in contests for c in contest.members]
+    names = auth.unit_names(session, ids=[c.member.unit_id for x in contests for c in x.members])
+    items = dict(
+        session.execute(
+            select(ReviewItem.submission_id, ReviewItem.id).where(ReviewItem.submission_id.in_(ids))
+        ).all()
+    )
+    frames = _first_frames(session, ids)
+    views = []
+    for contest in contests:
+        members = []
+        for c in contest.members:
+            sid = c.submission.id
+            key = frames.get(sid)
+            signals = [
+                {"other": other.submission.id, "other_unit": names.get(other.member.unit_id, "?"),
+                 **signal}
+                for other in contest.members if other is not c
+                for signal in disputes.signals_between(contest.dispute, sid, other.submission.id)
+            ]  # fmt: skip
+            thumbnail = storage.presign_get(key, content_type="image/jpeg") if key else None
+            unit_name = names.get(c.member.unit_id, "?")
+            members.append(MemberView(c, unit_name, items.get(sid), thumbnail, signals))
+        views.append(DisputeView(contest, members))
+    if frames:
+        # Stills of the claims were presigned for this viewer: who saw what is on record.
+        audit.record(session, actor=user.principal.actor, action="media.viewed",
+                     object_type="disputes", object_id="open",
+                     data={"objects": sorted(frames.values())})  # fmt: skip
+    return views
+
+
+def _page(
+    request: Request, user: WebUser, views: list[DisputeView], *, message: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:  # fmt: skip
+    return render(request, "disputes.html", user=user, disputes=views, message=message,
+                  can_settle=user.can(Action.settle_disputes), status_code=status_code)  # fmt: skip
+
+
+@router.get("/disputes", response_class=HTMLResponse)
+def disputes_page(
+    request: Request, user: WebUserDep, session: SessionDep, message: str | None = None
+) -> HTMLResponse:
+    policy.require(user.principal, Action.view_disputes)
+    views = _views(session, user)
+    session.commit()
+    return _page(request, user, views, message=message)
+
+
+@router.post("/disputes/{dispute_id}/settle", response_class=RedirectResponse)
+async def settle(dispute_id: str, request: Request, user: WebFormUserDep, session: SessionDep,
+                 now: NowDep) -> Response:  # fmt: skip
+    form = await request.form()
+    typed = {k: v for k, v in form.items() if isinstance(v, str)}
+    reverse = [str(v) for v in form.getlist("reverse")]
+    note = typed.get("note")
+    try:
+        shares = {}
+        for key, value in typed.items():
+            if key.startswith("share:") and value.strip():
+                if not value.strip().isdigit():
+                    raise Invalid("a share is a whole number of points", code="bad_shares")
+                shares[key.removeprefix("share:")] = int(value)
+        disputes.settle(session, senior=user.principal, dispute_id=dispute_id, shares=shares,
+                        note=note, now=now, reverse=reverse)  # fmt: skip
+    except (Invalid, Conflict) as exc:
+        session.rollback()
+        views = _views(session, user)
+        session.commit()
+        for view in views:
+            if view.contest.dispute.id == dispute_id:
+                view.typed = typed | {"reverse": reverse}
+                view.refusal = exc.message
+        return _page(request, user, views, status_code=exc.status)
+    session.commit()
+    return redirect(request, "disputes_page", message="Dispute settled.")
