@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Scope
 from api import errors, observability
 from api.limits import BodyLimit
 from api.routes import (
+    appeals,
     audit,
     auth,
     disputes,
@@ -83,7 +84,8 @@ def create_app() -> FastAPI:
     app.add_middleware(observability.RequestContext)
     for module in (health, observability):
         app.include_router(module.router)
-    for module in (auth, submissions, media, review, scoring, ledger, disputes, units, audit):
+    for module in (auth, submissions, appeals, media, review, scoring, ledger, disputes, units,
+                   audit):  # fmt: skip
         app.include_router(module.router, responses=errors.DOCUMENTED)
     app.router.routes.append(WebMount(create_web_app(), api=tuple(app.routes)))
     return app

@@ -6,11 +6,14 @@ from sqlalchemy.orm import Session
 
 from mvq.matching.duplicates import DUPLICATE_KINDS
 from mvq.media.models import Frame, Media
+from mvq.review import appeals
 from mvq.review import service as review
+from mvq.scoring.disputes import ALREADY_CREDITED
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions import service
 from mvq.submissions.models import Flag, Submission
 from mvq.submissions.schemas import (
+    AppealOut,
     DecisionOut,
     FlagOut,
     FrameOut,
@@ -32,15 +35,18 @@ def matches(session: Session, *, submission: Submission) -> MatchesOut:
         )
         for flag in service.flags_of(session, submission_id=submission.id)
         if flag.kind in ("exact_duplicate", "near_duplicate")
-        for match in flag.evidence.get("matches", [])
+        for match in review.live_evidence(session, flag).get("matches", [])
     ]
     return MatchesOut(submission_id=submission.id, matches=found)
 
 
-def _flag_out(flag: Flag, *, for_unit: bool) -> FlagOut:
-    # A unit learns that its footage matches other footage, never whose it is.
-    hidden = for_unit and flag.kind in DUPLICATE_KINDS
-    return FlagOut(kind=flag.kind, media_id=flag.media_id, evidence={} if hidden else flag.evidence)
+def _flag_out(session: Session, flag: Flag, *, for_unit: bool) -> FlagOut:
+    # A unit learns that its footage matches other footage (or its target was credited), never
+    # whose it is.
+    if for_unit and flag.kind in (*DUPLICATE_KINDS, ALREADY_CREDITED):
+        return FlagOut(kind=flag.kind, media_id=flag.media_id, evidence={})
+    return FlagOut(kind=flag.kind, media_id=flag.media_id,
+                   evidence=review.live_evidence(session, flag))  # fmt: skip
 
 
 def detail(session: Session, submission: Submission, *, for_unit: bool) -> SubmissionOut:
@@ -62,10 +68,13 @@ def detail(session: Session, submission: Submission, *, for_unit: bool) -> Submi
                 failure_reason=m.failure_reason,
                 metadata=m.probe or {},
                 frames=[FrameOut.model_validate(f, from_attributes=True) for f in frames],
-                flags=[_flag_out(f, for_unit=for_unit) for f in flags if f.media_id == m.id],
+                flags=[
+                    _flag_out(session, f, for_unit=for_unit) for f in flags if f.media_id == m.id
+                ],
             )
         )
     decision = review.latest_decision(session, submission_id=submission.id)
+    appeal = appeals.of_claim(session, submission_id=submission.id)
     points = session.scalar(
         select(func.sum(LedgerEntry.points)).where(LedgerEntry.submission_id == submission.id)
     )
@@ -81,7 +90,7 @@ def detail(session: Session, submission: Submission, *, for_unit: bool) -> Submi
         note=submission.note,
         created_at=submission.created_at,
         media=media,
-        flags=[_flag_out(f, for_unit=for_unit) for f in flags],
+        flags=[_flag_out(session, f, for_unit=for_unit) for f in flags],
         decision=DecisionOut(
             decision=decision.decision,
             target_type=decision.target_type,
@@ -92,4 +101,12 @@ def detail(session: Session, submission: Submission, *, for_unit: bool) -> Submi
         if decision
         else None,
         points=int(points) if points is not None else None,
+        appeal=AppealOut(
+            status=appeal.status,
+            reason=appeal.reason,
+            decided_at=appeal.decided_at,
+            outcome=appeal.decision_reason,
+        )
+        if appeal
+        else None,
     )

@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -72,3 +73,53 @@ class ReviewerStatsOut(BaseModel):
     second_looks: int
     agreed: int
     agreement: float | None
+
+
+class AppealIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class AppealFiled(BaseModel):
+    id: str
+    submission_id: str
+    status: str
+    created_at: datetime
+
+
+class OriginalDecisionOut(BaseModel):
+    decision_id: str
+    decision: str
+    reviewer_id: str
+    reason_code: str | None
+    comment: str | None
+    decided_at: datetime
+
+
+class PendingAppealOut(BaseModel):
+    id: str
+    submission_id: str
+    unit_id: str
+    reason: str
+    created_at: datetime
+    target_type: str
+    outcome: str
+    files_added: int = Field(description="files the unit uploaded with the appeal")
+    original_decision: OriginalDecisionOut = Field(description="the rejection appealed against")
+    eligible: bool = Field(description="whether the caller may decide it")
+    ineligible_reason: str | None = None
+
+
+class AppealDecisionIn(BaseModel):
+    decision: Literal["uphold", "deny"]
+    reason: str = Field(min_length=1, max_length=4000)
+    target_type: str | None = Field(default=None, max_length=64)
+    outcome: str | None = Field(default=None, max_length=20)
+
+
+class AppealDecided(BaseModel):
+    id: str
+    submission_id: str
+    status: str
+    claim_status: str = Field(description="escalated: the approval waits for a second senior")
+    decision_id: str | None
+    points: int | None = None
