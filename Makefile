@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := ffmpeg redis-server postgresql chromium fonts-dejavu-core
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-system lint typecheck install apt bench-deps clean
+.PHONY: dev test test-system lint typecheck install apt bench-deps messages clean
 
 install: apt $(STAMP)
 
@@ -39,6 +39,19 @@ test: install lint typecheck
 # The system scenarios alone (faults, hostile corpus); `make test` runs them too.
 test-system: install
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/system
+
+# Translations: gather every marked string (babel.cfg) into web/locales/messages.pot and merge
+# it into each catalogue: new strings arrive empty, changed ones as fuzzy guesses (shown in
+# English until someone checks them and removes the flag). Then fill in the msgstr and restart;
+# the .po is read at start-up, nothing to compile. tests/unit/test_i18n.py names what is missing.
+LANGUAGES := uk
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -o web/locales/messages.pot --project=mvq \
+	  --add-comments=TRANSLATORS: --add-location=file --sort-by-file --no-wrap .
+	for lang in $(LANGUAGES); do \
+	  $(VENV)/bin/pybabel update -i web/locales/messages.pot -d web/locales -D messages -l $$lang \
+	    --init-missing --no-wrap || exit 1; \
+	done
 
 # Benchmarks only: vpdq (Meta's reference video hasher) builds against libav's headers.
 bench-deps: install

@@ -2,6 +2,7 @@
 
 Whatever goes wrong on one of its paths is answered with a page, never JSON: a missing or
 ended session with a redirect to the login, anything else with the error page and its status.
+Every page, error pages included, is in the request's language (web.i18n).
 """
 
 from pathlib import Path
@@ -13,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.errors import HANDLED, problem
 from mvq.errors import Unauthenticated
+from web import i18n
 from web.routes import audit, auth, review, scoring
 from web.templating import render, url_for
 
@@ -32,7 +34,10 @@ async def _error_page(request: Request, exc: Exception) -> Response:
 
 
 def create_app() -> FastAPI:
+    i18n.default_language()  # a default we have no pages in stops the start, not each page
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    # Outside the exception handlers, so the error pages speak the request's language too.
+    app.add_middleware(i18n.LanguageMiddleware)
     for kind in HANDLED:
         app.add_exception_handler(kind, _error_page)
     app.add_exception_handler(Unauthenticated, _to_login)

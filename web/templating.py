@@ -11,14 +11,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
-from web import session
+from web import i18n, session
 from web.deps import WebUser
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-# Every user-facing string goes through gettext (`_()` in templates); catalogues per language
-# are installed by web.i18n.
-templates.env.add_extension("jinja2.ext.i18n")
-templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+templates = Jinja2Templates(
+    directory=Path(__file__).parent / "templates",
+    # Every page gets `lang` (for <html lang>) and `languages` (the header's switch).
+    context_processors=[i18n.template_context],
+)
+# Every user-facing string goes through gettext (`_()` in templates), in the request's
+# language (web.i18n).
+i18n.install(templates.env)
 
 
 def url_for(request: Request, name: str, /, **path_params: Any) -> str:
