@@ -59,7 +59,9 @@ class Reviewer:
 
     def __init__(self, browser: Browser, stack: harness.Stack, role: Role) -> None:
         self.email, self.password = make_login(role)
-        self.context: BrowserContext = browser.new_context(base_url=stack.url)
+        # English pages (Accept-Language: en-US), as the tests assert, whatever the host's
+        # locale and the site's default (uk).
+        self.context: BrowserContext = browser.new_context(base_url=stack.url, locale="en-US")
         self.page: Page = self.context.new_page()
 
     def login(self) -> Page:

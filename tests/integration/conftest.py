@@ -73,7 +73,9 @@ class Browserless:
 
 
 def web_login(stack: harness.Stack, email: str, password: str) -> Browserless:
-    client = httpx.Client(base_url=stack.url, timeout=30, follow_redirects=False)
+    # The pages' own words are asserted in English; without this they come in the default, uk.
+    client = httpx.Client(base_url=stack.url, timeout=30, follow_redirects=False,
+                          headers={"Accept-Language": "en"})  # fmt: skip
     form = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     assert token, form.text
