@@ -215,7 +215,7 @@ class AppealView:
 
     appeal: Appeal
     submission: Submission
-    item_id: str
+    item: ReviewItem
     unit_name: str
     decisions: list[tuple[Decision, str]]  # with the decider's e-mail, oldest first
     rejection: Decision
@@ -242,7 +242,7 @@ def views(session: Session, *, viewer: Principal) -> list[AppealView]:
             AppealView(
                 appeal=appeal,
                 submission=submission,
-                item_id=item_of(session, appeal=appeal).id,
+                item=item_of(session, appeal=appeal),
                 unit_name=session.get_one(Unit, appeal.unit_id).name,
                 decisions=[(d, email) for d, email in decided],
                 rejection=session.get_one(Decision, appeal.rejection_id),
