@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from api.errors import HANDLED, problem
 from mvq.errors import Unauthenticated
 from web import i18n
-from web.routes import appeals, audit, auth, review, scoring
+from web.routes import appeals, audit, auth, disputes, review, scoring
 from web.templating import render, url_for
 
 
@@ -41,7 +41,7 @@ def create_app() -> FastAPI:
     for kind in HANDLED:
         app.add_exception_handler(kind, _error_page)
     app.add_exception_handler(Unauthenticated, _to_login)
-    for module in (auth, review, scoring, appeals, audit):
+    for module in (auth, review, scoring, disputes, appeals, audit):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     return app
