@@ -424,18 +424,17 @@ def match(
 
 @app.command()
 def status(submission_id: str) -> None:
-    """State, flags, decision and points of one submission."""
+    """State, flags, decision and points of one submission, and its appeal if any."""
     from cli.client import ClientError
 
     try:
         body = _client().submission(submission_id)
     except ClientError as exc:
         _fail(str(exc))
-    typer.echo(
-        json.dumps(
-            {k: body.get(k) for k in ("id", "status", "flags", "decision", "points")}, indent=2
-        )
-    )
+    shown = {k: body.get(k) for k in ("id", "status", "flags", "decision", "points")}
+    if body.get("appeal"):  # only once there is one: its status and the senior's outcome
+        shown["appeal"] = body["appeal"]
+    typer.echo(json.dumps(shown, indent=2))
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 time; seniors outside the case uphold it (an award, or a wait for a second senior) or deny it;
 the unit sees the outcome; every step is in the audit log."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -236,6 +237,10 @@ def test_a_denied_appeal_leaves_the_claim_rejected_with_the_reason_shown(
     assert shown["appeal"]["outcome"] == "Smoke, no vehicle in frame."
     assert shown["appeal"]["decided_at"] is not None
     assert audit_actions(appeal_id) == ["appeal.filed", "appeal.denied"]
+    env = {**stack.env, "MVQ_URL": stack.url, "MVQ_TOKEN": accounts.unit_token}
+    status = harness.run_cli(["status", claim], env)
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["appeal"] == shown["appeal"]
 
 
 def test_two_seniors_racing_decide_an_appeal_once(stack: harness.Stack, accounts: Accounts) -> None:
