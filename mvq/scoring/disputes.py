@@ -549,7 +549,8 @@ def settle(
         raise Invalid(
             f"the target is worth {worth.points} points ({worth.target_type} {worth.outcome}, "
             f"rules in force at {worth.value_at:%Y-%m-%d %H:%M} UTC); already paid: "
-            f"{paid_words}; these shares add {sum(shares.values())}: "
+            f"{paid_words}; these shares add "
+            f"{' + '.join(str(p) for p in shares.values() if p) or 0} = {sum(shares.values())}: "
             f"{sum(kept.values())} + {sum(shares.values())} = {total} > {worth.points}",
             code="over_worth",
         )

@@ -1,6 +1,7 @@
 """Admins and seniors in Chromium: the rules with their diff, a preview of a draft over real
 approvals, the leaderboard chart, and a dispute split by a senior."""
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -156,10 +157,32 @@ def test_a_senior_splits_a_disputed_hit_and_the_leaderboard_draws_it(
             page.keyboard.press("a")
             page.wait_for_url("**/review?message=*")
         spage = senior.login()
+        spage.set_viewport_size({"width": 1366, "height": 768})
         spage.goto("/disputes")
-        dispute = spage.locator("section.dispute").first
-        dispute.locator(f'input[name="share:{claims[0]}"]').fill("25")
+        dispute = spage.locator(f'section.dispute:has([data-member="{claims[0]}"])')
+        expect(dispute.locator("[data-worth]")).to_have_text("40 points")
+        expect(dispute.locator("[data-left]")).to_have_text("40")
+        # Each claim in words: how far apart the two claims are, with a link to open it.
+        expect(dispute.locator(f'[data-member="{claims[0]}"] .signals')).to_contain_text(
+            "m and 1 min apart"
+        )
+        expect(dispute.locator(f'[data-member="{claims[0]}"] a')).to_have_attribute(
+            "href", re.compile(r"/review/[0-9a-f-]+$")
+        )
+        # Over the worth: refused with the arithmetic, and what was typed is still there.
+        dispute.locator(f'input[name="share:{claims[0]}"]').fill("30")
         dispute.locator(f'input[name="share:{claims[1]}"]').fill("15")
+        dispute.locator('input[name="note"]').fill("both fired")
+        dispute.locator("button").click()
+        dispute = spage.locator(f'section.dispute:has([data-member="{claims[0]}"])')
+        expect(dispute.locator(".error")).to_contain_text("these shares add 45: 0 + 45 = 45 > 40")
+        expect(dispute.locator(f'input[name="share:{claims[0]}"]')).to_have_value("30")
+        expect(dispute.locator('input[name="note"]')).to_have_value("both fired")
+        senior.screenshot("disputes-refused")
+        spage.set_viewport_size({"width": 390, "height": 844})
+        senior.screenshot("disputes-phone")
+        spage.set_viewport_size({"width": 1366, "height": 768})
+        dispute.locator(f'input[name="share:{claims[0]}"]').fill("25")
         dispute.locator("button").click()
         expect(spage.locator(".notice").first).to_contain_text("settled")
     finally:

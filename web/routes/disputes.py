@@ -43,6 +43,8 @@ class DisputeView:
     # After a refused settlement of this dispute: what was typed, and why it was refused.
     typed: dict[str, Any] = field(default_factory=dict)
     refusal: str | None = None
+    # Over the worth: the sum in numbers, for the page to say in the reader's language.
+    over: dict[str, int] | None = None
 
 
 def _first_frames(session: Session, submission_ids: list[str]) -> dict[str, str]:
@@ -93,6 +95,13 @@ def _views(session: Session, user: WebUser) -> list[DisputeView]:
     return views
 
 
+def _over(contest: disputes.Contest, shares: dict[str, int], reverse: list[str]) -> dict[str, int]:
+    kept = sum(c.paid for c in contest.members if c.submission.id not in reverse)
+    added = sum(shares.values())
+    return {"worth": contest.worth.points or 0, "paid": kept, "shares": added,
+            "total": kept + added}  # fmt: skip
+
+
 def _page(
     request: Request, user: WebUser, views: list[DisputeView], *, message: str | None = None,
     status_code: int = 200,
@@ -118,8 +127,8 @@ async def settle(dispute_id: str, request: Request, user: WebFormUserDep, sessio
     typed = {k: v for k, v in form.items() if isinstance(v, str)}
     reverse = [str(v) for v in form.getlist("reverse")]
     note = typed.get("note")
+    shares: dict[str, int] = {}
     try:
-        shares = {}
         for key, value in typed.items():
             if key.startswith("share:") and value.strip():
                 if not value.strip().isdigit():
@@ -135,6 +144,8 @@ async def settle(dispute_id: str, request: Request, user: WebFormUserDep, sessio
             if view.contest.dispute.id == dispute_id:
                 view.typed = typed | {"reverse": reverse}
                 view.refusal = exc.message
+                if exc.code == "over_worth":
+                    view.over = _over(view.contest, shares, reverse)
         return _page(request, user, views, status_code=exc.status)
     session.commit()
     return redirect(request, "disputes_page", message="Dispute settled.")
