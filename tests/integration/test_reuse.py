@@ -3,6 +3,7 @@ a moment between two sampled seconds, sped up, turned, cropped to a vertical rep
 by another unit is flagged as theirs with frame evidence, whichever of the two came first;
 unrelated footage of the same kind is not."""
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,55 @@ def test_unrelated_look_alike_footage_is_not_a_copy(
         with stack.client(token) as unit:
             body = unit.get(f"/api/v1/submissions/{submission}").json()
         assert not {f["kind"] for f in body["flags"]} & DUPLICATE_KINDS, body["flags"]
+
+
+def approve_over_api(stack: harness.Stack, accounts: Accounts, submission: str) -> None:
+    """A reviewer approves this claim: whatever else the queue offers first is set aside to the
+    seniors' lane (escalated), which the reviewer does not see again."""
+    with stack.client(accounts.staff_tokens["reviewer"]) as api:
+        for _ in range(50):
+            lease = api.post("/api/v1/review/claim")
+            assert lease.status_code == 200, lease.text
+            mine = lease.json()["submission_id"] == submission
+            body = {"lease_token": lease.json()["lease_token"],
+                    "decision": "approve" if mine else "escalate"}  # fmt: skip
+            done = api.post(f"/api/v1/review/{lease.json()['item_id']}/decision", json=body)
+            assert done.status_code == 200, done.text
+            if mine:
+                return
+    raise AssertionError("the claim never came up")
+
+
+def test_a_copy_of_a_paid_claim_is_already_credited_and_never_paid_twice(
+    stack: harness.Stack, accounts: Accounts, tmp_path: Path
+) -> None:
+    original = footage.drone_clip("rocket", tmp_path / "strike.mp4")
+    first = claim_in_queue(stack, accounts.unit_token, original)
+    approve_over_api(stack, accounts, first)
+    # Another unit re-encodes it, cut at 1.37 s, and says the hit was 300 days earlier.
+    copy = footage.reused(original, tmp_path / "copy.mp4", start=1.37)
+    earlier = (datetime.now(UTC) - timedelta(days=300)).isoformat()
+    second = upload_claim(stack, accounts.other_unit_token, copy, occurred_at=earlier)
+    wait_for_status(stack, accounts.other_unit_token, second, "in_queue")
+
+    flags = flags_seen_by_staff(stack, accounts, second)
+    (credited,) = flags["already_credited"]["claims"]
+    assert credited["submission_id"] == first and credited["submission_status"] == "approved"
+    assert credited["decision"] == "approve"
+    assert [s["kind"] for s in credited["signals"]] == ["same_footage"]
+    with stack.client(accounts.other_unit_token) as unit:
+        mine = unit.get(f"/api/v1/submissions/{second}").json()
+    assert {f["kind"]: f["evidence"] for f in mine["flags"]}["already_credited"] == {}
+
+    with stack.client(accounts.staff_tokens["senior"]) as senior:
+        (dispute,) = [d for d in senior.get("/api/v1/disputes").json()
+                      if {m["submission_id"] for m in d["members"]} == {first, second}]  # fmt: skip
+        # Priced when the first claim said the hit was, not 300 days before; already paid.
+        assert (dispute["worth"]["points"], dispute["paid"], dispute["left"]) == (40, 40, 0)
+        payable = {m["submission_id"]: m["payable"] for m in dispute["members"]}
+        assert payable == {first: False, second: True}
+        refused = senior.post(f"/api/v1/disputes/{dispute['id']}/settle",
+                              json={"shares": {second: 40}})  # fmt: skip
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "over_worth"
+        assert "40 + 40 = 80 > 40" in refused.json()["error"]["message"]
