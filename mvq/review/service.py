@@ -20,7 +20,7 @@ from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.auth.service import Principal
 from mvq.errors import Conflict, Invalid, NotFound
-from mvq.review.models import Decision, DecisionKind, ItemState, ReviewItem, Stage
+from mvq.review.models import Appeal, Decision, DecisionKind, ItemState, ReviewItem, Stage
 from mvq.rules import service as rules
 from mvq.rules.models import Outcome
 from mvq.settings import get_settings
@@ -153,6 +153,15 @@ def _next_in_lane(session: Session, *, reviewer: Principal, senior_only: bool) -
         # Four-eyes: the first approver never gives the second approval.
         .where(
             (ReviewItem.first_reviewer_id.is_(None)) | (ReviewItem.first_reviewer_id != reviewer.id)
+        )
+        # An appealed claim is judged by people outside the decisions appealed against: no
+        # one who decided it before takes it again (the second approval of an upheld appeal).
+        .where(
+            ~exists().where(
+                Appeal.submission_id == ReviewItem.submission_id,
+                Decision.submission_id == ReviewItem.submission_id,
+                Decision.reviewer_id == reviewer.id,
+            )
         )
         .order_by(ReviewItem.priority.desc(), ReviewItem.created_at, ReviewItem.id)
         .limit(1)

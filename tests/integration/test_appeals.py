@@ -200,14 +200,17 @@ def test_an_upheld_appeal_scores_what_the_rules_say(
 def test_an_upheld_appeal_worth_four_eyes_waits_for_a_second_senior(
     stack: harness.Stack, accounts: Accounts
 ) -> None:
-    claim, appeal_id = appealed(stack, accounts, accounts.staff_tokens["reviewer"],
-                                target="mlrs")  # fmt: skip  # 50 points: four-eyes
+    rejecter = senior_token()
+    claim, appeal_id = appealed(stack, accounts, rejecter, target="mlrs")  # 50 points: four-eyes
     first, second = senior_token(), senior_token()
     with stack.client(first) as api:
         done = verdict(api, appeal_id, decision="uphold", reason="Launcher burning at 0:12.")
         assert done.status_code == 200, done.text
         assert done.json()["claim_status"] == "escalated" and not done.json()["points"]
-        # The first senior never gives the second approval.
+        # The first senior never gives the second approval...
+        assert api.post("/api/v1/review/claim").status_code == 204
+    with stack.client(rejecter) as api:
+        # ...nor does the senior whose rejection was appealed: they took part in it.
         assert api.post("/api/v1/review/claim").status_code == 204
     shown = claim_json(stack, accounts.unit_token, claim)
     assert shown["status"] == "escalated" and shown["points"] is None
