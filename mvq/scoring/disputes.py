@@ -22,8 +22,8 @@ from mvq.auth.service import Principal
 from mvq.db import utcnow
 from mvq.errors import Conflict, Forbidden, Invalid, NotFound
 from mvq.matching.duplicates import DUPLICATE_KINDS
-from mvq.media.flags import distance_km
-from mvq.media.models import Media
+from mvq.media.flags import capture_time, distance_km
+from mvq.media.models import Media, MediaStatus
 from mvq.review.models import Decision
 from mvq.rules import service as rules
 from mvq.scoring import ledger
@@ -232,7 +232,7 @@ class Contender:
     decision: Decision | None  # the latest decision on the claim
     paid: int  # net points the ledger holds for the claim
     award_decisions: set[str]  # decisions that already wrote an award for it
-    captured_at: datetime | None  # the earliest capture time its files declare
+    captured_at: datetime | None  # the earliest capture time its files declare or record
 
     @property
     def live(self) -> bool:
@@ -307,13 +307,16 @@ def load(session: Session, dispute: Dispute) -> Contest:
     ):
         if sid is not None and decision_id is not None:
             awards.setdefault(sid, set()).add(decision_id)
-    captured = dict(
-        session.execute(
-            select(Media.submission_id, func.min(Media.captured_at))
-            .where(Media.submission_id.in_(ids), Media.captured_at.is_not(None))
-            .group_by(Media.submission_id)
-        ).all()
-    )
+    # When the files say they were shot: their metadata, else their telemetry's first fix.
+    captured: dict[str, datetime] = {}
+    for sid, at, probe in session.execute(
+        select(Media.submission_id, Media.captured_at, Media.probe).where(
+            Media.submission_id.in_(ids), Media.status == MediaStatus.processed
+        )
+    ):
+        when, _ = capture_time({"captured_at": at, "telemetry": (probe or {}).get("telemetry")})
+        if when is not None and (sid not in captured or when < captured[sid]):
+            captured[sid] = when
     members = [
         Contender(m, s, _latest_decision(session, s.id), int(paid.get(s.id) or 0),
                   awards.get(s.id, set()), captured.get(s.id))

@@ -45,6 +45,7 @@ def claim(
     lon: float | None = None,
     copies: list[str] = (),  # type: ignore[assignment]
     captured_at: datetime | None = None,
+    telemetry_at: datetime | None = None,
 ) -> Submission:
     """A claim entering the queue. `copies`: earlier claims its footage matches, flagged as the
     matcher flags them (tests/integration/test_reuse.py runs the matcher itself)."""
@@ -54,7 +55,9 @@ def claim(
     session.flush()
     media = Media(submission_id=submission.id, status=MediaStatus.processed, filename="c.mp4",
                   content_type="video/mp4", declared_size=1, declared_sha256="0" * 64,
-                  s3_key=f"test/{submission.id}", captured_at=captured_at)  # fmt: skip
+                  s3_key=f"test/{submission.id}", captured_at=captured_at,
+                  probe={"telemetry": {"source": "srt", "start": telemetry_at.isoformat()}}
+                  if telemetry_at else {})  # fmt: skip
     session.add(media)
     session.flush()
     matches = []
@@ -216,6 +219,11 @@ def test_a_copier_stating_an_earlier_time_does_not_move_the_worth(
                      captured_at=RAISE - timedelta(days=2), copies=[original.id])  # fmt: skip
         contest = dispute_of(session, late.id)
         assert contest.worth.from_capture and contest.worth.points == 40
+        assert contest.worth.value_at == RAISE - timedelta(days=2)
+        # So is a drone's telemetry: its first fix, earlier still, sets the time.
+        flown = claim(session, units[3], at=RAISE + timedelta(days=20),
+                      telemetry_at=RAISE - timedelta(days=5), copies=[original.id])  # fmt: skip
+        assert dispute_of(session, flown.id).worth.value_at == RAISE - timedelta(days=5)
 
 
 def test_claims_of_incompatible_types_never_share_a_dispute(
