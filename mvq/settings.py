@@ -88,6 +88,15 @@ class Settings(BaseSettings):
     match_min_share: float = 0.3
     match_min_frames: int = 2
     lease_seconds: int = 600
+    # A reviewer's page with no input for this long gives its lease back (and says so).
+    review_idle_seconds: int = 300
+    # A reviewer may take back their own last decision for this long, before it is final.
+    undo_seconds: int = 10
+    # Reviewers whose median time per item is below this are marked on the stats page.
+    min_median_seconds_per_item: float = 10
+    # A map tile URL template ({z}/{x}/{y}) for the item page's map; none: no map (and no
+    # request leaves the browser for one).
+    map_tile_url: str | None = None
     # A claim worth at least this many points needs a second approval by another reviewer.
     four_eyes_points: int = 50
     # Failed logins allowed per e-mail address (and 4x that per client address) in a window.
