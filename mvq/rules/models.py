@@ -14,7 +14,8 @@ class Outcome(enum.StrEnum):
 
 
 class RuleVersion(Base):
-    """A points table in force from `effective_from` until the next version starts."""
+    """A points table in force from `effective_from` until the next version starts. A version
+    withdrawn before it took effect (`withdrawn_at`) is never in force; it stays on record."""
 
     __tablename__ = "rule_versions"
 
@@ -22,6 +23,7 @@ class RuleVersion(Base):
     effective_from: Mapped[datetime] = mapped_column(unique=True)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None]
 
 
 class Rule(Base):

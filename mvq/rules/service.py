@@ -1,4 +1,6 @@
-"""Points rules: versions immutable once in force, and the price table at any moment."""
+"""Points rules: versions immutable once in force, and the price table at any moment. A
+scheduled version can be withdrawn before it takes effect; a withdrawn one is never in force
+but stays on record."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -7,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
-from mvq.errors import Conflict, Invalid
+from mvq.errors import Conflict, Invalid, NotFound
 from mvq.rules.models import Outcome, Rule, RuleVersion
 
 # Demo figures only (the 2025 public table): never real policy.
@@ -35,7 +37,7 @@ class RuleRow:
 def version_in_force(session: Session, *, at: datetime) -> RuleVersion | None:
     return session.scalar(
         select(RuleVersion)
-        .where(RuleVersion.effective_from <= at)
+        .where(RuleVersion.effective_from <= at, RuleVersion.withdrawn_at.is_(None))
         .order_by(RuleVersion.effective_from.desc())
         .limit(1)
     )
@@ -105,7 +107,12 @@ def create_version(
         if (row.target_type, row.outcome) in seen:
             raise Invalid(f"duplicate rule for {row.target_type}/{row.outcome}")
         seen.add((row.target_type, row.outcome))
-    if session.scalar(select(RuleVersion).where(RuleVersion.effective_from == effective_from)):
+    taken = session.scalar(select(RuleVersion).where(RuleVersion.effective_from == effective_from))
+    if taken is not None:
+        # A withdrawn version keeps its moment: the history must not show two versions for it.
+        if taken.withdrawn_at is not None:
+            raise Conflict("a withdrawn version was scheduled for this moment; choose another",
+                           code="rules_exist")  # fmt: skip
         raise Conflict("a version with this effective_from exists", code="rules_exist")
     version = RuleVersion(effective_from=effective_from, created_by=actor_id)
     session.add(version)
@@ -127,6 +134,30 @@ def create_version(
         object_id=version.id,
         data={"effective_from": effective_from.isoformat(), "rules": [r.__dict__ for r in rows]},
     )
+    return version
+
+
+def withdraw(session: Session, *, version_id: str, actor: str, now: datetime) -> RuleVersion:
+    """Withdraw a version scheduled for the future. Once in force it may have priced awards,
+    so it is never withdrawn: a change then is a new version."""
+    version = session.get(RuleVersion, version_id, with_for_update=True)
+    if version is None:
+        raise NotFound("no such rules version")
+    if version.withdrawn_at is not None:
+        raise Conflict("this version is already withdrawn", code="rules_withdrawn")
+    if version.effective_from <= now:
+        raise Conflict("this version is already in force; save a new version instead",
+                       code="rules_in_force")  # fmt: skip
+    version.withdrawn_at = now
+    audit.record(
+        session,
+        actor=actor,
+        action="rules.version_withdrawn",
+        object_type="rule_version",
+        object_id=version.id,
+        data={"effective_from": version.effective_from.isoformat()},
+    )
+    session.flush()
     return version
 
 
@@ -159,11 +190,16 @@ class RuleChange:
         return "unchanged" if self.before == self.after else "changed"
 
 
-def diff(before: list[Rule], after: list[Rule]) -> list[RuleChange]:
-    """Row by row, what a version changes against the one before it."""
+def diff(before: list[Rule] | list[RuleRow], after: list[Rule] | list[RuleRow]) -> list[RuleChange]:
+    """Row by row, what a version (or a draft) changes against the one before it."""
     old = {(r.target_type, r.outcome): r.points for r in before}
     new = {(r.target_type, r.outcome): r.points for r in after}
     return [RuleChange(t, o, old.get((t, o)), new.get((t, o))) for t, o in sorted(old | new)]
+
+
+def as_text(rules: list[Rule]) -> str:
+    """A version as the editor reads it back: one `target_type outcome points` a line."""
+    return "".join(f"{r.target_type} {r.outcome} {r.points}\n" for r in rules)
 
 
 def is_demo(version: RuleVersion) -> bool:
