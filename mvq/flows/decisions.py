@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from mvq.auth.service import Principal
+from mvq.errors import Conflict
 from mvq.review import service as review
 from mvq.review.models import Decision
 from mvq.scoring import disputes
@@ -75,6 +76,30 @@ def overturn(
                         actor=senior.actor)  # fmt: skip
         disputes.claim_closed(session, submission=decided.submission)
     return decided.decision
+
+
+def undo(
+    session: Session,
+    *,
+    reviewer: Principal,
+    decision_id: str,
+    now: datetime,
+    lease_seconds: int,
+    undo_seconds: int,
+) -> review.Undone:
+    """A reviewer's undo, the ledger's side: what the approval paid comes back as a reversal
+    that names the undo record. A claim in a dispute is refused: its approval may have held an
+    award or settled the dispute for another claim, and taking that back is a senior's call
+    (an overturn, or the dispute's settlement), not a ten-second key."""
+    last = review.last_own_decision(session, reviewer=reviewer)
+    if last is not None and disputes.member_of(session, submission_id=last.submission_id):
+        raise Conflict("a claim in a dispute cannot be undone; ask a senior to overturn it",
+                       code="undo_disputed")  # fmt: skip
+    undone = review.undo(session, reviewer=reviewer, decision_id=decision_id, now=now,
+                         lease_seconds=lease_seconds, undo_seconds=undo_seconds)  # fmt: skip
+    scoring.reverse(session, submission=undone.submission, decision=undone.record,
+                    actor=reviewer.actor)  # fmt: skip
+    return undone
 
 
 def _award(session: Session, decided: review.Decided, *, actor: str) -> None:

@@ -25,6 +25,8 @@ class Stage(enum.StrEnum):
     review = "review"  # an ordinary decision, or the first approval of a four-eyes item
     second = "second"  # the second look at a four-eyes item
     overturn = "overturn"  # a senior replacing an earlier final decision
+    # A reviewer taking back their own decision within seconds; names it in overturns_id.
+    undo = "undo"
 
 
 class ReviewItem(Base):
@@ -78,7 +80,14 @@ class Decision(Base):
     lease_token: Mapped[str | None] = mapped_column(String(64))
     leased_at: Mapped[datetime | None]
     overturns_id: Mapped[str | None] = mapped_column(ForeignKey("decisions.id"))
+    # Whether the item was taken from the seniors' lane: an undo puts it back exactly as it
+    # was, and the decision itself no longer says (it sets the lane for what comes next).
+    from_senior_lane: Mapped[bool | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# "My recent decisions" and the undo both read one reviewer's latest decisions.
+Index("ix_decisions_reviewer_created", Decision.reviewer_id, Decision.created_at)
 
 
 class AppealStatus(enum.StrEnum):

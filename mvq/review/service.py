@@ -145,7 +145,12 @@ def release_expired(session: Session, *, now: datetime) -> int:
     return released
 
 
-def _next_in_lane(session: Session, *, reviewer: Principal, senior_only: bool) -> str | None:
+def _next_in_lane(
+    session: Session, *, reviewer: Principal, senior_only: bool, item_id: str | None = None
+) -> str | None:
+    """The first item of the lane this reviewer may take; with `item_id`, that item if they may
+    take it. One query for both, so claiming from the queue and from an item's page can never
+    disagree about who may judge what."""
     state = ItemState.escalated if senior_only else ItemState.pending
     stmt = (
         select(ReviewItem.id)
@@ -169,6 +174,8 @@ def _next_in_lane(session: Session, *, reviewer: Principal, senior_only: bool) -
         # SQLite ignores this; its BEGIN IMMEDIATE already serialises writers.
         .with_for_update(of=ReviewItem, skip_locked=True)
     )
+    if item_id is not None:
+        stmt = stmt.where(ReviewItem.id == item_id)
     if reviewer.unit_id is not None:
         # Conflict of interest: a reviewer linked to a unit never sees that unit's claims.
         stmt = stmt.join(Submission, Submission.id == ReviewItem.submission_id).where(
@@ -180,32 +187,85 @@ def _next_in_lane(session: Session, *, reviewer: Principal, senior_only: bool) -
 def claim_next(
     session: Session, *, reviewer: Principal, now: datetime, lease_seconds: int
 ) -> tuple[ReviewItem, Submission] | None:
+    """The reviewer's next item: one still leased to them first (a tab closed without a
+    decision must not strand it), else the first item of their lanes."""
     policy.require(reviewer, Action.review)
     release_expired(session, now=now)
+    held = own_leases(session, reviewer=reviewer, now=now)
+    if held:
+        return held[0]
     lanes = (True, False) if policy.allows(reviewer, Action.take_escalated) else (False,)
     for senior_only in lanes:
         item_id = _next_in_lane(session, reviewer=reviewer, senior_only=senior_only)
-        if item_id is None:
-            continue
-        token = secrets.token_urlsafe(24)
-        # Conditional: if anything claimed it in between, no row changes and we look again.
-        result = session.execute(
-            update(ReviewItem)
-            .where(
-                ReviewItem.id == item_id,
-                ReviewItem.state == (ItemState.escalated if senior_only else ItemState.pending),
-            )
-            .values(
-                leased_by=reviewer.id,
-                lease_token=token,
-                leased_at=now,
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
+        if item_id is not None and _lease(session, reviewer, item_id, senior_only, now,
+                                          lease_seconds):  # fmt: skip
             return _leased(session, reviewer=reviewer, item_id=item_id)
     return None
+
+
+def claim_item(
+    session: Session, *, reviewer: Principal, item_id: str, now: datetime, lease_seconds: int
+) -> tuple[ReviewItem, Submission]:
+    """Claims one listed item from its own page, under the same rules as `claim_next`."""
+    policy.require(reviewer, Action.review)
+    release_expired(session, now=now)
+    for held in own_leases(session, reviewer=reviewer, now=now):
+        if held[0].id == item_id:
+            return held
+    lanes = (True, False) if policy.allows(reviewer, Action.take_escalated) else (False,)
+    for senior_only in lanes:
+        found = _next_in_lane(session, reviewer=reviewer, senior_only=senior_only, item_id=item_id)
+        if found is not None and _lease(session, reviewer, found, senior_only, now,
+                                        lease_seconds):  # fmt: skip
+            return _leased(session, reviewer=reviewer, item_id=found)
+    raise Conflict(
+        "someone else holds this item, it has been decided, or it is not yours to judge",
+        code="not_claimable",
+    )
+
+
+def own_leases(
+    session: Session, *, reviewer: Principal, now: datetime
+) -> list[tuple[ReviewItem, Submission]]:
+    """Items leased to this reviewer whose lease still runs, the oldest claim first."""
+    rows = session.execute(
+        select(ReviewItem, Submission)
+        .join(Submission, Submission.id == ReviewItem.submission_id)
+        .where(
+            ReviewItem.state == ItemState.leased,
+            ReviewItem.leased_by == reviewer.id,
+            ReviewItem.lease_expires_at > now,
+        )
+        .order_by(ReviewItem.leased_at, ReviewItem.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    return [(item, submission) for item, submission in rows]
+
+
+def _lease(
+    session: Session,
+    reviewer: Principal,
+    item_id: str,
+    senior_only: bool,
+    now: datetime,
+    lease_seconds: int,
+) -> bool:
+    # Conditional: if anything claimed it in between, no row changes and the caller moves on.
+    result = session.execute(
+        update(ReviewItem)
+        .where(
+            ReviewItem.id == item_id,
+            ReviewItem.state == (ItemState.escalated if senior_only else ItemState.pending),
+        )
+        .values(
+            leased_by=reviewer.id,
+            lease_token=secrets.token_urlsafe(24),
+            leased_at=now,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
 
 def _leased(
@@ -235,7 +295,12 @@ def renew_lease(
     now: datetime,
     lease_seconds: int,
 ) -> datetime:
-    """The page's heartbeat: a live lease held by this reviewer runs for another period."""
+    """The page's heartbeat: a live lease held by this reviewer runs for another period.
+
+    Not audited: a heartbeat every few minutes from every open page would bury the events
+    that matter. What the chain needs is who held the item and when that ended, and the
+    claim (`review.leased`), the release (`review.released`), the expiry
+    (`review.lease_expired`) and the decision record exactly that."""
     policy.require(reviewer, Action.review)
     expires = now + timedelta(seconds=lease_seconds)
     result = session.execute(
@@ -245,11 +310,55 @@ def renew_lease(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("the lease is stale or not yours; claim the item again", code="stale_lease")
-    audit.record(session, actor=reviewer.actor, action="review.lease_renewed",
-                 object_type="review_item", object_id=item_id,
-                 data={"expires_at": expires.isoformat()})  # fmt: skip
+        raise LeaseLost()
     return expires
+
+
+class LeaseLost(Conflict):
+    """The reviewer no longer holds the item: it expired, was released, or went to someone
+    else. Said in words a reviewer acts on; the code is what pages and scripts branch on."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "You no longer hold this item (your time ran out or it was released), so nothing "
+            "was saved. Claim it again to continue.",
+            code="stale_lease",
+        )
+
+
+def release(
+    session: Session,
+    *,
+    reviewer: Principal,
+    item_id: str,
+    lease_token: str,
+    now: datetime,
+    reason: str,
+) -> None:
+    """The reviewer gives the item back (idle page, undo's hand-over, or by choice): it returns
+    to its lane at once rather than when the lease would have expired. Audited, with why."""
+    policy.require(reviewer, Action.review)
+    result = session.execute(
+        update(ReviewItem)
+        .where(*_held(reviewer, item_id, lease_token, now))
+        .values(leased_by=None, lease_token=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise LeaseLost()
+    item = session.get_one(ReviewItem, item_id, populate_existing=True)
+    submission = session.get_one(Submission, item.submission_id, populate_existing=True)
+    move(session, item=item, submission=submission,
+         to=S.escalated if item.senior_only else S.in_queue,
+         cause="review.released", actor=reviewer.actor)  # fmt: skip
+    audit.record(
+        session,
+        actor=reviewer.actor,
+        action="review.released",
+        object_type="review_item",
+        object_id=item_id,
+        data={"submission_id": submission.id, "reason": reason},
+    )
 
 
 def _held(reviewer: Principal, item_id: str, lease_token: str, now: datetime) -> tuple:  # type: ignore[type-arg]
@@ -331,6 +440,7 @@ def decide(
     )
     first_approval = decision == DecisionKind.approve and status == S.in_queue
     leased_at = item.leased_at
+    from_senior_lane = item.senior_only
     # The lease check and the release are one conditional update: a stale or stolen lease
     # changes nothing.
     result = session.execute(
@@ -346,7 +456,7 @@ def decide(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("the lease is stale or not yours; claim the item again", code="stale_lease")
+        raise LeaseLost()
     record = Decision(
         review_item_id=item.id,
         submission_id=submission.id,
@@ -359,6 +469,7 @@ def decide(
         stage=Stage.second if second_look else Stage.review,
         lease_token=lease_token,
         leased_at=leased_at,
+        from_senior_lane=from_senior_lane,
     )
     session.add(record)
     session.flush()
@@ -382,6 +493,129 @@ def decide(
         },
     )
     return Decided(record, submission, prices)
+
+
+# Undo is a compensating record, not a grace period. The decision is final the moment it is
+# made (its award is in the ledger, its audit event in the chain); within `undo_seconds` its
+# own reviewer may take it back, which appends a decision of stage `undo` naming it
+# (`overturns_id`), moves the claim back to `in_review` under a new lease of theirs and, in
+# `mvq.flows.decisions.undo`, reverses any award with a new ledger entry. Nothing is updated or
+# deleted, so the ledger stays append-only and the chain says what happened: decided, then
+# undone. A grace period (decisions pending for ten seconds) would have kept every other
+# reader (the ledger, the unit, disputes, stats) waiting on a sweeper instead.
+UNDOABLE_STAGES = (Stage.review, Stage.second)
+
+
+@dataclass(frozen=True)
+class Undone:
+    """The undo record, the decision it takes back, and the item leased again to its reviewer."""
+
+    record: Decision
+    undone: Decision
+    item: ReviewItem
+    submission: Submission
+
+
+def last_own_decision(session: Session, *, reviewer: Principal) -> Decision | None:
+    """This reviewer's latest decision of any stage: after an undo or an overturn there is
+    nothing to undo until they decide again."""
+    return session.scalar(
+        select(Decision)
+        .where(Decision.reviewer_id == reviewer.id)
+        .order_by(Decision.created_at.desc(), Decision.id.desc())
+        .limit(1)
+    )
+
+
+def undo_window(
+    session: Session, *, reviewer: Principal, now: datetime, undo_seconds: int
+) -> tuple[Decision, float] | None:
+    """The reviewer's decision that may still be undone and the seconds left, if any."""
+    last = last_own_decision(session, reviewer=reviewer)
+    if last is None or last.stage not in UNDOABLE_STAGES or last.from_senior_lane is None:
+        return None
+    left = undo_seconds - (now - last.created_at).total_seconds()
+    return (last, left) if left > 0 else None
+
+
+def undo(
+    session: Session,
+    *,
+    reviewer: Principal,
+    decision_id: str,
+    now: datetime,
+    lease_seconds: int,
+    undo_seconds: int,
+) -> Undone:
+    """Takes back the reviewer's own last decision (see the comment above)."""
+    policy.require(reviewer, Action.review)
+    window = undo_window(session, reviewer=reviewer, now=now, undo_seconds=undo_seconds)
+    if window is None or window[0].id != decision_id:
+        raise Conflict("the time to undo this decision has passed", code="undo_expired")
+    last = window[0]
+    item = session.scalar(
+        select(ReviewItem)
+        .where(ReviewItem.id == last.review_item_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert item is not None
+    submission = session.get_one(Submission, last.submission_id, populate_existing=True)
+    latest = latest_decision(session, submission_id=submission.id)
+    appealed = session.scalar(select(exists().where(Appeal.submission_id == submission.id)))
+    if latest is None or latest.id != last.id or appealed or item.state == ItemState.leased:
+        raise Conflict("someone else has already taken this item up", code="undo_moved")
+    first_approval = last.decision == DecisionKind.approve and submission.status == S.in_queue
+    token = secrets.token_urlsafe(24)
+    # Conditional on the state the decision left, so an undo racing a claim changes nothing.
+    result = session.execute(
+        update(ReviewItem)
+        .where(ReviewItem.id == item.id, ReviewItem.state == item.state)
+        .values(
+            senior_only=bool(last.from_senior_lane),
+            first_reviewer_id=None if first_approval else item.first_reviewer_id,
+            leased_by=reviewer.id,
+            lease_token=token,
+            leased_at=now,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("someone else has already taken this item up", code="undo_moved")
+    record = Decision(
+        review_item_id=item.id,
+        submission_id=submission.id,
+        reviewer_id=reviewer.id,
+        decision=Stage.undo,
+        target_type=last.target_type,
+        outcome=last.outcome,
+        stage=Stage.undo,
+        lease_token=token,
+        leased_at=now,
+        overturns_id=last.id,
+    )
+    session.add(record)
+    session.flush()
+    was = submission.status
+    move(session, item=item, submission=submission, to=S.in_review, cause="review.undo",
+         actor=reviewer.actor, data={"decision_id": record.id})  # fmt: skip
+    session.refresh(item)
+    audit.record(
+        session,
+        actor=reviewer.actor,
+        action="review.undo",
+        object_type="decision",
+        object_id=record.id,
+        data={
+            "submission_id": submission.id,
+            "undoes": last.id,
+            "undone_decision": last.decision,
+            "from": was,
+            binding.ROW_DIGEST: binding.row_digest(record),
+        },
+    )
+    return Undone(record, last, item, submission)
 
 
 def _next_place(

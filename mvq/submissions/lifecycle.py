@@ -50,6 +50,15 @@ TRANSITIONS: frozenset[Transition] = frozenset(
         # A second reviewer who disagrees with the first approval sends it to the seniors.
         (S.in_review, S.escalated, "review.reject"),
         (S.in_review, S.escalated, "review.escalate"),
+        # The reviewer gives the item back before deciding (idle page, or by choice).
+        (S.in_review, S.in_queue, "review.released"),
+        (S.in_review, S.escalated, "review.released"),
+        # The reviewer undoes their own decision within seconds: the claim goes back under
+        # their lease, from wherever that decision sent it (see review.service.undo).
+        (S.approved, S.in_review, "review.undo"),
+        (S.rejected, S.in_review, "review.undo"),
+        (S.escalated, S.in_review, "review.undo"),
+        (S.in_queue, S.in_review, "review.undo"),
         (S.approved, S.rejected, "review.overturn"),
         (S.rejected, S.approved, "review.overturn"),
         # An overturn to an approval worth the four-eyes threshold waits for a second senior.
