@@ -37,16 +37,23 @@ def queue_page(
     target_type: str | None = None,
     min_age_minutes: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    sort: Annotated[str, Query(pattern="^(claim|oldest|newest)$")] = "claim",
+    after: Annotated[str | None, Query(max_length=400)] = None,
 ) -> QueueOut:
-    filters = queue.QueueFilters(flag, unit_id, target_type, min_age_minutes)
-    rows = queue.queue_rows(session, viewer=principal, filters=filters, now=now, limit=limit)
+    filters = queue.QueueFilters(flag, unit_id, target_type, min_age_minutes, sort)
+    rows = queue.queue_rows(session, viewer=principal, filters=filters, now=now, limit=limit,
+                            after=after)  # fmt: skip
     oldest = queue.oldest_waiting(session, now=now)
     return QueueOut(
         counts=queue.state_counts(session),
         oldest_waiting_seconds=oldest.total_seconds() if oldest is not None else None,
         items=[
             QueueItemOut(
-                **{k: v for k, v in row.__dict__.items() if k != "waiting"},
+                **{
+                    k: v
+                    for k, v in row.__dict__.items()
+                    if k not in ("waiting", "cursor", "thumb_key")
+                },
                 waiting_seconds=row.waiting.total_seconds(),
             )
             for row in rows
@@ -78,6 +85,48 @@ def claim(principal: StaffDep, session: SessionDep, now: NowDep) -> ClaimOut | R
     return ClaimOut(
         item_id=item.id,
         submission_id=submission.id,
+        lease_token=item.lease_token,
+        lease_expires_at=item.lease_expires_at,
+    )
+
+
+@router.post("/{item_id}/claim", response_model=ClaimOut)
+def claim_item(item_id: str, principal: StaffDep, session: SessionDep, now: NowDep) -> ClaimOut:
+    """Claims this one item, under the same rules as the next-item claim."""
+    item, submission = service.claim_item(
+        session, reviewer=principal, item_id=item_id, now=now,
+        lease_seconds=get_settings().lease_seconds,
+    )  # fmt: skip
+    session.commit()
+    assert item.lease_token is not None and item.lease_expires_at is not None
+    return ClaimOut(item_id=item.id, submission_id=submission.id, lease_token=item.lease_token,
+                    lease_expires_at=item.lease_expires_at)  # fmt: skip
+
+
+@router.post("/{item_id}/release", status_code=204)
+def release(
+    item_id: str, body: HeartbeatIn, principal: StaffDep, session: SessionDep, now: NowDep
+) -> Response:
+    """Gives the lease back at once; the item returns to its lane."""
+    service.release(session, reviewer=principal, item_id=item_id,
+                    lease_token=body.lease_token, now=now, reason="left")  # fmt: skip
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.post("/decisions/{decision_id}/undo", response_model=ClaimOut)
+def undo(decision_id: str, principal: StaffDep, session: SessionDep, now: NowDep) -> ClaimOut:
+    """Takes back one's own last decision within `undo_seconds`; the item is leased again."""
+    settings = get_settings()
+    undone = decisions.undo(session, reviewer=principal, decision_id=decision_id, now=now,
+                            lease_seconds=settings.lease_seconds,
+                            undo_seconds=settings.undo_seconds)  # fmt: skip
+    session.commit()
+    item = undone.item
+    assert item.lease_token is not None and item.lease_expires_at is not None
+    return ClaimOut(
+        item_id=item.id,
+        submission_id=undone.submission.id,
         lease_token=item.lease_token,
         lease_expires_at=item.lease_expires_at,
     )

@@ -1,20 +1,29 @@
 """The review queue as its readers see it: waiting items in claim order with filters, the
-counts per state and the oldest wait. Reads only."""
+counts per state and the oldest wait. Reads only.
 
-from dataclasses import dataclass
+Pages are keyset pages: the cursor is the last row's sort key, so page 200 of a long queue
+costs what page 1 does (one query on the queue index), never an OFFSET scan."""
+
+import base64
+import json
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.auth.service import Principal
-from mvq.review.models import ItemState, ReviewItem
+from mvq.media.models import Frame, Media, MediaStatus
+from mvq.review.models import Decision, ItemState, ReviewItem, Stage
 from mvq.submissions.models import Flag, Submission
 from mvq.units.models import Unit
 
 WAITING = (ItemState.pending, ItemState.escalated)
+SORTS = ("claim", "oldest", "newest")
+PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,7 @@ class QueueFilters:
     unit_id: str | None = None
     target_type: str | None = None
     min_age_minutes: int | None = None
+    sort: str = "claim"  # one of SORTS: the claim order, or by waiting time
 
 
 @dataclass(frozen=True)
@@ -38,27 +48,83 @@ class QueueRow:
     needs_second: bool
     waiting: timedelta
     flags: list[str]
+    # The sort key of this row, for the next page's cursor; the first still's stored key.
+    cursor: str = field(default="", repr=False)
+    thumb_key: str | None = None
+
+    @property
+    def short_id(self) -> str:
+        """What a reviewer reads out or searches for: the claim id's first eight characters."""
+        return self.submission_id[:8]
+
+
+def _sort_columns(viewer: Principal, sort: str) -> list[tuple[Any, bool]]:
+    """(column, descending) pairs, ending in the id so every row's key is unique."""
+    if sort == "oldest":
+        return [(ReviewItem.created_at, False), (ReviewItem.id, False)]
+    if sort == "newest":
+        return [(ReviewItem.created_at, True), (ReviewItem.id, True)]
+    # Seniors take escalated items first; everyone else can never claim them.
+    seniors_first = policy.allows(viewer, Action.take_escalated)
+    return [
+        (ReviewItem.senior_only, seniors_first),
+        (ReviewItem.priority, True),
+        (ReviewItem.created_at, False),
+        (ReviewItem.id, False),
+    ]
+
+
+def _encode(values: list[Any]) -> str:
+    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, columns: list[tuple[Any, bool]]) -> list[Any] | None:
+    """The sort key a cursor names, or None for one that is malformed or of another sort."""
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(values, list) or len(values) != len(columns):
+            return None
+        return [
+            datetime.fromisoformat(v) if col is ReviewItem.created_at else v
+            for (col, _), v in zip(columns, values, strict=True)
+        ]
+    except (ValueError, TypeError):
+        return None
+
+
+def _after(columns: list[tuple[Any, bool]], values: list[Any]) -> ColumnElement[bool]:
+    """Rows after the key `values` in the order `columns`: (a > x) or (a = x and b > y) ..."""
+    terms = []
+    for n, (col, desc) in enumerate(columns):
+        equal = [c == v for (c, _), v in zip(columns[:n], values[:n], strict=True)]
+        terms.append(and_(*equal, col < values[n] if desc else col > values[n]))
+    return or_(*terms) if terms else false()
 
 
 def queue_rows(
-    session: Session, *, viewer: Principal, filters: QueueFilters, now: datetime, limit: int = 200
+    session: Session,
+    *,
+    viewer: Principal,
+    filters: QueueFilters,
+    now: datetime,
+    limit: int = 200,
+    after: str | None = None,
 ) -> list[QueueRow]:
-    """Waiting and leased items in the order a claim takes them (seniors: escalated first)."""
-    seniors_first = policy.allows(viewer, Action.take_escalated)
+    """Waiting and leased items in the order a claim takes them (seniors: escalated first),
+    or by waiting time; `after` is the cursor of the last row of the page before."""
+    columns = _sort_columns(viewer, filters.sort if filters.sort in SORTS else "claim")
     stmt = (
         select(ReviewItem, Submission, Unit.name)
         .join(Submission, Submission.id == ReviewItem.submission_id)
         .join(Unit, Unit.id == Submission.unit_id)
         .where(ReviewItem.state.in_([*WAITING, ItemState.leased]))
-        .order_by(
-            # Seniors take escalated items first; everyone else can never claim them.
-            ReviewItem.senior_only.desc() if seniors_first else ReviewItem.senior_only.asc(),
-            ReviewItem.priority.desc(),
-            ReviewItem.created_at,
-            ReviewItem.id,
-        )
+        .order_by(*(col.desc() if desc else col.asc() for col, desc in columns))
         .limit(limit)
     )
+    key = _decode(after, columns) if after else None
+    if key is not None:
+        stmt = stmt.where(_after(columns, key))
     if viewer.unit_id is not None:
         stmt = stmt.where(Submission.unit_id != viewer.unit_id)
     if filters.flag == "any":
@@ -74,13 +140,13 @@ def queue_rows(
     if filters.min_age_minutes:
         stmt = stmt.where(ReviewItem.created_at <= now - timedelta(minutes=filters.min_age_minutes))
     rows = session.execute(stmt).all()
+    ids = [s.id for _, s, _ in rows]
     kinds: dict[str, list[str]] = {}
     for submission_id, kind in session.execute(
-        select(Flag.submission_id, Flag.kind)
-        .where(Flag.submission_id.in_([s.id for _, s, _ in rows]))
-        .distinct()
+        select(Flag.submission_id, Flag.kind).where(Flag.submission_id.in_(ids)).distinct()
     ):
         kinds.setdefault(submission_id, []).append(kind)
+    thumbs = first_stills(session, submission_ids=ids)
     return [
         QueueRow(
             item_id=item.id,
@@ -94,26 +160,77 @@ def queue_rows(
             needs_second=item.first_reviewer_id is not None,
             waiting=now - item.created_at,
             flags=sorted(kinds.get(sub.id, [])),
+            cursor=_encode([getattr(item, col.key) for col, _ in columns]),
+            thumb_key=thumbs.get(sub.id),
         )
         for item, sub, unit_name in rows
     ]
 
 
-def state_counts(session: Session) -> dict[str, int]:
-    counts = {state.value: 0 for state in ItemState}
-    for state, count in session.execute(
-        select(ReviewItem.state, func.count()).group_by(ReviewItem.state)
-    ):
-        counts[state] = count
-    counts["awaiting_second"] = int(
-        session.scalar(
-            select(func.count()).where(
-                ReviewItem.state == ItemState.pending, ReviewItem.first_reviewer_id.is_not(None)
-            )
+def first_stills(session: Session, *, submission_ids: list[str]) -> dict[str, str]:
+    """Each claim's first still (frame 0 of its first processed file), for a thumbnail: one
+    query for a whole page."""
+    found: dict[str, str] = {}
+    if not submission_ids:
+        return found
+    for submission_id, key in session.execute(
+        select(Media.submission_id, Frame.s3_key)
+        .join(Frame, Frame.media_id == Media.id)
+        .where(
+            Media.submission_id.in_(submission_ids),
+            Media.status == MediaStatus.processed,
+            Frame.index == 0,
         )
-        or 0
-    )
+        .order_by(Media.created_at)
+    ):
+        found.setdefault(submission_id, key)
+    return found
+
+
+def state_counts(session: Session) -> dict[str, int]:
+    """How many items are in each place, each item counted once: `pending` is waiting for a
+    first look, `awaiting_second` waiting for the second approval of four-eyes (once counted
+    in both)."""
+    counts = {state.value: 0 for state in ItemState}
+    counts["awaiting_second"] = 0
+    for state, second, count in session.execute(
+        select(ReviewItem.state, ReviewItem.first_reviewer_id.is_not(None), func.count()).group_by(
+            ReviewItem.state, ReviewItem.first_reviewer_id.is_not(None)
+        )
+    ):
+        place = "awaiting_second" if state == ItemState.pending and second else state
+        counts[place] += count
     return counts
+
+
+@dataclass(frozen=True)
+class RecentDecision:
+    decision: Decision
+    item_id: str
+    target_type: str
+    outcome: str
+    status: str
+    undone: bool
+
+
+def recent_decisions(
+    session: Session, *, reviewer_id: str, limit: int = 20
+) -> list[RecentDecision]:
+    """This reviewer's latest decisions (undo records aside), each marked if it was undone."""
+    undo = aliased(Decision)
+    rows = session.execute(
+        select(Decision, Submission.target_type, Submission.outcome, Submission.status,
+               undo.id.is_not(None))
+        .join(Submission, Submission.id == Decision.submission_id)
+        .outerjoin(undo, and_(undo.overturns_id == Decision.id, undo.stage == Stage.undo))
+        .where(Decision.reviewer_id == reviewer_id, Decision.stage != Stage.undo)
+        .order_by(Decision.created_at.desc(), Decision.id.desc())
+        .limit(limit)
+    )  # fmt: skip
+    return [
+        RecentDecision(d, d.review_item_id, target, outcome, status, bool(undone))
+        for d, target, outcome, status, undone in rows
+    ]
 
 
 def oldest_waiting(session: Session, *, now: datetime) -> timedelta | None:

@@ -1,14 +1,18 @@
 """The reviewers' pages: the queue, one item, decisions and stats. Each form posts here with
 the session's CSRF token and calls the same service functions as the JSON API."""
 
-from datetime import timedelta
-from typing import Annotated
+import contextlib
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SessionDep
+from mvq import storage
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.errors import Conflict, Invalid
@@ -18,8 +22,9 @@ from mvq.review.models import ItemState
 from mvq.rules import service as rules
 from mvq.rules.models import Outcome
 from mvq.settings import get_settings
-from web.deps import WebFormUserDep, WebUserDep
-from web.templating import redirect, render
+from web.deps import WebFormUserDep, WebUser, WebUserDep
+from web.i18n import gettext as _
+from web.templating import redirect, render, url_for
 
 router = APIRouter(include_in_schema=False)
 FLAG_KINDS = (
@@ -31,6 +36,47 @@ FLAG_KINDS = (
     "location_mismatch",
     "reencoded",
 )
+# Approving a claim with one of these takes a second, deliberate key press.
+CONFIRM_FLAGS = ("cross_unit_duplicate", "exact_duplicate", "already_credited")
+# A reviewer who would rather land on the queue after each decision sets this cookie to "0"
+# (the queue page's checkbox does); by default a decision leads straight to the next item.
+AUTO_NEXT_COOKIE = "mvq_auto_next"
+
+
+def lease_error(exc: Conflict) -> str:
+    """A lease or undo refusal in the reviewer's words and language."""
+    plain = {
+        "stale_lease": _("You no longer hold this item: your time ran out or it was released, "
+                         "so nothing was saved. Claim it again to continue."),
+        "not_claimable": _("This item can't be claimed: someone else holds it, it has been "
+                           "decided, or it isn't yours to judge."),
+        "undo_expired": _("Too late to undo: that decision is final now."),
+        "undo_moved": _("That decision can't be undone: someone else has taken the item up."),
+        "undo_disputed": _("That decision can't be undone because the claim is in a dispute; "
+                           "ask a senior to overturn it."),
+    }  # fmt: skip
+    return plain.get(exc.code or "", exc.message)
+
+
+def _see(
+    request: Request, name: str, /, *, query: dict[str, str], **params: Any
+) -> RedirectResponse:
+    target = url_for(request, name, **params)
+    if query:
+        target += "?" + urlencode(query)
+    return RedirectResponse(target, status_code=303)
+
+
+def _undo_offer(session: Session, user: WebUser, now: datetime) -> dict[str, Any] | None:
+    """The toast after a decision: which one may still be undone and for how long."""
+    if not user.can(Action.review):
+        return None
+    window = service.undo_window(session, reviewer=user.principal, now=now,
+                                 undo_seconds=get_settings().undo_seconds)  # fmt: skip
+    if window is None:
+        return None
+    decision, left = window
+    return {"decision": decision, "seconds_left": int(left + 0.999)}
 
 
 @router.get("/review", response_class=HTMLResponse)
@@ -43,6 +89,8 @@ def queue_page(
     unit_id: str | None = None,
     target_type: str | None = None,
     min_age_minutes: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+    sort: Annotated[str, Query(max_length=10)] = "claim",
+    after: Annotated[str | None, Query(max_length=400)] = None,
     message: str | None = None,
 ) -> HTMLResponse:
     policy.require(user.principal, Action.view_queue)
@@ -51,12 +99,35 @@ def queue_page(
         unit_id=unit_id or None,
         target_type=target_type or None,
         min_age_minutes=min_age_minutes,
+        sort=sort if sort in queue.SORTS else "claim",
     )
+    # One row more than a page tells whether there is a next one.
+    rows = queue.queue_rows(session, viewer=user.principal, filters=filters, now=now,
+                            limit=queue.PAGE_SIZE + 1, after=after or None)  # fmt: skip
+    more = len(rows) > queue.PAGE_SIZE
+    rows = rows[: queue.PAGE_SIZE]
+    kept = {k: v for k, v in {
+        "flag": filters.flag, "unit_id": filters.unit_id, "target_type": filters.target_type,
+        "min_age_minutes": filters.min_age_minutes, "sort": filters.sort,
+    }.items() if v not in (None, "", "claim")}  # fmt: skip
+    mine = service.own_leases(session, reviewer=user.principal, now=now)
     return render(
         request,
         "queue.html",
         user=user,
-        rows=queue.queue_rows(session, viewer=user.principal, filters=filters, now=now),
+        rows=rows,
+        # Short-lived presigned stills; the veil (review.css) blurs them like the footage.
+        thumbs={
+            r.item_id: storage.presign_get(r.thumb_key, content_type="image/jpeg")
+            for r in rows
+            if r.thumb_key
+        },
+        next_page=("?" + urlencode({**kept, "after": rows[-1].cursor})) if more else None,
+        first_page=("?" + urlencode(kept)) if after else None,
+        sorts=queue.SORTS,
+        mine=mine,
+        recent=queue.recent_decisions(session, reviewer_id=user.principal.id),
+        undo=_undo_offer(session, user, now),
         counts=queue.state_counts(session),
         oldest=queue.oldest_waiting(session, now=now),
         filters=filters,
@@ -77,8 +148,74 @@ def claim(
     )
     session.commit()
     if claimed is None:
-        return redirect(request, "queue_page", message="The queue is empty.")
+        return redirect(request, "queue_page", message=_("The queue is empty."))
     return redirect(request, "item_page", item_id=claimed[0].id)
+
+
+@router.post("/review/{item_id}/claim", response_class=RedirectResponse)
+def claim_item(
+    item_id: str, request: Request, user: WebFormUserDep, session: SessionDep, now: NowDep
+) -> RedirectResponse:
+    """ "Claim this item" on a listed item's page, and "claim again" after a lost lease."""
+    try:
+        service.claim_item(session, reviewer=user.principal, item_id=item_id, now=now,
+                           lease_seconds=get_settings().lease_seconds)  # fmt: skip
+    except Conflict as exc:
+        session.rollback()
+        return redirect(request, "item_page", item_id=item_id, message=lease_error(exc))
+    session.commit()
+    return redirect(request, "item_page", item_id=item_id)
+
+
+class LeaseToken(BaseModel):
+    lease_token: str = Field(min_length=1, max_length=64)
+    reason: str = Field(default="left", pattern="^(idle|left)$")
+
+
+@router.post("/review/{item_id}/release")
+def release(
+    item_id: str, body: LeaseToken, user: WebFormUserDep, session: SessionDep, now: NowDep
+) -> JSONResponse:
+    """The page gives its lease back: after `review_idle_seconds` without input, or when the
+    reviewer lets the item go."""
+    try:
+        service.release(session, reviewer=user.principal, item_id=item_id,
+                        lease_token=body.lease_token, now=now, reason=body.reason)  # fmt: skip
+    except Conflict as exc:
+        session.rollback()
+        return JSONResponse({"code": exc.code, "message": lease_error(exc)}, status_code=409)
+    session.commit()
+    return JSONResponse({"released": True})
+
+
+@router.post("/review/undo", response_class=RedirectResponse)
+def undo(
+    request: Request,
+    user: WebFormUserDep,
+    session: SessionDep,
+    now: NowDep,
+    decision_id: Annotated[str, Form(max_length=36)],
+    from_item: Annotated[str | None, Form(max_length=36)] = None,
+    from_token: Annotated[str | None, Form(max_length=64)] = None,
+) -> RedirectResponse:
+    """Takes back the reviewer's last decision and opens that item again, leased to them. The
+    item the decision led to (if the undo is pressed there) goes back to the queue."""
+    settings = get_settings()
+    try:
+        undone = decisions.undo(session, reviewer=user.principal, decision_id=decision_id,
+                                now=now, lease_seconds=settings.lease_seconds,
+                                undo_seconds=settings.undo_seconds)  # fmt: skip
+    except Conflict as exc:
+        session.rollback()
+        return _see(request, "queue_page", query={"message": lease_error(exc)})
+    if from_item and from_token and from_item != undone.item.id:
+        # Already gone (expired, released): nothing to give back. The refusal writes nothing.
+        with contextlib.suppress(Conflict):
+            service.release(session, reviewer=user.principal, item_id=from_item,
+                            lease_token=from_token, now=now, reason="undo")  # fmt: skip
+    session.commit()
+    return redirect(request, "item_page", item_id=undone.item.id,
+                    message=_("Decision undone. The item is yours again."))  # fmt: skip
 
 
 @router.get("/review/stats", response_class=HTMLResponse)
@@ -107,11 +244,18 @@ def item_page(
     view = inspection.item_view(session, viewer=user.principal, item_id=item_id)
     session.commit()  # the access event for the presigned GETs
     at = view.submission.occurred_at
+    state = view.item.state
+    claimable = user.can(Action.review) and state in (ItemState.pending, ItemState.escalated)
     return render(
         request,
         "item.html",
         user=user,
         view=view,
+        claimable=claimable,
+        confirm_flags=sorted({f.kind for f in view.flags} & set(CONFIRM_FLAGS)),
+        idle_seconds=get_settings().review_idle_seconds,
+        now=now,
+        undo=_undo_offer(session, user, now),
         target_types=sorted(rules.known_target_types(session, at=at)),
         outcomes=[o.value for o in Outcome],
         reject_reasons=service.REJECT_REASONS,
@@ -148,12 +292,25 @@ def decide(
             comment=comment or None,
             now=now,
         )
-    except (Conflict, Invalid) as exc:
+    except Conflict as exc:
+        session.rollback()
+        return redirect(request, "item_page", item_id=item_id, message=lease_error(exc))
+    except Invalid as exc:
         session.rollback()
         return redirect(request, "item_page", item_id=item_id, message=exc.message)
     session.commit()
-    done = {"approve": "approved", "reject": "rejected", "escalate": "escalated"}[record.decision]
-    return redirect(request, "queue_page", message=f"Item {done}. Press n for the next.")
+    done = {
+        "approve": _("Approved."), "reject": _("Rejected."), "escalate": _("Escalated."),
+    }[record.decision]  # fmt: skip
+    if request.cookies.get(AUTO_NEXT_COOKIE) != "0":
+        # Straight on to the next item: one key, one page load per decision.
+        claimed = service.claim_next(session, reviewer=user.principal, now=now,
+                                     lease_seconds=get_settings().lease_seconds)  # fmt: skip
+        session.commit()
+        if claimed is not None:
+            return redirect(request, "item_page", item_id=claimed[0].id, message=done)
+        return redirect(request, "queue_page", message=done + " " + _("The queue is empty."))
+    return redirect(request, "queue_page", message=done + " " + _("Press n for the next."))
 
 
 class Heartbeat(BaseModel):
@@ -163,17 +320,22 @@ class Heartbeat(BaseModel):
 @router.post("/review/{item_id}/heartbeat")
 def heartbeat(
     item_id: str, body: Heartbeat, user: WebFormUserDep, session: SessionDep, now: NowDep
-) -> dict[str, str]:
-    expires = service.renew_lease(
-        session,
-        reviewer=user.principal,
-        item_id=item_id,
-        lease_token=body.lease_token,
-        now=now,
-        lease_seconds=get_settings().lease_seconds,
-    )
+) -> JSONResponse:
+    try:
+        expires = service.renew_lease(
+            session,
+            reviewer=user.principal,
+            item_id=item_id,
+            lease_token=body.lease_token,
+            now=now,
+            lease_seconds=get_settings().lease_seconds,
+        )
+    except Conflict as exc:
+        session.rollback()
+        return JSONResponse({"code": exc.code, "message": lease_error(exc)}, status_code=409)
     session.commit()
-    return {"lease_expires_at": expires.isoformat()}
+    # The server's clock with the expiry, so the page's countdown does not trust its own.
+    return JSONResponse({"lease_expires_at": expires.isoformat(), "now": now.isoformat()})
 
 
 @router.post("/review/{item_id}/overturn", response_class=RedirectResponse)

@@ -1,9 +1,12 @@
-// Keyboard shortcuts, the lease heartbeat and the footage veil. No build step, no framework.
+// Keyboard shortcuts, the lease (heartbeat, countdown, idle release, loss), the approval
+// confirmation, the undo toast and the footage veil. No build step, no framework. Every word
+// shown comes translated from the page (#review-strings), never from this file.
 (function () {
   "use strict";
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
-  const item = document.getElementById("item");
   const media = document.getElementById("media");
+  const stringsEl = document.getElementById("review-strings");
+  const words = stringsEl ? JSON.parse(stringsEl.textContent) : {};
 
   function unveil() {
     if (!media) return;
@@ -14,11 +17,53 @@
 
   function submit(id) {
     const form = document.getElementById(id);
-    if (form) form.requestSubmit();
+    if (form && !form.closest(".locked")) form.requestSubmit();
   }
+
+  // The approval of a claim that may be paid already or copies another takes a second press.
+  const approveForm = document.getElementById("approve-form");
+  const confirmBox = document.getElementById("approve-confirm");
+  let confirmed = false;
+  function askToConfirm() {
+    if (!confirmBox) return false;
+    document.getElementById("approve-confirm-text").textContent = words.confirm || "";
+    confirmBox.hidden = false;
+    document.getElementById("approve-confirm-button").focus();
+    return true;
+  }
+  function approve() {
+    if (!approveForm) return;
+    if (confirmBox && !confirmed) {
+      if (confirmBox.hidden) { askToConfirm(); return; }
+      confirmed = true;  // the second press
+    }
+    submit("approve-form");
+  }
+  approveForm?.addEventListener("submit", (ev) => {
+    if (confirmBox && !confirmed) { ev.preventDefault(); askToConfirm(); }
+  });
+  document.getElementById("approve-confirm-button")?.addEventListener("click", () => {
+    confirmed = true;
+    submit("approve-form");
+  });
+  function cancelConfirm() {
+    if (confirmBox && !confirmBox.hidden) {
+      confirmBox.hidden = true;
+      document.getElementById("approve")?.focus();
+    }
+  }
+  document.getElementById("approve-cancel")?.addEventListener("click", cancelConfirm);
+
+  // The preference "after a decision, go straight to the next item" lives in a cookie, so the
+  // server (which redirects after the decision) reads it; unchecked means back to the queue.
+  document.getElementById("auto-next")?.addEventListener("change", (ev) => {
+    const on = ev.target.checked ? "1" : "0";
+    document.cookie = `mvq_auto_next=${on}; path=/; max-age=${400 * 24 * 3600}; SameSite=Lax`;
+  });
 
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ev.key === "Escape") { cancelConfirm(); return; }
     const typing = ev.target.closest && ev.target.closest("input, textarea, select");
     if (typing) {
       // Enter in the reject form sends it once a reason is chosen.
@@ -29,34 +74,120 @@
       return;
     }
     const actions = {
-      n: () => submit("claim-form"),
-      a: () => submit("approve-form"),
-      r: () => document.getElementById("reason")?.focus(),
+      // The queue's button, or on an item page the same claim (own leased items first).
+      n: () => submit(document.getElementById("claim-form") ? "claim-form" : "claim-next-form"),
+      a: approve,
+      r: () => { if (!document.querySelector(".decide.locked")) document.getElementById("reason")?.focus(); },
       e: () => submit("escalate-form"),
       u: unveil,
+      z: () => submit("undo-form"),
+      c: () => { submit("claim-item-form"); submit("claim-again-form"); },
     };
     const act = actions[ev.key];
     if (act) { ev.preventDefault(); act(); }
   });
 
-  // While the page is open the lease is renewed, so a long clip never loses its reviewer.
-  const lease = item?.dataset.leaseToken;
-  if (lease) {
-    const beat = async () => {
-      const res = await fetch(item.dataset.heartbeatUrl, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-        body: JSON.stringify({ lease_token: lease }),
-      });
-      const shown = document.getElementById("lease-expires");
+  // The undo toast counts down to the moment the decision can no longer be taken back.
+  const toast = document.getElementById("undo-toast");
+  if (toast) {
+    let left = Number(toast.dataset.secondsLeft || 0);
+    const shown = document.getElementById("undo-seconds");
+    const tick = setInterval(() => {
+      left -= 1;
+      if (shown) shown.textContent = String(Math.max(0, left));
+      if (left <= 0) { clearInterval(tick); toast.remove(); }
+    }, 1000);
+  }
+
+  // The lease: a countdown to the moment the item goes back, renewed by a heartbeat while the
+  // reviewer is active, released after the idle time, and the controls locked once it is lost.
+  // Activity is a key, a click, a mouse move, a scroll or touch, and a clip that is playing
+  // (watching a long clip without touching anything is work, not absence).
+  const lease = document.getElementById("lease");
+  if (!lease) return;
+  const token = lease.dataset.leaseToken;
+  const idleMs = Number(lease.dataset.idleSeconds || 300) * 1000;
+  const leaseMs = Number(lease.dataset.leaseSeconds || 600) * 1000;
+  // The server's clock may differ from this machine's: count from the offset between them.
+  const skew = Date.parse(lease.dataset.now) - Date.now();
+  let expires = Date.parse(lease.dataset.expires) - skew;
+  let lastActive = Date.now();
+  let gone = false;
+  const countdown = document.getElementById("lease-countdown");
+  const warning = document.getElementById("lease-warning");
+
+  ["keydown", "pointerdown", "pointermove", "wheel", "scroll", "touchstart"].forEach((kind) =>
+    document.addEventListener(kind, () => { lastActive = Date.now(); }, { passive: true, capture: true }));
+  const playing = () => [...document.querySelectorAll("video")].some((v) => !v.paused && !v.ended);
+
+  function lose(message) {
+    if (gone) return;
+    gone = true;
+    document.getElementById("lease-status").hidden = true;
+    warning.hidden = true;
+    document.getElementById("lease-lost-text").textContent = message;
+    document.getElementById("lease-lost").hidden = false;
+    const panel = document.getElementById("decide");
+    if (panel) {
+      panel.classList.add("locked");
+      panel.querySelectorAll("button, input, select, textarea").forEach((el) => { el.disabled = true; });
+    }
+    document.getElementById("claim-again")?.focus();
+  }
+
+  async function post(url, body) {
+    return fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body),
+    });
+  }
+
+  async function beat() {
+    if (gone) return;
+    try {
+      const res = await post(lease.dataset.heartbeatUrl, { lease_token: token });
       if (res.ok) {
         const body = await res.json();
-        if (shown) shown.textContent = body.lease_expires_at;
-      } else if (shown) {
-        shown.textContent = "lost: claim the item again";
+        expires = Date.parse(body.lease_expires_at) - (Date.parse(body.now) - Date.now());
+      } else {
+        const body = await res.json().catch(() => ({}));
+        lose(body.message || words.lost);
       }
-    };
-    const seconds = Number(item.dataset.leaseSeconds || 600);
-    setInterval(beat, Math.max(2, seconds / 3) * 1000);
+    } catch (e) {
+      warning.textContent = words.offline || "";
+      warning.hidden = false;
+    }
   }
+
+  let releasing = false;
+  async function releaseIdle() {
+    if (gone || releasing) return;
+    releasing = true;
+    await post(lease.dataset.releaseUrl, { lease_token: token, reason: "idle" }).catch(() => null);
+    lose(words.idle);
+  }
+
+  const beatEvery = Math.max(2000, Math.min(leaseMs / 3, 60000));
+  let lastBeat = Date.now();
+  function tick() {
+    if (gone) return;
+    const now = Date.now();
+    if (playing()) lastActive = now;
+    const idleAt = lastActive + idleMs;
+    if (now >= idleAt) { releaseIdle(); return; }
+    if (now >= expires) { lose(words.lost); return; }
+    // Renew only for someone at work; an idle page lets its lease run down to the release.
+    if (now - lastBeat >= beatEvery && now - lastActive < beatEvery) { lastBeat = now; beat(); }
+    const until = Math.min(idleAt, expires);
+    const left = Math.max(0, Math.round((until - now) / 1000));
+    countdown.textContent = `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+    if (left <= 60) {
+      if (warning.hidden) { warning.textContent = words.warning || ""; warning.hidden = false; }
+    } else if (!warning.hidden && warning.textContent === words.warning) {
+      warning.hidden = true;
+    }
+  }
+  tick();
+  setInterval(tick, 1000);
 })();
