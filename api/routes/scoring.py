@@ -33,6 +33,7 @@ def _version_out(session: Session, version: RuleVersion) -> RuleVersionOut:
         rules=[
             RuleIn(target_type=r.target_type, outcome=r.outcome, points=r.points) for r in rules
         ],
+        withdrawn_at=version.withdrawn_at,
     )
 
 
@@ -60,6 +61,19 @@ def create_rules(
         actor=principal.actor,
         now=now,
     )
+    session.commit()
+    return _version_out(session, version)
+
+
+@router.post("/scoring/rules/{version_id}/withdraw", response_model=RuleVersionOut)
+def withdraw_rules(
+    version_id: str,
+    session: SessionDep,
+    now: NowDep,
+    principal: Principal = allowed(Action.edit_rules),
+) -> RuleVersionOut:
+    """Withdraw a version scheduled for the future; 409 once it is in force (or withdrawn)."""
+    version = service.withdraw(session, version_id=version_id, actor=principal.actor, now=now)
     session.commit()
     return _version_out(session, version)
 

@@ -20,6 +20,8 @@ class RuleVersionOut(BaseModel):
     id: str
     effective_from: datetime
     rules: list[RuleIn]
+    # Set when the version was withdrawn before it took effect: it is never in force.
+    withdrawn_at: datetime | None = None
 
 
 class RulesOut(BaseModel):

@@ -2,25 +2,35 @@
 leaderboard with its chart."""
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SessionDep
 from mvq.auth import policy
 from mvq.auth import service as auth
 from mvq.auth.policy import Action
-from mvq.errors import DomainError, Invalid
+from mvq.errors import Conflict, DomainError, NotFound
 from mvq.rules import service
-from mvq.rules.models import Outcome
+from mvq.rules.models import Outcome, RuleVersion
 from mvq.scoring import ledger, preview
-from web.deps import WebFormUserDep, WebUserDep
+from web.deps import WebFormUserDep, WebUser, WebUserDep
+from web.i18n import gettext
 from web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 CHART_UNITS = 5
 PERIODS = {"7d": 7, "30d": 30, "90d": 90, "365d": 365}
+
+
+class DraftError(Exception):
+    """A line of a draft the parser cannot read: shown next to the draft, never a lost page."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def parse_rules(text: str) -> list[service.RuleRow]:
@@ -31,9 +41,53 @@ def parse_rules(text: str) -> list[service.RuleRow]:
             continue
         parts = line.split()
         if len(parts) != 3 or parts[1] not in set(Outcome) or not parts[2].isdigit():
-            raise Invalid(f"line {number}: write `target_type destroyed|damaged points`")
+            raise DraftError(gettext(
+                "Line %(number)s (%(line)s): write `target_type destroyed|damaged points`, "
+                "e.g. `tank destroyed 40`.", number=number, line=line.strip()[:80],
+            ))  # fmt: skip
         rows.append(service.RuleRow(parts[0].lower(), parts[1], int(parts[2])))
+    if not rows:
+        raise DraftError(gettext("The draft has no rules: write at least one line."))
     return rows
+
+
+def _removal_key(changes: list[service.RuleChange]) -> str:
+    """What a confirmation covers: exactly these rules removed. A draft edited after the
+    confirmation that removes others asks again."""
+    return ",".join(f"{c.target_type}/{c.outcome}" for c in changes if c.kind == "removed")
+
+
+def _history(session: Session) -> list[tuple[RuleVersion, list[service.RuleChange], bool]]:
+    versions = service.history(session)  # newest first
+    # Each version against the one it followed; a withdrawn version was never followed.
+    live = [v for v in versions if v.withdrawn_at is None]
+    shown = []
+    for version in versions:
+        rules = service.rules_of(session, version_id=version.id)
+        before_it = next((v for v in live if v.effective_from < version.effective_from), None)
+        before = service.rules_of(session, version_id=before_it.id) if before_it else []
+        shown.append((version, service.diff(before, rules), service.is_demo(version)))
+    return shown
+
+
+def _rules_page(
+    request: Request,
+    user: WebUser,
+    session: Session,
+    now: datetime,
+    *,
+    status_code: int = 200,
+    message: str | None = None,
+    **form: Any,
+) -> HTMLResponse:
+    in_force = service.version_in_force(session, at=now)
+    in_force_rules = service.rules_of(session, version_id=in_force.id) if in_force else []
+    # The editor starts from the version in force: a change is an edit of it, not a retyping.
+    form.setdefault("draft", service.as_text(in_force_rules))
+    return render(request, "rules.html", user=user, versions=_history(session), now=now,
+                  message=message, in_force_id=in_force.id if in_force else None,
+                  can_edit=user.can(Action.edit_rules), status_code=status_code,
+                  **form)  # fmt: skip
 
 
 @router.get("/scoring/rules", response_class=HTMLResponse)
@@ -42,20 +96,10 @@ def rules_page(
     message: str | None = None,
 ) -> HTMLResponse:  # fmt: skip
     policy.require(user.principal, Action.view_rules)
-    versions = service.history(session)  # newest first
-    shown = []
-    for n, version in enumerate(versions):
-        rules = service.rules_of(session, version_id=version.id)
-        before = service.rules_of(session, version_id=versions[n + 1].id) if n + 1 < len(
-            versions) else []  # fmt: skip
-        shown.append((version, service.diff(before, rules), service.is_demo(version)))
-    in_force = service.version_in_force(session, at=now)
-    return render(request, "rules.html", user=user, versions=shown, now=now, message=message,
-                  in_force_id=in_force.id if in_force else None,
-                  can_edit=user.can(Action.edit_rules))  # fmt: skip
+    return _rules_page(request, user, session, now, message=message)
 
 
-@router.post("/scoring/rules", response_class=RedirectResponse)
+@router.post("/scoring/rules", response_class=HTMLResponse)
 def create_rules(
     request: Request,
     user: WebFormUserDep,
@@ -63,19 +107,65 @@ def create_rules(
     now: NowDep,
     effective_from: Annotated[datetime, Form()],
     rules: Annotated[str, Form(max_length=100_000)],
-) -> RedirectResponse:
+    action: Annotated[str, Form(pattern="^(review|save)$")] = "save",
+    confirm_removal: Annotated[str | None, Form(max_length=100_000)] = None,
+) -> Response:
     policy.require(user.principal, Action.edit_rules)
     when = effective_from if effective_from.tzinfo else effective_from.replace(tzinfo=UTC)
+    # What was typed comes back on every answer but the saved one.
+    typed = {"draft": rules, "effective_from": when.strftime("%Y-%m-%dT%H:%M")}
+    try:
+        rows = parse_rules(rules)
+    except DraftError as exc:
+        return _rules_page(request, user, session, now, status_code=422, rules_error=exc.message,
+                           **typed)  # fmt: skip
+    # Against the version the draft would follow: the one in force at its start.
+    follows = service.version_in_force(session, at=when)
+    changes = service.diff(
+        service.rules_of(session, version_id=follows.id) if follows else [], rows
+    )
+    removed = _removal_key(changes)
+    if action == "review" or (removed and confirm_removal != removed):
+        # Nothing is saved until the diff was seen: always for a review, and for a save that
+        # drops rules until the admin ticks that these very rules go.
+        return _rules_page(request, user, session, now, status_code=200, draft_changes=changes,
+                           follows=follows, removal_key=removed,
+                           needs_confirmation=bool(removed) and action == "save",
+                           **typed)  # fmt: skip
     try:
         service.create_version(
-            session, effective_from=when, rows=parse_rules(rules), actor_id=user.principal.id,
+            session, effective_from=when, rows=rows, actor_id=user.principal.id,
             actor=user.principal.actor, now=now,
         )  # fmt: skip
     except DomainError as exc:
         session.rollback()
-        return redirect(request, "rules_page", message=exc.message)
+        return _rules_page(request, user, session, now, status_code=exc.status,
+                           rules_error=exc.message, **typed)  # fmt: skip
     session.commit()
-    return redirect(request, "rules_page", message="Version saved.")
+    return redirect(request, "rules_page", message=gettext("Version saved."))
+
+
+@router.post("/scoring/rules/{version_id}/withdraw", response_class=RedirectResponse)
+def withdraw_rules(
+    version_id: str, request: Request, user: WebFormUserDep, session: SessionDep, now: NowDep
+) -> RedirectResponse:
+    policy.require(user.principal, Action.edit_rules)
+    try:
+        version = service.withdraw(session, version_id=version_id, actor=user.principal.actor,
+                                   now=now)  # fmt: skip
+    except (Conflict, NotFound) as exc:
+        session.rollback()
+        message = {
+            "rules_in_force": gettext("This version is already in force and cannot be "
+                                      "withdrawn; save a new version instead."),
+            "rules_withdrawn": gettext("This version was already withdrawn."),
+        }.get(exc.code, gettext("No such rules version."))  # fmt: skip
+        return redirect(request, "rules_page", message=message)
+    session.commit()
+    return redirect(request, "rules_page", message=gettext(
+        "The version scheduled from %(when)s is withdrawn; it will not take effect.",
+        when=version.effective_from.strftime("%Y-%m-%d %H:%M UTC"),
+    ))  # fmt: skip
 
 
 @router.post("/scoring/preview", response_class=HTMLResponse)
@@ -83,14 +173,22 @@ def preview_page(
     request: Request,
     user: WebFormUserDep,
     session: SessionDep,
+    now: NowDep,
     since: Annotated[date, Form()],
     until: Annotated[date, Form()],
     rules: Annotated[str, Form(max_length=100_000)],
 ) -> HTMLResponse:
     policy.require(user.principal, Action.edit_rules)
+    try:
+        rows_in = parse_rules(rules)
+    except DraftError as exc:
+        # Back to the rules page with the draft and its period as typed, the error beside it.
+        return _rules_page(request, user, session, now, status_code=422,
+                           preview_error=exc.message, preview_draft=rules, since=since,
+                           until=until)  # fmt: skip
     start = datetime(since.year, since.month, since.day, tzinfo=UTC)
     end = datetime(until.year, until.month, until.day, tzinfo=UTC) + timedelta(days=1)
-    rows = preview.preview(session, rows=parse_rules(rules), since=start, until=end)
+    rows = preview.preview(session, rows=rows_in, since=start, until=end)
     return render(request, "preview.html", user=user, rows=rows, since=since, until=until,
                   rules=rules)  # fmt: skip
 
