@@ -1,4 +1,5 @@
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import cast
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, Response
@@ -24,7 +25,9 @@ from api.routes import (
 )
 from mvq import logs
 from mvq.settings import get_settings
+from web import i18n
 from web.app import create_app as create_web_app
+from web.app import error_page
 
 
 def _security_headers() -> dict[str, str]:
@@ -71,6 +74,68 @@ class WebMount(Mount):
         return super().matches(scope)
 
 
+def _is_api_path(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+def _quality(accept: str, wanted: str) -> float:
+    """The q a request's Accept gives one media type: the most specific range that matches."""
+    best: tuple[int, float] = (-1, 0.0)
+    kind = wanted.split("/")[0]
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        specificity = {wanted: 2, f"{kind}/*": 1, "*/*": 0}.get(media.lower())
+        if specificity is None or specificity < best[0]:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        best = (specificity, q)
+    return best[1]
+
+
+def prefers_html(accept: str | None) -> bool:
+    """A browser's Accept ranks text/html above JSON; a script's (none, */*, JSON) does not."""
+    if not accept:
+        return False
+    return _quality(accept, "text/html") > _quality(accept, "application/json")
+
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def _page_for_browsers(json_handler: Handler) -> Handler:
+    """The few API routes outside /api/ (health, metrics, docs) and their wrong methods answer
+    a browser with the error page. Everything under /api/ stays JSON whoever asks, so a client
+    never has to parse a page."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        path = get_route_path(request.scope)
+        if _is_api_path(path) or not prefers_html(request.headers.get("accept")):
+            response = await json_handler(request, exc)
+        else:
+            # Outside the web app's language middleware: choose the language as it would.
+            language = i18n.choose(
+                query=request.query_params.get(i18n.QUERY),
+                cookie=request.cookies.get(i18n.COOKIE),
+                accept_language=request.headers.get("accept-language"),
+                default=i18n.default_language(),
+            )
+            with i18n.using(language):
+                response = await error_page(request, exc)
+            response.headers.append("Vary", "Accept-Language, Cookie")
+        if not _is_api_path(path):
+            response.headers.append("Vary", "Accept")  # the answer depends on it here
+        return response
+
+    return handle
+
+
 def create_app() -> FastAPI:
     logs.configure()
     app = FastAPI(
@@ -79,6 +144,10 @@ def create_app() -> FastAPI:
         description="Media-verification queue: upload, process, review, score.",
     )
     errors.install(app)
+    for kind in errors.HANDLED:  # each wraps the JSON handler errors.install just set
+        app.add_exception_handler(
+            kind, _page_for_browsers(cast(Handler, app.exception_handlers[kind]))
+        )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_bytes=get_settings().max_request_body_bytes)
     app.add_middleware(observability.RequestContext)

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import HANDLED, problem
@@ -17,6 +17,8 @@ from mvq.errors import Unauthenticated
 from web import i18n
 from web.routes import appeals, audit, auth, disputes, review, scoring
 from web.templating import render, url_for
+
+STATIC = Path(__file__).parent / "static"
 
 
 async def _to_login(request: Request, _: Exception) -> RedirectResponse:
@@ -26,11 +28,17 @@ async def _to_login(request: Request, _: Exception) -> RedirectResponse:
     return RedirectResponse(f"{login}?{urlencode({'next': target})}", status_code=303)
 
 
-async def _error_page(request: Request, exc: Exception) -> Response:
+async def error_page(request: Request, exc: Exception) -> Response:
     found = problem(exc)
     page = render(request, "error.html", user=None, problem=found, status_code=found.status)
     page.headers.update(found.headers)
     return page
+
+
+async def _favicon() -> FileResponse:
+    # Browsers ask for /favicon.ico whatever the page links; the SVG answers both.
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})  # fmt: skip
 
 
 def create_app() -> FastAPI:
@@ -39,9 +47,10 @@ def create_app() -> FastAPI:
     # Outside the exception handlers, so the error pages speak the request's language too.
     app.add_middleware(i18n.LanguageMiddleware)
     for kind in HANDLED:
-        app.add_exception_handler(kind, _error_page)
+        app.add_exception_handler(kind, error_page)
     app.add_exception_handler(Unauthenticated, _to_login)
     for module in (auth, review, scoring, disputes, appeals, audit):
         app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -1,5 +1,7 @@
-"""API clients always get JSON errors and browsers always get HTML pages, decided by which
-application owns the path, never by guessing from request headers."""
+"""API clients always get JSON errors and browsers always get HTML pages. Under /api/ the answer
+is JSON whoever asks; the web app's paths answer pages whoever asks; the few API routes outside
+/api/ (health, metrics) answer a browser (Accept ranks text/html above JSON) with the page and
+anything else with JSON."""
 
 import httpx
 import pytest
@@ -16,7 +18,7 @@ SCRIPT = {"Accept": "application/json"}
     [
         ("GET", "/api/v1/nothing-here", 404),
         ("GET", "/api/v1/review/claim", 405),
-        ("POST", "/healthz", 405),
+        ("GET", "/api", 404),
         ("GET", "/api/v1/submissions", 401),
     ],
 )
@@ -42,6 +44,38 @@ def test_page_paths_answer_html_whoever_asks(
     assert response.status_code == status
     assert response.headers["content-type"].startswith("text/html")
     assert f"<h1>{status}" in response.text
+
+
+def test_api_routes_outside_api_answer_json_to_scripts_and_pages_to_browsers(
+    stack: harness.Stack,
+) -> None:
+    browser = {**BROWSER, "Accept-Language": "en"}
+    page = httpx.post(stack.url + "/healthz", headers=browser, timeout=30)
+    assert page.status_code == 405
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<h1>405 · method_not_allowed</h1>" in page.text and '<html lang="en">' in page.text
+    assert "Accept" in page.headers["vary"]
+    for headers in (SCRIPT, {}, {"Accept": "*/*"}, {"Accept": "application/json, text/html"}):
+        answer = httpx.post(stack.url + "/healthz", headers=headers, timeout=30)
+        assert answer.status_code == 405
+        assert answer.json()["error"]["code"] == "method_not_allowed", headers
+    # A real browser's Accept, with its wildcard, still ranks the page first.
+    chromium = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    assert (
+        httpx.post(stack.url + "/healthz", headers=chromium, timeout=30)
+        .headers["content-type"]
+        .startswith("text/html")
+    )
+
+
+def test_there_is_a_favicon(stack: harness.Stack) -> None:
+    for path in ("/favicon.ico", "/static/favicon.svg"):
+        response = httpx.get(stack.url + path, timeout=30)
+        assert response.status_code == 200, path
+        assert response.headers["content-type"].startswith("image/svg+xml")
+        assert response.text.lstrip().startswith("<svg")
+    login = httpx.get(stack.url + "/login", timeout=30)
+    assert '<link rel="icon" href="/static/favicon.svg"' in login.text
 
 
 def test_a_page_without_a_session_sends_the_browser_to_login(stack: harness.Stack) -> None:
