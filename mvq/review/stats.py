@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from mvq.auth.models import StaffUser
 from mvq.review.models import Decision, DecisionKind, Stage
+from mvq.settings import get_settings
 
 
 @dataclass(frozen=True)
@@ -22,13 +23,25 @@ class ReviewerStats:
     # Four-eyes items this reviewer approved first and someone has since looked at again.
     second_looks: int
     agreed: int
+    # The configured floor (settings.min_median_seconds_per_item) this row was judged against.
+    floor_seconds: float = 0.0
 
     @property
     def agreement(self) -> float | None:
         return self.agreed / self.second_looks if self.second_looks else None
 
+    @property
+    def below_floor(self) -> bool:
+        """Deciding faster than anyone can watch the footage: a prompt to look, not a verdict."""
+        return self.median_seconds is not None and self.median_seconds < self.floor_seconds
 
-def reviewer_stats(session: Session, *, since: datetime, until: datetime) -> list[ReviewerStats]:
+
+def reviewer_stats(
+    session: Session, *, since: datetime, until: datetime, floor_seconds: float | None = None
+) -> list[ReviewerStats]:
+    """Per reviewer in [since, until); each row marked against `floor_seconds` (by default the
+    configured min_median_seconds_per_item)."""
+    floor = get_settings().min_median_seconds_per_item if floor_seconds is None else floor_seconds
     rows = session.execute(
         select(Decision, StaffUser.email)
         .join(StaffUser, StaffUser.id == Decision.reviewer_id)
@@ -58,6 +71,7 @@ def reviewer_stats(session: Session, *, since: datetime, until: datetime) -> lis
                 median_seconds=statistics.median(durations) if durations else None,
                 second_looks=looks.get(reviewer_id, 0),
                 agreed=agreed.get(reviewer_id, 0),
+                floor_seconds=floor,
             )
         )
     return sorted(out, key=lambda s: s.email)
