@@ -64,7 +64,7 @@ def test_claim_by_keyboard_watch_the_clip_and_approve(
     reviewer.screenshot("item")
     page.keyboard.press("a")
     page.wait_for_url("**/review?message=*")
-    expect(page.locator(".notice")).to_contain_text("approved")
+    expect(page.locator(".notice")).to_contain_text("Approved")
     body = status_of(stack, unit_token, submission_id)
     assert body["status"] == "approved" and body["points"] == 40
 

@@ -86,10 +86,17 @@ def test_no_item_is_ever_leased_to_two_reviewers(accounts: Accounts, empty_queue
                     session, reviewer=who, now=datetime.now(UTC), lease_seconds=600
                 )
                 session.commit()
-            if claimed is None:
-                return
-            with lock:
-                leased.append((claimed[0].id, who.id))
+                if claimed is None:
+                    return
+                with lock:
+                    leased.append((claimed[0].id, who.id))
+                # Decided before the next claim: `claim_next` hands a reviewer back the item
+                # they still hold, so an undecided item would come back to them forever.
+                decisions.decide(session, reviewer=who, item_id=claimed[0].id,
+                                 lease_token=claimed[0].lease_token or "", decision="reject",
+                                 target_type=None, outcome=None, reason_code="other",
+                                 comment=None, now=datetime.now(UTC))  # fmt: skip
+                session.commit()
 
     run_threads([partial(work, r) for r in reviewers], timeout=120)
     claimed_ids = [item_id for item_id, _ in leased]
@@ -219,3 +226,223 @@ def test_escalated_items_go_to_seniors_and_nobody_judges_their_own_unit(
         for_senior = review.claim_next(session, reviewer=senior, now=NOW, lease_seconds=60)
         session.commit()
     assert for_senior is not None and for_senior[0].id == item.id
+
+
+def decide(
+    session: Session,
+    who: Principal,
+    item_id: str,
+    token: str,
+    decision: str,
+    now: datetime,
+    **extra: object,
+):  # type: ignore[no-untyped-def]
+    args: dict[str, object] = dict(target_type=None, outcome=None, reason_code=None, comment=None)
+    return decisions.decide(session, reviewer=who, item_id=item_id, lease_token=token,
+                            decision=decision, now=now, **(args | extra))  # type: ignore[arg-type]  # fmt: skip
+
+
+def audit_actions(session: Session, object_id: str) -> list[str]:
+    from mvq.audit.models import AuditEvent
+
+    return list(
+        session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.object_id == object_id)
+            .order_by(AuditEvent.seq)
+        )
+    )
+
+
+def test_next_returns_an_item_still_leased_to_you_before_a_new_one(
+    accounts: Accounts, empty_queue: None
+) -> None:
+    who = reviewer()
+    with session_factory()() as session:
+        first, token = leased_item(session, accounts.unit_id, who)
+        queued_item(session, accounts.unit_id)  # a second item waits
+        again = review.claim_next(session, reviewer=who, now=NOW, lease_seconds=60)
+        session.commit()
+        assert again is not None and again[0].id == first.id and again[0].lease_token == token
+        # The same lease, not a second claim: one `review.leased` on the item.
+        assert audit_actions(session, first.id).count("review.leased") == 1
+
+
+def test_renewal_is_silent_and_release_returns_the_item_audited(
+    accounts: Accounts, empty_queue: None
+) -> None:
+    who = reviewer()
+    with session_factory()() as session:
+        item, token = leased_item(session, accounts.unit_id, who)
+        before = audit_actions(session, item.id)
+        review.renew_lease(session, reviewer=who, item_id=item.id, lease_token=token, now=NOW,
+                           lease_seconds=60)  # fmt: skip
+        session.commit()
+        assert audit_actions(session, item.id) == before  # no event per heartbeat
+        review.release(session, reviewer=who, item_id=item.id, lease_token=token, now=NOW,
+                       reason="idle")  # fmt: skip
+        session.commit()
+        session.expire_all()
+        assert session.get_one(ReviewItem, item.id).state == ItemState.pending
+        assert session.get_one(Submission, item.submission_id).status == "in_queue"
+        assert audit_actions(session, item.id)[-1] == "review.released"
+        with pytest.raises(Conflict) as lost:  # the released lease renews no more
+            review.renew_lease(session, reviewer=who, item_id=item.id, lease_token=token,
+                               now=NOW, lease_seconds=60)  # fmt: skip
+        assert lost.value.code == "stale_lease" and "no longer hold" in lost.value.message
+
+
+def test_claim_this_item_follows_the_queue_rules(accounts: Accounts, empty_queue: None) -> None:
+    with session_factory()() as session:
+        own_unit, _ = make_unit(session)
+        theirs = queued_item(session, own_unit)
+        other = queued_item(session, accounts.unit_id)
+    insider, plain, rival = reviewer(unit_id=own_unit), reviewer(), reviewer()
+    with session_factory()() as session:
+        with pytest.raises(Conflict):  # conflict of interest
+            review.claim_item(session, reviewer=insider, item_id=theirs.id, now=NOW,
+                              lease_seconds=60)  # fmt: skip
+        session.rollback()
+        # Not the first in line, yet claimable from its own page.
+        item, _ = review.claim_item(session, reviewer=plain, item_id=other.id, now=NOW,
+                                    lease_seconds=60)  # fmt: skip
+        session.commit()
+        assert item.id == other.id and item.leased_by == plain.id
+        with pytest.raises(Conflict) as taken:  # someone else holds it
+            review.claim_item(session, reviewer=rival, item_id=other.id, now=NOW,
+                              lease_seconds=60)  # fmt: skip
+        assert taken.value.code == "not_claimable"
+        session.rollback()
+        token = item.lease_token or ""
+        decide(session, plain, other.id, token, "escalate", NOW)
+        session.commit()
+        with pytest.raises(Conflict):  # escalated: seniors only
+            review.claim_item(session, reviewer=rival, item_id=other.id, now=NOW,
+                              lease_seconds=60)  # fmt: skip
+        session.rollback()
+        senior = reviewer(Role.senior)
+        got, _ = review.claim_item(session, reviewer=senior, item_id=other.id, now=NOW,
+                                   lease_seconds=60)  # fmt: skip
+        session.commit()
+        assert got.leased_by == senior.id
+
+
+def fresh_lease(
+    session: Session, unit_id: str, who: Principal, now: datetime
+) -> tuple[ReviewItem, str]:
+    """Like `leased_item`, at the real time: an undo's window is counted from the decision's
+    real creation time."""
+    item = queued_item(session, unit_id)
+    leased = review.claim_next(session, reviewer=who, now=now, lease_seconds=60)
+    session.commit()
+    assert leased is not None and leased[0].id == item.id and leased[0].lease_token
+    return item, leased[0].lease_token
+
+
+def ledger_of(session: Session, submission_id: str) -> list[tuple[str, int]]:
+    return [
+        (e.entry_type, e.points)
+        for e in session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.submission_id == submission_id)
+            .order_by(LedgerEntry.created_at, LedgerEntry.id)
+        )
+    ]
+
+
+def test_undo_of_an_approval_reverses_the_award_and_gives_the_lease_back(
+    accounts: Accounts, empty_queue: None
+) -> None:
+    from mvq.review.models import Decision
+
+    who = reviewer()
+    now = datetime.now(UTC)
+    with session_factory()() as session:
+        item, token = fresh_lease(session, accounts.unit_id, who, now)
+        approved = decide(session, who, item.id, token, "approve", now)
+        session.commit()
+        assert ledger_of(session, item.submission_id) == [("award", 40)]
+        undone = decisions.undo(session, reviewer=who, decision_id=approved.id, now=now,
+                                lease_seconds=60, undo_seconds=10)  # fmt: skip
+        session.commit()
+        session.expire_all()
+        # Nothing rewritten: the award stays and a reversal naming the undo follows it.
+        assert ledger_of(session, item.submission_id) == [("award", 40), ("reversal", -40)]
+        back = session.get_one(ReviewItem, item.id)
+        assert back.state == ItemState.leased and back.leased_by == who.id
+        assert back.lease_token == undone.record.lease_token != token
+        assert session.get_one(Submission, item.submission_id).status == "in_review"
+        rows = session.scalars(
+            select(Decision).where(Decision.submission_id == item.submission_id)
+            .order_by(Decision.created_at, Decision.id)
+        ).all()  # fmt: skip
+        assert [(d.stage, d.overturns_id) for d in rows] == [("review", None),
+                                                            ("undo", approved.id)]  # fmt: skip
+        actions = audit_actions(session, undone.record.id)
+        assert actions == ["review.undo"]
+        # Decided again under the new lease: a fresh award, the claim paid once net.
+        decide(session, who, item.id, back.lease_token or "", "approve", now)
+        session.commit()
+        assert sum(p for _, p in ledger_of(session, item.submission_id)) == 40
+        # Undo once: the undo record is the reviewer's last word until they decide again.
+        last = review.last_own_decision(session, reviewer=who)
+        assert last is not None and last.stage == "review"
+
+
+def test_undo_is_refused_late_by_others_and_after_someone_took_the_item(
+    accounts: Accounts, empty_queue: None
+) -> None:
+    who, other = reviewer(), reviewer()
+    now = datetime.now(UTC)
+    with session_factory()() as session:
+        item, token = fresh_lease(session, accounts.unit_id, who, now)
+        record = decide(session, who, item.id, token, "reject", now, reason_code="not_visible")
+        session.commit()
+        with pytest.raises(Conflict) as late:
+            decisions.undo(session, reviewer=who, decision_id=record.id,
+                           now=now + timedelta(seconds=11), lease_seconds=60,
+                           undo_seconds=10)  # fmt: skip
+        assert late.value.code == "undo_expired"
+        with pytest.raises(Conflict):  # not their decision
+            decisions.undo(session, reviewer=other, decision_id=record.id, now=now,
+                           lease_seconds=60, undo_seconds=10)  # fmt: skip
+        session.rollback()
+        # A first approval of four-eyes goes back to the queue; once someone else claims it,
+        # the first approver's undo is refused and changes nothing.
+        big = queued_item(session, accounts.unit_id, target_type="mlrs")
+        leased = review.claim_next(session, reviewer=who, now=now, lease_seconds=60)
+        session.commit()
+        assert leased is not None and leased[0].id == big.id
+        first = decide(session, who, big.id, leased[0].lease_token or "", "approve", now)
+        session.commit()
+        taken = review.claim_next(session, reviewer=other, now=now, lease_seconds=60)
+        session.commit()
+        assert taken is not None and taken[0].id == big.id
+        with pytest.raises(Conflict) as moved:
+            decisions.undo(session, reviewer=who, decision_id=first.id, now=now,
+                           lease_seconds=60, undo_seconds=10)  # fmt: skip
+        assert moved.value.code == "undo_moved"
+        session.rollback()
+        session.expire_all()
+        assert session.get_one(ReviewItem, big.id).leased_by == other.id
+
+
+def test_undo_of_a_first_approval_clears_the_first_reviewer(
+    accounts: Accounts, empty_queue: None
+) -> None:
+    who = reviewer()
+    now = datetime.now(UTC)
+    with session_factory()() as session:
+        big = queued_item(session, accounts.unit_id, target_type="mlrs")
+        leased = review.claim_next(session, reviewer=who, now=now, lease_seconds=60)
+        session.commit()
+        assert leased is not None
+        first = decide(session, who, big.id, leased[0].lease_token or "", "approve", now)
+        session.commit()
+        decisions.undo(session, reviewer=who, decision_id=first.id, now=now, lease_seconds=60,
+                       undo_seconds=10)  # fmt: skip
+        session.commit()
+        session.expire_all()
+        back = session.get_one(ReviewItem, big.id)
+        assert back.first_reviewer_id is None and back.leased_by == who.id
+        assert not back.senior_only and ledger_of(session, big.submission_id) == []

@@ -88,7 +88,8 @@ def queue_page(
     flag: str | None = None,
     unit_id: str | None = None,
     target_type: str | None = None,
-    min_age_minutes: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+    # A string: the filter form sends an empty field as "", which means no filter, not an error.
+    min_age_minutes: Annotated[str | None, Query(max_length=7, pattern=r"^\d*$")] = None,
     sort: Annotated[str, Query(max_length=10)] = "claim",
     after: Annotated[str | None, Query(max_length=400)] = None,
     message: str | None = None,
@@ -98,7 +99,7 @@ def queue_page(
         flag=flag or None,
         unit_id=unit_id or None,
         target_type=target_type or None,
-        min_age_minutes=min_age_minutes,
+        min_age_minutes=int(min_age_minutes) if min_age_minutes else None,
         sort=sort if sort in queue.SORTS else "claim",
     )
     # One row more than a page tells whether there is a next one.
