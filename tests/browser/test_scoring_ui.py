@@ -2,11 +2,11 @@
 approvals, the leaderboard chart, and a dispute split by a senior."""
 
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from mvq.auth.models import Role
@@ -18,7 +18,7 @@ from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Submission, SubmissionStatus
 from mvq.units.models import Unit
 from tests import harness
-from tests.browser.conftest import Reviewer
+from tests.browser.conftest import ARTIFACTS, Reviewer
 from tests.integration.conftest import make_staff, make_unit
 
 
@@ -209,3 +209,61 @@ def test_a_senior_splits_a_disputed_hit_and_the_leaderboard_draws_it(
         expect(page.locator(f'tr[data-unit="{name}"] .points')).to_have_text(points)
     expect(page.locator("svg#chart polyline")).not_to_have_count(0)
     admin.screenshot("leaderboard")
+
+
+WIDE_PAGES = ("rules", "preview", "leaderboard", "stats", "audit", "disputes", "login", "error")
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1366, 768)], ids=["phone", "laptop"])
+def test_no_page_scrolls_sideways(
+    browser: Browser, stack: harness.Stack, width: int, height: int
+) -> None:
+    """Each page at a phone's and a laptop's width: the page itself never scrolls sideways
+    (a wide table may scroll inside its own box), and "Log out" is on screen."""
+    admin = Reviewer(browser, stack, Role.admin)
+    auditor = Reviewer(browser, stack, Role.auditor)
+    anonymous = browser.new_context(base_url=stack.url, locale="en-US")
+    try:
+        admin.login()
+        auditor.login()
+        today = datetime.now(UTC).date()
+        visits: dict[str, tuple[Reviewer | None, Callable[[Page], object]]] = {
+            "rules": (admin, lambda p: p.goto("/scoring/rules")),
+            "preview": (admin, lambda p: preview_a_draft(p, today)),
+            "leaderboard": (admin, lambda p: p.goto("/leaderboard?period=365d")),
+            "stats": (admin, lambda p: p.goto("/review/stats?hours=720")),
+            "audit": (auditor, lambda p: p.goto("/audit")),
+            "disputes": (admin, lambda p: p.goto("/disputes")),
+            "login": (None, lambda p: p.goto("/login")),
+            "error": (None, lambda p: p.goto("/no-such-page")),
+        }
+        assert set(visits) == set(WIDE_PAGES)
+        wide = {}
+        for name, (who, visit) in visits.items():
+            page = who.page if who else anonymous.new_page()
+            page.set_viewport_size({"width": width, "height": height})
+            visit(page)
+            page.wait_for_load_state("load")
+            scroll_width = page.evaluate("document.documentElement.scrollWidth")
+            if scroll_width > width:
+                wide[name] = scroll_width
+            if who is not None:
+                logout = page.locator('header.top button[type="submit"]')
+                box = logout.bounding_box()
+                assert box is not None and box["x"] + box["width"] <= width, (name, box)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+        assert wide == {}, f"pages wider than {width} px: {wide}"
+    finally:
+        admin.close()
+        auditor.close()
+        anonymous.close()
+
+
+def preview_a_draft(page: Page, today: date) -> None:
+    page.goto("/scoring/rules")
+    page.fill('#preview-form input[name="since"]', str(today - timedelta(days=30)))
+    page.fill('#preview-form input[name="until"]', str(today + timedelta(days=1)))
+    page.fill('#preview-form textarea[name="rules"]', "tank destroyed 33\ninfantry destroyed 9")
+    page.click("#preview-form button")
+    expect(page.locator("table.preview")).to_be_visible()
