@@ -58,6 +58,36 @@ def test_rules_show_demo_data_and_a_diff(admin: Reviewer) -> None:
     admin.screenshot("rules")
 
 
+def test_a_scheduled_version_is_withdrawn_and_a_bad_preview_line_keeps_the_draft(
+    admin: Reviewer,
+) -> None:
+    page = admin.page
+    page.goto("/scoring/rules")
+    page.fill('#rules-form input[name="effective_from"]', "2033-01-01T00:00")
+    page.fill('#rules-form textarea[name="rules"]', "tank destroyed 41\n" + "".join(
+        f"{t} {o} {p}\n" for t, o, p in DEMO_RULES if (t, o) != ("tank", "destroyed")
+    ))  # fmt: skip
+    page.click("#save-version")  # nothing removed against 2032's: saved straight away
+    expect(page.locator(".notice").first).to_contain_text("Version saved")
+    scheduled = page.locator("section.version", has_text="From 2033-01-01")
+    expect(scheduled).to_contain_text("scheduled")
+    scheduled.locator("form.withdraw button").click()
+    expect(page.locator(".notice").first).to_contain_text("will not take effect")
+    withdrawn = page.locator("section.version.withdrawn", has_text="From 2033-01-01")
+    expect(withdrawn).to_contain_text("never in force")
+    expect(withdrawn.locator("form.withdraw")).to_have_count(0)
+
+    draft = "tank destroyed 33\ntank destryed 11\n"
+    page.fill('#preview-form input[name="since"]', "2026-01-01")
+    page.fill('#preview-form input[name="until"]', "2026-01-31")
+    page.fill('#preview-form textarea[name="rules"]', draft)
+    page.click("#preview-form button")
+    expect(page.locator("#preview-error")).to_contain_text("Line 2 (tank destryed 11)")
+    expect(page.locator('#preview-form textarea[name="rules"]')).to_have_value(draft)
+    expect(page.locator('#preview-form input[name="since"]')).to_have_value("2026-01-01")
+    admin.screenshot("rules-preview-error")
+
+
 def approve_all(stack: harness.Stack, mine: dict[str, str | None]) -> dict[str, int]:
     """Approve every claim in `mine` (submission id -> corrected outcome or None) through the
     API; anything else met in the queue is approved as claimed. The points each of mine got."""
