@@ -65,6 +65,9 @@ def describe(violations: list[Violation], *, targets: int = 3) -> str:
         more = f" (+{len(nodes) - targets} more)" if len(nodes) > targets else ""
         lines.append(f"- {v['id']} [{v.get('impact')}]: {v.get('help')} ({v.get('helpUrl')})")
         lines.append(f"    targets: {', '.join(where)}{more}")
+        if nodes:  # the element itself: a bare `div` selector says little
+            html = " ".join(str(nodes[0].get("html", "")).split())
+            lines.append(f"    first: {html[:160]}{'…' if len(html) > 160 else ''}")
         summary = (nodes[0].get("failureSummary") or "").replace("\n", " ") if nodes else ""
         if summary:
             lines.append(f"    {summary}")
