@@ -3,8 +3,10 @@ presigned links to the stored media. Every opening records which originals were 
 (`media.viewed`), so this module reads and writes."""
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+import mgrs  # type: ignore[import-untyped]  # ships no type information
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -12,14 +14,24 @@ from mvq import storage
 from mvq.audit import service as audit
 from mvq.auth.models import StaffUser
 from mvq.auth.service import Principal
+from mvq.db import utcnow
 from mvq.errors import NotFound
+from mvq.media.flags import capture_time, distance_km
 from mvq.media.models import Frame, Media, MediaStatus
 from mvq.review import service
 from mvq.review.models import Decision, ItemState, ReviewItem
+from mvq.settings import get_settings
 from mvq.submissions.models import Flag, Submission
 from mvq.units.models import Unit
 
 STRIP_FRAMES = 48  # the strip shows this many frames at most; the contact sheet shows all
+# Frame pairs shown per matching claim: enough to judge, few enough that 50 matching claims
+# still fit on a page (the evidence keeps up to 50 per match).
+MAX_PAIRS = 12
+# No camera that made footage for this system ran before this; a file saying so has a reset
+# clock (1970, 1904), not a capture time.
+EARLIEST_CAPTURE = datetime(2000, 1, 1, tzinfo=UTC)
+DUPLICATE_KINDS = ("exact_duplicate", "near_duplicate", "cross_unit_duplicate")
 # Types the browser may play or show; anything else is offered as frames only.
 PLAYABLE = {"mp4": "video/mp4", "matroska": "video/webm"}
 IMAGES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
@@ -47,6 +59,25 @@ class FlagView:
 
 
 @dataclass
+class CaptureTime:
+    """When the file says it was shot, and whether that can be believed."""
+
+    raw: datetime | None  # what the file or its telemetry said
+    source: str | None
+    usable: bool  # between EARLIEST_CAPTURE and the upload
+    minutes_from_claim: int | None  # only for a usable time
+
+
+@dataclass
+class Position:
+    source: str  # "claimed", "file" or "telemetry"
+    lat: float
+    lon: float
+    mgrs: str | None  # None near the poles, where MGRS gives way to UPS
+    km_from_claim: float | None  # None for the claim itself, or when it names no place
+
+
+@dataclass
 class MediaView:
     media: Media
     play_url: str | None
@@ -54,6 +85,61 @@ class MediaView:
     image_url: str | None
     contact_sheet_url: str | None
     frames: list[tuple[float, str, int]]
+    capture: CaptureTime | None = None
+    positions: list[Position] = field(default_factory=list)
+
+
+@dataclass
+class ClaimMatch:
+    """Another claim whose footage this one's matches: every duplicate flag naming it (exact,
+    near, cross-unit) merged into one row, as the reviewer judges claims, not flag kinds."""
+
+    submission_id: str
+    unit_id: str
+    unit_name: str
+    other_unit: bool
+    kinds: list[str]
+    exact: bool
+    share_this: float | None
+    share_other: float | None
+    min_distance: int | None
+    signals: list[str]
+    this_media_id: str | None
+    other_media_id: str | None
+    frame_pairs: list[dict[str, Any]]
+    submission_status: str | None = None
+    decision: str | None = None
+    decided_at: datetime | None = None
+    target_type: str | None = None
+    outcome: str | None = None
+    other_item_id: str | None = None
+    thumb_url: str | None = None
+    pairs: list[FramePair] = field(default_factory=list)
+    other_play_url: str | None = None
+    other_play_type: str | None = None
+
+    @property
+    def short_id(self) -> str:
+        return self.submission_id[:8]
+
+    @property
+    def pairs_total(self) -> int:
+        return len(self.frame_pairs)
+
+    @property
+    def offset_seconds(self) -> float:
+        """Where the other clip is when this one is at 0: from the closest matched pair, so
+        side-by-side playback lines up the frames the matcher found alike."""
+        if not self.frame_pairs:
+            return 0.0
+        best = min(self.frame_pairs, key=lambda p: p.get("distance", 0))
+        return float(best["other_t"]) - float(best["this_t"])
+
+    @property
+    def share(self) -> float:
+        if self.exact:
+            return 1.0
+        return max(self.share_this or 0.0, self.share_other or 0.0)
 
 
 @dataclass
@@ -66,6 +152,140 @@ class ItemView:
     decisions: list[tuple[Decision, str]]
     lease_is_mine: bool
     worth: int | None
+    claims: list[ClaimMatch] = field(default_factory=list)
+    # The second look of a four-eyes item: earlier verdicts stay hidden until this viewer
+    # decides, so the check is independent.
+    blind: bool = False
+    hidden_decisions: int = 0
+    threshold: int = 31
+    claimed_position: Position | None = None
+    map_tile_url: str | None = None
+    now: datetime = field(default_factory=utcnow)
+
+    @property
+    def flag_kinds(self) -> list[str]:
+        return [f.kind for f in self.flags]
+
+
+def usable_capture(
+    raw: datetime | None, *, uploaded_at: datetime | None, occurred_at: datetime | None
+) -> CaptureTime:
+    """A capture time a reviewer can weigh, or none: a reset clock (1970) or a time after the
+    upload cannot be when the footage was shot, and its distance from the claim means nothing."""
+    raw = _aware(raw)
+    usable = raw is not None and raw >= EARLIEST_CAPTURE
+    if usable and uploaded_at is not None and raw is not None:
+        usable = raw <= _aware(uploaded_at)  # type: ignore[operator]
+    minutes = None
+    if usable and raw is not None and occurred_at is not None:
+        minutes = round((raw - _aware(occurred_at)).total_seconds() / 60)  # type: ignore[operator]
+    return CaptureTime(raw=raw, source=None, usable=usable, minutes_from_claim=minutes)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_GRID = mgrs.MGRS()
+
+
+def mgrs_of(lat: float, lon: float) -> str | None:
+    """Metre precision, spaced as read on a map sheet: "36U XU 55126 74005"."""
+    if not -80 <= lat <= 84:  # MGRS proper; the poles use UPS, which no unit reports in
+        return None
+    try:
+        raw = _GRID.toMGRS(lat, lon, MGRSPrecision=5)
+    except Exception:  # the C library's own range errors: show decimal degrees alone
+        return None
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    # Zone (1-2 digits) and band, 100 km square (2 letters), easting and northing (5 + 5).
+    zone_band, square, numbers = text[:-12], text[-12:-10], text[-10:]
+    return f"{zone_band} {square} {numbers[:5]} {numbers[5:]}"
+
+
+def positions(claimed: tuple[float, float] | None, media: Media) -> list[Position]:
+    """The file's own position and its telemetry's first fix, each with its distance from the
+    claimed position."""
+    found: list[Position] = []
+    if media.gps_lat is not None and media.gps_lon is not None:
+        found.append(_position("file", media.gps_lat, media.gps_lon, claimed))
+    first = ((media.probe or {}).get("telemetry") or {}).get("first_position")
+    if first:
+        found.append(_position("telemetry", float(first[0]), float(first[1]), claimed))
+    return found
+
+
+def _position(source: str, lat: float, lon: float, claimed: tuple[float, float] | None) -> Position:
+    km = distance_km((lat, lon), claimed) if claimed is not None else None
+    return Position(source, lat, lon, mgrs_of(lat, lon), km)
+
+
+def group_matches(flags: list[tuple[str, str | None, dict[str, Any]]]) -> list[ClaimMatch]:
+    """One row per other claim from the duplicate flags' (kind, this media, live evidence).
+    The same claim appears under cross_unit_duplicate and under near_ or exact_duplicate; the
+    row keeps every kind and the strongest evidence (largest share, closest distance)."""
+    rows: dict[str, ClaimMatch] = {}
+    for kind, media_id, evidence in flags:
+        if kind not in DUPLICATE_KINDS:
+            continue
+        for match in evidence.get("matches", []):
+            sid = match["submission_id"]
+            row = rows.get(sid)
+            if row is None:
+                row = rows[sid] = ClaimMatch(
+                    submission_id=sid,
+                    unit_id=match.get("unit_id", ""),
+                    unit_name="?",
+                    other_unit=False,
+                    kinds=[],
+                    exact=False,
+                    share_this=None,
+                    share_other=None,
+                    min_distance=None,
+                    signals=[],
+                    this_media_id=media_id,
+                    other_media_id=match.get("media_id"),
+                    frame_pairs=[],
+                    submission_status=match.get("submission_status"),
+                    decision=match.get("decision"),
+                    decided_at=match.get("decided_at"),
+                )
+            if kind not in row.kinds:
+                row.kinds.append(kind)
+            row.other_unit = row.other_unit or kind == "cross_unit_duplicate"
+            row.exact = row.exact or kind == "exact_duplicate" or "share_this" not in match
+            if "share_this" in match:
+                better = (match["share_this"], match.get("share_other", 0)) > (
+                    row.share_this or 0,
+                    row.share_other or 0,
+                )
+                if better or not row.frame_pairs:
+                    row.share_this = match["share_this"]
+                    row.share_other = match.get("share_other")
+                    row.frame_pairs = list(match.get("frame_pairs", []))
+                    row.this_media_id = media_id
+                    row.other_media_id = match.get("media_id", row.other_media_id)
+                distance = match.get("min_distance")
+                if distance is not None:
+                    row.min_distance = (
+                        distance if row.min_distance is None else min(row.min_distance, distance)
+                    )
+                row.signals = sorted(set(row.signals) | set(match.get("signals", [])))
+    for row in rows.values():
+        if row.exact and row.min_distance is None:
+            row.min_distance = 0  # the same bytes: every frame identical
+    # What most changes the verdict first: a claim already paid, another unit's, the closest.
+    return sorted(
+        rows.values(),
+        key=lambda r: (
+            r.submission_status != "approved",
+            not r.other_unit,
+            -r.share,
+            r.min_distance if r.min_distance is not None else 99,
+        ),
+    )
 
 
 class _Presigner:
@@ -81,7 +301,11 @@ class _Presigner:
         return storage.presign_get(key, content_type=content_type)
 
 
-def item_view(session: Session, *, viewer: Principal, item_id: str) -> ItemView:
+def item_view(
+    session: Session, *, viewer: Principal, item_id: str, now: datetime | None = None
+) -> ItemView:
+    now = now or utcnow()
+    settings = get_settings()
     item = session.get(ReviewItem, item_id)
     submission = session.get(Submission, item.submission_id) if item else None
     if item is None or submission is None or not service.may_view(viewer, submission=submission):
@@ -93,13 +317,16 @@ def item_view(session: Session, *, viewer: Principal, item_id: str) -> ItemView:
         )
     )
     frame_urls: dict[tuple[str, float], str | None] = {}
-    media = [_media_view(session, m, sign, frame_urls) for m in media_rows]
-    flags = [
-        _flag_view(session, flag, sign, frame_urls)
-        for flag in session.scalars(
-            select(Flag).where(Flag.submission_id == submission.id).order_by(Flag.kind)
-        )
-    ]
+    media = [_media_view(session, m, sign, frame_urls, submission) for m in media_rows]
+    flag_rows = list(
+        session.scalars(select(Flag).where(Flag.submission_id == submission.id).order_by(Flag.kind))
+    )
+    flags = [_flag_view(session, flag, sign, frame_urls) for flag in flag_rows]
+    claims = group_matches(
+        [(f.kind, f.media_id, f.evidence) for f in flags if f.kind in DUPLICATE_KINDS]
+    )
+    for claim in claims:
+        _fill_claim(session, claim, sign, frame_urls)
     decisions = [
         (d, email)
         for d, email in session.execute(
@@ -109,6 +336,12 @@ def item_view(session: Session, *, viewer: Principal, item_id: str) -> ItemView:
             .order_by(Decision.created_at, Decision.id)
         )
     ]
+    blind = (
+        item.first_reviewer_id is not None
+        and item.state != ItemState.decided
+        and viewer.id != item.first_reviewer_id
+    )
+    shown = [(d, email) for d, email in decisions if not blind or d.reviewer_id == viewer.id]
     audit.record(
         session,
         actor=viewer.actor,
@@ -117,16 +350,72 @@ def item_view(session: Session, *, viewer: Principal, item_id: str) -> ItemView:
         object_id=submission.id,
         data={"review_item_id": item.id, "objects": sign.keys},
     )
+    claimed = (
+        _position("claimed", submission.lat, submission.lon, None)
+        if submission.lat is not None and submission.lon is not None
+        else None
+    )
     return ItemView(
         item=item,
         submission=submission,
         unit_name=session.get_one(Unit, submission.unit_id).name,
         media=media,
         flags=flags,
-        decisions=decisions,
+        decisions=shown,
         lease_is_mine=item.state == ItemState.leased and item.leased_by == viewer.id,
         worth=item.points,
+        claims=claims,
+        blind=blind,
+        hidden_decisions=len(decisions) - len(shown),
+        threshold=settings.match_threshold,
+        claimed_position=claimed,
+        map_tile_url=settings.map_tile_url,
+        now=now,
     )
+
+
+def _fill_claim(
+    session: Session,
+    claim: ClaimMatch,
+    sign: _Presigner,
+    frame_urls: dict[tuple[str, float], str | None],
+) -> None:
+    """The other claim as a reviewer tells it apart: its unit, target, a thumbnail, its item,
+    the capped frame pairs, and its original for playing both side by side."""
+    other = session.get(Submission, claim.submission_id)
+    if other is not None:
+        claim.target_type, claim.outcome = other.target_type, other.outcome
+    unit = session.get(Unit, claim.unit_id) if claim.unit_id else None
+    claim.unit_name = unit.name if unit else "?"
+    claim.other_item_id = session.scalar(
+        select(ReviewItem.id).where(ReviewItem.submission_id == claim.submission_id)
+    )
+    other_media = session.get(Media, claim.other_media_id) if claim.other_media_id else None
+    if other_media is not None and other_media.thumbnail_key:
+        claim.thumb_url = sign(other_media.thumbnail_key, "image/jpeg")
+    else:
+        stills = _first_stills(session, sign, claim.submission_id, count=1)
+        claim.thumb_url = stills[0][1] if stills else None
+    if claim.this_media_id and claim.other_media_id:
+        claim.pairs = [
+            FramePair(
+                this_url=_frame_url(session, sign, frame_urls, claim.this_media_id, p["this_t"]),
+                this_t=p["this_t"],
+                other_url=_frame_url(session, sign, frame_urls, claim.other_media_id, p["other_t"]),
+                other_t=p["other_t"],
+                distance=p["distance"],
+                signal=p.get("signal", "pdq"),
+            )
+            for p in claim.frame_pairs[:MAX_PAIRS]
+        ]
+    if (
+        other_media is not None
+        and other_media.status == MediaStatus.processed
+        and other_media.kind == "video"
+        and (play_type := PLAYABLE.get(other_media.container or "")) is not None
+    ):
+        claim.other_play_url = sign(other_media.s3_key, play_type)
+        claim.other_play_type = play_type
 
 
 def _media_view(
@@ -134,6 +423,7 @@ def _media_view(
     media: Media,
     sign: _Presigner,
     frame_urls: dict[tuple[str, float], str | None],
+    submission: Submission,
 ) -> MediaView:
     frames = list(
         session.scalars(select(Frame).where(Frame.media_id == media.id).order_by(Frame.index))
@@ -155,7 +445,29 @@ def _media_view(
         image_url=sign(media.s3_key, image_type) if image_type else None,
         contact_sheet_url=sign(media.contact_sheet_key, "image/jpeg"),
         frames=strip,
+        capture=_capture(media, submission),
+        positions=positions(
+            (submission.lat, submission.lon)
+            if submission.lat is not None and submission.lon is not None
+            else None,
+            media,
+        ),
     )
+
+
+def _capture(media: Media, submission: Submission) -> CaptureTime:
+    facts = {"captured_at": media.captured_at, "telemetry": (media.probe or {}).get("telemetry")}
+    try:
+        raw, source = capture_time(facts)
+    except ValueError:  # a telemetry time that is not a time at all
+        raw, source = None, None
+    found = usable_capture(
+        raw,
+        uploaded_at=media.uploaded_at or media.created_at or submission.created_at,
+        occurred_at=submission.occurred_at,
+    )
+    found.source = source
+    return found
 
 
 def _frame_url(
@@ -209,33 +521,6 @@ def _flag_view(
                 "claim": other,
                 "stills": _first_stills(session, sign, claim["submission_id"]),
                 "this_stills": _first_stills(session, sign, flag.submission_id),
-            }
-        )
-    this_media = flag.media_id
-    if this_media is None:
-        return view
-    for match in evidence.get("matches", []):
-        other_item = session.scalar(
-            select(ReviewItem.id).where(ReviewItem.submission_id == match["submission_id"])
-        )
-        other_unit = session.get(Unit, match.get("unit_id", ""))
-        pairs = [
-            FramePair(
-                this_url=_frame_url(session, sign, frame_urls, this_media, p["this_t"]),
-                this_t=p["this_t"],
-                other_url=_frame_url(session, sign, frame_urls, match["media_id"], p["other_t"]),
-                other_t=p["other_t"],
-                distance=p["distance"],
-                signal=p.get("signal", "pdq"),
-            )
-            for p in match.get("frame_pairs", [])[:12]
-        ]
-        view.matches.append(
-            match
-            | {
-                "other_item_id": other_item,
-                "unit_name": other_unit.name if other_unit else "?",
-                "pairs": pairs,
             }
         )
     return view

@@ -1,0 +1,138 @@
+// The item page's tools for looking: frame step, slow motion, zoom on a still, duplicates side
+// by side in step, the still nearest the playhead marked, and times in the reader's zone.
+// Global keys (claim, decide, unveil, undo) stay in app.js; this file only adds keys nobody
+// else uses: "," and "." step a frame, "s" toggles slow motion.
+(function () {
+  "use strict";
+  const item = document.getElementById("item");
+  if (!item) return;
+
+  // Times arrive in UTC; the reviewer reads their own zone, with UTC kept on hover.
+  const local = new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short",
+  });
+  document.querySelectorAll("time[datetime]").forEach((el) => {
+    const at = new Date(el.getAttribute("datetime"));
+    if (Number.isNaN(at.getTime())) return;
+    el.title = el.textContent.trim();
+    el.textContent = local.format(at);
+  });
+
+  const videos = [...document.querySelectorAll("#media video.footage")];
+  // The clip the keys act on: the last one the reviewer touched, else the first.
+  let current = videos[0] || null;
+  videos.forEach((v) => {
+    ["play", "pause", "seeked", "click", "focus"].forEach((name) =>
+      v.addEventListener(name, () => { current = v; }));
+  });
+
+  function step(direction) {
+    if (!current) return;
+    const fps = Number(current.dataset.fps) || 25;
+    current.pause();
+    const t = current.currentTime + direction / fps;
+    current.currentTime = Math.max(0, Math.min(current.duration || t, t));
+  }
+
+  function toggleSlow() {
+    if (!current) return;
+    const rate = current.playbackRate === 1 ? 0.25 : 1;
+    // Every clip on the page at once, so a side-by-side comparison stays in step.
+    new Set([current, ...videos]).forEach((v) => { v.playbackRate = rate; });
+    document.querySelectorAll(".tools .speed").forEach((o) => { o.textContent = `${rate}×`; });
+  }
+
+  // The still nearest the playhead, marked as the clip plays or is stepped through.
+  videos.forEach((v) => {
+    const article = v.closest("article.media");
+    const figures = article ? [...article.querySelectorAll(".strip figure[data-t]")] : [];
+    if (!figures.length) return;
+    const times = figures.map((f) => Number(f.dataset.t));
+    let marked = null;
+    const mark = () => {
+      let best = 0;
+      times.forEach((t, i) => {
+        if (Math.abs(t - v.currentTime) < Math.abs(times[best] - v.currentTime)) best = i;
+      });
+      if (figures[best] === marked) return;
+      marked?.classList.remove("current");
+      marked = figures[best];
+      marked.classList.add("current");
+      // Scroll the strip alone: the page must not jump while the reviewer reads below.
+      const strip = marked.parentElement.getBoundingClientRect();
+      const still = marked.getBoundingClientRect();
+      if (still.left < strip.left || still.right > strip.right) {
+        marked.parentElement.scrollLeft += still.left - strip.left - (strip.width - still.width) / 2;
+      }
+    };
+    v.addEventListener("timeupdate", mark);
+    v.addEventListener("seeked", mark);
+    mark();
+  });
+
+  // Zoom: a still opens large in a dialog; Escape (native) or the button closes it.
+  const zoom = document.getElementById("zoom");
+  document.querySelectorAll("button.zoom").forEach((b) => {
+    b.addEventListener("click", () => {
+      if (!zoom) return;
+      const img = zoom.querySelector("img");
+      img.src = b.dataset.full;
+      img.alt = b.querySelector("img")?.alt || "";
+      zoom.showModal();
+    });
+  });
+
+  // Side by side: this clip and the other claim's, the other held at this one's time plus the
+  // offset of their closest matched frames, so the two show the same moment.
+  const sync = document.getElementById("sync");
+  const mine = document.getElementById("sync-this");
+  const theirs = document.getElementById("sync-other");
+  let offset = 0;
+  const align = () => {
+    const want = mine.currentTime + offset;
+    if (want >= 0 && Math.abs(theirs.currentTime - want) > 0.15) theirs.currentTime = want;
+  };
+  if (sync && mine && theirs) {
+    mine.addEventListener("play", () => { align(); theirs.play().catch(() => {}); });
+    mine.addEventListener("pause", () => { theirs.pause(); align(); });
+    mine.addEventListener("seeked", align);
+    mine.addEventListener("timeupdate", align);
+    mine.addEventListener("ratechange", () => { theirs.playbackRate = mine.playbackRate; });
+    sync.addEventListener("close", () => { mine.pause(); theirs.pause(); });
+    sync.querySelector(".sync-toggle")?.addEventListener("click", () => {
+      if (mine.paused) mine.play().catch(() => {}); else mine.pause();
+    });
+    document.querySelectorAll("button.sync-play").forEach((b) => {
+      b.addEventListener("click", () => {
+        const source = videos[0];
+        if (!source) return;
+        offset = Number(b.dataset.offset) || 0;
+        mine.src = source.currentSrc || source.querySelector("source")?.src || "";
+        theirs.src = b.dataset.otherSrc;
+        sync.querySelector(".other-label").textContent = b.dataset.label || "";
+        // Start where both clips show footage: this clip at max(0, -offset).
+        const start = Math.max(0, -offset, source.currentTime || 0);
+        mine.currentTime = start;
+        theirs.currentTime = start + offset;
+        mine.playbackRate = theirs.playbackRate = source.playbackRate;
+        sync.dataset.offset = String(offset);
+        sync.showModal();
+        mine.play().catch(() => {});
+      });
+    });
+  }
+
+  document.addEventListener("keydown", (ev) => {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (ev.target.closest && ev.target.closest("input, textarea, select")) return;
+    const inSync = sync?.open;
+    const target = inSync ? mine : current;
+    const act = {
+      ",": () => { current = target; step(-1); },
+      ".": () => { current = target; step(1); },
+      s: () => { current = target; toggleSlow(); },
+    }[ev.key];
+    if (act && target) { ev.preventDefault(); act(); }
+  });
+})();
