@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from mvq.auth import policy
@@ -98,7 +98,9 @@ def _after(columns: list[tuple[Any, bool]], values: list[Any]) -> ColumnElement[
     terms = []
     for n, (col, desc) in enumerate(columns):
         equal = [c == v for (c, _), v in zip(columns[:n], values[:n], strict=True)]
-        terms.append(and_(*equal, col < values[n] if desc else col > values[n]))
+        # A bound literal: SQLAlchemy refuses `<` against a bare True/False (senior_only).
+        value = literal(values[n], type_=col.type)
+        terms.append(and_(*equal, col < value if desc else col > value))
     return or_(*terms) if terms else false()
 
 

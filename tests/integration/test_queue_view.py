@@ -150,5 +150,10 @@ def test_claims_are_handed_out_in_the_listed_order(stack: harness.Stack, queue: 
     with stack.client(senior) as api:
         while (lease := api.post("/api/v1/review/claim")).status_code == 200:
             taken.append(lease.json()["submission_id"])
+            # Decided before the next claim: a claim hands back an item one still holds.
+            done = api.post(f"/api/v1/review/{lease.json()['item_id']}/decision",
+                            json={"lease_token": lease.json()["lease_token"],
+                                  "decision": "reject", "reason_code": "other"})  # fmt: skip
+            assert done.status_code == 200, done.text
         assert lease.status_code == 204, lease.text
     assert names(queue, [{"submission_id": s} for s in taken]) == before

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from mvq.auth.models import Role
@@ -446,3 +446,38 @@ def test_undo_of_a_first_approval_clears_the_first_reviewer(
         back = session.get_one(ReviewItem, big.id)
         assert back.first_reviewer_id is None and back.leased_by == who.id
         assert not back.senior_only and ledger_of(session, big.submission_id) == []
+
+
+@pytest.mark.parametrize("sort", ["claim", "oldest", "newest"])
+def test_keyset_pages_walk_the_whole_queue_once_in_order(
+    accounts: Accounts, empty_queue: None, sort: str
+) -> None:
+    from mvq.review import queue
+
+    senior = reviewer(Role.senior)
+    now = datetime.now(UTC)
+    with session_factory()() as session:
+        for n in range(7):
+            queued_item(session, accounts.unit_id, target_type=("tank", "apc", "mlrs")[n % 3])
+        # One escalated item, so the claim order's first key (the seniors' lane) varies too.
+        escalated = queued_item(session, accounts.unit_id)
+        session.execute(
+            update(ReviewItem)
+            .where(ReviewItem.id == escalated.id)
+            .values(state=ItemState.escalated, senior_only=True)
+        )
+        session.commit()
+        filters = queue.QueueFilters(sort=sort)
+        whole = queue.queue_rows(session, viewer=senior, filters=filters, now=now)
+        assert len(whole) == 8
+        pages, after = [], None
+        while True:
+            rows = queue.queue_rows(session, viewer=senior, filters=filters, now=now, limit=3,
+                                    after=after)  # fmt: skip
+            pages.append([r.item_id for r in rows])
+            if len(rows) < 3:
+                break
+            after = rows[-1].cursor
+    assert [i for page in pages for i in page] == [r.item_id for r in whole]
+    if sort == "claim":
+        assert whole[0].item_id == escalated.id  # seniors: escalated first
