@@ -32,6 +32,17 @@ MAX_PAIRS = 12
 # clock (1970, 1904), not a capture time.
 EARLIEST_CAPTURE = datetime(2000, 1, 1, tzinfo=UTC)
 DUPLICATE_KINDS = ("exact_duplicate", "near_duplicate", "cross_unit_duplicate")
+# The summary's order: what would pay a strike twice first, then what casts doubt on the file.
+FLAG_ORDER = (
+    "already_credited",
+    "cross_unit_duplicate",
+    "exact_duplicate",
+    "near_duplicate",
+    "capture_time_mismatch",
+    "no_capture_time",
+    "location_mismatch",
+    "reencoded",
+)
 # Types the browser may play or show; anything else is offered as frames only.
 PLAYABLE = {"mp4": "video/mp4", "matroska": "video/webm"}
 IMAGES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
@@ -321,7 +332,10 @@ def item_view(
     flag_rows = list(
         session.scalars(select(Flag).where(Flag.submission_id == submission.id).order_by(Flag.kind))
     )
-    flags = [_flag_view(session, flag, sign, frame_urls) for flag in flag_rows]
+    flags = sorted(
+        (_flag_view(session, flag, sign, frame_urls) for flag in flag_rows),
+        key=lambda f: FLAG_ORDER.index(f.kind) if f.kind in FLAG_ORDER else len(FLAG_ORDER),
+    )
     claims = group_matches(
         [(f.kind, f.media_id, f.evidence) for f in flags if f.kind in DUPLICATE_KINDS]
     )
