@@ -169,14 +169,16 @@ def test_a_duplicate_shows_matched_frames_side_by_side(
     rows = page.locator("table.queue tbody tr[data-item]")
     expect(rows).to_have_count(1)
     rows.locator("a").click()
-    pair = page.locator('[data-flag="near_duplicate"] .pair').first
+    # One row per matching claim; its frame pairs open on demand.
+    page.locator("#matches .match-row details.pairs summary").first.click()
+    pair = page.locator("#matches .pair").first
     expect(pair).to_be_visible()
     assert pair.locator("img").count() == 2
     page.wait_for_function(
         "() => [...document.querySelectorAll('.pair img')]"
         ".every(i => i.complete && i.naturalWidth > 0)"
     )
-    expect(pair.locator(".distance")).to_contain_text("distance 0")
+    expect(pair.locator(".distance")).to_contain_text("distance 0 of 31")
     reviewer.screenshot("item-duplicate")
-    page.locator('[data-flag="near_duplicate"] a.other-item').first.click()
+    page.locator("#matches a.other-item").first.click()
     expect(page.locator("#item")).to_have_attribute("data-submission-id", first)
