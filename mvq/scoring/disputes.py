@@ -150,8 +150,18 @@ def detect(session: Session, *, submission: Submission, alikes: list[LookAlike])
     """Called as a claim enters the review queue: it joins the dispute about its target, or
     opens one with other units' look-alikes that are in none. A dispute admits a claim only
     if its type is compatible with every member's, so disputes never merge across types; a
-    settled dispute that gains a claim opens again (what it paid stands)."""
-    rivals = {a.submission_id: a for a in alikes if a.unit_id != submission.unit_id}
+    settled dispute that gains a claim opens again (what it paid stands).
+
+    Rivals are other units' look-alikes, and the unit's own claims on the same footage (one hit
+    claimed twice); a unit's own claims merely near in place and time may be two vehicles, so
+    they are left to the reviewer (the "already credited" flag). A dispute takes in at most one
+    claim already paid: two paid claims were judged two targets, and one new claim resembling
+    both does not make them one."""
+    rivals = {
+        a.submission_id: a
+        for a in alikes
+        if a.unit_id != submission.unit_id or any(s["kind"] == "same_footage" for s in a.signals)
+    }
     if not rivals or member_of(session, submission_id=submission.id) is not None:
         return None
     taken = {
@@ -178,11 +188,18 @@ def detect(session: Session, *, submission: Submission, alikes: list[LookAlike])
     else:
         types += _member_types(session, dispute.id)
     joining = [submission.id]
+    paid = _paid(session, [*rivals, *_member_ids(session, dispute.id)])
+    has_paid = any(paid.get(sid, 0) > 0 for sid in _member_ids(session, dispute.id))
     for sid in rivals:
         target_type = session.scalar(select(Submission.target_type).where(Submission.id == sid))
-        if sid not in taken and target_type and all(compatible(target_type, t) for t in types):
-            joining.append(sid)
-            types.append(target_type)
+        if sid in taken or not target_type or not all(compatible(target_type, t) for t in types):
+            continue
+        if paid.get(sid, 0) > 0:
+            if has_paid:
+                continue
+            has_paid = True
+        joining.append(sid)
+        types.append(target_type)
     if len(joining) == 1 and not _member_types(session, dispute.id):
         session.delete(dispute)  # nobody free to dispute with
         session.flush()
@@ -201,6 +218,13 @@ def detect(session: Session, *, submission: Submission, alikes: list[LookAlike])
         submission.id: {sid: rivals[sid].signals for sid in rivals},
     }
     session.flush()
+    if dispute.points is None and has_paid:
+        # Money has moved for this target: its worth is fixed now, so no later approval or
+        # overturn can price it below what was paid (an award already made stands).
+        contest = load(session, dispute)
+        dispute.points = max(contest.worth.points or 0, contest.paid)
+        dispute.rule_version_id = contest.worth.rule_version_id
+        session.flush()
     action = "dispute.reopened" if reopened else "dispute.joined" if len(types) > len(joining) \
         else "dispute.opened"  # fmt: skip
     audit.record(
@@ -212,6 +236,27 @@ def detect(session: Session, *, submission: Submission, alikes: list[LookAlike])
         data={"submissions": joining, "signals": dispute.evidence[submission.id]},
     )
     return dispute
+
+
+def _member_ids(session: Session, dispute_id: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(DisputeMember.submission_id).where(DisputeMember.dispute_id == dispute_id)
+        )
+    )
+
+
+def _paid(session: Session, submission_ids: list[str]) -> dict[str, int]:
+    """Net points the ledger holds for each claim (awards and reversals)."""
+    rows = session.execute(
+        select(LedgerEntry.submission_id, func.sum(LedgerEntry.points))
+        .where(
+            LedgerEntry.submission_id.in_(submission_ids),
+            LedgerEntry.entry_type.in_([EntryType.award, EntryType.reversal]),
+        )
+        .group_by(LedgerEntry.submission_id)
+    ).all()
+    return {sid: int(points or 0) for sid, points in rows if sid is not None}
 
 
 def member_of(session: Session, *, submission_id: str) -> tuple[Dispute, DisputeMember] | None:
@@ -244,11 +289,12 @@ class Contender:
 
     @property
     def payable(self) -> bool:
-        """May still be given a share: live, paid nothing, and its approval (if any) has not
-        written an award yet (one award per decision)."""
-        if not self.live or self.paid:
+        """May be given a share now: approved, paid nothing, and its approval has not written
+        an award yet (one award per decision). A claim not yet approved gets no share: what
+        it is worth is not judged yet; approved after a settlement, it reopens the dispute."""
+        if not self.approved or self.paid or self.decision is None:
             return False
-        return not (self.approved and self.decision and self.decision.id in self.award_decisions)
+        return self.decision.id not in self.award_decisions
 
 
 @dataclass
@@ -264,6 +310,7 @@ class Worth:
     from_capture: bool  # value_at is a file's capture time, not the first claim's stated time
     rule_version_id: str | None
     rules_from: datetime | None
+    fixed: bool = False  # fixed when money first moved; later approvals don't reprice it
 
 
 @dataclass
@@ -289,16 +336,7 @@ def load(session: Session, dispute: Dispute) -> Contest:
         .order_by(Submission.created_at, Submission.id)
     ).all()
     ids = [s.id for _, s in rows]
-    paid = dict(
-        session.execute(
-            select(LedgerEntry.submission_id, func.sum(LedgerEntry.points))
-            .where(
-                LedgerEntry.submission_id.in_(ids),
-                LedgerEntry.entry_type.in_([EntryType.award, EntryType.reversal]),
-            )
-            .group_by(LedgerEntry.submission_id)
-        ).all()
-    )
+    paid = _paid(session, ids)
     awards: dict[str, set[str]] = {}
     for sid, decision_id in session.execute(
         select(LedgerEntry.submission_id, LedgerEntry.decision_id).where(
@@ -322,7 +360,15 @@ def load(session: Session, dispute: Dispute) -> Contest:
                   awards.get(s.id, set()), captured.get(s.id))
         for m, s in rows
     ]  # fmt: skip
-    return Contest(dispute, members, _worth(session, members))
+    worth = _worth(session, members)
+    if dispute.points is not None:
+        # Fixed when money first moved (a settlement, or a paid claim it took in).
+        worth.points, worth.rule_version_id, worth.fixed = (
+            dispute.points,
+            dispute.rule_version_id,
+            True,
+        )
+    return Contest(dispute, members, worth)
 
 
 def _worth(session: Session, members: list[Contender]) -> Worth:
@@ -508,7 +554,7 @@ def settle(
     """Assigns what is left of the target's worth: `shares` (claim id -> points) go to claims
     that can still be paid, and what was already paid to any claim counts inside the worth, so
     the total never exceeds it. `reverse` names paid claims whose award the senior takes back,
-    with `note` as the reason. Approved claims get their share now, the others on approval."""
+    with `note` as the reason. Only approved claims get shares; one approved later reopens it."""
     policy.require(senior, Action.settle_disputes)
     dispute = session.scalar(select(Dispute).where(Dispute.id == dispute_id).with_for_update())
     if dispute is None:
@@ -536,7 +582,7 @@ def settle(
     for sid, points in shares.items():
         if points and not subs[sid].payable:
             why = "was paid already" if subs[sid].paid or subs[sid].award_decisions else \
-                f"is {subs[sid].submission.status}"  # fmt: skip
+                f"is {subs[sid].submission.status}, not approved"  # fmt: skip
             raise Invalid(f"claim {sid} {why} and gets no share", code="bad_shares")
     if not any(c.approved for c in contest.members):
         raise Conflict("settle once at least one claim is approved", code="nothing_approved")
@@ -618,7 +664,7 @@ def describe(contest: Contest) -> dict[str, Any]:
         "worth": {"points": worth.points, "target_type": worth.target_type,
                   "outcome": worth.outcome, "as_claimed": worth.as_claimed,
                   "value_at": worth.value_at, "from_capture": worth.from_capture,
-                  "rules_from": worth.rules_from},
+                  "rules_from": worth.rules_from, "fixed": worth.fixed},
         "paid": contest.paid,
         "left": contest.left,
         "members": [

@@ -120,6 +120,7 @@ class WorthOut(BaseModel):
     value_at: datetime = Field(description="the earliest occurrence the footage supports")
     from_capture: bool = Field(description="value_at is a file's capture time")
     rules_from: datetime | None
+    fixed: bool = Field(description="fixed when points were first paid; not repriced since")
 
 
 class DisputeOut(BaseModel):
