@@ -106,6 +106,28 @@ def test_every_state_change_through_the_api_is_recorded(
         f"/api/v1/review/{item}/heartbeat", json={"lease_token": lease["lease_token"]}
     )
     assert beat.status_code == 200 and actions_after(before_beat) == [], beat.text
+    approved = writes(
+        "review.approve",
+        lambda: reviewer.post(
+            f"/api/v1/review/{item}/decision",
+            json={"lease_token": lease["lease_token"], "decision": "approve"},
+        ),
+    ).json()
+    # Undone at once (a reversal follows the award), given back, claimed from its page and
+    # approved again: each step is an event.
+    again = writes(
+        "review.undo",
+        lambda: reviewer.post(f"/api/v1/review/decisions/{approved['decision_id']}/undo"),
+    ).json()
+    assert "ledger.reversal" in actions_after(head() - 4)
+    writes(
+        "review.released",
+        lambda: reviewer.post(
+            f"/api/v1/review/{item}/release", json={"lease_token": again["lease_token"]}
+        ),
+        204,
+    )
+    lease = writes("review.leased", lambda: reviewer.post(f"/api/v1/review/{item}/claim")).json()
     writes(
         "review.approve",
         lambda: reviewer.post(
