@@ -57,7 +57,8 @@ class SecurityHeaders(BaseHTTPMiddleware):
 class WebMount(Mount):
     """The web app at "/", after every API route: it takes the paths the API leaves. The API
     keeps everything under /api/ (an unknown one is a JSON 404) and every path one of its
-    routes has for another method (a JSON 405), so its clients never get a page."""
+    routes has for another method (a 405: JSON, or the error page for a browser outside /api/,
+    see _page_for_browsers), so its clients never get a page."""
 
     def __init__(self, app: ASGIApp, *, api: Sequence[BaseRoute]) -> None:
         super().__init__("/", app=app)

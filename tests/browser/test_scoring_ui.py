@@ -161,6 +161,13 @@ def test_a_preview_shows_what_a_draft_would_have_awarded_for_real_approvals(
         expect(row).to_have_text([names[label], str(count), str(before), str(after),
                                   f"{after - before:+d}"])  # fmt: skip
     admin.screenshot("rules-preview")
+    # The draft and its period stay on the figures' page, ready to change and preview again.
+    expect(page.locator('#preview-form textarea[name="rules"]')).to_have_value(
+        "\n".join(f"{t} {o} {p}" for (t, o), p in draft.items())
+    )
+    expect(page.locator('#preview-form input[name="since"]')).to_have_value(
+        str(today - timedelta(days=1))
+    )
     # A preview writes nothing: the ledger still holds exactly the awards made above.
     with session_factory()() as session:
         entries = session.execute(
