@@ -56,18 +56,23 @@ def plan(url: str) -> str:
         rows = queue.queue_rows(session, viewer=viewer, now=utcnow(),
                                 filters=queue.QueueFilters(), limit=10_000)  # fmt: skip
         cursor = rows[-1].cursor
-        captured: list[str] = []
+        captured: list[tuple[str, object]] = []
 
         @event.listens_for(session.get_bind(), "before_cursor_execute", retval=True)
         def _grab(conn, cur, statement, params, context, executemany):  # type: ignore[no-untyped-def]
             if not captured and "review_items" in statement:
-                captured.append(cur.mogrify(statement, params).decode())
+                captured.append((statement, params))
             return statement, params
 
         queue.queue_rows(session, viewer=viewer, now=utcnow(), filters=queue.QueueFilters(),
                          limit=queue.PAGE_SIZE + 1, after=cursor)  # fmt: skip
-        lines = session.execute(text("EXPLAIN (ANALYZE, COSTS OFF) " + captured[0])).scalars()
-        return "\n".join(lines)
+        event.remove(session.get_bind(), "before_cursor_execute", _grab)
+        statement, params = captured[0]
+        explained = session.connection().exec_driver_sql(
+            "EXPLAIN (ANALYZE, COSTS OFF) " + statement,
+            params,  # type: ignore[arg-type]
+        )
+        return "\n".join(row[0] for row in explained)
 
 
 def main() -> None:
