@@ -367,3 +367,62 @@ def test_the_second_look_is_blind_until_decided(stack: harness.Stack, person: Re
     expect(history).to_contain_text(first_email)
     expect(history).to_contain_text("crew fled")
     expect(history).not_to_contain_text("hidden until you decide")
+
+
+@pytest.fixture(scope="module")
+def map_stack(backing: harness.Backing, database: str) -> Iterator[harness.Stack]:
+    """The same database behind an API configured with a tile source. The tiles come from
+    the site itself (any image will do), so the test needs no internet and passes the CSP."""
+    tiles = "/static/vendor/leaflet-1.9.4/images/layers.png?z={z}&x={x}&y={y}"
+    stack = harness.start_stack(backing, database, extra_env={"MVQ_MAP_TILE_URL": tiles})
+    try:
+        yield stack
+    finally:
+        stack.group.stop()
+
+
+def test_a_map_only_where_a_tile_source_is_configured(
+    browser: Browser, stack: harness.Stack, map_stack: harness.Stack
+) -> None:
+    with session_factory()() as session:
+        unit_id = make_unit(session)[0]
+        s = Submission(unit_id=unit_id, status=SubmissionStatus.in_queue, target_type="tank",
+                       outcome="destroyed", occurred_at=utcnow() - timedelta(hours=1),
+                       lat=48.5, lon=35.1)  # fmt: skip
+        session.add(s)
+        session.flush()
+        session.add(Media(submission_id=s.id, status=MediaStatus.processed, filename="p.mp4",
+                          content_type="video/mp4", declared_size=1, declared_sha256="0" * 64,
+                          s3_key=f"test/{s.id}", gps_lat=48.53, gps_lon=35.12))  # fmt: skip
+        intake.queue_for_review(session, submission=s)
+        session.commit()
+        item_id = item_of(s.id)
+
+    plain = Reviewer(browser, stack, Role.reviewer)
+    try:  # off by default: no map, and no map code loaded
+        page = plain.login()
+        page.goto(f"/review/{item_id}")
+        expect(page.locator("#positions")).to_be_visible()
+        expect(page.locator("#map")).to_have_count(0)
+        assert page.locator('script[src*="leaflet"]').count() == 0
+    finally:
+        plain.close()
+
+    mapped = Reviewer(browser, map_stack, Role.reviewer)
+    try:
+        page = mapped.login()
+        page.set_viewport_size(LAPTOP)
+        page.goto(f"/review/{item_id}")
+        box = page.locator("#map")
+        expect(box).to_have_class(re.compile("leaflet-container"))
+        # Claimed and file positions, each labelled, and the line between them.
+        expect(box.locator(".leaflet-tooltip")).to_have_text(["Claimed", "File"])
+        expect(box.locator("path.leaflet-interactive")).to_have_count(3)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('#map img.leaflet-tile')]"
+            ".some(i => i.complete && i.naturalWidth > 0)"
+        )
+        box.scroll_into_view_if_needed()
+        mapped.screenshot("item-map")
+    finally:
+        mapped.close()
