@@ -84,15 +84,16 @@ def known_target_types(session: Session, *, at: datetime) -> set[str]:
     return price_table(session, at=at).target_types
 
 
-def create_version(
+def check_version(
     session: Session,
     *,
     effective_from: datetime,
     rows: list[RuleRow],
     actor_id: str | None,
-    actor: str,
     now: datetime,
-) -> RuleVersion:
+) -> None:
+    """Everything create_version would refuse, without writing: an editor asks about removed
+    rules only for a draft that could be saved."""
     if effective_from < now and actor_id is not None:
         # A version that is already in force could change awards already made.
         raise Invalid("effective_from must not be in the past", code="rules_in_past")
@@ -114,6 +115,18 @@ def create_version(
             raise Conflict("a withdrawn version was scheduled for this moment; choose another",
                            code="rules_exist")  # fmt: skip
         raise Conflict("a version with this effective_from exists", code="rules_exist")
+
+
+def create_version(
+    session: Session,
+    *,
+    effective_from: datetime,
+    rows: list[RuleRow],
+    actor_id: str | None,
+    actor: str,
+    now: datetime,
+) -> RuleVersion:
+    check_version(session, effective_from=effective_from, rows=rows, actor_id=actor_id, now=now)
     version = RuleVersion(effective_from=effective_from, created_by=actor_id)
     session.add(version)
     session.flush()

@@ -173,6 +173,34 @@ def test_a_draft_the_parser_cannot_read_comes_back_with_the_error_beside_it(
     assert textarea(save.text, "rules-form") == draft
     assert 'id="rules-error"' in save.text
 
+    # A draft the service refuses (a start in the past) comes back the same way.
+    past = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    good = "tank destroyed 40\n"
+    refused = web.client.post("/scoring/rules", headers=HTML, data={
+        "csrf_token": web.csrf, "effective_from": past, "rules": good, "action": "save",
+    })  # fmt: skip
+    assert refused.status_code == 422
+    assert textarea(refused.text, "rules-form") == good
+    assert "must not be in the past" in refused.text
+
+
+def test_show_changes_saves_nothing(stack: harness.Stack, accounts: Accounts) -> None:
+    web = web_login(stack, *make_login(Role.admin))
+    with session_factory()() as session:
+        before = len(rules.history(session))
+    when = (datetime.now(UTC) + timedelta(days=1000)).strftime("%Y-%m-%dT%H:%M")
+    shown = web.client.post("/scoring/rules", headers=HTML, data={
+        "csrf_token": web.csrf, "effective_from": when, "rules": "tank destroyed 45\n",
+        "action": "review",
+    })  # fmt: skip
+    assert shown.status_code == 200
+    diff = shown.text[shown.text.index('id="draft-diff"') :]
+    assert re.search(r'<tr class="changed"><td>tank</td><td>destroyed</td><td>45</td>', diff)
+    # Reviewing drops rules too, but asks nothing yet: the box is there to tick before saving.
+    assert 'name="confirm_removal"' in shown.text and 'id="removal-warning"' not in shown.text
+    with session_factory()() as session:
+        assert len(rules.history(session)) == before
+
 
 def test_the_page_withdraws_a_scheduled_version(stack: harness.Stack, accounts: Accounts) -> None:
     version_id = scheduled(900, [rules.RuleRow("mlrs", "destroyed", 7)])

@@ -116,9 +116,15 @@ def create_rules(
     typed = {"draft": rules, "effective_from": when.strftime("%Y-%m-%dT%H:%M")}
     try:
         rows = parse_rules(rules)
+        # A draft that cannot be saved says so before anything asks about removed rules.
+        service.check_version(session, effective_from=when, rows=rows,
+                              actor_id=user.principal.id, now=now)  # fmt: skip
     except DraftError as exc:
         return _rules_page(request, user, session, now, status_code=422, rules_error=exc.message,
                            **typed)  # fmt: skip
+    except DomainError as exc:
+        return _rules_page(request, user, session, now, status_code=exc.status,
+                           rules_error=exc.message, **typed)  # fmt: skip
     # Against the version the draft would follow: the one in force at its start.
     follows = service.version_in_force(session, at=when)
     changes = service.diff(
