@@ -303,3 +303,22 @@ def test_the_queue_pages_sorts_and_keeps_filters_in_the_url(
     page.goto("/review")
     person.screenshot("queue-390")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+
+
+def test_going_back_to_the_queue_after_each_decision_is_a_preference(
+    unit_id: str, empty_queue: None, person: Reviewer
+) -> None:
+    first = waiting_item(unit_id)
+    waiting_item(unit_id)
+    page = person.page
+    page.goto("/review")
+    page.locator("#auto-next").uncheck()  # stored in a cookie the server reads
+    assert {c["name"]: c["value"] for c in person.context.cookies()}["mvq_auto_next"] == "0"
+    page.keyboard.press("n")
+    on_item(page, first)
+    page.keyboard.press("e")
+    page.wait_for_url("**/review?message=*")
+    expect(page.locator(".notice")).to_contain_text("Escalated")
+    expect(page.locator("#undo-toast")).to_be_visible()  # the undo is offered here, too
+    expect(page.locator("#auto-next")).not_to_be_checked()
+    page.locator("#auto-next").check()

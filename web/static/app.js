@@ -64,7 +64,10 @@
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (ev.key === "Escape") { cancelConfirm(); return; }
-    const typing = ev.target.closest && ev.target.closest("input, textarea, select");
+    // Typing in a field keeps its keys; a checkbox or a button does not (after ticking the
+    // queue's preference, `n` still claims).
+    const typing = ev.target.closest &&
+      ev.target.closest('textarea, select, input:not([type="checkbox"]):not([type="radio"]):not([type="button"]):not([type="submit"])');
     if (typing) {
       // Enter in the reject form sends it once a reason is chosen.
       if (ev.key === "Enter" && ev.target.closest("#reject-form")) {
