@@ -212,6 +212,11 @@ def test_a_copy_by_another_unit_judged_on_one_screen(
     main_box = page.locator(".item-main").bounding_box()
     side_box = page.locator(".item-side").bounding_box()
     assert main_box and side_box and side_box["y"] >= main_box["y"] + main_box["height"] - 1
+    # ...one tap away from anywhere on the page.
+    page.locator("a.to-decide").click()
+    page.wait_for_function("() => location.hash === '#item-side'")
+    assert in_view(page, "#approve")
+    page.evaluate("() => window.scrollTo(0, 0)")
     person.screenshot("item-390")
 
 
