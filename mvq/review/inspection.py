@@ -178,6 +178,23 @@ class ItemView:
         return [f.kind for f in self.flags]
 
 
+def visible_decisions(
+    decisions: list[tuple[Decision, str]], *, item: ReviewItem, viewer_id: str
+) -> tuple[list[tuple[Decision, str]], bool]:
+    """Blind four-eyes: while an item waits for its second look, anyone but the first reviewer
+    sees the history without the first reviewer's decisions (name, verdict, comment), so the
+    second verdict is their own. Only those are hidden: an escalation note from someone else
+    is what a senior needs to read. Once decided, everything shows."""
+    blind = (
+        item.first_reviewer_id is not None
+        and item.state != ItemState.decided
+        and viewer_id != item.first_reviewer_id
+    )
+    if not blind:
+        return decisions, False
+    return [(d, who) for d, who in decisions if d.reviewer_id != item.first_reviewer_id], True
+
+
 def usable_capture(
     raw: datetime | None, *, uploaded_at: datetime | None, occurred_at: datetime | None
 ) -> CaptureTime:
@@ -350,12 +367,7 @@ def item_view(
             .order_by(Decision.created_at, Decision.id)
         )
     ]
-    blind = (
-        item.first_reviewer_id is not None
-        and item.state != ItemState.decided
-        and viewer.id != item.first_reviewer_id
-    )
-    shown = [(d, email) for d, email in decisions if not blind or d.reviewer_id == viewer.id]
+    shown, blind = visible_decisions(decisions, item=item, viewer_id=viewer.id)
     audit.record(
         session,
         actor=viewer.actor,

@@ -13,7 +13,9 @@ from mvq.review.inspection import (
     mgrs_of,
     positions,
     usable_capture,
+    visible_decisions,
 )
+from mvq.review.models import Decision, ItemState, ReviewItem
 
 
 def match(sid: str, unit: str, **extra: Any) -> dict[str, Any]:
@@ -139,3 +141,25 @@ def test_file_and_telemetry_positions_with_their_distance_from_the_claim() -> No
     assert found[0].mgrs == "36U XU 54760 87342"
     assert positions(None, media)[0].km_from_claim is None
     assert positions((48.5, 35.1), Media(probe={})) == []
+
+
+def history() -> list[tuple[Decision, str]]:
+    first = Decision(reviewer_id="first", decision="approve", comment="burning launcher")
+    escalation = Decision(reviewer_id="other", decision="escalate", comment="for a senior")
+    return [(first, "first@x"), (escalation, "other@x")]
+
+
+def test_the_second_look_does_not_see_the_first_verdict() -> None:
+    waiting = ReviewItem(state=ItemState.pending, first_reviewer_id="first")
+    shown, blind = visible_decisions(history(), item=waiting, viewer_id="second")
+    assert blind and [who for _, who in shown] == ["other@x"]  # the escalation note stays
+
+
+def test_the_first_reviewer_and_everyone_after_the_decision_see_it_all() -> None:
+    waiting = ReviewItem(state=ItemState.pending, first_reviewer_id="first")
+    shown, blind = visible_decisions(history(), item=waiting, viewer_id="first")
+    assert not blind and [who for _, who in shown] == ["first@x", "other@x"]
+    decided = ReviewItem(state=ItemState.decided, first_reviewer_id="first")
+    assert visible_decisions(history(), item=decided, viewer_id="second")[1] is False
+    plain = ReviewItem(state=ItemState.pending, first_reviewer_id=None)
+    assert len(visible_decisions(history(), item=plain, viewer_id="second")[0]) == 2
