@@ -3,7 +3,7 @@ scheduled version can be withdrawn before it takes effect; a withdrawn one is ne
 but stays on record."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,6 +25,10 @@ DEMO_RULES: list[tuple[str, str, int]] = [
     ("infantry", "destroyed", 6),
 ]
 DEMO_EFFECTIVE_FROM = datetime(2025, 1, 1, tzinfo=UTC)
+# A claim may state a time a few minutes ahead of the server's clock (submissions.CLOCK_SKEW,
+# 5 minutes), and is priced by the version in force then: a version this close to its start
+# may already have priced one, so it is no longer withdrawn.
+WITHDRAW_NOTICE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,9 @@ def withdraw(session: Session, *, version_id: str, actor: str, now: datetime) ->
     if version.effective_from <= now:
         raise Conflict("this version is already in force; save a new version instead",
                        code="rules_in_force")  # fmt: skip
+    if version.effective_from <= now + WITHDRAW_NOTICE:
+        raise Conflict("this version takes effect within minutes and may already price claims; "
+                       "save a new version instead", code="rules_in_force")  # fmt: skip
     version.withdrawn_at = now
     audit.record(
         session,

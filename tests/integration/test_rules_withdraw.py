@@ -23,10 +23,11 @@ from tests.integration.conftest import Accounts, make_login, web_login
 HTML = {"Accept": "text/html"}
 
 
-def scheduled(days: int, rows: list[rules.RuleRow]) -> str:
+def scheduled(days: int, rows: list[rules.RuleRow], minutes: int = 0) -> str:
+    start = utcnow() + timedelta(days=days, minutes=minutes)
     with session_factory()() as session:
         version = rules.create_version(
-            session, effective_from=utcnow() + timedelta(days=days), rows=rows, actor_id=None,
+            session, effective_from=start, rows=rows, actor_id=None,
             actor="test", now=utcnow(),
         )  # fmt: skip
         session.commit()
@@ -58,6 +59,13 @@ def test_a_withdrawn_version_is_never_in_force_and_stays_on_record(accounts: Acc
         with pytest.raises(Conflict) as too_late:
             rules.withdraw(session, version_id=in_force.id, actor="test", now=utcnow())
         assert too_late.value.code == "rules_in_force"
+    # Minutes before its start a claim stated a little ahead of the clock may be priced by it.
+    # (The demo figures again: it does take effect, and the later tests price with it.)
+    imminent = scheduled(0, [rules.RuleRow(*rule) for rule in rules.DEMO_RULES], minutes=3)
+    with session_factory()() as session:
+        with pytest.raises(Conflict) as imminent_refused:
+            rules.withdraw(session, version_id=imminent, actor="test", now=utcnow())
+        assert imminent_refused.value.code == "rules_in_force"
 
 
 def test_the_database_allows_a_version_only_to_be_withdrawn(accounts: Accounts) -> None:

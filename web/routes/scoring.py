@@ -162,8 +162,9 @@ def withdraw_rules(
     except (Conflict, NotFound) as exc:
         session.rollback()
         message = {
-            "rules_in_force": gettext("This version is already in force and cannot be "
-                                      "withdrawn; save a new version instead."),
+            "rules_in_force": gettext("This version is in force, or takes effect within "
+                                      "minutes, and cannot be withdrawn; save a new version "
+                                      "instead."),
             "rules_withdrawn": gettext("This version was already withdrawn."),
         }.get(exc.code, gettext("No such rules version."))  # fmt: skip
         return redirect(request, "rules_page", message=message)
