@@ -34,9 +34,12 @@ def _security_headers() -> dict[str, str]:
     # Footage and frames load straight from S3 by presigned URL; nothing else leaves the site.
     s3 = urlsplit(get_settings().s3_endpoint_url)
     storage = f"{s3.scheme}://{s3.netloc}"
+    # The item page's map loads tiles from the configured source, and from nowhere else.
+    tiles = urlsplit(get_settings().map_tile_url or "")
+    images = f"{storage} {tiles.scheme}://{tiles.netloc}" if tiles.netloc else storage
     return {
         "Content-Security-Policy": (
-            f"default-src 'self'; img-src 'self' {storage}; media-src {storage}; "
+            f"default-src 'self'; img-src 'self' {images}; media-src {storage}; "
             "script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; "
             "form-action 'self'; frame-ancestors 'none'"
         ),

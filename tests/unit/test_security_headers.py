@@ -1,0 +1,34 @@
+"""The pages' Content-Security-Policy: images from the site and storage, and map tiles only
+from the source an operator configured."""
+
+import pytest
+
+from api.app import _security_headers
+from mvq.settings import get_settings
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> object:
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def image_sources() -> list[str]:
+    policy = _security_headers()["Content-Security-Policy"]
+    (images,) = [d for d in policy.split(";") if d.strip().startswith("img-src")]
+    return images.split()[1:]
+
+
+def test_no_tile_source_means_no_third_party_images(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MVQ_S3_ENDPOINT_URL", "http://127.0.0.1:8333")
+    monkeypatch.delenv("MVQ_MAP_TILE_URL", raising=False)
+    assert image_sources() == ["'self'", "http://127.0.0.1:8333"]
+
+
+def test_a_configured_tile_source_is_the_one_other_image_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MVQ_S3_ENDPOINT_URL", "http://127.0.0.1:8333")
+    monkeypatch.setenv("MVQ_MAP_TILE_URL", "https://tiles.example.org/{z}/{x}/{y}.png")
+    assert image_sources() == ["'self'", "http://127.0.0.1:8333", "https://tiles.example.org"]
