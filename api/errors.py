@@ -2,7 +2,9 @@
 
 `problem` is the one translation from an exception to a status, code and message; the API
 answers it as {"error": {"code", "message"}}, the web app (web.app) as an HTML page. Which of
-the two answers is decided by routing, never by request headers.
+the two answers is decided by routing: /api/ is always JSON and the pages always HTML; only the
+few paths outside both (health, metrics, docs, unknown paths) look at Accept, so a person's
+browser gets a page and a script gets JSON.
 """
 
 import logging
