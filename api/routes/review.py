@@ -41,8 +41,10 @@ def queue_page(
     after: Annotated[str | None, Query(max_length=400)] = None,
 ) -> QueueOut:
     filters = queue.QueueFilters(flag, unit_id, target_type, min_age_minutes, sort)
-    rows = queue.queue_rows(session, viewer=principal, filters=filters, now=now, limit=limit,
-                            after=after)  # fmt: skip
+    # One row more than asked tells whether there is a next page.
+    rows = queue.queue_rows(session, viewer=principal, filters=filters, now=now,
+                            limit=limit + 1, after=after)  # fmt: skip
+    more, rows = len(rows) > limit, rows[:limit]
     oldest = queue.oldest_waiting(session, now=now)
     return QueueOut(
         counts=queue.state_counts(session),
@@ -58,6 +60,7 @@ def queue_page(
             )
             for row in rows
         ],
+        next_cursor=rows[-1].cursor if more else None,
     )
 
 

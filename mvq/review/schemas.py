@@ -62,6 +62,8 @@ class QueueOut(BaseModel):
     counts: dict[str, int]
     oldest_waiting_seconds: float | None
     items: list[QueueItemOut]
+    # Pass as `after` for the next page; none when this page is the last.
+    next_cursor: str | None = None
 
 
 class ReviewerStatsOut(BaseModel):

@@ -142,6 +142,19 @@ def test_filters(
     assert names(queue, listed(stack, queue.tokens["senior"], **params)) == expected
 
 
+def test_the_json_queue_pages_by_cursor(stack: harness.Stack, queue: Queue) -> None:
+    whole = listed(stack, queue.tokens["senior"])
+    seen, after = [], None
+    with stack.client(queue.tokens["senior"]) as api:
+        while True:
+            params: dict[str, object] = {"limit": 2} | ({"after": after} if after else {})
+            page = api.get("/api/v1/review/queue", params=params).json()
+            seen += [row["submission_id"] for row in page["items"]]
+            if not (after := page["next_cursor"]):
+                break
+    assert seen == [row["submission_id"] for row in whole]
+
+
 def test_claims_are_handed_out_in_the_listed_order(stack: harness.Stack, queue: Queue) -> None:
     before = names(queue, listed(stack, queue.tokens["senior"]))
     with session_factory()() as session:
