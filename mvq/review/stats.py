@@ -4,12 +4,14 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
 
 from mvq.auth.models import StaffUser
 from mvq.review.models import Decision, DecisionKind, Stage
 from mvq.settings import get_settings
+
+Undo = aliased(Decision)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ def reviewer_stats(
             Decision.created_at >= since,
             Decision.created_at < until,
             Decision.stage.in_([Stage.review, Stage.second]),
+            # A decision its reviewer undid is not one: the one made again counts instead.
+            ~exists().where(Undo.stage == Stage.undo, Undo.overturns_id == Decision.id),
         )
         .order_by(Decision.created_at)
     )

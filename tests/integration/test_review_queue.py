@@ -14,6 +14,7 @@ from mvq.db import session_factory
 from mvq.errors import Conflict
 from mvq.flows import decisions, intake
 from mvq.review import service as review
+from mvq.review import stats
 from mvq.review.models import ItemState, ReviewItem
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Submission, SubmissionStatus
@@ -387,6 +388,11 @@ def test_undo_of_an_approval_reverses_the_award_and_gives_the_lease_back(
         # Undo once: the undo record is the reviewer's last word until they decide again.
         last = review.last_own_decision(session, reviewer=who)
         assert last is not None and last.stage == "review"
+        # The stats count the decision made again, not the one taken back.
+        (row,) = [r for r in stats.reviewer_stats(session, since=now - timedelta(hours=1),
+                                                  until=now + timedelta(hours=1))
+                  if r.reviewer_id == who.id]  # fmt: skip
+        assert row.decisions == 1
 
 
 def test_undo_is_refused_late_by_others_and_after_someone_took_the_item(
