@@ -365,11 +365,12 @@ class Journey:
 
 
 def fifty_match_item(stack: harness.Stack, clips: Path, original: tuple[str, Path], matches: int,
-                     rng: random.Random) -> str:  # fmt: skip
+                     rng: random.Random) -> tuple[str, int]:  # fmt: skip
     """A re-posted clip, really uploaded and processed, whose duplicate flags name `matches`
-    other claims: the matcher's own entry for the paid original, and `matches - 1` more claims
-    by other units carrying the same footage (media and stills copied from the original), as
-    the matcher would list them. Returns its submission id."""
+    other claims: the matcher's own entries (the paid original, and any copy of it already
+    reviewed), and enough claims by other units carrying the same footage (media and stills
+    copied from the original), listed as the matcher lists them. Its submission id and the
+    number of claims its flags name."""
     with session_factory()() as session:
         token = make_unit(session)[1]
         units = [make_unit(session)[0] for _ in range(8)]
@@ -385,10 +386,11 @@ def fifty_match_item(stack: harness.Stack, clips: Path, original: tuple[str, Pat
         ).all()  # fmt: skip
         assert flags, "the repost was not flagged as a copy"
         real = next(m for f in flags for m in f.evidence["matches"])
+        named = {m["submission_id"] for f in flags for m in f.evidence["matches"]}
         extra = []
         statuses = [SubmissionStatus.approved, SubmissionStatus.in_queue,
                     SubmissionStatus.rejected]  # fmt: skip
-        for n in range(matches - 1):
+        for n in range(matches - len(named)):  # the real ones count: `matches` in all
             unit_id = units[n % len(units)]
             s = Submission(unit_id=unit_id, status=statuses[n % 3], target_type="tank",
                            outcome="destroyed",
@@ -422,7 +424,7 @@ def fifty_match_item(stack: harness.Stack, clips: Path, original: tuple[str, Pat
             flag.evidence = {**flag.evidence, "matches": [*flag.evidence["matches"], *extra]}
             flag_modified(flag, "evidence")
         session.commit()
-    return repost
+    return repost, len(named) + len(extra)
 
 
 def page_height(page: Page, viewport: dict[str, int]) -> dict[str, Any]:
@@ -620,8 +622,8 @@ def main() -> None:
                     left = session.scalars(
                         select(Submission.status).where(Submission.id.in_(list(by_sid)))
                     ).all()
-                fifty_sid = fifty_match_item(stack, clips, originals[0], args.matches, rng)
-                fifty = measure_fifty(browser, stack, fifty_sid)
+                fifty_sid, named = fifty_match_item(stack, clips, originals[0], args.matches, rng)
+                fifty = measure_fifty(browser, stack, fifty_sid) | {"claims_in_flags": named}
                 browser.close()
         finally:
             stack.group.stop()
