@@ -139,6 +139,7 @@ def test_a_copy_of_a_paid_claim_is_already_credited_and_never_paid_twice(
         mine = unit.get(f"/api/v1/submissions/{second}").json()
     assert {f["kind"]: f["evidence"] for f in mine["flags"]}["already_credited"] == {}
 
+    approve_over_api(stack, accounts, second)  # held: the target is disputed
     with stack.client(accounts.staff_tokens["senior"]) as senior:
         (dispute,) = [d for d in senior.get("/api/v1/disputes").json()
                       if {m["submission_id"] for m in d["members"]} == {first, second}]  # fmt: skip
