@@ -519,8 +519,8 @@ def section(result: dict[str, Any], args: argparse.Namespace) -> str:
     t = j["decision_to_canplay_ms"]
     keys, loads = j["keys_per_decision"], j["page_loads_per_decision"]
     heights = [r["fifty_matches"]["laptop"]["screens"] for r in rounds]
+    pixels = [r["fifty_matches"]["laptop"]["height_px"] for r in rounds]
     phones = [r["fifty_matches"]["phone"]["screens"] for r in rounds]
-    laptop = rounds[-1]["fifty_matches"]["laptop"]
     one_key = keys["median"] <= 1 and loads["median"] <= 1 and j["returned_to_queue"] == 0
     met = {
         "keys": "met" if one_key else "not met",
@@ -542,7 +542,8 @@ def section(result: dict[str, Any], args: argparse.Namespace) -> str:
          f"p50 {t['p50']} ms, p95 {t['p95']} ms, max {t['max']} ms ({t['n']} samples; "
          f"p50/p95 per round: {per_round} ms)", met["latency"]),
         (f"item with {args.matches} matches at 1366x768: at most 2 screens",
-         f"{laptop['height_px']} px = {' / '.join(map(str, heights))} screens per round "
+         f"{' / '.join(map(str, pixels))} px = {' / '.join(map(str, heights))} screens "
+         "in the rounds "
          f"(390x844: {' / '.join(map(str, phones))} screens)", met["height"]),
     ]  # fmt: skip
     goal_rows = "\n".join(f"| {goal} | {got} | {verdict} |" for goal, got, verdict in goals)
@@ -553,6 +554,8 @@ def section(result: dict[str, Any], args: argparse.Namespace) -> str:
     )
     flagged = sum(r["copies_flagged"] for r in rounds)
     stray = sum(r["others_flagged_as_copies"] for r in rounds)
+    missed = [m for r in rounds for m in r["copies_not_flagged"]]
+    missed_text = f" (not flagged: {'; '.join(missed)})" if missed else ""
     return f"""## Reviewer journey (issue 17)
 
 Command: `.venv/bin/python -m bench.review_journey --seed {args.seed} --rounds {args.rounds}
@@ -563,7 +566,7 @@ footage uploaded through the units' API and processed by the workers: {mix["clea
 {mix["duplicate"]} re-used copies of footage another unit was paid for, {mix["four_eyes"]}
 four-eyes (mlrs destroyed, 50 points >= `four_eyes_points` {result["four_eyes_points"]}). The
 matcher flagged {flagged} of the {mix["duplicate"] * args.rounds} copies over the rounds as
-another unit's footage, and {stray} of the other claims too. A reviewer works through the
+another unit's footage{missed_text}, and {stray} of the other claims. A reviewer works through the
 queue by keyboard only, as the UI allowed at that commit (`n` on the queue, `a` to approve, a
 second `a` where a confirmation is shown, `r` ArrowDown Enter to reject with the first reason;
 about half the copies are rejected); a second reviewer gives the four-eyes claims their second
@@ -580,7 +583,9 @@ pooled over the {args.rounds} rounds (seeds {args.seed} to {args.seed + args.rou
 {kinds}
 
 Keys and page loads per group are medians; "confirmed": decisions that needed the second key
-because the claim was flagged as a copy or as already credited. The JSON the script prints
+because the claim was flagged as a copy or as already credited. "One key" holds for approving
+a clean claim and for either four-eyes approval; a flagged approval takes the second key the
+issue asks for, and a rejection three (`r`, a reason, Enter). The JSON the script prints
 has every figure (`artifacts/review-journey.json` every decision); screenshots of the
 {args.matches}-match item: `artifacts/journey-item-50-matches-1366.png` and `-390.png`.
 """
