@@ -25,7 +25,7 @@ from api.routes import (
 )
 from mvq import logs
 from mvq.settings import get_settings
-from web import i18n
+from web import i18n, negotiation
 from web.app import create_app as create_web_app
 from web.app import error_page
 
@@ -86,20 +86,10 @@ def _quality(accept: str, wanted: str) -> float:
     """The q a request's Accept gives one media type: the most specific range that matches."""
     best: tuple[int, float] = (-1, 0.0)
     kind = wanted.split("/")[0]
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        specificity = {wanted: 2, f"{kind}/*": 1, "*/*": 0}.get(media.lower())
-        if specificity is None or specificity < best[0]:
-            continue
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        best = (specificity, q)
+    for media_range, q in negotiation.weighted(accept):
+        specificity = {wanted: 2, f"{kind}/*": 1, "*/*": 0}.get(media_range)
+        if specificity is not None and specificity >= best[0]:
+            best = (specificity, q)
     return best[1]
 
 

@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mvq.settings import get_settings
+from web import negotiation
 
 SUPPORTED = ("uk", "en")
 SOURCE = "en"  # the msgids' language
@@ -102,19 +103,10 @@ def from_accept_language(header: str | None) -> str | None:
     if not header:
         return None
     ranked: list[tuple[float, int, str]] = []
-    for position, item in enumerate(header.split(",")[:64]):  # a sane bound on a hostile header
-        tag, *params = (piece.strip() for piece in item.split(";"))
-        q = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
+    for position, (tag, q) in enumerate(negotiation.weighted(header)):
         if not tag or tag == "*" or not 0 < q <= 1:  # also drops nan and inf
             continue
-        ranked.append((-q, position, tag.lower().replace("_", "-")))
+        ranked.append((-q, position, tag.replace("_", "-")))
     preferred = [tag for _, _, tag in sorted(ranked)]
     return negotiate_locale(preferred, SUPPORTED, sep="-", aliases={})
 
