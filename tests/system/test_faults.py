@@ -123,7 +123,9 @@ def test_uploads_survive_random_worker_kills_and_are_processed_exactly_once(
             .group_by(Frame.media_id)
         ).all()
         assert len(frames) == 200 and all(total == distinct for _, total, distinct in frames)
-    # And every claim approved through the API earns exactly one award.
+    # And every target approved through the API is paid exactly once. Each unit uploaded its
+    # one clip 20 times: the same footage claimed again is the same hit, so a unit's 20 claims
+    # are one dispute whose awards wait; a senior gives each target to one claim.
     reviewer = staff_token(Role.reviewer)
     with stack.client(reviewer) as api:
         for _ in range(200):
@@ -132,13 +134,21 @@ def test_uploads_survive_random_worker_kills_and_are_processed_exactly_once(
                 f"/api/v1/review/{lease['item_id']}/decision",
                 json={"lease_token": lease["lease_token"], "decision": "approve"},
             ).raise_for_status()
+    with stack.client(staff_token(Role.senior)) as api:
+        ours = [d for d in api.get("/api/v1/disputes").json()
+                if {m["submission_id"] for m in d["members"]} <= set(ids)]  # fmt: skip
+        assert sorted(len(d["members"]) for d in ours) == [20] * 10
+        for d in ours:
+            first = d["members"][0]["submission_id"]
+            api.post(f"/api/v1/disputes/{d['id']}/settle",
+                     json={"shares": {first: d["worth"]["points"]}}).raise_for_status()  # fmt: skip
     with session_factory()() as session:
         awards = session.execute(
             select(LedgerEntry.submission_id, func.count())
             .where(LedgerEntry.submission_id.in_(ids))
             .group_by(LedgerEntry.submission_id)
         ).all()
-    assert len(awards) == 200 and {count for _, count in awards} == {1}
+    assert len(awards) == 10 and {count for _, count in awards} == {1}
 
 
 @pytest.mark.timeout(900)
