@@ -10,6 +10,7 @@ from mvq.auth import service as auth
 from mvq.auth.service import Principal
 from mvq.db import session_factory, utcnow
 from mvq.errors import Forbidden, Unauthenticated
+from web import session as web_session
 
 
 def get_session() -> Iterator[Session]:
@@ -35,12 +36,27 @@ NowDep = Annotated[datetime, Depends(get_now)]
 def get_principal(request: Request, session: SessionDep, now: NowDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if not header and web_session.COOKIE in request.cookies:
+        principal = _from_page(request, session, now)
+    elif scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send Authorization: Bearer <token>", code="missing_token")
-    principal = auth.resolve_token(session, token=token.strip(), now=now)
+    else:
+        principal = auth.resolve_token(session, token=token.strip(), now=now)
     # The resolve may have read rows; this request's own transaction starts clean.
     session.rollback()
     return principal
+
+
+def _from_page(request: Request, session: Session, now: datetime) -> Principal:
+    """A page's script calls the API with the signed-in person's cookie. Every such request,
+    reads included, must carry the page's CSRF token in a header, which a page on another
+    site can neither read nor send: the cookie alone authorises nothing here."""
+    token = web_session.token_from_cookie(request.cookies.get(web_session.COOKIE))
+    if token is None:
+        raise Unauthenticated("your session has ended; log in again", code="login_required")
+    if not web_session.csrf_ok(token, request.headers.get(web_session.CSRF_HEADER)):
+        raise Forbidden("send the page's CSRF token in X-CSRF-Token", code="csrf")
+    return auth.resolve_token(session, token=token, now=now, purpose="session")
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

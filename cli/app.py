@@ -49,10 +49,18 @@ def create_unit(name: str) -> None:
 @admin.command("create-user")
 def create_user(
     email: str,
-    role: Annotated[Role, typer.Option(help="reviewer, senior, admin, auditor or marketplace")],
-    unit: Annotated[str | None, typer.Option(help="unit id or name the person belongs to")] = None,
+    role: Annotated[
+        Role, typer.Option(help="reviewer, senior, admin, auditor, marketplace or unit")
+    ],
+    unit: Annotated[
+        str | None,
+        typer.Option(
+            help="unit id or name: the unit a member acts for (--role unit), or the "
+            "unit a member of staff must never review"
+        ),
+    ] = None,
 ) -> None:
-    """Create a staff user and print a password (shown once)."""
+    """Create a person's login (staff, or a unit's member) and print a password (shown once)."""
     from mvq.auth import service as auth
     from mvq.db import session_scope
 

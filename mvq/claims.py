@@ -85,6 +85,8 @@ def detail(session: Session, submission: Submission, *, for_unit: bool) -> Submi
         target_type=submission.target_type,
         outcome=submission.outcome,
         occurred_at=submission.occurred_at,
+        occurred_at_source=submission.occurred_at_source,
+        submitted_by=submission.submitted_by,
         lat=submission.lat,
         lon=submission.lon,
         note=submission.note,

@@ -38,7 +38,8 @@ def get_web_user(request: Request, session: SessionDep, now: NowDep) -> WebUser:
     except Unauthenticated as exc:
         raise Unauthenticated("your session has ended; log in again", code="login_required"
                               ) from exc  # fmt: skip
-    email = auth.staff_email(session, user_id=principal.id)
+    assert principal.user_id is not None  # a session is always a person's
+    email = auth.staff_email(session, user_id=principal.user_id)
     session.rollback()
     return WebUser(principal=principal, email=email, session_token=token)
 

@@ -15,9 +15,15 @@ class Role(enum.StrEnum):
     auditor = "auditor"
     # A service account of the equipment marketplace: it may record spends and nothing else.
     marketplace = "marketplace"
+    # A member of a field unit (commander, pilot, ...): a web login that acts for the unit and
+    # sees that unit's claims only.
+    unit = "unit"
 
 
 class StaffUser(Base):
+    """Every person with a login: staff, and members of units (role `unit`). The table keeps its
+    first name; `unit_id` means "acts for" for a member and "must never review" for staff."""
+
     __tablename__ = "staff_users"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

@@ -28,10 +28,17 @@ class Principal:
     id: str
     role: str | None = None
     unit_id: str | None = None
+    # A unit's member signed in as a person: the unit acts, and the audit names the member.
+    member_id: str | None = None
 
     @property
     def actor(self) -> str:
-        return f"{self.kind}:{self.id}"
+        return f"member:{self.member_id}" if self.member_id else f"{self.kind}:{self.id}"
+
+    @property
+    def user_id(self) -> str | None:
+        """The person's account, staff or member; None for a unit's API token."""
+        return self.member_id or (self.id if self.kind == "staff" else None)
 
 
 def hash_token(token: str) -> str:
@@ -106,6 +113,10 @@ def create_user(
     email = email.strip().lower()
     if "@" not in email:
         raise Invalid("not an e-mail address")
+    if role == Role.unit:
+        if unit_id is None:
+            raise Invalid("a unit member needs --unit UNIT_ID", code="unit_required")
+        get_unit(session, unit_id=unit_id)
     if session.scalar(select(StaffUser).where(StaffUser.email == email)):
         raise Conflict(f"a user {email} exists", code="user_exists")
     password = secrets.token_urlsafe(15)
@@ -215,6 +226,9 @@ def resolve_token(
         return Principal(kind="unit", id=row.unit_id, unit_id=row.unit_id)
     if user is None or user.disabled_at is not None:
         raise Unauthenticated("account disabled", code="bad_token")
+    if user.role == Role.unit:
+        assert user.unit_id is not None
+        return Principal(kind="unit", id=user.unit_id, unit_id=user.unit_id, member_id=user.id)
     return Principal(kind="staff", id=user.id, role=user.role, unit_id=user.unit_id)
 
 

@@ -18,6 +18,7 @@ from mvq.media import flags
 from mvq.media.ingest.pipeline import Analysis
 from mvq.media.models import Frame, Media, MediaStatus
 from mvq.settings import get_settings
+from mvq.submissions import service as submissions
 from mvq.submissions.models import Flag, Submission
 
 M = MediaStatus
@@ -146,6 +147,12 @@ def mark_processed(session: Session, *, media: Media, derived: Derived, now: dat
 def _store_consistency_flags(session: Session, *, media: Media, facts: dict[str, Any]) -> None:
     settings = get_settings()
     submission = session.get_one(Submission, media.submission_id)
+    captured, time_source = flags.capture_time(facts)
+    submissions.take_time_from_footage(
+        session, submission=submission, captured=captured,
+        source=None if time_source is None
+        else "capture_time" if time_source == "file metadata" else "telemetry",
+    )  # fmt: skip
     claim = flags.Claim(submission.occurred_at, submission.lat, submission.lon)
     found = flags.consistency_flags(
         facts,

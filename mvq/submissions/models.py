@@ -28,10 +28,18 @@ class Submission(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    # The unit's member who made the claim when signed in as a person; None for a unit token.
+    submitted_by: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id"))
     status: Mapped[str] = mapped_column(String(20), index=True)
     target_type: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(20))
     occurred_at: Mapped[datetime]
+    # Where occurred_at came from: "unit" (as the claim stated it), or, when the unit left the
+    # time to the footage, "footage" until processing finds "capture_time" or "telemetry", else
+    # "upload_time" (the claim is then flagged no_capture_time like any file without a time).
+    occurred_at_source: Mapped[str] = mapped_column(
+        String(20), default="unit", server_default="unit"
+    )
     lat: Mapped[float | None]
     lon: Mapped[float | None]
     note: Mapped[str | None] = mapped_column(Text)

@@ -55,7 +55,8 @@ OccurredAt = Annotated[
 class SubmissionCreate(BaseModel):
     target_type: str = Field(min_length=1, max_length=64)
     outcome: str = Field(min_length=1, max_length=20)
-    occurred_at: OccurredAt
+    # Omitted: taken from the footage (capture time, else telemetry) when it is processed.
+    occurred_at: OccurredAt | None = None
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     note: str | None = Field(default=None, max_length=4000)
@@ -118,6 +119,11 @@ class SubmissionOut(BaseModel):
     target_type: str
     outcome: str
     occurred_at: datetime
+    occurred_at_source: str = Field(
+        description="unit (as claimed), footage (not yet processed), capture_time, telemetry "
+        "or upload_time (the file had no time)"
+    )
+    submitted_by: str | None = Field(default=None, description="the unit's member who claimed")
     lat: float | None
     lon: float | None
     note: str | None

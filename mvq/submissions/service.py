@@ -2,7 +2,8 @@
 
 import hashlib
 import json
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +21,7 @@ MAX_CLAIM_AGE = timedelta(days=365)
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-def fingerprint(body: dict[str, object]) -> str:
+def fingerprint(body: Mapping[str, object]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -30,14 +31,17 @@ def create(
     principal: Principal,
     target_type: str,
     outcome: str,
-    occurred_at: datetime,
+    occurred_at: datetime | None,
     lat: float | None,
     lon: float | None,
     note: str | None,
     idempotency_key: str | None,
     now: datetime,
 ) -> tuple[Submission, bool]:
-    """Returns the submission and whether it was created now (False: an idempotent replay)."""
+    """Returns the submission and whether it was created now (False: an idempotent replay).
+
+    `occurred_at` None leaves the time to the footage: until processing finds the file's
+    capture time or telemetry (take_time_from_footage), the claim holds its creation time."""
     if principal.kind != "unit" or principal.unit_id is None:
         raise Forbidden("only units submit claims")
     body = {
@@ -54,6 +58,8 @@ def create(
         if existing is not None:
             return existing, False
     target_type = target_type.strip().lower()
+    source = "unit" if occurred_at is not None else "footage"
+    occurred_at = occurred_at if occurred_at is not None else now
     if outcome not in set(Outcome):
         raise Invalid(f"outcome must be one of {', '.join(Outcome)}", code="bad_outcome")
     if occurred_at > now + CLOCK_SKEW:
@@ -70,6 +76,8 @@ def create(
         target_type=target_type,
         outcome=outcome,
         occurred_at=occurred_at,
+        occurred_at_source=source,
+        submitted_by=principal.member_id,
         lat=lat,
         lon=lon,
         note=note,
@@ -100,9 +108,43 @@ def create(
             "target_type": target_type,
             "outcome": outcome,
             "occurred_at": occurred_at.isoformat(),
+            "occurred_at_source": source,
+            "submitted_by": principal.member_id,
         },
     )
     return submission, True
+
+
+def take_time_from_footage(
+    session: Session, *, submission: Submission, captured: datetime | None, source: str | None
+) -> None:
+    """For a claim that left its time to the footage: the first processed file with a capture
+    time (or telemetry) gives it, if it is a time a claim could state; else the claim keeps
+    its upload time and says so. `source` is "capture_time" or "telemetry"."""
+    if submission.occurred_at_source != "footage":
+        return
+    created = _aware(submission.created_at)
+    plausible = captured is not None and (
+        created - MAX_CLAIM_AGE <= _aware(captured) <= created + CLOCK_SKEW
+    )
+    if captured is not None and source is not None and plausible:
+        submission.occurred_at, submission.occurred_at_source = captured, source
+    else:
+        submission.occurred_at_source = "upload_time"
+    audit.record(
+        session,
+        actor="worker",
+        action="submission.time_from_footage",
+        object_type="submission",
+        object_id=submission.id,
+        data={"occurred_at": _aware(submission.occurred_at).isoformat(),
+              "source": submission.occurred_at_source},
+    )  # fmt: skip
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands datetimes back without their zone; every stored time is UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _replay(

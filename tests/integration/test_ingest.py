@@ -131,7 +131,7 @@ def test_messenger_copy_is_flagged_reencoded(
 
 
 HOSTILE_REASONS = {
-    "truncated.mp4": "corrupt", "random.mp4": "unsupported_format",
+    "truncated.mp4": "truncated", "random.mp4": "unsupported_format",
     "hls-passwd.mp4": "unsupported_format", "concat-passwd.mp4": "unsupported_format",
     "page.mp4": "unsupported_format", "bomb.mp4": "too_large",
     "huge-resolution.mp4": "too_large",

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from mvq.media.ingest import probe
 from mvq.media.ingest.pipeline import Rejected, analyse, file_sha256
 from mvq.media.ingest.sniff import sniff
 
@@ -54,8 +55,15 @@ def test_analyse_rejects_unknown_content_as_unsupported(tmp_path: Path) -> None:
     assert info.value.reason == "unsupported_format"
 
 
-def test_analyse_reports_a_truncated_video_as_corrupt(tmp_path: Path) -> None:
+def test_analyse_reports_a_video_cut_before_its_index_as_truncated(tmp_path: Path) -> None:
+    # The unit can act on "truncated" (send the whole file again), not on "corrupt".
     path = write(tmp_path, "clip.mp4", b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
     with pytest.raises(Rejected) as info:
         analyse(path, declared_sha256=file_sha256(path)[0])
-    assert info.value.reason == "corrupt"
+    assert info.value.reason == "truncated"
+
+
+def test_failure_reason_tells_truncation_from_other_damage() -> None:
+    assert probe.failure_reason("[mov] moov atom not found\nInvalid data") == "truncated"
+    assert probe.failure_reason("stream 0, offset 0x524a1: partial file") == "truncated"
+    assert probe.failure_reason("Invalid NAL unit size (1234 > 99)") == "corrupt"
