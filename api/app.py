@@ -22,6 +22,7 @@ from api.routes import (
     scoring,
     submissions,
     units,
+    webhooks,
 )
 from mvq import logs
 from mvq.settings import get_settings
@@ -148,7 +149,7 @@ def create_app() -> FastAPI:
     for module in (health, observability):
         app.include_router(module.router)
     for module in (auth, submissions, appeals, media, review, scoring, ledger, disputes, units,
-                   audit):  # fmt: skip
+                   audit, webhooks):  # fmt: skip
         app.include_router(module.router, responses=errors.DOCUMENTED)
     app.router.routes.append(WebMount(create_web_app(), api=tuple(app.routes)))
     return app

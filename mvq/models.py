@@ -10,6 +10,13 @@ from mvq.rules.models import Rule, RuleVersion
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Flag, Submission
 from mvq.units.models import Unit
+from mvq.webhooks.models import (
+    WebhookAttempt,
+    WebhookCursor,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
     "ApiToken",
@@ -28,4 +35,9 @@ __all__ = [
     "StaffUser",
     "Submission",
     "Unit",
+    "WebhookAttempt",
+    "WebhookCursor",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]

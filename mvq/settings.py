@@ -122,6 +122,13 @@ class Settings(BaseSettings):
     sweep_interval_seconds: int = 15
     # Job runs (RQ retries and sweeper re-runs together) before a file is failed for good.
     max_processing_attempts: int = 8
+    # Webhooks: the pause before each retry of a failed delivery (one try more than there are
+    # pauses, then the delivery is failed, and replayable), and how long a rotated-out secret
+    # keeps signing alongside the new one.
+    webhook_retry_seconds: list[float] = Field(
+        default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 3600.0, 3 * 3600.0, 6 * 3600.0]
+    )
+    webhook_secret_grace_hours: float = 24
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> "Settings":

@@ -1,7 +1,8 @@
 """Repairs what Redis may have lost. The database is the truth: anything uploaded but not
 processed is enqueued again (job ids make that idempotent), and expired leases go back to
 the queue. Wiping Redis therefore loses no work. Each sweep also anchors the audit chain: a
-signed checkpoint of its head goes to S3 whenever the head moved."""
+signed checkpoint of its head goes to S3 whenever the head moved, and turns new audit events
+into webhook deliveries, enqueueing every endpoint with one due."""
 
 import logging
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from mvq.audit import checkpoint
 from mvq.flows import intake
 from mvq.media.models import Media, MediaStatus
 from mvq.review import service as review
+from mvq.webhooks import dispatch as webhooks
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,7 @@ class SweepReport:
     released_leases: int
     aborted_uploads: int
     checkpoints_written: int
+    webhook_endpoints_enqueued: int
 
 
 def sweep(session: Session, *, now: datetime, stuck_after: timedelta) -> SweepReport:
@@ -42,11 +45,13 @@ def sweep(session: Session, *, now: datetime, stuck_after: timedelta) -> SweepRe
     # `send` skips ids already queued or running, so a healthy job is never doubled.
     for media_id in stuck:
         queue.send(queue.process_media_job(media_id))
+    enqueued = webhooks.sweep(session, now=now)
     return SweepReport(
         requeued_media=len(stuck),
         released_leases=released,
         aborted_uploads=aborted,
         checkpoints_written=_anchor(session),
+        webhook_endpoints_enqueued=enqueued,
     )
 
 

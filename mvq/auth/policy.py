@@ -36,6 +36,7 @@ class Action(enum.StrEnum):
     record_debits = "record_debits"
     read_audit = "read_audit"
     download_evidence = "download_evidence"
+    manage_webhooks = "manage_webhooks"
 
 
 ALLOWED: dict[Action, frozenset[Role]] = {
@@ -54,6 +55,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.record_debits: ADMINS | {Role.marketplace},
     Action.read_audit: AUDITORS,
     Action.download_evidence: AUDITORS | SENIORS,
+    Action.manage_webhooks: ADMINS,
 }
 
 REFUSALS: dict[Action, str] = {
@@ -72,6 +74,7 @@ REFUSALS: dict[Action, str] = {
     Action.record_debits: "only admins and the marketplace record spends",
     Action.read_audit: "the audit log is for auditors",
     Action.download_evidence: "evidence bundles are for auditors and seniors",
+    Action.manage_webhooks: "only admins register and change webhooks",
 }
 
 
@@ -99,3 +102,15 @@ def may_see_claim(principal: Principal, *, claim_unit_id: str) -> bool:
     if principal.kind == "unit":
         return principal.unit_id == claim_unit_id
     return is_staff(principal) and principal.unit_id != claim_unit_id
+
+
+def may_see_webhook(principal: Principal, *, endpoint_unit_id: str | None) -> bool:
+    """Admins see every endpoint; a unit its own unit's; the marketplace's account the
+    marketplace's (those of no unit), which hear of every unit."""
+    if principal.kind == "unit":
+        return endpoint_unit_id is not None and principal.unit_id == endpoint_unit_id
+    if principal.kind != "staff":
+        return False
+    if principal.role == Role.marketplace:
+        return endpoint_unit_id is None
+    return allows(principal, Action.manage_webhooks)

@@ -1,0 +1,202 @@
+"""Sending one endpoint's deliveries, oldest first, one at a time.
+
+An endpoint's next delivery is its pending one with the lowest audit sequence; while that one
+waits for a retry, nothing after it is sent, so a receiver hears of each claim's events in the
+order they happened. A delivery is claimed by a conditional UPDATE that also pushes its next
+attempt out by CLAIM_SECONDS: a worker that dies mid-send leaves it to be retried then, and
+two workers never send the same try. No transaction is open while the request is out.
+
+Receivers may see a delivery twice (a worker killed after the receiver answered, a replay):
+`webhook-id` is the event's id on every try, for them to drop repeats.
+"""
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from standardwebhooks.webhooks import Webhook
+
+from mvq.db import session_scope, utcnow
+from mvq.errors import Invalid
+from mvq.settings import get_settings
+from mvq.webhooks import addresses, service
+from mvq.webhooks.models import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+
+CLAIM_SECONDS = 60  # well past the request's own 10 s limit
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+MAX_ERROR = 500
+# Per job: a long backlog is sent by the sweeper's next jobs, not one that never ends.
+MAX_PER_JOB = 200
+
+
+@dataclass(frozen=True)
+class Claimed:
+    delivery_id: str
+    endpoint_id: str
+    version: int
+    failures: int
+    url: str
+    allow_private_network: bool
+    event_id: str
+    body: str
+    secrets: list[str]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def body_of(event: WebhookEvent) -> str:
+    """The Standard Webhooks shape; the same bytes on every try."""
+    envelope = {"type": event.type, "timestamp": event.occurred_at.isoformat(),
+                "data": event.payload}  # fmt: skip
+    return json.dumps(envelope, sort_keys=True, separators=(",", ":"))
+
+
+def _claim_next(session: Session, *, endpoint_id: str, now: datetime) -> Claimed | None:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None or endpoint.disabled_at is not None:
+        return None
+    delivery = session.scalar(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint_id,
+               WebhookDelivery.status == DeliveryStatus.pending)
+        .order_by(WebhookDelivery.audit_seq)
+        .limit(1)
+    )  # fmt: skip
+    if delivery is None or delivery.next_attempt_at > now:
+        return None
+    claimed = session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery.id, WebhookDelivery.version == delivery.version,
+               WebhookDelivery.status == DeliveryStatus.pending)
+        .values(version=delivery.version + 1,
+                next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    event = session.get_one(WebhookEvent, delivery.event_id)
+    return Claimed(
+        delivery_id=delivery.id,
+        endpoint_id=endpoint_id,
+        version=delivery.version + 1,
+        failures=delivery.failures,
+        url=endpoint.url,
+        allow_private_network=endpoint.allow_private_network,
+        event_id=event.id,
+        body=body_of(event),
+        secrets=service.signing_secrets(endpoint, now=now),
+    )
+
+
+def headers_for(claimed: Claimed, *, now: datetime) -> dict[str, str]:
+    # Standard Webhooks: one `v1,<signature>` per secret, space-separated, so a receiver with
+    # either the new or the rotated-out secret verifies.
+    signatures = " ".join(
+        Webhook(secret).sign(claimed.event_id, now, claimed.body) for secret in claimed.secrets
+    )
+    return {
+        "content-type": "application/json",
+        "webhook-id": claimed.event_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signatures,
+    }
+
+
+def send(claimed: Claimed, *, now: datetime) -> Outcome:
+    started = time.monotonic()
+
+    def took() -> int:
+        return int((time.monotonic() - started) * 1000)
+
+    try:
+        # Again at each try: the name may resolve elsewhere than at registration.
+        addresses.check(claimed.url, allow_private_network=claimed.allow_private_network,
+                        https_only=service.https_only())  # fmt: skip
+        with httpx.Client(timeout=TIMEOUT, follow_redirects=False, trust_env=False) as client:
+            response = client.post(claimed.url, content=claimed.body.encode(),
+                                   headers=headers_for(claimed, now=now))  # fmt: skip
+    except Invalid as exc:
+        return Outcome(None, f"{exc.code}: {exc.message}"[:MAX_ERROR], took())
+    except httpx.HTTPError as exc:
+        return Outcome(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR], took())
+    # A redirect is not followed, and not a delivery: the endpoint should be registered at
+    # where it lives.
+    error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+    return Outcome(response.status_code, error, took())
+
+
+def backoff(failures: int) -> float | None:
+    """The pause after the `failures`-th failed try in a row, or None when retries are used up."""
+    schedule = get_settings().webhook_retry_seconds
+    return schedule[failures - 1] if failures <= len(schedule) else None
+
+
+def _record(session: Session, claimed: Claimed, outcome: Outcome, *, at: datetime) -> bool:
+    """Stores the try and its consequence; True when the endpoint may go on to the next."""
+    now = utcnow()
+    values: dict[str, Any]
+    if outcome.delivered:
+        values = {"status": DeliveryStatus.delivered, "delivered_at": now, "failures": 0}
+        verdict, next_at = "delivered", None
+    else:
+        failures = claimed.failures + 1
+        pause = backoff(failures)
+        next_at = None if pause is None else now + timedelta(seconds=pause)
+        verdict = "failed" if next_at is None else "retry"
+        values = {"failures": failures}
+        if next_at is None:
+            values["status"] = DeliveryStatus.failed
+        else:
+            values["next_attempt_at"] = next_at
+    session.add(WebhookAttempt(
+        delivery_id=claimed.delivery_id, endpoint_id=claimed.endpoint_id,
+        attempted_at=at, status_code=outcome.status_code, error=outcome.error,
+        duration_ms=outcome.duration_ms, outcome=verdict, next_attempt_at=next_at,
+    ))  # fmt: skip
+    # Only while the delivery is still the one claimed: a replay meanwhile stands.
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == claimed.delivery_id,
+               WebhookDelivery.version == claimed.version)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    return verdict != "retry"
+
+
+def deliver_endpoint(endpoint_id: str) -> int:
+    """Sends what is due, in order, until a try fails or nothing is due; returns how many
+    deliveries were settled (delivered, or failed for good)."""
+    settled = 0
+    while settled < MAX_PER_JOB:
+        with session_scope() as session:
+            claimed = _claim_next(session, endpoint_id=endpoint_id, now=utcnow())
+        if claimed is None:
+            break
+        at = utcnow()
+        outcome = send(claimed, now=at)
+        with session_scope() as session:
+            if not _record(session, claimed, outcome, at=at):
+                break
+        settled += 1
+    return settled
