@@ -100,6 +100,12 @@ def upgrade() -> None:
     sa.Column('audit_seq', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_webhook_cursor'))
     )
+    # The dispatcher starts at the log's head: what happened before concerns no endpoint. The
+    # row exists from here on, so no first sweep can race a first registration to create it.
+    op.execute(
+        "INSERT INTO webhook_cursor (name, audit_seq) "
+        "SELECT 'audit', COALESCE(MAX(seq), 0) FROM audit_events"
+    )
 
     for table in APPEND_ONLY:
         if op.get_bind().dialect.name == "postgresql":

@@ -36,21 +36,11 @@ def new_event_id() -> str:
 
 
 def _cursor(session: Session) -> WebhookCursor:
-    # Locked on Postgres, so two sweepers never dispatch the same batch (SQLite's write lock
-    # from BEGIN IMMEDIATE does the same there).
-    cursor = session.scalar(
+    """The row the migration made, locked on Postgres so two sweepers never dispatch the same
+    batch (SQLite's write lock from BEGIN IMMEDIATE does the same there)."""
+    return session.scalars(
         select(WebhookCursor).where(WebhookCursor.name == CURSOR).with_for_update()
-    )
-    if cursor is None:
-        cursor = WebhookCursor(name=CURSOR, audit_seq=_head(session))
-        session.add(cursor)
-        session.flush()
-    return cursor
-
-
-def _head(session: Session) -> int:
-    """Where a fresh install starts: events from before the first sweep concern no endpoint."""
-    return session.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1)) or 0
+    ).one()
 
 
 def dispatch_batch(session: Session, *, now: datetime) -> int:
