@@ -1,9 +1,14 @@
 """The whole claim as its readers see it: media with frames and flags, the latest decision,
 the points it earned, and the copies of its footage found elsewhere. Reads only."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mvq.auth.service import Principal
+from mvq.db import aware
 from mvq.matching.duplicates import DUPLICATE_KINDS
 from mvq.media.models import Frame, Media
 from mvq.review import appeals
@@ -11,7 +16,7 @@ from mvq.review import service as review
 from mvq.scoring.disputes import ALREADY_CREDITED
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions import service
-from mvq.submissions.models import Flag, Submission
+from mvq.submissions.models import Flag, Submission, SubmissionStatus
 from mvq.submissions.schemas import (
     AppealOut,
     DecisionOut,
@@ -112,3 +117,50 @@ def detail(session: Session, submission: Submission, *, for_unit: bool) -> Submi
         if appeal
         else None,
     )
+
+
+@dataclass(frozen=True)
+class UnitClaim:
+    """One row of a unit's "my claims": the claim as the unit may see it, the ledger entries
+    that paid or took back its points, and until when it may still be appealed."""
+
+    claim: SubmissionOut
+    entries: list[LedgerEntry]
+    appeal_until: datetime | None
+
+
+def for_unit(
+    session: Session,
+    *,
+    principal: Principal,
+    status: str | None,
+    limit: int,
+    offset: int,
+    now: datetime,
+) -> tuple[list[UnitClaim], int]:
+    """The unit's own claims, newest first, as its members read them."""
+    rows, total = service.list_visible(
+        session, principal=principal, status=status, limit=limit, offset=offset
+    )
+    paid: dict[str, list[LedgerEntry]] = {}
+    for entry in session.scalars(
+        select(LedgerEntry)
+        .where(LedgerEntry.submission_id.in_([r.id for r in rows]))
+        .order_by(LedgerEntry.created_at, LedgerEntry.id)
+    ):
+        paid.setdefault(str(entry.submission_id), []).append(entry)
+    claims = []
+    for row in rows:
+        out = detail(session, row, for_unit=True)
+        claims.append(UnitClaim(out, paid.get(row.id, []), _appeal_until(session, out, now)))
+    return claims, total
+
+
+def _appeal_until(session: Session, claim: SubmissionOut, now: datetime) -> datetime | None:
+    if claim.status != SubmissionStatus.rejected or claim.appeal is not None:
+        return None
+    rejection = review.latest_decision(session, submission_id=claim.id)
+    if rejection is None:
+        return None
+    closes = appeals.window_closes(rejection)
+    return closes if aware(closes) > now else None

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from api.errors import HANDLED, problem
 from mvq.errors import Unauthenticated
 from web import i18n
-from web.routes import appeals, audit, auth, disputes, review, scoring
+from web.routes import appeals, audit, auth, disputes, review, scoring, unit, unit_upload
 from web.templating import render, url_for
 
 STATIC = Path(__file__).parent / "static"
@@ -49,7 +49,7 @@ def create_app() -> FastAPI:
     for kind in HANDLED:
         app.add_exception_handler(kind, error_page)
     app.add_exception_handler(Unauthenticated, _to_login)
-    for module in (auth, review, scoring, disputes, appeals, audit):
+    for module in (auth, review, scoring, disputes, appeals, audit, unit, unit_upload):
         app.include_router(module.router)
     app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -241,3 +241,11 @@ def rebuild_daily(session: Session) -> int:
         UnitDailyPoints(unit_id=u, day=d, earned=e, spent=s) for (u, d), (e, s) in totals.items()
     )
     return len(totals)
+
+
+def place(session: Session, *, unit_id: str) -> tuple[int | None, int]:
+    """The unit's place on the all-time leaderboard (1 = most points) and how many units are
+    ranked; None while the unit has earned nothing."""
+    standings = leaderboard(session, since=None, until=None, limit=100_000)
+    rank = next((i for i, s in enumerate(standings, 1) if s.unit_id == unit_id), None)
+    return rank, len(standings)

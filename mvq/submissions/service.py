@@ -3,7 +3,7 @@
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from mvq.audit import service as audit
 from mvq.auth import policy
 from mvq.auth.service import Principal
+from mvq.db import aware
 from mvq.errors import Conflict, Forbidden, Invalid, NotFound
 from mvq.rules import service as rules
 from mvq.rules.models import Outcome
@@ -123,9 +124,9 @@ def take_time_from_footage(
     its upload time and says so. `source` is "capture_time" or "telemetry"."""
     if submission.occurred_at_source != "footage":
         return
-    created = _aware(submission.created_at)
+    created = aware(submission.created_at)
     plausible = captured is not None and (
-        created - MAX_CLAIM_AGE <= _aware(captured) <= created + CLOCK_SKEW
+        created - MAX_CLAIM_AGE <= aware(captured) <= created + CLOCK_SKEW
     )
     if captured is not None and source is not None and plausible:
         submission.occurred_at, submission.occurred_at_source = captured, source
@@ -137,14 +138,9 @@ def take_time_from_footage(
         action="submission.time_from_footage",
         object_type="submission",
         object_id=submission.id,
-        data={"occurred_at": _aware(submission.occurred_at).isoformat(),
+        data={"occurred_at": aware(submission.occurred_at).isoformat(),
               "source": submission.occurred_at_source},
     )  # fmt: skip
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands datetimes back without their zone; every stored time is UTC.
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _replay(

@@ -49,7 +49,8 @@ def make_staff(session: Session, role: Role, *, unit_id: str | None = None) -> s
 
 
 def make_login(role: Role, *, unit_id: str | None = None) -> tuple[str, str]:
-    """A staff user who logs in on the web: (e-mail, password)."""
+    """A person who logs in on the web, staff or a unit's member (Role.unit and the unit):
+    (e-mail, password)."""
     from mvq.db import session_factory
 
     with session_factory()() as session:
@@ -107,7 +108,7 @@ def accounts(database: str) -> Accounts:
         session.commit()
         unit_id, unit_token = make_unit(session)
         other_id, other_token = make_unit(session)
-        staff = {role.value: make_staff(session, role) for role in Role}
+        staff = {role.value: make_staff(session, role) for role in Role if role != Role.unit}
     return Accounts(unit_id, unit_token, other_id, other_token, staff)
 
 

@@ -79,12 +79,20 @@ def error_code(response: Any) -> str:
 
 def test_api_routes_by_role(stack: harness.Stack, accounts: Accounts, objects: dict) -> None:  # type: ignore[type-arg]
     callers = {"nobody": None, "unit": accounts.unit_token, **accounts.staff_tokens}
+    # A unit's member calls the API from a page: the session cookie and the page's CSRF
+    # token. The member may do what the unit's token may, and nothing more.
+    member = web_login(stack, *make_login(Role.unit, unit_id=accounts.unit_id))
     for method, path, body, allowed in api_routes(objects):
-        for who, token in callers.items():
-            with stack.client(token) as api:
-                response = api.request(
-                    method, path, json=body, headers={"Idempotency-Key": "matrix"}
+        for who in [*callers, "member"]:
+            headers = {"Idempotency-Key": f"matrix-{who}"}
+            if who == "member":
+                response = member.client.request(
+                    method, path, json=body, headers=headers | {"X-CSRF-Token": member.csrf}
                 )
+                who = "unit"
+            else:
+                with stack.client(callers[who]) as api:
+                    response = api.request(method, path, json=body, headers=headers)
             status = response.status_code
             if who in allowed:
                 assert status not in DENIED and status < 500, (method, path, who, status)
@@ -114,8 +122,16 @@ def test_web_pages_by_role(stack: harness.Stack, accounts: Accounts, objects: di
         ("POST", f"/review/{item}/heartbeat", REVIEWERS),
         ("GET", "/audit", AUDITORS),
         ("GET", "/audit/export.zip?since=2026-01-01&until=2026-01-02&format=jsonl", AUDITORS),
+        ("GET", "/unit", {"unit"}),
+        ("GET", "/unit/upload", {"unit"}),
+        ("POST", "/unit/claims/none/appeal", {"unit"}),
     ]
-    sessions = {role.value: web_login(stack, *make_login(role)) for role in Role}
+    # A unit's member signs in like staff, for the accounts' unit.
+    members_unit = {Role.unit: accounts.unit_id}
+    sessions = {
+        role.value: web_login(stack, *make_login(role, unit_id=members_unit.get(role)))
+        for role in Role
+    }
     assert set(sessions) | {"nobody", "unit"} == EVERYONE
     form = {"lease_token": "x", "decision": "reject", "comment": "x", "reason_code": "other",
             "effective_from": "2032-01-01T00:00", "rules": "tank destroyed 41",

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from mvq.media.ingest import probe
+from mvq.media.ingest import tools
 from mvq.media.ingest.pipeline import Rejected, analyse, file_sha256
 from mvq.media.ingest.sniff import sniff
 
@@ -64,6 +64,6 @@ def test_analyse_reports_a_video_cut_before_its_index_as_truncated(tmp_path: Pat
 
 
 def test_failure_reason_tells_truncation_from_other_damage() -> None:
-    assert probe.failure_reason("[mov] moov atom not found\nInvalid data") == "truncated"
-    assert probe.failure_reason("stream 0, offset 0x524a1: partial file") == "truncated"
-    assert probe.failure_reason("Invalid NAL unit size (1234 > 99)") == "corrupt"
+    assert tools.failure_reason("[mov] moov atom not found\nInvalid data") == "truncated"
+    assert tools.failure_reason("stream 0, offset 0x524a1: partial file") == "truncated"
+    assert tools.failure_reason("Invalid NAL unit size (1234 > 99)") == "corrupt"

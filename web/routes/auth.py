@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import NowDep, SessionDep, client_address
 from mvq.auth import service as auth
+from mvq.auth.models import Role
 from mvq.errors import RateLimited, Unauthenticated
 from web import session as web_session
 from web.deps import WebFormUserDep
@@ -18,17 +19,27 @@ router = APIRouter(include_in_schema=False)
 PRELOGIN_COOKIE = "mvq_login_csrf"
 
 
-def _local(request: Request, path: str | None) -> str:
+def _local(request: Request, path: str | None, *, home: str = "queue_page") -> str:
     # Only a path on this site: "next" must not become an open redirect. Browsers read "/\\host"
     # as "//host" and drop tabs and newlines, so those are refused too.
     if path and path.startswith("/") and not path.startswith(("//", "/\\")) and path.isprintable():
         return path
-    return url_for(request, "queue_page")
+    return url_for(request, home)
 
 
 @router.get("/", response_class=RedirectResponse)
-def home(request: Request) -> RedirectResponse:
-    return redirect(request, "queue_page")
+def home(request: Request, session: SessionDep, now: NowDep) -> RedirectResponse:
+    # A unit's member lands on the unit's claims, everyone else on the queue (or the login).
+    token = web_session.token_from_cookie(request.cookies.get(web_session.COOKIE))
+    try:
+        kind = (
+            auth.resolve_token(session, token=token, now=now, purpose="session").kind
+            if token
+            else None
+        )
+    except Unauthenticated:
+        kind = None
+    return redirect(request, "unit_page" if kind == "unit" else "queue_page")
 
 
 def _login_page(request: Request, next: str | None, *, error: str | None = None, status: int = 200
@@ -70,7 +81,14 @@ def login(
         return page
     token = auth.issue_staff_token(session, user=user, now=now, purpose="session")
     session.commit()
-    response = RedirectResponse(_local(request, next), status_code=303)
+    if user.role == Role.unit:
+        # A unit's member has no staff pages; "next" may still lead to one of the unit's own.
+        unit_pages = (url_for(request, "unit_page"), url_for(request, "unit_upload_page"))
+        wanted = next if next and next.split("?")[0] in unit_pages else None
+        target = _local(request, wanted, home="unit_page")
+    else:
+        target = _local(request, next)
+    response = RedirectResponse(target, status_code=303)
     web_session.set_cookie(response, token)
     response.delete_cookie(PRELOGIN_COOKIE)
     return response

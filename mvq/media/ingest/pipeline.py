@@ -131,7 +131,7 @@ def _analyse(path: Path, declared_sha256: str | None) -> Analysis:
     except tools.ToolTimeout as exc:
         raise Rejected("timeout", str(exc)) from exc
     except tools.ToolFailed as exc:
-        raise Rejected(probe.failure_reason(exc.stderr), exc.stderr[-300:]) from exc
+        raise Rejected(tools.failure_reason(exc.stderr), exc.stderr[-300:]) from exc
     facts["c2pa"] = provenance.c2pa_status(path, sniffed.container)
     sheet = frames.contact_sheet(found.stills) if facts["kind"] == "video" else None
     return Analysis(sha256=sha256, size=size, facts=facts, stills=found.stills,

@@ -71,18 +71,6 @@ def _rotation(video: dict[str, Any]) -> int:
     return int(float(video.get("tags", {}).get("rotate", 0) or 0)) % 360
 
 
-# What ffmpeg says when a file stops before its container does: the index (MP4's moov) never
-# came, or the data ends before the index says. The unit can act on that (send the whole
-# file again), unlike other damage.
-TRUNCATION_SIGNS = ("moov atom not found", "partial file", "end of file")
-
-
-def failure_reason(stderr: str) -> str:
-    """`truncated` or `corrupt`, from a failed tool's message."""
-    lowered = stderr.lower()
-    return "truncated" if any(sign in lowered for sign in TRUNCATION_SIGNS) else "corrupt"
-
-
 def probe_video(path: Path, sniffed: Sniffed) -> VideoInfo:
     assert sniffed.demuxer is not None
     settings = get_settings()
@@ -101,7 +89,7 @@ def probe_video(path: Path, sniffed: Sniffed) -> VideoInfo:
             ]
         )
     except tools.ToolFailed as exc:
-        raise Rejected(failure_reason(exc.stderr), exc.stderr[-300:]) from exc
+        raise Rejected(tools.failure_reason(exc.stderr), exc.stderr[-300:]) from exc
     info = json.loads(out)
     streams = info.get("streams", [])
     video = next(

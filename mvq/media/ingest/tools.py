@@ -22,6 +22,18 @@ class ToolFailed(Exception):
         self.stderr = stderr
 
 
+# What ffmpeg says when a file stops before its container does: the index (MP4's moov) never
+# came, or the data ends before the index says. The unit can act on that (send the whole
+# file again), unlike other damage.
+TRUNCATION_SIGNS = ("moov atom not found", "partial file", "end of file")
+
+
+def failure_reason(stderr: str) -> str:
+    """`truncated` or `corrupt`, from a failed tool's message."""
+    lowered = stderr.lower()
+    return "truncated" if any(sign in lowered for sign in TRUNCATION_SIGNS) else "corrupt"
+
+
 def _capped(argv: Sequence[str]) -> list[str]:
     # prlimit (util-linux) caps the child's address space without a preexec_fn, which is
     # unsafe in a process that may have threads.
@@ -88,7 +100,9 @@ def stream_timed(
         if expired.is_set():
             raise ToolTimeout(f"{argv[0]} exceeded {limit}s")
         log.catch_up()
-        if code != 0:
+        if code != 0 or failure_reason(log.text()) == "truncated":
+            # ffmpeg decodes what there is of a cut file and exits 0: judged on part of the
+            # footage, a claim would be reviewed on less than the unit meant to send.
             raise ToolFailed(log.text())
         if len(log.times) < sent + len(waiting):
             raise ToolFailed(f"{len(log.times)} frame times for {sent + len(waiting)} frames")

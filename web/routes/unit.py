@@ -1,0 +1,92 @@
+"""A unit member's home, "my claims": every claim of the unit with its state in words the unit
+can act on, the flags it may see, the decision and its reason, the points and any reversal, and
+the appeal form while a rejection may be appealed; then the balance, the ledger with each
+entry's reason, and the unit's place on the leaderboard. The page's words live in the
+template (unit.html), so they are translated with the rest of it."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from api.deps import NowDep, SessionDep
+from mvq import claims
+from mvq.auth import service as auth
+from mvq.errors import DomainError, Forbidden
+from mvq.review import appeals
+from mvq.scoring import ledger
+from mvq.submissions.models import SubmissionStatus
+from web.deps import WebFormUserDep, WebUser, WebUserDep
+from web.templating import render, url_for
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 20
+LEDGER_ROWS = 50
+
+
+def _member(user: WebUser) -> str:
+    """The unit the signed-in member acts for; staff have no "my claims"."""
+    if user.principal.kind != "unit" or user.principal.unit_id is None:
+        raise Forbidden("this page is for members of a unit")
+    return user.principal.unit_id
+
+
+@router.get("/unit", response_class=HTMLResponse)
+def unit_page(
+    request: Request,
+    user: WebUserDep,
+    session: SessionDep,
+    now: NowDep,
+    status: Annotated[SubmissionStatus | None, Query()] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    appealed: str | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    unit_id = _member(user)
+    rows, total = claims.for_unit(
+        session, principal=user.principal, status=status, limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE, now=now,
+    )  # fmt: skip
+    rank, ranked = ledger.place(session, unit_id=unit_id)
+    return render(
+        request,
+        "unit.html",
+        user=user,
+        unit_name=auth.get_unit(session, unit_id=unit_id).name,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        status=status,
+        statuses=list(SubmissionStatus),
+        balance=ledger.balance(session, unit_id=unit_id),
+        entries=ledger.entries(session, unit_id=unit_id, limit=LEDGER_ROWS, offset=0),
+        rank=rank,
+        ranked=ranked,
+        appealed=appealed,
+        error=error,
+    )
+
+
+@router.post("/unit/claims/{submission_id}/appeal", response_class=RedirectResponse)
+def appeal_claim(
+    request: Request,
+    submission_id: str,
+    user: WebFormUserDep,
+    session: SessionDep,
+    now: NowDep,
+    reason: Annotated[str, Form(max_length=4000)] = "",
+) -> RedirectResponse:
+    _member(user)
+    target = url_for(request, "unit_page")
+    try:
+        appeals.file(session, unit=user.principal, submission_id=submission_id, reason=reason,
+                     now=now)  # fmt: skip
+    except DomainError as exc:
+        # The page names the refusal by its code, in the reader's language, at the claim.
+        session.rollback()
+        if exc.status == 404:
+            raise
+        return RedirectResponse(f"{target}?error={exc.code}#claim-{submission_id}", 303)
+    session.commit()
+    return RedirectResponse(f"{target}?appealed={submission_id}#claim-{submission_id}", 303)
