@@ -73,6 +73,7 @@ def dispatch_batch(session: Session, *, now: datetime) -> int:
             created_at=now,
         )
         session.add(event)
+        session.flush()  # the deliveries' foreign key needs it; no relationship orders them
         session.add_all(
             WebhookDelivery(endpoint_id=e.id, event_id=event.id, audit_seq=event.audit_seq,
                             status=DeliveryStatus.pending, next_attempt_at=now, created_at=now)
