@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := ffmpeg redis-server postgresql chromium fonts-dejavu-core
+APT_PACKAGES := ffmpeg redis-server postgresql chromium fonts-dejavu-core jq
 STAMP := $(VENV)/.installed
 
 .PHONY: dev test test-system lint typecheck install apt bench-deps messages clean
