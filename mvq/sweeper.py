@@ -45,13 +45,14 @@ def sweep(session: Session, *, now: datetime, stuck_after: timedelta) -> SweepRe
     # `send` skips ids already queued or running, so a healthy job is never doubled.
     for media_id in stuck:
         queue.send(queue.process_media_job(media_id))
-    enqueued = webhooks.sweep(session, now=now)
+    anchored = _anchor(session)
     return SweepReport(
         requeued_media=len(stuck),
         released_leases=released,
         aborted_uploads=aborted,
-        checkpoints_written=_anchor(session),
-        webhook_endpoints_enqueued=enqueued,
+        checkpoints_written=anchored,
+        # Last: an audit event the dispatcher cannot map stops webhooks, not the anchoring.
+        webhook_endpoints_enqueued=webhooks.sweep(session, now=now),
     )
 
 

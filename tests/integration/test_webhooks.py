@@ -353,3 +353,33 @@ def test_who_may_register_read_replay_and_where_to(
         assert "secret" not in shown and "whsec_" not in json.dumps(shown)
         assert api.delete(f"/api/v1/webhooks/{theirs}").status_code == 204
         assert api.get(f"/api/v1/webhooks/{theirs}").json()["enabled"] is False
+
+
+def test_a_delivery_out_of_retries_is_failed_the_next_goes_and_replay_brings_it_back(
+    stack: harness.Stack, accounts: Accounts
+) -> None:
+    tries = 1 + 5  # MVQ_WEBHOOK_RETRY_SECONDS has five pauses
+    receiver = Receiver(failures=tries).start()
+    try:
+        endpoint, _ = register(
+            stack, accounts.staff_tokens["admin"], receiver.url,
+            unit_id=accounts.other_unit_id, events=["decision.made"],
+        )  # fmt: skip
+        reviewer = accounts.staff_tokens["reviewer"]
+        claims = [reject_in_queue(stack, accounts.other_unit_id, reviewer) for _ in range(2)]
+        second = receiver.wait_for(1, what="the second event, after the first gave up")
+        assert [claim_of(r.event) for r in second] == claims[1:]
+        refused = receiver.received[:tries]
+        assert len({r.id for r in refused}) == 1 and refused[0].id != second[0].id
+        with stack.client(accounts.other_unit_token) as unit:
+            newest, oldest = unit.get(f"/api/v1/webhooks/{endpoint}/deliveries").json()
+            assert oldest["status"] == "failed" and oldest["next_attempt_at"] is None
+            assert [a["outcome"] for a in oldest["attempts"]] == ["retry"] * 5 + ["failed"]
+            assert newest["status"] == "delivered"
+            again = unit.post(f"/api/v1/webhooks/{endpoint}/replay",
+                              json={"from_event_id": refused[0].id})  # fmt: skip
+            assert again.json() == {"replayed": 2}
+        replayed = receiver.wait_for(3, what="the replay")[1:]
+        assert [r.id for r in replayed] == [refused[0].id, second[0].id]
+    finally:
+        receiver.stop()
