@@ -228,7 +228,8 @@ def resolve_token(
         raise Unauthenticated("account disabled", code="bad_token")
     if user.role == Role.unit:
         assert user.unit_id is not None
-        return Principal(kind="unit", id=user.unit_id, unit_id=user.unit_id, member_id=user.id)
+        return Principal(kind="unit", id=user.unit_id, role=user.role, unit_id=user.unit_id,
+                         member_id=user.id)  # fmt: skip
     return Principal(kind="staff", id=user.id, role=user.role, unit_id=user.unit_id)
 
 

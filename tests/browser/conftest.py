@@ -57,19 +57,23 @@ def browser() -> Iterator[Browser]:
 class Reviewer:
     """One person at one browser: a context of their own, logged in through the form."""
 
-    def __init__(self, browser: Browser, stack: harness.Stack, role: Role) -> None:
-        self.email, self.password = make_login(role)
+    def __init__(
+        self, browser: Browser, stack: harness.Stack, role: Role, *, unit_id: str | None = None
+    ) -> None:
+        # `unit_id`: the unit a member acts for (Role.unit).
+        self.email, self.password = make_login(role, unit_id=unit_id)
+        self.home = "/unit" if role == Role.unit else "/review"
         # English pages (Accept-Language: en-US), as the tests assert, whatever the host's
         # locale and the site's default (uk).
         self.context: BrowserContext = browser.new_context(base_url=stack.url, locale="en-US")
         self.page: Page = self.context.new_page()
 
     def login(self) -> Page:
-        self.page.goto("/review")  # bounced to the login form
+        self.page.goto(self.home)  # bounced to the login form
         self.page.fill('input[name="email"]', self.email)
         self.page.fill('input[name="password"]', self.password)
         self.page.press('input[name="password"]', "Enter")
-        self.page.wait_for_url("**/review")
+        self.page.wait_for_url(f"**{self.home}")
         return self.page
 
     def screenshot(self, name: str) -> Path:
