@@ -34,6 +34,27 @@ class StaffUser(Base):
     unit_id: Mapped[str | None] = mapped_column(ForeignKey("units.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None]
+    # The second factor (TOTP): the secret sealed with the app's key (mvq.sealing), when it was
+    # enrolled, and the last time step a code was accepted for, so no code works twice.
+    totp_sealed_secret: Mapped[str | None] = mapped_column(String(200))
+    totp_enrolled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
+    # The person's language (a locale code) and time zone (IANA name); None: the defaults.
+    language: Mapped[str | None] = mapped_column(String(8))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+
+
+class RecoveryCode(Base):
+    """A one-time code that stands in for a TOTP code. Only its SHA-256 is stored; a used code
+    keeps its row (with `used_at`) until the person's codes are replaced or reset."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
 
 
 class ApiToken(Base):
