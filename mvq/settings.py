@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     # Failed logins allowed per e-mail address (and 4x that per client address) in a window.
     login_failures_allowed: int = 5
     login_window_seconds: int = 900
+    # Seniors, admins, auditors and the marketplace always sign in with a second factor (TOTP);
+    # reviewers only when this says so (a reviewer may enrol anyway). Unit members never.
+    reviewer_totp_required: bool = False
     session_hours: float = 12
     # Claims by different units of the same target type this close in time and place are
     # one dispute: their awards wait for a senior to assign the credit.
@@ -117,6 +120,8 @@ class Settings(BaseSettings):
     appeal_window_days: float = 14
     # Pages in this language unless the user chose one or the browser asks for another.
     default_language: str = "uk"
+    # Times on the pages are shown in this zone (IANA name) unless the user chose their own.
+    default_time_zone: str = "Europe/Kyiv"
     # The sweeper re-enqueues uploaded media that no job picked up within this many seconds.
     stuck_after_seconds: int = 30
     sweep_interval_seconds: int = 15

@@ -43,6 +43,7 @@ async def _favicon() -> FileResponse:
 
 def create_app() -> FastAPI:
     i18n.default_language()  # a default we have no pages in stops the start, not each page
+    i18n.default_time_zone()  # and so does a time zone that does not exist
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     # Outside the exception handlers, so the error pages speak the request's language too.
     app.add_middleware(i18n.LanguageMiddleware)

@@ -8,8 +8,10 @@ from fastapi import Depends, Request
 from api.deps import NowDep, SessionDep
 from mvq.auth import policy
 from mvq.auth import service as auth
+from mvq.auth.models import StaffUser
 from mvq.auth.service import Principal
 from mvq.errors import Forbidden, Unauthenticated
+from web import i18n
 from web import session as web_session
 
 
@@ -39,8 +41,16 @@ def get_web_user(request: Request, session: SessionDep, now: NowDep) -> WebUser:
         raise Unauthenticated("your session has ended; log in again", code="login_required"
                               ) from exc  # fmt: skip
     assert principal.user_id is not None  # a session is always a person's
-    email = auth.staff_email(session, user_id=principal.user_id)
-    session.rollback()
+    person = session.get_one(StaffUser, principal.user_id)
+    email = person.email
+    # The page speaks the person's stored language and tells times in their zone; a `?lang=`
+    # choice replaces the stored one (web.i18n), so it follows them to any browser.
+    replace = i18n.adopt(language=person.language, time_zone=person.time_zone)
+    if replace is not None:
+        person.language = replace
+        session.commit()
+    else:
+        session.rollback()
     return WebUser(principal=principal, email=email, session_token=token)
 
 

@@ -4,26 +4,32 @@ gettext functions that templates (`_()`) and route code share.
 English is the source language: every msgid is the English text, so `en` needs no catalogue,
 and a string nobody has translated yet shows in English rather than as a key.
 
-The language of a request (`LanguageMiddleware`): `?lang=uk|en` (which also stores the choice
-in a cookie), else that cookie, else the browser's `Accept-Language`, else the configured
-`default_language`. It lives in a ContextVar for the request's duration, so gettext needs no
-request argument and works the same in templates and in route code.
+The language of a request: `?lang=uk|en`, else the signed-in person's stored choice
+(`staff_users.language`), else the cookie's, else the browser's `Accept-Language`, else the
+configured `default_language`. `LanguageMiddleware` decides all but the stored choice, which
+only the session knows: `web.deps` adopts it (and stores a `?lang=` choice there) once it has
+found the person. The request's reader (language and time zone) lives in a ContextVar for the
+request's duration, so gettext needs no request argument and works the same in templates and
+in route code.
 
 To add or change a translation: `make messages` (extracts the marked strings and merges them
 into web/locales/uk/LC_MESSAGES/messages.po), fill in the msgstr, clear any `#, fuzzy` flag,
-restart. No compile step: the .po is read at start-up.
+`make catalogues` (compiles the .mo; `make install` does it too) and restart. Without a
+current .mo the .po is compiled in memory at start-up, so a forgotten compile never shows
+stale words.
 """
 
 import gettext as _gettext_module
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.core import negotiate_locale
 from babel.messages.mofile import write_mo
@@ -51,29 +57,52 @@ def catalogue_path(language: str) -> Path:
     return LOCALES / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+def compiled_path(language: str) -> Path:
+    return catalogue_path(language).with_suffix(".mo")
+
+
 def _load(language: str) -> _gettext_module.NullTranslations:
     if language == SOURCE:
         return NullTranslations()
-    # The .po is compiled in memory rather than shipped as a .mo: a compiled file in git goes
-    # stale the moment someone edits the .po and forgets `pybabel compile`, and a build step
-    # would be one more thing the dev runner, the image and the tests must all remember. The
-    # catalogue is small; compiling it costs milliseconds once per process.
-    with catalogue_path(language).open("rb") as po:
+    source, compiled = catalogue_path(language), compiled_path(language)
+    # The .mo that `make install` compiles (`pybabel compile`, which leaves fuzzy entries out),
+    # unless the .po was edited after it: then the .po, compiled here in memory the same way,
+    # so an edit without a compile never shows stale words. Not in git (a compiled file there
+    # goes stale with the first edit): every checkout builds its own.
+    if compiled.exists() and compiled.stat().st_mtime >= source.stat().st_mtime:
+        with compiled.open("rb") as mo:
+            return Translations(mo, domain=DOMAIN)
+    with source.open("rb") as po:
         catalog = read_po(po, locale=language, domain=DOMAIN, abort_invalid=True)
-    compiled = BytesIO()
+    in_memory = BytesIO()
     # Fuzzy entries are pybabel update's guesses from similar strings; until a person has
     # checked one it stays out, and the page shows the English instead of a wrong Ukrainian.
-    write_mo(compiled, catalog, use_fuzzy=False)
-    compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)
+    write_mo(in_memory, catalog, use_fuzzy=False)
+    in_memory.seek(0)
+    return Translations(in_memory, domain=DOMAIN)
 
 
 # Loaded once, at import (so at start-up): a missing or malformed catalogue stops the process
 # instead of failing the first page that needs it.
 _CATALOGUES: dict[str, _gettext_module.NullTranslations] = {lang: _load(lang) for lang in SUPPORTED}
 
+
+@dataclass
+class Reader:
+    """Who a request's page is for: its language and time zone (None: the configured zone).
+    Mutable on purpose: the middleware makes it, and the session dependency, which FastAPI
+    runs in a worker thread with a copy of the context, completes it in place once it knows
+    the signed-in person; a ContextVar set there would not reach the page."""
+
+    language: str
+    time_zone: str | None = None
+    # The `?lang=` of this request, if any: it outranks a stored choice and replaces it.
+    chosen: str | None = None
+    signed_in: bool = field(default=False)
+
+
 # None outside a request (a CLI, a test rendering a template): then the configured default.
-_current: ContextVar[str | None] = ContextVar("mvq_web_language", default=None)
+_current: ContextVar[Reader | None] = ContextVar("mvq_web_reader", default=None)
 
 
 def supported(value: str | None) -> str | None:
@@ -119,17 +148,59 @@ def choose(
 
 def lang() -> str:
     """The current request's language (outside a request, the configured default)."""
-    return _current.get() or default_language()
+    reader = _current.get()
+    return reader.language if reader else default_language()
+
+
+def zone(name: str | None) -> ZoneInfo | None:
+    """The IANA zone called `name`, or None for an empty or unknown name."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def default_time_zone() -> ZoneInfo:
+    configured = get_settings().default_time_zone
+    found = zone(configured)
+    if found is None:
+        raise ValueError(f"MVQ_DEFAULT_TIME_ZONE={configured!r} is not an IANA time zone")
+    return found
+
+
+def time_zone() -> ZoneInfo:
+    """The zone the current reader reads times in: their own, else the configured one."""
+    reader = _current.get()
+    return (zone(reader.time_zone) if reader else None) or default_time_zone()
+
+
+def adopt(*, language: str | None, time_zone: str | None) -> str | None:
+    """The signed-in person's stored choices, once the session has found them: their
+    language unless this request's `?lang=` says otherwise, and their time zone. Returns the
+    `?lang=` choice that should replace the stored one, if any (None: nothing to store)."""
+    reader = _current.get()
+    if reader is None:
+        return None
+    reader.signed_in = True
+    reader.time_zone = time_zone
+    if reader.chosen is not None:
+        return reader.chosen if reader.chosen != supported(language) else None
+    stored = supported(language)
+    if stored is not None:
+        reader.language = stored
+    return None
 
 
 @contextmanager
-def using(language: str) -> Iterator[None]:
-    """Speak `language` inside the block: for work outside a web request that renders for a
-    known reader, and for tests."""
+def using(language: str, *, time_zone: str | None = None) -> Iterator[None]:
+    """Speak `language` (and tell times in `time_zone`) inside the block: for work outside a
+    web request that renders for a known reader, and for tests."""
     found = supported(language)
     if found is None:
         raise ValueError(f"no pages in {language!r}; there are {', '.join(SUPPORTED)}")
-    token = _current.set(found)
+    token = _current.set(Reader(found, time_zone))
     try:
         yield
     finally:
@@ -252,7 +323,7 @@ class LanguageMiddleware:
                     _vary(headers, ("Accept-Language", "Cookie"))
             await send(message)
 
-        token = _current.set(language)
+        token = _current.set(Reader(language, chosen=chosen))
         try:
             await self.app(scope, receive, send_with_language)
         finally:

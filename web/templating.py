@@ -1,15 +1,19 @@
 """Server-rendered pages: one Jinja environment, autoescaped, with the few filters pages need
 and a `url_for` that gives paths by route name."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
+from babel.core import Locale
+from babel.dates import format_skeleton, format_timedelta
+from babel.numbers import format_decimal
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
+from markupsafe import Markup
 
 from web import i18n, session
 from web.deps import WebUser
@@ -46,26 +50,107 @@ def _url_for(context: dict[str, Any], name: str, /, **path_params: Any) -> str:
     return url_for(context["request"], name, **path_params)
 
 
-def _age(value: timedelta | None) -> str:
+# Dates, numbers and spans of time in the reader's language (Babel's CLDR data), and times
+# in the reader's zone: an English reader sees "Nov 28, 2026, 14:05", a Ukrainian the same in
+# CLDR's Ukrainian (day, abbreviated month, year, time). Both 24-hour.
+NONE = "\N{EN DASH}"  # what a page shows for no value
+# CLDR's skeletons: the date and the time each in the locale's own order, joined the locale's
+# way ("{1}, {0}").
+_WHEN_PARTS = {"minutes": ("yMMMd", "Hm"), "seconds": ("yMMMd", "Hms"), "time": (None, "Hms"),
+               "date": ("yMMMd", None)}  # fmt: skip
+
+
+def _when(value: datetime | None, precision: str = "minutes") -> Markup | str:
+    """A moment as `<time>`: the reader's zone in the text, the exact UTC on hover and in
+    `datetime` (for scripts and tests). Naive values are UTC, as the database stores them.
+    `precision`: minutes (the default), seconds, time (of day, with seconds), date."""
     if value is None:
-        return "-"
-    minutes = int(value.total_seconds() // 60)
+        return NONE
+    utc = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    locale, zone = i18n.lang(), i18n.time_zone()
+    date_part, time_part = _WHEN_PARTS[precision]
+    parts = [format_skeleton(skeleton, utc, tzinfo=zone, locale=locale) if skeleton else None
+             for skeleton in (date_part, time_part)]  # fmt: skip
+    if all(parts):
+        joined = Locale.parse(locale).datetime_formats["medium"]
+        text = str(joined).replace("{1}", str(parts[0])).replace("{0}", str(parts[1]))
+    else:
+        text = next(p for p in parts if p)
+    return Markup('<time datetime="{iso}" title="{utc}">{text}</time>').format(
+        iso=utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        utc=utc.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        text=text,
+    )
+
+
+Unit = Literal["year", "month", "week", "day", "hour", "minute", "second"]
+
+
+def _duration(
+    amount: timedelta, unit: Unit, *, style: Literal["narrow", "short", "long"] = "short"
+) -> str:
+    # `threshold` high enough that Babel never rounds up into a larger unit than `unit`.
+    return format_timedelta(amount, granularity=unit, threshold=10**9, format=style,
+                            locale=i18n.lang())  # fmt: skip
+
+
+def _age(value: timedelta | None) -> str:
+    """How long something has waited, to the minute: "2 hr 5 min", "3 days 4 hr"."""
+    if value is None:
+        return NONE
+    seconds = max(0, int(value.total_seconds()))
+    if seconds < 60:
+        return _duration(timedelta(seconds=seconds), "second")
+    minutes = seconds // 60
     if minutes < 60:
-        return f"{minutes} min"
+        return _duration(timedelta(minutes=minutes), "minute")
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
-        return f"{hours} h {minutes:02d} min"
-    return f"{hours // 24} d {hours % 24} h"
+        parts = [_duration(timedelta(hours=hours), "hour")]
+        if minutes:
+            parts.append(_duration(timedelta(minutes=minutes), "minute"))
+        return " ".join(parts)
+    days, hours = divmod(hours, 24)
+    parts = [_duration(timedelta(days=days), "day")]
+    if hours:
+        parts.append(_duration(timedelta(hours=hours), "hour"))
+    return " ".join(parts)
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "-"
+def _span(minutes: float | None) -> str:
+    """How far apart two times are, in the largest unit that reads well: "95 minutes",
+    "3 hours", "4 days"."""
+    m = abs(int(minutes or 0))
+    unit: Unit = "minute" if m < 120 else "hour" if m < 72 * 60 else "day"
+    return _duration(timedelta(minutes=m), unit, style="long")
+
+
+def _ago(value: datetime | None, now: datetime) -> str:
+    """A past moment from `now`: "5 minutes ago", "2 hours ago"."""
+    if value is None:
+        return NONE
+    if value > now - timedelta(minutes=1):
+        return i18n.gettext("just now")
+    return format_timedelta(value - now, add_direction=True, threshold=1.5, format="long",
+                            locale=i18n.lang())  # fmt: skip
+
+
+def _number(value: float | int | None, decimals: int | None = None) -> str:
+    """A number in the reader's notation (a decimal comma in Ukrainian); `decimals` fixes
+    the digits after the point."""
+    if value is None:
+        return NONE
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "") if decimals is not None else None
+    return format_decimal(value, format=pattern, locale=i18n.lang())
 
 
 templates.env.globals["url_for"] = _url_for
 templates.env.globals["csrf_field_name"] = session.CSRF_FIELD
 templates.env.filters["age"] = _age
 templates.env.filters["when"] = _when
+templates.env.filters["span"] = _span
+templates.env.filters["ago"] = _ago
+templates.env.filters["number"] = _number
 
 
 def render(

@@ -23,7 +23,7 @@ ROOT = Path(__file__).parents[2]
 @pytest.fixture(autouse=True)
 def default_language(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNamespace]:
     """The configured default, without building real Settings (which in dev write secrets)."""
-    settings = SimpleNamespace(default_language="uk")
+    settings = SimpleNamespace(default_language="uk", default_time_zone="Europe/Kyiv")
     monkeypatch.setattr(i18n, "get_settings", lambda: settings)
     yield settings
 

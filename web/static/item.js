@@ -1,23 +1,12 @@
 // The item page's tools for looking: frame step, slow motion, zoom on a still, duplicates side
-// by side in step, the still nearest the playhead marked, and times in the reader's zone.
+// by side in step, and the still nearest the playhead marked. (Times arrive in the reader's
+// zone from the server, UTC on hover.)
 // Global keys (claim, decide, unveil, undo) stay in app.js; this file only adds keys nobody
 // else uses: "," and "." step a frame, "s" toggles slow motion.
 (function () {
   "use strict";
   const item = document.getElementById("item");
   if (!item) return;
-
-  // Times arrive in UTC; the reviewer reads their own zone, with UTC kept on hover.
-  const local = new Intl.DateTimeFormat(undefined, {
-    year: "numeric", month: "2-digit", day: "2-digit",
-    hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short",
-  });
-  document.querySelectorAll("time[datetime]").forEach((el) => {
-    const at = new Date(el.getAttribute("datetime"));
-    if (Number.isNaN(at.getTime())) return;
-    el.title = el.textContent.trim();
-    el.textContent = local.format(at);
-  });
 
   const videos = [...document.querySelectorAll("#media video.footage")];
   // The clip the keys act on: the last one the reviewer touched, else the first.
