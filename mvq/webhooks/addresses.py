@@ -1,7 +1,10 @@
 """Where deliveries may go: not into our own network (SSRF) unless an admin said so.
 
 A URL's host is resolved and every address it resolves to must be public; the same check runs
-again before each delivery, since DNS may have changed since registration. IPv4 addresses
+again before each delivery, since DNS may have changed since registration. A delivery then
+connects to one of the addresses that check saw (`deliverable`), never to what the name
+answers a moment later: a name that answers a public address to the check and 127.0.0.1 to
+the connect (DNS rebinding) gets nowhere. IPv4 addresses
 hidden inside IPv6 ones (IPv4-mapped, NAT64, 6to4, Teredo) are judged as the IPv4 they carry.
 """
 
@@ -83,14 +86,31 @@ def resolve(parts: SplitResult) -> list[IPAddress]:
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
 
 
-def check(url: str, *, allow_private_network: bool, https_only: bool) -> None:
-    """Raises NotAllowed unless deliveries to `url` may be sent now."""
-    parts = parse(url, https_only=https_only)
-    if allow_private_network:
-        return
-    for ip in resolve(parts):
+def _refuse_internal(parts: SplitResult, ips: list[IPAddress]) -> None:
+    for ip in ips:
         if is_forbidden(ip):
             raise NotAllowed(
                 f"{parts.hostname} resolves to {ip}, which is not a public address; an admin "
                 "may allow private networks for this endpoint"
             )
+
+
+def check(url: str, *, allow_private_network: bool, https_only: bool) -> None:
+    """Raises NotAllowed unless deliveries to `url` may be sent now."""
+    parts = parse(url, https_only=https_only)
+    if allow_private_network:
+        return
+    _refuse_internal(parts, resolve(parts))
+
+
+def deliverable(url: str, *, allow_private_network: bool, https_only: bool) -> list[IPAddress]:
+    """The addresses a delivery to `url` may connect to now, resolved once: every one of them
+    public unless an admin allowed private networks, else NotAllowed. Connect to these, not to
+    the name, so what was checked is what is reached."""
+    parts = parse(url, https_only=https_only)
+    ips = resolve(parts)
+    if not allow_private_network:
+        _refuse_internal(parts, ips)
+    if not ips:
+        raise NotAllowed(f"the host {parts.hostname} has no address")
+    return list(dict.fromkeys(ips))  # in the resolver's order, each once
