@@ -6,7 +6,7 @@ from mvq.db import Base
 from mvq.matching.models import IndexedFrame
 from mvq.media.models import Frame, Media
 from mvq.review.models import Appeal, Decision, ReviewItem
-from mvq.rules.models import Rule, RuleVersion
+from mvq.rules.models import Label, Rule, RuleVersion
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Flag, Submission
 from mvq.units.models import Unit
@@ -27,6 +27,7 @@ __all__ = [
     "Flag",
     "Frame",
     "IndexedFrame",
+    "Label",
     "LedgerEntry",
     "Media",
     "ReviewItem",

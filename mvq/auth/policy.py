@@ -37,6 +37,8 @@ class Action(enum.StrEnum):
     read_audit = "read_audit"
     download_evidence = "download_evidence"
     manage_webhooks = "manage_webhooks"
+    manage_staff = "manage_staff"  # people's accounts, roles, passwords and second factors
+    edit_labels = "edit_labels"
 
 
 ALLOWED: dict[Action, frozenset[Role]] = {
@@ -56,6 +58,8 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.read_audit: AUDITORS,
     Action.download_evidence: AUDITORS | SENIORS,
     Action.manage_webhooks: ADMINS,
+    Action.manage_staff: ADMINS,
+    Action.edit_labels: ADMINS,
 }
 
 REFUSALS: dict[Action, str] = {
@@ -75,6 +79,8 @@ REFUSALS: dict[Action, str] = {
     Action.read_audit: "the audit log is for auditors",
     Action.download_evidence: "evidence bundles are for auditors and seniors",
     Action.manage_webhooks: "only admins register and change webhooks",
+    Action.manage_staff: "only admins manage people's accounts",
+    Action.edit_labels: "only admins edit labels",
 }
 
 

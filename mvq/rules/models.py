@@ -35,3 +35,17 @@ class Rule(Base):
     target_type: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(20))
     points: Mapped[int]
+
+
+class Label(Base):
+    """What pages call a stored code (a target type, a reject reason) in one language. Admins
+    edit these; a code without a label shows as the code."""
+
+    __tablename__ = "labels"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    text: Mapped[str] = mapped_column(String(200))
+    updated_by: Mapped[str] = mapped_column(String(80))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -15,3 +15,5 @@ class Unit(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Deactivated: its tokens are revoked and its members disabled; its claims and ledger stay.
+    disabled_at: Mapped[datetime | None]

@@ -1,0 +1,334 @@
+"""Administration of units and people: units, their members and API tokens, staff and the
+marketplace's service accounts. Nothing is deleted: a unit or a person is deactivated, a token
+revoked. Every change writes an audit event naming who did it and what changed, never a
+password or a token.
+
+Two rules keep the system administrable: nobody changes their own role or deactivates
+themselves (`own_account`), and the last active admin is neither demoted nor deactivated
+(`last_admin`). `self_id` is the acting person's account (None from the command line)."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mvq.audit import service as audit
+from mvq.auth import service as auth
+from mvq.auth.models import ApiToken, Role, StaffUser
+from mvq.errors import Conflict, Invalid, NotFound
+from mvq.units.models import Unit
+
+STAFF_ROLES = tuple(r for r in Role if r != Role.unit)
+MAX_GRACE = timedelta(days=7)
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class UnitSummary:
+    unit: Unit
+    members: int  # active
+    live_tokens: int
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    token: ApiToken
+    state: str  # live, expiring (a grace period runs), expired, revoked
+
+
+def _user_event(session: Session, *, actor: str, action: str, user: StaffUser,
+                **data: object) -> None:  # fmt: skip
+    audit.record(session, actor=actor, action=action, object_type="staff_user",
+                 object_id=user.id, data={"email": user.email, **data})  # fmt: skip
+
+
+# Units
+
+
+def units(session: Session, *, now: datetime) -> list[UnitSummary]:
+    members = dict(
+        session.execute(
+            select(StaffUser.unit_id, func.count())
+            .where(StaffUser.role == Role.unit, StaffUser.disabled_at.is_(None))
+            .group_by(StaffUser.unit_id)
+        ).all()
+    )
+    live = (ApiToken.revoked_at.is_(None)) & (
+        ApiToken.expires_at.is_(None) | (ApiToken.expires_at > now)
+    )
+    tokens = dict(
+        session.execute(
+            select(ApiToken.unit_id, func.count())
+            .where(ApiToken.unit_id.is_not(None), live)
+            .group_by(ApiToken.unit_id)
+        ).all()
+    )
+    rows = session.scalars(select(Unit).order_by(Unit.disabled_at.is_not(None), Unit.name))
+    return [UnitSummary(u, members.get(u.id, 0), tokens.get(u.id, 0)) for u in rows]
+
+
+def active_unit(session: Session, *, unit_id: str) -> Unit:
+    unit = auth.get_unit(session, unit_id=unit_id)
+    if unit.disabled_at is not None:
+        raise Conflict(f"unit {unit.name!r} is deactivated", code="unit_disabled")
+    return unit
+
+
+def create_unit(session: Session, *, name: str, actor: str) -> tuple[Unit, str]:
+    """The unit and its first API token (to be shown once)."""
+    if len(name.strip()) > 200:
+        raise Invalid("a unit's name has at most 200 characters", code="bad_name")
+    return auth.create_unit(session, name=name, actor=actor)
+
+
+def rename_unit(session: Session, *, unit_id: str, name: str, actor: str) -> Unit:
+    unit = auth.get_unit(session, unit_id=unit_id)
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise Invalid("a unit's name has 1 to 200 characters", code="bad_name")
+    if name == unit.name:
+        return unit
+    if session.scalar(select(Unit.id).where(Unit.name == name)):
+        raise Conflict(f"a unit named {name!r} exists", code="unit_exists")
+    before, unit.name = unit.name, name
+    session.flush()
+    audit.record(session, actor=actor, action="unit.renamed", object_type="unit",
+                 object_id=unit.id, data={"from": before, "to": name})  # fmt: skip
+    return unit
+
+
+def deactivate_unit(session: Session, *, unit_id: str, actor: str, now: datetime) -> Unit:
+    """Its tokens are revoked and its members' logins disabled at once; its claims, ledger
+    and people stay on record."""
+    unit = auth.get_unit(session, unit_id=unit_id)
+    if unit.disabled_at is not None:
+        return unit
+    unit.disabled_at = now
+    revoked = auth.revoke_unit_tokens(session, unit_id=unit.id, actor=actor, now=now)
+    members = list(
+        session.scalars(
+            select(StaffUser).where(
+                StaffUser.unit_id == unit.id,
+                StaffUser.role == Role.unit,
+                StaffUser.disabled_at.is_(None),
+            )
+        )
+    )
+    for member in members:
+        member.disabled_at = now
+        _user_event(session, actor=actor, action="user.deactivated", user=member,
+                    reason="unit_deactivated")  # fmt: skip
+    session.flush()
+    audit.record(session, actor=actor, action="unit.deactivated", object_type="unit",
+                 object_id=unit.id,
+                 data={"tokens_revoked": revoked, "members_disabled": len(members)})  # fmt: skip
+    return unit
+
+
+# A unit's API tokens
+
+
+def unit_tokens(session: Session, *, unit_id: str, now: datetime) -> list[TokenRow]:
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.unit_id == unit_id).order_by(ApiToken.created_at.desc())
+    )
+    return [TokenRow(t, _state(t, now)) for t in rows]
+
+
+def _state(token: ApiToken, now: datetime) -> str:
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is None:
+        return "live"
+    return "expiring" if token.expires_at > now else "expired"
+
+
+def add_unit_token(session: Session, *, unit_id: str, actor: str) -> str:
+    """One more token beside the live ones (a second device), shown once."""
+    active_unit(session, unit_id=unit_id)
+    token = _new_token(session, prefix="mvqu", unit_id=unit_id)
+    audit.record(session, actor=actor, action="unit.token_created", object_type="unit",
+                 object_id=unit_id)  # fmt: skip
+    return token
+
+
+def rotate_unit_token(
+    session: Session, *, unit_id: str, grace: timedelta, actor: str, now: datetime
+) -> str:
+    """A new token; the old ones end after `grace` (0: at once). Not for a deactivated unit."""
+    if not timedelta(0) <= grace <= MAX_GRACE:
+        raise Invalid("the grace period is 0 to 7 days", code="bad_grace")
+    active_unit(session, unit_id=unit_id)
+    return auth.rotate_unit_token(session, unit_id=unit_id, grace=grace, actor=actor, now=now)
+
+
+def _new_token(session: Session, *, prefix: str, unit_id: str | None = None,
+               user_id: str | None = None) -> str:  # fmt: skip
+    token = f"{prefix}_{secrets.token_urlsafe(32)}"
+    session.add(ApiToken(token_hash=auth.hash_token(token), unit_id=unit_id, user_id=user_id))
+    session.flush()
+    return token
+
+
+# People
+
+
+def staff(session: Session) -> list[StaffUser]:
+    """Everyone but units' members: active first, by role and e-mail."""
+    return list(
+        session.scalars(
+            select(StaffUser)
+            .where(StaffUser.role != Role.unit)
+            .order_by(StaffUser.disabled_at.is_not(None), StaffUser.role, StaffUser.email)
+        )
+    )
+
+
+def members(session: Session, *, unit_id: str) -> list[StaffUser]:
+    return list(
+        session.scalars(
+            select(StaffUser)
+            .where(StaffUser.role == Role.unit, StaffUser.unit_id == unit_id)
+            .order_by(StaffUser.disabled_at.is_not(None), StaffUser.email)
+        )
+    )
+
+
+def get_user(session: Session, *, user_id: str) -> StaffUser:
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise NotFound("no such account")
+    return user
+
+
+def create_staff(
+    session: Session, *, email: str, role: str, unit_id: str | None, actor: str
+) -> tuple[StaffUser, str]:
+    """A member of staff or a service account, and a password (to be shown once). `unit_id`
+    links them to a unit they must never review."""
+    if role not in STAFF_ROLES:
+        raise Invalid("choose a staff role", code="bad_role")
+    if unit_id is not None:
+        auth.get_unit(session, unit_id=unit_id)
+    return auth.create_user(session, email=email, role=Role(role), unit_id=unit_id, actor=actor)
+
+
+def add_member(session: Session, *, unit_id: str, email: str, actor: str) -> tuple[StaffUser, str]:
+    """A login for a person who acts for the unit, and a password (to be shown once)."""
+    active_unit(session, unit_id=unit_id)
+    return auth.create_user(session, email=email, role=Role.unit, unit_id=unit_id, actor=actor)
+
+
+def _active_admins(session: Session) -> list[str]:
+    # Locked on Postgres, so two admins demoting each other cannot both pass the count.
+    return list(
+        session.scalars(
+            select(StaffUser.id)
+            .where(StaffUser.role == Role.admin, StaffUser.disabled_at.is_(None))
+            .with_for_update()
+        )
+    )
+
+
+def _keeps_an_admin(session: Session, user: StaffUser) -> None:
+    alone = user.role == Role.admin and user.disabled_at is None
+    if alone and _active_admins(session) == [user.id]:
+        raise Conflict("this is the last active admin: make another admin first",
+                       code="last_admin")  # fmt: skip
+
+
+def change_role(
+    session: Session, *, user_id: str, role: str, actor: str, self_id: str | None
+) -> StaffUser:
+    user = get_user(session, user_id=user_id)
+    if role not in STAFF_ROLES or user.role == Role.unit:
+        raise Invalid("a staff role, for a member of staff", code="bad_role")
+    if user.id == self_id:
+        raise Conflict("you cannot change your own role", code="own_account")
+    if role == user.role:
+        return user
+    if role != Role.admin:
+        _keeps_an_admin(session, user)
+    before, user.role = user.role, role
+    session.flush()
+    _user_event(session, actor=actor, action="user.role_changed", user=user, **{"from": before},
+                to=role)  # fmt: skip
+    return user
+
+
+def link_unit(session: Session, *, user_id: str, unit_id: str | None, actor: str) -> StaffUser:
+    """Staff linked to a unit (a conflict of interest) never see that unit's claims; None
+    unlinks. A member's unit is who they act for and does not change."""
+    user = get_user(session, user_id=user_id)
+    if user.role == Role.unit:
+        raise Invalid("a unit's member acts for their unit; add them to another unit instead",
+                      code="member_unit")  # fmt: skip
+    if unit_id is not None:
+        auth.get_unit(session, unit_id=unit_id)
+    if unit_id == user.unit_id:
+        return user
+    before, user.unit_id = user.unit_id, unit_id
+    session.flush()
+    action = "user.unit_linked" if unit_id else "user.unit_unlinked"
+    _user_event(session, actor=actor, action=action, user=user, unit_id=unit_id or before)
+    return user
+
+
+def deactivate_user(
+    session: Session, *, user_id: str, actor: str, self_id: str | None, now: datetime
+) -> StaffUser:
+    """The login and every token stop working at once; the account stays on record."""
+    user = get_user(session, user_id=user_id)
+    if user.id == self_id:
+        raise Conflict("you cannot deactivate your own account", code="own_account")
+    if user.disabled_at is not None:
+        return user
+    _keeps_an_admin(session, user)
+    user.disabled_at = now
+    session.flush()
+    _user_event(session, actor=actor, action="user.deactivated", user=user, role=user.role)
+    return user
+
+
+def reset_password(session: Session, *, user_id: str, actor: str, now: datetime) -> str:
+    """A new password (to be shown once); the person's open web sessions end."""
+    user = get_user(session, user_id=user_id)
+    if user.disabled_at is not None:
+        raise Conflict("the account is deactivated", code="user_disabled")
+    password = secrets.token_urlsafe(15)
+    user.password_hash = _hasher.hash(password)
+    sessions = session.scalars(
+        select(ApiToken).where(
+            ApiToken.user_id == user.id, ApiToken.purpose == "session",
+            ApiToken.revoked_at.is_(None),
+        )
+    ).all()  # fmt: skip
+    for row in sessions:
+        row.revoked_at = now
+    session.flush()
+    _user_event(session, actor=actor, action="user.password_reset", user=user,
+                sessions_ended=len(sessions))  # fmt: skip
+    return password
+
+
+def issue_service_token(session: Session, *, user_id: str, actor: str, now: datetime) -> str:
+    """The marketplace account's API token (shown once); its earlier tokens are revoked."""
+    user = get_user(session, user_id=user_id)
+    if user.role != Role.marketplace:
+        raise Invalid("only a service account gets a standing token", code="not_service")
+    if user.disabled_at is not None:
+        raise Conflict("the account is deactivated", code="user_disabled")
+    old = session.scalars(
+        select(ApiToken).where(
+            ApiToken.user_id == user.id, ApiToken.purpose == "api", ApiToken.revoked_at.is_(None)
+        )
+    ).all()
+    for row in old:
+        row.revoked_at = now
+    token = _new_token(session, prefix="mvqs", user_id=user.id)
+    _user_event(session, actor=actor, action="user.token_issued", user=user,
+                tokens_revoked=len(old))  # fmt: skip
+    return token
