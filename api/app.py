@@ -39,9 +39,14 @@ def _security_headers() -> dict[str, str]:
     tiles = urlsplit(get_settings().map_tile_url or "")
     images = f"{storage} {tiles.scheme}://{tiles.netloc}" if tiles.netloc else storage
     return {
+        # connect-src: the upload page PUTs the parts straight to S3 by presigned URL.
+        # 'wasm-unsafe-eval': its SHA-256 (vendored hash-wasm) compiles WebAssembly from the
+        # site's own script; it allows compiling WebAssembly only, not eval() of JavaScript.
         "Content-Security-Policy": (
             f"default-src 'self'; img-src 'self' {images}; media-src {storage}; "
-            "script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; "
+            f"connect-src 'self' {storage}; "
+            "script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; object-src 'none'; "
+            "base-uri 'none'; "
             "form-action 'self'; frame-ancestors 'none'"
         ),
         "X-Content-Type-Options": "nosniff",

@@ -1,0 +1,216 @@
+"""A unit member in Chromium uploads a 40 MB clip from /unit/upload over a slow link that drops
+mid-upload; the page is reloaded while offline and opened again once the link is back: the
+upload resumes from the parts S3 already holds (none sent twice) and completes, one claim with
+one file, processed by the real workers. Screenshots at a phone's and a laptop's size; axe-core
+over the page in both, form filled and upload under way."""
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import Error as PlaywrightError
+from sqlalchemy import select
+
+from mvq.auth.models import Role
+from mvq.db import session_factory
+from mvq.media.models import Media
+from mvq.submissions.models import Submission
+from tests import footage, harness
+from tests.browser import axe
+from tests.browser.conftest import ARTIFACTS
+from tests.integration.conftest import make_login, make_unit
+from web.routes.unit_upload import parse_position
+
+LAPTOP: ViewportSize = {"width": 1366, "height": 768}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+PART = 5 * 1024**2  # S3's smallest part: a 40 MB clip goes up in 8
+CLIP_BYTES = 40 * 1024**2
+# The phone's link while uploading: 3 MB/s up, so the cut lands mid-upload.
+SLOW_LINK = {"offline": False, "latency": 40, "downloadThroughput": 4_000_000,
+             "uploadThroughput": 3_000_000}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def stack(backing: harness.Backing, database: str) -> Iterator[harness.Stack]:
+    stack = harness.start_stack(backing, database, extra_env={"MVQ_PART_SIZE_BYTES": str(PART)})
+    try:
+        yield stack
+    finally:
+        stack.group.stop()
+
+
+@pytest.fixture(scope="module")
+def big_clip(clips: Path) -> Path:
+    """A real clip of at least 40 MB (lossless H.264 of a pan over a photo)."""
+    seconds = 6.0
+    while True:
+        path = footage.clip("chelsea", clips / "forty.mp4", seconds=seconds, size="1280x720",
+                            lossless=True)  # fmt: skip
+        if path.stat().st_size >= CLIP_BYTES:
+            return path
+        seconds *= 1.1 * CLIP_BYTES / path.stat().st_size
+
+
+class Member:
+    """A unit's member at one browser, logged in through the form."""
+
+    def __init__(self, browser: Browser, stack: harness.Stack, unit_id: str) -> None:
+        self.email, self.password = make_login(Role.unit, unit_id=unit_id)
+        self.context: BrowserContext = browser.new_context(base_url=stack.url, locale="en-US")
+        self.page: Page = self.context.new_page()
+
+    def login(self) -> Page:
+        self.page.goto("/unit/upload")  # bounced to the login form
+        self.page.fill('input[name="email"]', self.email)
+        self.page.fill('input[name="password"]', self.password)
+        self.page.press('input[name="password"]', "Enter")
+        self.page.wait_for_url("**/unit/upload")
+        return self.page
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+def _until(page: Page, predicate: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    """Wait while the browser's events are delivered (time.sleep would hold them back)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        page.wait_for_timeout(200)
+
+
+def _axe_at_both_sizes(member: Member, name: str) -> None:
+    for size in (PHONE, LAPTOP):
+        member.page.set_viewport_size(size)
+        width = member.page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= size["width"], f"{name}: the page scrolls sideways at {size['width']} px"
+        member.screenshot(f"unit-upload-{name}-{size['width']}")
+        axe.assert_no_serious_violations(member.page, f"upload page, {name}, {size['width']} px")
+
+
+def test_positions_read_as_decimal_degrees_or_mgrs() -> None:
+    assert parse_position("48.51234, 35.01234") == (48.51234, 35.01234)
+    assert parse_position("-33.9 18.4") == (-33.9, 18.4)
+    lat, lon = parse_position("36U XU 55126 74005") or (0, 0)
+    assert abs(lat - 48.5) < 1e-4 and abs(lon - 35.1) < 1e-4
+    for bad in ("91, 10", "48.5", "36U XU 5512 740051", "36I XU 55126 74005", "near the bridge"):
+        assert parse_position(bad) is None, bad
+
+
+def test_a_member_uploads_40_mb_through_a_dropped_link_and_a_reload(
+    browser: Browser, stack: harness.Stack, big_clip: Path
+) -> None:
+    with session_factory()() as session:
+        unit_id = make_unit(session)[0]
+    member = Member(browser, stack, unit_id)
+    s3_host = urlsplit(stack.env["MVQ_S3_ENDPOINT_URL"]).netloc
+    puts: list[tuple[str, int, int]] = []  # (phase, part number, status) of every finished PUT
+    tries: dict[str, int] = {"before": 0, "after": 0}  # PUTs sent, whatever became of them
+    phase = "before"
+
+    def sent(request):  # type: ignore[no-untyped-def]
+        if request.method == "PUT" and urlsplit(request.url).netloc == s3_host:
+            tries[phase] += 1
+
+    def finished(request):  # type: ignore[no-untyped-def]
+        url = urlsplit(request.url)
+        if request.method == "PUT" and url.netloc == s3_host:
+            part = int(parse_qs(url.query).get("partNumber", ["0"])[0])
+            response = request.response()
+            puts.append((phase, part, response.status if response else 0))
+
+    try:
+        page = member.login()
+        page.on("request", sent)
+        page.on("requestfinished", finished)
+        page.set_viewport_size(PHONE)
+        page.set_input_files("#files", str(big_clip))
+        row = page.locator("#file-list li.file")
+        expect(row).to_have_count(1)
+        expect(row.locator(".file-name")).to_have_text("forty.mp4")
+        page.select_option("#choice", label="tank — destroyed — 40 points")
+        page.fill("#position", "36U XU 55126 74005")
+        page.fill("#note", "Hull burning at 0:03, seen from the north-east.")
+        expect(row).to_have_attribute("data-state", "waiting", timeout=30_000)  # hashed
+        _axe_at_both_sizes(member, "form")
+
+        cdp = member.context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.emulateNetworkConditions", SLOW_LINK)
+        page.set_viewport_size(PHONE)
+        started = time.monotonic()
+        page.click("#send")
+        expect(page.locator("#sent")).to_be_visible()
+        _until(page, lambda: any(s == 200 for _, _, s in puts), "a first part stored")
+        # The link drops. Chromium keeps network conditions per DevTools session and the
+        # throttling session's would outlive Playwright's across a reload: both say offline.
+        cdp.send("Network.emulateNetworkConditions", {**SLOW_LINK, "offline": True})
+        member.context.set_offline(True)
+        expect(row).to_have_attribute("data-state", "offline", timeout=10_000)
+        expect(row.locator(".file-state")).to_contain_text("no connection")
+        expect(page.locator("#all-done")).to_be_hidden()
+        _axe_at_both_sizes(member, "offline")
+        before = sorted(p for ph, p, s in puts if ph == "before" and s == 200)
+
+        # Reloaded while still offline, the page cannot even be fetched: the tab is as good
+        # as closed. Once the link is back the member opens the page again: the file comes
+        # back from IndexedDB, the claim and the upload's state from localStorage, and the
+        # server's list of stored parts says what is left to send.
+        phase = "after"
+        with pytest.raises(PlaywrightError, match="ERR_INTERNET_DISCONNECTED"):
+            page.reload()
+        member.context.set_offline(False)
+        cdp.send("Network.emulateNetworkConditions", SLOW_LINK)
+        page.goto("/unit/upload")
+        row = page.locator("#sent li.file")
+        expect(row).to_have_count(1)
+        expect(page.locator("#sent-choice")).to_have_text("tank — destroyed — 40 points")
+        page.set_viewport_size(LAPTOP)
+        member.screenshot("unit-upload-resumed-1366")
+        expect(page.locator("#all-done")).to_be_visible(timeout=120_000)
+        took = time.monotonic() - started
+        expect(row).to_have_attribute("data-state", "done")
+        link = page.locator("#all-done a").get_attribute("href")
+        for size in (PHONE, LAPTOP):
+            page.set_viewport_size(size)
+            member.screenshot(f"unit-upload-done-{size['width']}")
+    finally:
+        member.context.close()
+
+    after = sorted(p for ph, p, s in puts if ph == "after" and s == 200)
+    parts = -(-big_clip.stat().st_size // PART)
+    print(
+        f"\n40 MB upload: {took:.1f} s from Send to done (3 MB/s link, the cut and the reload "
+        f"included); parts stored before the cut {before}, after the reload {after}; "
+        f"PUTs sent before {tries['before']}, after {tries['after']}"
+    )
+    assert before, "no part was stored before the link was cut"
+    assert after, "nothing was left to send after the reload: the cut came too late"
+    stored = before + after
+    assert len(stored) == len(set(stored)), f"a part was stored twice: {stored}"
+    assert set(stored) <= set(range(1, parts + 1))
+
+    with session_factory()() as session:
+        claims = session.scalars(select(Submission).where(Submission.unit_id == unit_id)).all()
+        assert len(claims) == 1
+        files = session.scalars(select(Media).where(Media.submission_id == claims[0].id)).all()
+        assert len(files) == 1
+        assert files[0].declared_size == big_clip.stat().st_size
+        claim_id, media_id = claims[0].id, files[0].id
+        assert link == f"/unit#claim-{claim_id}"  # the claim on My claims
+        assert claims[0].target_type == "tank" and claims[0].outcome == "destroyed"
+        assert claims[0].lat is not None and abs(claims[0].lat - 48.5) < 1e-3
+
+    def processed() -> bool:
+        with session_factory()() as session:
+            media = session.get(Media, media_id)
+            assert media is not None and media.status != "failed", media and media.failure_reason
+            return media.status == "processed"
+
+    harness.wait_until(processed, timeout=180, what=f"media {media_id} of {claim_id} processed")
