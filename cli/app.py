@@ -133,7 +133,8 @@ def db_upgrade() -> None:
 
 @app.command()
 def worker(queues: Annotated[list[str] | None, typer.Argument()] = None) -> None:
-    """Run one RQ worker (with the scheduler) on the media queue."""
+    """Run one RQ worker (with the scheduler) on the named queues; by default webhooks first,
+    then media."""
     from rq import SimpleWorker
 
     from mvq import logs, queue
@@ -146,7 +147,7 @@ def worker(queues: Annotated[list[str] | None, typer.Argument()] = None) -> None
     # Short TTL, monitoring and maintenance intervals: a killed worker's job is found and
     # re-run within about a minute (by RQ's own clean-up, or sooner by the sweeper).
     w = SimpleWorker(
-        queues or [queue.MEDIA_QUEUE],
+        queues or list(queue.WORKER_QUEUES),
         connection=queue.redis_conn(),
         worker_ttl=queue.WORKER_TTL_SECONDS,
         job_monitoring_interval=queue.WORKER_MONITOR_SECONDS,

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from deploy import servers
-from mvq import storage
+from mvq import queue, storage
 from mvq.bootstrap import create_demo_accounts, migrate
 from mvq.db import session_scope
 from mvq.settings import Settings, get_settings
@@ -76,6 +76,9 @@ def _wait_for_bucket(timeout: float = 60) -> None:
 def start_app(group: servers.Group, settings: Settings, logs: Path) -> None:
     for n in range(settings.workers):
         group.start(f"worker-{n + 1}", servers.mvq_argv("worker"), log_dir=logs)
+    # Deliveries never wait behind media processing: a worker for them alone.
+    argv = servers.mvq_argv("worker", queue.WEBHOOKS_QUEUE)
+    group.start("worker-webhooks", argv, log_dir=logs)
     every = str(settings.sweep_interval_seconds)
     group.start("sweeper", servers.mvq_argv("sweep", "--every", every), log_dir=logs)
     api = group.start(

@@ -54,7 +54,8 @@ def _job_histogram() -> HistogramMetricFamily:
 class SystemCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         depth = GaugeMetricFamily("mvq_queue_depth", "Jobs waiting, by queue", labels=["queue"])
-        depth.add_metric([queue.MEDIA_QUEUE], queue.queue(queue.MEDIA_QUEUE).count)
+        for name in queue.WORKER_QUEUES:
+            depth.add_metric([name], queue.queue(name).count)
         yield depth
         yield _job_histogram()
         now = utcnow()

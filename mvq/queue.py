@@ -25,6 +25,12 @@ from mvq.settings import get_settings
 
 log = logging.getLogger(__name__)
 MEDIA_QUEUE = "media"
+# Webhook deliveries take seconds and must not wait behind an ffmpeg job of many minutes: they
+# have a queue of their own, served by workers on it alone (deploy/dev.py, the manifests) and
+# first by every other worker, as RQ takes a job from the first of its queues that has one.
+WEBHOOKS_QUEUE = "webhooks"
+# What `mvq worker` listens to when no queue is named, in that order.
+WORKER_QUEUES = (WEBHOOKS_QUEUE, MEDIA_QUEUE)
 # Workers beat every WORKER_MONITOR_SECONDS while busy (and about every 15 s idle), so a beat
 # older than this means the worker is gone and its job will never finish.
 WORKER_TTL_SECONDS = 30

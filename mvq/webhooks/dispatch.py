@@ -112,7 +112,7 @@ def due_endpoints(session: Session, *, now: datetime) -> list[str]:
 def delivery_job(endpoint_id: str) -> queue.PendingJob:
     # One job id per endpoint: one delivery in flight per endpoint keeps its events in order.
     return queue.PendingJob(
-        queue=queue.MEDIA_QUEUE,
+        queue=queue.WEBHOOKS_QUEUE,
         func="workers.webhooks.deliver",
         args=(endpoint_id,),
         job_id=f"deliver-webhooks-{endpoint_id}",

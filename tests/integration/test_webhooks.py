@@ -20,6 +20,8 @@ import pytest
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from deploy import servers
+from mvq import queue
 from mvq.audit.models import AuditEvent
 from mvq.db import session_factory
 from mvq.flows import intake
@@ -30,6 +32,7 @@ from tests.integration.conftest import Accounts, upload_claim, wait_for_status
 
 EVERY_EVENT = ["submission.processed", "submission.failed", "decision.made", "appeal.decided",
                "ledger.award", "ledger.reversal", "ledger.debit"]  # fmt: skip
+BUSY_SECONDS = 20  # a media job that outlasts any delivery
 
 
 @pytest.fixture(scope="module")
@@ -383,3 +386,24 @@ def test_a_delivery_out_of_retries_is_failed_the_next_goes_and_replay_brings_it_
         assert [r.id for r in replayed] == [refused[0].id, second[0].id]
     finally:
         receiver.stop()
+
+
+def test_a_delivery_does_not_wait_behind_media_processing(
+    stack: harness.Stack, accounts: Accounts, receiver: Receiver
+) -> None:
+    """The stack's one worker is busy with a long job on the media queue; a worker on the
+    webhooks queue alone, as the dev runner and the manifests start one, delivers meanwhile."""
+    stack.group.start("worker-webhooks", servers.mvq_argv("worker", "webhooks"), env=stack.env,
+                      log_dir=stack.logs, cwd=harness.ROOT)  # fmt: skip
+    busy = queue.queue(queue.MEDIA_QUEUE).enqueue(
+        "time.sleep", BUSY_SECONDS, job_id=f"busy-{uuid.uuid4().hex}", job_timeout=60
+    )
+    harness.wait_until(lambda: busy.get_status(refresh=True) == "started", timeout=30,
+                       interval=0.1, what="the media worker busy")  # fmt: skip
+    register(stack, accounts.staff_tokens["admin"], receiver.url,
+             unit_id=accounts.other_unit_id, events=["decision.made"])  # fmt: skip
+    claim = reject_in_queue(stack, accounts.other_unit_id, accounts.staff_tokens["reviewer"])
+    harness.wait_until(receiver.accepted, timeout=BUSY_SECONDS - 5, interval=0.1,
+                       what="the delivery, while media processing goes on")  # fmt: skip
+    assert busy.get_status(refresh=True) == "started"
+    assert [claim_of(r.event) for r in receiver.accepted()] == [claim]
