@@ -92,12 +92,12 @@ def rotate_token(
     grace_minutes: Annotated[float, typer.Option(help="old tokens keep working this long")] = 0,
 ) -> None:
     """Issue a new token for a unit (shown once); old tokens end after the grace period."""
-    from mvq.auth import service as auth
+    from mvq.auth import accounts
     from mvq.db import session_scope, utcnow
 
     try:
         with session_scope() as session:
-            token = auth.rotate_unit_token(
+            token = accounts.rotate_unit_token(
                 session,
                 unit_id=_unit_id(session, unit),
                 grace=timedelta(minutes=grace_minutes),
@@ -120,6 +120,59 @@ def revoke_tokens(unit: Annotated[str, typer.Argument(help="unit id or name")]) 
             session, unit_id=_unit_id(session, unit), actor="cli:admin", now=utcnow()
         )
     typer.echo(f"revoked: {count}")
+
+
+def _user_id(session: "Session", email: str) -> str:
+    from sqlalchemy import select
+
+    from mvq.auth.models import StaffUser
+
+    user_id = session.scalar(select(StaffUser.id).where(StaffUser.email == email.strip().lower()))
+    if user_id is None:
+        _fail(f"no user {email!r}")
+    return str(user_id)
+
+
+@admin.command("deactivate-user")
+def deactivate_user(email: str) -> None:
+    """Disable a person's login and tokens (nothing is deleted); never the last active admin."""
+    from mvq.auth import accounts
+    from mvq.db import session_scope, utcnow
+
+    try:
+        with session_scope() as session:
+            accounts.deactivate_user(session, user_id=_user_id(session, email),
+                                     actor="cli:admin", self_id=None, now=utcnow())  # fmt: skip
+    except DomainError as exc:
+        _fail(exc.message)
+    typer.echo(f"deactivated: {email.strip().lower()}")
+
+
+@admin.command("reset-password")
+def reset_password(email: str) -> None:
+    """Give a person a new password (shown once); their open web sessions end."""
+    from mvq.auth import accounts
+    from mvq.db import session_scope, utcnow
+
+    try:
+        with session_scope() as session:
+            password = accounts.reset_password(session, user_id=_user_id(session, email),
+                                               actor="cli:admin", now=utcnow())  # fmt: skip
+    except DomainError as exc:
+        _fail(exc.message)
+    typer.echo(f"password: {password}")
+
+
+@admin.command("deactivate-unit")
+def deactivate_unit(unit: Annotated[str, typer.Argument(help="unit id or name")]) -> None:
+    """Deactivate a unit: its tokens are revoked and its members' logins disabled."""
+    from mvq.auth import accounts
+    from mvq.db import session_scope, utcnow
+
+    with session_scope() as session:
+        accounts.deactivate_unit(session, unit_id=_unit_id(session, unit), actor="cli:admin",
+                                 now=utcnow())  # fmt: skip
+    typer.echo(f"deactivated: {unit}")
 
 
 @db_app.command("upgrade")

@@ -15,7 +15,19 @@ from fastapi.staticfiles import StaticFiles
 from api.errors import HANDLED, problem
 from mvq.errors import Unauthenticated
 from web import i18n
-from web.routes import appeals, audit, auth, disputes, review, scoring, unit, unit_upload
+from web.routes import (
+    admin,
+    admin_people,
+    admin_webhooks,
+    appeals,
+    audit,
+    auth,
+    disputes,
+    review,
+    scoring,
+    unit,
+    unit_upload,
+)
 from web.templating import render, url_for
 
 STATIC = Path(__file__).parent / "static"
@@ -50,7 +62,8 @@ def create_app() -> FastAPI:
     for kind in HANDLED:
         app.add_exception_handler(kind, error_page)
     app.add_exception_handler(Unauthenticated, _to_login)
-    for module in (auth, review, scoring, disputes, appeals, audit, unit, unit_upload):
+    for module in (auth, review, scoring, disputes, appeals, audit, unit, unit_upload, admin,
+                   admin_people, admin_webhooks):  # fmt: skip
         app.include_router(module.router)
     app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
 from api.deps import NowDep, SessionDep, allowed
+from mvq.auth import accounts
 from mvq.auth import service as auth
 from mvq.auth.policy import Action
 from mvq.auth.service import Principal
@@ -35,7 +36,7 @@ def rotate_token(
     principal: Principal = allowed(Action.manage_units),
 ) -> UnitTokenOut:
     grace = timedelta(minutes=body.grace_minutes if body else 0)
-    token = auth.rotate_unit_token(
+    token = accounts.rotate_unit_token(
         session, unit_id=unit_id, grace=grace, actor=principal.actor, now=now
     )
     session.commit()
