@@ -1,27 +1,62 @@
-"""The auditors' page: the chain's state, the latest events, exports and evidence bundles."""
+"""The auditors' page: the chain's state, the log a page at a time with filters in the URL, a
+claim's whole story, and exports and evidence bundles downloaded within the session.
 
+Downloads are POST forms with the session's CSRF token: each one appends an audit event (as the
+API's do), and a GET that writes could be set off by another site's <img> or a prefetch."""
+
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from api.deps import SessionDep
 from api.downloads import streamed
-from mvq.audit import service as audit
-from mvq.audit import signing
-from mvq.audit.service import verify_chain
+from mvq.audit import query, signing, status
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.exports import archive as exports
-from web.deps import WebUserDep
-from web.templating import render
+from mvq.exports import trail
+from mvq.submissions import service as submissions
+from web import i18n
+from web.deps import WebFormUserDep, WebUser, WebUserDep
+from web.templating import render, url_for
 
 router = APIRouter(include_in_schema=False)
+PAGE = 100
+Text = Annotated[str, Query(max_length=200)]
+Cursor = Annotated[int | None, Query(ge=0, le=2**62)]
 
 
-def _auditor(user: WebUserDep) -> None:
+def _auditor(user: WebUser) -> None:
     policy.require(user.principal, Action.read_audit)
+
+
+def _day(value: date) -> datetime:
+    """The start of a day in the reader's zone, the zone the page shows times in."""
+    return datetime(value.year, value.month, value.day, tzinfo=i18n.time_zone()).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The page's filters as typed, to fill the form and to build the paging links."""
+
+    claim: str = ""
+    actor: str = ""
+    action: str = ""
+    match: str = "prefix"
+    object_type: str = ""
+    object_id: str = ""
+    since: date | None = None
+    until: date | None = None
+
+    def query(self, **cursor: int) -> str:
+        pairs = {k: str(v) for k, v in self.__dict__.items() if v not in ("", None)}
+        if self.match == "prefix":
+            pairs.pop("match")
+        return urlencode(pairs | {k: str(v) for k, v in cursor.items()})
 
 
 @router.get("/audit", response_class=HTMLResponse)
@@ -29,27 +64,81 @@ def audit_page(
     request: Request,
     user: WebUserDep,
     session: SessionDep,
-    object_id: str | None = None,
+    claim: Text = "",
+    actor: Text = "",
+    action: Text = "",
+    match: Literal["prefix", "exact"] = "prefix",
+    object_type: Text = "",
+    object_id: Text = "",
+    since: date | None = None,
+    until: date | None = None,
+    before: Cursor = None,
+    after: Cursor = None,
+    verified: bool = False,
 ) -> HTMLResponse:
     _auditor(user)
-    events = audit.latest_events(session, object_id=object_id, limit=100)
-    return render(request, "audit.html", user=user, report=verify_chain(session),
-                  events=events, object_id=object_id or "",
+    asked = Asked(claim.strip(), actor.strip(), action.strip(), match, object_type.strip(),
+                  object_id.strip(), since, until)  # fmt: skip
+    where = query.Filters(
+        actor=trail.actor_of(session, asked.actor) if asked.actor else None,
+        action=asked.action or None,
+        action_prefix=match == "prefix",
+        object_type=asked.object_type or None,
+        object_ids=[asked.object_id] if asked.object_id else [],
+        since=_day(since) if since else None,
+        until=_day(until + timedelta(days=1)) if until else None,
+    )
+    if asked.claim:
+        found = trail.claim_events(session, submission_id=asked.claim, where=where,
+                                   before=before, after=after, limit=PAGE)  # fmt: skip
+    else:
+        found = query.page(session, where=where, before=before, after=after, limit=PAGE)
+    actors = trail.actor_names(session, {e.actor for e in found.events})
+    return render(request, "audit.html", user=user, asked=asked, page=found, actors=actors,
+                  resolved_actor=where.actor, verification=status.last(session),
+                  anchor=status.anchor(session), verified=verified,
+                  zone=i18n.time_zone().key,
                   public_key=signing.public_key_hex())  # fmt: skip
 
 
-@router.get("/audit/export.zip")
+@router.post("/audit/verify", response_class=RedirectResponse)
+def verify_now(user: WebFormUserDep, session: SessionDep, request: Request) -> RedirectResponse:
+    """Walks the whole chain now; the result is recorded and shown at the top of the page."""
+    _auditor(user)
+    status.verify(session, actor=user.principal.actor)
+    session.commit()
+    return RedirectResponse(f"{url_for(request, 'audit_page')}?verified=1", status_code=303)
+
+
+@router.post("/audit/export.zip")
 def export_page(
-    user: WebUserDep,
+    user: WebFormUserDep,
     session: SessionDep,
-    since: date,
-    until: date,
-    format: Annotated[str, Query(pattern="^(csv|jsonl|parquet)$")] = "csv",
+    since: Annotated[date, Form()],
+    until: Annotated[date, Form()],
+    format: Annotated[str, Form(pattern="^(csv|jsonl|parquet)$")] = "csv",
 ) -> FileResponse:
     _auditor(user)
-    start = datetime(since.year, since.month, since.day, tzinfo=UTC)
-    end = datetime(until.year, until.month, until.day, tzinfo=UTC) + timedelta(days=1)
     archive = exports.export_archive(
-        session, actor=user.principal.actor, since=start, until=end, fmt=format
+        session,
+        actor=user.principal.actor,
+        since=_day(since),
+        until=_day(until + timedelta(days=1)),
+        fmt=format,
     )
     return streamed(archive, f"mvq-export-{format}.zip")
+
+
+@router.post("/audit/evidence.zip")
+def evidence_page(
+    user: WebFormUserDep,
+    session: SessionDep,
+    submission_id: Annotated[str, Form(min_length=1, max_length=64)],
+) -> FileResponse:
+    policy.require(user.principal, Action.download_evidence)
+    # As through the API: a senior linked to a unit does not hand out that unit's evidence.
+    submissions.get_visible(session, principal=user.principal, submission_id=submission_id)
+    archive = exports.evidence_archive(
+        session, submission_id=submission_id, actor=user.principal.actor
+    )
+    return streamed(archive, f"evidence-{submission_id}.zip")

@@ -1,0 +1,97 @@
+"""An auditor's view of the log: everything recorded about one claim, and actors by name.
+
+A claim's story is spread over objects of its own: events name the submission (its states,
+media.viewed, evidence.exported), its media (registered, uploaded, sealed, processed), its
+review item (leases), its decisions (review.*), its ledger entries (ledger.*), its appeal, and
+the dispute it is a member of (dispute.*, ledger.award_held). The ids are collected first, each
+by an indexed foreign key; the events are then one `object_id IN (...)` page of the log.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mvq.audit import query
+from mvq.auth.models import StaffUser
+from mvq.media.models import Media
+from mvq.review.models import Appeal, Decision, ReviewItem
+from mvq.scoring.models import DisputeMember, LedgerEntry
+from mvq.units.models import Unit
+
+
+def claim_object_ids(session: Session, *, submission_id: str) -> list[str]:
+    """The claim's own id and those of every object recorded about it; just the id of a claim
+    that does not exist (its events, if any, still show)."""
+    ids = [submission_id]
+    for model in (Media, ReviewItem, Decision, LedgerEntry, Appeal):
+        column = model.submission_id
+        ids += session.scalars(select(model.id).where(column == submission_id))
+    ids += session.scalars(
+        select(DisputeMember.dispute_id).where(DisputeMember.submission_id == submission_id)
+    )
+    return ids
+
+
+def claim_events(
+    session: Session,
+    *,
+    submission_id: str,
+    where: query.Filters = query.Filters(),
+    before: int | None = None,
+    after: int | None = None,
+    limit: int = 100,
+) -> query.EventPage:
+    ids = claim_object_ids(session, submission_id=submission_id)
+    combined = query.Filters(**{**where.__dict__, "object_ids": ids})
+    return query.page(session, where=combined, before=before, after=after, limit=limit)
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str  # an e-mail, a unit's name, or the stored actor itself
+    detail: str | None  # a role or a unit
+    kind: str  # staff, member, unit, worker, system, other
+
+
+def actor_names(session: Session, actors: set[str]) -> dict[str, Actor]:
+    """Each stored actor (`staff:<id>`, `member:<id>`, `unit:<id>`, `worker`, `system:*`) as a
+    reader knows it. Two queries for a page however many actors it shows."""
+    people = {a.split(":", 1)[1] for a in actors if a.startswith(("staff:", "member:"))}
+    units = {a.split(":", 1)[1] for a in actors if a.startswith("unit:")}
+    users = {u.id: u for u in session.scalars(select(StaffUser).where(StaffUser.id.in_(people)))}
+    units |= {u.unit_id for u in users.values() if u.unit_id}
+    named = session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(units)))
+    unit_names = {unit_id: name for unit_id, name in named.tuples()}
+    found: dict[str, Actor] = {}
+    for actor in actors:
+        kind, _, ident = actor.partition(":")
+        if kind in ("staff", "member") and ident in users:
+            # A member's own sign-in is recorded as staff:<id>: the role says who it is.
+            user = users[ident]
+            if user.role == "unit":
+                found[actor] = Actor(user.email, unit_names.get(user.unit_id or ""), "member")
+            else:
+                found[actor] = Actor(user.email, user.role, "staff")
+        elif kind == "unit" and ident in unit_names:
+            found[actor] = Actor(unit_names[ident], None, "unit")
+        elif kind in ("worker", "system"):
+            found[actor] = Actor(actor, None, kind)
+        else:
+            found[actor] = Actor(actor, None, "other")
+    return found
+
+
+def actor_of(session: Session, text: str) -> str:
+    """What an auditor typed in the actor filter, as stored: an e-mail becomes `staff:<id>` or
+    `member:<id>`, a unit's name `unit:<id>`; anything else is taken as an actor already."""
+    text = text.strip()
+    if "@" in text:
+        user = session.scalar(select(StaffUser).where(StaffUser.email == text.lower()))
+        if user is not None:
+            return f"{'member' if user.role == 'unit' else 'staff'}:{user.id}"
+    elif ":" not in text and text != "worker":
+        unit_id = session.scalar(select(Unit.id).where(Unit.name == text))
+        if unit_id is not None:
+            return f"unit:{unit_id}"
+    return text

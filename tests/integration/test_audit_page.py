@@ -1,0 +1,276 @@
+"""The auditors' page over plain HTTP with a signed-in session: a claim's whole story from one
+search (its decision, award and dispute), the log paged by seq without gaps or repeats, filters
+by action, actor and date, actors by name, downloads within the session that are audited, and
+the chain verified on request. Other roles get 403."""
+
+import html
+import re
+import uuid
+import zipfile
+from datetime import UTC, datetime, timedelta
+from io import BytesIO
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from mvq.audit import service as audit
+from mvq.audit.models import AuditEvent
+from mvq.auth.models import Role, StaffUser
+from mvq.db import session_factory
+from mvq.settings import get_settings
+from mvq.units.models import Unit
+from tests import harness
+from tests.integration.conftest import (
+    Accounts,
+    Browserless,
+    make_login,
+    upload_claim,
+    wait_for_status,
+    web_login,
+)
+
+HTML = {"Accept": "text/html"}
+SEQ = re.compile(r'<tr data-seq="(\d+)">')
+
+
+@pytest.fixture(scope="module")
+def auditor(stack: harness.Stack) -> Browserless:
+    return web_login(stack, *make_login(Role.auditor))
+
+
+def actor_id(web: Browserless) -> str:
+    """`staff:<id>` of the person signed in on `web`."""
+    page = web.client.get("/audit", headers=HTML)
+    email = re.search(r'class="who">([^ ]+) ', page.text)
+    assert email, page.text
+    with session_factory()() as session:
+        return f"staff:{session.scalar(select(StaffUser.id).where(StaffUser.email == email[1]))}"
+
+
+def seqs(text: str) -> list[int]:
+    return [int(s) for s in SEQ.findall(text)]
+
+
+def link(text: str, rel: str) -> str | None:
+    found = re.search(rf'<a href="\?([^"]*)" rel="{rel}">', text)
+    return None if found is None else "/audit?" + html.unescape(found[1])
+
+
+def events_of(session_actions: list[str], text: str) -> set[str]:
+    return {a for a in session_actions if f'class="action">{a}<' in text}
+
+
+def decide_all(stack: harness.Stack, token: str, count: int) -> None:
+    """The reviewer approves `count` claims from the front of the queue, through the API."""
+    with stack.client(token) as reviewer:
+        for _ in range(count):
+            lease = reviewer.post("/api/v1/review/claim")
+            assert lease.status_code == 200, lease.text
+            body = lease.json()
+            done = reviewer.post(
+                f"/api/v1/review/{body['item_id']}/decision",
+                json={"lease_token": body["lease_token"], "decision": "approve"},
+            )
+            assert done.status_code == 200, done.text
+
+
+def test_one_search_by_claim_shows_its_decision_award_dispute_and_views(
+    stack: harness.Stack, accounts: Accounts, tank_clip: Path, auditor: Browserless
+) -> None:
+    first = upload_claim(stack, accounts.unit_token, tank_clip)
+    wait_for_status(stack, accounts.unit_token, first, "in_queue")
+    # The same footage claimed by another unit: a dispute over the one target.
+    copy = upload_claim(stack, accounts.other_unit_token, tank_clip)
+    wait_for_status(stack, accounts.other_unit_token, copy, "in_queue")
+    viewer = web_login(stack, *make_login(Role.reviewer))
+    with session_factory()() as session:
+        from mvq.review.models import ReviewItem
+
+        item = session.scalar(select(ReviewItem.id).where(ReviewItem.submission_id == first))
+    assert viewer.client.get(f"/review/{item}", headers=HTML).status_code == 200
+    decide_all(stack, accounts.staff_tokens["reviewer"], 2)
+
+    page = auditor.client.get("/audit", params={"claim": first}, headers=HTML)
+    assert page.status_code == 200, page.text
+    with session_factory()() as session:
+        actions = list(session.scalars(select(AuditEvent.action).distinct()))
+        unit_name = session.scalar(select(Unit.name).where(Unit.id == accounts.unit_id))
+    shown = events_of(actions, page.text)
+    assert {"submission.created", "media.registered", "media.processed", "review.leased",
+            "review.approve", "media.viewed", "submission.approved"} <= shown, shown  # fmt: skip
+    assert "ledger.award" in shown or "ledger.award_held" in shown, shown
+    assert {"dispute.opened", "dispute.joined"} & shown, shown
+    # Nothing about other claims but the dispute they share: every row is one of its objects.
+    assert "user.login" not in shown
+    # Actors by name: the unit that uploaded, the reviewer's e-mail and role, the worker.
+    assert unit_name is not None and f'{unit_name} <span class="muted">(unit)' in page.text
+    assert "(reviewer)</span>" in page.text and "staff:" not in page.text.split("<tbody>")[1]
+    assert ">worker<" in page.text
+    # The other claim's search holds the same dispute.
+    other = auditor.client.get("/audit", params={"claim": copy}, headers=HTML)
+    assert {"dispute.opened", "dispute.joined"} & events_of(actions, other.text)
+
+
+def test_paging_by_seq_shows_each_event_once_in_order(
+    stack: harness.Stack, auditor: Browserless
+) -> None:
+    kind = f"paging{uuid.uuid4().hex[:6]}"
+    with session_factory()() as session:
+        for n in range(350):
+            audit.record(session, actor="system:test", action=f"{kind}.step",
+                         object_type="thing", object_id=str(n))  # fmt: skip
+            if n == 200:  # others' events in between must not show
+                audit.record(session, actor="system:test", action="other.step",
+                             object_type="thing", object_id="x")  # fmt: skip
+        session.commit()
+        expected = list(session.scalars(
+            select(AuditEvent.seq).where(AuditEvent.action == f"{kind}.step")
+            .order_by(AuditEvent.seq.desc())))  # fmt: skip
+    url: str | None = f"/audit?action={kind}."
+    seen: list[int] = []
+    pages = []
+    while url is not None:
+        page = auditor.client.get(url, headers=HTML)
+        assert page.status_code == 200, page.text
+        pages.append(page.text)
+        seen += seqs(page.text)
+        url = link(page.text, "next")
+    assert len(pages) == 4 and [len(seqs(p)) for p in pages] == [100, 100, 100, 50]
+    assert seen == expected  # newest first, each once
+    assert link(pages[0], "prev") is None
+    # And back again from the last page, by the newer links.
+    back: list[int] = []
+    url = link(pages[-1], "prev")
+    while url is not None:
+        page = auditor.client.get(url, headers=HTML)
+        back = seqs(page.text) + back
+        url = link(page.text, "prev")
+    assert back == expected[:300]
+    # The cursor is a seq, not a row count: new events do not shift an older page.
+    with session_factory()() as session:
+        audit.record(session, actor="system:test", action=f"{kind}.step", object_type="thing",
+                     object_id="late")  # fmt: skip
+        session.commit()
+    second = auditor.client.get(f"/audit?action={kind}.&before={expected[99]}", headers=HTML)
+    assert seqs(second.text) == expected[100:200]
+
+
+def test_filters_by_action_actor_and_date_and_actor_names(
+    stack: harness.Stack, accounts: Accounts, auditor: Browserless
+) -> None:
+    kind = f"filter{uuid.uuid4().hex[:6]}"
+    email, _ = make_login(Role.senior)
+    member_email, _ = make_login(Role.unit, unit_id=accounts.unit_id)
+    with session_factory()() as session:
+        senior = session.scalar(select(StaffUser.id).where(StaffUser.email == email))
+        member = session.scalar(select(StaffUser.id).where(StaffUser.email == member_email))
+        unit_name = session.scalar(select(Unit.name).where(Unit.id == accounts.unit_id))
+        for action, actor in [(f"{kind}.open", f"staff:{senior}"),
+                              (f"{kind}.open.more", f"member:{member}"),
+                              (f"{kind}.close", f"unit:{accounts.unit_id}"),
+                              (f"{kind}x.open", "worker")]:  # fmt: skip
+            audit.record(session, actor=actor, action=action, object_type="thing",
+                         object_id=kind)  # fmt: skip
+        session.commit()
+
+    def shown(**params: str) -> list[str]:
+        page = auditor.client.get("/audit", params=params, headers=HTML)
+        assert page.status_code == 200, page.text
+        return re.findall(rf'class="action">({kind}[^<]*)<', page.text)
+
+    # A prefix is a prefix of the stored text; "exact" is one action.
+    assert shown(action=f"{kind}.") == [f"{kind}.close", f"{kind}.open.more", f"{kind}.open"]
+    assert shown(action=f"{kind}.open") == [f"{kind}.open.more", f"{kind}.open"]
+    assert shown(action=f"{kind}.open", match="exact") == [f"{kind}.open"]
+    assert shown(action=f"{kind}_") == []  # LIKE's wildcards are plain characters here
+    # By actor: the stored id, an e-mail or a unit's name.
+    assert shown(action=kind, actor=f"staff:{senior}") == [f"{kind}.open"]
+    assert shown(action=kind, actor=email) == [f"{kind}.open"]
+    assert shown(action=kind, actor=member_email) == [f"{kind}.open.more"]
+    assert shown(action=kind, actor=str(unit_name)) == [f"{kind}.close"]
+    assert shown(action=kind, actor="worker") == [f"{kind}x.open"]
+    # By object.
+    assert len(shown(object_type="thing", object_id=kind)) == 4
+    # By day in the reader's zone (the page's times are in it), both ends inclusive.
+    today = datetime.now(ZoneInfo(get_settings().default_time_zone)).date()
+    assert len(shown(action=kind, since=str(today), until=str(today))) == 4
+    assert shown(action=kind, until=str(today - timedelta(days=1))) == []
+    assert shown(action=kind, since=str(today + timedelta(days=1))) == []
+    # Names with their role or unit.
+    page = auditor.client.get("/audit", params={"action": kind}, headers=HTML).text
+    assert f'{email} <span class="muted">(senior)</span>' in page
+    assert f'{member_email} <span class="muted">(unit member, {unit_name})</span>' in page
+    assert f'{unit_name} <span class="muted">(unit)</span>' in page
+
+
+def test_downloads_within_the_session_are_audited(
+    stack: harness.Stack, accounts: Accounts, tank_clip: Path, auditor: Browserless
+) -> None:
+    sid = upload_claim(stack, accounts.unit_token, tank_clip)
+    wait_for_status(stack, accounts.unit_token, sid, "in_queue")
+    me = actor_id(auditor)
+
+    def last(action: str) -> AuditEvent | None:
+        with session_factory()() as session:
+            return session.scalar(select(AuditEvent).where(AuditEvent.action == action)
+                                  .order_by(AuditEvent.seq.desc()).limit(1))  # fmt: skip
+
+    bundle = auditor.client.post(
+        "/audit/evidence.zip", data={"submission_id": sid, "csrf_token": auditor.csrf}
+    )
+    assert bundle.status_code == 200, bundle.text
+    assert f"evidence-{sid}.zip" in bundle.headers["content-disposition"]
+    names = zipfile.ZipFile(BytesIO(bundle.content)).namelist()
+    assert "manifest.json" in names and any(n.startswith("original/") for n in names)
+    event = last("evidence.exported")
+    assert event is not None and event.actor == me and event.object_id == sid
+
+    today = str(datetime.now(UTC).date())
+    export = auditor.client.post("/audit/export.zip", data={
+        "since": today, "until": today, "format": "jsonl", "csrf_token": auditor.csrf})  # fmt: skip
+    assert export.status_code == 200, export.text
+    assert "manifest.json" in zipfile.ZipFile(BytesIO(export.content)).namelist()
+    event = last("export.downloaded")
+    assert event is not None and event.actor == me and event.object_id == "jsonl"
+
+    # Without the session's CSRF token nothing is built or recorded.
+    with session_factory()() as session:
+        before = session.scalar(select(func.max(AuditEvent.seq)))
+    refused = auditor.client.post("/audit/evidence.zip", data={"submission_id": sid})
+    assert refused.status_code == 403
+    nothing = {"submission_id": "nope", "csrf_token": auditor.csrf}
+    missing = auditor.client.post("/audit/evidence.zip", data=nothing)
+    assert missing.status_code == 404
+    with session_factory()() as session:
+        assert session.scalar(select(func.max(AuditEvent.seq))) == before
+
+
+def test_verify_now_records_and_shows_the_chain_state(auditor: Browserless) -> None:
+    done = auditor.client.post("/audit/verify", data={"csrf_token": auditor.csrf})
+    assert done.status_code == 303
+    page = auditor.client.get(done.headers["location"], headers=HTML)
+    with session_factory()() as session:
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "audit.verified")
+                               .order_by(AuditEvent.seq.desc()).limit(1))  # fmt: skip
+    assert event is not None and event.data["ok"] is True, event and event.data
+    status = re.search(r'id="chain-status" class="ok" data-up-to="(\d+)"', page.text)
+    assert status and int(status[1]) == event.seq - 1, page.text
+    assert "Intact up to event" in page.text
+    assert 'id="checkpoint"' in page.text
+
+
+def test_only_auditors_read_the_log_and_download_from_it(
+    stack: harness.Stack, accounts: Accounts
+) -> None:
+    today = str(datetime.now(UTC).date())
+    for role in (Role.reviewer, Role.admin, Role.unit):
+        web = web_login(stack, *make_login(role, unit_id=accounts.unit_id
+                                            if role == Role.unit else None))  # fmt: skip
+        assert web.client.get("/audit", headers=HTML).status_code == 403
+        for path, form in [("/audit/verify", {}),
+                           ("/audit/export.zip", {"since": today, "until": today}),
+                           ("/audit/evidence.zip", {"submission_id": "x"})]:  # fmt: skip
+            answer = web.client.post(path, data=form | {"csrf_token": web.csrf}, headers=HTML)
+            assert answer.status_code == 403, (role, path, answer.status_code)
