@@ -5,9 +5,9 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := ffmpeg redis-server postgresql chromium fonts-dejavu-core jq
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-system lint typecheck install apt bench-deps messages clean
+.PHONY: dev test test-system lint typecheck install apt bench-deps messages catalogues clean
 
-install: apt $(STAMP)
+install: apt $(STAMP) catalogues
 
 apt:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -42,9 +42,18 @@ test-system: install
 
 # Translations: gather every marked string (babel.cfg) into web/locales/messages.pot and merge
 # it into each catalogue: new strings arrive empty, changed ones as fuzzy guesses (shown in
-# English until someone checks them and removes the flag). Then fill in the msgstr and restart;
-# the .po is read at start-up, nothing to compile. tests/unit/test_i18n.py names what is missing.
+# English until someone checks them and removes the flag). Then fill in the msgstr, and
+# `make catalogues` (or `make install`) compiles the .mo the app loads; an app that finds the
+# .po newer than its .mo compiles the .po in memory instead. tests/unit/test_i18n.py names what
+# is missing, and fails while the catalogue lags the sources (run `make messages`).
 LANGUAGES := uk
+CATALOGUES := $(foreach lang,$(LANGUAGES),web/locales/$(lang)/LC_MESSAGES/messages.mo)
+catalogues: $(CATALOGUES)
+
+# Fuzzy entries stay out of the .mo (pybabel compile's default): English shows until checked.
+web/locales/%/LC_MESSAGES/messages.mo: web/locales/%/LC_MESSAGES/messages.po $(STAMP)
+	$(VENV)/bin/pybabel compile -d web/locales -D messages -l $* --statistics
+
 messages: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -o web/locales/messages.pot --project=mvq \
 	  --add-comments=TRANSLATORS: --add-location=file --sort-by-file --no-wrap .

@@ -5,6 +5,13 @@ answers it as {"error": {"code", "message"}}, the web app (web.app) as an HTML p
 the two answers is decided by routing: /api/ is always JSON and the pages always HTML; only the
 few paths outside both (health, metrics, docs, unknown paths) look at Accept, so a person's
 browser gets a page and a script gets JSON.
+
+The `code` is the contract and never changes with the language; the `message` is for people.
+It follows the request's Accept-Language (`uk` or `en`; English for a client that sends none,
+whatever the pages' default), and a web page's message follows the page's language. English
+is the domain's own message, which may name specifics (a limit, a value); another language
+has MESSAGES' text for the code, with named placeholders filled from the failure, or the
+English message when the code has none there.
 """
 
 import logging
@@ -21,6 +28,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 
 from mvq.errors import DomainError, RateLimited
+from web import i18n
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +52,139 @@ class Problem:
     message: str
     details: list[dict[str, Any]] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    # What a translated message may name: {"seconds": 30} for a rate limit.
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def N_(message: str) -> str:
+    """Marks a string for the catalogue (`make messages`) without translating it yet."""
+    return message
+
+
+# The messages people meet, by code, for languages other than English (see the module's
+# docstring). The msgids are English, like every string in the catalogue.
+MESSAGES: dict[str, str] = {
+    # Signing in
+    "missing_token": N_("Sign in first: the request carries no token."),
+    "bad_token": N_("The token is unknown, revoked or its account is disabled."),
+    "token_expired": N_("The token has expired: get a new one."),
+    "unauthenticated": N_("Sign in first."),
+    "login_required": N_("Your session has ended: sign in again."),
+    "bad_credentials": N_("Wrong e-mail or password."),
+    "otp_required": N_("This account needs a second factor: enter the code from your app."),
+    "bad_otp": N_("Wrong or already used code: wait for the next one and try again."),
+    "forbidden": N_("You may not do this."),
+    "csrf": N_("The form has expired: reload the page and try again."),
+    # Not found, wrong method, bad input
+    "not_found": N_("Nothing here: the address is wrong, or it is not yours to see."),
+    "method_not_allowed": N_("This address does not take this kind of request."),
+    "validation_error": N_("The request is not valid: check the fields named below."),
+    "invalid_value": N_("A value in the request is out of bounds or cannot be stored."),
+    "invalid": N_("The request is not valid."),
+    "bad_request": N_("The request cannot be read."),
+    "http_error": N_("The request cannot be served."),
+    "body_too_large": N_("The request is too large."),
+    # Limits and outages
+    "rate_limited": N_("Too many attempts: try again in %(seconds)s s."),
+    "unavailable": N_("A service we depend on is unavailable: try again in a minute."),
+    "storage_error": N_("The file store refused the request: try again in a minute."),
+    "internal": N_("Something went wrong on our side. It has been logged."),
+    # Claims
+    "unknown_target_type": N_("No points rule knows this target type."),
+    "bad_outcome": N_("The outcome must be destroyed or damaged."),
+    "occurred_in_future": N_("The time of the hit is in the future."),
+    "occurred_too_old": N_("The hit is more than a year old: it can no longer be claimed."),
+    "bad_position": N_("Give both latitude and longitude, or neither."),
+    "idempotency_mismatch": N_("This Idempotency-Key was used for a different request."),
+    "claim_moved": N_("The claim changed meanwhile: try again."),
+    # Uploads
+    "unsupported_content_type": N_("Only video and photo files are accepted."),
+    "bad_size": N_("The file is empty or larger than allowed."),
+    "bad_sha256": N_("The file's SHA-256 must be 64 hexadecimal digits."),
+    "size_conflict": N_("This file was registered with another size."),
+    "bad_state": N_("Files can be added only before checking starts, or to an appeal."),
+    "parts_missing": N_("Some parts of the file have not arrived yet: send them, then finish."),
+    "etag_mismatch": N_("A part of the file differs from what was stored: send it again."),
+    "not_uploaded": N_("Nothing has been uploaded for this file yet."),
+    "media_moved": N_("The file changed meanwhile: try again."),
+    "illegal_transition": N_("The file is in a state that does not allow this."),
+    "media_altered": N_("The stored file no longer matches its hash from the upload."),
+    # Review
+    "not_claimable": N_(
+        "This item can't be taken: someone else holds it, it has been decided, "
+        "or it is not yours to judge."
+    ),
+    "stale_lease": N_(
+        "You no longer hold this item (your time ran out or it was released), "
+        "so nothing was saved. Take it again to continue."
+    ),
+    "bad_decision": N_("The decision must be approve, reject or escalate."),
+    "bad_reason_code": N_("A rejection needs a reason from the list."),
+    "undo_expired": N_("Too late to undo: that decision is final now."),
+    "undo_moved": N_("That decision can't be undone: someone else has taken the item up."),
+    "undo_disputed": N_(
+        "A claim in a dispute can't be undone: ask a senior reviewer to overturn it."
+    ),
+    "not_decided": N_("Only a final decision can be overturned."),
+    "nothing_to_overturn": N_("The claim already has that outcome."),
+    # Appeals
+    "appeal_exists": N_("This claim has been appealed already."),
+    "not_rejected": N_("Only a rejected claim can be appealed."),
+    "appeal_window_closed": N_("The time to appeal this claim has passed."),
+    "bad_reason": N_("Write why the decision is wrong (up to 4000 characters)."),
+    "appeal_decided": N_("This appeal has been decided already."),
+    "not_eligible": N_("You may not decide this appeal: you took part in the claim's review."),
+    # Points, rules and disputes
+    "no_rules": N_("No rules version covers the time of the hit."),
+    "no_rule": N_("No points rule prices this target and outcome."),
+    "insufficient_points": N_("The unit does not have that many points."),
+    "bad_points": N_("The number of points must be positive."),
+    "dispute_settled": N_("This dispute has been settled already."),
+    "reason_required": N_("Write the reason in the note when taking points back."),
+    "bad_reversal": N_("Only a claim that was paid can have its points taken back."),
+    "bad_shares": N_("A share can go only to an approved claim that has not been paid yet."),
+    "nothing_approved": N_("Settle once at least one claim is approved."),
+    "over_worth": N_("The shares add up to more than the target is worth."),
+    "rules_in_past": N_("A rules version cannot start in the past."),
+    "rules_exist": N_("A version already starts at this moment: choose another."),
+    "rules_withdrawn": N_("This version has been withdrawn already."),
+    "rules_in_force": N_(
+        "This version is in force, or takes effect within minutes: save a new version instead."
+    ),
+}
+
+
+def message_in(found: Problem, language: str) -> str:
+    """`found`'s message for a reader of `language` (see the module's docstring)."""
+    template = MESSAGES.get(found.code)
+    if language == i18n.SOURCE or template is None:
+        return found.message
+    with i18n.using(language):
+        text = i18n.gettext(template)
+    try:
+        return text % found.params if found.params else text
+    except (KeyError, TypeError, ValueError):  # a translation naming what this failure lacks
+        return found.message
+
+
+def localised(exc: Exception) -> str:
+    """A failure's message in the current page's language: for route code that shows a
+    refusal on its page (a login, a dispute that will not settle)."""
+    return message_in(problem(exc), i18n.lang())
+
+
+def api_language(request: Request) -> str:
+    """The language of a JSON error: the client's Accept-Language, else English (a script
+    that asks for nothing gets what it always got)."""
+    return i18n.from_accept_language(request.headers.get("accept-language")) or i18n.SOURCE
 
 
 def problem(exc: Exception) -> Problem:
     match exc:
         case RateLimited():
             return Problem(exc.status, exc.code, exc.message,
-                           headers={"Retry-After": str(exc.retry_after)})  # fmt: skip
+                           headers={"Retry-After": str(exc.retry_after)},
+                           params={"seconds": exc.retry_after})  # fmt: skip
         case DomainError():
             return Problem(exc.status, exc.code, exc.message)
         case RequestValidationError():
@@ -114,11 +248,13 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> JSONRe
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
-async def _json(_: Request, exc: Exception) -> JSONResponse:
+async def _json(request: Request, exc: Exception) -> JSONResponse:
     found = problem(exc)
     extra = {"details": found.details} if found.details else {}
-    response = error_response(found.status, found.code, found.message, **extra)
+    message = message_in(found, api_language(request))
+    response = error_response(found.status, found.code, message, **extra)
     response.headers.update(found.headers)
+    response.headers.add_vary_header("Accept-Language")
     return response
 
 

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.errors import HANDLED, problem
+from api.errors import HANDLED, message_in, problem
 from mvq.errors import Unauthenticated
 from web import i18n
 from web.routes import (
@@ -42,7 +42,9 @@ async def _to_login(request: Request, _: Exception) -> RedirectResponse:
 
 async def error_page(request: Request, exc: Exception) -> Response:
     found = problem(exc)
-    page = render(request, "error.html", user=None, problem=found, status_code=found.status)
+    message = message_in(found, i18n.lang())
+    page = render(request, "error.html", user=None, problem=found, error_message=message,
+                  status_code=found.status)  # fmt: skip
     page.headers.update(found.headers)
     return page
 

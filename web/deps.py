@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SessionDep
 from mvq.auth import policy
@@ -30,6 +31,21 @@ class WebUser:
         return policy.allows(self.principal, policy.Action(action))
 
 
+def _read_labels(session: Session) -> None:
+    """The admins' labels for target types and reject reasons in the page's language, read
+    once here, in the request's own session, for the templates (web.templating.labels)."""
+    cache = i18n.cached()
+    if cache is None:
+        return
+    try:
+        from mvq.rules.labels import KINDS, labels_of
+    except ImportError:
+        return
+    language = i18n.lang()
+    for kind in KINDS:
+        cache[f"labels:{kind}"] = labels_of(session, kind=kind, language=language)
+
+
 def get_web_user(request: Request, session: SessionDep, now: NowDep) -> WebUser:
     # Unauthenticated on a page is answered with a redirect to the login (web.app).
     token = web_session.token_from_cookie(request.cookies.get(web_session.COOKIE))
@@ -46,6 +62,7 @@ def get_web_user(request: Request, session: SessionDep, now: NowDep) -> WebUser:
     # The page speaks the person's stored language and tells times in their zone; a `?lang=`
     # choice replaces the stored one (web.i18n), so it follows them to any browser.
     replace = i18n.adopt(language=person.language, time_zone=person.time_zone)
+    _read_labels(session)
     if replace is not None:
         person.language = replace
         session.commit()

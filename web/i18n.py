@@ -98,7 +98,15 @@ class Reader:
     time_zone: str | None = None
     # The `?lang=` of this request, if any: it outranks a stored choice and replaces it.
     chosen: str | None = None
-    signed_in: bool = field(default=False)
+    signed_in: bool = False
+    # Whatever a page looks up once per request (the admins' labels): name -> value.
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+def cached() -> dict[str, Any] | None:
+    """The current request's cache, or None outside one."""
+    reader = _current.get()
+    return reader.cache if reader else None
 
 
 # None outside a request (a CLI, a test rendering a template): then the configured default.
@@ -219,6 +227,10 @@ def _template_gettext(message: str) -> str:
 
 def _template_ngettext(singular: str, plural: str, n: int) -> str:
     return _catalogue().ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:  # gettext's name for "mark for the catalogue, translate later"
+    return message
 
 
 def gettext(message: str, /, **variables: Any) -> str:

@@ -1,6 +1,8 @@
 """Server-rendered pages: one Jinja environment, autoescaped, with the few filters pages need
 and a `url_for` that gives paths by route name."""
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -13,10 +15,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from web import i18n, session
 from web.deps import WebUser
+from web.i18n import N_
 
 templates = Jinja2Templates(
     directory=Path(__file__).parent / "templates",
@@ -144,13 +148,63 @@ def _number(value: float | int | None, decimals: int | None = None) -> str:
     return format_decimal(value, format=pattern, locale=i18n.lang())
 
 
+# What pages call the codes admins may label (mvq.rules.labels): the label in the reader's
+# language if an admin wrote one, else these words for the codes mvq ships with (the demo
+# rules' target types, the reject reasons), else the code itself.
+DEFAULT_LABELS: dict[str, dict[str, str]] = {
+    "target_type": {
+        "tank": N_("tank"),
+        "mlrs": N_("MLRS"),
+        "artillery": N_("artillery"),
+        "apc": N_("APC"),
+        "infantry": N_("infantry"),
+        "armoured_vehicle": N_("armoured vehicle"),
+    },
+    "reject_reason": {
+        "not_visible": N_("Target not visible"),
+        "wrong_target": N_("Wrong target type"),
+        "duplicate": N_("Duplicate of another claim"),
+        "staged_or_fake": N_("Staged or fake"),
+        "insufficient_evidence": N_("Insufficient evidence"),
+        "wrong_location": N_("Wrong location"),
+        "wrong_time": N_("Wrong time"),
+        "other": N_("Other"),
+    },
+}
+
+
+def labels(kind: str) -> dict[str, str]:
+    """Code -> what the reader calls it, for one kind of labelled code: the admins' labels
+    that the session dependency read for this request (web.deps), over the defaults."""
+    found = {code: i18n.gettext(text) for code, text in DEFAULT_LABELS.get(kind, {}).items()}
+    cache = i18n.cached() or {}
+    found |= cache.get(f"labels:{kind}", {})
+    return found
+
+
+templates.env.globals["labels"] = labels
 templates.env.globals["url_for"] = _url_for
 templates.env.globals["csrf_field_name"] = session.CSRF_FIELD
-templates.env.filters["age"] = _age
-templates.env.filters["when"] = _when
-templates.env.filters["span"] = _span
-templates.env.filters["ago"] = _ago
-templates.env.filters["number"] = _number
+
+
+def _per_request(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter whose result depends on the request (its language, its zone): marked so that
+    Jinja never folds a call with constant arguments into the compiled template, which would
+    keep the first request's language for every later one."""
+
+    @pass_context  # Jinja folds no filter that takes the context
+    @functools.wraps(function)
+    def per_request(_: Context, /, *args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    return per_request
+
+
+templates.env.filters["age"] = _per_request(_age)
+templates.env.filters["when"] = _per_request(_when)
+templates.env.filters["span"] = _per_request(_span)
+templates.env.filters["ago"] = _per_request(_ago)
+templates.env.filters["number"] = _per_request(_number)
 
 
 def render(

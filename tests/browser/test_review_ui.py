@@ -101,7 +101,7 @@ def test_escalate_reaches_a_senior(
     senior = Reviewer(browser, stack, Role.senior)
     try:
         claim_by_keyboard(senior.login())
-        expect(senior.page.locator("#item-state")).to_have_text("leased")
+        expect(senior.page.locator("#item-state")).to_have_attribute("data-state", "leased")
         senior.page.keyboard.press("a")
         senior.page.wait_for_url("**/review?message=*")
     finally:

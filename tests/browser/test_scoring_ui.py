@@ -69,11 +69,11 @@ def test_a_scheduled_version_is_withdrawn_and_a_bad_preview_line_keeps_the_draft
     ))  # fmt: skip
     page.click("#save-version")  # nothing removed against 2032's: saved straight away
     expect(page.locator(".notice").first).to_contain_text("Version saved")
-    scheduled = page.locator("section.version", has_text="From 2033-01-01")
+    scheduled = page.locator("section.version", has_text="From Jan 1, 2033")
     expect(scheduled).to_contain_text("scheduled")
     scheduled.locator("form.withdraw button").click()
     expect(page.locator(".notice").first).to_contain_text("will not take effect")
-    withdrawn = page.locator("section.version.withdrawn", has_text="From 2033-01-01")
+    withdrawn = page.locator("section.version.withdrawn", has_text="From Jan 1, 2033")
     expect(withdrawn).to_contain_text("never in force")
     expect(withdrawn.locator("form.withdraw")).to_have_count(0)
 

@@ -2,17 +2,23 @@
 it, that translated strings still escape, and that the Ukrainian catalogue covers every string
 the templates mark."""
 
+import os
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from api import errors
+from mvq.errors import Conflict, Forbidden, NotFound, RateLimited
 from web import i18n
 from web.app import create_app
 from web.templating import templates
@@ -245,7 +251,7 @@ def test_every_marked_string_has_a_ukrainian_translation() -> None:
                 problems.append(f"placeholders differ: {msgid!r} -> {text!r} ({at})")
             else:
                 try:  # Jinja's newstyle gettext always %-formats: a stray % would break it
-                    text % {name: "x" for name in expected}
+                    text % {name: 1 for name in expected}  # 1 suits %s and %d
                 except (ValueError, TypeError, KeyError) as exc:
                     problems.append(f"bad format ({exc}): {text!r} ({at})")
             # Jinja marks a translation safe (only the variables are escaped): a translation
@@ -253,3 +259,101 @@ def test_every_marked_string_has_a_ukrainian_translation() -> None:
             if set("<>&") & set(text) - set("".join(ids)):
                 problems.append(f"markup in translation: {text!r} ({at})")
     assert not problems, "\n".join(problems)
+
+
+def test_the_catalogue_is_current() -> None:
+    """The sources and the catalogue name the same strings: a string marked since the last
+    `make messages` is missing from it, one no longer marked anywhere is stale in it. The
+    extraction is the one `make messages` runs (babel.cfg), held in memory like a temp .pot."""
+    with i18n.catalogue_path("uk").open("rb") as po:
+        catalog = read_po(po, locale="uk")
+    in_sources = set(extracted())
+    in_catalogue = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
+    new = sorted(in_sources - in_catalogue)
+    removed = sorted(in_catalogue - in_sources)
+    assert not new and not removed, "run `make messages` and translate:\n" + "\n".join(
+        [f"new: {m!r}" for m in new] + [f"no longer in the sources: {m!r}" for m in removed]
+    )
+
+
+def test_the_compiled_catalogue_is_used_while_current(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    po = tmp_path / "uk" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    po.write_text('msgid ""\nmsgstr ""\n\nmsgid "Log out"\nmsgstr "Вийти з .po"\n')
+    monkeypatch.setattr(i18n, "LOCALES", tmp_path)
+    assert i18n._load("uk").gettext("Log out") == "Вийти з .po"  # no .mo: the .po
+    with po.open("rb") as source:
+        catalog = read_po(source, locale="uk")
+    catalog["Log out"].string = "Вийти з .mo"
+    with i18n.compiled_path("uk").open("wb") as mo:
+        write_mo(mo, catalog)
+    assert i18n._load("uk").gettext("Log out") == "Вийти з .mo"
+    os.utime(po, (po.stat().st_mtime + 10,) * 2)  # the .po edited after the compile
+    assert i18n._load("uk").gettext("Log out") == "Вийти з .po"
+
+
+# --- dates, numbers, spans ---------------------------------------------------------------
+
+
+def test_times_in_the_readers_zone_with_utc_on_hover() -> None:
+    template = templates.env.from_string("{{ at | when }}|{{ at | when('time') }}")
+    at = datetime(2026, 11, 28, 12, 5, tzinfo=UTC)
+    with i18n.using("uk"):
+        kyiv = template.render(at=at)
+    assert kyiv.startswith('<time datetime="2026-11-28T12:05:00Z" title="2026-11-28 12:05:00 UTC">')
+    assert "28 лист. 2026\u202fр., 14:05</time>" in kyiv  # noqa: RUF001
+    assert ">14:05:00</time>" in kyiv
+    with i18n.using("en", time_zone="America/New_York"):
+        assert "Nov 28, 2026, 07:05</time>" in template.render(at=at)
+    with i18n.using("en", time_zone="Not/AZone"):  # an unknown stored zone: the default
+        assert "Nov 28, 2026, 14:05</time>" in template.render(at=at)
+    assert templates.env.from_string("{{ none | when }}").render() == "\N{EN DASH}"
+
+
+def test_numbers_and_spans_in_the_readers_language() -> None:
+    template = templates.env.from_string(
+        "{{ 1234.5 | number(1) }}|{{ waited | age }}|{{ 150 | span }}|{{ then | ago(now) }}"
+    )
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    values = {"waited": timedelta(hours=2, minutes=5), "then": now - timedelta(minutes=5)}
+    with i18n.using("uk"):
+        assert template.render(now=now, **values) == "1\xa0234,5|2 год 5 хв|2 години|5 хвилин тому"
+    with i18n.using("en"):
+        assert template.render(now=now, **values) == "1,234.5|2 hr 5 min|2 hours|5 minutes ago"
+
+
+# --- error messages ---------------------------------------------------------------------------
+
+
+def test_error_messages_follow_the_language_and_keep_their_code() -> None:
+    limited = errors.problem(RateLimited("more than 5 attempts in 900 s", retry_after=30))
+    assert errors.message_in(limited, "en") == "more than 5 attempts in 900 s"  # as it was
+    assert errors.message_in(limited, "uk") == "Забагато спроб: спробуйте знову через 30 с."  # noqa: RUF001
+    unknown = errors.problem(Conflict("something new", code="brand_new"))
+    assert errors.message_in(unknown, "uk") == "something new"  # no entry: the English
+    missing = errors.problem(NotFound("no such submission"))
+    assert missing.code == "not_found" and errors.message_in(missing, "uk").startswith("Тут")
+
+
+def test_json_errors_speak_the_clients_language() -> None:
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get("/refuse")
+    def refuse() -> None:
+        raise Forbidden("send the page's CSRF token in X-CSRF-Token", code="csrf")
+
+    with TestClient(app) as api:
+        plain = api.get("/refuse")
+        ukrainian = api.get("/refuse", headers={"Accept-Language": "uk-UA,uk;q=0.9,en;q=0.5"})
+    assert plain.json()["error"] == {
+        "code": "csrf",
+        "message": "send the page's CSRF token in X-CSRF-Token",
+    }
+    assert ukrainian.json()["error"]["code"] == "csrf"
+    assert ukrainian.json()["error"]["message"] == (
+        "Форма застаріла: оновіть сторінку й спробуйте ще раз."
+    )
+    assert "accept-language" in ukrainian.headers["vary"].lower()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SessionDep
+from api.errors import localised
 from mvq import storage
 from mvq.audit import service as audit
 from mvq.auth import policy
@@ -22,6 +23,7 @@ from mvq.media.models import Frame, Media, MediaStatus
 from mvq.review.models import ReviewItem
 from mvq.scoring import disputes
 from web.deps import WebFormUserDep, WebUser, WebUserDep
+from web.i18n import gettext
 from web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -143,9 +145,9 @@ async def settle(dispute_id: str, request: Request, user: WebFormUserDep, sessio
         for view in views:
             if view.contest.dispute.id == dispute_id:
                 view.typed = typed | {"reverse": reverse}
-                view.refusal = exc.message
+                view.refusal = localised(exc)
                 if exc.code == "over_worth":
                     view.over = _over(view.contest, shares, reverse)
         return _page(request, user, views, status_code=exc.status)
     session.commit()
-    return redirect(request, "disputes_page", message="Dispute settled.")
+    return redirect(request, "disputes_page", message=gettext("Dispute settled."))

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SessionDep
+from api.errors import localised
 from mvq import storage
 from mvq.auth import policy
 from mvq.auth.policy import Action
@@ -298,7 +299,7 @@ def decide(
         return redirect(request, "item_page", item_id=item_id, message=lease_error(exc))
     except Invalid as exc:
         session.rollback()
-        return redirect(request, "item_page", item_id=item_id, message=exc.message)
+        return redirect(request, "item_page", item_id=item_id, message=localised(exc))
     session.commit()
     done = {
         "approve": _("Approved."), "reject": _("Rejected."), "escalate": _("Escalated."),
@@ -360,4 +361,4 @@ def overturn(
         comment=comment,
     )
     session.commit()
-    return redirect(request, "item_page", item_id=item_id, message="Decision overturned.")
+    return redirect(request, "item_page", item_id=item_id, message=_("Decision overturned."))

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SessionDep
+from api.errors import localised
 from mvq.auth import policy
 from mvq.auth import service as auth
 from mvq.auth.policy import Action
@@ -124,7 +125,7 @@ def create_rules(
                            **typed)  # fmt: skip
     except DomainError as exc:
         return _rules_page(request, user, session, now, status_code=exc.status,
-                           rules_error=exc.message, **typed)  # fmt: skip
+                           rules_error=localised(exc), **typed)  # fmt: skip
     # Against the version the draft would follow: the one in force at its start.
     follows = service.version_in_force(session, at=when)
     changes = service.diff(
@@ -146,7 +147,7 @@ def create_rules(
     except DomainError as exc:
         session.rollback()
         return _rules_page(request, user, session, now, status_code=exc.status,
-                           rules_error=exc.message, **typed)  # fmt: skip
+                           rules_error=localised(exc), **typed)  # fmt: skip
     session.commit()
     return redirect(request, "rules_page", message=gettext("Version saved."))
 
