@@ -104,6 +104,37 @@ def test_api_routes_by_role(stack: harness.Stack, accounts: Accounts, objects: d
                 assert error_code(response) == "forbidden", (method, path, who, response.text)
 
 
+# Every /admin route; the ids are made up, so an admin's form finds nothing to change.
+ADMIN_PAGES = [
+    (method, path, {"admin"})
+    for method, path in [
+        ("GET", "/admin"),
+        ("GET", "/admin/labels"),
+        ("POST", "/admin/labels"),
+        ("POST", "/admin/units"),
+        ("GET", "/admin/units/none"),
+        ("POST", "/admin/units/none/rename"),
+        ("POST", "/admin/units/none/deactivate"),
+        ("POST", "/admin/units/none/tokens"),
+        ("POST", "/admin/units/none/tokens/rotate"),
+        ("POST", "/admin/units/none/tokens/revoke"),
+        ("POST", "/admin/units/none/members"),
+        ("POST", "/admin/users"),
+        ("GET", "/admin/users/none"),
+        ("POST", "/admin/users/none/role"),
+        ("POST", "/admin/users/none/unit"),
+        ("POST", "/admin/users/none/deactivate"),
+        ("POST", "/admin/users/none/password"),
+        ("POST", "/admin/users/none/second-factor"),
+        ("POST", "/admin/users/none/token"),
+        ("POST", "/admin/webhooks"),
+        ("GET", "/admin/webhooks/none"),
+        ("POST", "/admin/webhooks/none/rotate"),
+        ("POST", "/admin/webhooks/none/disable"),
+    ]
+]
+
+
 def test_web_pages_by_role(stack: harness.Stack, accounts: Accounts, objects: dict) -> None:  # type: ignore[type-arg]
     item = objects["item"]
     pages = [
@@ -125,6 +156,7 @@ def test_web_pages_by_role(stack: harness.Stack, accounts: Accounts, objects: di
         ("GET", "/unit", {"unit"}),
         ("GET", "/unit/upload", {"unit"}),
         ("POST", "/unit/claims/none/appeal", {"unit"}),
+        *ADMIN_PAGES,
     ]
     # A unit's member signs in like staff, for the accounts' unit.
     members_unit = {Role.unit: accounts.unit_id}
