@@ -60,19 +60,51 @@ def create_user(
         ),
     ] = None,
 ) -> None:
-    """Create a person's login (staff, or a unit's member) and print a password (shown once)."""
+    """Create a person's login (staff, or a unit's member) and print a password (shown once);
+    for a role that needs a second factor, also its otpauth:// URI (shown once)."""
+    from mvq.auth import second_factor
     from mvq.auth import service as auth
-    from mvq.db import session_scope
+    from mvq.db import session_scope, utcnow
 
     try:
         with session_scope() as session:
             unit_id = _unit_id(session, unit) if unit is not None else None
-            _, password = auth.create_user(
+            user, password = auth.create_user(
                 session, email=email, role=role, unit_id=unit_id, actor="cli:admin"
+            )
+            # A role that needs a second factor is enrolled from the start (a scripted account
+            # computes its codes from the URI); the URI, like the password, is shown only now.
+            uri = (
+                second_factor.enrol_now(session, user=user, actor="cli:admin", now=utcnow())
+                if second_factor.required(user)
+                else None
             )
     except DomainError as exc:
         _fail(exc.message)
     typer.echo(f"password: {password}")
+    if uri is not None:
+        typer.echo(f"otpauth: {uri}")
+
+
+@admin.command("reset-2fa")
+def reset_2fa(email: str) -> None:
+    """Remove a person's second factor (a lost phone): they enrol again at the next web
+    sign-in."""
+    from sqlalchemy import select
+
+    import mvq.models  # noqa: F401  (every table, so the flush resolves foreign keys)
+    from mvq.auth.models import StaffUser
+    from mvq.auth.second_factor import reset_second_factor
+    from mvq.db import session_scope
+
+    with session_scope() as session:
+        user_id = session.scalar(
+            select(StaffUser.id).where(StaffUser.email == email.strip().lower())
+        )
+        if user_id is None:
+            _fail(f"no user {email!r}")
+        reset_second_factor(session, user_id=str(user_id), actor="cli:admin")
+    typer.echo(f"second factor reset: {email.strip().lower()}")
 
 
 def _unit_id(session: "Session", unit: str) -> str:

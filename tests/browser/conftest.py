@@ -12,7 +12,7 @@ from mvq.auth.models import Role
 from mvq.db import session_factory, utcnow
 from mvq.rules import service as rules
 from tests import harness
-from tests.integration.conftest import make_login, make_unit
+from tests.integration.conftest import make_login, make_unit, otp_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -73,6 +73,10 @@ class Reviewer:
         self.page.fill('input[name="email"]', self.email)
         self.page.fill('input[name="password"]', self.password)
         self.page.press('input[name="password"]', "Enter")
+        self.page.wait_for_url(lambda url: self.home in url or "/login/code" in url)
+        if "/login/code" in self.page.url:  # a role with a second factor
+            self.page.fill('input[name="code"]', otp_for(self.email))
+            self.page.press('input[name="code"]', "Enter")
         self.page.wait_for_url(f"**{self.home}")
         return self.page
 

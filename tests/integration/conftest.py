@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 from sqlalchemy.orm import Session
 
+from mvq.auth import second_factor
 from mvq.auth import service as auth
 from mvq.auth.models import Role
 from mvq.db import utcnow
@@ -48,9 +50,15 @@ def make_staff(session: Session, role: Role, *, unit_id: str | None = None) -> s
     return token
 
 
+# A person's TOTP secret, by e-mail, for those make_login enrolled (see otp_for).
+OTP_SECRETS: dict[str, str] = {}
+_OTP_LAST_STEP: dict[str, int] = {}
+
+
 def make_login(role: Role, *, unit_id: str | None = None) -> tuple[str, str]:
     """A person who logs in on the web, staff or a unit's member (Role.unit and the unit):
-    (e-mail, password)."""
+    (e-mail, password). A role that needs a second factor is enrolled from the start, as
+    `mvq admin create-user` does; `otp_for(email)` gives its codes."""
     from mvq.db import session_factory
 
     with session_factory()() as session:
@@ -58,8 +66,25 @@ def make_login(role: Role, *, unit_id: str | None = None) -> tuple[str, str]:
             session, email=f"{role}-{uuid.uuid4().hex[:8]}@web.mvq", role=role, unit_id=unit_id,
             actor="test",
         )  # fmt: skip
+        if second_factor.required(user):
+            uri = second_factor.enrol_now(session, user=user, actor="test", now=utcnow())
+            OTP_SECRETS[user.email] = pyotp.parse_uri(uri).secret
         session.commit()
     return user.email, password
+
+
+def otp_for(email: str) -> str:
+    """A TOTP code the server has not seen for this person: the server refuses a step it has
+    accepted already, so a second login in the same 30 s uses the next step (one ahead is
+    accepted), or waits for it."""
+    totp = pyotp.TOTP(OTP_SECRETS[email])
+    while True:
+        current = int(time.time()) // 30
+        step = max(current, _OTP_LAST_STEP.get(email, -1) + 1)
+        if step <= current + 1:
+            _OTP_LAST_STEP[email] = step
+            return totp.at(step * 30)
+        time.sleep(30 - time.time() % 30 + 0.1)
 
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([0-9a-f]+)">')
@@ -84,6 +109,13 @@ def web_login(stack: harness.Stack, email: str, password: str) -> Browserless:
         "/login", data={"email": email, "password": password, "csrf_token": token[1]}
     )
     assert done.status_code == 303, done.text
+    if done.headers["location"].startswith("/login/code"):
+        # The second factor: the code page, then the session.
+        form = client.get(done.headers["location"])
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token, form.text
+        done = client.post("/login/code", data={"code": otp_for(email), "csrf_token": token[1]})
+        assert done.status_code == 303, done.text
     session_token = web_session.token_from_cookie(client.cookies.get(web_session.COOKIE))
     assert session_token, "the login set no valid session cookie"
     page = client.get("/review/stats", headers={"Accept": "text/html"})

@@ -1,22 +1,41 @@
-"""The web login: a form, a signed session cookie, and logout."""
+"""The web login: a form, the second factor where the role needs one, a signed session
+cookie, and logout.
 
+After the password, a person with a second factor gets no session yet: only a short-lived,
+signed pending-login cookie (their id and a fingerprint of their password hash), good for the
+code page, or the enrolment page if they have no factor yet, and nothing else.
+"""
+
+import hashlib
 import hmac
 import secrets
+from datetime import datetime
 from typing import Annotated
+from urllib.parse import urlencode
 
+import segno
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SessionDep, client_address
+from api.errors import localised
+from mvq.auth import second_factor
 from mvq.auth import service as auth
-from mvq.auth.models import Role
+from mvq.auth.models import Role, StaffUser
 from mvq.errors import RateLimited, Unauthenticated
+from mvq.settings import get_settings
 from web import session as web_session
 from web.deps import WebFormUserDep
+from web.i18n import gettext
 from web.templating import redirect, render, url_for
 
 router = APIRouter(include_in_schema=False)
 PRELOGIN_COOKIE = "mvq_login_csrf"
+PENDING_COOKIE = "mvq_login_pending"
+PENDING_SECONDS = 600
 
 
 def _local(request: Request, path: str | None, *, home: str = "queue_page") -> str:
@@ -70,28 +89,258 @@ def login(
 ) -> Response:
     expected = request.cookies.get(PRELOGIN_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
-        return _login_page(request, next, error="The form expired; log in again.", status=403)
+        expired = gettext("The form expired. Reload the page and try again.")
+        return _login_page(request, next, error=expired, status=403)
     try:
         user = auth.login(session, email=email, password=password, client=client_address(request))
     except (Unauthenticated, RateLimited) as exc:
         status = 429 if isinstance(exc, RateLimited) else 401
-        page = _login_page(request, next, error=exc.message, status=status)
+        page = _login_page(request, next, error=localised(exc), status=status)
         if isinstance(exc, RateLimited):
             page.headers["Retry-After"] = str(exc.retry_after)
         return page
-    token = auth.issue_staff_token(session, user=user, now=now, purpose="session")
-    session.commit()
+    if second_factor.in_use(user):
+        step = "login_code_form" if second_factor.enrolled(user) else "login_enrol_form"
+        response = _step(request, step, next)
+        response.set_cookie(
+            PENDING_COOKIE,
+            _pending_serializer().dumps(_pending_claim(user)),
+            max_age=PENDING_SECONDS,
+            httponly=True,
+            samesite="strict",
+            secure=get_settings().env == "production",
+        )
+        response.delete_cookie(PRELOGIN_COOKIE)
+        return response
+    return _signed_in(request, session, user=user, next=next, now=now)
+
+
+def _target(request: Request, user: StaffUser, next: str | None) -> str:
     if user.role == Role.unit:
         # A unit's member has no staff pages; "next" may still lead to one of the unit's own.
         unit_pages = (url_for(request, "unit_page"), url_for(request, "unit_upload_page"))
         wanted = next if next and next.split("?")[0] in unit_pages else None
-        target = _local(request, wanted, home="unit_page")
-    else:
-        target = _local(request, next)
-    response = RedirectResponse(target, status_code=303)
+        return _local(request, wanted, home="unit_page")
+    return _local(request, next)
+
+
+def _signed_in(
+    request: Request,
+    session: Session,
+    *,
+    user: StaffUser,
+    next: str | None,
+    now: datetime,
+    page: Response | None = None,
+) -> Response:
+    """The session, at last: its cookie on a redirect to where the person was going (or on
+    `page`, the recovery codes shown once)."""
+    token = auth.issue_staff_token(session, user=user, now=now, purpose="session")
+    session.commit()
+    response = page or RedirectResponse(_target(request, user, next), status_code=303)
     web_session.set_cookie(response, token)
     response.delete_cookie(PRELOGIN_COOKIE)
+    response.delete_cookie(PENDING_COOKIE)
     return response
+
+
+# The second step ---------------------------------------------------------------------------
+
+
+def _pending_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(get_settings().secret("secret_key"), salt="mvq-pending-login")
+
+
+def _pending_claim(user: StaffUser) -> dict[str, str]:
+    # A new password (or a disabled account) ends a pending login at once.
+    return {"u": user.id, "p": hashlib.sha256(user.password_hash.encode()).hexdigest()[:32]}
+
+
+def _pending_user(request: Request, session: Session) -> tuple[StaffUser, str] | None:
+    """The person half-way through signing in, and the cookie's value (for the CSRF token)."""
+    value = request.cookies.get(PENDING_COOKIE)
+    if not value:
+        return None
+    try:
+        claim = _pending_serializer().loads(value, max_age=PENDING_SECONDS)
+    except BadSignature:  # also covers SignatureExpired
+        return None
+    user = session.get(StaffUser, claim.get("u")) if isinstance(claim, dict) else None
+    if user is None or user.disabled_at is not None or _pending_claim(user) != claim:
+        return None
+    return user, value
+
+
+def _pending_csrf(cookie_value: str) -> str:
+    return web_session.csrf_for("pending-login:" + cookie_value)
+
+
+def _step(request: Request, name: str, next: str | None) -> RedirectResponse:
+    target = url_for(request, name) + "?" + urlencode({"next": _local(request, next)})
+    return RedirectResponse(target, status_code=303)
+
+
+def _start_over(request: Request, next: str | None) -> RedirectResponse:
+    response = _step(request, "login_form", next)
+    response.delete_cookie(PENDING_COOKIE)
+    return response
+
+
+def _no_store(page: Response) -> Response:
+    # Secrets and recovery codes must not stay in a cache.
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
+def _code_page(
+    request: Request, cookie: str, next: str | None, *, error: str | None = None, status: int = 200
+) -> Response:
+    return _no_store(
+        render(
+            request,
+            "login_code.html",
+            user=None,
+            next=_local(request, next),
+            error=error,
+            login_csrf=_pending_csrf(cookie),
+            status_code=status,
+        )
+    )
+
+
+def _enrol_page(
+    request: Request,
+    session: Session,
+    user: StaffUser,
+    cookie: str,
+    next: str | None,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    secret = second_factor.pending_secret(session, user=user)
+    session.commit()
+    uri = second_factor.provisioning_uri(secret, email=user.email)
+    qr = segno.make(uri, error="m").svg_inline(
+        scale=5, border=3, light="#fff", svgclass="qr", omitsize=False
+    )
+    return _no_store(
+        render(
+            request,
+            "login_enrol.html",
+            user=None,
+            next=_local(request, next),
+            error=error,
+            login_csrf=_pending_csrf(cookie),
+            qr=Markup(qr),  # noqa: S704 (segno's own SVG of our URI)
+            secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+            email=user.email,
+            status_code=status,
+        )
+    )
+
+
+def _refused(exc: Unauthenticated | RateLimited, page: Response) -> Response:
+    if isinstance(exc, RateLimited):
+        page.headers["Retry-After"] = str(exc.retry_after)
+    return page
+
+
+@router.get("/login/code", response_model=None)
+def login_code_form(request: Request, session: SessionDep, next: str | None = None) -> Response:
+    pending = _pending_user(request, session)
+    if pending is None:
+        return _start_over(request, next)
+    user, cookie = pending
+    if not second_factor.enrolled(user):
+        return _step(request, "login_enrol_form", next)
+    return _code_page(request, cookie, next)
+
+
+@router.post("/login/code", response_model=None)
+def login_code(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    code: Annotated[str, Form(max_length=40)],
+    next: Annotated[str | None, Form(max_length=2000)] = None,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    pending = _pending_user(request, session)
+    if pending is None:
+        return _start_over(request, next)
+    user, cookie = pending
+    if not hmac.compare_digest(_pending_csrf(cookie), csrf_token):
+        return _start_over(request, next)
+    if not second_factor.enrolled(user):
+        return RedirectResponse(url_for(request, "login_enrol_form"), status_code=303)
+    try:
+        second_factor.verify(
+            session, user=user, code=code, client=client_address(request), now=now, via="web"
+        )
+    except (Unauthenticated, RateLimited) as exc:
+        session.commit()  # the failure's audit stays
+        limited = isinstance(exc, RateLimited)
+        page = _code_page(
+            request,
+            cookie,
+            next,
+            error="rate_limited" if limited else "bad_otp",
+            status=429 if limited else 401,
+        )
+        return _refused(exc, page)
+    return _signed_in(request, session, user=user, next=next, now=now)
+
+
+@router.get("/login/enrol", response_model=None)
+def login_enrol_form(request: Request, session: SessionDep, next: str | None = None) -> Response:
+    pending = _pending_user(request, session)
+    if pending is None:
+        return _start_over(request, next)
+    user, cookie = pending
+    if second_factor.enrolled(user):
+        return _step(request, "login_code_form", next)
+    return _enrol_page(request, session, user, cookie, next)
+
+
+@router.post("/login/enrol", response_model=None)
+def login_enrol(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    code: Annotated[str, Form(max_length=40)],
+    next: Annotated[str | None, Form(max_length=2000)] = None,
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    pending = _pending_user(request, session)
+    if pending is None:
+        return _start_over(request, next)
+    user, cookie = pending
+    if not hmac.compare_digest(_pending_csrf(cookie), csrf_token):
+        return _start_over(request, next)
+    if second_factor.enrolled(user):
+        return RedirectResponse(url_for(request, "login_code_form"), status_code=303)
+    try:
+        codes = second_factor.enrol(
+            session, user=user, code=code, client=client_address(request), now=now
+        )
+    except (Unauthenticated, RateLimited) as exc:
+        session.commit()  # the failure's audit stays
+        limited = isinstance(exc, RateLimited)
+        page = _enrol_page(
+            request,
+            session,
+            user,
+            cookie,
+            next,
+            error="rate_limited" if limited else "bad_otp",
+            status=429 if limited else 401,
+        )
+        return _refused(exc, page)
+    shown = render(
+        request, "login_recovery.html", user=None, codes=codes, target=_target(request, user, next)
+    )
+    return _signed_in(request, session, user=user, next=next, now=now, page=_no_store(shown))
 
 
 @router.post("/logout", response_class=RedirectResponse)
