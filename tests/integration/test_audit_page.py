@@ -198,6 +198,8 @@ def test_filters_by_action_actor_and_date_and_actor_names(
     assert len(shown(action=kind, since=str(today), until=str(today))) == 4
     assert shown(action=kind, until=str(today - timedelta(days=1))) == []
     assert shown(action=kind, since=str(today + timedelta(days=1))) == []
+    # The search form sends its empty fields too.
+    assert len(shown(action=kind, since="", until="", claim="", actor="")) == 4
     # Names with their role or unit.
     page = auditor.client.get("/audit", params={"action": kind}, headers=HTML).text
     assert f'{email} <span class="muted">(senior)</span>' in page

@@ -17,6 +17,7 @@ from api.downloads import streamed
 from mvq.audit import query, signing, status
 from mvq.auth import policy
 from mvq.auth.policy import Action
+from mvq.errors import Invalid
 from mvq.exports import archive as exports
 from mvq.exports import trail
 from mvq.submissions import service as submissions
@@ -28,6 +29,8 @@ router = APIRouter(include_in_schema=False)
 PAGE = 100
 Text = Annotated[str, Query(max_length=200)]
 Cursor = Annotated[int | None, Query(ge=0, le=2**62)]
+# The search form sends its empty date fields too: "" is no bound.
+Day = Annotated[str, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")]
 
 
 def _auditor(user: WebUser) -> None:
@@ -37,6 +40,13 @@ def _auditor(user: WebUser) -> None:
 def _day(value: date) -> datetime:
     """The start of a day in the reader's zone, the zone the page shows times in."""
     return datetime(value.year, value.month, value.day, tzinfo=i18n.time_zone()).astimezone(UTC)
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError as exc:  # 2026-02-31 has the shape but is no day
+        raise Invalid(f"{value} is not a day", code="bad_date") from exc
 
 
 @dataclass(frozen=True)
@@ -70,32 +80,34 @@ def audit_page(
     match: Literal["prefix", "exact"] = "prefix",
     object_type: Text = "",
     object_id: Text = "",
-    since: date | None = None,
-    until: date | None = None,
+    since: Day = "",
+    until: Day = "",
     before: Cursor = None,
     after: Cursor = None,
     verified: bool = False,
 ) -> HTMLResponse:
     _auditor(user)
     asked = Asked(claim.strip(), actor.strip(), action.strip(), match, object_type.strip(),
-                  object_id.strip(), since, until)  # fmt: skip
+                  object_id.strip(), _date(since), _date(until))  # fmt: skip
     where = query.Filters(
         actor=trail.actor_of(session, asked.actor) if asked.actor else None,
         action=asked.action or None,
         action_prefix=match == "prefix",
         object_type=asked.object_type or None,
         object_ids=[asked.object_id] if asked.object_id else [],
-        since=_day(since) if since else None,
-        until=_day(until + timedelta(days=1)) if until else None,
+        since=_day(asked.since) if asked.since else None,
+        until=_day(asked.until + timedelta(days=1)) if asked.until else None,
     )
     if asked.claim:
         found = trail.claim_events(session, submission_id=asked.claim, where=where,
                                    before=before, after=after, limit=PAGE)  # fmt: skip
     else:
         found = query.page(session, where=where, before=before, after=after, limit=PAGE)
-    actors = trail.actor_names(session, {e.actor for e in found.events})
+    verification = status.last(session)
+    named = {e.actor for e in found.events} | ({verification.actor} if verification else set())
+    actors = trail.actor_names(session, named)
     return render(request, "audit.html", user=user, asked=asked, page=found, actors=actors,
-                  resolved_actor=where.actor, verification=status.last(session),
+                  resolved_actor=where.actor, verification=verification,
                   anchor=status.anchor(session), verified=verified,
                   zone=i18n.time_zone().key,
                   public_key=signing.public_key_hex())  # fmt: skip
