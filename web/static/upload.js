@@ -167,7 +167,24 @@
     return uppy.getFile(id).meta;
   }
 
+  // The first file completed starts the claim's processing, and from then on the API takes
+  // no more files for it: so nothing completes until every file is registered, or refused
+  // for good (a file the API will not take must not hold the others back).
+  function allRegistered() {
+    return new Promise((resolve) => {
+      const settled = () => uppy.getFiles().every((f) => f.meta.media_id || f.isGhost || refused.has(f.id));
+      const check = () => {
+        if (!settled()) return;
+        uppy.off("state-update", check);
+        resolve();
+      };
+      uppy.on("state-update", check);
+      check();
+    });
+  }
+
   async function complete(id, parts) {
+    await allRegistered();
     const meta = uppy.getFile(id).meta;
     const answer = await api(`/api/v1/media/${meta.media_id}/complete`, {
       method: "POST",
@@ -555,14 +572,16 @@
       if (r.li.parentNode !== list) list.append(r.li);
     }
     $("ghost-pick").hidden = !(claimed && files.some((f) => f.isGhost));
-    const done = claimed && files.length > 0 && files.every((f) => f.meta.completed);
+    // Done when every file is in, or refused by the API for good (its reason stays by it).
+    const settled = files.every((f) => f.meta.completed || (f.error && refused.has(f.id)));
+    const done = claimed && files.some((f) => f.meta.completed) && settled;
     if (done && !finished) {
       finished = true;
       const id = load(claimKey)?.id;
       if (id) $("all-done").querySelector("a").href = `${app.dataset.claimsUrl}#claim-${id}`;
       $("all-done").hidden = false;
-      status.textContent = words.all_done;
-      localStorage.removeItem(claimKey);
+      status.textContent = files.every((f) => f.meta.completed) ? words.all_done : words.some_failed;
+      // The claim stays known until another is started: a refused file may be tried again.
       localStorage.removeItem(draftKey);
     }
   }
