@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mvq import ratelimit
@@ -116,7 +116,8 @@ def create_user(
     if role == Role.unit:
         if unit_id is None:
             raise Invalid("a unit member needs --unit UNIT_ID", code="unit_required")
-        get_unit(session, unit_id=unit_id)
+        if get_unit(session, unit_id=unit_id).disabled_at is not None:
+            raise Conflict("the unit is deactivated", code="unit_disabled")
     if session.scalar(select(StaffUser).where(StaffUser.email == email)):
         raise Conflict(f"a user {email} exists", code="user_exists")
     password = secrets.token_urlsafe(15)
@@ -211,23 +212,30 @@ def end_session(session: Session, *, token: str, now: datetime) -> None:
 def resolve_token(
     session: Session, *, token: str, now: datetime, purpose: str = "api"
 ) -> Principal:
-    # One round trip on every request: the token and, for staff, its user.
+    # One round trip on every request: the token, for a person their account, and the unit a
+    # token or a member acts for (a deactivated unit acts no more, whatever credential is left).
+    acting_unit = func.coalesce(ApiToken.unit_id, StaffUser.unit_id)
     found = session.execute(
-        select(ApiToken, StaffUser)
+        select(ApiToken, StaffUser, Unit.disabled_at)
         .outerjoin(StaffUser, StaffUser.id == ApiToken.user_id)
+        .outerjoin(Unit, Unit.id == acting_unit)
         .where(ApiToken.token_hash == hash_token(token))
     ).first()
-    row, user = found if found else (None, None)
+    row, user, unit_disabled_at = found if found else (None, None, None)
     if row is None or row.revoked_at is not None or row.purpose != purpose:
         raise Unauthenticated("unknown or revoked token", code="bad_token")
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthenticated("token expired", code="token_expired")
     if row.unit_id is not None:
+        if unit_disabled_at is not None:
+            raise Unauthenticated("the unit is deactivated", code="unit_disabled")
         return Principal(kind="unit", id=row.unit_id, unit_id=row.unit_id)
     if user is None or user.disabled_at is not None:
         raise Unauthenticated("account disabled", code="bad_token")
     if user.role == Role.unit:
         assert user.unit_id is not None
+        if unit_disabled_at is not None:
+            raise Unauthenticated("the unit is deactivated", code="unit_disabled")
         return Principal(kind="unit", id=user.unit_id, role=user.role, unit_id=user.unit_id,
                          member_id=user.id)  # fmt: skip
     return Principal(kind="staff", id=user.id, role=user.role, unit_id=user.unit_id)

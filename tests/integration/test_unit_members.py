@@ -17,14 +17,16 @@ from mvq.audit.models import AuditEvent
 from mvq.auth import service as auth
 from mvq.auth.models import Role, StaffUser
 from mvq.db import session_factory
-from mvq.errors import Invalid
+from mvq.errors import Conflict, Invalid
 from mvq.review.models import ReviewItem
+from mvq.units.models import Unit
 from tests import footage, harness
 from tests.integration.conftest import (
     Accounts,
     Browserless,
     claim_body,
     make_login,
+    make_unit,
     upload_claim,
     wait_for_status,
     web_login,
@@ -33,9 +35,11 @@ from tests.integration.conftest import (
 
 def member(accounts: Accounts, *, other: bool = False) -> tuple[Browserless, str]:
     """A signed-in member of the accounts' first unit (or the other one), and their user id."""
-    email, password = make_login(
-        Role.unit, unit_id=accounts.other_unit_id if other else accounts.unit_id
-    )
+    return member_of(accounts.other_unit_id if other else accounts.unit_id)
+
+
+def member_of(unit_id: str) -> tuple[Browserless, str]:
+    email, password = make_login(Role.unit, unit_id=unit_id)
     with session_factory()() as session:
         user_id = session.scalar(select(StaffUser.id).where(StaffUser.email == email))
     assert user_id
@@ -194,3 +198,24 @@ def decide(
                           json={"lease_token": lease.json()["lease_token"], "decision": decision,
                                 "comment": "checked", **extra})  # fmt: skip
         assert done.status_code == 200, done.text
+
+
+def test_a_deactivated_unit_acts_no_more_whatever_credential_is_left(
+    stack: harness.Stack, accounts: Accounts
+) -> None:
+    """Deactivation revokes a unit's tokens and members (mvq.auth.accounts); a credential left
+    behind by a bug or a hand-run UPDATE is refused all the same, as is a new member."""
+    with session_factory()() as session:
+        unit_id, token = make_unit(session)
+    web, _ = member_of(unit_id)
+    with session_factory()() as session:
+        session.get_one(Unit, unit_id).disabled_at = datetime.now(UTC)
+        session.commit()
+        with pytest.raises(Conflict) as refused:
+            auth.create_user(session, email=f"{uuid.uuid4().hex[:6]}@u.mvq", role=Role.unit,
+                             unit_id=unit_id, actor="test")  # fmt: skip
+    assert refused.value.code == "unit_disabled"
+    with stack.client(token) as unit_api:
+        answer = unit_api.get("/api/v1/submissions")
+    assert answer.status_code == 401 and answer.json()["error"]["code"] == "unit_disabled"
+    assert api(web, "GET", "/api/v1/submissions").status_code == 401
