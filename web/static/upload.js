@@ -5,6 +5,10 @@
 // state (localStorage) across a reload or a closed tab; and every start, first or resumed, asks
 // the server which parts S3 holds already, so none is sent twice. No build step. Every word
 // shown comes translated from the page (#upload-strings), never from this file.
+// Plain JavaScript where Uppy has nothing that fits: the hashing (no Uppy plugin hashes), the
+// list of files (Uppy's Dashboard speaks from its own locale packs, not the site's catalogue,
+// and draws far more than a phone needs) and the retry when the link is back (uppy.retryAll
+// would also retry what the API refused for good, and race a batch still running).
 (function () {
   "use strict";
   const app = document.getElementById("upload-app");
