@@ -175,6 +175,21 @@ def _pending_csrf(cookie_value: str) -> str:
     return web_session.csrf_for("pending-login:" + cookie_value)
 
 
+def _pending_form(
+    request: Request, session: Session, *, csrf_token: str, enrolled: bool, next: str | None
+) -> tuple[StaffUser, str] | Response:
+    """A second step's form: the person half-way through signing in, whose form carries the
+    pending login's CSRF token and who is at the step that fits them (`enrolled`: the code
+    page, else enrolment); otherwise the answer that sends them where they belong."""
+    pending = _pending_user(request, session)
+    if pending is None or not hmac.compare_digest(_pending_csrf(pending[1]), csrf_token):
+        return _start_over(request, next)
+    if second_factor.enrolled(pending[0]) != enrolled:
+        other = "login_enrol_form" if enrolled else "login_code_form"
+        return RedirectResponse(url_for(request, other), status_code=303)
+    return pending
+
+
 def _step(request: Request, name: str, next: str | None) -> RedirectResponse:
     target = url_for(request, name) + "?" + urlencode({"next": _local(request, next)})
     return RedirectResponse(target, status_code=303)
@@ -266,14 +281,10 @@ def login_code(
     next: Annotated[str | None, Form(max_length=2000)] = None,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    pending = _pending_user(request, session)
-    if pending is None:
-        return _start_over(request, next)
+    pending = _pending_form(request, session, csrf_token=csrf_token, enrolled=True, next=next)
+    if isinstance(pending, Response):
+        return pending
     user, cookie = pending
-    if not hmac.compare_digest(_pending_csrf(cookie), csrf_token):
-        return _start_over(request, next)
-    if not second_factor.enrolled(user):
-        return RedirectResponse(url_for(request, "login_enrol_form"), status_code=303)
     try:
         second_factor.verify(
             session, user=user, code=code, client=client_address(request), now=now, via="web"
@@ -312,14 +323,10 @@ def login_enrol(
     next: Annotated[str | None, Form(max_length=2000)] = None,
     csrf_token: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    pending = _pending_user(request, session)
-    if pending is None:
-        return _start_over(request, next)
+    pending = _pending_form(request, session, csrf_token=csrf_token, enrolled=False, next=next)
+    if isinstance(pending, Response):
+        return pending
     user, cookie = pending
-    if not hmac.compare_digest(_pending_csrf(cookie), csrf_token):
-        return _start_over(request, next)
-    if second_factor.enrolled(user):
-        return RedirectResponse(url_for(request, "login_code_form"), status_code=303)
     try:
         codes = second_factor.enrol(
             session, user=user, code=code, client=client_address(request), now=now
