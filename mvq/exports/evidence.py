@@ -16,6 +16,7 @@ from mvq.audit import signing
 from mvq.audit.models import AuditEvent
 from mvq.db import Base, utcnow
 from mvq.errors import Conflict, NotFound
+from mvq.exports import trail
 from mvq.exports.dataset import sha256_file
 from mvq.media.models import Frame, Media, MediaStatus
 from mvq.review.models import Decision, ReviewItem
@@ -56,8 +57,8 @@ def build(session: Session, *, submission_id: str, out: Path, actor: str) -> dic
     })  # fmt: skip
     _dump(out / "decisions.json", [_row(d) for d in decisions])
     _dump(out / "ledger.json", [_row(e) for e in entries])
-    ids = {submission_id, *(m.id for m in media), *(d.id for d in decisions),
-           *(e.id for e in entries), *([item.id] if item else [])}  # fmt: skip
+    # The same objects an auditor's search by claim covers: appeals and disputes included.
+    ids = trail.claim_object_ids(session, submission_id=submission_id)
     audit.record(session, actor=actor, action="evidence.exported", object_type="submission",
                  object_id=submission_id, data={"media": [m.id for m in media]})  # fmt: skip
     session.flush()

@@ -2,7 +2,9 @@
 time; seniors outside the case uphold it (an award, or a wait for a second senior) or deny it;
 the unit sees the outcome; every step is in the audit log."""
 
+import io
 import json
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -308,3 +310,19 @@ def test_an_appeal_is_decided_once_and_never_deleted_whoever_asks(
             session.commit()
     with session_factory()() as session:
         assert session.get_one(Appeal, appeal_id).reason == "The second clip shows the turret off."
+
+
+def test_the_evidence_bundle_of_an_appealed_claim_holds_the_appeal(
+    stack: harness.Stack, accounts: Accounts
+) -> None:
+    """The bundle's custody covers what an auditor's search by claim covers: the appeal too."""
+    claim, appeal_id = appealed(stack, accounts, accounts.staff_tokens["reviewer"])
+    with stack.client(accounts.staff_tokens["auditor"]) as api:
+        answer = api.get(f"/api/v1/submissions/{claim}/evidence")
+    assert answer.status_code == 200, answer.text
+    lines = zipfile.ZipFile(io.BytesIO(answer.content)).read("custody.jsonl").splitlines()
+    custody = [json.loads(line) for line in lines]
+    assert {"object_id": appeal_id, "action": "appeal.filed"} in [
+        {"object_id": e["object_id"], "action": e["action"]} for e in custody
+    ]
+    assert "review.reject" in [e["action"] for e in custody]
