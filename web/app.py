@@ -16,6 +16,7 @@ from api.errors import HANDLED, message_in, problem
 from mvq.errors import Unauthenticated
 from web import i18n
 from web.routes import (
+    account,
     admin,
     admin_people,
     admin_webhooks,
@@ -65,7 +66,7 @@ def create_app() -> FastAPI:
         app.add_exception_handler(kind, error_page)
     app.add_exception_handler(Unauthenticated, _to_login)
     for module in (auth, review, scoring, disputes, appeals, audit, unit, unit_upload, admin,
-                   admin_people, admin_webhooks):  # fmt: skip
+                   admin_people, admin_webhooks, account):  # fmt: skip
         app.include_router(module.router)
     app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

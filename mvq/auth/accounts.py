@@ -10,6 +10,7 @@ themselves (`own_account`), and the last active admin is neither demoted nor dea
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import available_timezones
 
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
@@ -332,3 +333,26 @@ def issue_service_token(session: Session, *, user_id: str, actor: str, now: date
     _user_event(session, actor=actor, action="user.token_issued", user=user,
                 tokens_revoked=len(old))  # fmt: skip
     return token
+
+
+def set_preferences(
+    session: Session,
+    *,
+    user_id: str,
+    language: str | None,
+    time_zone: str | None,
+    languages: tuple[str, ...],
+    actor: str,
+) -> StaffUser:
+    """A person's own reading settings: the pages' language and the zone times are told in.
+    None for either: the default (the browser's language, the configured zone)."""
+    if language is not None and language not in languages:
+        raise Invalid(f"language must be one of {', '.join(languages)}", code="bad_language")
+    if time_zone is not None and time_zone not in available_timezones():
+        raise Invalid(f"no time zone named {time_zone!r}", code="bad_time_zone")
+    person = get_user(session, user_id=user_id)
+    person.language, person.time_zone = language, time_zone
+    audit.record(session, actor=actor, action="user.preferences_changed",
+                 object_type="staff_user", object_id=person.id,
+                 data={"language": language, "time_zone": time_zone})  # fmt: skip
+    return person

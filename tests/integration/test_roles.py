@@ -152,6 +152,7 @@ def test_web_pages_by_role(stack: harness.Stack, accounts: Accounts, objects: di
         ("POST", "/scoring/preview", {"admin"}),
         ("POST", f"/review/{item}/heartbeat", REVIEWERS),
         ("GET", "/audit", AUDITORS),
+        ("GET", "/account", EVERYONE - {"nobody"}),  # one's own settings: every person
         ("POST", "/audit/export.zip", AUDITORS),
         ("GET", "/unit", {"unit"}),
         ("GET", "/unit/upload", {"unit"}),
