@@ -90,3 +90,19 @@ def test_a_member_of_another_unit_sees_none_of_it(
         assert response is not None and response.status == 403
     finally:
         stranger.close()
+
+
+@pytest.mark.parametrize("width", list(SIZES))
+def test_my_settings_from_the_header(member: Reviewer, width: int) -> None:
+    page = member.page
+    page.set_viewport_size(SIZES[width])
+    page.goto("/unit")
+    page.locator(".who a").click()  # the header's e-mail leads to one's settings
+    page.wait_for_url("**/account")
+    page.select_option("#time_zone", "Europe/Warsaw")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("[role=status]")).to_contain_text("Saved")
+    expect(page.locator("#time_zone")).to_have_value("Europe/Warsaw")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    member.screenshot(f"account-{width}")
+    axe.assert_no_serious_violations(page, f"my settings at {width}px")
