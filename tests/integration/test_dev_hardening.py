@@ -146,19 +146,22 @@ def _children(parent: int) -> dict[int, str]:
 
 
 def _pid_of(dev: Dev, marker: str) -> int:
-    pids = [pid for pid, cmd in _children(dev.proc.pid).items() if marker in cmd]
+    pids = [pid for pid, cmd in _children(dev.proc.pid).items() if re.search(marker, cmd)]
     assert len(pids) == 1, _children(dev.proc.pid)
     return pids[0]
 
 
-@pytest.mark.parametrize(("name", "marker"), [("worker-1", " worker"), ("api", "uvicorn")])
+# The media worker's command line ends at `worker`; the webhooks worker's names its queue.
+@pytest.mark.parametrize(("name", "marker"), [("worker-1", r" worker $"), ("api", "uvicorn")])
 def test_killed_process_is_restarted(dev: Dev, uploaded: str, name: str, marker: str) -> None:
     old = _pid_of(dev, marker)
     os.kill(old, signal.SIGKILL)
     killed = time.monotonic()
 
     def restarted() -> int | None:
-        pids = [p for p, cmd in _children(dev.proc.pid).items() if marker in cmd and p != old]
+        pids = [
+            p for p, cmd in _children(dev.proc.pid).items() if re.search(marker, cmd) and p != old
+        ]
         return pids[0] if pids and dev.ready() else None
 
     new = harness.wait_until(restarted, timeout=60, interval=0.2, what=f"{name} restarted")
