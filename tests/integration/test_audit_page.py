@@ -43,7 +43,8 @@ def auditor(stack: harness.Stack) -> Browserless:
 def actor_id(web: Browserless) -> str:
     """`staff:<id>` of the person signed in on `web`."""
     page = web.client.get("/audit", headers=HTML)
-    email = re.search(r'class="who">([^ ]+) ', page.text)
+    # The header names the person, their e-mail linked to their settings.
+    email = re.search(r'class="who"><a [^>]*>([^<]+)</a>', page.text)
     assert email, page.text
     with session_factory()() as session:
         return f"staff:{session.scalar(select(StaffUser.id).where(StaffUser.email == email[1]))}"
