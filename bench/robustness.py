@@ -27,7 +27,8 @@ from pathlib import Path
 
 from bench import corpus, vpdq_reference
 from bench.report import write_section
-from mvq.matching.service import MIN_QUALITY, Catalogue, ClipRule, IndexRow, NearMatch, candidates
+from mvq.matching.catalogue import Catalogue, IndexRow
+from mvq.matching.service import MIN_QUALITY, ClipRule, NearMatch, candidates, dedupe
 from mvq.media.ingest import pipeline
 from mvq.media.ingest.frames import Probe
 from mvq.settings import get_settings
@@ -51,6 +52,7 @@ class Analysed:
     rows: list[IndexRow]
     probes: list[Probe]
     cpu: float  # this process and every tool it ran
+    stills: int  # indexable stills before consecutive near-identical ones were merged
 
 
 def cpu_now() -> float:
@@ -66,7 +68,7 @@ def analyse(name: str, path: Path) -> Analysed:
     rows = [IndexRow(name, s.t_seconds, s.hashes.pdq, s.hashes.center, s.hashes.upper,
                      s.hashes.vertical_9x16, s.hashes.vertical_4x5)
             for s in found.stills if s.hashes.quality >= MIN_QUALITY]  # fmt: skip
-    return Analysed(name, rows, found.probes, cpu_now() - before)
+    return Analysed(name, dedupe(rows), found.probes, cpu_now() - before, len(rows))
 
 
 def decode_floor(path: Path) -> float:

@@ -87,6 +87,16 @@ class Settings(BaseSettings):
     match_threshold: int = Field(default=31, ge=0, le=32)
     match_min_share: float = 0.3
     match_min_frames: int = 2
+    # The shared frame index (matching/segments.py): where this host keeps its segments
+    # (default <data_dir>/index), how often a worker looks for a new segment list, and the
+    # compaction job's policy: a new segment once the tail holds `index_segment_rows` rows, and
+    # `index_merge_fanin` segments of one size tier merged into one of the next.
+    index_dir: Path | None = None
+    index_refresh_seconds: float = 60
+    index_segment_rows: int = Field(default=16_384, ge=1)
+    index_merge_fanin: int = Field(default=4, ge=2)
+    # Retired segments stay in S3 this long, for workers still on the old list.
+    index_retired_keep_seconds: float = 3600
     lease_seconds: int = 600
     # A reviewer's page with no input for this long gives its lease back (and says so).
     review_idle_seconds: int = 300
@@ -144,6 +154,8 @@ class Settings(BaseSettings):
                 self.redis_password = SecretStr(_dev_secrets(self.data_dir)["redis_password"])
             auth = f":{self.secret('redis_password')}@" if self.redis_password else ""
             self.redis_url = f"redis://{auth}127.0.0.1:{self.redis_port}/0"
+        if self.index_dir is None:
+            self.index_dir = self.data_dir / "index"
         if not self.s3_endpoint_url:
             self.s3_endpoint_url = f"http://127.0.0.1:{self.s3_port}"
         missing = [name for name in SECRET_FIELDS if getattr(self, name) is None]

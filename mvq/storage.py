@@ -228,3 +228,15 @@ def first_key(prefix: str) -> str | None:
 
 def get_bytes(key: str) -> bytes:
     return client().get_object(Bucket=bucket(), Key=key)["Body"].read()
+
+
+def upload_file(key: str, path: Path) -> None:
+    """A file of any size (boto3 splits big ones into a multipart upload)."""
+    client().upload_file(str(path), bucket(), key)
+
+
+def keys(prefix: str) -> list[str]:
+    found: list[str] = []
+    for page in client().get_paginator("list_objects_v2").paginate(Bucket=bucket(), Prefix=prefix):
+        found += [item["Key"] for item in page.get("Contents", [])]
+    return found

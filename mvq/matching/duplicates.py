@@ -20,14 +20,10 @@ DUPLICATE_KINDS = ("exact_duplicate", "near_duplicate", "cross_unit_duplicate")
 def flag_and_index(session: Session, *, media: Media, probes: Sequence[Probe]) -> None:
     """`probes`: the file's frames to query with, straight from the pipeline (never stored)."""
     settings = get_settings()
-    matching.lock_matching(session)
-    cat = matching.catalogue(session)
     own = session.get_one(Submission, media.submission_id)
-    exact = [matching.describe(session, media_id=m)
-             for m in matching.exact_copies(session, media=media)]  # fmt: skip
     near = []
-    for found in matching.near_matches(
-        cat,
+    for found in matching.locked_matches(
+        session,
         probes,
         exclude_media=media.id,
         threshold=settings.match_threshold,
@@ -40,6 +36,9 @@ def flag_and_index(session: Session, *, media: Media, probes: Sequence[Probe]) -
                                  "frames_other": found.frames_other,
                                  "min_distance": found.min_distance, "signals": found.signals,
                                  "frame_pairs": found.pairs})  # fmt: skip
+    # Under the lock `locked_matches` left held: an exact copy committed a moment ago is seen.
+    exact = [matching.describe(session, media_id=m)
+             for m in matching.exact_copies(session, media=media)]  # fmt: skip
     exact = [e for e in exact if e["submission_id"] != own.id]
     session.execute(delete(Flag).where(Flag.media_id == media.id,
                                        Flag.kind.in_(DUPLICATE_KINDS)))  # fmt: skip

@@ -1,28 +1,40 @@
 """Exact Hamming range search over PDQ hashes: multi-index hashing on sorted arrays.
 
 Why not FAISS's IndexBinaryMultiHash: measured here at 10M hashes, its hash maps of small
-vectors take several GB, while sorted numpy arrays take 8 bytes a hash a table (bench/index.py).
+vectors take several GB, while sorted numpy arrays take 4 bytes a hash a table (bench/index.py),
+and plain arrays can be written to a file and memory-mapped by every worker (segments.py).
 
 How: the first 253 bits of each 256-bit hash are cut into 11 chunks of 23 bits. Two hashes
 within 32 bits differ by at most 2 bits in some chunk (11 chunks x 3 > 32, pigeonhole), so
 looking up every key within 2 flips of each query chunk finds every hash within the radius:
 an exact search, never an approximation. Candidates are then checked on all 256 bits.
+
+Each table is the positions sorted by chunk key and a directory of where each bucket's run
+starts. A bucket is the top `bits` bits of the key: 23 (one key a bucket) for big tables, fewer
+for small ones, so a table's directory is never much bigger than the table itself. A coarser
+bucket only adds candidates, which the distance check drops: the search stays exact.
 """
 
 import itertools
+import math
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 CHUNKS, CHUNK_BITS, FLIPS = 11, 23, 2
 MAX_RADIUS = CHUNKS * (FLIPS + 1) - 1  # 32: the largest radius the search is exact for
-BUFFER_LIMIT = 65_536  # newest hashes are scanned directly until there are this many
+# A growing index scans its newest hashes directly until there are this share of the sorted
+# ones (at least SCAN_MIN, at most SCAN_MAX), then sorts all again: building costs stay
+# proportional to the size, and no search scans much.
+SCAN_MIN, SCAN_MAX, SCAN_SHARE = 4_096, 65_536, 4
 _MASKS = np.array(
     [0] + [sum(1 << b for b in bits) for n in range(1, FLIPS + 1)
            for bits in itertools.combinations(range(CHUNK_BITS), n)], dtype=np.uint32,
 )  # fmt: skip
 
 Codes = npt.NDArray[np.uint64]  # (n, 4): a 256-bit hash as four words
+Found = list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]  # per query: positions, dists
 
 
 def from_hex(hexes: list[str]) -> Codes:
@@ -52,64 +64,99 @@ def distances(codes: Codes, query: Codes) -> npt.NDArray[np.int64]:
     return np.bitwise_count(codes ^ query).sum(axis=-1, dtype=np.int64)  # type: ignore[no-any-return]
 
 
-class FrameIndex:
-    """Positions 0..n-1 in insertion order; callers keep what each position stands for."""
+def directory_bits(rows: int) -> int:
+    """About one row a bucket, and never more buckets than the 23-bit keys have."""
+    return min(CHUNK_BITS, max(8, math.ceil(math.log2(max(rows, 1)))))
 
-    def __init__(self) -> None:
-        self.codes: Codes = np.empty((0, 4), np.uint64)
-        self.indexed = 0  # positions below this are in the sorted tables
-        # Per table: positions sorted by chunk key, and where each key's run starts (a direct
-        # table over all 2**23 keys: one lookup a probe instead of a binary search).
-        self.starts: list[npt.NDArray[np.int32]] = []
-        self.order: list[npt.NDArray[np.int32]] = []  # int32: half the memory at 10M
+
+class Tables(NamedTuple):
+    order: npt.NDArray[np.int32]  # (CHUNKS, rows): positions sorted by bucket
+    starts: npt.NDArray[np.int32]  # (CHUNKS, 2**bits + 1): where each bucket's run starts
+
+    @property
+    def rows(self) -> int:
+        return int(self.order.shape[1])
+
+    @property
+    def bits(self) -> int:
+        return int(self.starts.shape[1] - 1).bit_length() - 1
+
+
+def build_tables(codes: Codes, bits: int | None = None) -> Tables:
+    bits = directory_bits(len(codes)) if bits is None else bits
+    buckets = chunk_keys(codes) >> np.uint32(CHUNK_BITS - bits)
+    order = np.empty((CHUNKS, len(codes)), np.int32)  # int32: half the memory of int64
+    starts = np.zeros((CHUNKS, (1 << bits) + 1), np.int32)
+    for k in range(CHUNKS):
+        order[k] = np.argsort(buckets[:, k], kind="stable")
+        np.cumsum(np.bincount(buckets[:, k], minlength=1 << bits), out=starts[k, 1:])
+    return Tables(order, starts)
+
+
+def search(codes: Codes, tables: Tables | None, queries: Codes, radius: int) -> Found:
+    """For each query: (positions, distances) of every hash in `codes` within `radius`.
+    `tables` cover the first `tables.rows` hashes; any after them are compared directly."""
+    if radius > MAX_RADIUS:
+        raise ValueError(f"exact only up to radius {MAX_RADIUS}")
+    n_queries, indexed = len(queries), tables.rows if tables is not None else 0
+    newest = np.arange(indexed, len(codes))
+    # Candidate (query, position) pairs: every newest hash, plus every table hit.
+    query_ids = [np.repeat(np.arange(n_queries), len(newest))]
+    positions = [np.tile(newest, n_queries)]
+    if tables is not None and indexed:
+        shift = np.uint32(CHUNK_BITS - tables.bits)
+        probes = (chunk_keys(queries)[:, :, None] ^ _MASKS) >> shift  # (queries, chunks, probes)
+        for k in range(CHUNKS):
+            buckets = probes[:, k]
+            if shift:  # flips below the bucket's bits land in one bucket: look it up once
+                buckets = np.sort(buckets, axis=1)
+                fresh = np.ones(buckets.shape, bool)
+                fresh[:, 1:] = buckets[:, 1:] != buckets[:, :-1]
+                owner = np.nonzero(fresh)[0]
+                buckets = buckets[fresh]
+            else:
+                owner = np.repeat(np.arange(n_queries), buckets.shape[1])
+                buckets = buckets.ravel()
+            lo, hi = tables.starts[k][buckets], tables.starts[k][buckets + 1]
+            counts = (hi - lo).astype(np.int64)
+            total = int(counts.sum())
+            if not total:
+                continue
+            # Expand every [lo, hi) range into its members without a Python loop.
+            starts = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+            positions.append(tables.order[k][starts + np.arange(total)].astype(np.int64))
+            query_ids.append(np.repeat(owner, counts))
+    qid, pos = np.concatenate(query_ids), np.concatenate(positions)
+    # Check distances first and drop duplicates after: few candidates are close.
+    dist = distances(codes[pos], queries[qid])
+    close = dist <= radius
+    size = max(1, len(codes))
+    unique, first = np.unique(qid[close] * size + pos[close], return_index=True)
+    qid, pos, dist = unique // size, unique % size, dist[close][first]
+    bounds = np.searchsorted(qid, np.arange(n_queries + 1))
+    return [(pos[a:b], dist[a:b]) for a, b in itertools.pairwise(bounds)]
+
+
+class FrameIndex:
+    """A growing index in memory, positions 0..n-1 in insertion order; callers keep what each
+    position stands for. Sorted tables over the older hashes, the newest compared directly."""
+
+    def __init__(self, codes: Codes | None = None, tables: Tables | None = None) -> None:
+        self.codes: Codes = np.empty((0, 4), np.uint64) if codes is None else codes
+        self.tables = tables
 
     def __len__(self) -> int:
         return len(self.codes)
 
+    @property
+    def indexed(self) -> int:
+        return self.tables.rows if self.tables is not None else 0
+
     def add(self, codes: Codes) -> None:
         self.codes = np.concatenate([self.codes, codes]) if len(self.codes) else codes.copy()
-        if len(self.codes) - self.indexed >= BUFFER_LIMIT:
-            self._rebuild()
+        scanned = len(self.codes) - self.indexed
+        if scanned >= min(SCAN_MAX, max(SCAN_MIN, self.indexed // SCAN_SHARE)):
+            self.tables = build_tables(self.codes)
 
-    def _rebuild(self) -> None:
-        keys = chunk_keys(self.codes)
-        self.order = [np.argsort(keys[:, k], kind="stable").astype(np.int32) for k in range(CHUNKS)]
-        self.starts = [
-            np.concatenate([[0], np.cumsum(np.bincount(keys[:, k], minlength=1 << CHUNK_BITS))])
-            .astype(np.int32) for k in range(CHUNKS)
-        ]  # fmt: skip
-        self.indexed = len(self.codes)
-
-    def search(
-        self, queries: Codes, radius: int
-    ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
-        """For each query: (positions, distances) of every stored hash within `radius`."""
-        if radius > MAX_RADIUS:
-            raise ValueError(f"exact only up to radius {MAX_RADIUS}")
-        n_queries, newest = len(queries), np.arange(self.indexed, len(self.codes))
-        # Candidate (query, position) pairs: every newest hash, plus every table hit.
-        pairs = [np.repeat(np.arange(n_queries), len(newest)), np.tile(newest, n_queries)]
-        query_ids, positions = [pairs[0]], [pairs[1]]
-        if self.indexed:
-            probes = chunk_keys(queries)[:, :, None] ^ _MASKS  # (queries, chunks, probes)
-            for k in range(CHUNKS):
-                keys = probes[:, k].ravel()
-                lo, hi = self.starts[k][keys], self.starts[k][keys + 1]
-                counts = hi - lo
-                total = int(counts.sum())
-                if not total:
-                    continue
-                # Expand every [lo, hi) range into its members without a Python loop.
-                starts = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-                members = starts + np.arange(total)
-                positions.append(self.order[k][members].astype(np.int64))
-                query_ids.append(np.repeat(np.arange(len(counts)) // len(_MASKS), counts))
-        qid, pos = np.concatenate(query_ids), np.concatenate(positions)
-        # Check distances first and drop duplicates after: few candidates are close.
-        dist = distances(self.codes[pos], queries[qid])
-        close = dist <= radius
-        size = max(1, len(self.codes))
-        unique, first = np.unique(qid[close] * size + pos[close], return_index=True)
-        qid, pos, dist = unique // size, unique % size, dist[close][first]
-        bounds = np.searchsorted(qid, np.arange(n_queries + 1))
-        return [(pos[a:b], dist[a:b]) for a, b in itertools.pairwise(bounds)]
+    def search(self, queries: Codes, radius: int) -> Found:
+        return search(self.codes, self.tables, queries, radius)

@@ -7,8 +7,9 @@ from mvq.db import Base
 class IndexedFrame(Base):
     """A frame usable for matching (PDQ quality high enough), in arrival order.
 
-    `seq` only grows, so every worker's in-memory index catches up with the others by asking
-    for the rows after the last one it holds; the database stays the truth.
+    `seq` only grows, so every worker's index catches up with the others by asking for the
+    rows after the last one it holds, and a segment is the rows of one `seq` range; the
+    database stays the truth.
     """
 
     __tablename__ = "indexed_frames"
@@ -17,6 +18,8 @@ class IndexedFrame(Base):
     frame_id: Mapped[str] = mapped_column(ForeignKey("frames.id"), unique=True)
     media_id: Mapped[str] = mapped_column(ForeignKey("media.id"), index=True)
     t_seconds: Mapped[float]
+    # Consecutive stills nearly alike are indexed once: the last moment this one stands for.
+    t_until: Mapped[float | None]
     pdq: Mapped[str] = mapped_column(String(64))
     pdq_center: Mapped[str] = mapped_column(String(64))
     pdq_upper: Mapped[str | None] = mapped_column(String(64))

@@ -11,99 +11,134 @@ A clip is a match when enough of the *other* clip's indexed frames within the sp
 share are met (vPDQ's "compared" share, counted over the overlap so a short cut of a long clip
 still counts), or when enough of this clip's probes are (a still, or a clip inside a longer one).
 
-Every process keeps a Catalogue of all indexed frames, filled from the database and caught
-up (rows after the last `seq` it holds) before each search. Matching and indexing a new file
-happen in one transaction under one lock, so two copies processed at the same moment by two
-workers still find each other: the second to take the lock sees the first's frames.
+Every process keeps a Catalogue of all indexed frames (catalogue.py): the shared segments,
+memory-mapped, and a tail of the rows after them, caught up from the database before each
+search. A new file is matched against everything without a lock, then against the rows
+committed meanwhile under one, and indexed in the same transaction (`locked_matches`).
 """
 
-import bisect
+import logging
+import shutil
+import time
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
+from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from mvq.matching.index import FrameIndex, from_hex
+from mvq.matching import segments
+from mvq.matching.catalogue import KINDS, Catalogue, IndexRow, Part, empty_part, read_batch
+from mvq.matching.index import from_hex
 from mvq.matching.models import IndexedFrame
 from mvq.media.ingest.frames import Probe
 from mvq.media.ingest.hashing import MIRROR, ROTATIONS
 from mvq.media.models import Frame, Media, MediaStatus
+from mvq.settings import get_settings
 from mvq.submissions.models import Submission
 
+log = logging.getLogger(__name__)
 MIN_QUALITY = 50  # PDQ's own advice: below this a hash says little, so it is never indexed
 # A query may be a little weaker (a dim screenshot of a clip): it can still only match
 # indexed frames, which all meet MIN_QUALITY. Measured: no false positive (bench.robustness).
 QUERY_MIN_QUALITY = 30
 MAX_PAIRS = 50  # frame pairs kept as evidence per match
-KINDS = ("full", "center", "upper", "vertical_9x16", "vertical_4x5")
+DEDUPE_DISTANCE = 4  # consecutive stills this alike are indexed once (measured: bench.robustness)
 
 
-class IndexRow(NamedTuple):
-    media_id: str
-    t_seconds: float
-    full: str
-    center: str
-    upper: str
-    vertical_9x16: str
-    vertical_4x5: str
+def dedupe(rows: Sequence[IndexRow]) -> list[IndexRow]:
+    """One clip's stills in time order, each run of nearly identical consecutive ones (a drone
+    hovering) as its first, standing for the run's time range, as vPDQ indexes a repeated hash
+    once. Every kind must be alike: a caption or a crop that changes is kept."""
+    kept: list[IndexRow] = []
+    for row in rows:
+        last = kept[-1] if kept else None
+        if last is not None and all(_bits(getattr(last, k), getattr(row, k)) <= DEDUPE_DISTANCE
+                                    for k in KINDS):  # fmt: skip
+            kept[-1] = last._replace(t_until=row.t_until or row.t_seconds)
+        else:
+            kept.append(row)
+    return kept
 
 
-@dataclass
-class Catalogue:
-    indexes: dict[str, FrameIndex] = field(default_factory=lambda: {k: FrameIndex() for k in KINDS})
-    media_ids: list[str] = field(default_factory=list)
-    media_pos: dict[str, int] = field(default_factory=dict)
-    times: list[list[float]] = field(default_factory=list)  # per media, in time order
-    media_of: npt.NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
-    t_of: npt.NDArray[np.float64] = field(default_factory=lambda: np.empty(0, np.float64))
-    last_seq: int = 0
-
-    def __len__(self) -> int:
-        return len(self.t_of)
-
-    def catch_up(self, session: Session) -> None:
-        while True:
-            rows = session.execute(
-                select(IndexedFrame).where(IndexedFrame.seq > self.last_seq)
-                .order_by(IndexedFrame.seq).limit(100_000)
-            ).scalars().all()  # fmt: skip
-            if not rows:
-                return
-            # Rows indexed before a variant existed fall back to their plain PDQ.
-            self.add([IndexRow(r.media_id, r.t_seconds, r.pdq, r.pdq_center, r.pdq_upper or r.pdq,
-                               r.pdq_9x16 or r.pdq, r.pdq_4x5 or r.pdq) for r in rows])  # fmt: skip
-            self.last_seq = rows[-1].seq
-
-    def add(self, rows: Sequence[IndexRow]) -> None:
-        """Rows in arrival order; one media's rows in time order."""
-        for row in rows:
-            if row.media_id not in self.media_pos:
-                self.media_pos[row.media_id] = len(self.media_ids)
-                self.media_ids.append(row.media_id)
-                self.times.append([])
-            bisect.insort(self.times[self.media_pos[row.media_id]], row.t_seconds)
-        for kind in KINDS:
-            self.indexes[kind].add(from_hex([getattr(r, kind) for r in rows]))
-        positions = np.array([self.media_pos[r.media_id] for r in rows], dtype=np.int64)
-        self.media_of = np.concatenate([self.media_of, positions])
-        self.t_of = np.concatenate([self.t_of, np.array([r.t_seconds for r in rows])])
+def _bits(a: str, b: str) -> int:
+    return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
 _catalogues: dict[str, Catalogue] = {}
 
 
 def catalogue(session: Session) -> Catalogue:
+    """This process's catalogue for the session's database: the segment list looked at again
+    every `index_refresh_seconds`, and the tail caught up."""
     key = str(session.get_bind().engine.url)
-    if key not in _catalogues:
-        _catalogues[key] = Catalogue()
-    cat = _catalogues[key]
+    settings = get_settings()
+    cat = _catalogues.get(key)
+    if cat is None or time.monotonic() - cat.checked_at > settings.index_refresh_seconds:
+        cat = _catalogues[key] = refresh(session, cat)
     cat.catch_up(session)
     return cat
+
+
+def refresh(session: Session, cat: Catalogue | None) -> Catalogue:
+    """The segments in force, mapped (fetched to this host first if they are not here), and
+    a tail of the rows after them. S3 out of reach: what this process had, or the database."""
+    settings = get_settings()
+    assert settings.index_dir is not None
+    try:
+        listing = segments.current()
+    except (BotoCoreError, ClientError) as exc:
+        log.warning("segment list unreadable, searching what this process has",
+                    extra={"error": str(exc)})  # fmt: skip
+        listing = None
+    if listing is None or (cat is not None and listing["generation"] == cat.generation):
+        cat = cat or Catalogue()
+        cat.checked_at = time.monotonic()
+        return cat
+    had = {(p.lo, p.hi): p for p in (cat.segments if cat else [])}
+    parts = []
+    for manifest in listing["segments"]:
+        part = had.get((manifest["lo"], manifest["hi"]))
+        if part is None:
+            part = _open(session, manifest, settings.index_dir)
+        parts.append(part)
+    _forget_retired(settings.index_dir, {m["id"] for m in listing["segments"]})
+    top = parts[-1].hi if parts else 0
+    tail = cat.tail if cat is not None and cat.tail.lo == top else empty_part(top)
+    return Catalogue(segments=parts, tail=tail, generation=listing["generation"],
+                     checked_at=time.monotonic())  # fmt: skip
+
+
+def _open(session: Session, manifest: dict[str, Any], index_dir: Path) -> Part:
+    try:
+        return segments.open_segment(segments.local(index_dir, manifest), manifest)
+    except (segments.Corrupt, BotoCoreError, ClientError) as exc:
+        # Matching goes on from the database's rows; the compaction job rebuilds the segment.
+        log.error("segment unusable, read from the database",
+                  extra={"segment": manifest["id"], "error": str(exc)})  # fmt: skip
+        if isinstance(exc, segments.Corrupt):
+            segments.report_corrupt(manifest["id"])
+        part = empty_part(manifest["lo"])
+        while read_batch(session, part, up_to=manifest["hi"]):
+            pass
+        return part
+
+
+def _forget_retired(index_dir: Path, live: set[str]) -> None:
+    """Local copies of segments no longer listed. Safe while another worker on this host still
+    maps one: the mapping keeps the file's pages until it lets go."""
+    if not index_dir.is_dir():
+        return
+    for entry in index_dir.iterdir():
+        # Not one a compaction on this host has just written and not yet listed.
+        recent = time.time() - entry.stat().st_mtime < get_settings().index_retired_keep_seconds
+        listed = entry.name.startswith(".") or entry.name in live
+        if entry.is_dir() and not listed and not recent:
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def lock_matching(session: Session) -> None:
@@ -177,60 +212,107 @@ def candidates(
     cat: Catalogue, probes: Sequence[Probe], *, exclude_media: str | None, threshold: int
 ) -> list[NearMatch]:
     """Every indexed clip with any frame within `threshold` of a probe, best first."""
-    probes = [p for p in probes if p.hashes.quality >= QUERY_MIN_QUALITY]
-    if not probes or not len(cat):
-        return []
+    probes = usable(probes)
+    hits = find(cat, probes, threshold=threshold, parts=range(len(cat.parts)))
+    return measure(cat, probes, hits, exclude_media=exclude_media)
+
+
+def locked_matches(
+    session: Session, probes: Sequence[Probe], *, exclude_media: str, threshold: int,
+    rule: ClipRule,
+) -> list[NearMatch]:  # fmt: skip
+    """Near matches, leaving the session holding the matching lock until it commits.
+
+    Everything indexed is searched without the lock; then, under it, only the tail again with
+    the rows committed meanwhile. A copy processed at the same moment by another worker is
+    either in those rows, or it takes the lock after this one and finds this clip's frames:
+    the two still find each other, while the lock is held only for the small tail."""
+    cat = catalogue(session)
+    probes = usable(probes)
+    hits = find(cat, probes, threshold=threshold, parts=range(len(cat.segments)))
+    lock_matching(session)
+    cat.catch_up(session)
+    hits.update(find(cat, probes, threshold=threshold, parts=[len(cat.segments)], hits=hits))
+    found = measure(cat, probes, hits, exclude_media=exclude_media)
+    return [m for m in found if rule.holds(m)]
+
+
+def usable(probes: Sequence[Probe]) -> list[Probe]:
+    return [p for p in probes if p.hashes.quality >= QUERY_MIN_QUALITY]
+
+
+# (part, row, probe) -> (distance, signal): each probe's closest look at each indexed frame
+Hits = dict[tuple[int, int, int], tuple[int, str]]
+
+
+def find(
+    cat: Catalogue, probes: Sequence[Probe], *, threshold: int, parts: Iterable[int],
+    hits: Hits | None = None,
+) -> Hits:  # fmt: skip
+    hits = {} if hits is None else dict(hits)
+    if not probes:
+        return hits
     by_index: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for signal, probe_kind, index_kind in SEARCHES:
         by_index[index_kind].append((signal, probe_kind))
-    excluded = cat.media_pos.get(exclude_media, -1) if exclude_media else -1
-    best: dict[tuple[int, int], tuple[int, str]] = {}  # (probe, position) -> (distance, signal)
     for index_kind, lookups in by_index.items():
         # One batched search per index: every probe in every variant looked up in it.
         queries = from_hex([_probe_hash(p, kind) for _, kind in lookups for p in probes])
-        found = cat.indexes[index_kind].search(queries, threshold)
-        for q, (positions, dists) in enumerate(found):
-            signal, probe = lookups[q // len(probes)][0], q % len(probes)
-            for pos, dist in zip(positions.tolist(), dists.tolist(), strict=True):
-                if cat.media_of[pos] != excluded and (
-                    (probe, pos) not in best or dist < best[(probe, pos)][0]
-                ):
-                    best[(probe, pos)] = (dist, signal)
-    by_media: dict[int, list[tuple[int, int, int, str]]] = defaultdict(list)
-    for (probe, pos), (dist, signal) in best.items():
-        by_media[int(cat.media_of[pos])].append((probe, pos, dist, signal))
-    measured = [_measure(cat, probes, media, hits) for media, hits in by_media.items()]
+        for n in parts:
+            part = cat.parts[n]
+            if not len(part):
+                continue
+            for q, (rows, dists) in enumerate(part.search(index_kind, queries, threshold)):
+                signal, probe = lookups[q // len(probes)][0], q % len(probes)
+                for row, dist in zip(rows.tolist(), dists.tolist(), strict=True):
+                    key = (n, row, probe)
+                    if key not in hits or dist < hits[key][0]:
+                        hits[key] = (dist, signal)
+    return hits
+
+
+def measure(
+    cat: Catalogue, probes: Sequence[Probe], hits: Hits, *, exclude_media: str | None
+) -> list[NearMatch]:
+    by_media: dict[tuple[int, int], list[tuple[int, int, int, str]]] = defaultdict(list)
+    for (n, row, probe), (dist, signal) in hits.items():
+        by_media[(n, int(cat.parts[n].media[row]))].append((probe, row, dist, signal))
+    measured = [_measure(cat.parts[n], probes, number, found)
+                for (n, number), found in by_media.items()
+                if cat.parts[n].media_id(number) != exclude_media]  # fmt: skip
     return sorted(measured, key=lambda m: -max(m.share_this, m.share_other))
 
 
 def _measure(
-    cat: Catalogue, probes: Sequence[Probe], media: int, hits: list[tuple[int, int, int, str]]
+    part: Part, probes: Sequence[Probe], media: int, hits: list[tuple[int, int, int, str]]
 ) -> NearMatch:
     met_probes = {probe for probe, *_ in hits}
-    met_other = sorted({float(cat.t_of[pos]) for _, pos, *_ in hits})
-    times = cat.times[media]
+    met_rows = sorted({row for _, row, *_ in hits})
+    starts, untils = part.span(media)
     # The other clip's indexed frames within the span the matches cover: a 5 s cut of a
-    # 60 s clip meets every still of those 5 s, and that is what counts.
-    in_span = bisect.bisect_right(times, met_other[-1]) - bisect.bisect_left(times, met_other[0])
+    # 60 s clip meets every still of those 5 s, and that is what counts. A deduplicated
+    # frame counts once, over the whole range it stands for.
+    first, last = float(part.t[met_rows[0]]), float(part.t_until[met_rows[-1]])
+    in_span = int(np.searchsorted(starts, last, "right") - np.searchsorted(untils, first, "left"))
     # Evidence: each of the other clip's matched frames with the closest frame of this one.
     closest: dict[int, tuple[int, int, int, str]] = {}
     for hit in hits:
         if hit[1] not in closest or hit[2] < closest[hit[1]][2]:
             closest[hit[1]] = hit
     pairs: dict[float, dict[str, Any]] = {}
-    for probe, pos, dist, signal in sorted(closest.values(), key=lambda h: h[2]):
+    for probe, row, dist, signal in sorted(closest.values(), key=lambda h: h[2]):
         this_t = probes[probe].t_seconds
-        pairs.setdefault(this_t, {"this_t": this_t, "other_t": float(cat.t_of[pos]),
+        pairs.setdefault(this_t, {"this_t": this_t, "other_t": round(float(part.t[row]), 3),
                                   "distance": dist, "signal": signal})  # fmt: skip
     return NearMatch(
-        media_id=cat.media_ids[media],
+        media_id=part.media_id(media),
         pairs=[pairs[t] for t in sorted(pairs)][:MAX_PAIRS],
         share_this=round(len(met_probes) / len(probes), 3),
-        share_other=round(len(met_other) / max(1, in_span), 3),
+        share_other=round(len(met_rows) / max(1, in_span), 3),
         frames_this=len(met_probes),
-        frames_other=len(met_other),
+        frames_other=len(met_rows),
         size_this=len(probes),
-        size_other=len(times),
+        size_other=len(starts),
         min_distance=min(h[2] for h in hits),
         signals=sorted({h[3] for h in hits}),
     )
@@ -242,13 +324,18 @@ def unindex(session: Session, *, media_id: str) -> None:
 
 
 def index_frames(session: Session, *, media_id: str) -> None:
+    frames = session.scalars(select(Frame).where(Frame.media_id == media_id,
+                                                 Frame.pdq_quality >= MIN_QUALITY)
+                             .order_by(Frame.index)).all()  # fmt: skip
+    frame_at = {f.t_seconds: f.id for f in frames}  # one still a moment
+    rows = dedupe([IndexRow(media_id, f.t_seconds, f.pdq, f.pdq_center or f.pdq,
+                            f.pdq_upper or f.pdq, f.pdq_9x16 or f.pdq, f.pdq_4x5 or f.pdq)
+                   for f in frames])  # fmt: skip
     session.add_all(
-        IndexedFrame(frame_id=f.id, media_id=media_id, t_seconds=f.t_seconds, pdq=f.pdq,
-                     pdq_center=f.pdq_center or f.pdq, pdq_upper=f.pdq_upper or f.pdq,
-                     pdq_9x16=f.pdq_9x16 or f.pdq, pdq_4x5=f.pdq_4x5 or f.pdq)
-        for f in session.scalars(select(Frame).where(Frame.media_id == media_id,
-                                                     Frame.pdq_quality >= MIN_QUALITY)
-                          .order_by(Frame.index))
+        IndexedFrame(frame_id=frame_at[r.t_seconds], media_id=media_id, t_seconds=r.t_seconds,
+                     t_until=r.t_until, pdq=r.full, pdq_center=r.center, pdq_upper=r.upper,
+                     pdq_9x16=r.vertical_9x16, pdq_4x5=r.vertical_4x5)
+        for r in rows
     )  # fmt: skip
 
 

@@ -1,7 +1,15 @@
 import numpy as np
 import pytest
 
-from mvq.matching.index import BUFFER_LIMIT, MAX_RADIUS, FrameIndex, distances, from_hex
+from mvq.matching.index import (
+    MAX_RADIUS,
+    SCAN_MAX,
+    FrameIndex,
+    build_tables,
+    distances,
+    from_hex,
+    search,
+)
 
 
 def clustered(rng: np.random.Generator, n: int, flip: float) -> np.ndarray:  # type: ignore[type-arg]
@@ -18,16 +26,29 @@ def brute(codes: np.ndarray, query: np.ndarray, radius: int) -> set[int]:  # typ
 @pytest.mark.parametrize("radius", [0, 10, 31, MAX_RADIUS])
 def test_search_finds_exactly_what_brute_force_finds(radius: int) -> None:
     rng = np.random.default_rng(radius)
-    codes = clustered(rng, BUFFER_LIMIT + 5000, 0.06)  # sorted tables and an unsorted tail
+    codes = clustered(rng, SCAN_MAX + 5000, 0.06)  # sorted tables and an unsorted tail
     index = FrameIndex()
-    index.add(codes[:BUFFER_LIMIT])
-    index.add(codes[BUFFER_LIMIT:])
+    index.add(codes[:SCAN_MAX])
+    index.add(codes[SCAN_MAX:])
     assert 0 < index.indexed < len(index)
     queries = codes[rng.integers(0, len(codes), 40)]
     queries ^= np.packbits(rng.random((40, 256)) < 0.05, axis=1).view(">u8").astype(np.uint64)
     for query, (positions, dists) in zip(queries, index.search(queries, radius), strict=True):
         assert set(positions.tolist()) == brute(codes, query, radius)
         assert (dists == distances(codes[positions], query)).all()
+
+
+@pytest.mark.parametrize("bits", [8, 16, 23])
+def test_every_directory_size_finds_what_brute_force_finds(bits: int) -> None:
+    """A coarse directory (small tables) and a one-key-a-bucket one (big tables) are exact."""
+    rng = np.random.default_rng(bits)
+    codes = clustered(rng, 6000, 0.06)
+    tables = build_tables(codes, bits)
+    assert tables.bits == bits
+    queries = codes[rng.integers(0, len(codes), 30)]
+    queries ^= np.packbits(rng.random((30, 256)) < 0.05, axis=1).view(">u8").astype(np.uint64)
+    for query, (positions, _) in zip(queries, search(codes, tables, queries, 31), strict=True):
+        assert set(positions.tolist()) == brute(codes, query, 31)
 
 
 def test_radius_beyond_the_exact_bound_is_refused() -> None:

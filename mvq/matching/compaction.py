@@ -1,0 +1,143 @@
+"""The compaction job: keeps the shared frame index in S3 current, in few segments.
+
+Each run (the sweeper enqueues it; one at a time, by a Redis lock):
+1. rebuilds from the database any segment a worker found corrupt (its bytes not the ones its
+   manifest's SHA-256 names), under the same id;
+2. writes the rows after the newest segment as a new one, once there are enough of them;
+3. merges: whenever the newest `fanin` segments are of one size tier, they become one segment
+   of the next (size-tiered, as LSM stores do), so the list stays short (about fanin - 1 per
+   tier) and no row is ever rewritten more than once a tier;
+4. publishes the new list, and deletes segments retired long enough ago that no worker still
+   on an older list can need them.
+
+The database stays the truth: a merged segment whose row count is not the database's for its
+`seq` range (a row deleted since) is rebuilt from the rows instead. Merging reads the inputs
+from this host's copies, fetched and hash-checked like any worker's.
+"""
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from mvq import queue
+from mvq.db import session_scope
+from mvq.ids import new_id
+from mvq.matching import segments
+from mvq.matching.catalogue import Part, concat, empty_part, read_batch
+from mvq.matching.models import IndexedFrame
+from mvq.settings import get_settings
+
+log = logging.getLogger(__name__)
+LOCK = "mvq:index-compaction"
+
+
+@dataclass
+class Report:
+    written: list[str] = field(default_factory=list)  # new segment ids (rebuilt ones too)
+    merged: list[str] = field(default_factory=list)  # ids merged away
+    rebuilt: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)  # retired ids removed from S3
+    busy: bool = False  # another compaction was running
+
+
+def tier(rows: int, base: int, fanin: int) -> int:
+    return max(0, math.floor(math.log(max(rows, 1) / base, fanin) + 1e-9))
+
+
+def compact() -> Report:
+    lock = queue.redis_conn().lock(LOCK, timeout=6 * 3600, blocking=False)
+    if not lock.acquire():
+        return Report(busy=True)
+    try:
+        return _compact()
+    finally:
+        lock.release()
+
+
+def _compact() -> Report:
+    settings = get_settings()
+    assert settings.index_dir is not None
+    index_dir: Path = settings.index_dir
+    report = Report()
+    listing = segments.current()
+    manifests: list[dict[str, Any]] = list(listing["segments"])
+    retired: list[dict[str, Any]] = list(listing.get("retired", []))
+    corrupt = segments.reported_corrupt()
+    for n, manifest in enumerate(manifests):
+        if manifest["id"] in corrupt:
+            manifests[n] = _store(_from_database(manifest["lo"], manifest["hi"]), index_dir)
+            report.rebuilt.append(manifest["id"])
+    top = manifests[-1]["hi"] if manifests else 0
+    with session_scope() as session:
+        newest, waiting = session.execute(
+            select(func.max(IndexedFrame.seq), func.count()).where(IndexedFrame.seq > top)
+        ).one()  # fmt: skip
+    if waiting >= settings.index_segment_rows:
+        manifests.append(_store(_from_database(top, newest), index_dir))
+        report.written.append(manifests[-1]["id"])
+    fanin, base = settings.index_merge_fanin, settings.index_segment_rows
+    while len(manifests) >= fanin and len(
+        {tier(m["rows"], base, fanin) for m in manifests[-fanin:]}
+    ) == 1:  # fmt: skip
+        run = manifests[-fanin:]
+        merged = _merge(run, index_dir)
+        manifests[-fanin:] = [merged]
+        report.merged += [m["id"] for m in run]
+        report.written.append(merged["id"])
+        retired += [{"manifest": m, "retired_at": time.time()} for m in run]
+    if report.written:
+        segments.publish({"generation": new_id(), "segments": manifests, "retired": retired})
+    for segment in report.rebuilt:
+        segments.clear_corrupt(segment)
+    keep = settings.index_retired_keep_seconds
+    for old in [r for r in retired if time.time() - r["retired_at"] > keep]:
+        segments.remove(old["manifest"])
+        retired.remove(old)
+        report.deleted.append(old["manifest"]["id"])
+    if report.deleted:
+        segments.publish({"generation": new_id(), "segments": manifests, "retired": retired})
+    if report.written or report.deleted:
+        log.info("frame index compacted", extra={"written": report.written,
+                                                 "merged": report.merged,
+                                                 "rebuilt": report.rebuilt,
+                                                 "deleted": report.deleted})  # fmt: skip
+    return report
+
+
+def _from_database(lo: int, hi: int) -> Part:
+    """The rows lo < seq <= hi, read in batches, each in a short transaction of its own."""
+    part = empty_part(lo)
+    while part.hi < hi:
+        with session_scope() as session:
+            if not read_batch(session, part, up_to=hi):
+                break
+    part.hi = hi
+    return part
+
+
+def _store(part: Part, index_dir: Path) -> dict[str, Any]:
+    directory = index_dir / segments.segment_id(part.lo, part.hi)
+    manifest = segments.write(part, directory)
+    segments.upload(directory, manifest)
+    return manifest
+
+
+def _merge(run: list[dict[str, Any]], index_dir: Path) -> dict[str, Any]:
+    lo, hi = run[0]["lo"], run[-1]["hi"]
+    with session_scope() as session:
+        in_database = session.scalar(
+            select(func.count()).where(IndexedFrame.seq > lo, IndexedFrame.seq <= hi)
+        )
+    try:
+        parts = [segments.open_segment(segments.local(index_dir, m), m) for m in run]
+    except segments.Corrupt as exc:
+        log.warning("segment corrupt, merged from the database", extra={"error": str(exc)})
+        return _store(_from_database(lo, hi), index_dir)
+    if sum(len(p) for p in parts) != in_database:
+        return _store(_from_database(lo, hi), index_dir)
+    return _store(concat(parts), index_dir)
