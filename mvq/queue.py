@@ -29,8 +29,11 @@ MEDIA_QUEUE = "media"
 # have a queue of their own, served by workers on it alone (deploy/dev.py, the manifests) and
 # first by every other worker, as RQ takes a job from the first of its queues that has one.
 WEBHOOKS_QUEUE = "webhooks"
+# The frame index's compaction (mvq.matching.compaction): minutes at most, and only when no
+# file is waiting, as it comes last.
+INDEX_QUEUE = "index"
 # What `mvq worker` listens to when no queue is named, in that order.
-WORKER_QUEUES = (WEBHOOKS_QUEUE, MEDIA_QUEUE)
+WORKER_QUEUES = (WEBHOOKS_QUEUE, MEDIA_QUEUE, INDEX_QUEUE)
 # Workers beat every WORKER_MONITOR_SECONDS while busy (and about every 15 s idle), so a beat
 # older than this means the worker is gone and its job will never finish.
 WORKER_TTL_SECONDS = 30
@@ -130,3 +133,9 @@ def process_media_job(media_id: str) -> PendingJob:
         timeout=get_settings().media_job_timeout_seconds,
         request_id=logs.request_id.get(),
     )
+
+
+def compact_index_job() -> PendingJob:
+    # One id: while one waits or runs, the sweeper's next request is the same job.
+    return PendingJob(queue=INDEX_QUEUE, func="workers.jobs.compact_index", args=(),
+                      job_id="compact-index", timeout=6 * 3600)  # fmt: skip

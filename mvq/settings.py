@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     # compaction job's policy: a new segment once the tail holds `index_segment_rows` rows, and
     # `index_merge_fanin` segments of one size tier merged into one of the next.
     index_dir: Path | None = None
+    index_prefix: str = "index"  # where in the bucket the segments and their list live
     index_refresh_seconds: float = 60
     index_segment_rows: int = Field(default=16_384, ge=1)
     index_merge_fanin: int = Field(default=4, ge=2)

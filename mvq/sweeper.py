@@ -1,8 +1,9 @@
 """Repairs what Redis may have lost. The database is the truth: anything uploaded but not
 processed is enqueued again (job ids make that idempotent), and expired leases go back to
 the queue. Wiping Redis therefore loses no work. Each sweep also anchors the audit chain: a
-signed checkpoint of its head goes to S3 whenever the head moved, and turns new audit events
-into webhook deliveries, enqueueing every endpoint with one due."""
+signed checkpoint of its head goes to S3 whenever the head moved, turns new audit events into
+webhook deliveries, enqueueing every endpoint with one due, and asks for a compaction of the
+shared frame index (which writes segments only when there is enough new)."""
 
 import logging
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ def sweep(session: Session, *, now: datetime, stuck_after: timedelta) -> SweepRe
     # `send` skips ids already queued or running, so a healthy job is never doubled.
     for media_id in stuck:
         queue.send(queue.process_media_job(media_id))
+    # The job itself decides whether the frame index needs a new segment or a merge.
+    queue.send(queue.compact_index_job())
     anchored = _anchor(session)
     return SweepReport(
         requeued_media=len(stuck),

@@ -11,6 +11,7 @@ from rq import get_current_job
 from mvq import logs, metrics, storage
 from mvq.db import session_scope, utcnow
 from mvq.flows import intake
+from mvq.matching import compaction
 from mvq.media import service as media_service
 from mvq.media.ingest import frames, pipeline
 from mvq.media.models import Media
@@ -108,3 +109,8 @@ def _store_derived(media_id: str, analysis: pipeline.Analysis) -> media_service.
         sheet_key = storage.derived_key(media_id, "contact-sheet.jpg")
         storage.put_bytes(sheet_key, analysis.contact_sheet, content_type="image/jpeg")
     return media_service.Derived(analysis, thumb_key, sheet_key)
+
+
+def compact_index() -> str:
+    report = compaction.compact()
+    return "busy" if report.busy else f"{len(report.written)} written, {len(report.merged)} merged"

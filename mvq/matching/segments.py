@@ -28,15 +28,18 @@ from botocore.exceptions import ClientError
 from mvq import storage
 from mvq.matching.catalogue import KINDS, Part
 from mvq.matching.index import FrameIndex, Tables, build_tables
+from mvq.settings import get_settings
 
-PREFIX = "index/segments"
-CURRENT = "index/current.json"
 MANIFEST = "manifest.json"
 FORMAT = 1
 
 
 class Corrupt(Exception):
     """A segment whose bytes are not the ones its manifest names."""
+
+
+def _key(*names: str) -> str:
+    return "/".join([get_settings().index_prefix, *names])
 
 
 def segment_id(lo: int, hi: int) -> str:
@@ -105,7 +108,7 @@ def open_segment(directory: Path, manifest: dict[str, Any]) -> Part:
 
 def upload(directory: Path, manifest: dict[str, Any]) -> None:
     """Files first, manifest last: a segment whose manifest is in S3 is whole there."""
-    key = f"{PREFIX}/{manifest['id']}"
+    key = _key("segments", manifest["id"])
     for name in manifest["files"]:
         storage.upload_file(f"{key}/{name}.npy", directory / f"{name}.npy")
     storage.put_bytes(f"{key}/{MANIFEST}", json.dumps(manifest).encode(),
@@ -113,32 +116,29 @@ def upload(directory: Path, manifest: dict[str, Any]) -> None:
 
 
 def remove(manifest: dict[str, Any]) -> None:
-    key = f"{PREFIX}/{manifest['id']}"
+    key = _key("segments", manifest["id"])
     storage.delete(f"{key}/{MANIFEST}")  # first: without it the rest is not a segment
     for name in manifest["files"]:
         storage.delete(f"{key}/{name}.npy")
 
 
-CORRUPT = "index/corrupt"
-
-
 def report_corrupt(segment: str) -> None:
     """Tells the compaction job to rebuild a segment from the database."""
-    storage.put_bytes(f"{CORRUPT}/{segment}", b"", content_type="text/plain")
+    storage.put_bytes(_key("corrupt", segment), b"", content_type="text/plain")
 
 
 def reported_corrupt() -> set[str]:
-    return {key.rsplit("/", 1)[1] for key in storage.keys(f"{CORRUPT}/")}
+    return {key.rsplit("/", 1)[1] for key in storage.keys(_key("corrupt", ""))}
 
 
 def clear_corrupt(segment: str) -> None:
-    storage.delete(f"{CORRUPT}/{segment}")
+    storage.delete(_key("corrupt", segment))
 
 
 def current() -> dict[str, Any]:
     """The segments in force: {"generation", "segments": [manifest, ...] oldest first}."""
     try:
-        return dict(json.loads(storage.get_bytes(CURRENT)))
+        return dict(json.loads(storage.get_bytes(_key("current.json"))))
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
             return {"generation": None, "segments": []}
@@ -146,7 +146,8 @@ def current() -> dict[str, Any]:
 
 
 def publish(listing: dict[str, Any]) -> None:
-    storage.put_bytes(CURRENT, json.dumps(listing).encode(), content_type="application/json")
+    body = json.dumps(listing).encode()
+    storage.put_bytes(_key("current.json"), body, content_type="application/json")
 
 
 @contextmanager
@@ -166,7 +167,7 @@ def local(index_dir: Path, manifest: dict[str, Any]) -> Path:
             return directory
         tmp = Path(tempfile.mkdtemp(prefix=".fetching-", dir=index_dir))
         try:
-            key = f"{PREFIX}/{manifest['id']}"
+            key = _key("segments", manifest["id"])
             for name, meta in manifest["files"].items():
                 path = tmp / f"{name}.npy"
                 storage.download(f"{key}/{name}.npy", path)
