@@ -1,0 +1,269 @@
+"""The shared frame index against real S3 (SeaweedFS), Redis and both databases: segments
+written by the compaction job, mapped by a worker on a fresh host and caught up from the
+database; a corrupt segment read from the database meanwhile and rebuilt; two processes on one
+host sharing one mapping; two copies matched at the same moment finding each other."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy.orm import Session
+
+from mvq import storage
+from mvq.db import session_factory
+from mvq.matching import compaction, segments
+from mvq.matching import service as matching
+from mvq.matching.catalogue import Catalogue
+from mvq.media.ingest.frames import Probe
+from mvq.media.ingest.hashing import FrameHashes
+from mvq.media.models import Frame, Media, MediaStatus
+from mvq.settings import get_settings
+from mvq.submissions.models import Submission
+from tests import harness
+from tests.integration.conftest import make_unit
+
+FRAMES = 12
+RULE = matching.ClipRule(0.3, 2)
+
+
+@pytest.fixture
+def index_env(database: str, tmp_path: Path) -> Iterator[Path]:
+    """Small segments under a prefix of this test's own; a host directory per test."""
+    before = dict(os.environ)
+    harness.use_env({"MVQ_INDEX_PREFIX": f"test-index-{uuid.uuid4().hex[:8]}",
+                     "MVQ_INDEX_SEGMENT_ROWS": str(2 * FRAMES), "MVQ_INDEX_MERGE_FANIN": "2",
+                     "MVQ_INDEX_DIR": str(tmp_path / "host-a")})  # fmt: skip
+    matching._catalogues.clear()
+    yield tmp_path
+    matching._catalogues.clear()
+    os.environ.clear()
+    os.environ.update(before)
+    harness.use_env({})
+
+
+def fresh_host(tmp_path: Path, name: str) -> None:
+    """A worker that has never seen a segment: its own directory, nothing in memory."""
+    harness.use_env({"MVQ_INDEX_DIR": str(tmp_path / name)})
+    matching._catalogues.clear()
+
+
+def clip_hashes(rng: np.random.Generator) -> list[str]:
+    """One clip's stills: each a different random picture (no two alike, so none merge)."""
+    return [rng.integers(0, 256, 32, dtype=np.uint8).tobytes().hex() for _ in range(FRAMES)]
+
+
+def index_clip(session: Session, unit_id: str, hashes: list[str]) -> str:
+    """A processed clip with its frames indexed and committed, as the worker leaves one."""
+    media_id = add_clip(session, unit_id, hashes)
+    matching.index_frames(session, media_id=media_id)
+    session.commit()
+    return media_id
+
+
+def add_clip(session: Session, unit_id: str, hashes: list[str]) -> str:
+    """A clip's rows written, its frames not yet indexed: where a worker is when it starts
+    matching a processed file."""
+    submission = Submission(unit_id=unit_id, status="processing", target_type="tank",
+                            outcome="destroyed", occurred_at=datetime.now(UTC))  # fmt: skip
+    session.add(submission)
+    session.flush()
+    media = Media(submission_id=submission.id, status=MediaStatus.processed, filename="c.mp4",
+                  content_type="video/mp4", declared_size=1, declared_sha256="0" * 64,
+                  s3_key=f"originals/{uuid.uuid4()}")  # fmt: skip
+    session.add(media)
+    session.flush()
+    for n, pdq in enumerate(hashes):
+        session.add(Frame(media_id=media.id, index=n, t_seconds=float(n), s3_key=f"f/{n}",
+                          width=64, height=64, pdq=pdq, pdq_quality=100))  # fmt: skip
+    session.flush()
+    return media.id
+
+
+def probes_of(hashes: list[str], rng: np.random.Generator, flips: int = 12) -> list[Probe]:
+    """A re-encoded copy's frames: each still with `flips` bits changed."""
+    probes = []
+    for n, pdq in enumerate(hashes):
+        bits = bytearray.fromhex(pdq)
+        for bit in rng.choice(256, flips, replace=False):
+            bits[bit // 8] ^= 1 << (bit % 8)
+        h = bits.hex()
+        probes.append(Probe(t_seconds=n + 0.4, hashes=FrameHashes(
+            dihedral=(h,) * 8, quality=100, upper=h, center=h, vertical_9x16=h,
+            vertical_4x5=h)))  # fmt: skip
+    return probes
+
+
+def found(session: Session, probes: list[Probe]) -> list[tuple[str, float, float]]:
+    cat = matching.catalogue(session)
+    return [(m.media_id, m.share_this, m.share_other)
+            for m in matching.near_matches(cat, probes, exclude_media=None, threshold=31,
+                                           rule=RULE)]  # fmt: skip
+
+
+def test_segments_are_written_merged_mapped_and_caught_up(
+    index_env: Path, session: Session
+) -> None:
+    rng = np.random.default_rng(20)
+    unit_id, _ = make_unit(session)
+    clips = {index_clip(session, unit_id, h): h for h in (clip_hashes(rng) for _ in range(3))}
+    first = compaction.compact()
+    assert len(first.written) == 1 and not first.merged  # 36 rows >= 24: one segment
+    for _ in range(2):
+        clips |= {index_clip(session, unit_id, h): h for h in (clip_hashes(rng) for _ in range(2))}
+        compaction.compact()  # 24 rows each time: a segment, then a merge of the two newest
+    listing = segments.current()
+    rows = [m["rows"] for m in listing["segments"]]
+    assert sum(rows) == 7 * FRAMES and len(rows) < 3, rows  # merged, nothing lost
+    # One clip more, committed after the newest segment: the tail.
+    last = clip_hashes(rng)
+    clips[index_clip(session, unit_id, last)] = last
+
+    fresh_host(index_env, "host-b")
+    cat = matching.catalogue(session)
+    assert [(p.lo, p.hi) for p in cat.segments] == [(m["lo"], m["hi"]) for m in listing["segments"]]
+    assert all(isinstance(p.indexes["full"].codes, np.memmap) for p in cat.segments)
+    assert len(cat.tail) == FRAMES and len(cat) == 8 * FRAMES
+    for media_id, hashes in clips.items():
+        assert found(session, probes_of(hashes, rng)) == [(media_id, 1.0, 1.0)], media_id
+    # The same answers as a catalogue read whole from the database.
+    everything = Catalogue()
+    everything.catch_up(session)
+    probes = probes_of(clips[next(iter(clips))], rng)
+    segmented = matching.candidates(cat, probes, exclude_media=None, threshold=31)
+    whole = matching.candidates(everything, probes, exclude_media=None, threshold=31)
+    assert [(m.media_id, m.pairs) for m in segmented] == [(m.media_id, m.pairs) for m in whole]
+
+
+def test_a_corrupt_segment_is_read_from_the_database_then_rebuilt(
+    index_env: Path, session: Session
+) -> None:
+    rng = np.random.default_rng(21)
+    unit_id, _ = make_unit(session)
+    clips = {index_clip(session, unit_id, h): h for h in (clip_hashes(rng) for _ in range(3))}
+    compaction.compact()
+    [manifest] = segments.current()["segments"]
+    key = f"{get_settings().index_prefix}/segments/{manifest['id']}/codes_full.npy"
+    damaged = bytearray(storage.get_bytes(key))
+    damaged[-1] ^= 0xFF  # one bit of one hash: same size, other bytes
+    storage.put_bytes(key, bytes(damaged), content_type="application/octet-stream")
+
+    fresh_host(index_env, "host-b")
+    cat = matching.catalogue(session)
+    assert not isinstance(cat.segments[0].indexes["full"].codes, np.memmap)  # from the rows
+    assert segments.reported_corrupt() == {manifest["id"]}
+    for media_id, hashes in clips.items():
+        assert found(session, probes_of(hashes, rng)) == [(media_id, 1.0, 1.0)]
+
+    session.rollback()  # the compaction job is another process: this one holds no transaction
+    report = compaction.compact()
+    assert report.rebuilt == [manifest["id"]] and not segments.reported_corrupt()
+    rebuilt = segments.current()["segments"][0]
+    assert rebuilt["files"]["codes_full"]["sha256"] == manifest["files"]["codes_full"]["sha256"]
+    fresh_host(index_env, "host-c")
+    cat = matching.catalogue(session)
+    assert isinstance(cat.segments[0].indexes["full"].codes, np.memmap)
+    for media_id, hashes in clips.items():
+        assert found(session, probes_of(hashes, rng)) == [(media_id, 1.0, 1.0)]
+
+
+WORKER = """
+import json, os, sys
+from mvq.db import session_factory
+from mvq.matching import service as matching
+with session_factory()() as session:
+    cat = matching.catalogue(session)
+    for part in cat.segments:
+        for index in part.indexes.values():
+            int(index.codes.sum()); int(index.tables.order.sum())  # touch every page
+path = os.path.realpath(cat.segments[0].indexes["full"].codes.filename)
+print(json.dumps({"path": path, "inode": os.stat(path).st_ino}), flush=True)
+sys.stdin.readline()  # stay alive, mapping, until told
+smaps, here = open("/proc/self/smaps").read().split("\\n"), False
+fields = {}
+for line in smaps:
+    if line and line[0] in "0123456789abcdef" and "-" in line.split()[0]:
+        here = line.endswith(path)
+    elif here and line.split(":")[0] in ("Rss", "Shared_Clean", "Shared_Dirty"):
+        fields[line.split(":")[0]] = int(line.split()[1])
+print(json.dumps(fields), flush=True)
+"""
+
+
+def test_two_workers_on_a_host_share_one_mapping(index_env: Path, session: Session) -> None:
+    rng = np.random.default_rng(22)
+    unit_id, _ = make_unit(session)
+    for _ in range(4):
+        index_clip(session, unit_id, clip_hashes(rng))
+    compaction.compact()
+    env = {**os.environ, "MVQ_INDEX_DIR": str(index_env / "shared-host")}
+    workers = [subprocess.Popen([sys.executable, "-c", WORKER], env=env, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+               for _ in range(2)]  # fmt: skip
+    try:
+        opened = [json.loads(w.stdout.readline()) for w in workers]  # type: ignore[union-attr]
+        assert opened[0] == opened[1]  # one file on the host: fetched once, by one of them
+        for w in workers:
+            w.stdin.write("\n")  # type: ignore[union-attr]
+            w.stdin.flush()  # type: ignore[union-attr]
+        mapped = [json.loads(w.stdout.readline()) for w in workers]  # type: ignore[union-attr]
+    finally:
+        for w in workers:
+            w.kill()
+            w.wait()
+    size = Path(opened[0]["path"]).stat().st_size
+    for fields in mapped:
+        # Every page of the file is in each worker's mapping, and shared with the other (dirty
+        # while the page cache has not written the fetched file back yet).
+        assert fields["Rss"] * 1024 >= size
+        assert fields["Shared_Clean"] + fields["Shared_Dirty"] == fields["Rss"], fields
+
+
+def test_two_copies_matched_at_the_same_moment_find_each_other(
+    postgres_database: str, tmp_path: Path
+) -> None:
+    harness.use_env({"MVQ_INDEX_DIR": str(tmp_path / "host")})
+    matching._catalogues.clear()
+    rng = np.random.default_rng(23)
+    original = clip_hashes(rng)
+    with session_factory(postgres_database)() as session:
+        unit_id, _ = make_unit(session)
+    copies = [probes_of(original, rng) for _ in range(2)]
+    both_searched = threading.Barrier(2, timeout=30)
+    lock = matching.lock_matching
+
+    def lock_when_both_searched(session: Session) -> None:
+        both_searched.wait()  # each has searched everything committed: neither sees the other
+        lock(session)
+
+    results: dict[int, list[str]] = {}
+
+    def worker(n: int) -> None:
+        # Two processes' catalogues: one engine URL each (application_name tells them apart).
+        with session_factory(f"{postgres_database}?application_name=worker-{n}")() as session:
+            media_id = add_clip(session, unit_id, original)
+            results[n] = [media_id] + [m.media_id for m in matching.locked_matches(
+                session, copies[n], exclude_media=media_id, threshold=31, rule=RULE)]  # fmt: skip
+            matching.index_frames(session, media_id=media_id)
+            session.commit()
+
+    matching.lock_matching = lock_when_both_searched  # type: ignore[assignment]
+    try:
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        matching.lock_matching = lock
+        matching._catalogues.clear()
+    (a, *a_found), (b, *b_found) = results[0], results[1]
+    # The first to take the lock found nothing; the second found the first.
+    assert (a_found, b_found) in [([], [a]), ([b], [])], results
