@@ -89,12 +89,14 @@ class Settings(BaseSettings):
     match_min_frames: int = 2
     # The shared frame index (matching/segments.py): where this host keeps its segments
     # (default <data_dir>/index), how often a worker looks for a new segment list, and the
-    # compaction job's policy: a new segment once the tail holds `index_segment_rows` rows, and
-    # `index_merge_fanin` segments of one size tier merged into one of the next.
+    # compaction job's policy (matching/compaction.py): a new segment once the tail holds
+    # `index_segment_rows` rows; segments under `index_small_rows` merged two at a time, and
+    # `index_merge_fanin` bigger ones of one size tier merged into one of the next.
     index_dir: Path | None = None
     index_prefix: str = "index"  # where in the bucket the segments and their list live
     index_refresh_seconds: float = 60
     index_segment_rows: int = Field(default=16_384, ge=1)
+    index_small_rows: int = Field(default=1_048_576, ge=1)
     index_merge_fanin: int = Field(default=4, ge=2)
     # Retired segments stay in S3 this long, for workers still on the old list.
     index_retired_keep_seconds: float = 3600

@@ -48,8 +48,10 @@ class Part:
     def __len__(self) -> int:
         return len(self.t)
 
-    def search(self, kind: str, queries: Codes, radius: int) -> Found:
-        return self.indexes[kind].search(queries, radius)
+    def search(
+        self, kind: str, queries: Codes, radius: int, keys: npt.NDArray[np.uint32] | None = None
+    ) -> Found:
+        return self.indexes[kind].search(queries, radius, keys)
 
     def media_id(self, number: int) -> str:
         return bytes(self.media_ids[number]).decode()

@@ -4,9 +4,11 @@ Each run (the sweeper enqueues it; one at a time, by a Redis lock):
 1. rebuilds from the database any segment a worker found corrupt (its bytes not the ones its
    manifest's SHA-256 names), under the same id;
 2. writes the rows after the newest segment as a new one, once there are enough of them;
-3. merges: whenever the newest `fanin` segments are of one size tier, they become one segment
-   of the next (size-tiered, as LSM stores do), so the list stays short (about fanin - 1 per
-   tier) and no row is ever rewritten more than once a tier;
+3. merges (`merge_run`): segments under `index_small_rows` merge two at a time, so there is at
+   most one; above that, whenever the newest `fanin` segments are of one size tier they become
+   one of the next (size-tiered, as LSM stores do). A search costs about the same in a small
+   segment as in a big one (bench/index.py), so the list must stay short: at 30M rows it is
+   five segments. Rewriting small segments often is cheap; big rows are rewritten once a tier;
 4. publishes the new list, and deletes segments retired long enough ago that no worker still
    on an older list can need them.
 
@@ -45,8 +47,19 @@ class Report:
     busy: bool = False  # another compaction was running
 
 
-def tier(rows: int, base: int, fanin: int) -> int:
-    return max(0, math.floor(math.log(max(rows, 1) / base, fanin) + 1e-9))
+def tier(rows: int, small: int, fanin: int) -> int:
+    """0 below `small` rows, then 1, 2... for each `fanin` times more."""
+    return 0 if rows < small else 1 + math.floor(math.log(rows / small, fanin) + 1e-9)
+
+
+def merge_run(sizes: list[int], *, small: int, fanin: int) -> int:
+    """How many of the newest segments (sizes oldest first) to merge into one now; 0: none."""
+    tiers = [tier(n, small, fanin) for n in sizes]
+    if len(tiers) >= 2 and tiers[-1] == tiers[-2] == 0:
+        return 2
+    if len(tiers) >= fanin and len(set(tiers[-fanin:])) == 1:
+        return fanin
+    return 0
 
 
 def compact() -> Report:
@@ -80,13 +93,11 @@ def _compact() -> Report:
     if waiting >= settings.index_segment_rows:
         manifests.append(_store(_from_database(top, newest), index_dir))
         report.written.append(manifests[-1]["id"])
-    fanin, base = settings.index_merge_fanin, settings.index_segment_rows
-    while len(manifests) >= fanin and len(
-        {tier(m["rows"], base, fanin) for m in manifests[-fanin:]}
-    ) == 1:  # fmt: skip
-        run = manifests[-fanin:]
+    policy = {"small": settings.index_small_rows, "fanin": settings.index_merge_fanin}
+    while count := merge_run([m["rows"] for m in manifests], **policy):
+        run = manifests[-count:]
         merged = _merge(run, index_dir)
-        manifests[-fanin:] = [merged]
+        manifests[-count:] = [merged]
         report.merged += [m["id"] for m in run]
         report.written.append(merged["id"])
         retired += [{"manifest": m, "retired_at": time.time()} for m in run]

@@ -15,6 +15,7 @@ kernel keeps one copy in the page cache for every process on the host.
 import fcntl
 import hashlib
 import json
+import mmap
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -98,7 +99,8 @@ def open_segment(directory: Path, manifest: dict[str, Any]) -> Part:
             raise Corrupt(f"{manifest['id']}: {name}.npy is missing or has the wrong size")
 
     def load(name: str) -> Any:
-        return np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+        # A plain array over the mapping: np.memmap's own indexing costs more than the search.
+        return np.asarray(np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False))
 
     indexes = {k: FrameIndex(load(f"codes_{k}"), Tables(load(f"order_{k}"), load(f"starts_{k}")))
                for k in KINDS}  # fmt: skip
@@ -148,6 +150,15 @@ def current() -> dict[str, Any]:
 def publish(listing: dict[str, Any]) -> None:
     body = json.dumps(listing).encode()
     storage.put_bytes(_key("current.json"), body, content_type="application/json")
+
+
+def is_mapped(array: np.ndarray[Any, Any]) -> bool:
+    """Whether the array's memory is a file's mapping (not a copy in this process)."""
+    base: Any = array
+    while base is not None and not isinstance(base, mmap.mmap):
+        # np.memmap keeps its mapping in `_mmap`: not public, but the only way to tell.
+        base = getattr(base, "_mmap", None) if isinstance(base, np.memmap) else base.base
+    return base is not None
 
 
 @contextmanager

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from mvq.matching import segments
 from mvq.matching.catalogue import KINDS, Catalogue, IndexRow, Part, empty_part, read_batch
-from mvq.matching.index import from_hex
+from mvq.matching.index import from_hex, probe_keys
 from mvq.matching.models import IndexedFrame
 from mvq.media.ingest.frames import Probe
 from mvq.media.ingest.hashing import MIRROR, ROTATIONS
@@ -258,11 +258,12 @@ def find(
     for index_kind, lookups in by_index.items():
         # One batched search per index: every probe in every variant looked up in it.
         queries = from_hex([_probe_hash(p, kind) for _, kind in lookups for p in probes])
+        keys = probe_keys(queries)
         for n in parts:
             part = cat.parts[n]
             if not len(part):
                 continue
-            for q, (rows, dists) in enumerate(part.search(index_kind, queries, threshold)):
+            for q, (rows, dists) in enumerate(part.search(index_kind, queries, threshold, keys)):
                 signal, probe = lookups[q // len(probes)][0], q % len(probes)
                 for row, dist in zip(rows.tolist(), dists.tolist(), strict=True):
                     key = (n, row, probe)

@@ -40,6 +40,7 @@ def index_env(database: str, tmp_path: Path) -> Iterator[Path]:
     before = dict(os.environ)
     harness.use_env({"MVQ_INDEX_PREFIX": f"test-index-{uuid.uuid4().hex[:8]}",
                      "MVQ_INDEX_SEGMENT_ROWS": str(2 * FRAMES), "MVQ_INDEX_MERGE_FANIN": "2",
+                     "MVQ_INDEX_SMALL_ROWS": "30",
                      "MVQ_INDEX_DIR": str(tmp_path / "host-a")})  # fmt: skip
     matching._catalogues.clear()
     yield tmp_path
@@ -116,12 +117,15 @@ def test_segments_are_written_merged_mapped_and_caught_up(
     clips = {index_clip(session, unit_id, h): h for h in (clip_hashes(rng) for _ in range(3))}
     first = compaction.compact()
     assert len(first.written) == 1 and not first.merged  # 36 rows >= 24: one segment
+    sizes = []
     for _ in range(2):
         clips |= {index_clip(session, unit_id, h): h for h in (clip_hashes(rng) for _ in range(2))}
-        compaction.compact()  # 24 rows each time: a segment, then a merge of the two newest
+        compaction.compact()
+        sizes.append([m["rows"] for m in segments.current()["segments"]])
+    # 24 rows: a small segment beside the 36; 24 more: the two small ones merged (48), then
+    # the two of that tier (36 and 48) into one: nothing lost.
+    assert sizes == [[36, 24], [84]]
     listing = segments.current()
-    rows = [m["rows"] for m in listing["segments"]]
-    assert sum(rows) == 7 * FRAMES and len(rows) < 3, rows  # merged, nothing lost
     # One clip more, committed after the newest segment: the tail.
     last = clip_hashes(rng)
     clips[index_clip(session, unit_id, last)] = last
@@ -129,7 +133,7 @@ def test_segments_are_written_merged_mapped_and_caught_up(
     fresh_host(index_env, "host-b")
     cat = matching.catalogue(session)
     assert [(p.lo, p.hi) for p in cat.segments] == [(m["lo"], m["hi"]) for m in listing["segments"]]
-    assert all(isinstance(p.indexes["full"].codes, np.memmap) for p in cat.segments)
+    assert all(segments.is_mapped(p.indexes["full"].codes) for p in cat.segments)
     assert len(cat.tail) == FRAMES and len(cat) == 8 * FRAMES
     for media_id, hashes in clips.items():
         assert found(session, probes_of(hashes, rng)) == [(media_id, 1.0, 1.0)], media_id
@@ -157,7 +161,7 @@ def test_a_corrupt_segment_is_read_from_the_database_then_rebuilt(
 
     fresh_host(index_env, "host-b")
     cat = matching.catalogue(session)
-    assert not isinstance(cat.segments[0].indexes["full"].codes, np.memmap)  # from the rows
+    assert not segments.is_mapped(cat.segments[0].indexes["full"].codes)  # from the rows
     assert segments.reported_corrupt() == {manifest["id"]}
     for media_id, hashes in clips.items():
         assert found(session, probes_of(hashes, rng)) == [(media_id, 1.0, 1.0)]
@@ -169,7 +173,7 @@ def test_a_corrupt_segment_is_read_from_the_database_then_rebuilt(
     assert rebuilt["files"]["codes_full"]["sha256"] == manifest["files"]["codes_full"]["sha256"]
     fresh_host(index_env, "host-c")
     cat = matching.catalogue(session)
-    assert isinstance(cat.segments[0].indexes["full"].codes, np.memmap)
+    assert segments.is_mapped(cat.segments[0].indexes["full"].codes)
     for media_id, hashes in clips.items():
         assert found(session, probes_of(hashes, rng)) == [(media_id, 1.0, 1.0)]
 
@@ -177,13 +181,17 @@ def test_a_corrupt_segment_is_read_from_the_database_then_rebuilt(
 WORKER = """
 import json, os, sys
 from mvq.db import session_factory
-from mvq.matching import service as matching
+from mvq.matching import segments, service as matching
+def segments_of(part):
+    return segments.segment_id(part.lo, part.hi)
 with session_factory()() as session:
     cat = matching.catalogue(session)
     for part in cat.segments:
         for index in part.indexes.values():
             int(index.codes.sum()); int(index.tables.order.sum())  # touch every page
-path = os.path.realpath(cat.segments[0].indexes["full"].codes.filename)
+from mvq.settings import get_settings
+segment = cat.segments[0]
+path = os.path.realpath(get_settings().index_dir / segments_of(segment) / "codes_full.npy")
 print(json.dumps({"path": path, "inode": os.stat(path).st_ino}), flush=True)
 sys.stdin.readline()  # stay alive, mapping, until told
 smaps, here = open("/proc/self/smaps").read().split("\\n"), False

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from mvq.matching.compaction import merge_run, tier
 from mvq.matching.index import (
     MAX_RADIUS,
     SCAN_MAX,
@@ -60,3 +61,19 @@ def test_hex_round_trip_keeps_bit_order() -> None:
     codes = from_hex(["80" + "00" * 30 + "01"])
     assert codes.shape == (1, 4)
     assert int(codes[0, 0]) == 1 << 63 and int(codes[0, 3]) == 1
+
+
+def test_compaction_keeps_one_small_segment_and_merges_tiers() -> None:
+    """Segment sizes after each 16,384 new rows, as the compaction job's policy leaves them."""
+    sizes: list[int] = []
+    history = []
+    for _ in range(70):
+        sizes.append(16_384)
+        while count := merge_run(sizes, small=1_048_576, fanin=4):
+            sizes[-count:] = [sum(sizes[-count:])]
+        history.append(list(sizes))
+    assert history[0] == [16_384] and history[1] == [32_768]
+    assert history[63] == [1_048_576]  # 64 x 16,384: grown to the first big tier
+    assert history[64] == [1_048_576, 16_384]
+    assert all(sum(h) == 16_384 * (n + 1) for n, h in enumerate(history))
+    assert all(sum(tier(r, 1_048_576, 4) == 0 for r in h) <= 1 for h in history)
