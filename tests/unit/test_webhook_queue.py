@@ -46,7 +46,8 @@ def test_a_worker_takes_deliveries_before_media_by_default(monkeypatch: pytest.M
     assert runner.invoke(app, ["worker"]).exit_code == 0
     assert runner.invoke(app, ["worker", "webhooks"]).exit_code == 0
     # RQ takes a job from the first of its queues that has one.
-    assert started == [["webhooks", "media"], ["webhooks"]]
+    # Index compaction last: it only runs when no file is waiting.
+    assert started == [["webhooks", "media", "index"], ["webhooks"]]
 
 
 def test_the_dev_runner_starts_a_worker_for_webhooks_alone(
