@@ -22,9 +22,11 @@ app = typer.Typer(help="mvq: media-verification queue", no_args_is_help=True)
 admin = typer.Typer(help="Administration (runs against MVQ_DATABASE_URL)", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit log checks", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
+index_app = typer.Typer(help="The shared frame index (segments in S3)", no_args_is_help=True)
 app.add_typer(admin, name="admin")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(index_app, name="index")
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -205,6 +207,38 @@ def deactivate_unit(unit: Annotated[str, typer.Argument(help="unit id or name")]
         accounts.deactivate_unit(session, unit_id=_unit_id(session, unit), actor="cli:admin",
                                  now=utcnow())  # fmt: skip
     typer.echo(f"deactivated: {unit}")
+
+
+@index_app.command("status")
+def index_status() -> None:
+    """The segments in force (rows, seq range) and the rows waiting after them, as JSON."""
+    from sqlalchemy import func, select
+
+    from mvq.db import session_factory
+    from mvq.matching import segments
+    from mvq.matching.models import IndexedFrame
+
+    listing = segments.current()
+    shown = [{k: m[k] for k in ("id", "lo", "hi", "rows")} for m in listing["segments"]]
+    top = shown[-1]["hi"] if shown else 0
+    with session_factory()() as session:
+        waiting = session.scalar(select(func.count()).where(IndexedFrame.seq > top))
+    typer.echo(json.dumps({"generation": listing["generation"], "segments": shown,
+                           "rows_after_segments": waiting,
+                           "reported_corrupt": sorted(segments.reported_corrupt())},
+                          indent=2))  # fmt: skip
+
+
+@index_app.command("compact")
+def index_compact() -> None:
+    """Run the compaction job now, here (the sweeper asks a worker for it every sweep)."""
+    from mvq.matching import compaction
+
+    report = compaction.compact()
+    if report.busy:
+        _fail("another compaction is running")
+    typer.echo(json.dumps({"written": report.written, "merged": report.merged,
+                           "rebuilt": report.rebuilt, "deleted": report.deleted}))  # fmt: skip
 
 
 @db_app.command("upgrade")

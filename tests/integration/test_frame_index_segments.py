@@ -275,3 +275,22 @@ def test_two_copies_matched_at_the_same_moment_find_each_other(
     (a, *a_found), (b, *b_found) = results[0], results[1]
     # The first to take the lock found nothing; the second found the first.
     assert (a_found, b_found) in [([], [a]), ([b], [])], results
+
+
+def test_the_index_commands_show_and_compact(index_env: Path, session: Session) -> None:
+    rng = np.random.default_rng(24)
+    unit_id, _ = make_unit(session)
+    for _ in range(3):
+        index_clip(session, unit_id, clip_hashes(rng))
+
+    def mvq(*args: str) -> dict[str, object]:
+        done = harness.run_cli(["index", *args], dict(os.environ))
+        assert done.returncode == 0, done.stderr
+        return dict(json.loads(done.stdout))
+
+    assert mvq("status")["rows_after_segments"] == 3 * FRAMES
+    written = mvq("compact")["written"]
+    status = mvq("status")
+    assert status["segments"] == [{"id": written[0], "lo": 0, "hi": status["segments"][0]["hi"],  # type: ignore[index]
+                                   "rows": 3 * FRAMES}]  # fmt: skip
+    assert status["rows_after_segments"] == 0
