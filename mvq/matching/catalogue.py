@@ -44,6 +44,7 @@ class Part:
     media_first: npt.NDArray[np.int64]  # clip n's rows are media_first[n]:media_first[n + 1]
     lo: int = 0  # the `seq`s this part holds: lo < seq <= hi
     hi: int = 0
+    segment: str | None = None  # the manifest's SHA-256 of its rows, when mapped from a segment
 
     def __len__(self) -> int:
         return len(self.t)

@@ -104,8 +104,14 @@ def open_segment(directory: Path, manifest: dict[str, Any]) -> Part:
 
     indexes = {k: FrameIndex(load(f"codes_{k}"), Tables(load(f"order_{k}"), load(f"starts_{k}")))
                for k in KINDS}  # fmt: skip
-    return Part(indexes, load("media"), load("t"), load("t_until"), load("media_ids"),
-                load("media_first"), manifest["lo"], manifest["hi"])  # fmt: skip
+    return Part(indexes, media=load("media"), t=load("t"), t_until=load("t_until"),
+                media_ids=load("media_ids"), media_first=load("media_first"), lo=manifest["lo"],
+                hi=manifest["hi"], segment=fingerprint(manifest))  # fmt: skip
+
+
+def fingerprint(manifest: dict[str, Any]) -> str:
+    """Tells two builds of one `seq` range apart (a rebuilt segment keeps its id)."""
+    return f"{manifest['id']}:{manifest['files']['codes_full']['sha256']}"
 
 
 def upload(directory: Path, manifest: dict[str, Any]) -> None:

@@ -99,10 +99,11 @@ def refresh(session: Session, cat: Catalogue | None) -> Catalogue:
         cat = cat or Catalogue()
         cat.checked_at = time.monotonic()
         return cat
-    had = {(p.lo, p.hi): p for p in (cat.segments if cat else [])}
+    # Parts mapped from the same build are kept; one read from the database is tried again.
+    had = {p.segment: p for p in (cat.segments if cat else []) if p.segment}
     parts = []
     for manifest in listing["segments"]:
-        part = had.get((manifest["lo"], manifest["hi"]))
+        part = had.get(segments.fingerprint(manifest))
         if part is None:
             part = _open(session, manifest, settings.index_dir)
         parts.append(part)
