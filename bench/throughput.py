@@ -23,7 +23,6 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,29 +77,14 @@ def setup_database(url: str, clips: list[dict[str, Any]], first_seq: int) -> lis
     """The clips' claims, files and frames (not yet indexed); their media ids."""
     from mvq.auth import service as auth
     from mvq.db import session_factory
-    from mvq.media.models import Frame, Media, MediaStatus
-    from mvq.submissions.models import Submission
+    from tests.indexed_clips import add_clip
 
-    ids = []
     with session_factory(url)() as session:
         # The rows after the segments' (pg_get_serial_sequence: whatever the sequence is named).
         session.execute(text("SELECT setval(pg_get_serial_sequence('indexed_frames', 'seq'), "
                              f"{first_seq - 1})"))  # fmt: skip
         unit, _ = auth.create_unit(session, name=f"bench-{uuid.uuid4().hex[:6]}", actor="bench")
-        for clip in clips:
-            sub = Submission(unit_id=unit.id, status="processing", target_type="tank",
-                             outcome="destroyed", occurred_at=datetime.now(UTC))  # fmt: skip
-            session.add(sub)
-            session.flush()
-            media = Media(submission_id=sub.id, status=MediaStatus.processed, filename="c.mp4",
-                          content_type="video/mp4", declared_size=1, declared_sha256="0" * 64,
-                          s3_key=f"originals/{uuid.uuid4()}")  # fmt: skip
-            session.add(media)
-            session.flush()
-            session.add_all(Frame(media_id=media.id, index=i, t_seconds=float(i), s3_key="f",
-                                  width=64, height=64, pdq=h, pdq_quality=100)
-                            for i, h in enumerate(clip["stills"]))  # fmt: skip
-            ids.append(media.id)
+        ids = [add_clip(session, unit.id, clip["stills"]) for clip in clips]
         session.commit()
     return ids
 

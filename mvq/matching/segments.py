@@ -60,15 +60,14 @@ def write(part: Part, directory: Path) -> dict[str, Any]:
     it has them (one kind at a time: a merge of tens of millions of rows holds one kind's
     tables in memory, not all five); its manifest."""
     directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".writing-", dir=directory.parent))
     files = {}
+    with _staged(directory) as tmp:
 
-    def save(name: str, array: np.ndarray[Any, Any]) -> None:
-        path = tmp / f"{name}.npy"
-        np.save(path, np.ascontiguousarray(array))
-        files[name] = {"size": path.stat().st_size, "sha256": file_sha256(path)}
+        def save(name: str, array: np.ndarray[Any, Any]) -> None:
+            path = tmp / f"{name}.npy"
+            np.save(path, np.ascontiguousarray(array))
+            files[name] = {"size": path.stat().st_size, "sha256": file_sha256(path)}
 
-    try:
         for name in ("media", "t", "t_until", "media_ids", "media_first"):
             save(name, getattr(part, name))
         for kind in KINDS:
@@ -83,11 +82,20 @@ def write(part: Part, directory: Path) -> dict[str, Any]:
         manifest = {"format": FORMAT, "id": segment_id(part.lo, part.hi), "lo": part.lo,
                     "hi": part.hi, "rows": len(part), "files": files}  # fmt: skip
         (tmp / MANIFEST).write_text(json.dumps(manifest))
+    return manifest
+
+
+@contextmanager
+def _staged(directory: Path) -> Iterator[Path]:
+    """A scratch directory beside `directory` that replaces it whole once filled (its manifest
+    last), or is removed if filling it fails: a segment directory is complete or absent."""
+    tmp = Path(tempfile.mkdtemp(prefix=".staging-", dir=directory.parent))
+    try:
+        yield tmp
         shutil.rmtree(directory, ignore_errors=True)
         tmp.rename(directory)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return manifest
 
 
 def open_segment(directory: Path, manifest: dict[str, Any]) -> Part:
@@ -182,8 +190,7 @@ def local(index_dir: Path, manifest: dict[str, Any]) -> Path:
     with _host_lock(index_dir, manifest["id"]):
         if _same_manifest(directory, manifest):
             return directory
-        tmp = Path(tempfile.mkdtemp(prefix=".fetching-", dir=index_dir))
-        try:
+        with _staged(directory) as tmp:
             key = _key("segments", manifest["id"])
             for name, meta in manifest["files"].items():
                 path = tmp / f"{name}.npy"
@@ -191,10 +198,6 @@ def local(index_dir: Path, manifest: dict[str, Any]) -> Path:
                 if file_sha256(path) != meta["sha256"]:
                     raise Corrupt(f"{manifest['id']}: {name}.npy does not match its SHA-256")
             (tmp / MANIFEST).write_text(json.dumps(manifest))
-            shutil.rmtree(directory, ignore_errors=True)
-            tmp.rename(directory)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
     return directory
 
 

@@ -10,7 +10,6 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,9 @@ from mvq.matching import service as matching
 from mvq.matching.catalogue import Catalogue
 from mvq.media.ingest.frames import Probe
 from mvq.media.ingest.hashing import FrameHashes
-from mvq.media.models import Frame, Media, MediaStatus
 from mvq.settings import get_settings
-from mvq.submissions.models import Submission
 from tests import harness
+from tests.indexed_clips import add_clip
 from tests.integration.conftest import make_unit
 
 FRAMES = 12
@@ -68,25 +66,6 @@ def index_clip(session: Session, unit_id: str, hashes: list[str]) -> str:
     matching.index_frames(session, media_id=media_id)
     session.commit()
     return media_id
-
-
-def add_clip(session: Session, unit_id: str, hashes: list[str]) -> str:
-    """A clip's rows written, its frames not yet indexed: where a worker is when it starts
-    matching a processed file."""
-    submission = Submission(unit_id=unit_id, status="processing", target_type="tank",
-                            outcome="destroyed", occurred_at=datetime.now(UTC))  # fmt: skip
-    session.add(submission)
-    session.flush()
-    media = Media(submission_id=submission.id, status=MediaStatus.processed, filename="c.mp4",
-                  content_type="video/mp4", declared_size=1, declared_sha256="0" * 64,
-                  s3_key=f"originals/{uuid.uuid4()}")  # fmt: skip
-    session.add(media)
-    session.flush()
-    for n, pdq in enumerate(hashes):
-        session.add(Frame(media_id=media.id, index=n, t_seconds=float(n), s3_key=f"f/{n}",
-                          width=64, height=64, pdq=pdq, pdq_quality=100))  # fmt: skip
-    session.flush()
-    return media.id
 
 
 def probes_of(hashes: list[str], rng: np.random.Generator, flips: int = 12) -> list[Probe]:
