@@ -89,8 +89,11 @@ def make_part(codes: npt.NDArray[np.uint64], masks: dict[str, np.ndarray[Any, An
     first = np.append(np.arange(0, n, FRAMES_A_CLIP), n).astype(np.int64)
     indexes = {}
     for kind in KINDS:
-        kind_codes = codes ^ masks[kind]
-        indexes[kind] = FrameIndex(kind_codes, build_tables(kind_codes) if with_tables else None)
+        if with_tables:  # the tail: as a worker's catch-up builds it
+            indexes[kind] = FrameIndex()
+            indexes[kind].add(codes ^ masks[kind])
+        else:  # a segment's tables are built as it is written
+            indexes[kind] = FrameIndex(codes ^ masks[kind])
     return Part(indexes, media, t, t.copy(), ids, first, lo, lo + n)
 
 
@@ -116,7 +119,7 @@ def worker(root: Path, cold: bool) -> None:
                     int(np.asarray(array).reshape(-1).view(np.uint8)[::4096].sum())
     tail_codes = np.load(root / "tail.npy")
     masks = {k: np.load(root / f"mask_{k}.npy") for k in KINDS}
-    parts.append(make_part(tail_codes, masks, listing["segments"][-1]["hi"], with_tables=False))
+    parts.append(make_part(tail_codes, masks, listing["segments"][-1]["hi"], with_tables=True))
     ready = time.perf_counter() - started
     queries = np.load(root / "queries.npy")
     latencies, peak_anon = [], 0
@@ -181,7 +184,7 @@ def measure(n: int, clips: int, recall_clips: int, rng: np.random.Generator) -> 
     warm = run_workers(root, 1, cold=False)[0]
     # Recall: the same search in this process, against brute force over every full hash.
     parts = [segments.open_segment(root / m["id"], m) for m in manifests]
-    parts.append(make_part(codes[lo:], masks, lo, with_tables=False))
+    parts.append(make_part(codes[lo:], masks, lo, with_tables=True))
     found = expected = 0
     for clip in queries[:recall_clips]:
         hits: list[set[int]] = [set() for _ in clip]
