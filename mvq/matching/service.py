@@ -47,7 +47,10 @@ MIN_QUALITY = 50  # PDQ's own advice: below this a hash says little, so it is ne
 # indexed frames, which all meet MIN_QUALITY. Measured: no false positive (bench.robustness).
 QUERY_MIN_QUALITY = 30
 MAX_PAIRS = 50  # frame pairs kept as evidence per match
-DEDUPE_DISTANCE = 4  # consecutive stills this alike are indexed once (measured: bench.robustness)
+# Consecutive stills this alike on every hash are indexed once. Chosen, not tuned: a copy's
+# frame within 31 - 8 = 23 bits of a dropped still is within 31 of the one kept (re-encoded
+# copies sit 10-20 bits from their source). Measured in bench.hover and bench.robustness.
+DEDUPE_DISTANCE = 8
 
 
 def dedupe(rows: Sequence[IndexRow]) -> list[IndexRow]:
