@@ -114,7 +114,8 @@ def worker(args: argparse.Namespace) -> None:
     def timed_lock(session: Any) -> None:
         nonlocal taken
         lock(session)
-        taken = time.perf_counter()
+        if not job["whole_under_lock"]:  # else taken before the search, below
+            taken = time.perf_counter()
 
     matching.lock_matching = timed_lock
 
