@@ -24,10 +24,10 @@ import numpy.typing as npt
 
 CHUNKS, CHUNK_BITS, FLIPS = 11, 23, 2
 MAX_RADIUS = CHUNKS * (FLIPS + 1) - 1  # 32: the largest radius the search is exact for
-# A growing index scans its newest hashes directly until there are this share of the sorted
-# ones (at least SCAN_MIN, at most SCAN_MAX), then sorts all again: building costs stay
+# A growing index (the tail) scans its newest hashes directly until they are 1/SCAN_SHARE of the
+# sorted ones (at least SCAN_MIN, at most SCAN_MAX), then sorts all again: building stays
 # proportional to the size, and no search scans much.
-SCAN_MIN, SCAN_MAX, SCAN_SHARE = 4_096, 65_536, 4
+SCAN_MIN, SCAN_MAX, SCAN_SHARE = 1_024, 65_536, 8
 _MASKS = np.array(
     [0] + [sum(1 << b for b in bits) for n in range(1, FLIPS + 1)
            for bits in itertools.combinations(range(CHUNK_BITS), n)], dtype=np.uint32,
