@@ -16,7 +16,7 @@ import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mvq.matching.index import Codes, Found, FrameIndex, from_hex
+from mvq.matching.index import Codes, Found, FrameIndex, from_hex, scan
 from mvq.matching.models import IndexedFrame
 
 KINDS = ("full", "center", "upper", "vertical_9x16", "vertical_4x5")
@@ -53,6 +53,10 @@ class Part:
         self, kind: str, queries: Codes, radius: int, keys: npt.NDArray[np.uint32] | None = None
     ) -> Found:
         return self.indexes[kind].search(queries, radius, keys)
+
+    def scan(self, kind: str, queries: Codes, radius: int, start: int) -> Found:
+        """Only the rows from `start` on, compared directly."""
+        return scan(self.indexes[kind].codes, queries, radius, start)
 
     def media_id(self, number: int) -> str:
         return bytes(self.media_ids[number]).decode()

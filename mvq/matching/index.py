@@ -141,7 +141,23 @@ def search(
             starts = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
             positions.append(tables.order[k][starts + np.arange(total)].astype(np.int64))
             query_ids.append(np.repeat(owner, counts))
-    qid, pos = np.concatenate(query_ids), np.concatenate(positions)
+    return _within(codes, queries, radius, np.concatenate(query_ids), np.concatenate(positions))
+
+
+def scan(codes: Codes, queries: Codes, radius: int, start: int) -> Found:
+    """As `search`, comparing every query with every hash from `start` on directly: for the
+    few rows committed since the last search."""
+    n_queries, rows = len(queries), np.arange(start, len(codes))
+    qid, pos = np.repeat(np.arange(n_queries), len(rows)), np.tile(rows, n_queries)
+    return _within(codes, queries, radius, qid, pos)
+
+
+def _within(
+    codes: Codes, queries: Codes, radius: int, qid: npt.NDArray[np.int64],
+    pos: npt.NDArray[np.int64],
+) -> Found:  # fmt: skip
+    """The candidate (query, position) pairs within `radius`, once each, per query."""
+    n_queries = len(queries)
     # Check distances first and drop duplicates after: few candidates are close.
     dist = distances(np.take(codes, pos, axis=0), np.take(queries, qid, axis=0))
     close = dist <= radius

@@ -227,16 +227,18 @@ def locked_matches(
 ) -> list[NearMatch]:  # fmt: skip
     """Near matches, leaving the session holding the matching lock until it commits.
 
-    Everything indexed is searched without the lock; then, under it, only the tail again with
-    the rows committed meanwhile. A copy processed at the same moment by another worker is
+    Everything indexed is searched without the lock; then, under it, only the rows committed
+    meanwhile, compared directly. A copy processed at the same moment by another worker is
     either in those rows, or it takes the lock after this one and finds this clip's frames:
-    the two still find each other, while the lock is held only for the small tail."""
+    the two still find each other, while the lock is held for a few rows' search."""
     cat = catalogue(session)
     probes = usable(probes)
-    hits = find(cat, probes, threshold=threshold, parts=range(len(cat.segments)))
+    hits = find(cat, probes, threshold=threshold, parts=range(len(cat.parts)))
+    seen = len(cat.tail)
     lock_matching(session)
     cat.catch_up(session)
-    hits.update(find(cat, probes, threshold=threshold, parts=[len(cat.segments)], hits=hits))
+    hits = find(cat, probes, threshold=threshold, parts=[len(cat.segments)], hits=hits,
+                since=seen)  # fmt: skip
     found = measure(cat, probes, hits, exclude_media=exclude_media)
     return [m for m in found if rule.holds(m)]
 
@@ -251,8 +253,9 @@ Hits = dict[tuple[int, int, int], tuple[int, str]]
 
 def find(
     cat: Catalogue, probes: Sequence[Probe], *, threshold: int, parts: Iterable[int],
-    hits: Hits | None = None,
+    hits: Hits | None = None, since: int | None = None,
 ) -> Hits:  # fmt: skip
+    """`since`: only the rows from there on, compared directly (the rows new since a search)."""
     hits = {} if hits is None else dict(hits)
     if not probes:
         return hits
@@ -265,9 +268,11 @@ def find(
         keys = probe_keys(queries)
         for n in parts:
             part = cat.parts[n]
-            if not len(part):
+            if len(part) <= (since or 0):
                 continue
-            for q, (rows, dists) in enumerate(part.search(index_kind, queries, threshold, keys)):
+            found = (part.search(index_kind, queries, threshold, keys) if since is None
+                     else part.scan(index_kind, queries, threshold, since))  # fmt: skip
+            for q, (rows, dists) in enumerate(found):
                 signal, probe = lookups[q // len(probes)][0], q % len(probes)
                 for row, dist in zip(rows.tolist(), dists.tolist(), strict=True):
                     key = (n, row, probe)
