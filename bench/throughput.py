@@ -210,8 +210,9 @@ def main() -> None:
         for workers, whole in configs:
             r = run_config(backing, args.index, clips, workers, whole, scratch)
             print(json.dumps(r), flush=True)
+            locked = "whole search (before)" if whole else "rows new since the search"
             rows.append(
-                f"| {workers} | {'whole search (before)' if whole else 'tail only'} | "
+                f"| {workers} | {locked} | "
                 f"{r['wall']:.0f} s | {r['clips_per_s']:.1f} | {r['clip_p50'] * 1000:.0f} ms | "
                 f"{r['held_p50'] * 1000:.1f} ms | {r['held_p99'] * 1000:.1f} ms | "
                 f"{r['held_share']:.0%} | {r['found']} |"
