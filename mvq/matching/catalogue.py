@@ -61,11 +61,6 @@ class Part:
     def media_id(self, number: int) -> str:
         return bytes(self.media_ids[number]).decode()
 
-    def number_of(self, media_id: str) -> int:
-        """-1 when the clip has no row here."""
-        found = np.flatnonzero(self.media_ids == media_id.encode())
-        return int(found[0]) if len(found) else -1
-
     def span(self, number: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
         """A clip's rows here: the times they start at and run until, in time order."""
         a, b = int(self.media_first[number]), int(self.media_first[number + 1])
@@ -136,6 +131,12 @@ def read_batch(session: Session, part: Part, *, up_to: int | None = None) -> boo
     return True
 
 
+def read_rows(session: Session, part: Part, *, up_to: int | None = None) -> None:
+    """Appends every row after `part.hi` (up to `up_to`, if given), a batch at a time."""
+    while read_batch(session, part, up_to=up_to):
+        pass
+
+
 def concat(parts: Sequence[Part]) -> Part:
     """Adjacent parts, oldest first, as one (its tables are built when it is written)."""
     rows = np.cumsum([0] + [len(p) for p in parts])
@@ -174,5 +175,4 @@ class Catalogue:
         append(self.tail, rows)
 
     def catch_up(self, session: Session) -> None:
-        while read_batch(session, self.tail):
-            pass
+        read_rows(session, self.tail)

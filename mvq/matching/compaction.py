@@ -101,18 +101,16 @@ def _compact() -> Report:
         report.merged += [m["id"] for m in run]
         report.written.append(merged["id"])
         retired += [{"manifest": m, "retired_at": time.time()} for m in run]
-    if report.written:
+    keep = settings.index_retired_keep_seconds
+    for old in [r for r in retired if time.time() - r["retired_at"] > keep]:
+        segments.remove(old["manifest"])  # listed as retired only, so no worker is sent to it
+        retired.remove(old)
+        report.deleted.append(old["manifest"]["id"])
+    if report.written or report.rebuilt or report.deleted:
         segments.publish({"generation": new_id(), "segments": manifests, "retired": retired})
     for segment in report.rebuilt:
         segments.clear_corrupt(segment)
-    keep = settings.index_retired_keep_seconds
-    for old in [r for r in retired if time.time() - r["retired_at"] > keep]:
-        segments.remove(old["manifest"])
-        retired.remove(old)
-        report.deleted.append(old["manifest"]["id"])
-    if report.deleted:
-        segments.publish({"generation": new_id(), "segments": manifests, "retired": retired})
-    if report.written or report.deleted:
+    if report.written or report.rebuilt or report.deleted:
         log.info("frame index compacted", extra={"written": report.written,
                                                  "merged": report.merged,
                                                  "rebuilt": report.rebuilt,

@@ -18,6 +18,7 @@ import json
 import mmap
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -199,6 +200,19 @@ def local(index_dir: Path, manifest: dict[str, Any]) -> Path:
                     raise Corrupt(f"{manifest['id']}: {name}.npy does not match its SHA-256")
             (tmp / MANIFEST).write_text(json.dumps(manifest))
     return directory
+
+
+def forget_unlisted(index_dir: Path, live: set[str]) -> None:
+    """Local copies of segments no longer listed. Safe while another worker on this host still
+    maps one: the mapping keeps the file's pages until it lets go."""
+    if not index_dir.is_dir():
+        return
+    for entry in index_dir.iterdir():
+        # Not one a compaction on this host has just written and not yet listed.
+        recent = time.time() - entry.stat().st_mtime < get_settings().index_retired_keep_seconds
+        listed = entry.name.startswith(".") or entry.name in live
+        if entry.is_dir() and not listed and not recent:
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _same_manifest(directory: Path, manifest: dict[str, Any]) -> bool:

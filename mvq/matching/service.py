@@ -18,7 +18,6 @@ committed meanwhile under one, and indexed in the same transaction (`locked_matc
 """
 
 import logging
-import shutil
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -32,7 +31,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from mvq.matching import segments
-from mvq.matching.catalogue import KINDS, Catalogue, IndexRow, Part, empty_part, read_batch
+from mvq.matching.catalogue import KINDS, Catalogue, IndexRow, Part, empty_part, read_rows
 from mvq.matching.index import from_hex, probe_keys
 from mvq.matching.models import IndexedFrame
 from mvq.media.ingest.frames import Probe
@@ -110,7 +109,7 @@ def refresh(session: Session, cat: Catalogue | None) -> Catalogue:
         if part is None:
             part = _open(session, manifest, settings.index_dir)
         parts.append(part)
-    _forget_retired(settings.index_dir, {m["id"] for m in listing["segments"]})
+    segments.forget_unlisted(settings.index_dir, {m["id"] for m in listing["segments"]})
     top = parts[-1].hi if parts else 0
     tail = cat.tail if cat is not None and cat.tail.lo == top else empty_part(top)
     return Catalogue(segments=parts, tail=tail, generation=listing["generation"],
@@ -127,22 +126,8 @@ def _open(session: Session, manifest: dict[str, Any], index_dir: Path) -> Part:
         if isinstance(exc, segments.Corrupt):
             segments.report_corrupt(manifest["id"])
         part = empty_part(manifest["lo"])
-        while read_batch(session, part, up_to=manifest["hi"]):
-            pass
+        read_rows(session, part, up_to=manifest["hi"])
         return part
-
-
-def _forget_retired(index_dir: Path, live: set[str]) -> None:
-    """Local copies of segments no longer listed. Safe while another worker on this host still
-    maps one: the mapping keeps the file's pages until it lets go."""
-    if not index_dir.is_dir():
-        return
-    for entry in index_dir.iterdir():
-        # Not one a compaction on this host has just written and not yet listed.
-        recent = time.time() - entry.stat().st_mtime < get_settings().index_retired_keep_seconds
-        listed = entry.name.startswith(".") or entry.name in live
-        if entry.is_dir() and not listed and not recent:
-            shutil.rmtree(entry, ignore_errors=True)
 
 
 def lock_matching(session: Session) -> None:

@@ -89,17 +89,24 @@ def found(session: Session, probes: list[Probe]) -> list[tuple[str, float, float
                                            rule=RULE)]  # fmt: skip
 
 
+def index_clips(
+    session: Session, unit_id: str, rng: np.random.Generator, n: int
+) -> dict[str, list[str]]:
+    """n new clips indexed and committed: media id -> its stills' hashes."""
+    return {index_clip(session, unit_id, h): h for h in (clip_hashes(rng) for _ in range(n))}
+
+
 def test_segments_are_written_merged_mapped_and_caught_up(
     index_env: Path, session: Session
 ) -> None:
     rng = np.random.default_rng(20)
     unit_id, _ = make_unit(session)
-    clips = {index_clip(session, unit_id, h): h for h in (clip_hashes(rng) for _ in range(3))}
+    clips = index_clips(session, unit_id, rng, 3)
     first = compaction.compact()
     assert len(first.written) == 1 and not first.merged  # 36 rows >= 24: one segment
     sizes = []
     for _ in range(2):
-        clips |= {index_clip(session, unit_id, h): h for h in (clip_hashes(rng) for _ in range(2))}
+        clips |= index_clips(session, unit_id, rng, 2)
         compaction.compact()
         sizes.append([m["rows"] for m in segments.current()["segments"]])
     # 24 rows: a small segment beside the 36; 24 more: the two small ones merged (48), then
@@ -131,7 +138,7 @@ def test_a_corrupt_segment_is_read_from_the_database_then_rebuilt(
 ) -> None:
     rng = np.random.default_rng(21)
     unit_id, _ = make_unit(session)
-    clips = {index_clip(session, unit_id, h): h for h in (clip_hashes(rng) for _ in range(3))}
+    clips = index_clips(session, unit_id, rng, 3)
     compaction.compact()
     [manifest] = segments.current()["segments"]
     key = f"{get_settings().index_prefix}/segments/{manifest['id']}/codes_full.npy"
