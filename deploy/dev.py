@@ -22,6 +22,56 @@ from mvq.db import session_scope
 from mvq.settings import Settings, get_settings
 
 
+def weed_ports(settings: Settings) -> servers.WeedPorts:
+    return servers.WeedPorts(
+        s3=settings.s3_port,
+        master=settings.weed_master_port,
+        volume=settings.weed_volume_port,
+        filer=settings.weed_filer_port,
+        webdav=settings.weed_webdav_port,
+        admin=settings.weed_admin_port,
+    )
+
+
+def wanted_ports(settings: Settings) -> dict[int, str]:
+    """Every loopback port this run will listen on, with the variable that moves it."""
+    wanted = {settings.port: "MVQ_PORT"}
+    if "MVQ_REDIS_URL" not in os.environ:
+        wanted[settings.redis_port] = "MVQ_REDIS_PORT"
+    if "MVQ_S3_ENDPOINT_URL" not in os.environ:
+        ports = weed_ports(settings)
+        for name in ("s3", "master", "volume", "filer", "admin"):
+            variable = "MVQ_S3_PORT" if name == "s3" else f"MVQ_WEED_{name.upper()}_PORT"
+            port = getattr(ports, name)
+            wanted[port] = variable
+            wanted[port + servers.GRPC_OFFSET] = (
+                f"the gRPC twin of {variable}, +{servers.GRPC_OFFSET}"
+            )
+    return wanted
+
+
+def taken_ports(settings: Settings) -> list[str]:
+    return [
+        f"port {port} ({variable}) is already in use"
+        for port, variable in sorted(wanted_ports(settings).items())
+        if not servers.port_is_free(port)
+    ]
+
+
+class StartFailed(RuntimeError):
+    """A part of the stack did not come up; the message names it and where its log is."""
+
+
+def started(name: str, proc: servers.Proc, port: int, variable: str, timeout: float) -> None:
+    try:
+        servers.wait_for_port(port, proc=proc, timeout=timeout)
+    except (RuntimeError, TimeoutError) as exc:
+        raise StartFailed(
+            f"{name} did not start: port {port} ({variable}) did not open within {timeout:.0f} s "
+            f"or the process exited; its log is {proc.log_path}\n{proc.tail()}"
+        ) from exc
+
+
 def start_backends(group: servers.Group, settings: Settings, logs: Path) -> None:
     if "MVQ_REDIS_URL" not in os.environ:
         proc = group.start(
@@ -34,22 +84,16 @@ def start_backends(group: servers.Group, settings: Settings, logs: Path) -> None
             ),
             log_dir=logs,
         )
-        servers.wait_for_port(settings.redis_port, proc=proc)
+        started("redis", proc, settings.redis_port, "MVQ_REDIS_PORT", timeout=60)
     if "MVQ_S3_ENDPOINT_URL" not in os.environ:
-        ports = servers.WeedPorts(
-            s3=settings.s3_port,
-            master=settings.weed_master_port,
-            volume=settings.weed_volume_port,
-            filer=settings.weed_filer_port,
-            webdav=settings.weed_webdav_port,
-            admin=settings.weed_admin_port,
-        )
         weed_conf = settings.data_dir / "seaweedfs-conf"
         servers.write_weed_security(weed_conf)
         proc = group.start(
             "seaweedfs",
             servers.weed_argv(
-                ports=ports, data_dir=settings.data_dir / "seaweedfs", bucket=settings.s3_bucket
+                ports=weed_ports(settings),
+                data_dir=settings.data_dir / "seaweedfs",
+                bucket=settings.s3_bucket,
             ),
             env=servers.weed_env(
                 settings.secret("s3_access_key"), settings.secret("s3_secret_key")
@@ -57,7 +101,7 @@ def start_backends(group: servers.Group, settings: Settings, logs: Path) -> None
             log_dir=logs,
             cwd=weed_conf,  # where weed finds its security.toml
         )
-        servers.wait_for_port(settings.s3_port, proc=proc, timeout=90)
+        started("seaweedfs", proc, settings.s3_port, "MVQ_S3_PORT", timeout=90)
     _wait_for_bucket()
 
 
@@ -67,9 +111,9 @@ def _wait_for_bucket(timeout: float = 60) -> None:
         try:
             storage.ensure_bucket()
             return
-        except Exception:
+        except Exception as exc:
             if time.monotonic() > deadline:
-                raise
+                raise StartFailed(f"the S3 bucket could not be made ready: {exc}") from exc
             time.sleep(0.5)
 
 
@@ -84,7 +128,7 @@ def start_app(group: servers.Group, settings: Settings, logs: Path) -> None:
     api = group.start(
         "api", servers.uvicorn_argv(host=settings.host, port=settings.port), log_dir=logs
     )
-    servers.wait_for_port(settings.port, proc=api)
+    started("api", api, settings.port, "MVQ_PORT", timeout=60)
 
 
 # SeaweedFS sets 0644 on some files it creates (a new volume's .vif) whatever the umask.
@@ -174,17 +218,29 @@ def print_demo_accounts() -> None:
     print()
 
 
+class Interrupted(Exception):
+    """Ctrl-C (or SIGTERM) while the stack was still starting."""
+
+
 def main() -> int:
     settings = get_settings()
+    taken = taken_ports(settings)
+    if taken:
+        print("mvq dev: cannot start, nothing was started:", *taken, sep="\n  ", file=sys.stderr)
+        print("Stop what holds it, or move it with the variable named.", file=sys.stderr)
+        return 1
     make_private(settings.data_dir)
     logs = settings.data_dir / "logs"
     group = servers.Group()
     supervisor = Supervisor(group)
+    running = False
     stopping = False
 
     def _stop(signum: int, _frame: object) -> None:
         nonlocal stopping
         stopping = True
+        if not running:  # break out of whatever start step is waiting
+            raise Interrupted
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
@@ -193,6 +249,9 @@ def main() -> int:
         migrate(settings.database_url)
         print_demo_accounts()
         start_app(group, settings, logs)
+        running = True
+        if stopping:
+            return 0
         print(
             f"mvq is up on http://{settings.host}:{settings.port}  (logs in {logs}; Ctrl-C stops)"
         )
@@ -207,9 +266,18 @@ def main() -> int:
                 return 1
             time.sleep(0.2)
         return 0
+    except Interrupted:
+        return 0
+    except StartFailed as exc:
+        print(f"mvq dev: {exc}", file=sys.stderr)
+        return 1
     finally:
-        print("stopping…")
+        # A second Ctrl-C must not cut the stop short and leave servers running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("stopping…", flush=True)
         group.stop()
+        print("stopped.", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Start and stop the backing servers on loopback: Redis, SeaweedFS (`weed mini`) and a
 throwaway Postgres cluster. Used by the dev runner and by the test harness alike."""
 
+import contextlib
+import ctypes
 import ipaddress
 import os
 import secrets
@@ -9,8 +11,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,7 +65,7 @@ class Group:
         cwd: Path | None = None,
     ) -> Proc:
         log_dir.mkdir(parents=True, exist_ok=True)
-        proc = _spawn(name, argv, log_path=log_dir / f"{name}.log", env=env, cwd=cwd)
+        proc = _spawn(name, argv, log_path=log_dir.resolve() / f"{name}.log", env=env, cwd=cwd)
         self.procs.append(proc)
         return proc
 
@@ -97,23 +100,52 @@ def _spawn(
             # Own process group: Ctrl-C reaches the runner only, which then stops each child
             # in order instead of all at once.
             start_new_session=True,
+            preexec_fn=_die_with_parent(os.getpid()) if _on_main_thread() else None,
         )
     return Proc(name, popen, log_path, argv, env, cwd)
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _on_main_thread() -> bool:
+    # Linux sends the death signal when the starting *thread* ends: a child started from a
+    # short-lived thread (a test's chaos thread) would die with it.
+    return threading.current_thread() is threading.main_thread()
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """In the child, before exec: ask Linux for SIGTERM when the starter dies, so a runner that
+    is killed outright (kill -9, a crashed test run) leaves no server holding its ports.
+    No library wraps this one prctl call; ctypes reaches it without a compiled dependency."""
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def arrange() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the starter died before the request took effect
+            os._exit(1)
+
+    return arrange
+
+
 def stop_process(proc: Proc, *, timeout: float = 15) -> None:
-    if not proc.alive():
-        return
-    proc.popen.send_signal(signal.SIGTERM)
-    try:
-        proc.popen.wait(timeout)
-    except subprocess.TimeoutExpired:
+    """SIGTERM to the child, which stops its own children in its own way (an RQ worker lets its
+    job finish); then SIGKILL to whatever is left in its process group."""
+    if proc.alive():
+        proc.popen.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.popen.wait(timeout)
+    # The leader may be gone while a child it forked still runs in its group.
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.popen.pid, signal.SIGKILL)
-        proc.popen.wait()
+    proc.popen.wait()
 
 
 def port_is_free(port: int) -> bool:
+    """Free for a server to listen on: Redis, weed and uvicorn all set SO_REUSEADDR, so a port
+    left in TIME_WAIT by the last run's connections is free to them, and must be here too."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((LOOPBACK, port))
         except OSError:
@@ -175,6 +207,7 @@ def mvq_argv(*args: str) -> list[str]:
 def redis_argv(
     *, port: int, data_dir: Path, persist: bool, password: str | None = None
 ) -> list[str]:
+    data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     argv = ["redis-server"]
     if password is not None:
@@ -216,6 +249,7 @@ def weed_binary() -> str:
 
 
 def weed_argv(*, ports: WeedPorts, data_dir: Path, bucket: str) -> list[str]:
+    data_dir = data_dir.resolve()  # weed runs in its config directory, not ours
     data_dir.mkdir(parents=True, exist_ok=True)
     argv = [
         weed_binary(),

@@ -150,6 +150,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> "Settings":
+        # Absolute from the start: the dev runner starts children in other working
+        # directories (SeaweedFS in its config directory), where a relative path means
+        # somewhere else.
+        self.data_dir = self.data_dir.resolve()
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'mvq.db').resolve()}"
         if not self.redis_url:
@@ -159,6 +163,7 @@ class Settings(BaseSettings):
             self.redis_url = f"redis://{auth}127.0.0.1:{self.redis_port}/0"
         if self.index_dir is None:
             self.index_dir = self.data_dir / "index"
+        self.index_dir = self.index_dir.resolve()
         if not self.s3_endpoint_url:
             self.s3_endpoint_url = f"http://127.0.0.1:{self.s3_port}"
         missing = [name for name in SECRET_FIELDS if getattr(self, name) is None]

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from mvq.db import session_factory
-from tests import harness
+from tests import devstack, harness
 
 BACKENDS = ["sqlite", "postgres"]
 
@@ -60,3 +60,10 @@ def postgres_database(backing: harness.Backing) -> Iterator[str]:
     url = harness.fresh_database(backing, "postgres")
     harness.use_env({**backing.env, "MVQ_DATABASE_URL": url})
     yield url
+
+
+@pytest.fixture(scope="session")
+def newcomer_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One copy of the working tree for every test that runs `make dev` as a newcomer would:
+    the first `make dev` builds its venv, the later ones reuse it."""
+    return devstack.clone_working_tree(tmp_path_factory.mktemp("newcomer") / "mvq")

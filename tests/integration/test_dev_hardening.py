@@ -20,19 +20,26 @@ import redis
 from botocore.config import Config
 
 from deploy import servers
-from tests import harness
+from tests import devstack, harness
 from tests.integration.conftest import upload_claim, wait_for_status
-from tests.integration.test_dev_runner import dev_env, interrupt, start, wait_ready
 
 
 @dataclass
 class Dev:
-    env: dict[str, str]
-    proc: subprocess.Popen[bytes]
-    log: Path
+    make: devstack.MakeDev
     data: Path
     stack: harness.Stack
     token: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.make.env
+
+    @property
+    def runner(self) -> int:
+        """The runner's pid: `make dev` runs it as its only child."""
+        (pid,) = _children(self.make.proc.pid)
+        return pid
 
     def port(self, name: str) -> int:
         return int(self.env[f"MVQ_{name}"])
@@ -45,20 +52,19 @@ class Dev:
 
 
 @pytest.fixture(scope="module")
-def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
-    root = tmp_path_factory.mktemp("devstack")
-    env = dev_env(root / "data")
-    log = root / "dev.log"
-    proc = start(env, log)
-    base = f"http://127.0.0.1:{env['MVQ_PORT']}"
+def dev(newcomer_clone: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
+    devstack.forget_data(newcomer_clone)
+    make = devstack.make_dev(
+        newcomer_clone, devstack.port_env(), tmp_path_factory.mktemp("devstack") / "dev.log"
+    )
     try:
-        wait_ready(base, proc, log)
-        token = re.search(r"token=(\S+)", log.read_text())
-        assert token, log.read_text()
-        stack = harness.Stack(base, "", env, servers.Group(), root)
-        yield Dev(env, proc, log, root / "data", stack, token.group(1))
+        make.wait_ready(timeout=900)  # the first `make dev` of a run builds the clone's venv
+        token, _ = devstack.demo_credentials(make.output())
+        stack = harness.Stack(make.url, "", make.env, servers.Group(), newcomer_clone)
+        yield Dev(make, newcomer_clone / ".data", stack, token)
     finally:
-        assert interrupt(proc) == 0, log.read_text()[-3000:]
+        make.ctrl_c()
+        assert make.output().rstrip().endswith("stopped."), make.output()[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -145,32 +151,31 @@ def _children(parent: int) -> dict[int, str]:
     return found
 
 
-def _pid_of(dev: Dev, marker: str) -> int:
-    pids = [pid for pid, cmd in _children(dev.proc.pid).items() if re.search(marker, cmd)]
-    assert len(pids) == 1, _children(dev.proc.pid)
-    return pids[0]
+def _pids_of(dev: Dev, marker: str) -> set[int]:
+    return {pid for pid, cmd in _children(dev.runner).items() if re.search(marker, cmd)}
 
 
-# The media worker's command line ends at `worker`; the webhooks worker's names its queue.
-@pytest.mark.parametrize(("name", "marker"), [("worker-1", r" worker $"), ("api", "uvicorn")])
-def test_killed_process_is_restarted(dev: Dev, uploaded: str, name: str, marker: str) -> None:
-    old = _pid_of(dev, marker)
+# The media workers' command lines end at `worker`; the webhooks worker's names its queue.
+@pytest.mark.parametrize(("kind", "marker"), [("worker-", r" worker $"), ("api", "uvicorn")])
+def test_killed_process_is_restarted(dev: Dev, uploaded: str, kind: str, marker: str) -> None:
+    before = _pids_of(dev, marker)
+    old = min(before)
     os.kill(old, signal.SIGKILL)
     killed = time.monotonic()
 
     def restarted() -> int | None:
-        pids = [
-            p for p, cmd in _children(dev.proc.pid).items() if re.search(marker, cmd) and p != old
-        ]
-        return pids[0] if pids and dev.ready() else None
+        fresh = _pids_of(dev, marker) - before
+        return fresh.pop() if fresh and dev.ready() else None
 
-    new = harness.wait_until(restarted, timeout=60, interval=0.2, what=f"{name} restarted")
-    print(f"{name}: back and ready {time.monotonic() - killed:.1f} s after kill -9")
-    assert new != old
-    lines = [json.loads(line) for line in dev.log.read_text().splitlines() if '"event"' in line]
-    exits = [e for e in lines if e["event"] == "process_exited" and e["process"] == name]
-    assert exits and exits[-1]["exit_code"] == -signal.SIGKILL, lines
-    assert exits[-1]["pid"] == old
-    assert any(e["event"] == "process_restarted" and e["pid"] == new for e in lines), lines
-    assert dev.proc.poll() is None
+    new = harness.wait_until(restarted, timeout=60, interval=0.2, what=f"{kind} restarted")
+    print(f"{kind}: back and ready {time.monotonic() - killed:.1f} s after kill -9")
+    lines = [json.loads(line) for line in dev.make.output().splitlines() if '"event"' in line]
+    (exit_event,) = [e for e in lines if e["event"] == "process_exited" and e["pid"] == old]
+    assert exit_event["exit_code"] == -signal.SIGKILL, lines
+    assert str(exit_event["process"]).startswith(kind)
+    assert any(
+        e["event"] == "process_restarted" and e["pid"] == new
+        and e["process"] == exit_event["process"] for e in lines
+    ), lines  # fmt: skip
+    assert dev.make.proc.poll() is None
     assert dev.ready()

@@ -55,3 +55,16 @@ def test_default_urls_follow_the_configured_ports(tmp_path: Path) -> None:
 def test_a_given_redis_url_is_used_as_is(tmp_path: Path) -> None:
     given = "redis://elsewhere.example:6379/2"
     assert Settings(data_dir=tmp_path, redis_url=given).redis_url == given
+
+
+def test_a_relative_data_dir_is_made_absolute_where_the_run_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dev runner starts SeaweedFS in another directory: a relative `.data` handed to it
+    would put its data, and look for its certificates, somewhere else."""
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(data_dir=Path(".data"))
+    assert settings.data_dir == tmp_path / ".data"
+    assert settings.index_dir == tmp_path / ".data" / "index"
+    monkeypatch.chdir("/")
+    assert settings.data_dir.is_absolute() and (settings.data_dir / "secrets.json").exists()
