@@ -2,6 +2,7 @@
 the `MVQ_*_PORT` variables, stopped with Ctrl-C to the whole process group as a terminal sends
 it. Nothing here passes the runner a path or a server of the test harness's own."""
 
+import contextlib
 import os
 import re
 import shutil
@@ -85,7 +86,8 @@ class MakeDev:
 
     def ctrl_c(self, *, timeout: float = 120) -> int:
         """SIGINT to the process group, as a terminal's Ctrl-C: make and the runner both get it."""
-        os.killpg(self.proc.pid, signal.SIGINT)
+        with contextlib.suppress(ProcessLookupError):  # make already gone, and all its group
+            os.killpg(self.proc.pid, signal.SIGINT)
         return self.proc.wait(timeout=timeout)
 
 
