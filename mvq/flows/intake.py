@@ -13,7 +13,7 @@ from mvq.matching import service as matching
 from mvq.media import service as processing
 from mvq.media import uploads
 from mvq.media.models import Media, MediaStatus
-from mvq.review import service as review
+from mvq.review import leases
 from mvq.review.models import ReviewItem
 from mvq.scoring import disputes
 from mvq.submissions import lifecycle
@@ -96,6 +96,6 @@ def queue_for_review(session: Session, *, submission: Submission) -> ReviewItem:
     opens the dispute about its target with other units' look-alikes."""
     alikes = disputes.look_alikes(session, submission=submission)
     disputes.flag_already_credited(session, submission=submission, alikes=alikes)
-    item = review.enqueue(session, submission=submission)
+    item = leases.enqueue(session, submission=submission)
     disputes.detect(session, submission=submission, alikes=alikes)
     return item

@@ -24,6 +24,7 @@ from mvq.errors import Conflict, Forbidden, Invalid, NotFound
 from mvq.matching.duplicates import DUPLICATE_KINDS
 from mvq.media.flags import capture_time, distance_km
 from mvq.media.models import Media, MediaStatus
+from mvq.review import decisions
 from mvq.review.models import Decision
 from mvq.rules import service as rules
 from mvq.scoring import ledger
@@ -355,8 +356,9 @@ def load(session: Session, dispute: Dispute) -> Contest:
         when, _ = capture_time({"captured_at": at, "telemetry": (probe or {}).get("telemetry")})
         if when is not None and (sid not in captured or when < captured[sid]):
             captured[sid] = when
+    latest = decisions.latest_decisions(session, submission_ids=ids)
     members = [
-        Contender(m, s, _latest_decision(session, s.id), int(paid.get(s.id) or 0),
+        Contender(m, s, latest.get(s.id), int(paid.get(s.id) or 0),
                   awards.get(s.id, set()), captured.get(s.id))
         for m, s in rows
     ]  # fmt: skip
@@ -395,15 +397,6 @@ def _worth(session: Session, members: list[Contender]) -> Worth:
         from_capture=bool(captured),
         rule_version_id=prices.version.id if prices.version else None,
         rules_from=prices.version.effective_from if prices.version else None,
-    )
-
-
-def _latest_decision(session: Session, submission_id: str) -> Decision | None:
-    return session.scalar(
-        select(Decision)
-        .where(Decision.submission_id == submission_id)
-        .order_by(Decision.created_at.desc(), Decision.id.desc())
-        .limit(1)
     )
 
 

@@ -26,8 +26,7 @@ from mvq.db import session_factory, utcnow
 from mvq.errors import Conflict, Invalid
 from mvq.flows import appeals as appeal_flow
 from mvq.flows import decisions, intake
-from mvq.review import appeals
-from mvq.review import service as review
+from mvq.review import appeals, leases
 from mvq.review.models import Appeal, AppealStatus, ItemState, ReviewItem
 from mvq.rules import service as rules
 from mvq.scoring import disputes, ledger
@@ -250,7 +249,7 @@ def review_next(ex: Example, staff: Staff, step: Review) -> None:
     who = staff.reviewers[step.who]
     now = utcnow()
     with fresh() as session:
-        leased = review.claim_next(session, reviewer=who, now=now, lease_seconds=60)
+        leased = leases.claim_next(session, reviewer=who, now=now, lease_seconds=60)
         if leased is None:
             return
         item, submission = leased

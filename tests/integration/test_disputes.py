@@ -18,7 +18,7 @@ from mvq.db import session_factory
 from mvq.errors import Invalid
 from mvq.flows import decisions, intake
 from mvq.media.models import Media, MediaStatus
-from mvq.review import service as review
+from mvq.review import leases
 from mvq.review.models import ReviewItem
 from mvq.rules import service as rules
 from mvq.scoring import disputes
@@ -79,7 +79,7 @@ def decide(session: Session, who: Principal, submission_id: str, decision: str) 
         update(ReviewItem).where(ReviewItem.submission_id == submission_id).values(priority=10**9)
     )
     session.commit()
-    leased = review.claim_next(session, reviewer=who, now=datetime.now(UTC), lease_seconds=60)
+    leased = leases.claim_next(session, reviewer=who, now=datetime.now(UTC), lease_seconds=60)
     assert leased is not None
     assert leased[1].id == submission_id
     decisions.decide(session, reviewer=who, item_id=leased[0].id,

@@ -14,7 +14,7 @@ from mvq.auth.service import Principal
 from mvq.db import session_factory
 from mvq.errors import Conflict, Invalid
 from mvq.flows import decisions, intake
-from mvq.review import service as review
+from mvq.review import leases
 from mvq.rules import service as rules
 from mvq.scoring import disputes, ledger
 from mvq.scoring.models import EntryType, LedgerEntry, UnitDailyPoints
@@ -52,7 +52,7 @@ def claim(
 
 
 def approve_next(session: Session, who: Principal, now: datetime) -> str:
-    leased = review.claim_next(session, reviewer=who, now=now, lease_seconds=60)
+    leased = leases.claim_next(session, reviewer=who, now=now, lease_seconds=60)
     assert leased is not None
     decisions.decide(
         session,

@@ -19,7 +19,7 @@ from mvq.auth import accounts, policy
 from mvq.auth import service as auth
 from mvq.auth.policy import Action
 from mvq.errors import DomainError, Invalid
-from mvq.review.service import REJECT_REASONS
+from mvq.review.decisions import REJECT_REASONS
 from mvq.rules import labels
 from mvq.rules import service as rules
 from mvq.webhooks import service as webhooks
