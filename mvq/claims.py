@@ -12,7 +12,7 @@ from mvq.errors import Conflict
 from mvq.matching.duplicates import DUPLICATE_KINDS
 from mvq.media.models import Frame, Media
 from mvq.review import appeals, decisions, evidence
-from mvq.scoring.disputes import ALREADY_CREDITED
+from mvq.scoring.disputes.detection import ALREADY_CREDITED
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions import service
 from mvq.submissions.models import Flag, Submission

@@ -11,8 +11,8 @@ from mvq.errors import Conflict
 from mvq.review import decisions
 from mvq.review import undo as undoing
 from mvq.review.models import Decision
-from mvq.scoring import disputes
 from mvq.scoring import service as scoring
+from mvq.scoring.disputes import reading, settlement
 from mvq.submissions.models import SubmissionStatus
 
 
@@ -44,7 +44,7 @@ def decide(
     if decided.submission.status == SubmissionStatus.approved:
         _award(session, decided, actor=reviewer.actor)
     elif decided.submission.status == SubmissionStatus.rejected:
-        disputes.claim_closed(session, submission=decided.submission)
+        settlement.claim_closed(session, submission=decided.submission)
     return decided.decision
 
 
@@ -75,7 +75,7 @@ def overturn(
     elif decided.submission.status == SubmissionStatus.rejected:
         scoring.reverse(session, submission=decided.submission, decision=decided.decision,
                         actor=senior.actor)  # fmt: skip
-        disputes.claim_closed(session, submission=decided.submission)
+        settlement.claim_closed(session, submission=decided.submission)
     return decided.decision
 
 
@@ -93,7 +93,7 @@ def undo(
     award or settled the dispute for another claim, and taking that back is a senior's call
     (an overturn, or the dispute's settlement), not a ten-second key."""
     last = undoing.last_own_decision(session, reviewer=reviewer)
-    if last is not None and disputes.member_of(session, submission_id=last.submission_id):
+    if last is not None and reading.member_of(session, submission_id=last.submission_id):
         raise Conflict("a claim in a dispute cannot be undone; ask a senior to overturn it",
                        code="undo_disputed")  # fmt: skip
     undone = undoing.undo(session, reviewer=reviewer, decision_id=decision_id, now=now,
@@ -105,5 +105,5 @@ def undo(
 
 def _award(session: Session, decided: decisions.Decided, *, actor: str) -> None:
     """An approval's award, held while its claim is in an open dispute."""
-    disputes.award_approval(session, submission=decided.submission, decision=decided.decision,
+    settlement.award_approval(session, submission=decided.submission, decision=decided.decision,
                             actor=actor, prices=decided.prices)  # fmt: skip

@@ -15,7 +15,7 @@ from mvq.media import uploads
 from mvq.media.models import Media, MediaStatus
 from mvq.review import leases
 from mvq.review.models import ReviewItem
-from mvq.scoring import disputes
+from mvq.scoring.disputes import detection
 from mvq.submissions import lifecycle
 from mvq.submissions.models import Submission, SubmissionStatus
 
@@ -94,8 +94,8 @@ def queue_for_review(session: Session, *, submission: Submission) -> ReviewItem:
     """A claim now in the queue: flagged first if an approved claim already covers its target
     (so the flag counts in its place in the queue), then its review item, then it joins or
     opens the dispute about its target with other units' look-alikes."""
-    alikes = disputes.look_alikes(session, submission=submission)
-    disputes.flag_already_credited(session, submission=submission, alikes=alikes)
+    alikes = detection.look_alikes(session, submission=submission)
+    detection.flag_already_credited(session, submission=submission, alikes=alikes)
     item = leases.enqueue(session, submission=submission)
-    disputes.detect(session, submission=submission, alikes=alikes)
+    detection.detect(session, submission=submission, alikes=alikes)
     return item
