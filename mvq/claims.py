@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.errors import Conflict
 from mvq.matching.duplicates import DUPLICATE_KINDS
 from mvq.media.models import Frame, Media

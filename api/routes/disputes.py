@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from api.deps import NowDep, SessionDep, allowed
 from mvq.auth.policy import Action
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.scoring.disputes import reading, settlement
 from mvq.scoring.schemas import DisputeOut, LedgerEntryOut, SettleIn, SettleOut
 

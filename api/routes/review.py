@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import NowDep, SessionDep, StaffDep, allowed
 from mvq.auth.policy import Action
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.flows import decisions
 from mvq.review import leases, queue, stats
 from mvq.review.models import Decision

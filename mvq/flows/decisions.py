@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.errors import Conflict
 from mvq.review import decisions
 from mvq.review import undo as undoing

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from mvq import queue, storage
 from mvq.audit import service as audit
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.errors import Conflict, Invalid, NotFound
 from mvq.media import service as processing
 from mvq.media.models import Media, MediaStatus

@@ -17,7 +17,7 @@ from mvq.audit import service as audit
 from mvq.auth import policy
 from mvq.auth.models import StaffUser
 from mvq.auth.policy import Action
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import aware
 from mvq.errors import Conflict, Forbidden, Invalid, NotFound
 from mvq.media.models import Media

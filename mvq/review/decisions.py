@@ -15,7 +15,7 @@ from mvq.audit import binding
 from mvq.audit import service as audit
 from mvq.auth import policy
 from mvq.auth.policy import Action
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.errors import Conflict, Invalid, NotFound
 from mvq.review.leases import LeaseLost, held, may_view, move
 from mvq.review.models import Decision, DecisionKind, ItemState, ReviewItem, Stage

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from mvq import storage
 from mvq.audit import service as audit
 from mvq.auth.models import StaffUser
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import utcnow
 from mvq.errors import NotFound
 from mvq.media.flags import capture_time, distance_km

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from mvq.audit import service as audit
 from mvq.auth import policy
 from mvq.auth.policy import Action
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.errors import Conflict
 from mvq.review.models import Appeal, Decision, ItemState, ReviewItem
 from mvq.rules import service as rules

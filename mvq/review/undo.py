@@ -11,7 +11,7 @@ from mvq.audit import binding
 from mvq.audit import service as audit
 from mvq.auth import policy
 from mvq.auth.policy import Action
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.errors import Conflict
 from mvq.review.decisions import append, latest_decision
 from mvq.review.leases import move

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
 from mvq.auth import policy
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import aware
 from mvq.errors import Conflict, Forbidden, Invalid, NotFound
 from mvq.rules import service as rules

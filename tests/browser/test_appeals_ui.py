@@ -8,7 +8,7 @@ from playwright.sync_api import Browser, expect
 from sqlalchemy import func, select
 
 from mvq.auth.models import Role, StaffUser
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import session_factory, utcnow
 from mvq.flows import decisions, intake
 from mvq.review import appeals, leases

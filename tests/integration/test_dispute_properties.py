@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from mvq.auth.models import Role
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import session_factory, utcnow
 from mvq.errors import Conflict, Invalid
 from mvq.flows import appeals as appeal_flow

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from mvq import claims
 from mvq.audit.models import AuditEvent
 from mvq.auth.models import Role
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import session_factory
 from mvq.errors import Invalid
 from mvq.flows import decisions, intake

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mvq.auth.models import Role
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import session_factory
 from mvq.errors import Conflict, Forbidden
 from mvq.flows import decisions

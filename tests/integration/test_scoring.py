@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mvq.auth import policy
 from mvq.auth.models import Role
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import session_factory
 from mvq.errors import Conflict, Invalid
 from mvq.flows import decisions, intake
@@ -202,8 +203,7 @@ def test_the_balance_always_equals_its_entries(
                         points=points,
                         idempotency_key=f"k{n}",
                         note=None,
-                        actor_id=None,
-                        actor="test",
+                        spender=policy.OPERATOR,
                     )
                     expected -= points
                 except Conflict:

@@ -4,7 +4,7 @@ settings.min_median_seconds_per_item is marked, in words, and one above it is no
 from datetime import timedelta
 
 from mvq.auth.models import Role
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import session_factory, utcnow
 from mvq.flows import decisions
 from mvq.review import leases, stats

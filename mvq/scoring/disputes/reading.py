@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mvq.auth import policy
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.media.flags import capture_time
 from mvq.media.models import Media, MediaStatus
 from mvq.review import decisions

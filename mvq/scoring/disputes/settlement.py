@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from mvq.audit import service as audit
 from mvq.auth import policy
 from mvq.auth.policy import Action
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import utcnow
 from mvq.errors import Conflict, Forbidden, Invalid, NotFound
 from mvq.review.models import Decision
