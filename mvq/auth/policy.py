@@ -106,6 +106,11 @@ def require(principal: Principal, action: Action) -> None:
         raise Forbidden(REFUSALS[action])
 
 
+def acts_for_unit(principal: Principal) -> bool:
+    """A unit's token, or a member signed in for the unit."""
+    return principal.kind == "unit"
+
+
 def is_staff(principal: Principal) -> bool:
     return principal.kind == "staff" and principal.role in STAFF
 

@@ -75,7 +75,7 @@ def open_window(session: Session, *, submission: Submission, now: datetime) -> W
 def file(
     session: Session, *, unit: Principal, submission_id: str, reason: str, now: datetime
 ) -> Appeal:
-    if unit.kind != "unit":
+    if not policy.acts_for_unit(unit):
         raise NotFound("no such submission")
     submissions.get_visible(session, principal=unit, submission_id=submission_id)
     # Locked, so an overturn racing this appeal waits for it (Postgres; SQLite writes one at
