@@ -117,13 +117,13 @@ def is_staff(principal: Principal) -> bool:
 
 def may_read_claims(principal: Principal) -> bool:
     """Units and people on staff; the marketplace records spends and reads nothing else."""
-    return principal.kind == "unit" or is_staff(principal)
+    return acts_for_unit(principal) or is_staff(principal)
 
 
 def may_see_claim(principal: Principal, *, claim_unit_id: str) -> bool:
     """A unit sees only its own claims; a member of staff linked to a unit (a conflict of
     interest) never sees that unit's claims, on any path."""
-    if principal.kind == "unit":
+    if acts_for_unit(principal):
         return principal.unit_id == claim_unit_id
     return is_staff(principal) and principal.unit_id != claim_unit_id
 
@@ -131,11 +131,11 @@ def may_see_claim(principal: Principal, *, claim_unit_id: str) -> bool:
 def may_see_webhook(principal: Principal, *, endpoint_unit_id: str | None) -> bool:
     """Admins see every endpoint; a unit its own unit's; the marketplace's account the
     marketplace's (those of no unit), which hear of every unit."""
-    if principal.kind == "unit":
+    if acts_for_unit(principal):
         return endpoint_unit_id is not None and principal.unit_id == endpoint_unit_id
     if principal.kind != "staff":
         return False
-    if principal.role == Role.marketplace:
+    if is_service_account(principal.role):
         return endpoint_unit_id is None
     return allows(principal, Action.manage_webhooks)
 
