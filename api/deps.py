@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from mvq.auth import policy
 from mvq.auth import service as auth
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import session_factory, utcnow
 from mvq.errors import Forbidden, Unauthenticated
 from web import session as web_session

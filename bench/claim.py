@@ -20,8 +20,8 @@ from bench.report import median, percentile, write_section
 from mvq.auth import service as auth
 from mvq.auth.models import Role
 from mvq.db import session_factory, utcnow
+from mvq.review.leases import priority_of
 from mvq.review.models import ItemState, ReviewItem
-from mvq.review.service import priority_of
 from mvq.rules import service as rules
 from mvq.submissions.models import Submission, SubmissionStatus
 from tests import harness

@@ -14,7 +14,7 @@ from sqlalchemy import event, text
 from bench.claim import fill_queue
 from bench.report import median, percentile, write_section
 from mvq.auth.models import Role
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import session_factory, utcnow
 from mvq.review import queue
 from tests import harness

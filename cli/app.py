@@ -96,6 +96,7 @@ def reset_2fa(email: str) -> None:
 
     import mvq.models  # noqa: F401  (every table, so the flush resolves foreign keys)
     from mvq.auth.models import StaffUser
+    from mvq.auth.policy import OPERATOR
     from mvq.auth.second_factor import reset_second_factor
     from mvq.db import session_scope
 
@@ -105,7 +106,7 @@ def reset_2fa(email: str) -> None:
         )
         if user_id is None:
             _fail(f"no user {email!r}")
-        reset_second_factor(session, user_id=str(user_id), actor="cli:admin")
+        reset_second_factor(session, principal=OPERATOR, user_id=str(user_id))
     typer.echo(f"second factor reset: {email.strip().lower()}")
 
 
@@ -127,15 +128,16 @@ def rotate_token(
 ) -> None:
     """Issue a new token for a unit (shown once); old tokens end after the grace period."""
     from mvq.auth import accounts
+    from mvq.auth.policy import OPERATOR
     from mvq.db import session_scope, utcnow
 
     try:
         with session_scope() as session:
             token = accounts.rotate_unit_token(
                 session,
+                principal=OPERATOR,
                 unit_id=_unit_id(session, unit),
                 grace=timedelta(minutes=grace_minutes),
-                actor="cli:admin",
                 now=utcnow(),
             )
     except DomainError as exc:
@@ -146,12 +148,13 @@ def rotate_token(
 @admin.command("revoke-tokens")
 def revoke_tokens(unit: Annotated[str, typer.Argument(help="unit id or name")]) -> None:
     """Revoke every token of a unit at once (a lost or captured device)."""
-    from mvq.auth import service as auth
+    from mvq.auth import accounts
+    from mvq.auth.policy import OPERATOR
     from mvq.db import session_scope, utcnow
 
     with session_scope() as session:
-        count = auth.revoke_unit_tokens(
-            session, unit_id=_unit_id(session, unit), actor="cli:admin", now=utcnow()
+        count = accounts.revoke_unit_tokens(
+            session, principal=OPERATOR, unit_id=_unit_id(session, unit), now=utcnow()
         )
     typer.echo(f"revoked: {count}")
 
@@ -171,12 +174,13 @@ def _user_id(session: "Session", email: str) -> str:
 def deactivate_user(email: str) -> None:
     """Disable a person's login and tokens (nothing is deleted); never the last active admin."""
     from mvq.auth import accounts
+    from mvq.auth.policy import OPERATOR
     from mvq.db import session_scope, utcnow
 
     try:
         with session_scope() as session:
-            accounts.deactivate_user(session, user_id=_user_id(session, email),
-                                     actor="cli:admin", self_id=None, now=utcnow())  # fmt: skip
+            accounts.deactivate_user(session, principal=OPERATOR,
+                                     user_id=_user_id(session, email), now=utcnow())  # fmt: skip
     except DomainError as exc:
         _fail(exc.message)
     typer.echo(f"deactivated: {email.strip().lower()}")
@@ -186,12 +190,14 @@ def deactivate_user(email: str) -> None:
 def reset_password(email: str) -> None:
     """Give a person a new password (shown once); their open web sessions end."""
     from mvq.auth import accounts
+    from mvq.auth.policy import OPERATOR
     from mvq.db import session_scope, utcnow
 
     try:
         with session_scope() as session:
-            password = accounts.reset_password(session, user_id=_user_id(session, email),
-                                               actor="cli:admin", now=utcnow())  # fmt: skip
+            password = accounts.reset_password(session, principal=OPERATOR,
+                                               user_id=_user_id(session, email),
+                                               now=utcnow())  # fmt: skip
     except DomainError as exc:
         _fail(exc.message)
     typer.echo(f"password: {password}")
@@ -201,10 +207,11 @@ def reset_password(email: str) -> None:
 def deactivate_unit(unit: Annotated[str, typer.Argument(help="unit id or name")]) -> None:
     """Deactivate a unit: its tokens are revoked and its members' logins disabled."""
     from mvq.auth import accounts
+    from mvq.auth.policy import OPERATOR
     from mvq.db import session_scope, utcnow
 
     with session_scope() as session:
-        accounts.deactivate_unit(session, unit_id=_unit_id(session, unit), actor="cli:admin",
+        accounts.deactivate_unit(session, principal=OPERATOR, unit_id=_unit_id(session, unit),
                                  now=utcnow())  # fmt: skip
     typer.echo(f"deactivated: {unit}")
 

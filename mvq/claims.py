@@ -7,16 +7,15 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mvq.auth.service import Principal
-from mvq.db import aware
+from mvq.auth.principal import Principal
+from mvq.errors import Conflict
 from mvq.matching.duplicates import DUPLICATE_KINDS
 from mvq.media.models import Frame, Media
-from mvq.review import appeals
-from mvq.review import service as review
-from mvq.scoring.disputes import ALREADY_CREDITED
+from mvq.review import appeals, decisions, evidence
+from mvq.scoring.disputes.detection import ALREADY_CREDITED
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions import service
-from mvq.submissions.models import Flag, Submission, SubmissionStatus
+from mvq.submissions.models import Flag, Submission
 from mvq.submissions.schemas import (
     AppealOut,
     DecisionOut,
@@ -40,7 +39,7 @@ def matches(session: Session, *, submission: Submission) -> MatchesOut:
         )
         for flag in service.flags_of(session, submission_id=submission.id)
         if flag.kind in ("exact_duplicate", "near_duplicate")
-        for match in review.live_evidence(session, flag).get("matches", [])
+        for match in evidence.live_evidence(session, flag).get("matches", [])
     ]
     return MatchesOut(submission_id=submission.id, matches=found)
 
@@ -51,7 +50,7 @@ def _flag_out(session: Session, flag: Flag, *, for_unit: bool) -> FlagOut:
     if for_unit and flag.kind in (*DUPLICATE_KINDS, ALREADY_CREDITED):
         return FlagOut(kind=flag.kind, media_id=flag.media_id, evidence={})
     return FlagOut(kind=flag.kind, media_id=flag.media_id,
-                   evidence=review.live_evidence(session, flag))  # fmt: skip
+                   evidence=evidence.live_evidence(session, flag))  # fmt: skip
 
 
 def detail(session: Session, submission: Submission, *, for_unit: bool) -> SubmissionOut:
@@ -78,7 +77,7 @@ def detail(session: Session, submission: Submission, *, for_unit: bool) -> Submi
                 ],
             )
         )
-    decision = review.latest_decision(session, submission_id=submission.id)
+    decision = decisions.latest_decision(session, submission_id=submission.id)
     appeal = appeals.of_claim(session, submission_id=submission.id)
     points = session.scalar(
         select(func.sum(LedgerEntry.points)).where(LedgerEntry.submission_id == submission.id)
@@ -152,15 +151,12 @@ def for_unit(
     claims = []
     for row in rows:
         out = detail(session, row, for_unit=True)
-        claims.append(UnitClaim(out, paid.get(row.id, []), _appeal_until(session, out, now)))
+        claims.append(UnitClaim(out, paid.get(row.id, []), _appeal_until(session, row, now)))
     return claims, total
 
 
-def _appeal_until(session: Session, claim: SubmissionOut, now: datetime) -> datetime | None:
-    if claim.status != SubmissionStatus.rejected or claim.appeal is not None:
+def _appeal_until(session: Session, claim: Submission, now: datetime) -> datetime | None:
+    try:
+        return appeals.open_window(session, submission=claim, now=now).closes
+    except Conflict:
         return None
-    rejection = review.latest_decision(session, submission_id=claim.id)
-    if rejection is None:
-        return None
-    closes = appeals.window_closes(rejection)
-    return closes if aware(closes) > now else None

@@ -16,7 +16,7 @@ from mvq import queue
 from mvq.audit import checkpoint
 from mvq.flows import intake
 from mvq.media.models import Media, MediaStatus
-from mvq.review import service as review
+from mvq.review import leases
 from mvq.webhooks import dispatch as webhooks
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def sweep(session: Session, *, now: datetime, stuck_after: timedelta) -> SweepRe
             )
         )
     )
-    released = review.release_expired(session, now=now)
+    released = leases.release_expired(session, now=now)
     aborted = intake.abort_abandoned(session, now=now)
     session.commit()
     # `send` skips ids already queued or running, so a healthy job is never doubled.

@@ -10,7 +10,7 @@ from api.deps import NowDep, SessionDep
 from mvq.auth import policy
 from mvq.auth import service as auth
 from mvq.auth.models import StaffUser
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.errors import Forbidden, Unauthenticated
 from web import i18n
 from web import session as web_session

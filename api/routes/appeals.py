@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from api.deps import NowDep, SessionDep, UnitDep, allowed
 from mvq.auth.policy import Action
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.flows import appeals as flow
 from mvq.review import appeals
 from mvq.review.schemas import (

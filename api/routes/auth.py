@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Request
 
 from api.deps import NowDep, SessionDep, client_address
-from mvq.auth import second_factor, service
+from mvq.auth import service, sign_in
 from mvq.auth.schemas import TokenOut, TokenRequest
 from mvq.errors import Unauthenticated
 
@@ -10,18 +10,13 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 @router.post("/token", response_model=TokenOut)
 def issue_token(body: TokenRequest, request: Request, session: SessionDep, now: NowDep) -> TokenOut:
-    client = client_address(request)
-    user = service.login(session, email=body.email, password=body.password, client=client)
-    if second_factor.in_use(user):
-        if not body.otp or not body.otp.strip():
-            raise Unauthenticated("this account needs a second factor: send otp (a TOTP code "
-                                  "or a recovery code)", code="otp_required")  # fmt: skip
-        try:
-            second_factor.verify(session, user=user, code=body.otp, client=client, now=now,
-                                 via="api_token")  # fmt: skip
-        except Unauthenticated:
-            session.commit()  # the failure's audit stays
-            raise
-    token = service.issue_staff_token(session, user=user, now=now)
+    try:
+        token = sign_in.api_token(
+            session, email=body.email, password=body.password, otp=body.otp,
+            client=client_address(request), now=now,
+        )  # fmt: skip
+    except Unauthenticated:
+        session.commit()  # a wrong code's audit stays
+        raise
     session.commit()
     return TokenOut(token=token, expires_at=service.staff_token_expiry(now))

@@ -4,8 +4,8 @@ from fastapi import APIRouter
 
 from api.deps import NowDep, SessionDep, allowed
 from mvq.auth.policy import Action
-from mvq.auth.service import Principal
-from mvq.scoring import disputes
+from mvq.auth.principal import Principal
+from mvq.scoring.disputes import reading, settlement
 from mvq.scoring.schemas import DisputeOut, LedgerEntryOut, SettleIn, SettleOut
 
 router = APIRouter(prefix="/api/v1/disputes", tags=["disputes"])
@@ -16,8 +16,8 @@ def open_disputes(
     session: SessionDep, principal: Principal = allowed(Action.view_disputes)
 ) -> list[DisputeOut]:
     return [
-        DisputeOut.model_validate(disputes.describe(contest))
-        for contest in disputes.open_disputes(session, viewer=principal)
+        DisputeOut.model_validate(reading.describe(contest))
+        for contest in reading.open_disputes(session, viewer=principal)
     ]
 
 
@@ -29,7 +29,7 @@ def settle(
     now: NowDep,
     principal: Principal = allowed(Action.settle_disputes),
 ) -> SettleOut:
-    awarded = disputes.settle(
+    awarded = settlement.settle(
         session, senior=principal, dispute_id=dispute_id, shares=body.shares, note=body.note,
         now=now, reverse=body.reverse,
     )  # fmt: skip

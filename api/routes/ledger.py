@@ -4,10 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 
-from api.deps import SessionDep, allowed
-from mvq.auth import service as auth
-from mvq.auth.policy import Action
-from mvq.auth.service import Principal
+from api.deps import PrincipalDep, SessionDep
 from mvq.scoring import ledger
 from mvq.scoring.schemas import DebitIn, DebitOut, LedgerEntryOut, LedgerOut
 
@@ -18,14 +15,13 @@ router = APIRouter(prefix="/api/v1/units", tags=["ledger"])
 def unit_ledger(
     unit_id: str,
     session: SessionDep,
-    _: Principal = allowed(Action.read_ledgers),
+    principal: PrincipalDep,
 ) -> LedgerOut:
-    auth.get_unit(session, unit_id=unit_id)
-    rows = ledger.entries(session, unit_id=unit_id, limit=500, offset=0)
+    found = ledger.statement(session, reader=principal, unit_id=unit_id, limit=500)
     return LedgerOut(
         unit_id=unit_id,
-        balance=ledger.balance(session, unit_id=unit_id),
-        entries=[LedgerEntryOut.model_validate(r, from_attributes=True) for r in rows],
+        balance=found.balance,
+        entries=[LedgerEntryOut.model_validate(r, from_attributes=True) for r in found.entries],
     )
 
 
@@ -36,7 +32,7 @@ def spend(
     response: Response,
     session: SessionDep,
     idempotency_key: Annotated[str, Header(min_length=1, max_length=200)],
-    principal: Principal = allowed(Action.record_debits),
+    principal: PrincipalDep,
 ) -> DebitOut:
     """Records a spend; the same Idempotency-Key again returns the same spend (200)."""
     entry, created = ledger.debit(
@@ -45,8 +41,7 @@ def spend(
         points=body.points,
         idempotency_key=idempotency_key,
         note=body.note,
-        actor_id=principal.id,
-        actor=principal.actor,
+        spender=principal,
     )
     session.commit()
     if not created:

@@ -5,9 +5,9 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import NowDep, SessionDep, StaffDep, allowed
 from mvq.auth.policy import Action
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.flows import decisions
-from mvq.review import queue, service, stats
+from mvq.review import leases, queue, stats
 from mvq.review.models import Decision
 from mvq.review.schemas import (
     ClaimOut,
@@ -77,7 +77,7 @@ def reviewer_stats(
 
 @router.post("/claim", response_model=ClaimOut, responses={204: {"description": "queue empty"}})
 def claim(principal: StaffDep, session: SessionDep, now: NowDep) -> ClaimOut | Response:
-    claimed = service.claim_next(
+    claimed = leases.claim_next(
         session, reviewer=principal, now=now, lease_seconds=get_settings().lease_seconds
     )
     session.commit()
@@ -96,7 +96,7 @@ def claim(principal: StaffDep, session: SessionDep, now: NowDep) -> ClaimOut | R
 @router.post("/{item_id}/claim", response_model=ClaimOut)
 def claim_item(item_id: str, principal: StaffDep, session: SessionDep, now: NowDep) -> ClaimOut:
     """Claims this one item, under the same rules as the next-item claim."""
-    item, submission = service.claim_item(
+    item, submission = leases.claim_item(
         session, reviewer=principal, item_id=item_id, now=now,
         lease_seconds=get_settings().lease_seconds,
     )  # fmt: skip
@@ -111,7 +111,7 @@ def release(
     item_id: str, body: HeartbeatIn, principal: StaffDep, session: SessionDep, now: NowDep
 ) -> Response:
     """Gives the lease back at once; the item returns to its lane."""
-    service.release(session, reviewer=principal, item_id=item_id,
+    leases.release(session, reviewer=principal, item_id=item_id,
                     lease_token=body.lease_token, now=now, reason="left")  # fmt: skip
     session.commit()
     return Response(status_code=204)
@@ -139,7 +139,7 @@ def undo(decision_id: str, principal: StaffDep, session: SessionDep, now: NowDep
 def heartbeat(
     item_id: str, body: HeartbeatIn, principal: StaffDep, session: SessionDep, now: NowDep
 ) -> LeaseOut:
-    expires = service.renew_lease(
+    expires = leases.renew_lease(
         session,
         reviewer=principal,
         item_id=item_id,

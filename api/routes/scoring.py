@@ -3,7 +3,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import NowDep, PrincipalDep, SessionDep, StaffDep, allowed
 from mvq.auth.policy import Action
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.errors import Forbidden
 from mvq.rules import service
 from mvq.rules.models import RuleVersion

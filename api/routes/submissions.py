@@ -4,7 +4,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from api.deps import NowDep, PrincipalDep, SessionDep, StaffDep, UnitDep
 from mvq import claims, ratelimit
-from mvq.flows import appeals
+from mvq.flows import intake
 from mvq.media.schemas import MediaCreate, MediaCreated, UploadedPart, UploadInstructions
 from mvq.settings import get_settings
 from mvq.submissions import service
@@ -84,7 +84,7 @@ def add_media(
     submission_id: str, body: MediaCreate, principal: UnitDep, session: SessionDep
 ) -> MediaCreated:
     # Before processing starts, or later for the claim's pending appeal.
-    plan = appeals.register_media(
+    plan = intake.register_media(
         session, principal=principal, submission_id=submission_id, **body.model_dump()
     )
     session.commit()

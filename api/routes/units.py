@@ -4,11 +4,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
-from api.deps import NowDep, SessionDep, allowed
+from api.deps import NowDep, PrincipalDep, SessionDep
 from mvq.auth import accounts
-from mvq.auth import service as auth
-from mvq.auth.policy import Action
-from mvq.auth.service import Principal
 
 router = APIRouter(prefix="/api/v1/units", tags=["units"])
 
@@ -32,12 +29,12 @@ def rotate_token(
     unit_id: str,
     session: SessionDep,
     now: NowDep,
+    principal: PrincipalDep,
     body: Annotated[RotateIn | None, Body()] = None,
-    principal: Principal = allowed(Action.manage_units),
 ) -> UnitTokenOut:
     grace = timedelta(minutes=body.grace_minutes if body else 0)
     token = accounts.rotate_unit_token(
-        session, unit_id=unit_id, grace=grace, actor=principal.actor, now=now
+        session, principal=principal, unit_id=unit_id, grace=grace, now=now
     )
     session.commit()
     return UnitTokenOut(unit_id=unit_id, token=token)
@@ -48,8 +45,8 @@ def revoke_tokens(
     unit_id: str,
     session: SessionDep,
     now: NowDep,
-    principal: Principal = allowed(Action.manage_units),
+    principal: PrincipalDep,
 ) -> RevokedOut:
-    count = auth.revoke_unit_tokens(session, unit_id=unit_id, actor=principal.actor, now=now)
+    count = accounts.revoke_unit_tokens(session, principal=principal, unit_id=unit_id, now=now)
     session.commit()
     return RevokedOut(unit_id=unit_id, revoked=count)

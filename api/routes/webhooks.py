@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import NowDep, PrincipalDep, SessionDep, allowed
 from mvq.auth.policy import Action
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.webhooks import service
 from mvq.webhooks.models import WebhookEndpoint
 from mvq.webhooks.schemas import (

@@ -3,11 +3,11 @@ marketplace's service accounts. Nothing is deleted: a unit or a person is deacti
 revoked. Every change writes an audit event naming who did it and what changed, never a
 password or a token.
 
-Two rules keep the system administrable: nobody changes their own role or deactivates
-themselves (`own_account`), and the last active admin is neither demoted nor deactivated
-(`last_admin`). `self_id` is the acting person's account (None from the command line)."""
+Every function takes the principal acting and asks the policy first (units and their tokens:
+`manage_units`; people: `manage_staff`); the command line acts as `policy.OPERATOR`. Two rules
+keep the system administrable: nobody changes their own role or deactivates themselves
+(`own_account`), and the last active admin is neither demoted nor deactivated (`last_admin`)."""
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import available_timezones
@@ -17,12 +17,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
+from mvq.auth import policy
 from mvq.auth import service as auth
 from mvq.auth.models import ApiToken, Role, StaffUser
+from mvq.auth.policy import Action
+from mvq.auth.principal import Principal
 from mvq.errors import Conflict, Invalid, NotFound
 from mvq.units.models import Unit
 
-STAFF_ROLES = tuple(r for r in Role if r != Role.unit)
 MAX_GRACE = timedelta(days=7)
 _hasher = PasswordHasher()
 
@@ -49,11 +51,12 @@ def _user_event(session: Session, *, actor: str, action: str, user: StaffUser,
 # Units
 
 
-def units(session: Session, *, now: datetime) -> list[UnitSummary]:
+def units(session: Session, *, principal: Principal, now: datetime) -> list[UnitSummary]:
+    policy.require(principal, Action.manage_units)
     members = dict(
         session.execute(
             select(StaffUser.unit_id, func.count())
-            .where(StaffUser.role == Role.unit, StaffUser.disabled_at.is_(None))
+            .where(policy.member_accounts(), StaffUser.disabled_at.is_(None))
             .group_by(StaffUser.unit_id)
         ).all()
     )
@@ -71,6 +74,11 @@ def units(session: Session, *, now: datetime) -> list[UnitSummary]:
     return [UnitSummary(u, members.get(u.id, 0), tokens.get(u.id, 0)) for u in rows]
 
 
+def get_unit(session: Session, *, principal: Principal, unit_id: str) -> Unit:
+    policy.require(principal, Action.manage_units)
+    return auth.get_unit(session, unit_id=unit_id)
+
+
 def active_unit(session: Session, *, unit_id: str) -> Unit:
     unit = auth.get_unit(session, unit_id=unit_id)
     if unit.disabled_at is not None:
@@ -78,33 +86,33 @@ def active_unit(session: Session, *, unit_id: str) -> Unit:
     return unit
 
 
-def create_unit(session: Session, *, name: str, actor: str) -> tuple[Unit, str]:
-    """The unit and its first API token (to be shown once)."""
-    if len(name.strip()) > 200:
-        raise Invalid("a unit's name has at most 200 characters", code="bad_name")
-    return auth.create_unit(session, name=name, actor=actor)
+def create_unit(session: Session, *, principal: Principal, name: str) -> tuple[Unit, str]:
+    """The unit and its first API token (to be shown once), made by `auth.create_unit`."""
+    policy.require(principal, Action.manage_units)
+    return auth.create_unit(session, name=name, actor=principal.actor)
 
 
-def rename_unit(session: Session, *, unit_id: str, name: str, actor: str) -> Unit:
-    unit = auth.get_unit(session, unit_id=unit_id)
+def rename_unit(session: Session, *, principal: Principal, unit_id: str, name: str) -> Unit:
+    unit = get_unit(session, principal=principal, unit_id=unit_id)
     name = name.strip()
-    if not name or len(name) > 200:
-        raise Invalid("a unit's name has 1 to 200 characters", code="bad_name")
+    if not name or len(name) > auth.MAX_UNIT_NAME:
+        raise Invalid(f"a unit's name has 1 to {auth.MAX_UNIT_NAME} characters", code="bad_name")
     if name == unit.name:
         return unit
     if session.scalar(select(Unit.id).where(Unit.name == name)):
         raise Conflict(f"a unit named {name!r} exists", code="unit_exists")
     before, unit.name = unit.name, name
     session.flush()
-    audit.record(session, actor=actor, action="unit.renamed", object_type="unit",
+    audit.record(session, actor=principal.actor, action="unit.renamed", object_type="unit",
                  object_id=unit.id, data={"from": before, "to": name})  # fmt: skip
     return unit
 
 
-def deactivate_unit(session: Session, *, unit_id: str, actor: str, now: datetime) -> Unit:
+def deactivate_unit(session: Session, *, principal: Principal, unit_id: str, now: datetime) -> Unit:
     """Its tokens are revoked and its members' logins disabled at once; its claims, ledger
     and people stay on record."""
-    unit = auth.get_unit(session, unit_id=unit_id)
+    unit = get_unit(session, principal=principal, unit_id=unit_id)
+    actor = principal.actor
     if unit.disabled_at is not None:
         return unit
     unit.disabled_at = now
@@ -113,7 +121,7 @@ def deactivate_unit(session: Session, *, unit_id: str, actor: str, now: datetime
         session.scalars(
             select(StaffUser).where(
                 StaffUser.unit_id == unit.id,
-                StaffUser.role == Role.unit,
+                policy.member_accounts(),
                 StaffUser.disabled_at.is_(None),
             )
         )
@@ -132,7 +140,10 @@ def deactivate_unit(session: Session, *, unit_id: str, actor: str, now: datetime
 # A unit's API tokens
 
 
-def unit_tokens(session: Session, *, unit_id: str, now: datetime) -> list[TokenRow]:
+def unit_tokens(
+    session: Session, *, principal: Principal, unit_id: str, now: datetime
+) -> list[TokenRow]:
+    policy.require(principal, Action.manage_units)
     rows = session.scalars(
         select(ApiToken).where(ApiToken.unit_id == unit_id).order_by(ApiToken.created_at.desc())
     )
@@ -147,58 +158,69 @@ def _state(token: ApiToken, now: datetime) -> str:
     return "expiring" if token.expires_at > now else "expired"
 
 
-def add_unit_token(session: Session, *, unit_id: str, actor: str) -> str:
+def add_unit_token(session: Session, *, principal: Principal, unit_id: str) -> str:
     """One more token beside the live ones (a second device), shown once."""
+    policy.require(principal, Action.manage_units)
     active_unit(session, unit_id=unit_id)
-    token = _new_token(session, prefix="mvqu", unit_id=unit_id)
-    audit.record(session, actor=actor, action="unit.token_created", object_type="unit",
+    token = auth.mint_token(session, prefix="mvqu", unit_id=unit_id)
+    audit.record(session, actor=principal.actor, action="unit.token_created", object_type="unit",
                  object_id=unit_id)  # fmt: skip
     return token
 
 
 def rotate_unit_token(
-    session: Session, *, unit_id: str, grace: timedelta, actor: str, now: datetime
+    session: Session, *, principal: Principal, unit_id: str, grace: timedelta, now: datetime
 ) -> str:
     """A new token; the old ones end after `grace` (0: at once). Not for a deactivated unit."""
+    policy.require(principal, Action.manage_units)
     if not timedelta(0) <= grace <= MAX_GRACE:
         raise Invalid("the grace period is 0 to 7 days", code="bad_grace")
     active_unit(session, unit_id=unit_id)
-    return auth.rotate_unit_token(session, unit_id=unit_id, grace=grace, actor=actor, now=now)
+    return auth.rotate_unit_token(session, unit_id=unit_id, grace=grace, actor=principal.actor,
+                                  now=now)  # fmt: skip
 
 
-def _new_token(session: Session, *, prefix: str, unit_id: str | None = None,
-               user_id: str | None = None) -> str:  # fmt: skip
-    token = f"{prefix}_{secrets.token_urlsafe(32)}"
-    session.add(ApiToken(token_hash=auth.hash_token(token), unit_id=unit_id, user_id=user_id))
-    session.flush()
-    return token
+def revoke_unit_tokens(session: Session, *, principal: Principal, unit_id: str,
+                       now: datetime) -> int:  # fmt: skip
+    """Every live token of the unit stops working at once; returns how many."""
+    policy.require(principal, Action.manage_units)
+    return auth.revoke_unit_tokens(session, unit_id=unit_id, actor=principal.actor, now=now)
 
 
 # People
 
 
-def staff(session: Session) -> list[StaffUser]:
+def staff(session: Session, *, principal: Principal) -> list[StaffUser]:
     """Everyone but units' members: active first, by role and e-mail."""
+    policy.require(principal, Action.manage_staff)
     return list(
         session.scalars(
             select(StaffUser)
-            .where(StaffUser.role != Role.unit)
+            .where(policy.staff_accounts())
             .order_by(StaffUser.disabled_at.is_not(None), StaffUser.role, StaffUser.email)
         )
     )
 
 
-def members(session: Session, *, unit_id: str) -> list[StaffUser]:
+def members(session: Session, *, principal: Principal, unit_id: str) -> list[StaffUser]:
+    policy.require(principal, Action.manage_units)
     return list(
         session.scalars(
             select(StaffUser)
-            .where(StaffUser.role == Role.unit, StaffUser.unit_id == unit_id)
+            .where(policy.member_accounts(), StaffUser.unit_id == unit_id)
             .order_by(StaffUser.disabled_at.is_not(None), StaffUser.email)
         )
     )
 
 
-def get_user(session: Session, *, user_id: str) -> StaffUser:
+def get_user(session: Session, *, principal: Principal, user_id: str) -> StaffUser:
+    """An account, for those who manage staff, or one's own."""
+    if not policy.may_see_account(principal, user_id=user_id):
+        policy.require(principal, Action.manage_staff)
+    return _user(session, user_id=user_id)
+
+
+def _user(session: Session, *, user_id: str) -> StaffUser:
     user = session.get(StaffUser, user_id)
     if user is None:
         raise NotFound("no such account")
@@ -206,21 +228,27 @@ def get_user(session: Session, *, user_id: str) -> StaffUser:
 
 
 def create_staff(
-    session: Session, *, email: str, role: str, unit_id: str | None, actor: str
+    session: Session, *, principal: Principal, email: str, role: str, unit_id: str | None
 ) -> tuple[StaffUser, str]:
     """A member of staff or a service account, and a password (to be shown once). `unit_id`
     links them to a unit they must never review."""
-    if role not in STAFF_ROLES:
+    policy.require(principal, Action.manage_staff)
+    if not policy.is_staff_role(role):
         raise Invalid("choose a staff role", code="bad_role")
     if unit_id is not None:
         auth.get_unit(session, unit_id=unit_id)
-    return auth.create_user(session, email=email, role=Role(role), unit_id=unit_id, actor=actor)
+    return auth.create_user(session, email=email, role=Role(role), unit_id=unit_id,
+                            actor=principal.actor)  # fmt: skip
 
 
-def add_member(session: Session, *, unit_id: str, email: str, actor: str) -> tuple[StaffUser, str]:
+def add_member(
+    session: Session, *, principal: Principal, unit_id: str, email: str
+) -> tuple[StaffUser, str]:
     """A login for a person who acts for the unit, and a password (to be shown once)."""
+    policy.require(principal, Action.manage_staff)
     active_unit(session, unit_id=unit_id)
-    return auth.create_user(session, email=email, role=Role.unit, unit_id=unit_id, actor=actor)
+    return auth.create_user(session, email=email, role=Role.unit, unit_id=unit_id,
+                            actor=principal.actor)  # fmt: skip
 
 
 def _active_admins(session: Session) -> list[str]:
@@ -228,43 +256,45 @@ def _active_admins(session: Session) -> list[str]:
     return list(
         session.scalars(
             select(StaffUser.id)
-            .where(StaffUser.role == Role.admin, StaffUser.disabled_at.is_(None))
+            .where(policy.admin_accounts(), StaffUser.disabled_at.is_(None))
             .with_for_update()
         )
     )
 
 
 def _keeps_an_admin(session: Session, user: StaffUser) -> None:
-    alone = user.role == Role.admin and user.disabled_at is None
+    alone = policy.is_admin(user.role) and user.disabled_at is None
     if alone and _active_admins(session) == [user.id]:
         raise Conflict("this is the last active admin: make another admin first",
                        code="last_admin")  # fmt: skip
 
 
-def change_role(
-    session: Session, *, user_id: str, role: str, actor: str, self_id: str | None
-) -> StaffUser:
-    user = get_user(session, user_id=user_id)
-    if role not in STAFF_ROLES or user.role == Role.unit:
+def change_role(session: Session, *, principal: Principal, user_id: str, role: str) -> StaffUser:
+    policy.require(principal, Action.manage_staff)
+    user = _user(session, user_id=user_id)
+    if not policy.is_staff_role(role) or policy.is_member(user.role):
         raise Invalid("a staff role, for a member of staff", code="bad_role")
-    if user.id == self_id:
+    if user.id == principal.user_id:
         raise Conflict("you cannot change your own role", code="own_account")
     if role == user.role:
         return user
-    if role != Role.admin:
+    if not policy.is_admin(role):
         _keeps_an_admin(session, user)
     before, user.role = user.role, role
     session.flush()
-    _user_event(session, actor=actor, action="user.role_changed", user=user, **{"from": before},
-                to=role)  # fmt: skip
+    _user_event(session, actor=principal.actor, action="user.role_changed", user=user,
+                **{"from": before}, to=role)  # fmt: skip
     return user
 
 
-def link_unit(session: Session, *, user_id: str, unit_id: str | None, actor: str) -> StaffUser:
+def link_unit(
+    session: Session, *, principal: Principal, user_id: str, unit_id: str | None
+) -> StaffUser:
     """Staff linked to a unit (a conflict of interest) never see that unit's claims; None
     unlinks. A member's unit is who they act for and does not change."""
-    user = get_user(session, user_id=user_id)
-    if user.role == Role.unit:
+    policy.require(principal, Action.manage_staff)
+    user = _user(session, user_id=user_id)
+    if policy.is_member(user.role):
         raise Invalid("a unit's member acts for their unit; add them to another unit instead",
                       code="member_unit")  # fmt: skip
     if unit_id is not None:
@@ -274,32 +304,36 @@ def link_unit(session: Session, *, user_id: str, unit_id: str | None, actor: str
     before, user.unit_id = user.unit_id, unit_id
     session.flush()
     action = "user.unit_linked" if unit_id else "user.unit_unlinked"
-    _user_event(session, actor=actor, action=action, user=user, unit_id=unit_id or before)
+    _user_event(session, actor=principal.actor, action=action, user=user,
+                unit_id=unit_id or before)  # fmt: skip
     return user
 
 
 def deactivate_user(
-    session: Session, *, user_id: str, actor: str, self_id: str | None, now: datetime
+    session: Session, *, principal: Principal, user_id: str, now: datetime
 ) -> StaffUser:
     """The login and every token stop working at once; the account stays on record."""
-    user = get_user(session, user_id=user_id)
-    if user.id == self_id:
+    policy.require(principal, Action.manage_staff)
+    user = _user(session, user_id=user_id)
+    if user.id == principal.user_id:
         raise Conflict("you cannot deactivate your own account", code="own_account")
     if user.disabled_at is not None:
         return user
     _keeps_an_admin(session, user)
     user.disabled_at = now
     session.flush()
-    _user_event(session, actor=actor, action="user.deactivated", user=user, role=user.role)
+    _user_event(session, actor=principal.actor, action="user.deactivated", user=user,
+                role=user.role)  # fmt: skip
     return user
 
 
-def reset_password(session: Session, *, user_id: str, actor: str, now: datetime) -> str:
+def reset_password(session: Session, *, principal: Principal, user_id: str, now: datetime) -> str:
     """A new password (to be shown once); the person's open web sessions end."""
-    user = get_user(session, user_id=user_id)
+    policy.require(principal, Action.manage_staff)
+    user = _user(session, user_id=user_id)
     if user.disabled_at is not None:
         raise Conflict("the account is deactivated", code="user_disabled")
-    password = secrets.token_urlsafe(15)
+    password = auth.new_password()
     user.password_hash = _hasher.hash(password)
     sessions = session.scalars(
         select(ApiToken).where(
@@ -310,15 +344,18 @@ def reset_password(session: Session, *, user_id: str, actor: str, now: datetime)
     for row in sessions:
         row.revoked_at = now
     session.flush()
-    _user_event(session, actor=actor, action="user.password_reset", user=user,
+    _user_event(session, actor=principal.actor, action="user.password_reset", user=user,
                 sessions_ended=len(sessions))  # fmt: skip
     return password
 
 
-def issue_service_token(session: Session, *, user_id: str, actor: str, now: datetime) -> str:
+def issue_service_token(
+    session: Session, *, principal: Principal, user_id: str, now: datetime
+) -> str:
     """The marketplace account's API token (shown once); its earlier tokens are revoked."""
-    user = get_user(session, user_id=user_id)
-    if user.role != Role.marketplace:
+    policy.require(principal, Action.manage_staff)
+    user = _user(session, user_id=user_id)
+    if not policy.is_service_account(user.role):
         raise Invalid("only a service account gets a standing token", code="not_service")
     if user.disabled_at is not None:
         raise Conflict("the account is deactivated", code="user_disabled")
@@ -329,8 +366,8 @@ def issue_service_token(session: Session, *, user_id: str, actor: str, now: date
     ).all()
     for row in old:
         row.revoked_at = now
-    token = _new_token(session, prefix="mvqs", user_id=user.id)
-    _user_event(session, actor=actor, action="user.token_issued", user=user,
+    token = auth.mint_token(session, prefix="mvqs", user_id=user.id)
+    _user_event(session, actor=principal.actor, action="user.token_issued", user=user,
                 tokens_revoked=len(old))  # fmt: skip
     return token
 
@@ -338,11 +375,10 @@ def issue_service_token(session: Session, *, user_id: str, actor: str, now: date
 def set_preferences(
     session: Session,
     *,
-    user_id: str,
+    principal: Principal,
     language: str | None,
     time_zone: str | None,
     languages: tuple[str, ...],
-    actor: str,
 ) -> StaffUser:
     """A person's own reading settings: the pages' language and the zone times are told in.
     None for either: the default (the browser's language, the configured zone)."""
@@ -350,9 +386,11 @@ def set_preferences(
         raise Invalid(f"language must be one of {', '.join(languages)}", code="bad_language")
     if time_zone is not None and time_zone not in available_timezones():
         raise Invalid(f"no time zone named {time_zone!r}", code="bad_time_zone")
-    person = get_user(session, user_id=user_id)
+    if principal.user_id is None:
+        raise Invalid("only a person has reading settings", code="not_a_person")
+    person = _user(session, user_id=principal.user_id)
     person.language, person.time_zone = language, time_zone
-    audit.record(session, actor=actor, action="user.preferences_changed",
+    audit.record(session, actor=principal.actor, action="user.preferences_changed",
                  object_type="staff_user", object_id=person.id,
                  data={"language": language, "time_zone": time_zone})  # fmt: skip
     return person

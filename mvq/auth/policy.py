@@ -1,14 +1,19 @@
 """Who may do what: one named role set per kind of person, one check per action.
 
-Services, the API's dependencies and the web pages' templates all ask this module, so a role
-gains or loses an action here and nowhere else. Object-level rules (a unit sees its own
-claims; staff linked to a unit never see that unit's) live here too.
+Every service that changes or reveals something asks this module itself, with the principal
+it is given; routes only say who is asking, and the pages' templates ask it what to show. So a
+role gains or loses an action here and nowhere else, and no other module compares roles: what
+an account's role means (a unit's member, a service account, an admin, who needs a second
+factor) is answered here too. Object-level rules (a unit sees its own claims; staff linked to a
+unit never see that unit's) live here as well.
 """
 
 import enum
 
-from mvq.auth.models import Role
-from mvq.auth.service import Principal
+from sqlalchemy import ColumnElement
+
+from mvq.auth.models import Role, StaffUser
+from mvq.auth.principal import Principal
 from mvq.errors import Forbidden
 
 REVIEWERS = frozenset({Role.reviewer, Role.senior})
@@ -18,6 +23,14 @@ SENIORS = frozenset({Role.senior})
 STAFF = frozenset({Role.reviewer, Role.senior, Role.admin, Role.auditor})
 ADMINS = frozenset({Role.admin})
 AUDITORS = frozenset({Role.auditor})
+# The roles an admin gives people on staff (a unit's member is added to a unit instead).
+STAFF_ROLES = tuple(r for r in Role if r != Role.unit)
+# Roles that must sign in with a second factor; reviewers too when the settings say so.
+SECOND_FACTOR_ROLES = frozenset({Role.senior, Role.admin, Role.auditor, Role.marketplace})
+
+# The command line runs with the database's own credentials: whoever holds them administers
+# the system already, so its operator may do what an admin may. Its audit actor is "cli:admin".
+OPERATOR = Principal(kind="cli", id="admin", role=Role.admin)
 
 
 class Action(enum.StrEnum):
@@ -85,12 +98,17 @@ REFUSALS: dict[Action, str] = {
 
 
 def allows(principal: Principal, action: Action) -> bool:
-    return principal.kind == "staff" and principal.role in ALLOWED[action]
+    return principal.kind in ("staff", "cli") and principal.role in ALLOWED[action]
 
 
 def require(principal: Principal, action: Action) -> None:
     if not allows(principal, action):
         raise Forbidden(REFUSALS[action])
+
+
+def acts_for_unit(principal: Principal) -> bool:
+    """A unit's token, or a member signed in for the unit."""
+    return principal.kind == "unit"
 
 
 def is_staff(principal: Principal) -> bool:
@@ -99,13 +117,13 @@ def is_staff(principal: Principal) -> bool:
 
 def may_read_claims(principal: Principal) -> bool:
     """Units and people on staff; the marketplace records spends and reads nothing else."""
-    return principal.kind == "unit" or is_staff(principal)
+    return acts_for_unit(principal) or is_staff(principal)
 
 
 def may_see_claim(principal: Principal, *, claim_unit_id: str) -> bool:
     """A unit sees only its own claims; a member of staff linked to a unit (a conflict of
     interest) never sees that unit's claims, on any path."""
-    if principal.kind == "unit":
+    if acts_for_unit(principal):
         return principal.unit_id == claim_unit_id
     return is_staff(principal) and principal.unit_id != claim_unit_id
 
@@ -113,10 +131,55 @@ def may_see_claim(principal: Principal, *, claim_unit_id: str) -> bool:
 def may_see_webhook(principal: Principal, *, endpoint_unit_id: str | None) -> bool:
     """Admins see every endpoint; a unit its own unit's; the marketplace's account the
     marketplace's (those of no unit), which hear of every unit."""
-    if principal.kind == "unit":
+    if acts_for_unit(principal):
         return endpoint_unit_id is not None and principal.unit_id == endpoint_unit_id
     if principal.kind != "staff":
         return False
-    if principal.role == Role.marketplace:
+    if is_service_account(principal.role):
         return endpoint_unit_id is None
     return allows(principal, Action.manage_webhooks)
+
+
+def may_see_account(principal: Principal, *, user_id: str) -> bool:
+    """One's own account (its settings), or anyone's for those who manage staff."""
+    return principal.user_id == user_id or allows(principal, Action.manage_staff)
+
+
+# What an account's role means
+
+
+def is_member(role: str | None) -> bool:
+    """A unit's member: a person who acts for their unit, never on staff."""
+    return role == Role.unit
+
+
+def is_staff_role(role: str | None) -> bool:
+    return role in STAFF_ROLES
+
+
+def is_service_account(role: str | None) -> bool:
+    """The marketplace's account: not a person, it spends and reads ledgers by API token."""
+    return role == Role.marketplace
+
+
+def is_admin(role: str | None) -> bool:
+    return role == Role.admin
+
+
+def needs_second_factor(role: str | None, *, reviewers_too: bool) -> bool:
+    """Must a person of this role sign in with a second factor (enrolling first if need be)?"""
+    return role in SECOND_FACTOR_ROLES or (reviewers_too and role == Role.reviewer)
+
+
+def member_accounts() -> ColumnElement[bool]:
+    """The accounts of units' members, as a query condition."""
+    return StaffUser.role == Role.unit
+
+
+def staff_accounts() -> ColumnElement[bool]:
+    """Everyone's account but units' members, as a query condition."""
+    return StaffUser.role != Role.unit
+
+
+def admin_accounts() -> ColumnElement[bool]:
+    return StaffUser.role == Role.admin

@@ -20,22 +20,24 @@ from sqlalchemy.orm import Session
 
 from mvq import ratelimit, sealing
 from mvq.audit import service as audit
-from mvq.auth.models import RecoveryCode, Role, StaffUser
-from mvq.errors import Unauthenticated
+from mvq.auth import policy
+from mvq.auth.models import RecoveryCode, StaffUser
+from mvq.auth.policy import Action
+from mvq.auth.principal import Principal
+from mvq.errors import NotFound, Unauthenticated
 from mvq.settings import get_settings
 
 ISSUER = "mvq"
 STEP_SECONDS = 30
 RECOVERY_CODES = 10
 _INFO = b"mvq staff totp secrets v1"
-ALWAYS_REQUIRED = frozenset({Role.senior, Role.admin, Role.auditor, Role.marketplace})
 
 
 def required(user: StaffUser) -> bool:
     """Must this person sign in with a second factor (enrolling first if need be)?"""
-    if user.role in ALWAYS_REQUIRED:
-        return True
-    return user.role == Role.reviewer and get_settings().reviewer_totp_required
+    return policy.needs_second_factor(
+        user.role, reviewers_too=get_settings().reviewer_totp_required
+    )
 
 
 def enrolled(user: StaffUser) -> bool:
@@ -44,11 +46,11 @@ def enrolled(user: StaffUser) -> bool:
 
 def in_use(user: StaffUser) -> bool:
     """Does signing in ask for a code (or for enrolment)? Unit members never have one."""
-    return user.role != Role.unit and (required(user) or enrolled(user))
+    return not policy.is_member(user.role) and (required(user) or enrolled(user))
 
 
 def may_enrol(user: StaffUser) -> bool:
-    return user.role != Role.unit and user.disabled_at is None
+    return not policy.is_member(user.role) and user.disabled_at is None
 
 
 def _seal(secret: str, user: StaffUser) -> str:
@@ -150,17 +152,21 @@ def verify(session: Session, *, user: StaffUser, code: str, client: str, now: da
     raise Unauthenticated("wrong code", code="bad_otp")
 
 
-def reset_second_factor(session: Session, *, user_id: str, actor: str) -> None:
+def reset_second_factor(session: Session, *, principal: Principal, user_id: str) -> None:
     """An admin's reset (a lost phone): the secret and recovery codes go; the person enrols
     again at the next web sign-in (and cannot get an API token before)."""
-    user = session.get_one(StaffUser, user_id)
+    policy.require(principal, Action.manage_staff)
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise NotFound("no such account")
     had = enrolled(user)
     user.totp_sealed_secret = None
     user.totp_enrolled_at = None
     user.totp_last_step = None
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     session.flush()
-    _audit(session, user, actor=actor, action="user.second_factor_reset", was_enrolled=had)
+    _audit(session, user, actor=principal.actor, action="user.second_factor_reset",
+           was_enrolled=had)  # fmt: skip
 
 
 def recovery_codes_left(session: Session, *, user_id: str) -> int:

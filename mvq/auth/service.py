@@ -2,7 +2,6 @@
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -12,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from mvq import ratelimit
 from mvq.audit import service as audit
+from mvq.auth import policy
 from mvq.auth.models import ApiToken, Role, StaffUser
+from mvq.auth.principal import Principal
 from mvq.errors import Conflict, Invalid, NotFound, Unauthenticated
 from mvq.settings import get_settings
 from mvq.units.models import Unit
@@ -20,32 +21,14 @@ from mvq.units.models import Unit
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so a miss costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-password")
-
-
-@dataclass(frozen=True)
-class Principal:
-    kind: str  # "unit" or "staff"
-    id: str
-    role: str | None = None
-    unit_id: str | None = None
-    # A unit's member signed in as a person: the unit acts, and the audit names the member.
-    member_id: str | None = None
-
-    @property
-    def actor(self) -> str:
-        return f"member:{self.member_id}" if self.member_id else f"{self.kind}:{self.id}"
-
-    @property
-    def user_id(self) -> str | None:
-        """The person's account, staff or member; None for a unit's API token."""
-        return self.member_id or (self.id if self.kind == "staff" else None)
+MAX_UNIT_NAME = 200
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _issue_token(
+def mint_token(
     session: Session,
     *,
     prefix: str,
@@ -54,6 +37,7 @@ def _issue_token(
     expires_at: datetime | None = None,
     purpose: str = "api",
 ) -> str:
+    """Every token is made here: random, shown once, stored only as its SHA-256."""
     token = f"{prefix}_{secrets.token_urlsafe(32)}"
     session.add(
         ApiToken(
@@ -64,19 +48,24 @@ def _issue_token(
             purpose=purpose,
         )
     )
+    session.flush()
     return token
 
 
 def create_unit(session: Session, *, name: str, actor: str) -> tuple[Unit, str]:
+    """The unit and its first API token (to be shown once): the one place a unit is made, from
+    the admin pages, the command line and the demo alike."""
     name = name.strip()
     if not name:
         raise Invalid("unit name is empty")
+    if len(name) > MAX_UNIT_NAME:
+        raise Invalid(f"a unit's name has at most {MAX_UNIT_NAME} characters", code="bad_name")
     if session.scalar(select(Unit).where(Unit.name == name)):
         raise Conflict(f"a unit named {name!r} exists", code="unit_exists")
     unit = Unit(name=name)
     session.add(unit)
     session.flush()
-    token = _issue_token(session, prefix="mvqu", unit_id=unit.id)
+    token = mint_token(session, prefix="mvqu", unit_id=unit.id)
     audit.record(
         session,
         actor=actor,
@@ -113,14 +102,14 @@ def create_user(
     email = email.strip().lower()
     if "@" not in email:
         raise Invalid("not an e-mail address")
-    if role == Role.unit:
+    if policy.is_member(role):
         if unit_id is None:
             raise Invalid("a unit member needs --unit UNIT_ID", code="unit_required")
         if get_unit(session, unit_id=unit_id).disabled_at is not None:
             raise Conflict("the unit is deactivated", code="unit_disabled")
     if session.scalar(select(StaffUser).where(StaffUser.email == email)):
         raise Conflict(f"a user {email} exists", code="user_exists")
-    password = secrets.token_urlsafe(15)
+    password = new_password()
     user = StaffUser(email=email, password_hash=_hasher.hash(password), role=role, unit_id=unit_id)
     session.add(user)
     session.flush()
@@ -133,6 +122,11 @@ def create_user(
         data={"email": email, "role": role, "unit_id": unit_id},
     )
     return user, password
+
+
+def new_password() -> str:
+    """A password made for a person (shown once): they may change it later."""
+    return secrets.token_urlsafe(15)
 
 
 def login(session: Session, *, email: str, password: str, client: str) -> StaffUser:
@@ -172,7 +166,7 @@ def issue_staff_token(
     session: Session, *, user: StaffUser, now: datetime, purpose: str = "api"
 ) -> str:
     """A bearer token ("api") or the web login's session token ("session")."""
-    token = _issue_token(
+    token = mint_token(
         session,
         prefix="mvqs" if purpose == "api" else "mvqw",
         user_id=user.id,
@@ -232,7 +226,7 @@ def resolve_token(
         return Principal(kind="unit", id=row.unit_id, unit_id=row.unit_id)
     if user is None or user.disabled_at is not None:
         raise Unauthenticated("account disabled", code="bad_token")
-    if user.role == Role.unit:
+    if policy.is_member(user.role):
         assert user.unit_id is not None
         if unit_disabled_at is not None:
             raise Unauthenticated("the unit is deactivated", code="unit_disabled")
@@ -253,7 +247,7 @@ def rotate_unit_token(
             row.revoked_at = now
         else:
             row.expires_at = min(row.expires_at or now + grace, now + grace)
-    token = _issue_token(session, prefix="mvqu", unit_id=unit_id)
+    token = mint_token(session, prefix="mvqu", unit_id=unit_id)
     audit.record(
         session,
         actor=actor,

@@ -9,7 +9,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from mvq.auth import policy
+from mvq.auth.policy import Action
+from mvq.auth.principal import Principal
 from mvq.exports import dataset, evidence
+from mvq.submissions import service as submissions
 
 
 def zip_directory(directory: Path) -> Path:
@@ -24,8 +28,14 @@ def zip_directory(directory: Path) -> Path:
 
 
 def export_archive(
-    session: Session, *, actor: str, since: datetime | None, until: datetime | None, fmt: str
+    session: Session,
+    *,
+    auditor: Principal,
+    since: datetime | None,
+    until: datetime | None,
+    fmt: str,
 ) -> Path:
+    policy.require(auditor, Action.read_audit)
     work = Path(tempfile.mkdtemp(prefix="mvq-export-")) / "export"
     try:
         dataset.export(session, out=work, fmt=fmt, since=since, until=until)
@@ -34,13 +44,16 @@ def export_archive(
         raise
     # Recorded once the export exists: a failed export is no download. The next export's chain
     # covers this event.
-    dataset.record_download(session, actor=actor, fmt=fmt, since=since, until=until)
+    dataset.record_download(session, actor=auditor.actor, fmt=fmt, since=since, until=until)
     session.commit()
     return zip_directory(work)
 
 
-def evidence_archive(session: Session, *, submission_id: str, actor: str) -> Path:
+def evidence_archive(session: Session, *, requester: Principal, submission_id: str) -> Path:
+    policy.require(requester, Action.download_evidence)
+    # A senior linked to a unit does not hand out that unit's evidence: not found.
+    submissions.get_visible(session, principal=requester, submission_id=submission_id)
     work = Path(tempfile.mkdtemp(prefix="mvq-evidence-")) / submission_id
-    evidence.build(session, submission_id=submission_id, out=work, actor=actor)
+    evidence.build(session, submission_id=submission_id, out=work, actor=requester.actor)
     session.commit()
     return zip_directory(work)

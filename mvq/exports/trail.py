@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mvq.audit import query
+from mvq.auth import policy
 from mvq.auth.models import StaffUser
 from mvq.media.models import Media
 from mvq.review.models import Appeal, Decision, ReviewItem
@@ -69,7 +70,7 @@ def actor_names(session: Session, actors: set[str]) -> dict[str, Actor]:
         if kind in ("staff", "member") and ident in users:
             # A member's own sign-in is recorded as staff:<id>: the role says who it is.
             user = users[ident]
-            if user.role == "unit":
+            if policy.is_member(user.role):
                 found[actor] = Actor(user.email, unit_names.get(user.unit_id or ""), "member")
             else:
                 found[actor] = Actor(user.email, user.role, "staff")
@@ -89,7 +90,7 @@ def actor_of(session: Session, text: str) -> str:
     if "@" in text:
         user = session.scalar(select(StaffUser).where(StaffUser.email == text.lower()))
         if user is not None:
-            return f"{'member' if user.role == 'unit' else 'staff'}:{user.id}"
+            return f"{'member' if policy.is_member(user.role) else 'staff'}:{user.id}"
     elif ":" not in text and text != "worker":
         unit_id = session.scalar(select(Unit.id).where(Unit.name == text))
         if unit_id is not None:

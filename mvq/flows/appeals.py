@@ -1,14 +1,14 @@
 """An appeal decided: upheld, it is a senior's overturn of the rejection (with its award, or
 its wait for a second senior when the claim is worth the four-eyes threshold); denied, the
-claim stays rejected. New files for a pending appeal go through the ordinary upload."""
+claim stays rejected. New files for a pending appeal go through the ordinary upload
+(mvq.flows.intake.register_media)."""
 
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.flows import decisions
-from mvq.media import uploads
 from mvq.review import appeals
 from mvq.review.models import Appeal, DecisionKind
 from mvq.submissions import service as submissions
@@ -48,27 +48,3 @@ def deny(
     session: Session, *, senior: Principal, appeal_id: str, reason: str, now: datetime
 ) -> Appeal:
     return appeals.deny(session, senior=senior, appeal_id=appeal_id, reason=reason, now=now)
-
-
-def register_media(
-    session: Session,
-    *,
-    principal: Principal,
-    submission_id: str,
-    filename: str,
-    size: int,
-    sha256: str,
-    content_type: str,
-) -> uploads.UploadPlan:
-    """A file for a claim: before processing starts, or for the claim's pending appeal."""
-    submission = submissions.get_visible(session, principal=principal, submission_id=submission_id)
-    return uploads.register(
-        session,
-        principal=principal,
-        submission_id=submission_id,
-        filename=filename,
-        size=size,
-        sha256=sha256,
-        content_type=content_type,
-        for_appeal=appeals.accepts_evidence(session, submission=submission),
-    )

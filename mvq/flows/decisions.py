@@ -6,12 +6,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.errors import Conflict
-from mvq.review import service as review
+from mvq.review import decisions
+from mvq.review import undo as undoing
 from mvq.review.models import Decision
-from mvq.scoring import disputes
 from mvq.scoring import service as scoring
+from mvq.scoring.disputes import reading, settlement
 from mvq.submissions.models import SubmissionStatus
 
 
@@ -28,7 +29,7 @@ def decide(
     comment: str | None,
     now: datetime,
 ) -> Decision:
-    decided = review.decide(
+    decided = decisions.decide(
         session,
         reviewer=reviewer,
         item_id=item_id,
@@ -43,7 +44,7 @@ def decide(
     if decided.submission.status == SubmissionStatus.approved:
         _award(session, decided, actor=reviewer.actor)
     elif decided.submission.status == SubmissionStatus.rejected:
-        disputes.claim_closed(session, submission=decided.submission)
+        settlement.claim_closed(session, submission=decided.submission)
     return decided.decision
 
 
@@ -58,7 +59,7 @@ def overturn(
     reason_code: str | None,
     comment: str | None,
 ) -> Decision:
-    decided = review.overturn(
+    decided = decisions.overturn(
         session,
         senior=senior,
         item_id=item_id,
@@ -74,7 +75,7 @@ def overturn(
     elif decided.submission.status == SubmissionStatus.rejected:
         scoring.reverse(session, submission=decided.submission, decision=decided.decision,
                         actor=senior.actor)  # fmt: skip
-        disputes.claim_closed(session, submission=decided.submission)
+        settlement.claim_closed(session, submission=decided.submission)
     return decided.decision
 
 
@@ -86,23 +87,23 @@ def undo(
     now: datetime,
     lease_seconds: int,
     undo_seconds: int,
-) -> review.Undone:
+) -> undoing.Undone:
     """A reviewer's undo, the ledger's side: what the approval paid comes back as a reversal
     that names the undo record. A claim in a dispute is refused: its approval may have held an
     award or settled the dispute for another claim, and taking that back is a senior's call
     (an overturn, or the dispute's settlement), not a ten-second key."""
-    last = review.last_own_decision(session, reviewer=reviewer)
-    if last is not None and disputes.member_of(session, submission_id=last.submission_id):
+    last = undoing.last_own_decision(session, reviewer=reviewer)
+    if last is not None and reading.member_of(session, submission_id=last.submission_id):
         raise Conflict("a claim in a dispute cannot be undone; ask a senior to overturn it",
                        code="undo_disputed")  # fmt: skip
-    undone = review.undo(session, reviewer=reviewer, decision_id=decision_id, now=now,
-                         lease_seconds=lease_seconds, undo_seconds=undo_seconds)  # fmt: skip
+    undone = undoing.undo(session, reviewer=reviewer, decision_id=decision_id, now=now,
+                            lease_seconds=lease_seconds, undo_seconds=undo_seconds)  # fmt: skip
     scoring.reverse(session, submission=undone.submission, decision=undone.record,
                     actor=reviewer.actor)  # fmt: skip
     return undone
 
 
-def _award(session: Session, decided: review.Decided, *, actor: str) -> None:
+def _award(session: Session, decided: decisions.Decided, *, actor: str) -> None:
     """An approval's award, held while its claim is in an open dispute."""
-    disputes.award_approval(session, submission=decided.submission, decision=decided.decision,
+    settlement.award_approval(session, submission=decided.submission, decision=decided.decision,
                             actor=actor, prices=decided.prices)  # fmt: skip

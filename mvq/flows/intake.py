@@ -1,5 +1,5 @@
-"""From an upload to the review queue: a completed upload, a worker's run on a file, and what a
-settled file means for its claim."""
+"""From an upload to the review queue: a file registered and uploaded, a worker's run on it,
+and what a settled file means for its claim."""
 
 from datetime import datetime
 from typing import Any
@@ -7,19 +7,44 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.matching import duplicates
 from mvq.matching import service as matching
 from mvq.media import service as processing
 from mvq.media import uploads
 from mvq.media.models import Media, MediaStatus
-from mvq.review import service as review
+from mvq.review import appeals, leases
 from mvq.review.models import ReviewItem
-from mvq.scoring import disputes
+from mvq.scoring.disputes import detection
 from mvq.submissions import lifecycle
+from mvq.submissions import service as submissions
 from mvq.submissions.models import Submission, SubmissionStatus
 
 SETTLED = {MediaStatus.processed, MediaStatus.failed}
+
+
+def register_media(
+    session: Session,
+    *,
+    principal: Principal,
+    submission_id: str,
+    filename: str,
+    size: int,
+    sha256: str,
+    content_type: str,
+) -> uploads.UploadPlan:
+    """A file for a claim: before processing starts, or for the claim's pending appeal."""
+    submission = submissions.get_visible(session, principal=principal, submission_id=submission_id)
+    return uploads.register(
+        session,
+        principal=principal,
+        submission_id=submission_id,
+        filename=filename,
+        size=size,
+        sha256=sha256,
+        content_type=content_type,
+        for_appeal=appeals.accepts_evidence(session, submission=submission),
+    )
 
 
 def complete_upload(
@@ -94,8 +119,8 @@ def queue_for_review(session: Session, *, submission: Submission) -> ReviewItem:
     """A claim now in the queue: flagged first if an approved claim already covers its target
     (so the flag counts in its place in the queue), then its review item, then it joins or
     opens the dispute about its target with other units' look-alikes."""
-    alikes = disputes.look_alikes(session, submission=submission)
-    disputes.flag_already_credited(session, submission=submission, alikes=alikes)
-    item = review.enqueue(session, submission=submission)
-    disputes.detect(session, submission=submission, alikes=alikes)
+    alikes = detection.look_alikes(session, submission=submission)
+    detection.flag_already_credited(session, submission=submission, alikes=alikes)
+    item = leases.enqueue(session, submission=submission)
+    detection.detect(session, submission=submission, alikes=alikes)
     return item

@@ -336,7 +336,7 @@ def index_frames(session: Session, *, media_id: str) -> None:
 
 def describe(session: Session, *, media_id: str) -> dict[str, Any]:
     """Whose the other copy is. Where that claim stands is read when the evidence is shown
-    (`review.service.live_evidence`): written here, it would go stale."""
+    (`review.evidence.live_evidence`): written here, it would go stale."""
     row = session.execute(
         select(Media.submission_id, Submission.unit_id)
         .join(Submission, Submission.id == Media.submission_id).where(Media.id == media_id)

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from mvq import queue, storage
 from mvq.audit import service as audit
-from mvq.auth.service import Principal
+from mvq.auth import policy
+from mvq.auth.principal import Principal
 from mvq.errors import Conflict, Invalid, NotFound
 from mvq.media import service as processing
 from mvq.media.models import Media, MediaStatus
@@ -80,7 +81,7 @@ def register(
     """`for_appeal`: the caller found the claim's appeal pending, so the rejected claim takes
     another file; the claim stays rejected while it is processed (flows.intake.settle leaves a
     decided claim alone)."""
-    if principal.kind != "unit":
+    if not policy.acts_for_unit(principal):
         raise NotFound("no such submission")
     submission = submissions.get_visible(session, principal=principal, submission_id=submission_id)
     sha256, content_type = _validate(size=size, sha256=sha256, content_type=content_type)
@@ -178,7 +179,11 @@ def get_for_unit(session: Session, *, principal: Principal, media_id: str) -> Me
     if media is None:
         raise NotFound("no such media")
     submission = session.get(Submission, media.submission_id)
-    if principal.kind != "unit" or submission is None or submission.unit_id != principal.unit_id:
+    if (
+        not policy.acts_for_unit(principal)
+        or submission is None
+        or submission.unit_id != principal.unit_id
+    ):
         raise NotFound("no such media")
     return media
 

@@ -17,10 +17,11 @@ from mvq.audit import service as audit
 from mvq.auth import policy
 from mvq.auth.models import StaffUser
 from mvq.auth.policy import Action
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
+from mvq.db import aware
 from mvq.errors import Conflict, Forbidden, Invalid, NotFound
 from mvq.media.models import Media
-from mvq.review import service as review
+from mvq.review import decisions
 from mvq.review.models import Appeal, AppealStatus, Decision, ReviewItem
 from mvq.settings import get_settings
 from mvq.submissions import service as submissions
@@ -43,14 +44,38 @@ def of_claim(session: Session, *, submission_id: str) -> Appeal | None:
     return session.scalar(select(Appeal).where(Appeal.submission_id == submission_id))
 
 
-def window_closes(rejection: Decision) -> datetime:
-    return rejection.created_at + timedelta(days=get_settings().appeal_window_days)
+@dataclass(frozen=True)
+class Window:
+    """An open appeal window: the rejection appealed against, and when the window closes."""
+
+    rejection: Decision
+    closes: datetime
+
+
+def open_window(session: Session, *, submission: Submission, now: datetime) -> Window:
+    """Whether the claim may still be appealed, and until when: only a rejected claim not
+    appealed yet, within `appeal_window_days` of its latest decision. The one place that
+    decides it; raises Conflict saying why not."""
+    if of_claim(session, submission_id=submission.id) is not None:
+        raise Conflict("this claim has been appealed already", code="appeal_exists")
+    rejection = decisions.latest_decision(session, submission_id=submission.id)
+    if submission.status != SubmissionStatus.rejected or rejection is None:
+        raise Conflict(f"only a rejected claim can be appealed; this one is {submission.status}",
+                       code="not_rejected")  # fmt: skip
+    closes = rejection.created_at + timedelta(days=get_settings().appeal_window_days)
+    if aware(now) >= aware(closes):
+        raise Conflict(
+            f"the appeal window closed at {closes:%Y-%m-%d %H:%M} UTC, "
+            f"{get_settings().appeal_window_days:g} days after the rejection",
+            code="appeal_window_closed",
+        )
+    return Window(rejection, closes)
 
 
 def file(
     session: Session, *, unit: Principal, submission_id: str, reason: str, now: datetime
 ) -> Appeal:
-    if unit.kind != "unit":
+    if not policy.acts_for_unit(unit):
         raise NotFound("no such submission")
     submissions.get_visible(session, principal=unit, submission_id=submission_id)
     # Locked, so an overturn racing this appeal waits for it (Postgres; SQLite writes one at
@@ -62,23 +87,11 @@ def file(
         .execution_options(populate_existing=True)
     )
     assert submission is not None
-    if of_claim(session, submission_id=submission.id) is not None:
-        raise Conflict("this claim has been appealed already", code="appeal_exists")
-    rejection = review.latest_decision(session, submission_id=submission.id)
-    if submission.status != SubmissionStatus.rejected or rejection is None:
-        raise Conflict(f"only a rejected claim can be appealed; this one is {submission.status}",
-                       code="not_rejected")  # fmt: skip
-    closes = window_closes(rejection)
-    if now >= closes:
-        raise Conflict(
-            f"the appeal window closed at {closes:%Y-%m-%d %H:%M} UTC, "
-            f"{get_settings().appeal_window_days:g} days after the rejection",
-            code="appeal_window_closed",
-        )
+    window = open_window(session, submission=submission, now=now)
     appeal = Appeal(
         submission_id=submission.id,
         unit_id=submission.unit_id,
-        rejection_id=rejection.id,
+        rejection_id=window.rejection.id,
         reason=clean_reason(reason, what="the reason"),
         status=AppealStatus.pending,
         created_at=now,
@@ -95,8 +108,8 @@ def file(
         action="appeal.filed",
         object_type="appeal",
         object_id=appeal.id,
-        data={"submission_id": submission.id, "rejection_id": rejection.id,
-              "reason": appeal.reason, "window_closes": closes.isoformat()},
+        data={"submission_id": submission.id, "rejection_id": window.rejection.id,
+              "reason": appeal.reason, "window_closes": window.closes.isoformat()},
     )  # fmt: skip
     return appeal
 

@@ -13,12 +13,13 @@ from sqlalchemy.orm import Session
 from mvq import storage
 from mvq.audit import service as audit
 from mvq.auth.models import StaffUser
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import utcnow
 from mvq.errors import NotFound
 from mvq.media.flags import capture_time, distance_km
 from mvq.media.models import Frame, Media, MediaStatus
-from mvq.review import service
+from mvq.review import leases
+from mvq.review.evidence import live_evidence
 from mvq.review.models import Decision, ItemState, ReviewItem
 from mvq.settings import get_settings
 from mvq.submissions.models import Flag, Submission
@@ -336,7 +337,7 @@ def item_view(
     settings = get_settings()
     item = session.get(ReviewItem, item_id)
     submission = session.get(Submission, item.submission_id) if item else None
-    if item is None or submission is None or not service.may_view(viewer, submission=submission):
+    if item is None or submission is None or not leases.may_view(viewer, submission=submission):
         raise NotFound("no such review item")
     sign = _Presigner()
     media_rows = list(
@@ -531,7 +532,7 @@ def _first_stills(
 def _flag_view(
     session: Session, flag: Flag, sign: _Presigner, frame_urls: dict[tuple[str, float], str | None]
 ) -> FlagView:
-    evidence = service.live_evidence(session, flag)
+    evidence = live_evidence(session, flag)
     view = FlagView(kind=flag.kind, media_id=flag.media_id, evidence=evidence)
     for claim in evidence.get("claims", []):
         other_item = session.scalar(

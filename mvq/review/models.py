@@ -37,7 +37,7 @@ class ReviewItem(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), unique=True)
     state: Mapped[str] = mapped_column(String(20), index=True)
-    # Flagged and high-value claims first; see review.service.priority_of.
+    # Flagged and high-value claims first; see review.leases.priority_of.
     priority: Mapped[int] = mapped_column(default=0)
     # The claim's worth under the rules in force when it occurred, and whether it has flags.
     points: Mapped[int | None]

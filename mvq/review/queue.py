@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from mvq.auth import policy
 from mvq.auth.policy import Action
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.media.models import Frame, Media, MediaStatus
 from mvq.review.models import Decision, ItemState, ReviewItem, Stage
 from mvq.submissions.models import Flag, Submission

@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session
 
 from mvq.audit import binding
 from mvq.audit import service as audit
+from mvq.auth import policy
+from mvq.auth.policy import Action
+from mvq.auth.principal import Principal
 from mvq.errors import Conflict, Invalid, NotFound
 from mvq.scoring.models import EntryType, LedgerEntry, UnitDailyPoints
 from mvq.units.models import Unit
@@ -103,6 +106,23 @@ def entries(session: Session, *, unit_id: str, limit: int, offset: int) -> list[
     )
 
 
+@dataclass(frozen=True)
+class Statement:
+    """A unit's balance and its latest entries, newest first."""
+
+    balance: int
+    entries: list[LedgerEntry]
+
+
+def statement(session: Session, *, reader: Principal, unit_id: str, limit: int) -> Statement:
+    """Any unit's ledger, for those whose role reads ledgers."""
+    policy.require(reader, Action.read_ledgers)
+    if session.get(Unit, unit_id) is None:
+        raise NotFound("no such unit")
+    rows = entries(session, unit_id=unit_id, limit=limit, offset=0)
+    return Statement(balance(session, unit_id=unit_id), rows)
+
+
 def _fingerprint(points: int, note: str | None) -> str:
     return hashlib.sha256(f"{points}\n{note or ''}".encode()).hexdigest()
 
@@ -114,12 +134,12 @@ def debit(
     points: int,
     idempotency_key: str,
     note: str | None,
-    actor_id: str | None,
-    actor: str,
+    spender: Principal,
 ) -> tuple[LedgerEntry, bool]:
-    """Records a spend. Never takes the balance below zero, however many spends race: the
-    unit's row is locked (Postgres) or the database is (SQLite's BEGIN IMMEDIATE) while the
-    balance is read and the entry written. Returns (entry, created)."""
+    """Records a spend by an admin or the marketplace. Never takes the balance below zero,
+    however many spends race: the unit's row is locked (Postgres) or the database is (SQLite's
+    BEGIN IMMEDIATE) while the balance is read and the entry written. Returns (entry, created)."""
+    policy.require(spender, Action.record_debits)
     if points <= 0:
         raise Invalid("a debit spends a positive number of points", code="bad_points")
     unit = session.scalar(select(Unit).where(Unit.id == unit_id).with_for_update())
@@ -149,9 +169,9 @@ def debit(
         points=-points,
         idempotency_key=idempotency_key,
         note=note,
-        actor_id=actor_id,
+        actor_id=spender.user_id,
     )
-    return append(session, entry, actor=actor), True
+    return append(session, entry, actor=spender.actor), True
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ TRANSITIONS: frozenset[Transition] = frozenset(
         (S.in_review, S.in_queue, "review.released"),
         (S.in_review, S.escalated, "review.released"),
         # The reviewer undoes their own decision within seconds: the claim goes back under
-        # their lease, from wherever that decision sent it (see review.service.undo).
+        # their lease, from wherever that decision sent it (see review.undo).
         (S.approved, S.in_review, "review.undo"),
         (S.rejected, S.in_review, "review.undo"),
         (S.escalated, S.in_review, "review.undo"),

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
 from mvq.auth import policy
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import aware
 from mvq.errors import Conflict, Forbidden, Invalid, NotFound
 from mvq.rules import service as rules
@@ -43,7 +43,7 @@ def create(
 
     `occurred_at` None leaves the time to the footage: until processing finds the file's
     capture time or telemetry (take_time_from_footage), the claim holds its creation time."""
-    if principal.kind != "unit" or principal.unit_id is None:
+    if not policy.acts_for_unit(principal) or principal.unit_id is None:
         raise Forbidden("only units submit claims")
     body = {
         "target_type": target_type,
@@ -184,7 +184,7 @@ def list_visible(
 ) -> tuple[list[Submission], int]:
     _may_read_claims(principal)
     stmt = select(Submission)
-    if principal.kind == "unit":
+    if policy.acts_for_unit(principal):
         stmt = stmt.where(Submission.unit_id == principal.unit_id)
     elif principal.unit_id is not None:
         stmt = stmt.where(Submission.unit_id != principal.unit_id)

@@ -11,7 +11,7 @@ from mvq import queue
 from mvq.audit import service as audit
 from mvq.auth import policy
 from mvq.auth.policy import Action
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.errors import Invalid, NotFound
 from mvq.ids import new_id
 from mvq.settings import get_settings

@@ -15,7 +15,7 @@ from mvq.auth.models import Role
 from mvq.db import session_factory
 from mvq.flows import intake
 from mvq.review.models import ReviewItem
-from mvq.scoring import disputes
+from mvq.scoring.disputes import reading
 from mvq.submissions.models import Submission, SubmissionStatus
 from tests import footage, harness
 from tests.browser import axe
@@ -59,7 +59,7 @@ def _disputed_pair() -> list[str]:
             intake.queue_for_review(session, submission=s)
             claims.append(s.id)
         session.commit()
-        assert disputes.member_of(session, submission_id=claims[0]) is not None
+        assert reading.member_of(session, submission_id=claims[0]) is not None
     return claims
 
 

@@ -11,7 +11,8 @@ from playwright.sync_api import Browser, expect
 
 from mvq.auth import accounts
 from mvq.auth.models import Role
-from mvq.auth.service import Principal
+from mvq.auth.policy import OPERATOR
+from mvq.auth.principal import Principal
 from mvq.db import session_factory, utcnow
 from mvq.webhooks import service as webhooks
 from tests import harness
@@ -24,12 +25,13 @@ SIZES = {1366: {"width": 1366, "height": 768}, 390: {"width": 390, "height": 844
 @pytest.fixture(scope="module")
 def unit_id(stack: harness.Stack) -> str:
     with session_factory()() as session:
-        unit, _ = accounts.create_unit(session, name="Recon Team 7", actor="test")
-        accounts.add_member(session, unit_id=unit.id, email="pilot.one@example.org", actor="test")
-        accounts.create_staff(session, email="reviewer.two@example.org", role="reviewer",
-                              unit_id=unit.id, actor="test")  # fmt: skip
-        accounts.create_staff(session, email="shop@example.org", role="marketplace",
-                              unit_id=None, actor="test")  # fmt: skip
+        unit, _ = accounts.create_unit(session, principal=OPERATOR, name="Recon Team 7")
+        accounts.add_member(session, principal=OPERATOR, unit_id=unit.id,
+                            email="pilot.one@example.org")  # fmt: skip
+        accounts.create_staff(session, principal=OPERATOR, email="reviewer.two@example.org",
+                              role="reviewer", unit_id=unit.id)  # fmt: skip
+        accounts.create_staff(session, principal=OPERATOR, email="shop@example.org",
+                              role="marketplace", unit_id=None)  # fmt: skip
         root = Principal(kind="staff", id="test", role=Role.admin)
         webhooks.register(session, admin=root, url="https://hooks.example.org/mvq/ledger",
                           events=["ledger.award", "ledger.debit"], unit_id=unit.id,

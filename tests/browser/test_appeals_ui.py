@@ -8,11 +8,10 @@ from playwright.sync_api import Browser, expect
 from sqlalchemy import func, select
 
 from mvq.auth.models import Role, StaffUser
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import session_factory, utcnow
 from mvq.flows import decisions, intake
-from mvq.review import appeals
-from mvq.review import service as review
+from mvq.review import appeals, leases
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Submission, SubmissionStatus
 from tests import harness
@@ -35,7 +34,7 @@ def rejected_and_appealed(unit_id: str, by: Principal, reason: str) -> tuple[str
         session.flush()
         intake.queue_for_review(session, submission=s)
         session.commit()
-        leased = review.claim_next(session, reviewer=by, now=now, lease_seconds=60)
+        leased = leases.claim_next(session, reviewer=by, now=now, lease_seconds=60)
         assert leased is not None and leased[1].id == s.id
         decisions.decide(session, reviewer=by, item_id=leased[0].id,
                          lease_token=leased[0].lease_token or "", decision="reject",

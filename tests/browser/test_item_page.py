@@ -16,7 +16,7 @@ from mvq.auth.models import Role, StaffUser
 from mvq.db import session_factory, utcnow
 from mvq.flows import decisions, intake
 from mvq.media.models import Media, MediaStatus
-from mvq.review import service as review
+from mvq.review import leases
 from mvq.review.models import ReviewItem
 from mvq.submissions.models import Flag, Submission, SubmissionStatus
 from tests import footage, harness
@@ -343,7 +343,7 @@ def test_the_second_look_is_blind_until_decided(stack: harness.Stack, person: Re
         intake.queue_for_review(session, submission=s)
         session.commit()
         first_in_queue(s.id)
-        leased = review.claim_next(session, reviewer=first_reviewer, now=now, lease_seconds=60)
+        leased = leases.claim_next(session, reviewer=first_reviewer, now=now, lease_seconds=60)
         assert leased is not None and leased[1].id == s.id
         decisions.decide(session, reviewer=first_reviewer, item_id=leased[0].id,
                          lease_token=leased[0].lease_token or "", decision="approve",

@@ -13,7 +13,7 @@ from mvq.auth.models import Role
 from mvq.db import session_factory
 from mvq.flows import intake
 from mvq.rules.service import DEMO_RULES
-from mvq.scoring import disputes
+from mvq.scoring.disputes import reading
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Submission, SubmissionStatus
 from mvq.units.models import Unit
@@ -196,7 +196,7 @@ def test_a_senior_splits_a_disputed_hit_and_the_leaderboard_draws_it(
             intake.queue_for_review(session, submission=s)
             claims.append(s.id)
         session.commit()
-        assert disputes.member_of(session, submission_id=claims[0]) is not None
+        assert reading.member_of(session, submission_id=claims[0]) is not None
     try:
         page = reviewer_one.login()
         for _ in claims:

@@ -17,6 +17,7 @@ from mvq.audit.models import AuditEvent
 from mvq.auth import accounts
 from mvq.auth import service as auth
 from mvq.auth.models import Role, StaffUser
+from mvq.auth.policy import OPERATOR
 from mvq.db import session_factory, utcnow
 from mvq.errors import Conflict, Unauthenticated
 from mvq.rules import labels
@@ -234,15 +235,15 @@ def test_nobody_changes_their_own_role_and_the_last_admin_stays(admin: Admin) ->
             StaffUser.role == Role.admin, StaffUser.disabled_at.is_(None),
             StaffUser.id != admin.id)).all()  # fmt: skip
         for other in others:
-            accounts.deactivate_user(session, user_id=other.id, actor="test", self_id=None,
+            accounts.deactivate_user(session, principal=OPERATOR, user_id=other.id,
                                      now=utcnow())  # fmt: skip
         assert admin.id is not None
         with pytest.raises(Conflict) as demoted:
-            accounts.change_role(session, user_id=admin.id, role="auditor", actor="test",
-                                 self_id=None)  # fmt: skip
+            accounts.change_role(session, principal=OPERATOR, user_id=admin.id,
+                                 role="auditor")  # fmt: skip
         assert demoted.value.code == "last_admin" and demoted.value.status == 409
         with pytest.raises(Conflict) as removed:
-            accounts.deactivate_user(session, user_id=admin.id, actor="test", self_id=None,
+            accounts.deactivate_user(session, principal=OPERATOR, user_id=admin.id,
                                      now=utcnow())  # fmt: skip
         assert removed.value.code == "last_admin"
         session.rollback()

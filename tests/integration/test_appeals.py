@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from mvq.audit.models import AuditEvent
 from mvq.auth import service as auth
 from mvq.auth.models import Role
+from mvq.auth.principal import Principal
 from mvq.db import session_factory, utcnow
 from mvq.errors import Conflict
 from mvq.flows import intake
@@ -130,7 +131,7 @@ def test_the_window_closes_a_set_time_after_the_rejection(
     stack: harness.Stack, accounts: Accounts
 ) -> None:
     claim = decided(stack, accounts.unit_id, accounts.staff_tokens["reviewer"], "reject")
-    unit = auth.Principal(kind="unit", id=accounts.unit_id, unit_id=accounts.unit_id)
+    unit = Principal(kind="unit", id=accounts.unit_id, unit_id=accounts.unit_id)
     with session_factory()() as session:
         # The rejection was just now: fourteen days and a minute on, the window is shut.
         late = utcnow() + timedelta(days=14, minutes=1)

@@ -15,7 +15,7 @@ from mvq.audit import service as audit
 from mvq.audit.models import AuditEvent
 from mvq.db import session_factory
 from mvq.flows import decisions
-from mvq.review import service as review
+from mvq.review import leases
 from mvq.scoring import ledger
 from mvq.scoring.models import EntryType, LedgerEntry
 from tests import harness
@@ -134,7 +134,7 @@ def rejection(url: str) -> str:
         item = queued_item(session, unit_id)
     who = reviewer()
     with session_factory(url)() as session:
-        leased = review.claim_next(session, reviewer=who, now=NOW, lease_seconds=60)
+        leased = leases.claim_next(session, reviewer=who, now=NOW, lease_seconds=60)
         assert leased is not None and leased[0].id == item.id
         decided = decisions.decide(
             session, reviewer=who, item_id=item.id, lease_token=leased[0].lease_token or "",

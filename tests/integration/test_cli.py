@@ -16,6 +16,9 @@ def test_admin_creates_a_unit_whose_token_works_and_a_staff_user(stack: harness.
         assert unit.get("/api/v1/submissions").status_code == 200
     duplicate = harness.run_cli(["admin", "create-unit", "Recon Team 7"], stack.env)
     assert duplicate.returncode == 1 and "exists" in duplicate.stderr
+    # The same rule as the admin pages: a name of at most 200 characters.
+    too_long = harness.run_cli(["admin", "create-unit", "x" * 201], stack.env)
+    assert too_long.returncode == 1 and "at most 200 characters" in too_long.stderr
 
     user = harness.run_cli(
         ["admin", "create-user", "Rev@Example.org", "--role", "reviewer", "--unit", "Recon Team 7"],

@@ -21,16 +21,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from mvq.auth.models import Role
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import session_factory, utcnow
 from mvq.errors import Conflict, Invalid
 from mvq.flows import appeals as appeal_flow
 from mvq.flows import decisions, intake
-from mvq.review import appeals
-from mvq.review import service as review
+from mvq.review import appeals, leases
 from mvq.review.models import Appeal, AppealStatus, ItemState, ReviewItem
 from mvq.rules import service as rules
-from mvq.scoring import disputes, ledger
+from mvq.scoring import ledger
+from mvq.scoring.disputes import reading, settlement
 from mvq.scoring.models import (
     Dispute,
     DisputeMember,
@@ -239,7 +239,7 @@ def new_claim(ex: Example, step: NewClaim) -> None:
         intake.queue_for_review(session, submission=submission)
         session.commit()
         ex.claims.append(submission.id)
-        found = disputes.member_of(session, submission_id=submission.id)
+        found = reading.member_of(session, submission_id=submission.id)
         ex.log.append(
             f"claim #{len(ex.claims) - 1} {step.kind} by unit {ex.units.index(unit)} "
             f"at target {step.target}: dispute {found[0].id if found else None}"
@@ -250,7 +250,7 @@ def review_next(ex: Example, staff: Staff, step: Review) -> None:
     who = staff.reviewers[step.who]
     now = utcnow()
     with fresh() as session:
-        leased = review.claim_next(session, reviewer=who, now=now, lease_seconds=60)
+        leased = leases.claim_next(session, reviewer=who, now=now, lease_seconds=60)
         if leased is None:
             return
         item, submission = leased
@@ -290,7 +290,7 @@ def example_disputes(session: Session, ex: Example) -> list[Dispute]:
 
 
 def refusal_expected(
-    contest: disputes.Contest, shares: dict[str, int], reverse: list[str], note: str | None
+    contest: reading.Contest, shares: dict[str, int], reverse: list[str], note: str | None
 ) -> str | None:
     """Why settle must refuse these shares (as settle's docstring puts it), or None."""
     by_id = {c.submission.id: c for c in contest.members}
@@ -319,7 +319,7 @@ def settle(ex: Example, staff: Staff, step: Settle) -> None:
         if not found:
             return
         dispute = found[step.dispute % len(found)]
-        contest = disputes.load(session, dispute)
+        contest = reading.load(session, dispute)
         shares: dict[str, int] = {}
         reverse: list[str] = []
         for n, c in enumerate(contest.members):
@@ -348,7 +348,7 @@ def settle(ex: Example, staff: Staff, step: Settle) -> None:
         )
         session.rollback()  # settle locks and reads the dispute itself
         try:
-            disputes.settle(
+            settlement.settle(
                 session,
                 senior=senior,
                 dispute_id=dispute.id,
@@ -526,7 +526,7 @@ def check(ex: Example) -> None:
         # (1) No target holds more than it is worth: a dispute's members together at most its
         # worth as load() prices it; a lone claim at most its own award.
         for dispute in example_disputes(session, ex):
-            contest = disputes.load(session, dispute)
+            contest = reading.load(session, dispute)
             members = [c.submission.id for c in contest.members]
             assert set(members) <= set(ex.claims), "a dispute with another example's claim"
             held = sum(net[sid] for sid in members)
@@ -539,7 +539,7 @@ def check(ex: Example) -> None:
                 f"{contest.worth.as_claimed}) and holds {held}: {', '.join(standing)}\n{report}"
             )
         for n, sid in enumerate(ex.claims):
-            if disputes.member_of(session, submission_id=sid) is None:
+            if reading.member_of(session, submission_id=sid) is None:
                 assert net[sid] <= top_award[sid], f"lone claim #{n} holds {net[sid]}\n{report}"
         # (2) Every balance is the sum of the unit's entries and of its day totals.
         for unit in ex.units:

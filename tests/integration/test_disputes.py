@@ -13,15 +13,15 @@ from sqlalchemy.orm import Session
 from mvq import claims
 from mvq.audit.models import AuditEvent
 from mvq.auth.models import Role
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import session_factory
 from mvq.errors import Invalid
 from mvq.flows import decisions, intake
 from mvq.media.models import Media, MediaStatus
-from mvq.review import service as review
+from mvq.review import leases
 from mvq.review.models import ReviewItem
 from mvq.rules import service as rules
-from mvq.scoring import disputes
+from mvq.scoring.disputes import reading, settlement
 from mvq.scoring.models import EntryType, LedgerEntry
 from mvq.settings import get_settings
 from mvq.submissions.models import Flag, Submission, SubmissionStatus
@@ -79,7 +79,7 @@ def decide(session: Session, who: Principal, submission_id: str, decision: str) 
         update(ReviewItem).where(ReviewItem.submission_id == submission_id).values(priority=10**9)
     )
     session.commit()
-    leased = review.claim_next(session, reviewer=who, now=datetime.now(UTC), lease_seconds=60)
+    leased = leases.claim_next(session, reviewer=who, now=datetime.now(UTC), lease_seconds=60)
     assert leased is not None
     assert leased[1].id == submission_id
     decisions.decide(session, reviewer=who, item_id=leased[0].id,
@@ -99,15 +99,15 @@ def paid(session: Session, *submission_ids: str) -> int:
     return int(total or 0)
 
 
-def dispute_of(session: Session, submission_id: str) -> disputes.Contest:
-    found = disputes.member_of(session, submission_id=submission_id)
+def dispute_of(session: Session, submission_id: str) -> reading.Contest:
+    found = reading.member_of(session, submission_id=submission_id)
     assert found is not None, "the claim is in no dispute"
-    return disputes.load(session, found[0])
+    return reading.load(session, found[0])
 
 
-def settle(session: Session, contest: disputes.Contest, **kwargs: Any) -> list[LedgerEntry]:
+def settle(session: Session, contest: reading.Contest, **kwargs: Any) -> list[LedgerEntry]:
     try:
-        awarded = disputes.settle(session, senior=CREW[2],
+        awarded = settlement.settle(session, senior=CREW[2],
                                   dispute_id=contest.dispute.id, now=datetime.now(UTC),
                                   **{"note": None, **kwargs})  # fmt: skip
     except Exception:
@@ -246,7 +246,7 @@ def test_claims_of_incompatible_types_never_share_a_dispute(
         armoured = claim(session, units[4], "armoured_vehicle", copies=[tank_a.id])
         assert dispute_of(session, armoured.id).dispute.id == tanks.dispute.id
         apc_f = claim(session, units[5], "apc", copies=[armoured.id])
-        assert disputes.member_of(session, submission_id=apc_f.id) is None
+        assert reading.member_of(session, submission_id=apc_f.id) is None
         assert {c.submission.id for c in dispute_of(session, tank_a.id).members} == {
             tank_a.id, tank_b.id, armoured.id}  # fmt: skip
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from mvq import queue, storage
 from mvq.audit.models import AuditEvent
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import session_factory, utcnow
 from mvq.media import service as media_service
 from mvq.media import uploads

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from mvq.auth.models import Role
 from mvq.db import session_factory
 from mvq.flows import intake
-from mvq.scoring import disputes
+from mvq.scoring.disputes import reading
 from mvq.submissions.models import Submission, SubmissionStatus
 from tests import harness
 from tests.integration.conftest import Accounts, make_login, make_staff, make_unit, web_login
@@ -29,7 +29,7 @@ def disputed_pair() -> tuple[str, str, str]:
             intake.queue_for_review(session, submission=submission)
             claims.append(submission.id)
         session.commit()
-        found = disputes.member_of(session, submission_id=claims[0])
+        found = reading.member_of(session, submission_id=claims[0])
         assert found is not None
         return units[0], found[0].id, claims[0]
 

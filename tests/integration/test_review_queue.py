@@ -9,12 +9,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from mvq.auth.models import Role
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import session_factory
 from mvq.errors import Conflict
 from mvq.flows import decisions, intake
-from mvq.review import service as review
-from mvq.review import stats
+from mvq.review import leases, stats, undo
 from mvq.review.models import ItemState, ReviewItem
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Submission, SubmissionStatus
@@ -56,7 +55,7 @@ def queued_item(session: Session, unit_id: str, target_type: str = "tank") -> Re
 def leased_item(session: Session, unit_id: str, who: Principal) -> tuple[ReviewItem, str]:
     """A fresh item in the queue, claimed by `who`; returns it and its lease token."""
     item = queued_item(session, unit_id)
-    leased = review.claim_next(session, reviewer=who, now=NOW, lease_seconds=60)
+    leased = leases.claim_next(session, reviewer=who, now=NOW, lease_seconds=60)
     session.commit()
     assert leased is not None and leased[0].id == item.id and leased[0].lease_token
     return item, leased[0].lease_token
@@ -83,7 +82,7 @@ def test_no_item_is_ever_leased_to_two_reviewers(accounts: Accounts, empty_queue
         barrier.wait()
         while True:
             with session_factory()() as session:
-                claimed = review.claim_next(
+                claimed = leases.claim_next(
                     session, reviewer=who, now=datetime.now(UTC), lease_seconds=600
                 )
                 session.commit()
@@ -110,7 +109,7 @@ def test_stale_lease_is_refused_and_expired_lease_returns_to_queue(
     first, second = reviewer(), reviewer()
     with session_factory()() as session:
         item = queued_item(session, accounts.unit_id)
-        leased, _ = review.claim_next(session, reviewer=first, now=NOW, lease_seconds=60) or (
+        leased, _ = leases.claim_next(session, reviewer=first, now=NOW, lease_seconds=60) or (
             None,
             None,
         )
@@ -118,9 +117,9 @@ def test_stale_lease_is_refused_and_expired_lease_returns_to_queue(
         assert leased is not None and leased.id == item.id
         token = leased.lease_token
         # While the lease holds, nobody else gets the item.
-        assert review.claim_next(session, reviewer=second, now=NOW, lease_seconds=60) is None
+        assert leases.claim_next(session, reviewer=second, now=NOW, lease_seconds=60) is None
         later = NOW + timedelta(seconds=61)
-        again = review.claim_next(session, reviewer=second, now=later, lease_seconds=60)
+        again = leases.claim_next(session, reviewer=second, now=later, lease_seconds=60)
         session.commit()
         assert again is not None and again[0].id == item.id
         with pytest.raises(Conflict) as info:
@@ -205,10 +204,10 @@ def test_escalated_items_go_to_seniors_and_nobody_judges_their_own_unit(
         item = queued_item(session, own_unit)
     insider = reviewer(unit_id=own_unit)
     with session_factory()() as session:
-        assert review.claim_next(session, reviewer=insider, now=NOW, lease_seconds=60) is None
+        assert leases.claim_next(session, reviewer=insider, now=NOW, lease_seconds=60) is None
     plain, senior = reviewer(), reviewer(Role.senior)
     with session_factory()() as session:
-        leased = review.claim_next(session, reviewer=plain, now=NOW, lease_seconds=60)
+        leased = leases.claim_next(session, reviewer=plain, now=NOW, lease_seconds=60)
         assert leased is not None and leased[0].id == item.id
         decisions.decide(
             session,
@@ -223,8 +222,8 @@ def test_escalated_items_go_to_seniors_and_nobody_judges_their_own_unit(
             now=NOW,
         )
         session.commit()
-        assert review.claim_next(session, reviewer=reviewer(), now=NOW, lease_seconds=60) is None
-        for_senior = review.claim_next(session, reviewer=senior, now=NOW, lease_seconds=60)
+        assert leases.claim_next(session, reviewer=reviewer(), now=NOW, lease_seconds=60) is None
+        for_senior = leases.claim_next(session, reviewer=senior, now=NOW, lease_seconds=60)
         session.commit()
     assert for_senior is not None and for_senior[0].id == item.id
 
@@ -262,7 +261,7 @@ def test_next_returns_an_item_still_leased_to_you_before_a_new_one(
     with session_factory()() as session:
         first, token = leased_item(session, accounts.unit_id, who)
         queued_item(session, accounts.unit_id)  # a second item waits
-        again = review.claim_next(session, reviewer=who, now=NOW, lease_seconds=60)
+        again = leases.claim_next(session, reviewer=who, now=NOW, lease_seconds=60)
         session.commit()
         assert again is not None and again[0].id == first.id and again[0].lease_token == token
         # The same lease, not a second claim: one `review.leased` on the item.
@@ -276,11 +275,11 @@ def test_renewal_is_silent_and_release_returns_the_item_audited(
     with session_factory()() as session:
         item, token = leased_item(session, accounts.unit_id, who)
         before = audit_actions(session, item.id)
-        review.renew_lease(session, reviewer=who, item_id=item.id, lease_token=token, now=NOW,
+        leases.renew_lease(session, reviewer=who, item_id=item.id, lease_token=token, now=NOW,
                            lease_seconds=60)  # fmt: skip
         session.commit()
         assert audit_actions(session, item.id) == before  # no event per heartbeat
-        review.release(session, reviewer=who, item_id=item.id, lease_token=token, now=NOW,
+        leases.release(session, reviewer=who, item_id=item.id, lease_token=token, now=NOW,
                        reason="idle")  # fmt: skip
         session.commit()
         session.expire_all()
@@ -288,7 +287,7 @@ def test_renewal_is_silent_and_release_returns_the_item_audited(
         assert session.get_one(Submission, item.submission_id).status == "in_queue"
         assert audit_actions(session, item.id)[-1] == "review.released"
         with pytest.raises(Conflict) as lost:  # the released lease renews no more
-            review.renew_lease(session, reviewer=who, item_id=item.id, lease_token=token,
+            leases.renew_lease(session, reviewer=who, item_id=item.id, lease_token=token,
                                now=NOW, lease_seconds=60)  # fmt: skip
         assert lost.value.code == "stale_lease" and "no longer hold" in lost.value.message
 
@@ -301,16 +300,16 @@ def test_claim_this_item_follows_the_queue_rules(accounts: Accounts, empty_queue
     insider, plain, rival = reviewer(unit_id=own_unit), reviewer(), reviewer()
     with session_factory()() as session:
         with pytest.raises(Conflict):  # conflict of interest
-            review.claim_item(session, reviewer=insider, item_id=theirs.id, now=NOW,
+            leases.claim_item(session, reviewer=insider, item_id=theirs.id, now=NOW,
                               lease_seconds=60)  # fmt: skip
         session.rollback()
         # Not the first in line, yet claimable from its own page.
-        item, _ = review.claim_item(session, reviewer=plain, item_id=other.id, now=NOW,
+        item, _ = leases.claim_item(session, reviewer=plain, item_id=other.id, now=NOW,
                                     lease_seconds=60)  # fmt: skip
         session.commit()
         assert item.id == other.id and item.leased_by == plain.id
         with pytest.raises(Conflict) as taken:  # someone else holds it
-            review.claim_item(session, reviewer=rival, item_id=other.id, now=NOW,
+            leases.claim_item(session, reviewer=rival, item_id=other.id, now=NOW,
                               lease_seconds=60)  # fmt: skip
         assert taken.value.code == "not_claimable"
         session.rollback()
@@ -318,11 +317,11 @@ def test_claim_this_item_follows_the_queue_rules(accounts: Accounts, empty_queue
         decide(session, plain, other.id, token, "escalate", NOW)
         session.commit()
         with pytest.raises(Conflict):  # escalated: seniors only
-            review.claim_item(session, reviewer=rival, item_id=other.id, now=NOW,
+            leases.claim_item(session, reviewer=rival, item_id=other.id, now=NOW,
                               lease_seconds=60)  # fmt: skip
         session.rollback()
         senior = reviewer(Role.senior)
-        got, _ = review.claim_item(session, reviewer=senior, item_id=other.id, now=NOW,
+        got, _ = leases.claim_item(session, reviewer=senior, item_id=other.id, now=NOW,
                                    lease_seconds=60)  # fmt: skip
         session.commit()
         assert got.leased_by == senior.id
@@ -334,7 +333,7 @@ def fresh_lease(
     """Like `leased_item`, at the real time: an undo's window is counted from the decision's
     real creation time."""
     item = queued_item(session, unit_id)
-    leased = review.claim_next(session, reviewer=who, now=now, lease_seconds=60)
+    leased = leases.claim_next(session, reviewer=who, now=now, lease_seconds=60)
     session.commit()
     assert leased is not None and leased[0].id == item.id and leased[0].lease_token
     return item, leased[0].lease_token
@@ -386,7 +385,7 @@ def test_undo_of_an_approval_reverses_the_award_and_gives_the_lease_back(
         session.commit()
         assert sum(p for _, p in ledger_of(session, item.submission_id)) == 40
         # Undo once: the undo record is the reviewer's last word until they decide again.
-        last = review.last_own_decision(session, reviewer=who)
+        last = undo.last_own_decision(session, reviewer=who)
         assert last is not None and last.stage == "review"
         # The stats count the decision made again, not the one taken back.
         (row,) = [r for r in stats.reviewer_stats(session, since=now - timedelta(hours=1),
@@ -416,12 +415,12 @@ def test_undo_is_refused_late_by_others_and_after_someone_took_the_item(
         # A first approval of four-eyes goes back to the queue; once someone else claims it,
         # the first approver's undo is refused and changes nothing.
         big = queued_item(session, accounts.unit_id, target_type="mlrs")
-        leased = review.claim_next(session, reviewer=who, now=now, lease_seconds=60)
+        leased = leases.claim_next(session, reviewer=who, now=now, lease_seconds=60)
         session.commit()
         assert leased is not None and leased[0].id == big.id
         first = decide(session, who, big.id, leased[0].lease_token or "", "approve", now)
         session.commit()
-        taken = review.claim_next(session, reviewer=other, now=now, lease_seconds=60)
+        taken = leases.claim_next(session, reviewer=other, now=now, lease_seconds=60)
         session.commit()
         assert taken is not None and taken[0].id == big.id
         with pytest.raises(Conflict) as moved:
@@ -440,7 +439,7 @@ def test_undo_of_a_first_approval_clears_the_first_reviewer(
     now = datetime.now(UTC)
     with session_factory()() as session:
         big = queued_item(session, accounts.unit_id, target_type="mlrs")
-        leased = review.claim_next(session, reviewer=who, now=now, lease_seconds=60)
+        leased = leases.claim_next(session, reviewer=who, now=now, lease_seconds=60)
         session.commit()
         assert leased is not None
         first = decide(session, who, big.id, leased[0].lease_token or "", "approve", now)

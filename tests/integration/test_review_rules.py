@@ -7,12 +7,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mvq.auth.models import Role
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import session_factory
 from mvq.errors import Conflict, Forbidden
 from mvq.flows import decisions
-from mvq.review import service as review
-from mvq.review import stats
+from mvq.review import leases, stats
 from mvq.review.models import ItemState, ReviewItem
 from mvq.scoring import ledger as points_ledger
 from mvq.scoring.models import LedgerEntry
@@ -39,7 +38,7 @@ def decide(session: Session, who: Principal, item_id: str, token: str, decision:
 
 
 def claim(session: Session, who: Principal) -> tuple[str, str] | None:
-    leased = review.claim_next(session, reviewer=who, now=NOW, lease_seconds=60)
+    leased = leases.claim_next(session, reviewer=who, now=NOW, lease_seconds=60)
     session.commit()
     return (leased[0].id, leased[0].lease_token or "") if leased else None
 
@@ -191,19 +190,19 @@ def test_a_heartbeat_keeps_the_lease_and_a_stale_token_cannot_renew(
     with session_factory()() as session:
         item = queued_item(session, accounts.unit_id)
         item_id, token = claim(session, who) or ("", "")
-        renewed = review.renew_lease(session, reviewer=who, item_id=item_id, lease_token=token,
+        renewed = leases.renew_lease(session, reviewer=who, item_id=item_id, lease_token=token,
                                      now=NOW + timedelta(seconds=50), lease_seconds=60)  # fmt: skip
         session.commit()
         assert renewed == NOW + timedelta(seconds=110)
         # At 100 s the original lease would have expired; the renewed one still holds.
         later = NOW + timedelta(seconds=100)
-        assert review.claim_next(session, reviewer=other, now=later, lease_seconds=60) is None
+        assert leases.claim_next(session, reviewer=other, now=later, lease_seconds=60) is None
         session.rollback()
         with pytest.raises(Conflict):
-            review.renew_lease(session, reviewer=other, item_id=item_id, lease_token=token,
+            leases.renew_lease(session, reviewer=other, item_id=item_id, lease_token=token,
                                now=later, lease_seconds=60)  # fmt: skip
         with pytest.raises(Conflict):
-            review.renew_lease(session, reviewer=who, item_id=item_id, lease_token="forged",
+            leases.renew_lease(session, reviewer=who, item_id=item_id, lease_token="forged",
                                now=later, lease_seconds=60)  # fmt: skip
         assert session.get_one(ReviewItem, item.id).state == ItemState.leased
 
@@ -214,4 +213,4 @@ def test_admins_and_auditors_may_look_but_not_decide(accounts: Accounts, empty_q
         queued_item(session, accounts.unit_id)
         for who in lookers:
             with pytest.raises(Forbidden):
-                review.claim_next(session, reviewer=who, now=NOW, lease_seconds=60)
+                leases.claim_next(session, reviewer=who, now=NOW, lease_seconds=60)

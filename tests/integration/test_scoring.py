@@ -9,14 +9,16 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mvq.auth import policy
 from mvq.auth.models import Role
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import session_factory
 from mvq.errors import Conflict, Invalid
 from mvq.flows import decisions, intake
-from mvq.review import service as review
+from mvq.review import leases
 from mvq.rules import service as rules
-from mvq.scoring import disputes, ledger
+from mvq.scoring import ledger
+from mvq.scoring.disputes import reading, settlement
 from mvq.scoring.models import EntryType, LedgerEntry, UnitDailyPoints
 from mvq.submissions.models import Submission, SubmissionStatus
 from tests.integration.conftest import Accounts, make_unit
@@ -52,7 +54,7 @@ def claim(
 
 
 def approve_next(session: Session, who: Principal, now: datetime) -> str:
-    leased = review.claim_next(session, reviewer=who, now=now, lease_seconds=60)
+    leased = leases.claim_next(session, reviewer=who, now=now, lease_seconds=60)
     assert leased is not None
     decisions.decide(
         session,
@@ -117,14 +119,14 @@ def test_several_units_claiming_one_hit_wait_for_a_senior_who_splits_the_credit(
         unit_b, _ = make_unit(session)
         a = claim(session, accounts.unit_id, "tank", hit, 48.5, 35.0)
         b = claim(session, unit_b, "tank", hit + timedelta(minutes=20), 48.503, 35.002)
-        found = disputes.member_of(session, submission_id=a.id)
-        assert found is not None and disputes.member_of(session, submission_id=b.id)
+        found = reading.member_of(session, submission_id=a.id)
+        assert found is not None and reading.member_of(session, submission_id=b.id)
         dispute = found[0]
         approve_next(session, first, datetime.now(UTC))
         approve_next(session, second, datetime.now(UTC))
         assert points_of(session, a.id) == points_of(session, b.id) == 0  # held
         with pytest.raises(Invalid):  # 41 is not what a tank is worth
-            disputes.settle(
+            settlement.settle(
                 session,
                 senior=senior,
                 dispute_id=dispute.id,
@@ -133,7 +135,7 @@ def test_several_units_claiming_one_hit_wait_for_a_senior_who_splits_the_credit(
                 now=datetime.now(UTC),
             )
         session.rollback()
-        awarded = disputes.settle(
+        awarded = settlement.settle(
             session,
             senior=senior,
             dispute_id=dispute.id,
@@ -145,7 +147,7 @@ def test_several_units_claiming_one_hit_wait_for_a_senior_who_splits_the_credit(
         assert sorted(e.points for e in awarded) == [10, 30]
         assert points_of(session, a.id) == 30 and points_of(session, b.id) == 10
         with pytest.raises(Conflict):
-            disputes.settle(
+            settlement.settle(
                 session,
                 senior=senior,
                 dispute_id=dispute.id,
@@ -163,7 +165,7 @@ def test_far_apart_claims_are_no_dispute(accounts: Accounts, empty_queue: None) 
         b = claim(session, unit_b, "apc", hit, 48.6, 35.0)  # 11 km north
         c = claim(session, unit_b, "apc", hit + timedelta(hours=5), 48.5, 35.0)  # hours later
         for s in (a, b, c):
-            assert disputes.member_of(session, submission_id=s.id) is None
+            assert reading.member_of(session, submission_id=s.id) is None
 
 
 OPERATIONS = st.lists(
@@ -201,8 +203,7 @@ def test_the_balance_always_equals_its_entries(
                         points=points,
                         idempotency_key=f"k{n}",
                         note=None,
-                        actor_id=None,
-                        actor="test",
+                        spender=policy.OPERATOR,
                     )
                     expected -= points
                 except Conflict:

@@ -16,6 +16,7 @@ from mvq.audit.models import AuditEvent
 from mvq.auth import second_factor
 from mvq.auth import service as auth
 from mvq.auth.models import Role, StaffUser
+from mvq.auth.principal import Principal
 from mvq.db import session_factory
 from mvq.queue import redis_conn
 from mvq.settings import get_settings
@@ -217,7 +218,8 @@ def test_an_admin_reset_makes_the_person_enrol_again(stack: harness.Stack) -> No
     uid = user_id_of(email)
     assert token(stack, email, password, otp=otp_for(email)).status_code == 200
     with session_factory()() as session:
-        second_factor.reset_second_factor(session, user_id=uid, actor="staff:some-admin")
+        admin = Principal(kind="staff", id="some-admin", role=Role.admin)
+        second_factor.reset_second_factor(session, principal=admin, user_id=uid)
         session.commit()
     old = token(stack, email, password, otp=otp_for(email))
     assert old.status_code == 401 and old.json()["error"]["code"] == "otp_required"

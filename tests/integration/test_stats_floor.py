@@ -4,11 +4,10 @@ settings.min_median_seconds_per_item is marked, in words, and one above it is no
 from datetime import timedelta
 
 from mvq.auth.models import Role
-from mvq.auth.service import Principal
+from mvq.auth.principal import Principal
 from mvq.db import session_factory, utcnow
 from mvq.flows import decisions
-from mvq.review import service as review
-from mvq.review import stats
+from mvq.review import leases, stats
 from mvq.settings import get_settings
 from tests import harness
 from tests.integration.conftest import Accounts, make_login, web_login
@@ -22,7 +21,7 @@ def approve_one(accounts: Accounts, who: Principal, *, looked_seconds: float) ->
     with session_factory()() as session:
         queued_item(session, accounts.unit_id)
         session.commit()
-        leased = review.claim_next(session, reviewer=who, lease_seconds=600,
+        leased = leases.claim_next(session, reviewer=who, lease_seconds=600,
                                    now=utcnow() - timedelta(seconds=looked_seconds))  # fmt: skip
         assert leased is not None
         decisions.decide(

@@ -24,7 +24,7 @@ ZONES = sorted(
 def _page(request: Request, session: SessionDep, user: WebUser, *, saved: bool = False,
           error: DomainError | None = None) -> HTMLResponse:  # fmt: skip
     assert user.principal.user_id is not None
-    person = accounts.get_user(session, user_id=user.principal.user_id)
+    person = accounts.get_user(session, principal=user.principal, user_id=user.principal.user_id)
     return render(request, "account.html", user=user, person=person, zones=ZONES,
                   language_names=i18n.NAMES, default_zone=i18n.default_time_zone().key,
                   saved=saved, error=error, status_code=error.status if error else 200)  # fmt: skip
@@ -48,8 +48,8 @@ def save_account(
     assert user.principal.user_id is not None
     try:
         accounts.set_preferences(
-            session, user_id=user.principal.user_id, language=language or None,
-            time_zone=time_zone or None, languages=i18n.SUPPORTED, actor=user.principal.actor,
+            session, principal=user.principal, language=language or None,
+            time_zone=time_zone or None, languages=i18n.SUPPORTED,
         )  # fmt: skip
     except DomainError as exc:
         session.rollback()

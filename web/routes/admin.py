@@ -18,17 +18,21 @@ from api.deps import NowDep, SessionDep
 from mvq.auth import accounts, policy
 from mvq.auth import service as auth
 from mvq.auth.policy import Action
-from mvq.errors import DomainError, Invalid
-from mvq.review.service import REJECT_REASONS
+from mvq.errors import DomainError, Forbidden, Invalid
+from mvq.review.decisions import REJECT_REASONS
 from mvq.rules import labels
 from mvq.rules import service as rules
 from mvq.webhooks import service as webhooks
 from mvq.webhooks.events import TYPES as EVENT_TYPES
-from web.deps import WebFormUserDep, WebUser, WebUserDep
+from web.deps import WebFormUserDep, WebUser, WebUserDep, csrf_checked, get_web_user
 from web.templating import render, url_for
 
 router = APIRouter(include_in_schema=False)
 Name = Annotated[str, Form(max_length=300)]
+# Who is asking, as a default so it may follow the form's fields; what they may do is the
+# business of the service they call (mvq.auth.accounts asks the policy itself).
+SIGNED_IN: Any = Depends(get_web_user)
+FORM_SIGNED_IN: Any = Depends(csrf_checked)
 
 
 def allowed(action: Action) -> Any:
@@ -71,6 +75,8 @@ def attempt(session: Session, change: Callable[[], Any]) -> tuple[Any, DomainErr
     """Run one domain change: committed, or rolled back with the refusal to show."""
     try:
         result = change()
+    except Forbidden:
+        raise  # the policy's refusal is the answer, not a form error
     except DomainError as exc:
         session.rollback()
         return None, exc
@@ -84,14 +90,15 @@ def attempt(session: Session, change: Callable[[], Any]) -> tuple[Any, DomainErr
 def hub(request: Request, session: Session, user: WebUser, *, now: Any,
         error: DomainError | None = None, typed: dict[str, str] | None = None,
         done: str | None = None) -> HTMLResponse:  # fmt: skip
-    people = accounts.staff(session)
+    units = accounts.units(session, principal=user.principal, now=now)
+    people = accounts.staff(session, principal=user.principal)
     return render(
         request, "admin.html", user=user,
-        units=accounts.units(session, now=now),
+        units=units,
         unit_names=auth.unit_names(session),
-        staff=[p for p in people if p.role != "marketplace"],
-        service_accounts=[p for p in people if p.role == "marketplace"],
-        roles=[r.value for r in accounts.STAFF_ROLES if r != "marketplace"],
+        staff=[p for p in people if not policy.is_service_account(p.role)],
+        service_accounts=[p for p in people if policy.is_service_account(p.role)],
+        roles=[r.value for r in policy.STAFF_ROLES if not policy.is_service_account(r)],
         endpoints=webhooks.visible(session, viewer=user.principal),
         event_types=EVENT_TYPES,
         error=error, typed=typed or {}, done=done,
@@ -101,7 +108,7 @@ def hub(request: Request, session: Session, user: WebUser, *, now: Any,
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(request: Request, session: SessionDep, now: NowDep, done: str | None = None,
-               user: WebUser = allowed(Action.manage_units)) -> HTMLResponse:  # fmt: skip
+               user: WebUser = SIGNED_IN) -> HTMLResponse:  # fmt: skip
     return hub(request, session, user, now=now, done=done)
 
 
@@ -110,9 +117,9 @@ def admin_page(request: Request, session: SessionDep, now: NowDep, done: str | N
 
 @router.post("/admin/units", response_model=None)
 def create_unit(request: Request, session: SessionDep, now: NowDep, name: Name = "",
-                user: WebUser = allowed_form(Action.manage_units)) -> HTMLResponse:  # fmt: skip
+                user: WebUser = FORM_SIGNED_IN) -> HTMLResponse:  # fmt: skip
     made, error = attempt(session, lambda: accounts.create_unit(
-        session, name=name, actor=user.principal.actor))  # fmt: skip
+        session, principal=user.principal, name=name))  # fmt: skip
     if error:
         return hub(request, session, user, now=now, error=error, typed={"unit_name": name})
     unit, token = made
@@ -124,11 +131,11 @@ def create_unit(request: Request, session: SessionDep, now: NowDep, name: Name =
 def unit_page(request: Request, session: Session, user: WebUser, *, unit_id: str, now: Any,
               error: DomainError | None = None, typed: dict[str, str] | None = None,
               done: str | None = None) -> HTMLResponse:  # fmt: skip
-    unit = auth.get_unit(session, unit_id=unit_id)
+    unit = accounts.get_unit(session, principal=user.principal, unit_id=unit_id)
     return render(
         request, "admin_unit.html", user=user, unit=unit,
-        members=accounts.members(session, unit_id=unit.id),
-        tokens=accounts.unit_tokens(session, unit_id=unit.id, now=now),
+        members=accounts.members(session, principal=user.principal, unit_id=unit.id),
+        tokens=accounts.unit_tokens(session, principal=user.principal, unit_id=unit.id, now=now),
         max_grace_minutes=int(accounts.MAX_GRACE.total_seconds() // 60),
         error=error, typed=typed or {}, done=done,
         status_code=error.status if error else 200,
@@ -138,16 +145,16 @@ def unit_page(request: Request, session: Session, user: WebUser, *, unit_id: str
 @router.get("/admin/units/{unit_id}", response_class=HTMLResponse)
 def admin_unit_page(unit_id: str, request: Request, session: SessionDep, now: NowDep,
                     done: str | None = None,
-                    user: WebUser = allowed(Action.manage_units)) -> HTMLResponse:  # fmt: skip
+                    user: WebUser = SIGNED_IN) -> HTMLResponse:  # fmt: skip
     return unit_page(request, session, user, unit_id=unit_id, now=now, done=done)
 
 
 @router.post("/admin/units/{unit_id}/rename", response_model=None)
 def rename_unit(unit_id: str, request: Request, session: SessionDep, now: NowDep,
-                name: Name = "", user: WebUser = allowed_form(Action.manage_units)
+                name: Name = "", user: WebUser = FORM_SIGNED_IN
                 ) -> HTMLResponse | RedirectResponse:  # fmt: skip
     _, error = attempt(session, lambda: accounts.rename_unit(
-        session, unit_id=unit_id, name=name, actor=user.principal.actor))  # fmt: skip
+        session, principal=user.principal, unit_id=unit_id, name=name))  # fmt: skip
     if error:
         return unit_page(request, session, user, unit_id=unit_id, now=now, error=error,
                          typed={"name": name})  # fmt: skip
@@ -157,11 +164,11 @@ def rename_unit(unit_id: str, request: Request, session: SessionDep, now: NowDep
 @router.post("/admin/units/{unit_id}/deactivate", response_model=None)
 def deactivate_unit(unit_id: str, request: Request, session: SessionDep, now: NowDep,
                     confirm: Annotated[str, Form(max_length=10)] = "",
-                    user: WebUser = allowed_form(Action.manage_units)
+                    user: WebUser = FORM_SIGNED_IN
                     ) -> HTMLResponse | RedirectResponse:  # fmt: skip
     def change() -> object:
         confirmed(confirm)
-        return accounts.deactivate_unit(session, unit_id=unit_id, actor=user.principal.actor,
+        return accounts.deactivate_unit(session, principal=user.principal, unit_id=unit_id,
                                         now=now)  # fmt: skip
 
     _, error = attempt(session, change)
@@ -177,9 +184,9 @@ def confirmed(confirm: str) -> None:
 
 @router.post("/admin/units/{unit_id}/tokens", response_model=None)
 def add_unit_token(unit_id: str, request: Request, session: SessionDep, now: NowDep,
-                   user: WebUser = allowed_form(Action.manage_units)) -> HTMLResponse:  # fmt: skip
+                   user: WebUser = FORM_SIGNED_IN) -> HTMLResponse:  # fmt: skip
     token, error = attempt(session, lambda: accounts.add_unit_token(
-        session, unit_id=unit_id, actor=user.principal.actor))  # fmt: skip
+        session, principal=user.principal, unit_id=unit_id))  # fmt: skip
     if error:
         return unit_page(request, session, user, unit_id=unit_id, now=now, error=error)
     return _unit_secret(request, session, user, unit_id=unit_id, token=token)
@@ -187,7 +194,7 @@ def add_unit_token(unit_id: str, request: Request, session: SessionDep, now: Now
 
 def _unit_secret(request: Request, session: Session, user: WebUser, *, unit_id: str,
                  token: str) -> HTMLResponse:  # fmt: skip
-    unit = auth.get_unit(session, unit_id=unit_id)
+    unit = accounts.get_unit(session, principal=user.principal, unit_id=unit_id)
     back = url_for(request, "admin_unit_page", unit_id=unit_id)
     return shown_once(request, user, kind="unit_token", secret=token, subject=unit.name,
                       back=back, extra=unit.id)  # fmt: skip
@@ -196,11 +203,11 @@ def _unit_secret(request: Request, session: Session, user: WebUser, *, unit_id: 
 @router.post("/admin/units/{unit_id}/tokens/rotate", response_model=None)
 def rotate_unit_token(unit_id: str, request: Request, session: SessionDep, now: NowDep,
                       grace_minutes: Annotated[int, Form(ge=0, le=7 * 24 * 60)] = 0,
-                      user: WebUser = allowed_form(Action.manage_units)
+                      user: WebUser = FORM_SIGNED_IN
                       ) -> HTMLResponse:  # fmt: skip
     token, error = attempt(session, lambda: accounts.rotate_unit_token(
-        session, unit_id=unit_id, grace=timedelta(minutes=grace_minutes),
-        actor=user.principal.actor, now=now))  # fmt: skip
+        session, principal=user.principal, unit_id=unit_id,
+        grace=timedelta(minutes=grace_minutes), now=now))  # fmt: skip
     if error:
         return unit_page(request, session, user, unit_id=unit_id, now=now, error=error)
     return _unit_secret(request, session, user, unit_id=unit_id, token=token)
@@ -208,10 +215,10 @@ def rotate_unit_token(unit_id: str, request: Request, session: SessionDep, now: 
 
 @router.post("/admin/units/{unit_id}/tokens/revoke", response_model=None)
 def revoke_unit_tokens(unit_id: str, request: Request, session: SessionDep, now: NowDep,
-                       user: WebUser = allowed_form(Action.manage_units)
+                       user: WebUser = FORM_SIGNED_IN
                        ) -> HTMLResponse | RedirectResponse:  # fmt: skip
-    _, error = attempt(session, lambda: auth.revoke_unit_tokens(
-        session, unit_id=unit_id, actor=user.principal.actor, now=now))  # fmt: skip
+    _, error = attempt(session, lambda: accounts.revoke_unit_tokens(
+        session, principal=user.principal, unit_id=unit_id, now=now))  # fmt: skip
     if error:
         return unit_page(request, session, user, unit_id=unit_id, now=now, error=error)
     return redirect_done(request, "admin_unit_page", "tokens_revoked", unit_id=unit_id)

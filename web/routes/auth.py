@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 
 from api.deps import NowDep, SessionDep, client_address
 from api.errors import localised
-from mvq.auth import second_factor
+from mvq.auth import policy, second_factor, sign_in
 from mvq.auth import service as auth
-from mvq.auth.models import Role, StaffUser
+from mvq.auth.models import StaffUser
 from mvq.errors import RateLimited, Unauthenticated
 from mvq.settings import get_settings
 from web import session as web_session
@@ -92,15 +92,16 @@ def login(
         expired = gettext("The form expired. Reload the page and try again.")
         return _login_page(request, next, error=expired, status=403)
     try:
-        user = auth.login(session, email=email, password=password, client=client_address(request))
+        user, then = sign_in.check_password(session, email=email, password=password,
+                                            client=client_address(request))  # fmt: skip
     except (Unauthenticated, RateLimited) as exc:
         status = 429 if isinstance(exc, RateLimited) else 401
         page = _login_page(request, next, error=localised(exc), status=status)
         if isinstance(exc, RateLimited):
             page.headers["Retry-After"] = str(exc.retry_after)
         return page
-    if second_factor.in_use(user):
-        step = "login_code_form" if second_factor.enrolled(user) else "login_enrol_form"
+    if then is not sign_in.Next.signed_in:
+        step = "login_code_form" if then is sign_in.Next.code else "login_enrol_form"
         response = _step(request, step, next)
         response.set_cookie(
             PENDING_COOKIE,
@@ -116,7 +117,7 @@ def login(
 
 
 def _target(request: Request, user: StaffUser, next: str | None) -> str:
-    if user.role == Role.unit:
+    if policy.is_member(user.role):
         # A unit's member has no staff pages; "next" may still lead to one of the unit's own.
         unit_pages = (url_for(request, "unit_page"), url_for(request, "unit_upload_page"))
         wanted = next if next and next.split("?")[0] in unit_pages else None
@@ -135,7 +136,7 @@ def _signed_in(
 ) -> Response:
     """The session, at last: its cookie on a redirect to where the person was going (or on
     `page`, the recovery codes shown once)."""
-    token = auth.issue_staff_token(session, user=user, now=now, purpose="session")
+    token = sign_in.issue_token(session, user=user, now=now, purpose="session")
     session.commit()
     response = page or RedirectResponse(_target(request, user, next), status_code=303)
     web_session.set_cookie(response, token)
@@ -286,7 +287,7 @@ def login_code(
         return pending
     user, cookie = pending
     try:
-        second_factor.verify(
+        sign_in.check_code(
             session, user=user, code=code, client=client_address(request), now=now, via="web"
         )
     except (Unauthenticated, RateLimited) as exc:
@@ -328,7 +329,7 @@ def login_enrol(
         return pending
     user, cookie = pending
     try:
-        codes = second_factor.enrol(
+        codes = sign_in.enrol(
             session, user=user, code=code, client=client_address(request), now=now
         )
     except (Unauthenticated, RateLimited) as exc:

@@ -21,7 +21,7 @@ from mvq.auth.policy import Action
 from mvq.errors import Conflict, Invalid
 from mvq.media.models import Frame, Media, MediaStatus
 from mvq.review.models import ReviewItem
-from mvq.scoring import disputes
+from mvq.scoring.disputes import reading, settlement
 from web.deps import WebFormUserDep, WebUser, WebUserDep
 from web.i18n import gettext
 from web.templating import redirect, render
@@ -31,7 +31,7 @@ router = APIRouter(include_in_schema=False)
 
 @dataclass
 class MemberView:
-    contender: disputes.Contender
+    contender: reading.Contender
     unit_name: str
     item_id: str | None
     thumbnail: str | None
@@ -40,7 +40,7 @@ class MemberView:
 
 @dataclass
 class DisputeView:
-    contest: disputes.Contest
+    contest: reading.Contest
     members: list[MemberView]
     # After a refused settlement of this dispute: what was typed, and why it was refused.
     typed: dict[str, Any] = field(default_factory=dict)
@@ -64,7 +64,7 @@ def _first_frames(session: Session, submission_ids: list[str]) -> dict[str, str]
 
 
 def _views(session: Session, user: WebUser) -> list[DisputeView]:
-    contests = disputes.open_disputes(session, viewer=user.principal)
+    contests = reading.open_disputes(session, viewer=user.principal)
     ids = [c.submission.id for contest in contests for c in contest.members]
     names = auth.unit_names(session, ids=[c.member.unit_id for x in contests for c in x.members])
     items = dict(
@@ -83,7 +83,7 @@ def _views(session: Session, user: WebUser) -> list[DisputeView]:
                 {"other": other.submission.id, "other_unit": names.get(other.member.unit_id, "?"),
                  **signal}
                 for other in contest.members if other is not c
-                for signal in disputes.signals_between(contest.dispute, sid, other.submission.id)
+                for signal in reading.signals_between(contest.dispute, sid, other.submission.id)
             ]  # fmt: skip
             thumbnail = storage.presign_get(key, content_type="image/jpeg") if key else None
             unit_name = names.get(c.member.unit_id, "?")
@@ -97,7 +97,7 @@ def _views(session: Session, user: WebUser) -> list[DisputeView]:
     return views
 
 
-def _over(contest: disputes.Contest, shares: dict[str, int], reverse: list[str]) -> dict[str, int]:
+def _over(contest: reading.Contest, shares: dict[str, int], reverse: list[str]) -> dict[str, int]:
     kept = sum(c.paid for c in contest.members if c.submission.id not in reverse)
     added = sum(shares.values())
     return {"worth": contest.worth.points or 0, "paid": kept, "shares": added,
@@ -136,7 +136,7 @@ async def settle(dispute_id: str, request: Request, user: WebFormUserDep, sessio
                 if not value.strip().isdigit():
                     raise Invalid("a share is a whole number of points", code="bad_shares")
                 shares[key.removeprefix("share:")] = int(value)
-        disputes.settle(session, senior=user.principal, dispute_id=dispute_id, shares=shares,
+        settlement.settle(session, senior=user.principal, dispute_id=dispute_id, shares=shares,
                         note=note, now=now, reverse=reverse)  # fmt: skip
     except (Invalid, Conflict) as exc:
         session.rollback()

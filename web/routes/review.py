@@ -18,8 +18,10 @@ from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.errors import Conflict, Invalid
 from mvq.flows import decisions
-from mvq.review import inspection, queue, service, stats
+from mvq.review import inspection, leases, queue, stats
+from mvq.review.decisions import REJECT_REASONS
 from mvq.review.models import ItemState
+from mvq.review.undo import undo_window
 from mvq.rules import service as rules
 from mvq.rules.models import Outcome
 from mvq.settings import get_settings
@@ -72,7 +74,7 @@ def _undo_offer(session: Session, user: WebUser, now: datetime) -> dict[str, Any
     """The toast after a decision: which one may still be undone and for how long."""
     if not user.can(Action.review):
         return None
-    window = service.undo_window(session, reviewer=user.principal, now=now,
+    window = undo_window(session, reviewer=user.principal, now=now,
                                  undo_seconds=get_settings().undo_seconds)  # fmt: skip
     if window is None:
         return None
@@ -112,7 +114,7 @@ def queue_page(
         "flag": filters.flag, "unit_id": filters.unit_id, "target_type": filters.target_type,
         "min_age_minutes": filters.min_age_minutes, "sort": filters.sort,
     }.items() if v not in (None, "", "claim")}  # fmt: skip
-    mine = service.own_leases(session, reviewer=user.principal, now=now)
+    mine = leases.own_leases(session, reviewer=user.principal, now=now)
     return render(
         request,
         "queue.html",
@@ -145,7 +147,7 @@ def queue_page(
 def claim(
     request: Request, user: WebFormUserDep, session: SessionDep, now: NowDep
 ) -> RedirectResponse:
-    claimed = service.claim_next(
+    claimed = leases.claim_next(
         session, reviewer=user.principal, now=now, lease_seconds=get_settings().lease_seconds
     )
     session.commit()
@@ -160,7 +162,7 @@ def claim_item(
 ) -> RedirectResponse:
     """ "Claim this item" on a listed item's page, and "claim again" after a lost lease."""
     try:
-        service.claim_item(session, reviewer=user.principal, item_id=item_id, now=now,
+        leases.claim_item(session, reviewer=user.principal, item_id=item_id, now=now,
                            lease_seconds=get_settings().lease_seconds)  # fmt: skip
     except Conflict as exc:
         session.rollback()
@@ -181,7 +183,7 @@ def release(
     """The page gives its lease back: after `review_idle_seconds` without input, or when the
     reviewer lets the item go."""
     try:
-        service.release(session, reviewer=user.principal, item_id=item_id,
+        leases.release(session, reviewer=user.principal, item_id=item_id,
                         lease_token=body.lease_token, now=now, reason=body.reason)  # fmt: skip
     except Conflict as exc:
         session.rollback()
@@ -213,7 +215,7 @@ def undo(
     if from_item and from_token and from_item != undone.item.id:
         # Already gone (expired, released): nothing to give back. The refusal writes nothing.
         with contextlib.suppress(Conflict):
-            service.release(session, reviewer=user.principal, item_id=from_item,
+            leases.release(session, reviewer=user.principal, item_id=from_item,
                             lease_token=from_token, now=now, reason="undo")  # fmt: skip
     session.commit()
     return redirect(request, "item_page", item_id=undone.item.id,
@@ -260,7 +262,7 @@ def item_page(
         undo=_undo_offer(session, user, now),
         target_types=sorted(rules.known_target_types(session, at=at)),
         outcomes=[o.value for o in Outcome],
-        reject_reasons=service.REJECT_REASONS,
+        reject_reasons=REJECT_REASONS,
         lease_seconds=get_settings().lease_seconds,
         can_overturn=user.can(Action.overturn) and view.item.state == ItemState.decided,
         message=message,
@@ -306,7 +308,7 @@ def decide(
     }[record.decision]  # fmt: skip
     if request.cookies.get(AUTO_NEXT_COOKIE) != "0":
         # Straight on to the next item: one key, one page load per decision.
-        claimed = service.claim_next(session, reviewer=user.principal, now=now,
+        claimed = leases.claim_next(session, reviewer=user.principal, now=now,
                                      lease_seconds=get_settings().lease_seconds)  # fmt: skip
         session.commit()
         if claimed is not None:
@@ -324,7 +326,7 @@ def heartbeat(
     item_id: str, body: Heartbeat, user: WebFormUserDep, session: SessionDep, now: NowDep
 ) -> JSONResponse:
     try:
-        expires = service.renew_lease(
+        expires = leases.renew_lease(
             session,
             reviewer=user.principal,
             item_id=item_id,
