@@ -6,8 +6,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
-from api.deps import SessionDep, allowed
-from api.downloads import streamed
+from edge.deps import allowed
+from edge.downloads import streamed
+from edge.unit_of_work import SessionDep
 from mvq.audit import service as audit
 from mvq.audit import signing
 from mvq.audit.service import verify_chain

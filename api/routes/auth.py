@@ -1,6 +1,7 @@
 from fastapi import APIRouter, Request
 
-from api.deps import NowDep, SessionDep, client_address
+from edge.deps import NowDep, client_address
+from edge.unit_of_work import SessionDep
 from mvq.auth import second_factor, service
 from mvq.auth.schemas import TokenOut, TokenRequest
 from mvq.errors import Unauthenticated

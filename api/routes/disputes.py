@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter
 
-from api.deps import NowDep, SessionDep, allowed
+from edge.deps import NowDep, allowed
+from edge.unit_of_work import SessionDep
 from mvq.auth.policy import Action
 from mvq.auth.service import Principal
 from mvq.scoring import disputes

@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 
-from api.deps import SessionDep, allowed
+from edge.deps import allowed
+from edge.unit_of_work import SessionDep
 from mvq.auth import service as auth
 from mvq.auth.policy import Action
 from mvq.auth.service import Principal

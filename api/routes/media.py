@@ -1,6 +1,7 @@
 from fastapi import APIRouter
 
-from api.deps import NowDep, SessionDep, UnitDep
+from edge.deps import NowDep, UnitDep
+from edge.unit_of_work import SessionDep
 from mvq.flows import intake
 from mvq.media.schemas import MediaAccepted, MediaComplete
 

@@ -3,7 +3,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import NowDep, SessionDep, StaffDep, allowed
+from edge.deps import NowDep, StaffDep, allowed
+from edge.unit_of_work import SessionDep
 from mvq.auth.policy import Action
 from mvq.auth.service import Principal
 from mvq.flows import decisions

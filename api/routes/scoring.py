@@ -1,7 +1,8 @@
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, PrincipalDep, SessionDep, StaffDep, allowed
+from edge.deps import NowDep, PrincipalDep, StaffDep, allowed
+from edge.unit_of_work import SessionDep
 from mvq.auth.policy import Action
 from mvq.auth.service import Principal
 from mvq.errors import Forbidden

@@ -2,7 +2,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from api.deps import NowDep, PrincipalDep, SessionDep, StaffDep, UnitDep
+from edge.deps import NowDep, PrincipalDep, StaffDep, UnitDep
+from edge.unit_of_work import SessionDep
 from mvq import claims, ratelimit
 from mvq.flows import appeals
 from mvq.media.schemas import MediaCreate, MediaCreated, UploadedPart, UploadInstructions

@@ -4,7 +4,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
-from api.deps import NowDep, SessionDep, allowed
+from edge.deps import NowDep, allowed
+from edge.unit_of_work import SessionDep
 from mvq.auth import accounts
 from mvq.auth import service as auth
 from mvq.auth.policy import Action

@@ -5,7 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import NowDep, PrincipalDep, SessionDep, allowed
+from edge.deps import NowDep, PrincipalDep, allowed
+from edge.unit_of_work import SessionDep
 from mvq.auth.policy import Action
 from mvq.auth.service import Principal
 from mvq.webhooks import service

@@ -7,10 +7,10 @@ from zoneinfo import available_timezones
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.deps import SessionDep
+from edge import i18n
+from edge.unit_of_work import SessionDep
 from mvq.auth import accounts
 from mvq.errors import DomainError
-from web import i18n
 from web.deps import WebFormUserDep, WebUser, WebUserDep
 from web.templating import render, url_for
 

@@ -12,8 +12,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from api.deps import SessionDep
-from api.downloads import streamed
+from edge import i18n
+from edge.downloads import streamed
+from edge.unit_of_work import SessionDep
 from mvq.audit import query, signing, status
 from mvq.auth import policy
 from mvq.auth.policy import Action
@@ -21,7 +22,6 @@ from mvq.errors import Invalid
 from mvq.exports import archive as exports
 from mvq.exports import trail
 from mvq.submissions import service as submissions
-from web import i18n
 from web.deps import WebFormUserDep, WebUser, WebUserDep
 from web.templating import render, url_for
 

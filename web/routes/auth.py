@@ -20,16 +20,17 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep, client_address
-from api.errors import localised
+from edge import web_session
+from edge.deps import NowDep, client_address
+from edge.errors import localised
+from edge.i18n import gettext
+from edge.unit_of_work import SessionDep
 from mvq.auth import second_factor
 from mvq.auth import service as auth
 from mvq.auth.models import Role, StaffUser
 from mvq.errors import RateLimited, Unauthenticated
 from mvq.settings import get_settings
-from web import session as web_session
 from web.deps import WebFormUserDep
-from web.i18n import gettext
 from web.templating import redirect, render, url_for
 
 router = APIRouter(include_in_schema=False)

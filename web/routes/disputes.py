@@ -11,8 +11,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep
-from api.errors import localised
+from edge.deps import NowDep
+from edge.errors import localised
+from edge.i18n import gettext
+from edge.unit_of_work import SessionDep
 from mvq import storage
 from mvq.audit import service as audit
 from mvq.auth import policy
@@ -23,7 +25,6 @@ from mvq.media.models import Frame, Media, MediaStatus
 from mvq.review.models import ReviewItem
 from mvq.scoring import disputes
 from web.deps import WebFormUserDep, WebUser, WebUserDep
-from web.i18n import gettext
 from web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)

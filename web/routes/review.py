@@ -11,8 +11,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep
-from api.errors import localised
+from edge.deps import NowDep
+from edge.errors import localised
+from edge.i18n import gettext as _
+from edge.unit_of_work import SessionDep
 from mvq import storage
 from mvq.auth import policy
 from mvq.auth.policy import Action
@@ -24,7 +26,6 @@ from mvq.rules import service as rules
 from mvq.rules.models import Outcome
 from mvq.settings import get_settings
 from web.deps import WebFormUserDep, WebUser, WebUserDep
-from web.i18n import gettext as _
 from web.templating import redirect, render, url_for
 
 router = APIRouter(include_in_schema=False)

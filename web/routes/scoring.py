@@ -8,8 +8,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep
-from api.errors import localised
+from edge.deps import NowDep
+from edge.errors import localised
+from edge.i18n import gettext
+from edge.unit_of_work import SessionDep
 from mvq.auth import policy
 from mvq.auth import service as auth
 from mvq.auth.policy import Action
@@ -18,7 +20,6 @@ from mvq.rules import service
 from mvq.rules.models import Outcome, RuleVersion
 from mvq.scoring import ledger, preview
 from web.deps import WebFormUserDep, WebUser, WebUserDep
-from web.i18n import gettext
 from web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)

@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.deps import NowDep, SessionDep
+from edge.deps import NowDep
+from edge.unit_of_work import SessionDep
 from mvq import claims
 from mvq.auth import service as auth
 from mvq.errors import DomainError, Forbidden
