@@ -257,7 +257,7 @@ def worker(queues: Annotated[list[str] | None, typer.Argument()] = None) -> None
     # The worker is the workers package's own program (workers.run): this process becomes it,
     # so its id, signals and exit status stay the ones whoever started `mvq worker` holds.
     argv = [sys.executable, "-m", "workers", *(queues or [])]
-    os.execv(argv[0], argv)
+    os.execv(argv[0], argv)  # noqa: S606 (this interpreter, a fixed module: no shell needed)
 
 
 @app.command()

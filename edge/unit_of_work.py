@@ -11,8 +11,8 @@ runs as soon as the handler has returned and its response is built, and an error
 commit itself is answered like any other.
 
 Two named exceptions, for the few handlers that must not follow the rule silently:
-`keep_so_far` commits before a refusal that must not undo its own record, and `discard_so_far`
-undoes a refused change whose refusal a page shows instead of raising it.
+`keep_so_far` commits what must stay even if an error follows (a refusal's own record), and
+`discard_so_far` undoes a refused change whose refusal a page shows instead of raising it.
 """
 
 from collections.abc import Iterator
@@ -41,10 +41,11 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def keep_so_far(session: Session) -> None:
-    """Commit what the request has written so far, for a handler about to refuse: a failed
-    second factor's audit and count must stay although the answer is an error, as an
-    attacker's failures would otherwise leave no trace. Everything written after this call
-    follows the request's own outcome again."""
+    """Commit what the request has written so far, whatever the handler then does: for a write
+    that must stay although the answer may be an error. A failed second factor's audit and
+    count (an attacker's failures must leave a trace), and the reader's language choice, taken
+    before the page is known. Everything written after this call follows the request's own
+    outcome again."""
     session.commit()
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from edge import i18n, web_session
 from edge.deps import NowDep
-from edge.unit_of_work import SessionDep
+from edge.unit_of_work import SessionDep, discard_so_far, keep_so_far
 from mvq.auth import policy
 from mvq.auth import service as auth
 from mvq.auth.models import StaffUser
@@ -65,9 +65,9 @@ def get_web_user(request: Request, session: SessionDep, now: NowDep) -> WebUser:
     _read_labels(session)
     if replace is not None:
         person.language = replace
-        session.commit()
+        keep_so_far(session)  # the reader's choice stays, whatever the page then answers
     else:
-        session.rollback()
+        discard_so_far(session)  # only read: the handler's own transaction starts clean
     return WebUser(principal=principal, email=email, session_token=token)
 
 

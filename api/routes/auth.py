@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Request
 
 from edge.deps import NowDep, client_address
-from edge.unit_of_work import SessionDep
+from edge.unit_of_work import SessionDep, keep_so_far
 from mvq.auth import second_factor, service
 from mvq.auth.schemas import TokenOut, TokenRequest
 from mvq.errors import Unauthenticated
@@ -21,8 +21,7 @@ def issue_token(body: TokenRequest, request: Request, session: SessionDep, now: 
             second_factor.verify(session, user=user, code=body.otp, client=client, now=now,
                                  via="api_token")  # fmt: skip
         except Unauthenticated:
-            session.commit()  # the failure's audit stays
+            keep_so_far(session)  # the failure's audit and count stay
             raise
     token = service.issue_staff_token(session, user=user, now=now)
-    session.commit()
     return TokenOut(token=token, expires_at=service.staff_token_expiry(now))

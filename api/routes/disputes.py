@@ -34,7 +34,6 @@ def settle(
         session, senior=principal, dispute_id=dispute_id, shares=body.shares, note=body.note,
         now=now, reverse=body.reverse,
     )  # fmt: skip
-    session.commit()
     points = sum(e.points for e in awarded)
     return SettleOut(
         dispute_id=dispute_id,

@@ -49,7 +49,6 @@ def spend(
         actor_id=principal.id,
         actor=principal.actor,
     )
-    session.commit()
     if not created:
         response.status_code = 200
     return DebitOut(

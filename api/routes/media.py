@@ -20,7 +20,6 @@ def complete_upload(
     media = intake.complete_upload(
         session, principal=principal, media_id=media_id, parts=parts, now=now
     )
-    session.commit()
     return MediaAccepted(
         media_id=media.id, status=media.status, failure_reason=media.failure_reason
     )

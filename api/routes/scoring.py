@@ -62,7 +62,6 @@ def create_rules(
         actor=principal.actor,
         now=now,
     )
-    session.commit()
     return _version_out(session, version)
 
 
@@ -75,7 +74,6 @@ def withdraw_rules(
 ) -> RuleVersionOut:
     """Withdraw a version scheduled for the future; 409 once it is in force (or withdrawn)."""
     version = service.withdraw(session, version_id=version_id, actor=principal.actor, now=now)
-    session.commit()
     return _version_out(session, version)
 
 

@@ -40,7 +40,6 @@ def create_submission(
         now=now,
         **body.model_dump(),
     )
-    session.commit()
     if not created:
         response.status_code = 200
     return SubmissionCreated(id=submission.id, status=submission.status)
@@ -88,7 +87,6 @@ def add_media(
     plan = appeals.register_media(
         session, principal=principal, submission_id=submission_id, **body.model_dump()
     )
-    session.commit()
     return MediaCreated(
         media_id=plan.media.id,
         status=plan.media.status,

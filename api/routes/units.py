@@ -40,7 +40,6 @@ def rotate_token(
     token = accounts.rotate_unit_token(
         session, unit_id=unit_id, grace=grace, actor=principal.actor, now=now
     )
-    session.commit()
     return UnitTokenOut(unit_id=unit_id, token=token)
 
 
@@ -52,5 +51,4 @@ def revoke_tokens(
     principal: Principal = allowed(Action.manage_units),
 ) -> RevokedOut:
     count = auth.revoke_unit_tokens(session, unit_id=unit_id, actor=principal.actor, now=now)
-    session.commit()
     return RevokedOut(unit_id=unit_id, revoked=count)

@@ -137,7 +137,6 @@ def _signed_in(
     """The session, at last: its cookie on a redirect to where the person was going (or on
     `page`, the recovery codes shown once)."""
     token = auth.issue_staff_token(session, user=user, now=now, purpose="session")
-    session.commit()
     response = page or RedirectResponse(_target(request, user, next), status_code=303)
     web_session.set_cookie(response, token)
     response.delete_cookie(PRELOGIN_COOKIE)
@@ -235,7 +234,6 @@ def _enrol_page(
     status: int = 200,
 ) -> Response:
     secret = second_factor.pending_secret(session, user=user)
-    session.commit()
     uri = second_factor.provisioning_uri(secret, email=user.email)
     qr = segno.make(uri, error="m").svg_inline(
         scale=5, border=3, light="#fff", svgclass="qr", omitsize=False
@@ -291,7 +289,6 @@ def login_code(
             session, user=user, code=code, client=client_address(request), now=now, via="web"
         )
     except (Unauthenticated, RateLimited) as exc:
-        session.commit()  # the failure's audit stays
         limited = isinstance(exc, RateLimited)
         page = _code_page(
             request,
@@ -333,7 +330,6 @@ def login_enrol(
             session, user=user, code=code, client=client_address(request), now=now
         )
     except (Unauthenticated, RateLimited) as exc:
-        session.commit()  # the failure's audit stays
         limited = isinstance(exc, RateLimited)
         page = _enrol_page(
             request,
@@ -356,7 +352,6 @@ def logout(
     request: Request, user: WebFormUserDep, session: SessionDep, now: NowDep
 ) -> RedirectResponse:
     auth.end_session(session, token=user.session_token, now=now)
-    session.commit()
     response = redirect(request, "login_form")
     web_session.clear_cookie(response)
     return response

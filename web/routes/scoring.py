@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from edge.deps import NowDep
 from edge.errors import localised
 from edge.i18n import gettext
-from edge.unit_of_work import SessionDep
+from edge.unit_of_work import SessionDep, discard_so_far
 from mvq.auth import policy
 from mvq.auth import service as auth
 from mvq.auth.policy import Action
@@ -146,10 +146,9 @@ def create_rules(
             actor=user.principal.actor, now=now,
         )  # fmt: skip
     except DomainError as exc:
-        session.rollback()
+        discard_so_far(session)
         return _rules_page(request, user, session, now, status_code=exc.status,
                            rules_error=localised(exc), **typed)  # fmt: skip
-    session.commit()
     return redirect(request, "rules_page", message=gettext("Version saved."))
 
 
@@ -162,7 +161,7 @@ def withdraw_rules(
         version = service.withdraw(session, version_id=version_id, actor=user.principal.actor,
                                    now=now)  # fmt: skip
     except (Conflict, NotFound) as exc:
-        session.rollback()
+        discard_so_far(session)
         message = {
             "rules_in_force": gettext("This version is in force, or takes effect within "
                                       "minutes, and cannot be withdrawn; save a new version "
@@ -170,7 +169,6 @@ def withdraw_rules(
             "rules_withdrawn": gettext("This version was already withdrawn."),
         }.get(exc.code, gettext("No such rules version."))  # fmt: skip
         return redirect(request, "rules_page", message=message)
-    session.commit()
     return redirect(request, "rules_page", message=gettext(
         "The version scheduled from %(when)s is withdrawn; it will not take effect.",
         when=version.effective_from.strftime("%Y-%m-%d %H:%M UTC"),

@@ -60,7 +60,6 @@ def unit_upload_page(
     version = rules.version_in_force(session, at=now)
     in_force = rules.rules_of(session, version_id=version.id) if version is not None else []
     choices = [Choice(r.target_type, r.outcome, r.points) for r in in_force]
-    session.rollback()
     settings = get_settings()
     principal = member.principal
     return render(
