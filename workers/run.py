@@ -1,7 +1,7 @@
 """Starting an RQ worker: `python -m workers [QUEUE...]`, which `mvq worker` hands over to (the
 CLI imports no adapter of the workers; pyproject.toml's import contracts)."""
 
-import sys
+import argparse
 
 from rq import SimpleWorker
 
@@ -30,4 +30,6 @@ def work(queues: list[str]) -> None:
 
 
 def main() -> None:
-    work(sys.argv[1:])
+    parser = argparse.ArgumentParser(prog="python -m workers", description=work.__doc__)
+    parser.add_argument("queues", nargs="*", help="the queues to serve, in order")
+    work(parser.parse_args().queues)
