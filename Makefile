@@ -31,7 +31,7 @@ lint: install
 	$(VENV)/bin/lint-imports
 
 typecheck: install
-	$(VENV)/bin/mypy mvq api web workers cli deploy
+	$(VENV)/bin/mypy mvq edge api web asgi workers cli deploy
 
 test: install lint typecheck
 	$(VENV)/bin/pytest -q -p no:cacheprovider
@@ -40,25 +40,25 @@ test: install lint typecheck
 test-system: install
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/system
 
-# Translations: gather every marked string (babel.cfg) into web/locales/messages.pot and merge
+# Translations: gather every marked string (babel.cfg) into edge/locales/messages.pot and merge
 # it into each catalogue: new strings arrive empty, changed ones as fuzzy guesses (shown in
 # English until someone checks them and removes the flag). Then fill in the msgstr, and
 # `make catalogues` (or `make install`) compiles the .mo the app loads; an app that finds the
 # .po newer than its .mo compiles the .po in memory instead. tests/unit/test_i18n.py names what
 # is missing, and fails while the catalogue lags the sources (run `make messages`).
 LANGUAGES := uk
-CATALOGUES := $(foreach lang,$(LANGUAGES),web/locales/$(lang)/LC_MESSAGES/messages.mo)
+CATALOGUES := $(foreach lang,$(LANGUAGES),edge/locales/$(lang)/LC_MESSAGES/messages.mo)
 catalogues: $(CATALOGUES)
 
 # Fuzzy entries stay out of the .mo (pybabel compile's default): English shows until checked.
-web/locales/%/LC_MESSAGES/messages.mo: web/locales/%/LC_MESSAGES/messages.po $(STAMP)
-	$(VENV)/bin/pybabel compile -d web/locales -D messages -l $* --statistics
+edge/locales/%/LC_MESSAGES/messages.mo: edge/locales/%/LC_MESSAGES/messages.po $(STAMP)
+	$(VENV)/bin/pybabel compile -d edge/locales -D messages -l $* --statistics
 
 messages: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg -o web/locales/messages.pot --project=mvq \
+	$(VENV)/bin/pybabel extract -F babel.cfg -o edge/locales/messages.pot --project=mvq \
 	  --add-comments=TRANSLATORS: --add-location=file --sort-by-file --no-wrap .
 	for lang in $(LANGUAGES); do \
-	  $(VENV)/bin/pybabel update -i web/locales/messages.pot -d web/locales -D messages -l $$lang \
+	  $(VENV)/bin/pybabel update -i edge/locales/messages.pot -d edge/locales -D messages -l $$lang \
 	    --init-missing --no-wrap || exit 1; \
 	done
 

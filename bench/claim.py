@@ -118,7 +118,7 @@ def in_process_costs(tokens: list[str], calls: int) -> dict[str, Cost]:
     lookup, lease, decision, award and audit events alike)."""
     from fastapi.testclient import TestClient
 
-    from api.app import app
+    from asgi.app import app
 
     sent = 0
 

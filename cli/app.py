@@ -261,26 +261,10 @@ def db_upgrade() -> None:
 def worker(queues: Annotated[list[str] | None, typer.Argument()] = None) -> None:
     """Run one RQ worker (with the scheduler) on the named queues; by default webhooks first,
     then media."""
-    from rq import SimpleWorker
-
-    from mvq import logs, queue
-    from workers.jobs import clean_stale_scratch
-
-    logs.configure()
-    clean_stale_scratch()
-    # SimpleWorker runs jobs in this process instead of a fork per job, so the frame index
-    # it builds from the database survives from one job to the next.
-    # Short TTL, monitoring and maintenance intervals: a killed worker's job is found and
-    # re-run within about a minute (by RQ's own clean-up, or sooner by the sweeper).
-    w = SimpleWorker(
-        queues or list(queue.WORKER_QUEUES),
-        connection=queue.redis_conn(),
-        worker_ttl=queue.WORKER_TTL_SECONDS,
-        job_monitoring_interval=queue.WORKER_MONITOR_SECONDS,
-        maintenance_interval=60,
-    )
-    # RQ's own log lines stay plain text (its handler); ours are JSON.
-    w.work(with_scheduler=True, logging_level="INFO")
+    # The worker is the workers package's own program (workers.run): this process becomes it,
+    # so its id, signals and exit status stay the ones whoever started `mvq worker` holds.
+    argv = [sys.executable, "-m", "workers", *(queues or [])]
+    os.execv(argv[0], argv)  # noqa: S606 (this interpreter, a fixed module: no shell needed)
 
 
 @app.command()

@@ -193,7 +193,7 @@ def uvicorn_argv(
         forwarded_allow_ips = get_settings().forwarded_allow_ips
     proxies = (["--proxy-headers", "--forwarded-allow-ips", forwarded_allow_ips]
                if forwarded_allow_ips.strip() else ["--no-proxy-headers"])  # fmt: skip
-    return [sys.executable, "-m", "uvicorn", "api.app:app", "--host", host, "--port", str(port),
+    return [sys.executable, "-m", "uvicorn", "asgi.app:app", "--host", host, "--port", str(port),
             "--workers", str(workers), "--no-server-header", *proxies,
             # The app writes its own JSON access line, with the request id and route template.
             "--no-access-log"]  # fmt: skip

@@ -2,7 +2,7 @@
 
 Whatever goes wrong on one of its paths is answered with a page, never JSON: a missing or
 ended session with a redirect to the login, anything else with the error page and its status.
-Every page, error pages included, is in the request's language (web.i18n).
+Every page, error pages included, is in the request's language (edge.i18n).
 """
 
 from pathlib import Path
@@ -12,9 +12,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.errors import HANDLED, message_in, problem
+from edge import i18n
+from edge.errors import HANDLED, message_in, problem
 from mvq.errors import Unauthenticated
-from web import i18n
 from web.routes import (
     account,
     admin,

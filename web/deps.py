@@ -6,14 +6,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep
+from edge import i18n, web_session
+from edge.deps import NowDep
+from edge.unit_of_work import SessionDep, discard_so_far, keep_so_far
 from mvq.auth import policy
 from mvq.auth import service as auth
 from mvq.auth.models import StaffUser
 from mvq.auth.principal import Principal
 from mvq.errors import Forbidden, Unauthenticated
-from web import i18n
-from web import session as web_session
 
 
 @dataclass(frozen=True)
@@ -60,14 +60,14 @@ def get_web_user(request: Request, session: SessionDep, now: NowDep) -> WebUser:
     person = session.get_one(StaffUser, principal.user_id)
     email = person.email
     # The page speaks the person's stored language and tells times in their zone; a `?lang=`
-    # choice replaces the stored one (web.i18n), so it follows them to any browser.
+    # choice replaces the stored one (edge.i18n), so it follows them to any browser.
     replace = i18n.adopt(language=person.language, time_zone=person.time_zone)
     _read_labels(session)
     if replace is not None:
         person.language = replace
-        session.commit()
+        keep_so_far(session)  # the reader's choice stays, whatever the page then answers
     else:
-        session.rollback()
+        discard_so_far(session)  # only read: the handler's own transaction starts clean
     return WebUser(principal=principal, email=email, session_token=token)
 
 

@@ -18,9 +18,9 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from web import i18n, session
+from edge import i18n, web_session
+from edge.i18n import N_
 from web.deps import WebUser
-from web.i18n import N_
 
 templates = Jinja2Templates(
     directory=Path(__file__).parent / "templates",
@@ -28,7 +28,7 @@ templates = Jinja2Templates(
     context_processors=[i18n.template_context],
 )
 # Every user-facing string goes through gettext (`_()` in templates), in the request's
-# language (web.i18n).
+# language (edge.i18n).
 i18n.install(templates.env)
 
 
@@ -184,7 +184,7 @@ def labels(kind: str) -> dict[str, str]:
 
 templates.env.globals["labels"] = labels
 templates.env.globals["url_for"] = _url_for
-templates.env.globals["csrf_field_name"] = session.CSRF_FIELD
+templates.env.globals["csrf_field_name"] = web_session.CSRF_FIELD
 
 
 def _per_request(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter
 
-from api.deps import NowDep, SessionDep, UnitDep, allowed
+from edge.deps import NowDep, UnitDep, allowed
+from edge.unit_of_work import SessionDep
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
 from mvq.flows import appeals as flow
@@ -28,7 +29,6 @@ def file_appeal(
     appeal = appeals.file(
         session, unit=principal, submission_id=submission_id, reason=body.reason, now=now
     )
-    session.commit()
     return AppealFiled(id=appeal.id, submission_id=appeal.submission_id, status=appeal.status,
                        created_at=appeal.created_at)  # fmt: skip
 
@@ -84,7 +84,6 @@ def decide_appeal(
         appeal = flow.deny(
             session, senior=principal, appeal_id=appeal_id, reason=body.reason, now=now
         )
-    session.commit()
     claim = submissions.get_any(session, submission_id=appeal.submission_id)
     points = (
         ledger.points_for_decision(session, decision_id=appeal.decision_id)

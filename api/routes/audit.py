@@ -6,8 +6,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
-from api.deps import PrincipalDep, SessionDep
-from api.downloads import streamed
+from edge.deps import PrincipalDep
+from edge.downloads import streamed
+from edge.unit_of_work import SessionDep
 from mvq.audit import signing
 from mvq.exports import archive as exports
 from mvq.exports import log

@@ -1,6 +1,7 @@
 from fastapi import APIRouter, Request
 
-from api.deps import NowDep, SessionDep, client_address
+from edge.deps import NowDep, client_address
+from edge.unit_of_work import SessionDep, keep_so_far
 from mvq.auth import service, sign_in
 from mvq.auth.schemas import TokenOut, TokenRequest
 from mvq.errors import Unauthenticated
@@ -16,7 +17,6 @@ def issue_token(body: TokenRequest, request: Request, session: SessionDep, now: 
             client=client_address(request), now=now,
         )  # fmt: skip
     except Unauthenticated:
-        session.commit()  # a wrong code's audit stays
+        keep_so_far(session)  # a wrong code's audit and count stay
         raise
-    session.commit()
     return TokenOut(token=token, expires_at=service.staff_token_expiry(now))

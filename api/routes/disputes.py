@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter
 
-from api.deps import NowDep, SessionDep, allowed
+from edge.deps import NowDep, allowed
+from edge.unit_of_work import SessionDep
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
 from mvq.scoring.disputes import reading, settlement
@@ -33,7 +34,6 @@ def settle(
         session, senior=principal, dispute_id=dispute_id, shares=body.shares, note=body.note,
         now=now, reverse=body.reverse,
     )  # fmt: skip
-    session.commit()
     points = sum(e.points for e in awarded)
     return SettleOut(
         dispute_id=dispute_id,

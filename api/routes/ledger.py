@@ -4,7 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
 
-from api.deps import PrincipalDep, SessionDep
+from edge.deps import PrincipalDep
+from edge.unit_of_work import SessionDep
 from mvq.scoring import ledger
 from mvq.scoring.schemas import DebitIn, DebitOut, LedgerEntryOut, LedgerOut
 
@@ -43,7 +44,6 @@ def spend(
         note=body.note,
         spender=principal,
     )
-    session.commit()
     if not created:
         response.status_code = 200
     return DebitOut(

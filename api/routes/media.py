@@ -1,6 +1,7 @@
 from fastapi import APIRouter
 
-from api.deps import NowDep, SessionDep, UnitDep
+from edge.deps import NowDep, UnitDep
+from edge.unit_of_work import SessionDep
 from mvq.flows import intake
 from mvq.media.schemas import MediaAccepted, MediaComplete
 
@@ -19,7 +20,6 @@ def complete_upload(
     media = intake.complete_upload(
         session, principal=principal, media_id=media_id, parts=parts, now=now
     )
-    session.commit()
     return MediaAccepted(
         media_id=media.id, status=media.status, failure_reason=media.failure_reason
     )

@@ -3,7 +3,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import NowDep, SessionDep, StaffDep, allowed
+from edge.deps import NowDep, StaffDep, allowed
+from edge.unit_of_work import SessionDep
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
 from mvq.flows import decisions
@@ -80,7 +81,6 @@ def claim(principal: StaffDep, session: SessionDep, now: NowDep) -> ClaimOut | R
     claimed = leases.claim_next(
         session, reviewer=principal, now=now, lease_seconds=get_settings().lease_seconds
     )
-    session.commit()
     if claimed is None:
         return Response(status_code=204)
     item, submission = claimed
@@ -100,7 +100,6 @@ def claim_item(item_id: str, principal: StaffDep, session: SessionDep, now: NowD
         session, reviewer=principal, item_id=item_id, now=now,
         lease_seconds=get_settings().lease_seconds,
     )  # fmt: skip
-    session.commit()
     assert item.lease_token is not None and item.lease_expires_at is not None
     return ClaimOut(item_id=item.id, submission_id=submission.id, lease_token=item.lease_token,
                     lease_expires_at=item.lease_expires_at)  # fmt: skip
@@ -113,7 +112,6 @@ def release(
     """Gives the lease back at once; the item returns to its lane."""
     leases.release(session, reviewer=principal, item_id=item_id,
                     lease_token=body.lease_token, now=now, reason="left")  # fmt: skip
-    session.commit()
     return Response(status_code=204)
 
 
@@ -124,7 +122,6 @@ def undo(decision_id: str, principal: StaffDep, session: SessionDep, now: NowDep
     undone = decisions.undo(session, reviewer=principal, decision_id=decision_id, now=now,
                             lease_seconds=settings.lease_seconds,
                             undo_seconds=settings.undo_seconds)  # fmt: skip
-    session.commit()
     item = undone.item
     assert item.lease_token is not None and item.lease_expires_at is not None
     return ClaimOut(
@@ -147,7 +144,6 @@ def heartbeat(
         now=now,
         lease_seconds=get_settings().lease_seconds,
     )
-    session.commit()
     return LeaseOut(item_id=item_id, lease_expires_at=expires)
 
 
@@ -168,7 +164,6 @@ def decide(
     decision = decisions.decide(
         session, reviewer=principal, item_id=item_id, now=now, **body.model_dump()
     )
-    session.commit()
     return _result(session, decision)
 
 
@@ -177,5 +172,4 @@ def overturn(
     item_id: str, body: OverturnIn, principal: StaffDep, session: SessionDep
 ) -> DecisionResult:
     decision = decisions.overturn(session, senior=principal, item_id=item_id, **body.model_dump())
-    session.commit()
     return _result(session, decision)

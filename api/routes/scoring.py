@@ -1,7 +1,8 @@
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, PrincipalDep, SessionDep, StaffDep, allowed
+from edge.deps import NowDep, PrincipalDep, StaffDep, allowed
+from edge.unit_of_work import SessionDep
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
 from mvq.errors import Forbidden
@@ -61,7 +62,6 @@ def create_rules(
         actor=principal.actor,
         now=now,
     )
-    session.commit()
     return _version_out(session, version)
 
 
@@ -74,7 +74,6 @@ def withdraw_rules(
 ) -> RuleVersionOut:
     """Withdraw a version scheduled for the future; 409 once it is in force (or withdrawn)."""
     version = service.withdraw(session, version_id=version_id, actor=principal.actor, now=now)
-    session.commit()
     return _version_out(session, version)
 
 

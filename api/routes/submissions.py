@@ -2,7 +2,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from api.deps import NowDep, PrincipalDep, SessionDep, StaffDep, UnitDep
+from edge.deps import NowDep, PrincipalDep, StaffDep, UnitDep
+from edge.unit_of_work import SessionDep
 from mvq import claims, ratelimit
 from mvq.flows import intake
 from mvq.media.schemas import MediaCreate, MediaCreated, UploadedPart, UploadInstructions
@@ -39,7 +40,6 @@ def create_submission(
         now=now,
         **body.model_dump(),
     )
-    session.commit()
     if not created:
         response.status_code = 200
     return SubmissionCreated(id=submission.id, status=submission.status)
@@ -87,7 +87,6 @@ def add_media(
     plan = intake.register_media(
         session, principal=principal, submission_id=submission_id, **body.model_dump()
     )
-    session.commit()
     return MediaCreated(
         media_id=plan.media.id,
         status=plan.media.status,

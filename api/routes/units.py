@@ -4,7 +4,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, Field
 
-from api.deps import NowDep, PrincipalDep, SessionDep
+from edge.deps import NowDep, PrincipalDep
+from edge.unit_of_work import SessionDep
 from mvq.auth import accounts
 
 router = APIRouter(prefix="/api/v1/units", tags=["units"])
@@ -36,7 +37,6 @@ def rotate_token(
     token = accounts.rotate_unit_token(
         session, principal=principal, unit_id=unit_id, grace=grace, now=now
     )
-    session.commit()
     return UnitTokenOut(unit_id=unit_id, token=token)
 
 
@@ -48,5 +48,4 @@ def revoke_tokens(
     principal: PrincipalDep,
 ) -> RevokedOut:
     count = accounts.revoke_unit_tokens(session, principal=principal, unit_id=unit_id, now=now)
-    session.commit()
     return RevokedOut(unit_id=unit_id, revoked=count)

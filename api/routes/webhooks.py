@@ -5,7 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import NowDep, PrincipalDep, SessionDep, allowed
+from edge.deps import NowDep, PrincipalDep, allowed
+from edge.unit_of_work import SessionDep
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
 from mvq.webhooks import service
@@ -52,7 +53,6 @@ def register(
         allow_private_network=body.allow_private_network,
         now=now,
     )
-    session.commit()
     return SecretOut(id=issued.endpoint.id, secret=issued.secret)
 
 
@@ -74,7 +74,6 @@ def rotate(
     principal: Principal = allowed(Action.manage_webhooks),
 ) -> SecretOut:
     issued = service.rotate(session, admin=principal, endpoint_id=endpoint_id, now=now)
-    session.commit()
     return SecretOut(
         id=issued.endpoint.id,
         secret=issued.secret,
@@ -90,7 +89,6 @@ def disable(
     principal: Principal = allowed(Action.manage_webhooks),
 ) -> Response:
     service.disable(session, admin=principal, endpoint_id=endpoint_id, now=now)
-    session.commit()
     return Response(status_code=204)
 
 
@@ -133,5 +131,4 @@ def replay(
 ) -> ReplayOut:
     count = service.replay(session, viewer=principal, endpoint_id=endpoint_id,
                            from_event_id=body.from_event_id, now=now)  # fmt: skip
-    session.commit()
     return ReplayOut(replayed=count)

@@ -12,6 +12,7 @@ import pytest
 from babel.messages.pofile import read_po
 from playwright.sync_api import Browser, Page, expect
 
+from edge import i18n
 from mvq.auth.models import Role
 from mvq.db import session_factory
 from mvq.flows import intake
@@ -20,7 +21,6 @@ from mvq.units.models import Unit
 from tests import harness
 from tests.browser.conftest import Reviewer
 from tests.integration.conftest import make_unit
-from web import i18n
 
 # Latin words that are right in a Ukrainian page: the product, standards and formats, key
 # names, and each language's own name in the switch.

@@ -13,13 +13,13 @@ import pyotp
 import pytest
 from sqlalchemy.orm import Session
 
+from edge import web_session
 from mvq.auth import second_factor
 from mvq.auth import service as auth
 from mvq.auth.models import Role
 from mvq.db import utcnow
 from mvq.rules import service as rules
 from tests import footage, harness
-from web import session as web_session
 
 
 @dataclass

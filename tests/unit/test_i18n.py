@@ -17,9 +17,8 @@ from babel.messages.pofile import read_po
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api import errors
+from edge import errors, i18n
 from mvq.errors import Conflict, Forbidden, NotFound, RateLimited
-from web import i18n
 from web.app import create_app
 from web.templating import templates
 

@@ -3,7 +3,7 @@ from the source an operator configured."""
 
 import pytest
 
-from api.app import _security_headers
+from asgi.app import _security_headers
 from mvq.settings import get_settings
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from edge import web_session
 from mvq.settings import get_settings
-from web import session as web_session
 
 
 @pytest.fixture(autouse=True)

@@ -8,15 +8,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import rq
 import yaml
 from typer.testing import CliRunner
 
-from cli.app import app
+from cli import app as cli_app
 from deploy import dev, servers
 from mvq import logs, queue
 from mvq.webhooks import dispatch
-from workers import jobs
+from workers import run
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 WEBHOOKS_ONLY = ["mvq", "worker", "webhooks"]
@@ -38,16 +37,26 @@ def test_a_worker_takes_deliveries_before_media_by_default(monkeypatch: pytest.M
         def work(self, **_: Any) -> None:
             pass
 
-    monkeypatch.setattr(rq, "SimpleWorker", FakeWorker)
-    monkeypatch.setattr(jobs, "clean_stale_scratch", lambda: None)
+    monkeypatch.setattr(run, "SimpleWorker", FakeWorker)
+    monkeypatch.setattr(run, "clean_stale_scratch", lambda: None)
     monkeypatch.setattr(logs, "configure", lambda: None)
     monkeypatch.setattr(queue, "redis_conn", lambda: None)
-    runner = CliRunner()
-    assert runner.invoke(app, ["worker"]).exit_code == 0
-    assert runner.invoke(app, ["worker", "webhooks"]).exit_code == 0
+    run.work([])
+    run.work(["webhooks"])
     # RQ takes a job from the first of its queues that has one.
     # Index compaction last: it only runs when no file is waiting.
     assert started == [["webhooks", "media", "index"], ["webhooks"]]
+
+
+def test_mvq_worker_becomes_the_workers_program(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mvq worker` hands its process over to `python -m workers` (the CLI imports no
+    workers), keeping its queues."""
+    became: list[list[str]] = []
+    monkeypatch.setattr(cli_app.os, "execv", lambda path, argv: became.append(argv))
+    runner = CliRunner()
+    assert runner.invoke(cli_app.app, ["worker"]).exit_code == 0
+    assert runner.invoke(cli_app.app, ["worker", "webhooks"]).exit_code == 0
+    assert [argv[1:] for argv in became] == [["-m", "workers"], ["-m", "workers", "webhooks"]]
 
 
 def test_the_dev_runner_starts_a_worker_for_webhooks_alone(

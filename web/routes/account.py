@@ -7,10 +7,10 @@ from zoneinfo import available_timezones
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.deps import SessionDep
+from edge import i18n
+from edge.unit_of_work import SessionDep, discard_so_far
 from mvq.auth import accounts
 from mvq.errors import DomainError
-from web import i18n
 from web.deps import WebFormUserDep, WebUser, WebUserDep
 from web.templating import render, url_for
 
@@ -52,9 +52,8 @@ def save_account(
             time_zone=time_zone or None, languages=i18n.SUPPORTED,
         )  # fmt: skip
     except DomainError as exc:
-        session.rollback()
+        discard_so_far(session)
         return _page(request, session, user, error=exc)
-    session.commit()
     # The next page is read in the new settings: the language through the stored choice.
     response = RedirectResponse(url_for(request, "account_page") + "?saved=1", status_code=303)
     # The cookie speaks for this browser before sign-in (the login page); it follows the choice.

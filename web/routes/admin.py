@@ -14,7 +14,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep
+from edge.deps import NowDep
+from edge.unit_of_work import SessionDep, discard_so_far
 from mvq.auth import accounts, policy
 from mvq.auth import service as auth
 from mvq.auth.policy import Action
@@ -72,15 +73,15 @@ def redirect_done(request: Request, name: str, code: str, **params: str) -> Redi
 
 
 def attempt(session: Session, change: Callable[[], Any]) -> tuple[Any, DomainError | None]:
-    """Run one domain change: committed, or rolled back with the refusal to show."""
+    """Run one domain change: kept for the request's commit, or discarded with the refusal to
+    show (edge.unit_of_work)."""
     try:
         result = change()
     except Forbidden:
         raise  # the policy's refusal is the answer, not a form error
     except DomainError as exc:
-        session.rollback()
+        discard_so_far(session)
         return None, exc
-    session.commit()
     return result, None
 
 

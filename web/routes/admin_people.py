@@ -8,7 +8,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep
+from edge.deps import NowDep
+from edge.unit_of_work import SessionDep
 from mvq.auth import accounts, policy, second_factor
 from mvq.auth import service as auth
 from mvq.errors import DomainError

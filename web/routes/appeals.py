@@ -10,7 +10,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep
+from edge.deps import NowDep
+from edge.unit_of_work import SessionDep, discard_so_far
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.errors import Conflict, Forbidden, Invalid
@@ -92,13 +93,12 @@ def decide_appeal(
             appeal = flow.deny(session, senior=user.principal, appeal_id=appeal_id,
                                reason=reason, now=now)  # fmt: skip
     except (Conflict, Forbidden, Invalid) as exc:
-        session.rollback()
+        discard_so_far(session)
         typed = {"appeal_id": appeal_id, "decision": decision, "reason": reason,
                  "target_type": target_type or "", "outcome": outcome or ""}  # fmt: skip
         targets = rules.known_target_types(session, at=now)
         return _page(request, session, user, now_targets=targets, typed=typed, error=exc,
                      status_code=exc.status)  # fmt: skip
-    session.commit()
     claim = submissions.get_any(session, submission_id=appeal.submission_id)
     done = "denied" if appeal.status == "denied" else "upheld"
     if claim.status == SubmissionStatus.escalated:

@@ -12,13 +12,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from api.deps import SessionDep
-from api.downloads import streamed
+from edge import i18n
+from edge.downloads import streamed
+from edge.unit_of_work import SessionDep
 from mvq.audit import query, signing, status
 from mvq.errors import Invalid
 from mvq.exports import archive as exports
 from mvq.exports import log, trail
-from web import i18n
 from web.deps import WebFormUserDep, WebUserDep
 from web.templating import render, url_for
 
@@ -106,7 +106,6 @@ def audit_page(
 def verify_now(user: WebFormUserDep, session: SessionDep, request: Request) -> RedirectResponse:
     """Walks the whole chain now; the result is recorded and shown at the top of the page."""
     log.verify_now(session, auditor=user.principal)
-    session.commit()
     return RedirectResponse(f"{url_for(request, 'audit_page')}?verified=1", status_code=303)
 
 

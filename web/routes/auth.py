@@ -20,16 +20,17 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep, client_address
-from api.errors import localised
+from edge import web_session
+from edge.deps import NowDep, client_address
+from edge.errors import localised
+from edge.i18n import gettext
+from edge.unit_of_work import SessionDep
 from mvq.auth import policy, second_factor, sign_in
 from mvq.auth import service as auth
 from mvq.auth.models import StaffUser
 from mvq.errors import RateLimited, Unauthenticated
 from mvq.settings import get_settings
-from web import session as web_session
 from web.deps import WebFormUserDep
-from web.i18n import gettext
 from web.templating import redirect, render, url_for
 
 router = APIRouter(include_in_schema=False)
@@ -137,7 +138,6 @@ def _signed_in(
     """The session, at last: its cookie on a redirect to where the person was going (or on
     `page`, the recovery codes shown once)."""
     token = sign_in.issue_token(session, user=user, now=now, purpose="session")
-    session.commit()
     response = page or RedirectResponse(_target(request, user, next), status_code=303)
     web_session.set_cookie(response, token)
     response.delete_cookie(PRELOGIN_COOKIE)
@@ -235,7 +235,6 @@ def _enrol_page(
     status: int = 200,
 ) -> Response:
     secret = second_factor.pending_secret(session, user=user)
-    session.commit()
     uri = second_factor.provisioning_uri(secret, email=user.email)
     qr = segno.make(uri, error="m").svg_inline(
         scale=5, border=3, light="#fff", svgclass="qr", omitsize=False
@@ -291,7 +290,6 @@ def login_code(
             session, user=user, code=code, client=client_address(request), now=now, via="web"
         )
     except (Unauthenticated, RateLimited) as exc:
-        session.commit()  # the failure's audit stays
         limited = isinstance(exc, RateLimited)
         page = _code_page(
             request,
@@ -333,7 +331,6 @@ def login_enrol(
             session, user=user, code=code, client=client_address(request), now=now
         )
     except (Unauthenticated, RateLimited) as exc:
-        session.commit()  # the failure's audit stays
         limited = isinstance(exc, RateLimited)
         page = _enrol_page(
             request,
@@ -356,7 +353,6 @@ def logout(
     request: Request, user: WebFormUserDep, session: SessionDep, now: NowDep
 ) -> RedirectResponse:
     auth.end_session(session, token=user.session_token, now=now)
-    session.commit()
     response = redirect(request, "login_form")
     web_session.clear_cookie(response)
     return response

@@ -11,8 +11,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep
-from api.errors import localised
+from edge.deps import NowDep
+from edge.errors import localised
+from edge.i18n import gettext
+from edge.unit_of_work import SessionDep, discard_so_far
 from mvq import storage
 from mvq.audit import service as audit
 from mvq.auth import policy
@@ -23,7 +25,6 @@ from mvq.media.models import Frame, Media, MediaStatus
 from mvq.review.models import ReviewItem
 from mvq.scoring.disputes import reading, settlement
 from web.deps import WebFormUserDep, WebUser, WebUserDep
-from web.i18n import gettext
 from web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -118,7 +119,6 @@ def disputes_page(
 ) -> HTMLResponse:
     policy.require(user.principal, Action.view_disputes)
     views = _views(session, user)
-    session.commit()
     return _page(request, user, views, message=message)
 
 
@@ -139,9 +139,8 @@ async def settle(dispute_id: str, request: Request, user: WebFormUserDep, sessio
         settlement.settle(session, senior=user.principal, dispute_id=dispute_id, shares=shares,
                         note=note, now=now, reverse=reverse)  # fmt: skip
     except (Invalid, Conflict) as exc:
-        session.rollback()
+        discard_so_far(session)
         views = _views(session, user)
-        session.commit()
         for view in views:
             if view.contest.dispute.id == dispute_id:
                 view.typed = typed | {"reverse": reverse}
@@ -149,5 +148,4 @@ async def settle(dispute_id: str, request: Request, user: WebFormUserDep, sessio
                 if exc.code == "over_worth":
                     view.over = _over(view.contest, shares, reverse)
         return _page(request, user, views, status_code=exc.status)
-    session.commit()
     return redirect(request, "disputes_page", message=gettext("Dispute settled."))

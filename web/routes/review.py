@@ -11,8 +11,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep
-from api.errors import localised
+from edge.deps import NowDep
+from edge.errors import localised
+from edge.i18n import gettext as _
+from edge.unit_of_work import SessionDep, discard_so_far
 from mvq import storage
 from mvq.auth import policy
 from mvq.auth.policy import Action
@@ -26,7 +28,6 @@ from mvq.rules import service as rules
 from mvq.rules.models import Outcome
 from mvq.settings import get_settings
 from web.deps import WebFormUserDep, WebUser, WebUserDep
-from web.i18n import gettext as _
 from web.templating import redirect, render, url_for
 
 router = APIRouter(include_in_schema=False)
@@ -150,7 +151,6 @@ def claim(
     claimed = leases.claim_next(
         session, reviewer=user.principal, now=now, lease_seconds=get_settings().lease_seconds
     )
-    session.commit()
     if claimed is None:
         return redirect(request, "queue_page", message=_("The queue is empty."))
     return redirect(request, "item_page", item_id=claimed[0].id)
@@ -165,9 +165,8 @@ def claim_item(
         leases.claim_item(session, reviewer=user.principal, item_id=item_id, now=now,
                            lease_seconds=get_settings().lease_seconds)  # fmt: skip
     except Conflict as exc:
-        session.rollback()
+        discard_so_far(session)
         return redirect(request, "item_page", item_id=item_id, message=lease_error(exc))
-    session.commit()
     return redirect(request, "item_page", item_id=item_id)
 
 
@@ -186,9 +185,8 @@ def release(
         leases.release(session, reviewer=user.principal, item_id=item_id,
                         lease_token=body.lease_token, now=now, reason=body.reason)  # fmt: skip
     except Conflict as exc:
-        session.rollback()
+        discard_so_far(session)
         return JSONResponse({"code": exc.code, "message": lease_error(exc)}, status_code=409)
-    session.commit()
     return JSONResponse({"released": True})
 
 
@@ -210,14 +208,13 @@ def undo(
                                 now=now, lease_seconds=settings.lease_seconds,
                                 undo_seconds=settings.undo_seconds)  # fmt: skip
     except Conflict as exc:
-        session.rollback()
+        discard_so_far(session)
         return _see(request, "queue_page", query={"message": lease_error(exc)})
     if from_item and from_token and from_item != undone.item.id:
         # Already gone (expired, released): nothing to give back. The refusal writes nothing.
         with contextlib.suppress(Conflict):
             leases.release(session, reviewer=user.principal, item_id=from_item,
                             lease_token=from_token, now=now, reason="undo")  # fmt: skip
-    session.commit()
     return redirect(request, "item_page", item_id=undone.item.id,
                     message=_("Decision undone. The item is yours again."))  # fmt: skip
 
@@ -246,7 +243,6 @@ def item_page(
 ) -> HTMLResponse:
     policy.require(user.principal, Action.view_queue)
     view = inspection.item_view(session, viewer=user.principal, item_id=item_id)
-    session.commit()  # the access event for the presigned GETs
     at = view.submission.occurred_at
     state = view.item.state
     claimable = user.can(Action.review) and state in (ItemState.pending, ItemState.escalated)
@@ -297,12 +293,11 @@ def decide(
             now=now,
         )
     except Conflict as exc:
-        session.rollback()
+        discard_so_far(session)
         return redirect(request, "item_page", item_id=item_id, message=lease_error(exc))
     except Invalid as exc:
-        session.rollback()
+        discard_so_far(session)
         return redirect(request, "item_page", item_id=item_id, message=localised(exc))
-    session.commit()
     done = {
         "approve": _("Approved."), "reject": _("Rejected."), "escalate": _("Escalated."),
     }[record.decision]  # fmt: skip
@@ -310,7 +305,6 @@ def decide(
         # Straight on to the next item: one key, one page load per decision.
         claimed = leases.claim_next(session, reviewer=user.principal, now=now,
                                      lease_seconds=get_settings().lease_seconds)  # fmt: skip
-        session.commit()
         if claimed is not None:
             return redirect(request, "item_page", item_id=claimed[0].id, message=done)
         return redirect(request, "queue_page", message=done + " " + _("The queue is empty."))
@@ -335,9 +329,8 @@ def heartbeat(
             lease_seconds=get_settings().lease_seconds,
         )
     except Conflict as exc:
-        session.rollback()
+        discard_so_far(session)
         return JSONResponse({"code": exc.code, "message": lease_error(exc)}, status_code=409)
-    session.commit()
     # The server's clock with the expiry, so the page's countdown does not trust its own.
     return JSONResponse({"lease_expires_at": expires.isoformat(), "now": now.isoformat()})
 
@@ -362,5 +355,4 @@ def overturn(
         reason_code=reason_code or None,
         comment=comment,
     )
-    session.commit()
     return redirect(request, "item_page", item_id=item_id, message=_("Decision overturned."))

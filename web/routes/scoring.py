@@ -8,8 +8,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from api.deps import NowDep, SessionDep
-from api.errors import localised
+from edge.deps import NowDep
+from edge.errors import localised
+from edge.i18n import gettext
+from edge.unit_of_work import SessionDep, discard_so_far
 from mvq.auth import policy
 from mvq.auth import service as auth
 from mvq.auth.policy import Action
@@ -18,7 +20,6 @@ from mvq.rules import service
 from mvq.rules.models import Outcome, RuleVersion
 from mvq.scoring import ledger, preview
 from web.deps import WebFormUserDep, WebUser, WebUserDep
-from web.i18n import gettext
 from web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -145,10 +146,9 @@ def create_rules(
             actor=user.principal.actor, now=now,
         )  # fmt: skip
     except DomainError as exc:
-        session.rollback()
+        discard_so_far(session)
         return _rules_page(request, user, session, now, status_code=exc.status,
                            rules_error=localised(exc), **typed)  # fmt: skip
-    session.commit()
     return redirect(request, "rules_page", message=gettext("Version saved."))
 
 
@@ -161,7 +161,7 @@ def withdraw_rules(
         version = service.withdraw(session, version_id=version_id, actor=user.principal.actor,
                                    now=now)  # fmt: skip
     except (Conflict, NotFound) as exc:
-        session.rollback()
+        discard_so_far(session)
         message = {
             "rules_in_force": gettext("This version is in force, or takes effect within "
                                       "minutes, and cannot be withdrawn; save a new version "
@@ -169,7 +169,6 @@ def withdraw_rules(
             "rules_withdrawn": gettext("This version was already withdrawn."),
         }.get(exc.code, gettext("No such rules version."))  # fmt: skip
         return redirect(request, "rules_page", message=message)
-    session.commit()
     return redirect(request, "rules_page", message=gettext(
         "The version scheduled from %(when)s is withdrawn; it will not take effect.",
         when=version.effective_from.strftime("%Y-%m-%d %H:%M UTC"),

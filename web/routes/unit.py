@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api.deps import NowDep, SessionDep
+from edge.deps import NowDep
+from edge.unit_of_work import SessionDep, discard_so_far
 from mvq import claims
 from mvq.auth import service as auth
 from mvq.errors import DomainError, Forbidden
@@ -84,9 +85,8 @@ def appeal_claim(
                      now=now)  # fmt: skip
     except DomainError as exc:
         # The page names the refusal by its code, in the reader's language, at the claim.
-        session.rollback()
+        discard_so_far(session)
         if exc.status == 404:
             raise
         return RedirectResponse(f"{target}?error={exc.code}#claim-{submission_id}", 303)
-    session.commit()
     return RedirectResponse(f"{target}?appealed={submission_id}#claim-{submission_id}", 303)

@@ -18,12 +18,13 @@ import mgrs  # type: ignore[import-untyped]  # ships no type information
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from api.deps import NowDep, SessionDep
+from edge.deps import NowDep
+from edge.i18n import gettext
+from edge.unit_of_work import SessionDep
 from mvq.errors import Forbidden
 from mvq.rules import service as rules
 from mvq.settings import get_settings
 from web.deps import WebUser, WebUserDep
-from web.i18n import gettext
 from web.templating import render, url_for
 
 router = APIRouter(include_in_schema=False)
@@ -59,7 +60,6 @@ def unit_upload_page(
     version = rules.version_in_force(session, at=now)
     in_force = rules.rules_of(session, version_id=version.id) if version is not None else []
     choices = [Choice(r.target_type, r.outcome, r.points) for r in in_force]
-    session.rollback()
     settings = get_settings()
     principal = member.principal
     return render(

@@ -13,7 +13,7 @@ request's duration, so gettext needs no request argument and works the same in t
 in route code.
 
 To add or change a translation: `make messages` (extracts the marked strings and merges them
-into web/locales/uk/LC_MESSAGES/messages.po), fill in the msgstr, clear any `#, fuzzy` flag,
+into edge/locales/uk/LC_MESSAGES/messages.po), fill in the msgstr, clear any `#, fuzzy` flag,
 `make catalogues` (compiles the .mo; `make install` does it too) and restart. Without a
 current .mo the .po is compiled in memory at start-up, so a forgotten compile never shows
 stale words.
@@ -39,8 +39,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from edge import negotiation
 from mvq.settings import get_settings
-from web import negotiation
 
 SUPPORTED = ("uk", "en")
 SOURCE = "en"  # the msgids' language

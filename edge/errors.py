@@ -27,8 +27,8 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 
+from edge import i18n
 from mvq.errors import DomainError, RateLimited
-from web import i18n
 
 log = logging.getLogger(__name__)
 

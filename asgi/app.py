@@ -1,3 +1,6 @@
+"""The whole HTTP edge in one FastAPI app: middleware, error answers, the API's routers, and the
+pages mounted beside them."""
+
 from collections.abc import Awaitable, Callable, Sequence
 from typing import cast
 from urllib.parse import urlsplit
@@ -8,7 +11,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Scope
 
-from api import errors, observability
+from api import observability
 from api.limits import BodyLimit
 from api.routes import (
     appeals,
@@ -24,9 +27,10 @@ from api.routes import (
     units,
     webhooks,
 )
+from edge import errors, i18n
+from edge.negotiation import prefers_html
 from mvq import logs
 from mvq.settings import get_settings
-from web import i18n, negotiation
 from web.app import create_app as create_web_app
 from web.app import error_page
 
@@ -86,24 +90,6 @@ class WebMount(Mount):
 
 def _is_api_path(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
-
-
-def _quality(accept: str, wanted: str) -> float:
-    """The q a request's Accept gives one media type: the most specific range that matches."""
-    best: tuple[int, float] = (-1, 0.0)
-    kind = wanted.split("/")[0]
-    for media_range, q in negotiation.weighted(accept):
-        specificity = {wanted: 2, f"{kind}/*": 1, "*/*": 0}.get(media_range)
-        if specificity is not None and specificity >= best[0]:
-            best = (specificity, q)
-    return best[1]
-
-
-def prefers_html(accept: str | None) -> bool:
-    """A browser's Accept ranks text/html above JSON; a script's (none, */*, JSON) does not."""
-    if not accept:
-        return False
-    return _quality(accept, "text/html") > _quality(accept, "application/json")
 
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]

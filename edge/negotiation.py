@@ -21,3 +21,21 @@ def weighted(header: str) -> Iterator[tuple[str, float]]:
                 except ValueError:
                     q = 0.0
         yield value.lower(), q
+
+
+def _quality(accept: str, wanted: str) -> float:
+    """The q a request's Accept gives one media type: the most specific range that matches."""
+    best: tuple[int, float] = (-1, 0.0)
+    kind = wanted.split("/")[0]
+    for media_range, q in weighted(accept):
+        specificity = {wanted: 2, f"{kind}/*": 1, "*/*": 0}.get(media_range)
+        if specificity is not None and specificity >= best[0]:
+            best = (specificity, q)
+    return best[1]
+
+
+def prefers_html(accept: str | None) -> bool:
+    """A browser's Accept ranks text/html above JSON; a script's (none, */*, JSON) does not."""
+    if not accept:
+        return False
+    return _quality(accept, "text/html") > _quality(accept, "application/json")

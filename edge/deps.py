@@ -1,29 +1,19 @@
-from collections.abc import Iterator
+"""What the API's routes and the pages both depend on: the clock, and the principal a request
+acts for (a bearer token, or a page's cookie with its CSRF token)."""
+
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from edge import web_session
+from edge.unit_of_work import SessionDep, discard_so_far
 from mvq.auth import policy
 from mvq.auth import service as auth
 from mvq.auth.principal import Principal
-from mvq.db import session_factory, utcnow
+from mvq.db import utcnow
 from mvq.errors import Forbidden, Unauthenticated
-from web import session as web_session
-
-
-def get_session() -> Iterator[Session]:
-    # Handlers commit explicitly, so jobs are enqueued before the response is sent;
-    # anything left uncommitted is rolled back here.
-    session = session_factory()()
-    try:
-        yield session
-    finally:
-        session.close()
-
-
-SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def get_now() -> datetime:
@@ -42,8 +32,9 @@ def get_principal(request: Request, session: SessionDep, now: NowDep) -> Princip
         raise Unauthenticated("send Authorization: Bearer <token>", code="missing_token")
     else:
         principal = auth.resolve_token(session, token=token.strip(), now=now)
-    # The resolve may have read rows; this request's own transaction starts clean.
-    session.rollback()
+    # The resolve only read: end its transaction, so the handler's own starts clean (and on
+    # SQLite, whose transactions take the write lock, the lock is not held meanwhile).
+    discard_so_far(session)
     return principal
 
 
