@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from mvq.db import session_factory
-from tests import harness
+from testkit import harness
 
 BACKENDS = ["sqlite", "postgres"]
 

@@ -19,10 +19,10 @@ from mvq.flows import intake
 from mvq.review.models import ItemState, ReviewItem
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Flag, Submission, SubmissionStatus
-from tests import harness
-from tests.browser.conftest import Reviewer
-from tests.browser.test_review_ui import queued
-from tests.integration.conftest import make_unit
+from testkit import harness
+from testkit.browser import Reviewer
+from testkit.people import make_unit
+from tests.browser.helpers import queued
 
 LEASE_SECONDS = 12
 IDLE_SECONDS = 7

@@ -26,10 +26,10 @@ from mvq.auth.models import Role
 from mvq.db import session_factory
 from mvq.media.models import Media
 from mvq.submissions.models import Submission
-from tests import footage, harness
+from testkit import footage, harness
+from testkit.browser import ARTIFACTS
+from testkit.people import make_login, make_unit
 from tests.browser import axe
-from tests.browser.conftest import ARTIFACTS
-from tests.integration.conftest import make_login, make_unit
 from web.routes.unit_upload import parse_position
 
 LAPTOP: ViewportSize = {"width": 1366, "height": 768}

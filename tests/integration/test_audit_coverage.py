@@ -12,16 +12,10 @@ from mvq.auth.models import Role
 from mvq.db import session_factory
 from mvq.scoring import ledger
 from mvq.scoring.models import EntryType, LedgerEntry
-from tests import harness
-from tests.integration.conftest import (
-    Accounts,
-    claim_body,
-    make_login,
-    sha256_of,
-    wait_for_status,
-    web_login,
-)
-from tests.integration.test_review_queue import queued_item
+from testkit import harness
+from testkit.claims import claim_body, sha256_of, wait_for_status
+from testkit.people import Accounts, make_login, web_login
+from tests.helpers import queued_item
 
 
 def head() -> int:

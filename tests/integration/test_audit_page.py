@@ -21,15 +21,9 @@ from mvq.auth.models import Role, StaffUser
 from mvq.db import session_factory
 from mvq.settings import get_settings
 from mvq.units.models import Unit
-from tests import harness
-from tests.integration.conftest import (
-    Accounts,
-    Browserless,
-    make_login,
-    upload_claim,
-    wait_for_status,
-    web_login,
-)
+from testkit import harness
+from testkit.claims import upload_claim, wait_for_status
+from testkit.people import Accounts, Browserless, make_login, web_login
 
 HTML = {"Accept": "text/html"}
 SEQ = re.compile(r'<tr data-seq="(\d+)">')

@@ -20,9 +20,9 @@ import redis
 from botocore.config import Config
 
 from deploy import servers
-from tests import harness
-from tests.integration.conftest import upload_claim, wait_for_status
-from tests.integration.test_dev_runner import dev_env, interrupt, start, wait_ready
+from testkit import harness
+from testkit.claims import upload_claim, wait_for_status
+from tests.dev_stack import dev_env, interrupt, start, wait_ready
 
 
 @dataclass

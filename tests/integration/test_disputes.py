@@ -25,10 +25,8 @@ from mvq.scoring import disputes
 from mvq.scoring.models import EntryType, LedgerEntry
 from mvq.settings import get_settings
 from mvq.submissions.models import Flag, Submission, SubmissionStatus
-from tests.integration.conftest import Accounts, make_unit
-from tests.integration.test_review_queue import empty_queue, reviewer
-
-__all__ = ["empty_queue"]
+from testkit.people import Accounts, make_unit
+from tests.helpers import reviewer
 
 HIT = datetime.now(UTC) - timedelta(hours=3)
 # A points table of its own, far from other modules' versions: tank 60 from mid-2032 on.

@@ -9,9 +9,9 @@ import pytest
 
 from mvq.auth.models import Role
 from mvq.db import session_factory
-from tests import harness
-from tests.integration.conftest import Accounts, make_login, make_unit, web_login
-from tests.integration.test_review_queue import queued_item
+from testkit import harness
+from testkit.people import Accounts, make_login, make_unit, web_login
+from tests.helpers import queued_item
 
 VIEWERS = {"reviewer", "senior", "admin", "auditor"}
 REVIEWERS = {"reviewer", "senior"}

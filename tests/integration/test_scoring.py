@@ -19,10 +19,8 @@ from mvq.rules import service as rules
 from mvq.scoring import disputes, ledger
 from mvq.scoring.models import EntryType, LedgerEntry, UnitDailyPoints
 from mvq.submissions.models import Submission, SubmissionStatus
-from tests.integration.conftest import Accounts, make_unit
-from tests.integration.test_review_queue import empty_queue, reviewer
-
-__all__ = ["empty_queue"]
+from testkit.people import Accounts, make_unit
+from tests.helpers import reviewer
 
 CHANGE = datetime(2031, 3, 1, tzinfo=UTC)
 

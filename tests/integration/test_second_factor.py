@@ -19,8 +19,8 @@ from mvq.auth.models import Role, StaffUser
 from mvq.db import session_factory
 from mvq.queue import redis_conn
 from mvq.settings import get_settings
-from tests import harness
-from tests.integration.conftest import OTP_SECRETS, make_login, otp_for
+from testkit import harness
+from testkit.people import OTP_SECRETS, make_login, otp_for
 
 HTML = {"Accept": "text/html", "Accept-Language": "en"}
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

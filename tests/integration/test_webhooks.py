@@ -27,8 +27,9 @@ from mvq.db import session_factory
 from mvq.flows import intake
 from mvq.review.models import ItemState, ReviewItem
 from mvq.submissions.models import Submission, SubmissionStatus
-from tests import harness
-from tests.integration.conftest import Accounts, upload_claim, wait_for_status
+from testkit import harness
+from testkit.claims import upload_claim, wait_for_status
+from testkit.people import Accounts
 
 EVERY_EVENT = ["submission.processed", "submission.failed", "decision.made", "appeal.decided",
                "ledger.award", "ledger.reversal", "ledger.debit"]  # fmt: skip
