@@ -64,9 +64,12 @@ def claim_status_writes(path: str, tree: ast.Module) -> list[str]:
         elif isinstance(node, ast.AugAssign | ast.AnnAssign):
             targets = [node.target]
         for target in targets:
-            if isinstance(target, ast.Attribute) and target.attr == "status":
-                if _is_claim(target.value):
-                    found.append(where(path, node))
+            if (
+                isinstance(target, ast.Attribute)
+                and target.attr == "status"
+                and (_is_claim(target.value))
+            ):
+                found.append(where(path, node))
         if not isinstance(node, ast.Call):
             continue
         name = _holder(node.func)
@@ -74,9 +77,12 @@ def claim_status_writes(path: str, tree: ast.Module) -> list[str]:
             found.append(where(path, node))
         if name in ("setattr", "set_committed_value") and len(node.args) >= 2:
             holder, attribute = node.args[0], node.args[1]
-            if isinstance(attribute, ast.Constant) and attribute.value == "status":
-                if _is_claim(holder):
-                    found.append(where(path, node))
+            if (
+                isinstance(attribute, ast.Constant)
+                and attribute.value == "status"
+                and (_is_claim(holder))
+            ):
+                found.append(where(path, node))
     return found
 
 
@@ -95,8 +101,10 @@ def test_only_the_life_cycle_writes_a_claims_status() -> None:
 
 def _is_column(node: ast.expr) -> bool:
     """`StaffUser.role`: a model's column, in a query's WHERE, picks rows and decides nothing."""
-    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and (
-        node.value.id[:1].isupper()
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and (node.value.id[:1].isupper())
     )
 
 
@@ -109,8 +117,10 @@ def _is_role(node: ast.expr) -> bool:
 
 def _is_role_member(node: ast.expr) -> bool:
     """`Role.admin`: compared with anything (`r != Role.unit` builds a role set)."""
-    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and (
-        node.value.id == "Role"
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and (node.value.id == "Role")
     )
 
 
