@@ -192,6 +192,7 @@ def test_the_balance_always_equals_its_entries(
                 awards.append(points)
                 expected += points
             elif kind == "debit":
+                overdraws = points > expected
                 try:
                     ledger.debit(
                         session,
@@ -202,9 +203,10 @@ def test_the_balance_always_equals_its_entries(
                         actor_id=None,
                         actor="test",
                     )
+                    assert not overdraws, ("a debit overdrew", points, expected)
                     expected -= points
                 except Conflict:
-                    assert expected < points  # refused only when it would overdraw
+                    assert overdraws, ("a covered debit was refused", points, expected)
             elif awards:
                 taken = awards.pop()
                 entry = LedgerEntry(unit_id=unit_id, entry_type=EntryType.reversal, points=-taken)
