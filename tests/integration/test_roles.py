@@ -33,12 +33,14 @@ DENIED = {401, 403}
 @dataclass(frozen=True)
 class Access:
     """Who may call a route; everyone else signed in gets `refused` (and nobody 401 on the API,
-    the login page on the web). `body`: what is sent (made-up values: an allowed caller may
-    get 404 or 422, never a refusal)."""
+    the login page on the web). `body`: the JSON sent; `form`: a page's own fields (made-up
+    values: an allowed caller may get 404 or 422, never a refusal; a form the page cannot
+    read is refused as invalid before anyone asks the role)."""
 
     allowed: frozenset[str]
     refused: int = 403
     body: Any = None
+    form: dict[str, str] | None = None  # a page's form fields other than FORM's
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ API: dict[tuple[str, str], Access | Open] = {
     ("GET", "/api/v1/webhooks/{endpoint_id}"): Access(ADMINS | UNIT, refused=404),
     ("GET", "/api/v1/webhooks/{endpoint_id}/deliveries"): Access(ADMINS | UNIT, refused=404),
     ("POST", "/api/v1/webhooks/{endpoint_id}/replay"): Access(ADMINS | UNIT, refused=404,
-                                                               body={}),
+                                                               body={"from_event_id": "none"}),
     ("POST", "/api/v1/webhooks/{endpoint_id}/rotate"): Access(ADMINS),
     ("DELETE", "/api/v1/webhooks/{endpoint_id}"): Access(ADMINS),
 }  # fmt: skip
@@ -141,7 +143,7 @@ PAGES: dict[tuple[str, str], Access | Open] = {
     ("POST", "/review/{item_id}/heartbeat"): Access(REVIEWERS, body={"lease_token": "x"}),
     ("POST", "/review/{item_id}/overturn"): Access(SENIORS),
     ("GET", "/appeals"): Access(SENIORS),
-    ("POST", "/appeals/{appeal_id}/decision"): Access(SENIORS),
+    ("POST", "/appeals/{appeal_id}/decision"): Access(SENIORS, form={"decision": "deny"}),
     ("GET", "/scoring/rules"): Access(STAFF),
     ("POST", "/scoring/rules"): Access(ADMINS),
     ("POST", "/scoring/rules/{version_id}/withdraw"): Access(ADMINS),
@@ -285,7 +287,8 @@ def test_web_pages_by_role(
                 headers["X-CSRF-Token"] = web.csrf
                 kwargs: dict[str, Any] = {"json": access.body}
             else:
-                kwargs = {"data": FORM | {"csrf_token": web.csrf} if method == "POST" else None}
+                form = FORM | (access.form or {}) | {"csrf_token": web.csrf}
+                kwargs = {"data": form if method == "POST" else None}
             response = web.client.request(method, path, headers=headers, **kwargs)
             seen = (method, template, who, response.status_code, response.text[:200])
             if who in access.allowed:
