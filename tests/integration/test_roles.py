@@ -118,7 +118,8 @@ API: dict[tuple[str, str], Access | Open] = {
 
 FORM = {"lease_token": "x", "decision": "reject", "comment": "x", "reason_code": "other",
         "effective_from": "2032-01-01T00:00", "rules": "tank destroyed 41", "reason": "x",
-        "since": "2026-01-01", "until": "2026-01-02", "submission_id": "none"}  # fmt: skip
+        "since": "2026-01-01", "until": "2026-01-02", "submission_id": "none",
+        "decision_id": "none"}  # fmt: skip
 
 PAGES: dict[tuple[str, str], Access | Open] = {
     ("GET", "/"): SIGN_IN,
@@ -139,7 +140,7 @@ PAGES: dict[tuple[str, str], Access | Open] = {
     ("POST", "/review/undo"): Access(REVIEWERS),
     ("POST", "/review/{item_id}/claim"): Access(REVIEWERS),
     ("POST", "/review/{item_id}/decision"): Access(REVIEWERS),
-    ("POST", "/review/{item_id}/release"): Access(REVIEWERS),
+    ("POST", "/review/{item_id}/release"): Access(REVIEWERS, body={"lease_token": "x"}),
     ("POST", "/review/{item_id}/heartbeat"): Access(REVIEWERS, body={"lease_token": "x"}),
     ("POST", "/review/{item_id}/overturn"): Access(SENIORS),
     ("GET", "/appeals"): Access(SENIORS),
