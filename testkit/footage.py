@@ -153,7 +153,7 @@ def hostile_set(directory: Path, good: Path) -> dict[str, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     files: dict[str, bytes] = {
         "truncated.mp4": good.read_bytes()[: len(good.read_bytes()) // 3],
-        "random.mp4": random.Random(7).randbytes(200_000),  # noqa: S311 (noise, not a secret)
+        "random.mp4": random.Random(7).randbytes(200_000),
         "hls-passwd.mp4": (b"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\n"
                            b"file:///etc/passwd\n#EXT-X-ENDLIST\n"),
         "concat-passwd.mp4": b"ffconcat version 1.0\nfile '/etc/passwd'\n",
