@@ -107,7 +107,7 @@ API: dict[tuple[str, str], Access | Open] = {
     # (its unit, and admins), and is a 404 to everyone else, so that ids do not leak.
     ("GET", "/api/v1/webhooks"): Access(PEOPLE),  # each sees the endpoints visible to them
     ("POST", "/api/v1/webhooks"): Access(ADMINS, body={
-        "url": "https://hooks.example.org/x", "events": ["decision.made"]}),
+        "url": "http://127.0.0.1:9/x", "events": ["decision.made"]}),  # refused as private: no DNS
     ("GET", "/api/v1/webhooks/{endpoint_id}"): Access(ADMINS | UNIT, refused=404),
     ("GET", "/api/v1/webhooks/{endpoint_id}/deliveries"): Access(ADMINS | UNIT, refused=404),
     ("POST", "/api/v1/webhooks/{endpoint_id}/replay"): Access(ADMINS | UNIT, refused=404,
