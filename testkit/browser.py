@@ -10,8 +10,6 @@ from testkit import harness
 from testkit.people import make_login, otp_for
 
 CHROMIUM = "/usr/bin/chromium"
-
-
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -19,9 +17,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--autoplay-policy=no-user-gesture-required",
 ]
-
-
-ARTIFACTS = Path(os.environ.get("MVQ_ARTIFACTS_DIR", Path(__file__).parents[2] / "artifacts"))
+ARTIFACTS = Path(os.environ.get("MVQ_ARTIFACTS_DIR", Path(__file__).parents[1] / "artifacts"))
 
 
 class Reviewer:

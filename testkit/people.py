@@ -49,8 +49,6 @@ def make_staff(session: Session, role: Role, *, unit_id: str | None = None) -> s
 
 # A person's TOTP secret, by e-mail, for those make_login enrolled (see otp_for).
 OTP_SECRETS: dict[str, str] = {}
-
-
 _OTP_LAST_STEP: dict[str, int] = {}
 
 
