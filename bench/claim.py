@@ -24,7 +24,7 @@ from mvq.review.leases import priority_of
 from mvq.review.models import ItemState, ReviewItem
 from mvq.rules import service as rules
 from mvq.submissions.models import Submission, SubmissionStatus
-from tests import harness
+from testkit import harness
 
 REVIEWERS = 50
 CHUNK = 10_000

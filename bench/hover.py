@@ -3,7 +3,7 @@
 The robustness corpus flies, pans and zooms; almost no two consecutive stills of it are alike,
 so deduplication has nothing to do there (bench.robustness: recall unchanged, 0.0% fewer
 stills). Here every source hovers: a photo held with the small shake and roll of a drone in
-the air, 14-20 s, rendered by bench/corpus.py with seeded parameters (printed). Each is copied
+the air, 14-20 s, rendered by testkit/corpus.py with seeded parameters (printed). Each is copied
 through the transforms a re-upload of a hover goes through (a cut starting anywhere, a speed
 change, a re-encode at 360p, a caption). Both upload orders, with the clip rule mvq is
 configured with; the index holds the deduplicated stills, and, as the baseline in the same run,
@@ -19,11 +19,17 @@ import statistics
 import time
 from pathlib import Path
 
-from bench import corpus
 from bench.report import write_section
-from bench.robustness import CACHE, Query, analyse_all, catalogue_of, recall_and_false_positives
 from mvq.matching.service import DEDUPE_DISTANCE, ClipRule, candidates
 from mvq.settings import get_settings
+from testkit import corpus
+from testkit.robustness import (
+    CACHE,
+    Query,
+    analyse_all,
+    catalogue_of,
+    recall_and_false_positives,
+)
 
 THRESHOLD = 31
 TRANSFORMS = ("cut", "speed", "crf 35, 360p", "text overlay")

@@ -20,7 +20,7 @@ from typing import Any
 from bench.report import median, write_section
 from deploy import servers
 from mvq.media.ingest.hashing import hamming
-from tests import footage
+from testkit import footage
 
 HEADER = (
     "| clip | mvq | vPDQ every frame | mvq / vPDQ every frame | vPDQ 1 frame/s "

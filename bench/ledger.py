@@ -19,7 +19,7 @@ from mvq.db import session_factory, utcnow
 from mvq.scoring import ledger
 from mvq.scoring.models import EntryType, LedgerEntry
 from mvq.units.models import Unit
-from tests import harness
+from testkit import harness
 
 CHUNK = 20_000
 

@@ -18,8 +18,9 @@ from mvq.audit.models import AuditEvent
 from mvq.db import session_factory, utcnow
 from mvq.rules import service as rules
 from mvq.submissions.models import Submission
-from tests import footage, harness
-from tests.system.conftest import units, upload
+from testkit import footage, harness
+from testkit.claims import upload
+from testkit.people import units
 
 DAILY_CLAIMS = 2240  # the real scheme's volume, as the other benchmarks quote it
 SOURCES = ["astronaut", "coffee", "chelsea", "rocket", "motorcycle_left"]

@@ -17,7 +17,7 @@ from mvq.auth.models import Role
 from mvq.auth.principal import Principal
 from mvq.db import session_factory, utcnow
 from mvq.review import queue
-from tests import harness
+from testkit import harness
 
 
 def walk(url: str, sort: str) -> tuple[list[float], list[int], int]:

@@ -4,7 +4,7 @@ four-eyes claims their second approval. Then an item matching 50 other claims is
 
     .venv/bin/python -m bench.review_journey [--seed N] [--rounds 3] [--items 30] [--matches 50]
 
-On a stack like `make dev`'s (API, 2 workers, Postgres, Redis, SeaweedFS; tests/harness.py),
+On a stack like `make dev`'s (API, 2 workers, Postgres, Redis, SeaweedFS; testkit/harness.py),
 footage goes through the units' own upload path and the real workers. The mix: clean claims,
 re-used copies of another unit's paid footage (cross_unit_duplicate, already credited) and
 four-eyes claims (mlrs destroyed, 50 points). The journey does not assume a flow: after each
@@ -46,9 +46,10 @@ from mvq.review.models import ReviewItem
 from mvq.rules import service as rules
 from mvq.settings import get_settings
 from mvq.submissions.models import Flag, Submission, SubmissionStatus
-from tests import footage, harness
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Reviewer
-from tests.integration.conftest import make_staff, make_unit, upload_claim, wait_for_status
+from testkit import footage, harness
+from testkit.browser import CHROMIUM, CHROMIUM_ARGS, Reviewer
+from testkit.claims import upload_claim, wait_for_status
+from testkit.people import make_staff, make_unit
 
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
@@ -560,7 +561,7 @@ def section(result: dict[str, Any], args: argparse.Namespace) -> str:
 
 Command: `.venv/bin/python -m bench.review_journey --seed {args.seed} --rounds {args.rounds}
 --items {args.items} --matches {args.matches}` (commit `{result["commit"]}`). Each round: a fresh
-Postgres database and the stack of `tests/harness.py` (API, 2 workers, Redis, SeaweedFS) on this
+Postgres database and the stack of `testkit/harness.py` (API, 2 workers, Redis, SeaweedFS) on this
 machine; Debian's Chromium through Playwright, headless, 1366x768. {args.items} claims with real
 footage uploaded through the units' API and processed by the workers: {mix["clean"]} clean,
 {mix["duplicate"]} re-used copies of footage another unit was paid for, {mix["four_eyes"]}

@@ -77,7 +77,7 @@ def setup_database(url: str, clips: list[dict[str, Any]], first_seq: int) -> lis
     """The clips' claims, files and frames (not yet indexed); their media ids."""
     from mvq.auth import service as auth
     from mvq.db import session_factory
-    from tests.indexed_clips import add_clip
+    from testkit.indexed_clips import add_clip
 
     with session_factory(url)() as session:
         # The rows after the segments' (pg_get_serial_sequence: whatever the sequence is named).
@@ -147,7 +147,7 @@ def worker(args: argparse.Namespace) -> None:
 
 def run_config(backing: Any, index: Path, clips: list[dict[str, Any]], workers: int,
                whole_under_lock: bool, scratch: Path) -> dict[str, Any]:  # fmt: skip
-    from tests import harness
+    from testkit import harness
 
     url = harness.fresh_database(backing, "postgres")
     listing = json.loads((index / "listing.json").read_text())
@@ -197,7 +197,7 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
-    from tests import harness
+    from testkit import harness
 
     clips = make_clips(args.index, args.clips, seed=20)
     frames = json.loads((args.index / "listing.json").read_text())["segments"][-1]["hi"]

@@ -24,7 +24,7 @@ from mvq import storage
 from mvq.auth import service as auth
 from mvq.db import session_factory, utcnow
 from mvq.rules import service as rules
-from tests import harness
+from testkit import harness
 
 CLIENTS = 100  # units, each with its own token and HTTP client
 DAILY_CLAIMS = 2240  # the real scheme's volume

@@ -153,8 +153,8 @@ def _cut(source: Path, dest: Path, start: float) -> Path:
 
 def main() -> None:
     # Test footage only when run as a script; imported by name so that mypy on this file does
-    # not type-check tests/footage.py (scikit-image is untyped) along with it.
-    footage = importlib.import_module("tests.footage")
+    # not type-check testkit/footage.py (scikit-image is untyped) along with it.
+    footage = importlib.import_module("testkit.footage")
 
     with tempfile.TemporaryDirectory() as tmp:
         original = footage.clip("astronaut", Path(tmp) / "original.mp4", seconds=10,

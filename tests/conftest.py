@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from mvq.db import session_factory
-from tests import devstack, harness
+from testkit import harness
+from tests import devstack
 
 BACKENDS = ["sqlite", "postgres"]
 

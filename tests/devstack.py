@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from deploy import servers
-from tests import harness
+from testkit import harness
 
 WEED_PORTS = ("S3", "WEED_MASTER", "WEED_VOLUME", "WEED_FILER", "WEED_WEBDAV", "WEED_ADMIN")
 

@@ -17,13 +17,13 @@ from mvq.flows import intake
 from mvq.review.models import ReviewItem
 from mvq.scoring.disputes import reading
 from mvq.submissions.models import Submission, SubmissionStatus
-from tests import footage, harness
+from testkit import footage, harness
+from testkit.browser import Reviewer
+from testkit.claims import upload_claim, wait_for_status
+from testkit.people import make_unit
 from tests.browser import axe
-from tests.browser.conftest import Reviewer
-from tests.browser.test_appeals_ui import rejected_and_appealed
-from tests.browser.test_scoring_ui import approve_all
-from tests.integration.conftest import make_unit, upload_claim, wait_for_status
-from tests.integration.test_review_queue import reviewer as make_reviewer
+from tests.browser.helpers import approve_all, rejected_and_appealed
+from tests.helpers import reviewer as make_reviewer
 
 SIZES = {1366: {"width": 1366, "height": 768}, 390: {"width": 390, "height": 844}}
 

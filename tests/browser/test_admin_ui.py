@@ -15,9 +15,9 @@ from mvq.auth.policy import OPERATOR
 from mvq.auth.principal import Principal
 from mvq.db import session_factory, utcnow
 from mvq.webhooks import service as webhooks
-from tests import harness
+from testkit import harness
+from testkit.browser import Reviewer
 from tests.browser import axe
-from tests.browser.conftest import Reviewer
 
 SIZES = {1366: {"width": 1366, "height": 768}, 390: {"width": 390, "height": 844}}
 

@@ -2,48 +2,22 @@
 decision that keeps what was typed, an upheld appeal with a corrected outcome; and the appeal
 they took part in shows why they may not decide it. Screenshots at laptop and phone sizes."""
 
-from datetime import timedelta
-
 from playwright.sync_api import Browser, expect
 from sqlalchemy import func, select
 
 from mvq.auth.models import Role, StaffUser
 from mvq.auth.principal import Principal
-from mvq.db import session_factory, utcnow
-from mvq.flows import decisions, intake
-from mvq.review import appeals, leases
+from mvq.db import session_factory
+from mvq.review import appeals
 from mvq.scoring.models import LedgerEntry
-from mvq.submissions.models import Submission, SubmissionStatus
-from tests import harness
-from tests.browser.conftest import Reviewer
-from tests.integration.conftest import make_unit
-from tests.integration.test_review_queue import reviewer
+from testkit import harness
+from testkit.browser import Reviewer
+from testkit.people import make_unit
+from tests.browser.helpers import rejected_and_appealed
+from tests.helpers import reviewer
 
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
-
-
-def rejected_and_appealed(unit_id: str, by: Principal, reason: str) -> tuple[str, str]:
-    """A tank claim rejected by `by` and appealed by its unit: (claim id, appeal id)."""
-    now = utcnow()
-    hit = now - timedelta(hours=5)
-    with session_factory()() as session:
-        s = Submission(unit_id=unit_id, status=SubmissionStatus.in_queue, target_type="tank",
-                       outcome="destroyed", occurred_at=hit)  # fmt: skip
-        session.add(s)
-        session.flush()
-        intake.queue_for_review(session, submission=s)
-        session.commit()
-        leased = leases.claim_next(session, reviewer=by, now=now, lease_seconds=60)
-        assert leased is not None and leased[1].id == s.id
-        decisions.decide(session, reviewer=by, item_id=leased[0].id,
-                         lease_token=leased[0].lease_token or "", decision="reject",
-                         target_type=None, outcome=None, reason_code="insufficient_evidence",
-                         comment="Only smoke on the horizon.", now=now)  # fmt: skip
-        unit = Principal(kind="unit", id=unit_id, unit_id=unit_id)
-        appeal = appeals.file(session, unit=unit, submission_id=s.id, reason=reason, now=now)
-        session.commit()
-        return s.id, appeal.id
 
 
 def test_a_senior_upholds_an_appeal_from_the_appeals_page(

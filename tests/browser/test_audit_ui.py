@@ -7,12 +7,12 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect
 from mvq.audit import service as audit
 from mvq.auth.models import Role
 from mvq.db import session_factory
-from tests import harness
+from testkit import harness
+from testkit.browser import Reviewer
+from testkit.people import make_unit
 from tests.browser import axe
-from tests.browser.conftest import Reviewer
-from tests.browser.test_appeals_ui import rejected_and_appealed
-from tests.integration.conftest import make_unit
-from tests.integration.test_review_queue import reviewer
+from tests.browser.helpers import rejected_and_appealed
+from tests.helpers import reviewer
 
 LAPTOP: ViewportSize = {"width": 1366, "height": 768}
 PHONE: ViewportSize = {"width": 390, "height": 844}

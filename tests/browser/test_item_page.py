@@ -19,10 +19,11 @@ from mvq.media.models import Media, MediaStatus
 from mvq.review import leases
 from mvq.review.models import ReviewItem
 from mvq.submissions.models import Flag, Submission, SubmissionStatus
-from tests import footage, harness
-from tests.browser.conftest import ARTIFACTS, Reviewer
-from tests.integration.conftest import make_unit, upload_claim, wait_for_status
-from tests.integration.test_review_queue import reviewer as staff_member
+from testkit import footage, harness
+from testkit.browser import ARTIFACTS, Reviewer
+from testkit.claims import upload_claim, wait_for_status
+from testkit.people import make_unit
+from tests.helpers import reviewer as staff_member
 
 LAPTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}

@@ -12,11 +12,12 @@ from playwright.sync_api import Browser, expect
 
 from mvq.auth.models import Role
 from mvq.db import session_factory
-from tests import footage, harness
+from testkit import footage, harness
+from testkit.browser import Reviewer
+from testkit.claims import upload_claim, wait_for_status
+from testkit.people import make_unit
 from tests.browser import axe
-from tests.browser.conftest import Reviewer
-from tests.browser.test_scoring_ui import approve_all
-from tests.integration.conftest import make_unit, upload_claim, wait_for_status
+from tests.browser.helpers import approve_all
 
 SIZES = {1366: {"width": 1366, "height": 768}, 390: {"width": 390, "height": 844}}
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -19,10 +20,10 @@ from mvq.flows import intake
 from mvq.review.models import ItemState, ReviewItem
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Flag, Submission, SubmissionStatus
-from tests import harness
-from tests.browser.conftest import Reviewer
-from tests.browser.test_review_ui import queued
-from tests.integration.conftest import make_unit
+from testkit import harness
+from testkit.browser import Reviewer
+from testkit.people import make_unit
+from tests.browser.helpers import queued
 
 LEASE_SECONDS = 12
 IDLE_SECONDS = 7
@@ -217,17 +218,24 @@ def test_losing_the_lease_locks_the_controls_and_claim_again_works(
     expect(page.locator("#approve")).to_be_disabled()
     expect(page.locator("#lease-status")).to_be_hidden()
     person.screenshot("lease-lost")
+    sent: list[str] = []
+    page.on(
+        "request", lambda request: sent.append(f"{request.method} {urlsplit(request.url).path}")
+    )
     page.keyboard.press("a")  # locked: nothing is sent
-    page.wait_for_timeout(300)
-    assert item_row(item).state == ItemState.leased
-    page.locator("#claim-again").click()
+    # The page's next request is the claim again: a decision sent by the key would have left
+    # before it (the key's handler submits at once), so when the claim is seen, it is settled.
+    claim_again = f"/review/{item}/claim"
+    with page.expect_request(lambda r: r.method == "POST" and urlsplit(r.url).path == claim_again):
+        page.locator("#claim-again").click()
+    assert f"POST /review/{item}/decision" not in sent, sent
     on_item(page, item)
     expect(page.locator("#approve")).to_be_enabled()
     with session_factory()() as session:
         actions = list(session.scalars(select(AuditEvent.action).where(
             AuditEvent.object_id == item).order_by(AuditEvent.seq)))  # fmt: skip
     assert actions.count("review.leased") == 2 and "review.lease_expired" in actions
-    assert "review.lease_renewed" not in actions
+    assert "review.lease_renewed" not in actions and "review.approve" not in actions
 
 
 def test_an_idle_page_gives_the_item_back_and_says_so(

@@ -7,9 +7,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from mvq.auth.models import Role
-from tests import footage, harness
-from tests.browser.conftest import Reviewer
-from tests.integration.conftest import upload_claim, wait_for_status
+from testkit import harness
+from testkit.browser import Reviewer
+from testkit.claims import upload_claim, wait_for_status
+from tests.browser.helpers import queued
 
 
 @pytest.fixture(scope="module")
@@ -18,14 +19,6 @@ def reviewer(browser: Browser, stack: harness.Stack) -> Iterator[Reviewer]:
     person.login()
     yield person
     person.close()
-
-
-def queued(stack: harness.Stack, token: str, clips: Path, source: str, target: str = "tank") -> str:
-    """A real clip uploaded by the unit and processed by a worker, waiting in the queue."""
-    path = footage.clip(source, clips / f"{source}.mp4")
-    submission_id = upload_claim(stack, token, path, target_type=target)
-    wait_for_status(stack, token, submission_id, "in_queue")
-    return submission_id
 
 
 def status_of(stack: harness.Stack, token: str, submission_id: str) -> dict:  # type: ignore[type-arg]
@@ -157,7 +150,7 @@ def test_a_duplicate_shows_matched_frames_side_by_side(
     stack: harness.Stack, unit_token: str, clips: Path, reviewer: Reviewer
 ) -> None:
     from mvq.db import session_factory
-    from tests.integration.conftest import make_unit
+    from testkit.people import make_unit
 
     first = queued(stack, unit_token, clips, "camera")
     with session_factory()() as session:

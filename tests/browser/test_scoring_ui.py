@@ -17,9 +17,10 @@ from mvq.scoring.disputes import reading
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Submission, SubmissionStatus
 from mvq.units.models import Unit
-from tests import harness
-from tests.browser.conftest import ARTIFACTS, Reviewer
-from tests.integration.conftest import make_staff, make_unit
+from testkit import harness
+from testkit.browser import ARTIFACTS, Reviewer
+from testkit.people import make_unit
+from tests.browser.helpers import approve_all
 
 
 @pytest.fixture(scope="module")
@@ -86,28 +87,6 @@ def test_a_scheduled_version_is_withdrawn_and_a_bad_preview_line_keeps_the_draft
     expect(page.locator('#preview-form textarea[name="rules"]')).to_have_value(draft)
     expect(page.locator('#preview-form input[name="since"]')).to_have_value("2026-01-01")
     admin.screenshot("rules-preview-error")
-
-
-def approve_all(stack: harness.Stack, mine: dict[str, str | None]) -> dict[str, int]:
-    """Approve every claim in `mine` (submission id -> corrected outcome or None) through the
-    API; anything else met in the queue is approved as claimed. The points each of mine got."""
-    with session_factory()() as session:
-        token = make_staff(session, Role.reviewer)
-    points: dict[str, int] = {}
-    with stack.client(token) as api:
-        while set(mine) - set(points):
-            lease = api.post("/api/v1/review/claim")
-            assert lease.status_code == 200, lease.text  # mine are still waiting
-            claim = lease.json()
-            outcome = mine.get(claim["submission_id"])
-            done = api.post(f"/api/v1/review/{claim['item_id']}/decision",
-                            json={"lease_token": claim["lease_token"], "decision": "approve",
-                                  "outcome": outcome})  # fmt: skip
-            assert done.status_code == 200, done.text
-            if claim["submission_id"] in mine:
-                assert done.json()["status"] == "approved", done.text
-                points[claim["submission_id"]] = done.json()["points"]
-    return points
 
 
 def test_a_preview_shows_what_a_draft_would_have_awarded_for_real_approvals(

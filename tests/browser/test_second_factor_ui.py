@@ -13,10 +13,10 @@ from mvq.auth import second_factor
 from mvq.auth.models import Role, StaffUser
 from mvq.auth.policy import OPERATOR
 from mvq.db import session_factory
-from tests import harness
+from testkit import harness
+from testkit.browser import Reviewer
+from testkit.people import OTP_SECRETS, otp_for
 from tests.browser import axe
-from tests.browser.conftest import Reviewer
-from tests.integration.conftest import OTP_SECRETS, otp_for
 
 SIZES = {1366: {"width": 1366, "height": 768}, 390: {"width": 390, "height": 844}}
 

@@ -18,9 +18,9 @@ from mvq.db import session_factory
 from mvq.flows import intake
 from mvq.submissions.models import Flag, Submission, SubmissionStatus
 from mvq.units.models import Unit
-from tests import harness
-from tests.browser.conftest import Reviewer
-from tests.integration.conftest import make_unit
+from testkit import harness
+from testkit.browser import Reviewer
+from testkit.people import make_unit
 
 # Latin words that are right in a Ukrainian page: the product, standards and formats, key
 # names, and each language's own name in the switch.

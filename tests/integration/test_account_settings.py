@@ -11,8 +11,9 @@ from sqlalchemy import select
 from mvq.audit.models import AuditEvent
 from mvq.auth.models import Role, StaffUser
 from mvq.db import session_factory
-from tests import harness
-from tests.integration.conftest import Accounts, make_login, upload_claim, web_login
+from testkit import harness
+from testkit.claims import upload_claim
+from testkit.people import Accounts, make_login, web_login
 
 TIME = re.compile(r'<time datetime="([^"]+)" title="[^"]*">([^<]+)</time>')
 

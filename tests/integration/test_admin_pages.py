@@ -21,8 +21,8 @@ from mvq.auth.policy import OPERATOR
 from mvq.db import session_factory, utcnow
 from mvq.errors import Conflict, Unauthenticated
 from mvq.rules import labels
-from tests import harness
-from tests.integration.conftest import Accounts, Browserless, make_login, web_login
+from testkit import harness
+from testkit.people import Accounts, Browserless, make_login, web_login
 
 HTML = {"Accept": "text/html"}
 

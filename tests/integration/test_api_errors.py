@@ -8,8 +8,9 @@ import httpx
 from mvq import storage
 from mvq.db import session_factory
 from mvq.media.models import Media
-from tests import harness
-from tests.integration.conftest import Accounts, claim_body
+from testkit import harness
+from testkit.claims import claim_body
+from testkit.people import Accounts
 
 
 def error_of(response: httpx.Response) -> dict:  # type: ignore[type-arg]

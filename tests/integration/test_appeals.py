@@ -23,8 +23,10 @@ from mvq.flows import intake
 from mvq.review import appeals
 from mvq.review.models import Appeal, ItemState, ReviewItem
 from mvq.submissions.models import Submission, SubmissionStatus
-from tests import harness
-from tests.integration.conftest import Accounts, make_staff, run_threads, sha256_of
+from testkit import harness
+from testkit.claims import sha256_of
+from testkit.people import Accounts, make_staff
+from tests.helpers import run_threads
 
 
 def error_code(response: httpx.Response) -> str:

@@ -18,9 +18,9 @@ from mvq.flows import decisions
 from mvq.review import leases
 from mvq.scoring import ledger
 from mvq.scoring.models import EntryType, LedgerEntry
-from tests import harness
-from tests.integration.conftest import make_unit
-from tests.integration.test_review_queue import NOW, queued_item, reviewer
+from testkit import harness
+from testkit.people import make_unit
+from tests.helpers import NOW, queued_item, reviewer
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

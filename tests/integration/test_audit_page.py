@@ -19,17 +19,14 @@ from mvq.audit import service as audit
 from mvq.audit.models import AuditEvent
 from mvq.auth.models import Role, StaffUser
 from mvq.db import session_factory
+from mvq.media.models import Media
+from mvq.review.models import Appeal, Decision, ReviewItem
+from mvq.scoring.models import DisputeMember, EntryType, LedgerEntry
 from mvq.settings import get_settings
 from mvq.units.models import Unit
-from tests import harness
-from tests.integration.conftest import (
-    Accounts,
-    Browserless,
-    make_login,
-    upload_claim,
-    wait_for_status,
-    web_login,
-)
+from testkit import harness
+from testkit.claims import upload_claim, wait_for_status
+from testkit.people import Accounts, Browserless, make_login, web_login
 
 HTML = {"Accept": "text/html"}
 SEQ = re.compile(r'<tr data-seq="(\d+)">')
@@ -87,8 +84,6 @@ def test_one_search_by_claim_shows_its_decision_award_dispute_and_views(
     wait_for_status(stack, accounts.other_unit_token, copy, "in_queue")
     viewer = web_login(stack, *make_login(Role.reviewer))
     with session_factory()() as session:
-        from mvq.review.models import ReviewItem
-
         item = session.scalar(select(ReviewItem.id).where(ReviewItem.submission_id == first))
     assert viewer.client.get(f"/review/{item}", headers=HTML).status_code == 200
     decide_all(stack, accounts.staff_tokens["reviewer"], 2)
@@ -99,19 +94,53 @@ def test_one_search_by_claim_shows_its_decision_award_dispute_and_views(
         actions = list(session.scalars(select(AuditEvent.action).distinct()))
         unit_name = session.scalar(select(Unit.name).where(Unit.id == accounts.unit_id))
     shown = events_of(actions, page.text)
+    # Exactly the events of the claim's own objects (counted here from the tables, not by the
+    # page's query), newest first: a row of another claim, or one missing, fails.
+    own, dispute = own_events(first)
+    assert seqs(page.text) == [seq for seq, _ in own], (seqs(page.text), own)
+    assert shown == {action for _, action in own}, shown
     assert {"submission.created", "media.registered", "media.processed", "review.leased",
             "review.approve", "media.viewed", "submission.approved"} <= shown, shown  # fmt: skip
-    assert "ledger.award" in shown or "ledger.award_held" in shown, shown
-    assert {"dispute.opened", "dispute.joined"} & shown, shown
-    # Nothing about other claims but the dispute they share: every row is one of its objects.
-    assert "user.login" not in shown
+    # The award: paid, or held while the dispute stands; the ledger says which.
+    with session_factory()() as session:
+        kinds = set(session.scalars(select(LedgerEntry.entry_type).where(
+            LedgerEntry.submission_id == first)))  # fmt: skip
+    assert ("ledger.award" in shown) == (EntryType.award in kinds), (shown, kinds)
+    assert dispute is not None and "dispute.opened" in shown, shown
     # Actors by name: the unit that uploaded, the reviewer's e-mail and role, the worker.
     assert unit_name is not None and f'{unit_name} <span class="muted">(unit)' in page.text
     assert "(reviewer)</span>" in page.text and "staff:" not in page.text.split("<tbody>")[1]
     assert ">worker<" in page.text
     # The other claim's search holds the same dispute.
     other = auditor.client.get("/audit", params={"claim": copy}, headers=HTML)
-    assert {"dispute.opened", "dispute.joined"} & events_of(actions, other.text)
+    theirs, same_dispute = own_events(copy)
+    assert same_dispute == dispute
+    assert seqs(other.text) == [seq for seq, _ in theirs]
+    with session_factory()() as session:
+        shared = set(session.scalars(select(AuditEvent.seq).where(AuditEvent.object_id == dispute)))
+    assert shared and shared <= set(seqs(page.text)) & set(seqs(other.text))
+
+
+def own_events(submission_id: str) -> tuple[list[tuple[int, str]], str | None]:
+    """(seq, action) of every event about the claim's own objects (the claim, its files, its
+    review items, decisions, ledger entries and appeals, and its dispute), newest first; and
+    its dispute's id."""
+    with session_factory()() as session:
+        ids = {submission_id}
+        for model in (Media, ReviewItem, Decision, LedgerEntry, Appeal):
+            ids |= set(
+                session.scalars(select(model.id).where(model.submission_id == submission_id))
+            )
+        dispute = session.scalar(select(DisputeMember.dispute_id).where(
+            DisputeMember.submission_id == submission_id))  # fmt: skip
+        if dispute is not None:
+            ids.add(dispute)
+        rows = session.execute(select(AuditEvent.seq, AuditEvent.action)
+                               .where(AuditEvent.object_id.in_(ids))
+                               .order_by(AuditEvent.seq.desc())).tuples()  # fmt: skip
+        found = list(rows)
+    assert len(found) < 100, "more than the page's first page"
+    return found, dispute
 
 
 def test_paging_by_seq_shows_each_event_once_in_order(

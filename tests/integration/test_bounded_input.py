@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from mvq.audit.models import AuditEvent
 from mvq.db import session_factory
-from tests import harness
-from tests.integration.conftest import Accounts, claim_body
+from testkit import harness
+from testkit.claims import claim_body
+from testkit.people import Accounts
 
 EXTREMES = [
     "0001-01-01T00:00:00+14:00",

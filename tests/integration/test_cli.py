@@ -3,8 +3,9 @@
 import json
 from pathlib import Path
 
-from tests import harness
-from tests.integration.conftest import Accounts, wait_for_status
+from testkit import harness
+from testkit.claims import wait_for_status
+from testkit.people import Accounts
 
 
 def test_admin_creates_a_unit_whose_token_works_and_a_staff_user(stack: harness.Stack) -> None:

@@ -20,8 +20,9 @@ import redis
 from botocore.config import Config
 
 from deploy import servers
-from tests import devstack, harness
-from tests.integration.conftest import upload_claim, wait_for_status
+from testkit import harness
+from testkit.claims import upload_claim, wait_for_status
+from tests import devstack
 
 
 @dataclass

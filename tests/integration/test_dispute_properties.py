@@ -40,8 +40,8 @@ from mvq.scoring.models import (
     UnitDailyPoints,
 )
 from mvq.submissions.models import Submission, SubmissionStatus
-from tests.integration.conftest import make_unit
-from tests.integration.test_review_queue import reviewer
+from testkit.people import make_unit
+from tests.helpers import reviewer
 
 TYPES = ("tank", "armoured_vehicle", "apc", "artillery")
 CHANGE = datetime(2033, 1, 1, 0, 30, tzinfo=UTC)

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import footage, harness
-from tests.integration.conftest import Accounts, upload_claim, wait_for_status
+from testkit import footage, harness
+from testkit.claims import upload_claim, wait_for_status
+from testkit.people import Accounts
 
 
 @pytest.fixture(scope="session")

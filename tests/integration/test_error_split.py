@@ -6,7 +6,7 @@ anything else with JSON."""
 import httpx
 import pytest
 
-from tests import harness
+from testkit import harness
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml"}
 SCRIPT = {"Accept": "application/json"}

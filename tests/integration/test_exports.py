@@ -14,8 +14,9 @@ from mvq.audit.signing import manifest_signed_by
 from mvq.auth.models import Role
 from mvq.db import session_factory
 from mvq.exports.dataset import sha256_file
-from tests import harness
-from tests.integration.conftest import Accounts, make_staff, upload_claim, wait_for_status
+from testkit import harness
+from testkit.claims import upload_claim, wait_for_status
+from testkit.people import Accounts, make_staff
 
 
 @pytest.fixture(scope="module")

@@ -25,9 +25,9 @@ from mvq.matching.catalogue import Catalogue
 from mvq.media.ingest.frames import Probe
 from mvq.media.ingest.hashing import FrameHashes
 from mvq.settings import get_settings
-from tests import harness
-from tests.indexed_clips import add_clip
-from tests.integration.conftest import make_unit
+from testkit import harness
+from testkit.indexed_clips import add_clip
+from testkit.people import make_unit
 
 FRAMES = 12
 RULE = matching.ClipRule(0.3, 2)

@@ -12,8 +12,9 @@ import pytest
 from mvq import storage
 from mvq.db import session_factory
 from mvq.media.models import Media
-from tests import footage, harness
-from tests.integration.conftest import Accounts, upload_claim, wait_for_status
+from testkit import footage, harness
+from testkit.claims import upload_claim, wait_for_status
+from testkit.people import Accounts
 
 CAPTURED = (datetime.now(UTC) - timedelta(days=2)).replace(microsecond=0)
 WHERE = (48.1, 37.6)

@@ -17,8 +17,9 @@ from mvq.media import uploads
 from mvq.media.models import Frame, Media
 from mvq.settings import get_settings
 from mvq.submissions import service as submissions
-from tests import harness
-from tests.integration.conftest import Accounts, sha256_of
+from testkit import harness
+from testkit.claims import sha256_of
+from testkit.people import Accounts
 from workers.jobs import process_media
 
 

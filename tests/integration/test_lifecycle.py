@@ -13,7 +13,7 @@ from mvq.db import utcnow
 from mvq.errors import Conflict
 from mvq.submissions import lifecycle
 from mvq.submissions.models import Submission, SubmissionStatus
-from tests.integration.conftest import make_unit
+from testkit.people import make_unit
 
 STATUSES = list(SubmissionStatus)
 

@@ -8,8 +8,8 @@ from mvq.db import session_factory
 from mvq.flows import intake
 from mvq.scoring.disputes import reading
 from mvq.submissions.models import Submission, SubmissionStatus
-from tests import harness
-from tests.integration.conftest import Accounts, make_login, make_staff, make_unit, web_login
+from testkit import harness
+from testkit.people import Accounts, make_login, make_staff, make_unit, web_login
 
 
 def disputed_pair() -> tuple[str, str, str]:

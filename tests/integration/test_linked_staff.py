@@ -14,15 +14,8 @@ from mvq.db import session_factory
 from mvq.flows import intake
 from mvq.review.models import ReviewItem
 from mvq.submissions.models import Flag, Submission, SubmissionStatus
-from tests import harness
-from tests.integration.conftest import (
-    Accounts,
-    Browserless,
-    make_login,
-    make_staff,
-    make_unit,
-    web_login,
-)
+from testkit import harness
+from testkit.people import Accounts, Browserless, make_login, make_staff, make_unit, web_login
 
 
 @dataclass

@@ -6,7 +6,7 @@ from sqlalchemy import inspect
 
 from mvq.bootstrap import alembic_config
 from mvq.db import build_engine
-from tests import harness
+from testkit import harness
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

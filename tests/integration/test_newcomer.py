@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from deploy import servers
-from tests import devstack, harness
+from testkit import harness
+from tests import devstack
 
 README = harness.ROOT / "README.md"
 # The first start builds the clone's venv (pip from its cache) before anything listens.

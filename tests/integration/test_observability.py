@@ -7,8 +7,9 @@ from pathlib import Path
 
 import httpx
 
-from tests import harness
-from tests.integration.conftest import Accounts, claim_body, sha256_of, wait_for_status
+from testkit import harness
+from testkit.claims import claim_body, sha256_of, wait_for_status
+from testkit.people import Accounts
 
 
 def json_lines(path: Path) -> list[dict]:  # type: ignore[type-arg]

@@ -8,8 +8,9 @@ from mvq.audit.service import verify_chain
 from mvq.db import session_factory
 from mvq.media.models import Frame
 from mvq.scoring.models import LedgerEntry
-from tests import harness
-from tests.integration.conftest import Accounts, upload_claim, wait_for_status
+from testkit import harness
+from testkit.claims import upload_claim, wait_for_status
+from testkit.people import Accounts
 
 
 def test_upload_process_review_award(stack: harness.Stack, accounts: Accounts, tank_clip) -> None:  # type: ignore[no-untyped-def]

@@ -13,8 +13,8 @@ from mvq.db import session_factory
 from mvq.flows import intake
 from mvq.review.models import ReviewItem
 from mvq.submissions.models import Flag, Submission, SubmissionStatus
-from tests import harness
-from tests.integration.conftest import Accounts, make_staff, make_unit
+from testkit import harness
+from testkit.people import Accounts, make_staff, make_unit
 
 
 @dataclass

@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests import harness
-from tests.integration.conftest import Accounts, sha256_of, wait_for_status
+from testkit import harness
+from testkit.claims import sha256_of, wait_for_status
+from testkit.people import Accounts
 
 README = Path(__file__).parents[2] / "README.md"
 

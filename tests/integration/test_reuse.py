@@ -10,8 +10,9 @@ import pytest
 
 from mvq.media.ingest import pipeline
 from mvq.media.ingest.hashing import hamming
-from tests import footage, harness
-from tests.integration.conftest import Accounts, upload_claim, wait_for_status
+from testkit import footage, harness
+from testkit.claims import upload_claim, wait_for_status
+from testkit.people import Accounts
 
 DUPLICATE_KINDS = {"near_duplicate", "cross_unit_duplicate", "exact_duplicate"}
 

@@ -12,44 +12,13 @@ from mvq.auth.models import Role
 from mvq.auth.principal import Principal
 from mvq.db import session_factory
 from mvq.errors import Conflict
-from mvq.flows import decisions, intake
+from mvq.flows import decisions
 from mvq.review import leases, stats, undo
 from mvq.review.models import ItemState, ReviewItem
 from mvq.scoring.models import LedgerEntry
-from mvq.submissions.models import Submission, SubmissionStatus
-from tests.integration.conftest import Accounts, make_unit, run_threads
-
-NOW = datetime.now(UTC)
-
-
-def reviewer(role: Role = Role.reviewer, unit_id: str | None = None) -> Principal:
-    from mvq.auth import service as auth
-
-    with session_factory()() as session:
-        user, _ = auth.create_user(
-            session,
-            email=f"r{id(object())}{datetime.now().timestamp()}@t.mvq",
-            role=role,
-            unit_id=unit_id,
-            actor="test",
-        )
-        session.commit()
-    return Principal(kind="staff", id=user.id, role=role, unit_id=unit_id)
-
-
-def queued_item(session: Session, unit_id: str, target_type: str = "tank") -> ReviewItem:
-    submission = Submission(
-        unit_id=unit_id,
-        status=SubmissionStatus.in_queue,
-        target_type=target_type,
-        outcome="destroyed",
-        occurred_at=NOW - timedelta(hours=1),
-    )
-    session.add(submission)
-    session.flush()
-    item = intake.queue_for_review(session, submission=submission)
-    session.commit()
-    return item
+from mvq.submissions.models import Submission
+from testkit.people import Accounts, make_unit
+from tests.helpers import NOW, queued_item, reviewer, run_threads
 
 
 def leased_item(session: Session, unit_id: str, who: Principal) -> tuple[ReviewItem, str]:
@@ -59,15 +28,6 @@ def leased_item(session: Session, unit_id: str, who: Principal) -> tuple[ReviewI
     session.commit()
     assert leased is not None and leased[0].id == item.id and leased[0].lease_token
     return item, leased[0].lease_token
-
-
-@pytest.fixture
-def empty_queue(database: str) -> None:
-    with session_factory()() as session:
-        session.query(ReviewItem).filter(
-            ReviewItem.state.in_(["pending", "leased", "escalated"])
-        ).update({"state": ItemState.decided}, synchronize_session=False)
-        session.commit()
 
 
 def test_no_item_is_ever_leased_to_two_reviewers(accounts: Accounts, empty_queue: None) -> None:

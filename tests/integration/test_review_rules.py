@@ -16,10 +16,8 @@ from mvq.review.models import ItemState, ReviewItem
 from mvq.scoring import ledger as points_ledger
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Submission
-from tests.integration.conftest import Accounts
-from tests.integration.test_review_queue import NOW, empty_queue, queued_item, reviewer
-
-__all__ = ["empty_queue"]  # the fixture, imported for these tests
+from testkit.people import Accounts
+from tests.helpers import NOW, queued_item, reviewer
 
 
 def decide(session: Session, who: Principal, item_id: str, token: str, decision: str, **kw: str):  # type: ignore[no-untyped-def]

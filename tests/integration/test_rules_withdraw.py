@@ -17,8 +17,8 @@ from mvq.db import session_factory, utcnow
 from mvq.errors import Conflict
 from mvq.rules import service as rules
 from mvq.rules.models import RuleVersion
-from tests import harness
-from tests.integration.conftest import Accounts, make_login, web_login
+from testkit import harness
+from testkit.people import Accounts, make_login, web_login
 
 HTML = {"Accept": "text/html"}
 

@@ -6,6 +6,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pyotp
@@ -18,10 +19,11 @@ from mvq.auth import service as auth
 from mvq.auth.models import Role, StaffUser
 from mvq.auth.principal import Principal
 from mvq.db import session_factory
+from mvq.errors import Unauthenticated
 from mvq.queue import redis_conn
 from mvq.settings import get_settings
-from tests import harness
-from tests.integration.conftest import OTP_SECRETS, make_login, otp_for
+from testkit import harness
+from testkit.people import OTP_SECRETS, make_login, otp_for
 
 HTML = {"Accept": "text/html", "Accept-Language": "en"}
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -99,7 +101,7 @@ def test_a_senior_signs_in_only_with_the_code_on_the_web_and_for_a_token(
     right = token(stack, email, password, otp=otp_for(email))
     assert right.status_code == 200, right.text
     with stack.client(right.json()["token"]) as senior:
-        assert senior.get("/api/v1/review/queue").status_code != 401
+        assert senior.get("/api/v1/review/queue").status_code == 200
 
     web = password_step(stack, email, password)
     # Past the password there is no session: the pending login opens no page.
@@ -292,3 +294,36 @@ def _a_unit() -> str:
         unit, _ = auth.create_unit(session, name=f"unit-{uuid.uuid4().hex[:8]}", actor="test")
         session.commit()
         return unit.id
+
+
+def try_code(email: str, *, steps_from_now: int, now: datetime) -> str:
+    """The code of the step `steps_from_now` away from `now`, given to the product's check at
+    `now`: "accepted", or the refusal's code."""
+    code = pyotp.TOTP(OTP_SECRETS[email]).at(now + timedelta(seconds=30 * steps_from_now))
+    with session_factory()() as session:
+        user = session.scalars(select(StaffUser).where(StaffUser.email == email)).one()
+        try:
+            second_factor.verify(session, user=user, code=code, client="window", now=now,
+                                 via="api")  # fmt: skip
+        except Unauthenticated as refused:
+            session.commit()  # as the caller does: the failure's audit stays
+            return refused.code
+        session.commit()
+        return "accepted"
+
+
+def test_a_code_one_step_either_side_passes_two_steps_do_not_and_none_passes_twice(
+    stack: harness.Stack,
+) -> None:
+    # A fixed moment in the middle of a step: no boundary is crossed while the test runs.
+    now = datetime.fromtimestamp((datetime.now(UTC).timestamp() // 30) * 30 + 15, UTC)
+    seen = {
+        steps: try_code(make_login(Role.senior)[0], steps_from_now=steps, now=now)
+        for steps in (-2, -1, 0, 1, 2)
+    }  # a person of their own for each, so that no earlier code counts as used
+    assert seen == {-2: "bad_otp", -1: "accepted", 0: "accepted", 1: "accepted", 2: "bad_otp"}
+    email, _ = make_login(Role.senior)
+    assert try_code(email, steps_from_now=0, now=now) == "accepted"
+    assert try_code(email, steps_from_now=0, now=now) == "bad_otp"  # the same code again
+    assert try_code(email, steps_from_now=-1, now=now) == "bad_otp"  # an older one
+    assert try_code(email, steps_from_now=1, now=now) == "accepted"  # a later one

@@ -10,8 +10,9 @@ from mvq.auth.models import Role
 from mvq.db import session_factory
 from mvq.scoring import ledger
 from mvq.scoring.models import EntryType, LedgerEntry
-from tests import harness
-from tests.integration.conftest import make_staff, make_unit, run_threads
+from testkit import harness
+from testkit.people import make_staff, make_unit
+from tests.helpers import run_threads
 
 
 @pytest.fixture(scope="module")

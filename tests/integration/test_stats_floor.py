@@ -9,11 +9,9 @@ from mvq.db import session_factory, utcnow
 from mvq.flows import decisions
 from mvq.review import leases, stats
 from mvq.settings import get_settings
-from tests import harness
-from tests.integration.conftest import Accounts, make_login, web_login
-from tests.integration.test_review_queue import empty_queue, queued_item, reviewer
-
-__all__ = ["empty_queue"]
+from testkit import harness
+from testkit.people import Accounts, make_login, web_login
+from tests.helpers import queued_item, reviewer
 
 
 def approve_one(accounts: Accounts, who: Principal, *, looked_seconds: float) -> None:

@@ -12,13 +12,9 @@ import pytest
 from mvq.auth.models import Role
 from mvq.queue import redis_conn
 from mvq.settings import get_settings
-from tests import harness
-from tests.integration.conftest import (
-    assert_one_window,
-    in_one_window,
-    make_login,
-    run_threads,
-)
+from testkit import harness
+from testkit.people import make_login
+from tests.helpers import assert_one_window, in_one_window, run_threads
 
 
 @pytest.fixture(autouse=True)

@@ -1,14 +1,9 @@
 """A unit never sees or touches another unit's data: every unit-facing route, tried by the
 wrong unit, answers 404 (or 403 for routes units may not use at all) and leaks nothing."""
 
-from tests import harness
-from tests.integration.conftest import (
-    Accounts,
-    claim_body,
-    sha256_of,
-    upload_claim,
-    wait_for_status,
-)
+from testkit import harness
+from testkit.claims import claim_body, sha256_of, upload_claim, wait_for_status
+from testkit.people import Accounts
 
 
 def test_unit_a_cannot_read_list_register_or_complete_anything_of_unit_b(

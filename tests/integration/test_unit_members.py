@@ -20,17 +20,9 @@ from mvq.db import session_factory
 from mvq.errors import Conflict, Invalid
 from mvq.review.models import ReviewItem
 from mvq.units.models import Unit
-from tests import footage, harness
-from tests.integration.conftest import (
-    Accounts,
-    Browserless,
-    claim_body,
-    make_login,
-    make_unit,
-    upload_claim,
-    wait_for_status,
-    web_login,
-)
+from testkit import footage, harness
+from testkit.claims import claim_body, upload_claim, wait_for_status
+from testkit.people import Accounts, Browserless, make_login, make_unit, web_login
 
 
 def member(accounts: Accounts, *, other: bool = False) -> tuple[Browserless, str]:

@@ -20,17 +20,10 @@ from mvq.db import session_factory
 from mvq.media import uploads
 from mvq.media.models import Media
 from mvq.submissions.models import Submission
-from tests import harness
-from tests.integration.conftest import (
-    Accounts,
-    assert_one_window,
-    claim_body,
-    in_one_window,
-    make_unit,
-    run_threads,
-    sha256_of,
-    wait_for_status,
-)
+from testkit import harness
+from testkit.claims import claim_body, sha256_of, wait_for_status
+from testkit.people import Accounts, make_unit
+from tests.helpers import assert_one_window, in_one_window, run_threads
 
 PART = 8 * 1024**2
 

@@ -6,14 +6,9 @@ import httpx
 
 from mvq.auth.models import Role
 from mvq.settings import get_settings
-from tests import harness
-from tests.integration.conftest import (
-    Accounts,
-    assert_one_window,
-    in_one_window,
-    make_login,
-    web_login,
-)
+from testkit import harness
+from testkit.people import Accounts, make_login, web_login
+from tests.helpers import assert_one_window, in_one_window
 
 HTML = {"Accept": "text/html"}
 

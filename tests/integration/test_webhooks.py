@@ -6,7 +6,6 @@ right people register, read and replay endpoints."""
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,8 +26,9 @@ from mvq.db import session_factory
 from mvq.flows import intake
 from mvq.review.models import ItemState, ReviewItem
 from mvq.submissions.models import Submission, SubmissionStatus
-from tests import harness
-from tests.integration.conftest import Accounts, upload_claim, wait_for_status
+from testkit import harness
+from testkit.claims import upload_claim, wait_for_status
+from testkit.people import Accounts
 
 EVERY_EVENT = ["submission.processed", "submission.failed", "decision.made", "appeal.decided",
                "ledger.award", "ledger.reversal", "ledger.debit"]  # fmt: skip
@@ -196,9 +196,17 @@ def test_a_claims_life_arrives_in_order_once_and_signed(
                              headers={"Idempotency-Key": uuid.uuid4().hex})  # fmt: skip
             assert spent.status_code == 201, spent.text
 
-        got = receiver.wait_for(5, what="the unit's five events")
-        time.sleep(2)  # several sweeps more: nothing may arrive twice
-        assert len(receiver.received) == len(got) == 5, [r.event for r in receiver.received]
+        got = receiver.wait_for(5, what="the unit's five events")[:5]
+        # Nothing may arrive twice. An endpoint's deliveries go out one at a time, oldest first,
+        # and nothing passes one still waiting: so once a later event (one more debit) has
+        # arrived, every earlier delivery is settled, and any second try of one came before it.
+        with stack.client(accounts.staff_tokens["marketplace"]) as api:
+            sentinel = api.post(f"/api/v1/units/{accounts.unit_id}/debits", json={"points": 1},
+                                headers={"Idempotency-Key": uuid.uuid4().hex})  # fmt: skip
+            assert sentinel.status_code == 201, sentinel.text
+        receiver.wait_for(6, what="the sentinel debit, after the five")
+        assert len(receiver.received) == 6, [r.event for r in receiver.received]
+        assert receiver.received[5].event["data"]["points"] == -1
         events = [verified(r, secret) for r in got]
         assert len({r.id for r in got}) == 5
 
@@ -223,7 +231,9 @@ def test_a_claims_life_arrives_in_order_once_and_signed(
             assert set(r.event) == {"type", "timestamp", "data"}
 
         # The marketplace hears of the same events; the other unit's endpoint of none.
-        market_got = market.wait_for(5, what="the marketplace's five events")
+        market_got = market.wait_for(6, what="the marketplace's five events and the sentinel")
+        assert len(market.received) == 6 and market_got[5].id == receiver.received[5].id
+        market_got = market_got[:5]
         assert [r.id for r in market_got] == [r.id for r in got]
         assert [verified(r, market_secret)["data"] for r in market_got] == [
             e["data"] for e in events
@@ -253,10 +263,14 @@ def test_a_failing_receiver_gets_each_event_once_accepted_and_the_log_shows_why(
 
         reviewer = accounts.staff_tokens["reviewer"]
         claims = [reject_in_queue(stack, accounts.other_unit_id, reviewer) for _ in range(2)]
-        got = receiver.wait_for(2, what="both decisions, once accepted")
-        time.sleep(2)
-        assert [claim_of(r.event) for r in got] == claims
-        assert len(receiver.received) == 5  # three refused tries, then one each
+        got = receiver.wait_for(2, what="both decisions, once accepted")[:2]
+        # A third decision, as a sentinel: deliveries go out oldest first and nothing passes
+        # one still waiting, so when it arrives the first two are settled, and a second try
+        # of either came before it.
+        claims.append(reject_in_queue(stack, accounts.other_unit_id, reviewer))
+        sentinel = receiver.wait_for(3, what="the third decision, after both")[2]
+        assert [claim_of(r.event) for r in [*got, sentinel]] == claims
+        assert len(receiver.received) == 6  # three refused tries, then one each
         # The first event, tried until accepted: the same id and body each time, and in the
         # grace period both the new and the rotated-out secret verify every try.
         assert {r.id for r in receiver.received[:4]} == {got[0].id}
@@ -268,9 +282,10 @@ def test_a_failing_receiver_gets_each_event_once_accepted_and_the_log_shows_why(
         with stack.client(admin) as api:
             log = api.get(f"/api/v1/webhooks/{endpoint}/deliveries")
         assert log.status_code == 200, log.text
-        newest, oldest = log.json()
-        assert oldest["event_id"] == got[0].id and newest["event_id"] == got[1].id
-        assert oldest["status"] == newest["status"] == "delivered"
+        last, newest, oldest = log.json()
+        assert [oldest["event_id"], newest["event_id"], last["event_id"]] == [
+            got[0].id, got[1].id, sentinel.id]  # fmt: skip
+        assert oldest["status"] == newest["status"] == last["status"] == "delivered"
         assert [a["status_code"] for a in oldest["attempts"]] == [500, 500, 500, 204]
         assert [a["outcome"] for a in oldest["attempts"]] == ["retry"] * 3 + ["delivered"]
         assert all(a["next_attempt_at"] for a in oldest["attempts"][:3])
@@ -282,15 +297,16 @@ def test_a_failing_receiver_gets_each_event_once_accepted_and_the_log_shows_why(
         with stack.client(accounts.other_unit_token) as unit:
             again = unit.post(f"/api/v1/webhooks/{endpoint}/replay",
                               json={"from_event_id": got[0].id})  # fmt: skip
-        assert again.status_code == 202 and again.json() == {"replayed": 2}, again.text
-        replayed = receiver.wait_for(4, what="the replay")[2:]
-        assert [r.id for r in replayed] == [r.id for r in got]
-        assert [r.body for r in replayed] == [r.body for r in got]
+        assert again.status_code == 202 and again.json() == {"replayed": 3}, again.text
+        replayed = receiver.wait_for(6, what="the replay")[3:]
+        assert [r.id for r in replayed] == [r.id for r in [*got, sentinel]]
+        assert [r.body for r in replayed] == [r.body for r in [*got, sentinel]]
         with stack.client(admin) as api:
             again = api.post(f"/api/v1/webhooks/{endpoint}/replay",
                              json={"from_event_id": got[1].id})  # fmt: skip
-        assert again.json() == {"replayed": 1}
-        assert receiver.wait_for(5, what="the second replay")[4].id == got[1].id
+        assert again.json() == {"replayed": 2}
+        again_ids = [r.id for r in receiver.wait_for(8, what="the second replay")[6:]]
+        assert again_ids == [got[1].id, sentinel.id]
 
         with session_factory()() as session:
             logged = session.scalars(select(AuditEvent).where(

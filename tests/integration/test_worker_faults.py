@@ -14,8 +14,9 @@ from deploy import servers
 from mvq.audit.models import AuditEvent
 from mvq.db import session_factory
 from mvq.media.models import Frame, Media
-from tests import footage, harness
-from tests.integration.conftest import Accounts, upload_claim
+from testkit import footage, harness
+from testkit.claims import upload_claim
+from testkit.people import Accounts
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,9 @@ from mvq import storage
 from mvq.audit.models import AuditEvent
 from mvq.db import session_factory
 from mvq.media.models import Media
-from tests import footage, harness
-from tests.integration.conftest import Accounts, claim_body, sha256_of, wait_for_status
+from testkit import footage, harness
+from testkit.claims import claim_body, sha256_of, wait_for_status
+from testkit.people import Accounts
 
 
 def register(api: httpx.Client, submission_id: str, path: Path) -> dict:  # type: ignore[type-arg]

@@ -14,8 +14,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from mvq.auth.models import Role
-from tests import harness
-from tests.system.conftest import staff_token, units
+from testkit import harness
+from testkit.people import staff_token, units
 
 
 @pytest.fixture(scope="module")

@@ -21,9 +21,11 @@ from mvq.media.models import Frame, Media
 from mvq.queue import process_media_job, redis_conn
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Submission
-from tests import footage, harness
-from tests.system.conftest import attempts, staff_token, units, upload, workers_paused
-from tests.system.conftest import media_ids as media_ids_of
+from testkit import footage, harness
+from testkit.claims import upload
+from testkit.people import staff_token, units
+from tests.system.helpers import attempts, workers_paused
+from tests.system.helpers import media_ids as media_ids_of
 
 SOURCES = [
     "astronaut",

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from mvq.db import session_factory
 from mvq.media.models import Media
-from tests import footage, harness
-from tests.system.conftest import Refused, units, upload
+from testkit import footage, harness
+from testkit.claims import Refused, upload
+from testkit.people import units
 
 
 def corpus(where: Path, good: Path) -> dict[str, Path]:

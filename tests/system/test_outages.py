@@ -14,16 +14,10 @@ from sqlalchemy import make_url, select
 from deploy import servers
 from mvq.db import session_factory
 from mvq.submissions.models import Submission
-from tests import footage, harness
-from tests.integration.conftest import claim_body, sha256_of
-from tests.system.conftest import (
-    attempts,
-    media_ids,
-    retries_left,
-    units,
-    upload,
-    workers_paused,
-)
+from testkit import footage, harness
+from testkit.claims import claim_body, sha256_of, upload
+from testkit.people import units
+from tests.system.helpers import attempts, media_ids, retries_left, workers_paused
 
 
 def stop_s3(system: harness.Backing) -> servers.Proc:

@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 
 from mvq.db import session_factory
 from mvq.submissions.models import Submission
-from tests import footage, harness
-from tests.system.conftest import units, upload
+from testkit import footage, harness
+from testkit.claims import upload
+from testkit.people import units
 
 SOAK_SECONDS = float(os.environ.get("MVQ_SOAK_SECONDS", "60"))
 ARTIFACTS = Path(os.environ.get("MVQ_ARTIFACTS_DIR", Path(__file__).parents[2] / "artifacts"))

@@ -1,13 +1,23 @@
+"""The frame index against answers it does not compute itself: Hamming distances counted bit
+by bit, and the compaction job's own loop run on fake segments."""
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
 import numpy as np
 import pytest
 
-from mvq.matching.compaction import merge_run, tier
+from mvq.matching import compaction
+from mvq.matching.compaction import tier
 from mvq.matching.index import (
     MAX_RADIUS,
     SCAN_MAX,
     FrameIndex,
     build_tables,
-    distances,
     from_hex,
     search,
 )
@@ -20,8 +30,24 @@ def clustered(rng: np.random.Generator, n: int, flip: float) -> np.ndarray:  # t
     return codes ^ noise  # type: ignore[no-any-return]
 
 
+def bits(codes: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    """Each code as its 256 bits, most significant first: four big-endian words unpacked."""
+    rows = np.ascontiguousarray(codes.astype(">u8")).view(np.uint8).reshape(len(codes), 32)
+    return np.unpackbits(rows, axis=1)
+
+
+def hamming(codes: np.ndarray, query: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    """Bits that differ, counted one by one: not the product's `distances()`."""
+    return (bits(codes) != bits(query.reshape(1, 4))).sum(axis=1)  # type: ignore[no-any-return]
+
+
 def brute(codes: np.ndarray, query: np.ndarray, radius: int) -> set[int]:  # type: ignore[type-arg]
-    return set(np.flatnonzero(distances(codes, query) <= radius).tolist())
+    return set(np.flatnonzero(hamming(codes, query) <= radius).tolist())
+
+
+def test_the_brute_force_counts_bits() -> None:
+    one = from_hex(["80" + "00" * 30 + "01", "00" * 32, "ff" * 32])
+    assert hamming(one, one[1]).tolist() == [2, 0, 256]
 
 
 @pytest.mark.parametrize("radius", [0, 10, 31, MAX_RADIUS])
@@ -36,7 +62,7 @@ def test_search_finds_exactly_what_brute_force_finds(radius: int) -> None:
     queries ^= np.packbits(rng.random((40, 256)) < 0.05, axis=1).view(">u8").astype(np.uint64)
     for query, (positions, dists) in zip(queries, index.search(queries, radius), strict=True):
         assert set(positions.tolist()) == brute(codes, query, radius)
-        assert (dists == distances(codes[positions], query)).all()
+        assert dists.tolist() == hamming(codes[positions], query).tolist()
 
 
 @pytest.mark.parametrize("bits", [8, 16, 23])
@@ -63,17 +89,50 @@ def test_hex_round_trip_keeps_bit_order() -> None:
     assert int(codes[0, 0]) == 1 << 63 and int(codes[0, 3]) == 1
 
 
-def test_compaction_keeps_one_small_segment_and_merges_tiers() -> None:
-    """Segment sizes after each 16,384 new rows, as the compaction job's policy leaves them."""
-    sizes: list[int] = []
+@contextmanager
+def _rows_waiting(top: list[int], batch: int) -> Iterator[Any]:
+    """The database as `_compact` asks it: `batch` rows after the newest segment."""
+    answer = SimpleNamespace(one=lambda: (top[0] + batch, batch))
+    yield SimpleNamespace(execute=lambda _statement: answer)
+
+
+def test_compaction_keeps_one_small_segment_and_merges_tiers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Segment sizes after each 16,384 new rows, as the compaction job itself leaves them: its
+    own run (`_compact`), with the segments in S3 and the rows in the database faked."""
+    listing: dict[str, Any] = {"segments": [], "retired": []}
+    top = [0]
+    ids = itertools.count()
+
+    def manifest(lo: int, hi: int) -> dict[str, Any]:
+        return {"id": f"s{next(ids)}", "lo": lo, "hi": hi, "rows": hi - lo}
+
+    def publish(new: dict[str, Any]) -> None:
+        listing.update(new)
+        top[0] = new["segments"][-1]["hi"]
+
+    fake_segments = SimpleNamespace(
+        current=lambda: listing, reported_corrupt=lambda: set(), publish=publish,
+        remove=lambda _m: None, clear_corrupt=lambda _s: None,
+    )  # fmt: skip
+    monkeypatch.setattr(compaction, "segments", fake_segments)
+    monkeypatch.setattr(compaction, "_from_database", lambda lo, hi: (lo, hi))
+    monkeypatch.setattr(compaction, "_store", lambda part, _dir: manifest(*part))
+    monkeypatch.setattr(compaction, "_merge",
+                        lambda run, _dir: manifest(run[0]["lo"], run[-1]["hi"]))  # fmt: skip
+    monkeypatch.setattr(compaction, "session_scope", lambda: _rows_waiting(top, 16_384))
+    monkeypatch.setattr(compaction, "get_settings", lambda: SimpleNamespace(
+        index_dir=tmp_path, index_segment_rows=16_384, index_small_rows=1_048_576,
+        index_merge_fanin=4, index_retired_keep_seconds=3600))  # fmt: skip
     history = []
     for _ in range(70):
-        sizes.append(16_384)
-        while count := merge_run(sizes, small=1_048_576, fanin=4):
-            sizes[-count:] = [sum(sizes[-count:])]
-        history.append(list(sizes))
+        compaction._compact()
+        history.append([m["rows"] for m in listing["segments"]])
     assert history[0] == [16_384] and history[1] == [32_768]
     assert history[63] == [1_048_576]  # 64 x 16,384: grown to the first big tier
     assert history[64] == [1_048_576, 16_384]
     assert all(sum(h) == 16_384 * (n + 1) for n, h in enumerate(history))
     assert all(sum(tier(r, 1_048_576, 4) == 0 for r in h) <= 1 for h in history)
+    # The segments still cover the rows without a gap.
+    assert all(a["hi"] == b["lo"] for a, b in itertools.pairwise(listing["segments"]))

@@ -6,7 +6,7 @@ from PIL import Image
 from mvq.media.flags import Claim, consistency_flags, distance_km
 from mvq.media.ingest.metadata import parse_iso6709, parse_time, video_facts
 from mvq.media.ingest.telemetry import parse_klv, parse_srt, summarise
-from tests import footage
+from testkit import footage
 
 
 @pytest.mark.parametrize(("text", "expected"), [

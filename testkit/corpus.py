@@ -4,7 +4,7 @@ footage that looks alike but is unrelated, and the transforms re-used footage go
 Every parameter is drawn from the caller's seeded generator, and a clip's file name carries a
 digest of its parameters, so a cached clip is exactly the clip a rebuild would make.
 
-    .venv/bin/python -m bench.corpus   # a demo corpus in /tmp/corpus-demo (seed 1)
+    .venv/bin/python -m testkit.corpus   # a demo corpus in /tmp/corpus-demo (seed 1)
 """
 
 import hashlib

@@ -1,0 +1,41 @@
+"""The application's route table, read from the application itself: the role matrix and the
+audit coverage enumerate it, so a new route without an expectation fails them.
+
+`application()` is the one place that names the entry point."""
+
+from collections.abc import Iterable, Iterator
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute, Mount
+
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def application() -> FastAPI:
+    from asgi.app import app
+
+    return app
+
+
+def _walk(routes: Iterable[BaseRoute], prefix: str) -> Iterator[tuple[str, str]]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            for method in route.methods - {"HEAD"}:
+                yield method, prefix + route.path
+        elif isinstance(route, Mount):
+            inner = getattr(route.app, "routes", None)  # a mounted app; StaticFiles has none
+            if inner is not None:
+                yield from _walk(inner, prefix + route.path)
+        elif hasattr(route, "effective_route_contexts"):
+            # FastAPI >= 0.16x keeps an included router as one lazy route of its own.
+            for context in route.effective_route_contexts():
+                if context.methods is not None:
+                    for method in set(context.methods) - {"HEAD"}:
+                        yield method, prefix + context.path
+
+
+def route_table(app: FastAPI | None = None) -> set[tuple[str, str]]:
+    """Every (method, path template) the application answers, HEAD aside; FastAPI's own
+    documentation routes are not APIRoutes and are not listed."""
+    return set(_walk((app or application()).routes, ""))
