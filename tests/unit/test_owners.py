@@ -131,6 +131,8 @@ def role_questions(path: str, tree: ast.Module) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Compare):
             operands = [node.left, *node.comparators]
+            if all(_is_role(o) for o in operands):
+                continue  # one role against another (`role == user.role`: no change) asks nothing
             if any(_is_role(o) for o in operands) or (
                 any(_is_role_member(o) for o in operands)
                 and not any(isinstance(o, ast.Attribute) and o.attr == "role" for o in operands)
