@@ -54,6 +54,8 @@ def evidence_archive(session: Session, *, requester: Principal, submission_id: s
     # A senior linked to a unit does not hand out that unit's evidence: not found.
     submissions.get_visible(session, principal=requester, submission_id=submission_id)
     work = Path(tempfile.mkdtemp(prefix="mvq-evidence-")) / submission_id
-    evidence.build(session, submission_id=submission_id, out=work, actor=requester.actor)
+    evidence.build(
+        session, submission_id=submission_id, out=work, actor=requester.actor, viewer=requester
+    )
     session.commit()
     return zip_directory(work)
