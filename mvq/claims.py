@@ -16,7 +16,6 @@ from mvq.scoring.disputes.detection import ALREADY_CREDITED
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions import service, visibility
 from mvq.submissions.models import Flag, Submission
-from mvq.submissions.visibility import Scope
 from mvq.submissions.schemas import (
     AppealOut,
     DecisionOut,
@@ -27,6 +26,7 @@ from mvq.submissions.schemas import (
     MediaOut,
     SubmissionOut,
 )
+from mvq.submissions.visibility import Scope
 
 
 def matches(session: Session, *, submission: Submission, viewer: Principal) -> MatchesOut:

@@ -1,0 +1,69 @@
+"""Issue 28, finding 1: units A and B hold the same footage. A reviewer (and a senior) linked to
+A opens B's claim: its item page, its JSON, its matches and its evidence bundle say that the
+footage matches a claim they may not see, and name nothing of A's (no id, unit, status, stored
+object or presigned URL)."""
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from mvq.auth.models import Role
+from mvq.db import session_factory
+from tests import harness
+from tests.integration.conftest import make_login, make_staff, web_login
+
+
+def leaked(text: str, secrets: set[str]) -> set[str]:
+    return {s for s in secrets if s in text}
+
+
+@pytest.mark.parametrize("role", [Role.reviewer, Role.senior])
+def test_b_claims_json_and_matches_hide_as_copy(stack: harness.Stack, copies, role: Role) -> None:
+    with session_factory()() as session:
+        token = make_staff(session, role, unit_id=copies.unit_a)
+    with stack.client(token) as api:
+        claim = api.get(f"/api/v1/submissions/{copies.b_claim}")
+        assert claim.status_code == 200, claim.text
+        assert not leaked(claim.text, copies.secrets), "claim JSON"
+        evidence = [f["evidence"] for f in claim.json()["flags"]]
+        assert {"hidden": True, "reason": "not_visible"} in [
+            m for e in evidence for m in e.get("matches", []) + e.get("claims", [])
+        ]
+        matches = api.get(f"/api/v1/submissions/{copies.b_claim}/matches")
+        assert matches.status_code == 200, matches.text
+        assert not leaked(matches.text, copies.secrets), "matches"
+        assert matches.json()["matches"], "the copy is still said to exist"
+        assert all(m["hidden"] and m["reason"] == "not_visible" for m in matches.json()["matches"])
+
+
+def test_b_item_page_shows_a_placeholder_for_a_copy(stack: harness.Stack, copies) -> None:
+    page = web_login(stack, *make_login(Role.reviewer, unit_id=copies.unit_a))
+    shown = page.client.get(f"/review/{copies.b_item}", headers={"Accept": "text/html"})
+    assert shown.status_code == 200, shown.text
+    assert not leaked(shown.text, copies.secrets), "item page"
+    assert "you may not see" in shown.text, "the copy is still said to exist"
+
+
+def test_an_unlinked_reviewer_still_sees_the_copy(stack: harness.Stack, copies) -> None:
+    """The placeholder is for the conflicted only: anyone else compares the two claims."""
+    page = web_login(stack, *make_login(Role.reviewer))
+    shown = page.client.get(f"/review/{copies.b_item}", headers={"Accept": "text/html"})
+    assert shown.status_code == 200 and copies.a_claim[:8] in shown.text
+
+
+def test_b_evidence_bundle_names_nothing_of_a(stack: harness.Stack, copies) -> None:
+    with session_factory()() as session:
+        token = make_staff(session, Role.senior, unit_id=copies.unit_a)
+    with stack.client(token) as api:
+        bundle = api.get(f"/api/v1/submissions/{copies.b_claim}/evidence")
+    assert bundle.status_code == 200, bundle.text
+    with zipfile.ZipFile(io.BytesIO(bundle.content)) as archive:
+        for name in archive.namelist():
+            text = archive.read(name).decode("utf-8", "replace")
+            assert not leaked(text, copies.secrets), name
+        metadata = json.loads(next(archive.read(n) for n in archive.namelist()
+                                   if n.endswith("metadata.json")))  # fmt: skip
+    hidden = [m for f in metadata["flags"] for m in f["evidence"].get("matches", [])]
+    assert hidden and all(m == {"hidden": True, "reason": "not_visible"} for m in hidden)
