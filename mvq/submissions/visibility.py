@@ -13,12 +13,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, cast, column, exists, select, table
 from sqlalchemy.orm import Session
 
 from mvq.auth import policy
 from mvq.auth.principal import Principal
-from mvq.submissions.models import Submission
+from mvq.submissions.models import Flag, Submission
+
+# A dispute's members, read by table name: disputes are scored above this layer, and whether a
+# claim's dispute touches a unit is all this module asks of them.
+_members = table("dispute_members", column("dispute_id"), column("submission_id"),
+                 column("unit_id"))  # fmt: skip
 
 # What stands in for a claim reference the viewer may not see (JSON and evidence bundles).
 HIDDEN: dict[str, Any] = {"hidden": True, "reason": "not_visible"}
@@ -86,6 +91,24 @@ class Scope:
                 )
             }
         )
+
+
+def evidence_touches_unit(unit_id: str) -> ColumnElement[bool]:
+    """As a query condition on `Submission`: the claim's evidence names a claim of this unit (a
+    copy of its footage, a claim already credited for its target) or it shares a dispute with
+    one. A reviewer linked to the unit is never given such a claim: rejecting a copier helps
+    their unit as much as approving the unit's own claim would."""
+    others = _members.alias("others")
+    mine = _members.alias("mine")
+    return exists().where(
+        Flag.submission_id == Submission.id,
+        # Entries name their claim's unit by id; a UUID found in the evidence's text is it.
+        cast(Flag.evidence, String).contains(unit_id),
+    ) | exists().where(
+        mine.c.submission_id == Submission.id,
+        others.c.dispute_id == mine.c.dispute_id,
+        others.c.unit_id == unit_id,
+    )
 
 
 def scope(session: Session, *, viewer: Principal) -> Scope:

@@ -8,9 +8,11 @@ import json
 import zipfile
 
 import pytest
+from sqlalchemy import select
 
 from mvq.auth.models import Role
 from mvq.db import session_factory
+from mvq.review.models import ReviewItem
 from tests import harness
 from tests.integration.conftest import make_login, make_staff, web_login
 
@@ -67,3 +69,25 @@ def test_b_evidence_bundle_names_nothing_of_a(stack: harness.Stack, copies) -> N
                                    if n.endswith("metadata.json")))  # fmt: skip
     hidden = [m for f in metadata["flags"] for m in f["evidence"].get("matches", [])]
     assert hidden and all(m == {"hidden": True, "reason": "not_visible"} for m in hidden)
+
+
+def test_a_claim_touching_the_linked_unit_is_never_leased(stack: harness.Stack, copies) -> None:
+    """B's copy of A's footage, and B's claim disputed with A's: a reviewer linked to A judging
+    either would help A. Claim-next passes them over; claiming one by id is a 403."""
+    with session_factory()() as session:
+        token = make_staff(session, Role.reviewer, unit_id=copies.unit_a)
+        disputed_item = session.scalar(
+            select(ReviewItem.id).where(ReviewItem.submission_id == copies.b_disputed)
+        )
+    with stack.client(token) as api:
+        for item_id in (copies.b_item, disputed_item):
+            refused = api.post(f"/api/v1/review/{item_id}/claim")
+            assert refused.status_code == 403, refused.text
+            assert refused.json()["error"]["code"] == "conflict_of_interest", refused.text
+        # Nothing else waits in this module's queue: every waiting claim touches A.
+        nothing = api.post("/api/v1/review/claim")
+        assert nothing.status_code == 204, nothing.text
+    with session_factory()() as session:
+        unlinked = make_staff(session, Role.reviewer)
+    with stack.client(unlinked) as api:
+        assert api.post(f"/api/v1/review/{copies.b_item}/claim").status_code == 200
