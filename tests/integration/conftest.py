@@ -296,8 +296,9 @@ def _stored_media(session: Session, submission_id: str, *, sealed: bool) -> str:
     session.add(media)
     session.flush()
     for n in range(2):
-        session.add(Frame(media_id=media.id, index=n, t_seconds=float(n), width=64, height=36,
-                          s3_key=f"{stem}/frame-{n}.jpg", pdq="0" * 64, pdq_quality=100))  # fmt: skip
+        session.add(Frame(media_id=media.id, index=n, t_seconds=float(n), width=64,
+                          height=36, s3_key=f"{stem}/frame-{n}.jpg", pdq="0" * 64,
+                          pdq_quality=100))  # fmt: skip
     session.flush()
     return media.id
 
@@ -320,8 +321,8 @@ def copies(accounts: Accounts) -> Copies:
 
         def claim(unit: str, status: str, minutes: int, lon: float) -> Submission:
             submission = Submission(unit_id=unit, status=status, target_type="tank",
-                                    outcome="destroyed", occurred_at=hit + timedelta(minutes=minutes),
-                                    lat=47.1, lon=lon)  # fmt: skip
+                                    outcome="destroyed", lat=47.1, lon=lon,
+                                    occurred_at=hit + timedelta(minutes=minutes))  # fmt: skip
             session.add(submission)
             session.flush()
             return submission
@@ -379,4 +380,5 @@ def copies(accounts: Accounts) -> Copies:
         secrets |= set(session.scalars(select(ReviewItem.id).where(
             ReviewItem.submission_id.in_(a_claims))))  # fmt: skip
         return Copies(unit_a, unit_b, b_token, original.id, copy.id, b_item, b_media,
-                      found[0].id, disputed[1], a_appeal, b_appeal, b_appealed, secrets)  # fmt: skip
+                      found[0].id, disputed[1], a_appeal, b_appeal, b_appealed,
+                      secrets)  # fmt: skip
