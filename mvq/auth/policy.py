@@ -138,6 +138,8 @@ def may_see_webhook(principal: Principal, *, endpoint_unit_id: str | None) -> bo
         return endpoint_unit_id is not None and principal.unit_id == endpoint_unit_id
     if principal.kind != "staff":
         return False
+    if endpoint_unit_id is not None and principal.unit_id == endpoint_unit_id:
+        return False  # its delivery log tells of the unit's claims: a linked admin's conflict
     if is_service_account(principal.role):
         return endpoint_unit_id is None
     return allows(principal, Action.manage_webhooks)

@@ -20,7 +20,7 @@ from mvq.auth.models import StaffUser
 from mvq.media.models import Media
 from mvq.review.models import Appeal, Decision, ReviewItem
 from mvq.scoring.models import DisputeMember, LedgerEntry
-from mvq.submissions.models import Flag
+from mvq.submissions.models import Flag, Submission
 from mvq.submissions.visibility import CLAIM_LISTS, HIDDEN, Scope
 from mvq.units.models import Unit
 
@@ -71,15 +71,29 @@ def hidden_traces(session: Session, *, scope: Scope, submission_id: str) -> set[
     return traces
 
 
+def unit_traces(session: Session, *, unit_id: str) -> set[str]:
+    """What names one unit's claims: the unit (id and name) and the ids of its claims and of
+    everything recorded about them. Stored objects' keys hold a claim's or a media's id."""
+    claims = select(Submission.id).where(Submission.unit_id == unit_id)
+    traces = {unit_id, *session.scalars(select(Unit.name).where(Unit.id == unit_id))}
+    traces |= set(session.scalars(claims))
+    for model in (Media, ReviewItem, Decision, LedgerEntry, Appeal):
+        traces |= set(session.scalars(select(model.id).where(model.submission_id.in_(claims))))
+    return traces
+
+
 def without_traces(row: dict[str, Any], traces: set[str]) -> dict[str, Any]:
     """A record (an audit event's row) as a viewer may read it: if it names anything in
-    `traces`, its data is replaced by the placeholder, and every other field naming one too."""
+    `traces`, its data is replaced by the placeholder and every other text naming one by
+    "hidden". The same row comes back when nothing in it is hidden."""
     if not traces or not any(t in json.dumps(row, default=str) for t in traces):
         return row
     return {
-        key: dict(HIDDEN) if key == "data" or any(t in str(value) for t in traces) else value
+        key: dict(HIDDEN) if key == "data"
+        else "hidden" if isinstance(value, str) and any(t in value for t in traces)
+        else value
         for key, value in row.items()
-    }
+    }  # fmt: skip
 
 
 def claim_events(

@@ -139,7 +139,7 @@ def queue_page(
         oldest=queue.oldest_waiting(session, now=now),
         filters=filters,
         flag_kinds=FLAG_KINDS,
-        units=queue.units(session),
+        units=queue.units(session, viewer=user.principal),
         target_types=sorted(rules.known_target_types(session, at=now)),
         can_claim=user.can(Action.review),
         message=message,
