@@ -91,3 +91,24 @@ def test_a_claim_touching_the_linked_unit_is_never_leased(stack: harness.Stack, 
         unlinked = make_staff(session, Role.reviewer)
     with stack.client(unlinked) as api:
         assert api.post(f"/api/v1/review/{copies.b_item}/claim").status_code == 200
+
+
+def test_a_linked_senior_neither_lists_nor_decides_an_appeal_touching_the_unit(
+    stack: harness.Stack, copies
+) -> None:
+    """B's rejected claim names A's as a copy: deciding B's appeal would help A."""
+    with session_factory()() as session:
+        token = make_staff(session, Role.senior, unit_id=copies.unit_a)
+    with stack.client(token) as api:
+        listed = api.get("/api/v1/appeals")
+        assert listed.status_code == 200, listed.text
+        assert copies.b_appeal not in listed.text and not leaked(listed.text, copies.secrets)
+
+
+def test_a_linked_auditor_may_not_take_the_full_export(stack: harness.Stack, copies) -> None:
+    with session_factory()() as session:
+        token = make_staff(session, Role.auditor, unit_id=copies.unit_a)
+    with stack.client(token) as api:
+        refused = api.get("/api/v1/audit/export")
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"]["code"] == "linked_to_unit"

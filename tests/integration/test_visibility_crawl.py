@@ -9,7 +9,9 @@ Units A and B hold copies of the same footage, a dispute and appeals between the
 fixture). A request whose own URL names a secret (the crawl tries A's ids too, as an attacker
 would) is judged on the secrets its URL did not name."""
 
+import io
 import re
+import zipfile
 from collections import deque
 from collections.abc import Iterator
 from urllib.parse import urljoin, urlsplit
@@ -98,8 +100,10 @@ def crawl(
             answer = client.get(url, headers={"Accept": "text/html"}
                                 if not url.startswith("/api/") else {})  # fmt: skip
         text = answer.text if "image" not in answer.headers.get("content-type", "") else ""
-        if not text and "zip" in answer.headers.get("content-type", ""):
-            text = answer.content.decode("latin-1")
+        if answer.content.startswith(b"PK"):  # an archive (export, evidence): what it holds
+            with zipfile.ZipFile(io.BytesIO(answer.content)) as archive:
+                text = "\n".join(archive.read(n).decode("utf-8", "replace")
+                                  for n in archive.namelist())  # fmt: skip
         bad = leaks(url, text, copies.secrets, unit_name, copies.unit_a)
         if bad:
             found[f"{who} GET {url} -> {answer.status_code}"] = bad
