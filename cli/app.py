@@ -394,12 +394,15 @@ def evidence_cmd(
     out: Annotated[Path, typer.Option(help="directory for the bundle")],
 ) -> None:
     """The evidence bundle of one claim: originals, derivatives, decisions, custody, manifest."""
+    from mvq.auth.policy import OPERATOR
     from mvq.db import session_factory
     from mvq.exports import evidence
 
     with session_factory()() as session:
         try:
-            manifest = evidence.build(session, submission_id=submission_id, out=out, actor="cli")
+            manifest = evidence.build(
+                session, submission_id=submission_id, out=out, actor="cli", viewer=OPERATOR
+            )
         except DomainError as exc:
             _fail(exc.message)
             return

@@ -14,7 +14,7 @@ from mvq.media.models import Frame, Media
 from mvq.review import appeals, decisions, evidence
 from mvq.scoring.disputes.detection import ALREADY_CREDITED
 from mvq.scoring.models import LedgerEntry
-from mvq.submissions import service
+from mvq.submissions import service, visibility
 from mvq.submissions.models import Flag, Submission
 from mvq.submissions.schemas import (
     AppealOut,
@@ -26,12 +26,17 @@ from mvq.submissions.schemas import (
     MediaOut,
     SubmissionOut,
 )
+from mvq.submissions.visibility import Scope
 
 
-def matches(session: Session, *, submission: Submission) -> MatchesOut:
-    """Every copy of this claim's footage found elsewhere, with the frame evidence."""
+def matches(session: Session, *, submission: Submission, viewer: Principal) -> MatchesOut:
+    """Every copy of this claim's footage found elsewhere, with the frame evidence; a copy in a
+    claim the viewer may not see is only said to exist."""
+    scope = visibility.scope(session, viewer=viewer)
     found = [
-        MatchOut(
+        MatchOut(media_id=flag.media_id or "", kind=flag.kind, **match)
+        if visibility.is_hidden(match)
+        else MatchOut(
             media_id=flag.media_id or "",
             kind=flag.kind,
             other_media_id=match["media_id"],
@@ -39,21 +44,24 @@ def matches(session: Session, *, submission: Submission) -> MatchesOut:
         )
         for flag in service.flags_of(session, submission_id=submission.id)
         if flag.kind in ("exact_duplicate", "near_duplicate")
-        for match in evidence.live_evidence(session, flag).get("matches", [])
+        for match in evidence.live_evidence(session, flag, scope=scope).get("matches", [])
     ]
     return MatchesOut(submission_id=submission.id, matches=found)
 
 
-def _flag_out(session: Session, flag: Flag, *, for_unit: bool) -> FlagOut:
+def _flag_out(session: Session, flag: Flag, *, for_unit: bool, scope: Scope) -> FlagOut:
     # A unit learns that its footage matches other footage (or its target was credited), never
     # whose it is.
     if for_unit and flag.kind in (*DUPLICATE_KINDS, ALREADY_CREDITED):
         return FlagOut(kind=flag.kind, media_id=flag.media_id, evidence={})
     return FlagOut(kind=flag.kind, media_id=flag.media_id,
-                   evidence=evidence.live_evidence(session, flag))  # fmt: skip
+                   evidence=evidence.live_evidence(session, flag, scope=scope))  # fmt: skip
 
 
-def detail(session: Session, submission: Submission, *, for_unit: bool) -> SubmissionOut:
+def detail(
+    session: Session, submission: Submission, *, for_unit: bool, viewer: Principal
+) -> SubmissionOut:
+    scope = visibility.scope(session, viewer=viewer)
     flags = service.flags_of(session, submission_id=submission.id)
     media_rows = session.scalars(
         select(Media).where(Media.submission_id == submission.id).order_by(Media.created_at)
@@ -73,7 +81,9 @@ def detail(session: Session, submission: Submission, *, for_unit: bool) -> Submi
                 metadata=m.probe or {},
                 frames=[FrameOut.model_validate(f, from_attributes=True) for f in frames],
                 flags=[
-                    _flag_out(session, f, for_unit=for_unit) for f in flags if f.media_id == m.id
+                    _flag_out(session, f, for_unit=for_unit, scope=scope)
+                    for f in flags
+                    if f.media_id == m.id
                 ],
             )
         )
@@ -96,7 +106,7 @@ def detail(session: Session, submission: Submission, *, for_unit: bool) -> Submi
         note=submission.note,
         created_at=submission.created_at,
         media=media,
-        flags=[_flag_out(session, f, for_unit=for_unit) for f in flags],
+        flags=[_flag_out(session, f, for_unit=for_unit, scope=scope) for f in flags],
         decision=DecisionOut(
             decision=decision.decision,
             target_type=decision.target_type,
@@ -150,7 +160,7 @@ def for_unit(
         paid.setdefault(str(entry.submission_id), []).append(entry)
     claims = []
     for row in rows:
-        out = detail(session, row, for_unit=True)
+        out = detail(session, row, for_unit=True, viewer=principal)
         claims.append(UnitClaim(out, paid.get(row.id, []), _appeal_until(session, row, now)))
     return claims, total
 

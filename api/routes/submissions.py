@@ -69,14 +69,14 @@ def get_submission(
     submission_id: str, principal: PrincipalDep, session: SessionDep
 ) -> SubmissionOut:
     submission = service.get_visible(session, principal=principal, submission_id=submission_id)
-    return claims.detail(session, submission, for_unit=principal.kind == "unit")
+    return claims.detail(session, submission, for_unit=principal.kind == "unit", viewer=principal)
 
 
 @router.get("/{submission_id}/matches", response_model=MatchesOut)
 def get_matches(submission_id: str, principal: StaffDep, session: SessionDep) -> MatchesOut:
     """Every copy of this claim's footage found elsewhere, with the frame evidence."""
     submission = service.get_visible(session, principal=principal, submission_id=submission_id)
-    return claims.matches(session, submission=submission)
+    return claims.matches(session, submission=submission, viewer=principal)
 
 
 @router.post("/{submission_id}/media", status_code=201, response_model=MediaCreated)

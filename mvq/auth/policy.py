@@ -122,7 +122,10 @@ def may_read_claims(principal: Principal) -> bool:
 
 def may_see_claim(principal: Principal, *, claim_unit_id: str) -> bool:
     """A unit sees only its own claims; a member of staff linked to a unit (a conflict of
-    interest) never sees that unit's claims, on any path."""
+    interest) never sees that unit's claims, on any path. The command line's operator sees all.
+    `mvq.submissions.visibility` applies this to claims that appear as another's evidence."""
+    if principal.kind == "cli":
+        return True
     if acts_for_unit(principal):
         return principal.unit_id == claim_unit_id
     return is_staff(principal) and principal.unit_id != claim_unit_id
@@ -135,6 +138,8 @@ def may_see_webhook(principal: Principal, *, endpoint_unit_id: str | None) -> bo
         return endpoint_unit_id is not None and principal.unit_id == endpoint_unit_id
     if principal.kind != "staff":
         return False
+    if endpoint_unit_id is not None and principal.unit_id == endpoint_unit_id:
+        return False  # its delivery log tells of the unit's claims: a linked admin's conflict
     if is_service_account(principal.role):
         return endpoint_unit_id is None
     return allows(principal, Action.manage_webhooks)

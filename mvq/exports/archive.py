@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
+from mvq.errors import Forbidden
 from mvq.exports import dataset, evidence
 from mvq.submissions import service as submissions
 
@@ -36,6 +37,14 @@ def export_archive(
     fmt: str,
 ) -> Path:
     policy.require(auditor, Action.read_audit)
+    if auditor.unit_id is not None:
+        # The export is every row, signed and chained: it cannot leave out the linked unit's
+        # claims and still verify, so a linked auditor leaves it to an unlinked one.
+        raise Forbidden(
+            "you are linked to a unit, and the full export holds its claims; ask an auditor "
+            "who is not",
+            code="linked_to_unit",
+        )
     work = Path(tempfile.mkdtemp(prefix="mvq-export-")) / "export"
     try:
         dataset.export(session, out=work, fmt=fmt, since=since, until=until)
@@ -54,6 +63,8 @@ def evidence_archive(session: Session, *, requester: Principal, submission_id: s
     # A senior linked to a unit does not hand out that unit's evidence: not found.
     submissions.get_visible(session, principal=requester, submission_id=submission_id)
     work = Path(tempfile.mkdtemp(prefix="mvq-evidence-")) / submission_id
-    evidence.build(session, submission_id=submission_id, out=work, actor=requester.actor)
+    evidence.build(
+        session, submission_id=submission_id, out=work, actor=requester.actor, viewer=requester
+    )
     session.commit()
     return zip_directory(work)

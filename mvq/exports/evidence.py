@@ -14,6 +14,7 @@ from mvq import storage
 from mvq.audit import service as audit
 from mvq.audit import signing
 from mvq.audit.models import AuditEvent
+from mvq.auth.principal import Principal
 from mvq.db import Base, utcnow
 from mvq.errors import Conflict, NotFound
 from mvq.exports import trail
@@ -21,6 +22,7 @@ from mvq.exports.dataset import sha256_file
 from mvq.media.models import Frame, Media, MediaStatus
 from mvq.review.models import Decision, ReviewItem
 from mvq.scoring.models import LedgerEntry
+from mvq.submissions import visibility
 from mvq.submissions.models import Flag, Submission
 
 
@@ -33,10 +35,16 @@ def _dump(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False))
 
 
-def build(session: Session, *, submission_id: str, out: Path, actor: str) -> dict[str, Any]:
+def build(
+    session: Session, *, submission_id: str, out: Path, actor: str, viewer: Principal
+) -> dict[str, Any]:
+    """The bundle as `viewer` may see it: another claim they may not see (a copy of this
+    footage, a dispute's other member) is named nowhere in it, only said to exist."""
     submission = session.get(Submission, submission_id)
     if submission is None:
         raise NotFound("no such submission")
+    scope = visibility.scope(session, viewer=viewer)
+    traces = trail.hidden_traces(session, scope=scope, submission_id=submission_id)
     out.mkdir(parents=True, exist_ok=True)
     media = list(session.scalars(select(Media).where(Media.submission_id == submission_id)))
     for m in media:
@@ -52,7 +60,7 @@ def build(session: Session, *, submission_id: str, out: Path, actor: str) -> dic
     _dump(out / "metadata.json", {
         "submission": _row(submission),
         "media": [_row(m) for m in media],
-        "flags": [_row(f) for f in flags],
+        "flags": [_row(f) | {"evidence": scope.evidence(f.evidence)} for f in flags],
         "review_item": _row(item) if item else None,
     })  # fmt: skip
     _dump(out / "decisions.json", [_row(d) for d in decisions])
@@ -67,7 +75,8 @@ def build(session: Session, *, submission_id: str, out: Path, actor: str) -> dic
     )
     with (out / "custody.jsonl").open("w", encoding="utf-8") as fh:
         for event in custody:
-            fh.write(json.dumps(_row(event), default=str, sort_keys=True) + "\n")
+            row = trail.without_traces(_row(event), traces)
+            fh.write(json.dumps(row, default=str, sort_keys=True) + "\n")
     files = {
         str(p.relative_to(out)): {"sha256": sha256_file(p), "bytes": p.stat().st_size}
         for p in sorted(out.rglob("*"))

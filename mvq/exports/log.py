@@ -2,6 +2,8 @@
 at a time (or one claim's story). `mvq.audit` sits below the policy, since every domain records
 into it, so the reads that need a role to see them live here and ask the policy first."""
 
+from dataclasses import replace
+
 from sqlalchemy.orm import Session
 
 from mvq.audit import query, status
@@ -28,7 +30,8 @@ def events(
     session: Session, *, auditor: Principal, object_id: str | None, after_seq: int, limit: int
 ) -> list[AuditEvent]:
     policy.require(auditor, Action.read_audit)
-    return audit.events(session, object_id=object_id, after_seq=after_seq, limit=limit)
+    found = audit.events(session, object_id=object_id, after_seq=after_seq, limit=limit)
+    return as_seen(session, auditor=auditor, events=found)
 
 
 def page(
@@ -44,6 +47,23 @@ def page(
     """A page of the log, newest first; with `claim`, of that claim's story only."""
     policy.require(auditor, Action.read_audit)
     if claim:
-        return trail.claim_events(session, submission_id=claim, where=where, before=before,
-                                  after=after, limit=limit)  # fmt: skip
-    return query.page(session, where=where, before=before, after=after, limit=limit)
+        found = trail.claim_events(session, submission_id=claim, where=where, before=before,
+                                   after=after, limit=limit)  # fmt: skip
+    else:
+        found = query.page(session, where=where, before=before, after=after, limit=limit)
+    return replace(found, events=as_seen(session, auditor=auditor, events=found.events))
+
+
+def as_seen(session: Session, *, auditor: Principal, events: list[AuditEvent]) -> list[AuditEvent]:
+    """The events as an auditor may read them: one linked to a unit reads every event, but
+    where one names that unit's claims (or the unit) its data and those names are hidden.
+    Hidden events are unsaved copies, so the stored log is never touched."""
+    if auditor.unit_id is None:
+        return events
+    traces = trail.unit_traces(session, unit_id=auditor.unit_id)
+    shown = []
+    for event in events:
+        row = {c.key: getattr(event, c.key) for c in AuditEvent.__mapper__.column_attrs}
+        seen = trail.without_traces(row, traces)
+        shown.append(event if seen is row else AuditEvent(**seen))
+    return shown

@@ -7,7 +7,9 @@ the dispute it is a member of (dispute.*, ledger.award_held). The ids are collec
 by an indexed foreign key; the events are then one `object_id IN (...)` page of the log.
 """
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +20,8 @@ from mvq.auth.models import StaffUser
 from mvq.media.models import Media
 from mvq.review.models import Appeal, Decision, ReviewItem
 from mvq.scoring.models import DisputeMember, LedgerEntry
+from mvq.submissions.models import Flag, Submission
+from mvq.submissions.visibility import CLAIM_LISTS, HIDDEN, Scope
 from mvq.units.models import Unit
 
 
@@ -32,6 +36,64 @@ def claim_object_ids(session: Session, *, submission_id: str) -> list[str]:
         select(DisputeMember.dispute_id).where(DisputeMember.submission_id == submission_id)
     )
     return ids
+
+
+def hidden_traces(session: Session, *, scope: Scope, submission_id: str) -> set[str]:
+    """What would name a claim the scope's viewer may not see among those this claim's record
+    touches (copies of its footage, claims credited for its target, its dispute's members): their
+    ids, units (id and name), media, review items and stored objects."""
+    named = [
+        e["submission_id"]
+        for flag in session.scalars(select(Flag).where(Flag.submission_id == submission_id))
+        for key in CLAIM_LISTS
+        for e in flag.evidence.get(key, [])
+        if isinstance(e, dict) and "submission_id" in e
+    ]
+    dispute_ids = select(DisputeMember.dispute_id).where(
+        DisputeMember.submission_id == submission_id
+    )
+    named += session.scalars(
+        select(DisputeMember.submission_id).where(DisputeMember.dispute_id.in_(dispute_ids))
+    )
+    hidden = scope.hidden_of(named)
+    if not hidden:
+        return set()
+    traces = set(hidden)
+    for media in session.scalars(select(Media).where(Media.submission_id.in_(hidden))):
+        keys = (media.s3_key, media.upload_key, media.thumbnail_key, media.contact_sheet_key)
+        traces |= {media.id, *(k for k in keys if k)}
+    traces |= set(
+        session.scalars(select(ReviewItem.id).where(ReviewItem.submission_id.in_(hidden)))
+    )
+    units = {scope.unit_of(sid) for sid in hidden} - {None}
+    for unit in session.scalars(select(Unit).where(Unit.id.in_(units))):
+        traces |= {unit.id, unit.name}
+    return traces
+
+
+def unit_traces(session: Session, *, unit_id: str) -> set[str]:
+    """What names one unit's claims: the unit (id and name) and the ids of its claims and of
+    everything recorded about them. Stored objects' keys hold a claim's or a media's id."""
+    claims = select(Submission.id).where(Submission.unit_id == unit_id)
+    traces = {unit_id, *session.scalars(select(Unit.name).where(Unit.id == unit_id))}
+    traces |= set(session.scalars(claims))
+    for model in (Media, ReviewItem, Decision, LedgerEntry, Appeal):
+        traces |= set(session.scalars(select(model.id).where(model.submission_id.in_(claims))))
+    return traces
+
+
+def without_traces(row: dict[str, Any], traces: set[str]) -> dict[str, Any]:
+    """A record (an audit event's row) as a viewer may read it: if it names anything in
+    `traces`, its data is replaced by the placeholder and every other text naming one by
+    "hidden". The same row comes back when nothing in it is hidden."""
+    if not traces or not any(t in json.dumps(row, default=str) for t in traces):
+        return row
+    return {
+        key: dict(HIDDEN) if key == "data"
+        else "hidden" if isinstance(value, str) and any(t in value for t in traces)
+        else value
+        for key, value in row.items()
+    }  # fmt: skip
 
 
 def claim_events(

@@ -25,6 +25,7 @@ from mvq.review import decisions
 from mvq.review.models import Appeal, AppealStatus, Decision, ReviewItem
 from mvq.settings import get_settings
 from mvq.submissions import service as submissions
+from mvq.submissions import visibility
 from mvq.submissions.models import Submission, SubmissionStatus
 from mvq.units.models import Unit
 
@@ -115,11 +116,15 @@ def file(
 
 
 def pending(session: Session, *, viewer: Principal) -> list[Appeal]:
-    """Oldest first. A senior linked to a unit never sees that unit's appeals."""
+    """Oldest first. A senior linked to a unit never sees that unit's appeals, nor one whose
+    claim's evidence touches the unit (deciding it would help the unit, as in the queue)."""
     policy.require(viewer, Action.decide_appeals)
     stmt = select(Appeal).where(Appeal.status == AppealStatus.pending)
     if viewer.unit_id is not None:
-        stmt = stmt.where(Appeal.unit_id != viewer.unit_id)
+        stmt = stmt.join(Submission, Submission.id == Appeal.submission_id).where(
+            Appeal.unit_id != viewer.unit_id,
+            ~visibility.evidence_touches_unit(viewer.unit_id),
+        )
     return list(session.scalars(stmt.order_by(Appeal.created_at, Appeal.id)))
 
 
@@ -159,6 +164,14 @@ def lock_for_decision(session: Session, *, senior: Principal, appeal_id: str) ->
         raise NotFound("no such appeal")
     if appeal.status != AppealStatus.pending:
         raise Conflict(f"this appeal has been {appeal.status} already", code="appeal_decided")
+    if senior.unit_id is not None and session.scalar(
+        select(exists().where(Submission.id == appeal.submission_id,
+                              visibility.evidence_touches_unit(senior.unit_id)))
+    ):  # fmt: skip
+        raise Forbidden(
+            "this claim's evidence involves the unit you are linked to, so you may not judge it",
+            code="conflict_of_interest",
+        )
     refusal = blocker(session, senior=senior, appeal=appeal)
     if refusal is not None:
         raise Forbidden(refusal, code="not_eligible")

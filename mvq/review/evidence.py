@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from mvq.review.decisions import latest_decisions
 from mvq.submissions.models import Flag, Submission
+from mvq.submissions.visibility import CLAIM_LISTS, Scope, is_hidden
 
 
 def standing(session: Session, *, submission_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -24,12 +25,14 @@ def standing(session: Session, *, submission_ids: list[str]) -> dict[str, dict[s
     return found
 
 
-def live_evidence(session: Session, flag: Flag) -> dict[str, Any]:
-    """The flag's evidence with each claim it names ("matches", "claims") as it stands now."""
-    entries = [e for key in ("matches", "claims") for e in flag.evidence.get(key, [])]
+def live_evidence(session: Session, flag: Flag, *, scope: Scope) -> dict[str, Any]:
+    """The flag's evidence with each claim it names ("matches", "claims") as it stands now, as
+    the scope's viewer may see it: a claim they may not see is a placeholder (`HIDDEN`)."""
+    shown = scope.evidence(flag.evidence)
+    entries = [e for key in CLAIM_LISTS for e in shown.get(key, []) if not is_hidden(e)]
     now = standing(session, submission_ids=[e["submission_id"] for e in entries])
     return {
-        key: [e | now.get(e["submission_id"], {}) for e in value]
-        if key in ("matches", "claims") else value
-        for key, value in flag.evidence.items()
+        key: [e if is_hidden(e) else e | now.get(e["submission_id"], {}) for e in value]
+        if key in CLAIM_LISTS else value
+        for key, value in shown.items()
     }  # fmt: skip

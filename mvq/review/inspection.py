@@ -22,6 +22,7 @@ from mvq.review import leases
 from mvq.review.evidence import live_evidence
 from mvq.review.models import Decision, ItemState, ReviewItem
 from mvq.settings import get_settings
+from mvq.submissions import visibility
 from mvq.submissions.models import Flag, Submission
 from mvq.units.models import Unit
 
@@ -68,6 +69,8 @@ class FlagView:
     matches: list[dict[str, Any]] = field(default_factory=list)
     # Already credited only: each approved claim covering the target, with its first stills.
     credited: list[dict[str, Any]] = field(default_factory=list)
+    # Claims this flag names that the viewer may not see: counted, never described.
+    hidden: int = 0
 
 
 @dataclass
@@ -260,6 +263,8 @@ def group_matches(flags: list[tuple[str, str | None, dict[str, Any]]]) -> list[C
         if kind not in DUPLICATE_KINDS:
             continue
         for match in evidence.get("matches", []):
+            if visibility.is_hidden(match):
+                continue  # a claim the viewer may not see: the flag counts it, nothing more
             sid = match["submission_id"]
             row = rows.get(sid)
             if row is None:
@@ -340,6 +345,8 @@ def item_view(
     if item is None or submission is None or not leases.may_view(viewer, submission=submission):
         raise NotFound("no such review item")
     sign = _Presigner()
+    # Every other claim this one's evidence names is shown through the viewer's scope.
+    scope = visibility.scope(session, viewer=viewer)
     media_rows = list(
         session.scalars(
             select(Media).where(Media.submission_id == submission.id).order_by(Media.created_at)
@@ -351,7 +358,7 @@ def item_view(
         session.scalars(select(Flag).where(Flag.submission_id == submission.id).order_by(Flag.kind))
     )
     flags = sorted(
-        (_flag_view(session, flag, sign, frame_urls) for flag in flag_rows),
+        (_flag_view(session, flag, sign, frame_urls, scope) for flag in flag_rows),
         key=lambda f: FLAG_ORDER.index(f.kind) if f.kind in FLAG_ORDER else len(FLAG_ORDER),
     )
     claims = group_matches(
@@ -530,11 +537,20 @@ def _first_stills(
 
 
 def _flag_view(
-    session: Session, flag: Flag, sign: _Presigner, frame_urls: dict[tuple[str, float], str | None]
+    session: Session,
+    flag: Flag,
+    sign: _Presigner,
+    frame_urls: dict[tuple[str, float], str | None],
+    scope: visibility.Scope,
 ) -> FlagView:
-    evidence = live_evidence(session, flag)
+    evidence = live_evidence(session, flag, scope=scope)
     view = FlagView(kind=flag.kind, media_id=flag.media_id, evidence=evidence)
+    view.hidden = sum(
+        visibility.is_hidden(e) for key in visibility.CLAIM_LISTS for e in evidence.get(key, [])
+    )
     for claim in evidence.get("claims", []):
+        if visibility.is_hidden(claim):
+            continue
         other_item = session.scalar(
             select(ReviewItem.id).where(ReviewItem.submission_id == claim["submission_id"])
         )

@@ -17,10 +17,10 @@ from mvq.audit import service as audit
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
-from mvq.errors import Conflict
+from mvq.errors import Conflict, Forbidden
 from mvq.review.models import Appeal, Decision, ItemState, ReviewItem
 from mvq.rules import service as rules
-from mvq.submissions import lifecycle
+from mvq.submissions import lifecycle, visibility
 from mvq.submissions.models import Flag, Submission, SubmissionStatus
 
 FLAGGED_FIRST = 1_000_000
@@ -164,10 +164,31 @@ def _next_in_lane(
         stmt = stmt.where(ReviewItem.id == item_id)
     if reviewer.unit_id is not None:
         # Conflict of interest: a reviewer linked to a unit never sees that unit's claims.
+        # Nor a claim whose evidence touches that unit (its copy, its dispute).
         stmt = stmt.join(Submission, Submission.id == ReviewItem.submission_id).where(
-            Submission.unit_id != reviewer.unit_id
+            Submission.unit_id != reviewer.unit_id,
+            ~visibility.evidence_touches_unit(reviewer.unit_id),
         )
     return session.scalar(stmt)
+
+
+def _refuse_if_conflicted(session: Session, *, reviewer: Principal, item_id: str) -> None:
+    """Claiming by id an item whose claim touches the reviewer's unit is refused outright (a
+    403 the page and scripts can tell from an item someone else took)."""
+    if reviewer.unit_id is None:
+        return
+    touches = session.scalar(
+        select(exists().where(
+            ReviewItem.id == item_id,
+            Submission.id == ReviewItem.submission_id,
+            visibility.evidence_touches_unit(reviewer.unit_id),
+        ))
+    )  # fmt: skip
+    if touches:
+        raise Forbidden(
+            "this claim's evidence involves the unit you are linked to, so you may not judge it",
+            code="conflict_of_interest",
+        )
 
 
 def claim_next(
@@ -194,6 +215,7 @@ def claim_item(
 ) -> tuple[ReviewItem, Submission]:
     """Claims one listed item from its own page, under the same rules as `claim_next`."""
     policy.require(reviewer, Action.review)
+    _refuse_if_conflicted(session, reviewer=reviewer, item_id=item_id)
     release_expired(session, now=now)
     for held in own_leases(session, reviewer=reviewer, now=now):
         if held[0].id == item_id:

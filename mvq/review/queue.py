@@ -242,5 +242,10 @@ def oldest_waiting(session: Session, *, now: datetime) -> timedelta | None:
     return None if oldest is None else now - oldest
 
 
-def units(session: Session) -> list[Unit]:
-    return list(session.scalars(select(Unit).order_by(Unit.name)))
+def units(session: Session, *, viewer: Principal) -> list[Unit]:
+    """The units a viewer may filter the queue by: never one whose claims they may not see."""
+    return [
+        unit
+        for unit in session.scalars(select(Unit).order_by(Unit.name))
+        if policy.may_see_claim(viewer, claim_unit_id=unit.id)
+    ]

@@ -153,12 +153,17 @@ class SubmissionPage(BaseModel):
 
 
 class MatchOut(BaseModel):
+    """One copy of this claim's footage found elsewhere. A copy in a claim the reader may not
+    see says only that: `hidden` true, `reason` "not_visible", and none of the other fields."""
+
     media_id: str = Field(description="this claim's media that matched")
     kind: str
-    other_media_id: str
-    submission_id: str = Field(description="the claim holding the other copy")
-    unit_id: str
-    submission_status: str = Field(description="where the other claim stands now")
+    hidden: bool = Field(default=False, description="the other claim is not visible to you")
+    reason: str | None = Field(default=None, description='"not_visible" when hidden')
+    other_media_id: str | None = None
+    submission_id: str | None = Field(default=None, description="the claim holding the copy")
+    unit_id: str | None = None
+    submission_status: str | None = Field(default=None, description="where it stands now")
     decision: str | None = Field(default=None, description="its latest decision, now")
     decided_at: datetime | None = None
     share_this: float | None = None

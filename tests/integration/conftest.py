@@ -8,6 +8,7 @@ from mvq.review.models import ItemState, ReviewItem
 from mvq.rules import service as rules
 from testkit import footage
 from testkit.people import Accounts, make_staff, make_unit
+from tests.copies import Copies, make_copies
 
 
 @pytest.fixture(scope="module")
@@ -44,3 +45,8 @@ def empty_queue(database: str) -> None:
             ReviewItem.state.in_(["pending", "leased", "escalated"])
         ).update({"state": ItemState.decided}, synchronize_session=False)
         session.commit()
+
+
+@pytest.fixture(scope="module")
+def copies(accounts: Accounts) -> Copies:
+    return make_copies(accounts)

@@ -247,11 +247,12 @@ def test_a_claim_on_a_credited_target_is_flagged_with_the_earlier_claim(
         )["claims"][0]["signals"]  # fmt: skip
         assert signals == [{"kind": "same_place_time", "distance_m": 300, "minutes": 6}]
         # The staff see where the earlier claim stands; the unit sees only that it is flagged.
-        staff = claims.detail(session, near, for_unit=False)
+        staff = claims.detail(session, near, for_unit=False, viewer=crew[0])
         (shown,) = [f for f in staff.flags if f.kind == "already_credited"]
         assert shown.evidence["claims"][0]["submission_status"] == "approved"
         assert shown.evidence["claims"][0]["decision"] == "approve"
-        unit = claims.detail(session, near, for_unit=True)
+        its_unit = Principal(kind="unit", id=near.unit_id, unit_id=near.unit_id)
+        unit = claims.detail(session, near, for_unit=True, viewer=its_unit)
         assert [f.evidence for f in unit.flags if f.kind == "already_credited"] == [{}]
         # The reviewer is given it first.
         item = session.scalar(select(ReviewItem).where(ReviewItem.submission_id == near.id))
@@ -264,12 +265,12 @@ def test_match_evidence_shows_the_other_claim_as_it_stands_now(
     with session_factory()() as session:
         first = claim(session, units[0])
         copy = claim(session, units[1], copies=[first.id])
-        before = claims.detail(session, copy, for_unit=False)
+        before = claims.detail(session, copy, for_unit=False, viewer=crew[0])
         (match,) = next(f for f in before.flags if f.kind == "near_duplicate").evidence["matches"]
         assert match["submission_status"] == "in_queue" and match["decision"] is None
         decide(session, crew[0], first.id, "approve")
-        after = claims.detail(session, copy, for_unit=False)
+        after = claims.detail(session, copy, for_unit=False, viewer=crew[0])
         (match,) = next(f for f in after.flags if f.kind == "near_duplicate").evidence["matches"]
         assert match["submission_status"] == "approved" and match["decision"] == "approve"
-        listed = claims.matches(session, submission=copy).matches
+        listed = claims.matches(session, submission=copy, viewer=crew[0]).matches
         assert [m.submission_status for m in listed] == ["approved"]

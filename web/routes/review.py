@@ -18,7 +18,7 @@ from edge.unit_of_work import SessionDep, discard_so_far
 from mvq import storage
 from mvq.auth import policy
 from mvq.auth.policy import Action
-from mvq.errors import Conflict, Invalid
+from mvq.errors import Conflict, Forbidden, Invalid
 from mvq.flows import decisions
 from mvq.review import inspection, leases, queue, stats
 from mvq.review.decisions import REJECT_REASONS
@@ -47,13 +47,15 @@ CONFIRM_FLAGS = ("cross_unit_duplicate", "exact_duplicate", "already_credited")
 AUTO_NEXT_COOKIE = "mvq_auto_next"
 
 
-def lease_error(exc: Conflict) -> str:
+def lease_error(exc: Conflict | Forbidden) -> str:
     """A lease or undo refusal in the reviewer's words and language."""
     plain = {
         "stale_lease": _("You no longer hold this item: your time ran out or it was released, "
                          "so nothing was saved. Claim it again to continue."),
         "not_claimable": _("This item can't be claimed: someone else holds it, it has been "
                            "decided, or it isn't yours to judge."),
+        "conflict_of_interest": _("You may not judge this claim: its evidence involves the "
+                                  "unit you are linked to."),
         "undo_expired": _("Too late to undo: that decision is final now."),
         "undo_moved": _("That decision can't be undone: someone else has taken the item up."),
         "undo_disputed": _("That decision can't be undone because the claim is in a dispute; "
@@ -137,7 +139,7 @@ def queue_page(
         oldest=queue.oldest_waiting(session, now=now),
         filters=filters,
         flag_kinds=FLAG_KINDS,
-        units=queue.units(session),
+        units=queue.units(session, viewer=user.principal),
         target_types=sorted(rules.known_target_types(session, at=now)),
         can_claim=user.can(Action.review),
         message=message,
@@ -164,7 +166,7 @@ def claim_item(
     try:
         leases.claim_item(session, reviewer=user.principal, item_id=item_id, now=now,
                            lease_seconds=get_settings().lease_seconds)  # fmt: skip
-    except Conflict as exc:
+    except (Conflict, Forbidden) as exc:
         discard_so_far(session)
         return redirect(request, "item_page", item_id=item_id, message=lease_error(exc))
     return redirect(request, "item_page", item_id=item_id)
