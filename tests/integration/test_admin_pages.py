@@ -175,7 +175,7 @@ def admin_token(stack: harness.Stack) -> str:
     with session_factory()() as session:
         user, _ = auth.create_user(session, email=f"api-{uuid.uuid4().hex[:8]}@web.mvq",
                                    role=Role.admin, unit_id=None, actor="test")  # fmt: skip
-        token = auth.issue_staff_token(session, user=user, now=utcnow())
+        token = auth.issue_staff_token(session, user=user, now=utcnow(), second_factor=True)
         session.commit()
     return token
 
@@ -240,7 +240,7 @@ def test_nobody_changes_their_own_role_and_the_last_admin_stays(admin: Admin) ->
         assert admin.id is not None
         with pytest.raises(Conflict) as demoted:
             accounts.change_role(session, principal=OPERATOR, user_id=admin.id,
-                                 role="auditor")  # fmt: skip
+                                 role="auditor", now=utcnow())  # fmt: skip
         assert demoted.value.code == "last_admin" and demoted.value.status == 409
         with pytest.raises(Conflict) as removed:
             accounts.deactivate_user(session, principal=OPERATOR, user_id=admin.id,

@@ -71,7 +71,7 @@ def staff_token(role: Role) -> str:
             unit_id=None,
             actor="test",
         )
-        token = auth.issue_staff_token(session, user=user, now=utcnow())
+        token = auth.issue_staff_token(session, user=user, now=utcnow(), second_factor=True)
         session.commit()
     return token
 
