@@ -195,7 +195,7 @@ def test_staff_role_link_password_second_factor_and_deactivation(
 
     assert admin.post(f"/admin/users/{user_id}/role", role="senior").status_code == 303
     assert audited(admin, "user.role_changed", user_id).data == {
-        "email": email, "from": "reviewer", "to": "senior"}  # fmt: skip
+        "email": email, "from": "reviewer", "to": "senior", "credentials_ended": 0}  # fmt: skip
     bad = admin.post(f"/admin/users/{user_id}/role", role="unit")
     assert bad.status_code == 422 and "Choose a staff role." in bad.text
 
