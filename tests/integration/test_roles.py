@@ -46,7 +46,8 @@ def api_routes(o: dict[str, str]) -> list[tuple[str, str, Any, set[str]]]:
         ("GET", "/api/v1/leaderboard", None, STAFF),
         ("POST", "/api/v1/scoring/rules", rules, {"admin"}),
         ("POST", f"/api/v1/units/{o['spare_unit']}/debits", {"points": 1}, SPENDERS),
-        ("GET", f"/api/v1/units/{o['spare_unit']}/ledger", None, SPENDERS | {"auditor"}),
+        # The marketplace reads only the ledgers of units it spent for (test_ledger_debts).
+        ("GET", f"/api/v1/units/{o['spare_unit']}/ledger", None, {"admin", "auditor"}),
         ("GET", "/api/v1/disputes", None, {"senior", "admin", "auditor"}),
         ("POST", "/api/v1/disputes/none/settle", {"shares": {}}, {"senior"}),
         ("POST", "/api/v1/scoring/preview", {"rules": rules["rules"],
