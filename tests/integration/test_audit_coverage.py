@@ -194,6 +194,9 @@ def test_web_logins_logouts_and_page_views_are_recorded(
     before = head()
     page = web.client.get(f"/review/{item.id}", headers={"Accept": "text/html"})
     assert page.status_code == 200
+    # The footage shown: the page's script posts the view.
+    shown = web.client.post(f"/review/{item.id}/viewed", headers={"X-CSRF-Token": web.csrf})
+    assert shown.status_code == 204
     assert "media.viewed" in actions_after(before)
     before = head()
     web.client.post("/logout", data={"csrf_token": web.csrf})
