@@ -18,6 +18,7 @@ from api.routes import (
     audit,
     auth,
     disputes,
+    docs,
     health,
     ledger,
     media,
@@ -62,8 +63,8 @@ def _security_headers() -> dict[str, str]:
 class SecurityHeaders(BaseHTTPMiddleware):
     async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
         response = await call_next(request)
-        if not request.url.path.startswith("/docs"):  # Swagger UI loads from a CDN
-            response.headers.update(_security_headers())
+        # Every answer, /docs too (Swagger UI is vendored: api/routes/docs.py).
+        response.headers.update(_security_headers())
         return response
 
 
@@ -128,6 +129,8 @@ def create_app() -> FastAPI:
         title="mvq",
         version="0.1.0",
         description="Media-verification queue: upload, process, review, score.",
+        docs_url=None,  # api/routes/docs.py serves it under the site's CSP
+        redoc_url=None,
     )
     errors.install(app)
     for kind in errors.HANDLED:  # each wraps the JSON handler errors.install just set
@@ -137,7 +140,7 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_bytes=get_settings().max_request_body_bytes)
     app.add_middleware(observability.RequestContext)
-    for module in (health, observability):
+    for module in (health, observability, docs):
         app.include_router(module.router)
     for module in (auth, submissions, appeals, media, review, scoring, ledger, disputes, units,
                    audit, webhooks):  # fmt: skip

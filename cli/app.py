@@ -98,7 +98,7 @@ def reset_2fa(email: str) -> None:
     from mvq.auth.models import StaffUser
     from mvq.auth.policy import OPERATOR
     from mvq.auth.second_factor import reset_second_factor
-    from mvq.db import session_scope
+    from mvq.db import session_scope, utcnow
 
     with session_scope() as session:
         user_id = session.scalar(
@@ -106,7 +106,7 @@ def reset_2fa(email: str) -> None:
         )
         if user_id is None:
             _fail(f"no user {email!r}")
-        reset_second_factor(session, principal=OPERATOR, user_id=str(user_id))
+        reset_second_factor(session, principal=OPERATOR, user_id=str(user_id), now=utcnow())
     typer.echo(f"second factor reset: {email.strip().lower()}")
 
 

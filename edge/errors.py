@@ -102,6 +102,8 @@ MESSAGES: dict[str, str] = {
     "bad_size": N_("The file is empty or larger than allowed."),
     "bad_sha256": N_("The file's SHA-256 must be 64 hexadecimal digits."),
     "size_conflict": N_("This file was registered with another size."),
+    "too_many_files": N_("This claim has as many files as a claim may have."),
+    "claim_too_large": N_("This claim's files together would be larger than allowed."),
     "bad_state": N_("Files can be added only before checking starts, or to an appeal."),
     "parts_missing": N_("Some parts of the file have not arrived yet: send them, then finish."),
     "etag_mismatch": N_("A part of the file differs from what was stored: send it again."),

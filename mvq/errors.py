@@ -37,6 +37,11 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class TooLarge(DomainError):
+    status = 413
+    code = "too_large"
+
+
 class Unavailable(DomainError):
     status = 503
     code = "unavailable"

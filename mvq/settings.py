@@ -65,6 +65,14 @@ class Settings(BaseSettings):
     part_size_bytes: int = Field(default=8 * 1024**2, ge=5 * 1024**2)  # S3's floor is 5 MiB
     abandoned_upload_hours: float = 24
     create_rate_per_minute: int = 60
+    # A claim is one strike's footage: a few clips, angles or recorders. 20 files and 20 GiB
+    # declared (two files at the 8 GiB ceiling and change) cover that with room to spare, and
+    # bound what one claim can make storage prepare: each large file is a multipart upload
+    # and up to 1,024 presigned URLs. New registrations (not a resumed one) are counted per
+    # unit a minute, as claims are.
+    max_files_per_claim: int = Field(default=20, ge=1)
+    max_claim_bytes: int = Field(default=20 * 1024**3, ge=1)
+    register_rate_per_minute: int = Field(default=60, ge=1)
     max_request_body_bytes: int = 1024**2
     media_job_timeout_seconds: int = 1800
     ffmpeg_timeout_seconds: float = 120

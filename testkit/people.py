@@ -42,7 +42,7 @@ def make_staff(session: Session, role: Role, *, unit_id: str | None = None) -> s
         unit_id=unit_id,
         actor="test",
     )
-    token = auth.issue_staff_token(session, user=user, now=utcnow())
+    token = auth.issue_staff_token(session, user=user, now=utcnow(), second_factor=True)
     session.commit()
     return token
 
@@ -147,6 +147,6 @@ def staff_token(role: Role) -> str:
             unit_id=None,
             actor="test",
         )
-        token = auth.issue_staff_token(session, user=user, now=utcnow())
+        token = auth.issue_staff_token(session, user=user, now=utcnow(), second_factor=True)
         session.commit()
     return token

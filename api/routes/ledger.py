@@ -22,6 +22,7 @@ def unit_ledger(
     return LedgerOut(
         unit_id=unit_id,
         balance=found.balance,
+        debt=found.debt,
         entries=[LedgerEntryOut.model_validate(r, from_attributes=True) for r in found.entries],
     )
 

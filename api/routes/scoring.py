@@ -82,9 +82,11 @@ def my_ledger(principal: PrincipalDep, session: SessionDep) -> LedgerOut:
     if principal.kind != "unit" or principal.unit_id is None:
         raise Forbidden("units only")
     rows = ledger.entries(session, unit_id=principal.unit_id, limit=500, offset=0)
+    held = ledger.position(session, unit_id=principal.unit_id)
     return LedgerOut(
         unit_id=principal.unit_id,
-        balance=ledger.balance(session, unit_id=principal.unit_id),
+        balance=held.balance,
+        debt=held.debt,
         entries=[LedgerEntryOut.model_validate(r, from_attributes=True) for r in rows],
     )
 

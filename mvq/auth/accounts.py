@@ -128,8 +128,9 @@ def deactivate_unit(session: Session, *, principal: Principal, unit_id: str, now
     )
     for member in members:
         member.disabled_at = now
+        ended = auth.end_credentials(session, user_id=member.id, now=now)
         _user_event(session, actor=actor, action="user.deactivated", user=member,
-                    reason="unit_deactivated")  # fmt: skip
+                    reason="unit_deactivated", credentials_ended=ended)  # fmt: skip
     session.flush()
     audit.record(session, actor=actor, action="unit.deactivated", object_type="unit",
                  object_id=unit.id,
@@ -269,7 +270,11 @@ def _keeps_an_admin(session: Session, user: StaffUser) -> None:
                        code="last_admin")  # fmt: skip
 
 
-def change_role(session: Session, *, principal: Principal, user_id: str, role: str) -> StaffUser:
+def change_role(
+    session: Session, *, principal: Principal, user_id: str, role: str, now: datetime
+) -> StaffUser:
+    """The new role; every session and token of the person ends, so none acts for the old
+    role, nor for a new one that needs a second factor it was issued without."""
     policy.require(principal, Action.manage_staff)
     user = _user(session, user_id=user_id)
     if not policy.is_staff_role(role) or policy.is_member(user.role):
@@ -282,8 +287,9 @@ def change_role(session: Session, *, principal: Principal, user_id: str, role: s
         _keeps_an_admin(session, user)
     before, user.role = user.role, role
     session.flush()
+    ended = auth.end_credentials(session, user_id=user.id, now=now)
     _user_event(session, actor=principal.actor, action="user.role_changed", user=user,
-                **{"from": before}, to=role)  # fmt: skip
+                **{"from": before}, to=role, credentials_ended=ended)  # fmt: skip
     return user
 
 
@@ -321,31 +327,24 @@ def deactivate_user(
         return user
     _keeps_an_admin(session, user)
     user.disabled_at = now
-    session.flush()
+    ended = auth.end_credentials(session, user_id=user.id, now=now)
     _user_event(session, actor=principal.actor, action="user.deactivated", user=user,
-                role=user.role)  # fmt: skip
+                role=user.role, credentials_ended=ended)  # fmt: skip
     return user
 
 
 def reset_password(session: Session, *, principal: Principal, user_id: str, now: datetime) -> str:
-    """A new password (to be shown once); the person's open web sessions end."""
+    """A new password (to be shown once); every web session and API token of the person
+    ends, so whoever knew the old password keeps nothing it got them."""
     policy.require(principal, Action.manage_staff)
     user = _user(session, user_id=user_id)
     if user.disabled_at is not None:
         raise Conflict("the account is deactivated", code="user_disabled")
     password = auth.new_password()
     user.password_hash = _hasher.hash(password)
-    sessions = session.scalars(
-        select(ApiToken).where(
-            ApiToken.user_id == user.id, ApiToken.purpose == "session",
-            ApiToken.revoked_at.is_(None),
-        )
-    ).all()  # fmt: skip
-    for row in sessions:
-        row.revoked_at = now
-    session.flush()
+    ended = auth.end_credentials(session, user_id=user.id, now=now)
     _user_event(session, actor=principal.actor, action="user.password_reset", user=user,
-                sessions_ended=len(sessions))  # fmt: skip
+                credentials_ended=ended)  # fmt: skip
     return password
 
 
@@ -366,7 +365,10 @@ def issue_service_token(
     ).all()
     for row in old:
         row.revoked_at = now
-    token = auth.mint_token(session, prefix="mvqs", user_id=user.id)
+    # Issued by an admin, never by a password: it stands for the second factor the account's
+    # role needs (the admin gave theirs to get here).
+    token = auth.mint_token(session, prefix="mvqs", user_id=user.id, role=user.role,
+                            second_factor=True)  # fmt: skip
     _user_event(session, actor=principal.actor, action="user.token_issued", user=user,
                 tokens_revoked=len(old))  # fmt: skip
     return token

@@ -1,7 +1,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mvq.db import Base, utcnow
@@ -72,3 +72,9 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # A person's token says what it was issued for: the role then, and whether a second factor
+    # was given (or, for a service account's standing token, an admin issued it). It acts for
+    # that role only, and never for a role that needs a second factor unless one was given.
+    # None and False for a unit's token.
+    role: Mapped[str | None] = mapped_column(String(20))
+    second_factor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -145,6 +145,14 @@ def may_see_webhook(principal: Principal, *, endpoint_unit_id: str | None) -> bo
     return allows(principal, Action.manage_webhooks)
 
 
+def may_read_ledger(principal: Principal, *, spent_for: bool) -> bool:
+    """Admins and auditors read every unit's ledger; the marketplace's account only those of
+    units it has recorded a spend for (`spent_for`): its debits need no other unit's."""
+    if not allows(principal, Action.read_ledgers):
+        return False
+    return spent_for or not is_service_account(principal.role)
+
+
 def may_see_account(principal: Principal, *, user_id: str) -> bool:
     """One's own account (its settings), or anyone's for those who manage staff."""
     return principal.user_id == user_id or allows(principal, Action.manage_staff)

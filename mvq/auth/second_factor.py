@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from mvq import ratelimit, sealing
 from mvq.audit import service as audit
 from mvq.auth import policy
+from mvq.auth import service as auth
 from mvq.auth.models import RecoveryCode, StaffUser
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
@@ -152,9 +153,12 @@ def verify(session: Session, *, user: StaffUser, code: str, client: str, now: da
     raise Unauthenticated("wrong code", code="bad_otp")
 
 
-def reset_second_factor(session: Session, *, principal: Principal, user_id: str) -> None:
-    """An admin's reset (a lost phone): the secret and recovery codes go; the person enrols
-    again at the next web sign-in (and cannot get an API token before)."""
+def reset_second_factor(
+    session: Session, *, principal: Principal, user_id: str, now: datetime
+) -> None:
+    """An admin's reset (a lost phone): the secret and recovery codes go, and every session
+    and token of the person ends (whoever holds the lost phone may hold those too); the person
+    enrols again at the next web sign-in (and cannot get an API token before)."""
     policy.require(principal, Action.manage_staff)
     user = session.get(StaffUser, user_id)
     if user is None:
@@ -165,8 +169,9 @@ def reset_second_factor(session: Session, *, principal: Principal, user_id: str)
     user.totp_last_step = None
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     session.flush()
+    ended = auth.end_credentials(session, user_id=user.id, now=now)
     _audit(session, user, actor=principal.actor, action="user.second_factor_reset",
-           was_enrolled=had)  # fmt: skip
+           was_enrolled=had, credentials_ended=ended)  # fmt: skip
 
 
 def recovery_codes_left(session: Session, *, user_id: str) -> int:

@@ -36,8 +36,11 @@ def mint_token(
     user_id: str | None = None,
     expires_at: datetime | None = None,
     purpose: str = "api",
+    role: str | None = None,
+    second_factor: bool = False,
 ) -> str:
-    """Every token is made here: random, shown once, stored only as its SHA-256."""
+    """Every token is made here: random, shown once, stored only as its SHA-256. A person's
+    token names the role it is for and whether a second factor was given (see resolve_token)."""
     token = f"{prefix}_{secrets.token_urlsafe(32)}"
     session.add(
         ApiToken(
@@ -46,6 +49,8 @@ def mint_token(
             user_id=user_id,
             expires_at=expires_at,
             purpose=purpose,
+            role=role,
+            second_factor=second_factor,
         )
     )
     session.flush()
@@ -163,15 +168,18 @@ def staff_token_expiry(now: datetime) -> datetime:
 
 
 def issue_staff_token(
-    session: Session, *, user: StaffUser, now: datetime, purpose: str = "api"
+    session: Session, *, user: StaffUser, now: datetime, second_factor: bool, purpose: str = "api"
 ) -> str:
-    """A bearer token ("api") or the web login's session token ("session")."""
+    """A bearer token ("api") or the web login's session token ("session"), for the person's
+    role now; `second_factor`: was one given in signing in?"""
     token = mint_token(
         session,
         prefix="mvqs" if purpose == "api" else "mvqw",
         user_id=user.id,
         expires_at=staff_token_expiry(now),
         purpose=purpose,
+        role=user.role,
+        second_factor=second_factor,
     )
     audit.record(
         session,
@@ -226,6 +234,9 @@ def resolve_token(
         return Principal(kind="unit", id=row.unit_id, unit_id=row.unit_id)
     if user is None or user.disabled_at is not None:
         raise Unauthenticated("account disabled", code="bad_token")
+    if not _grant_holds(row, user):
+        raise Unauthenticated("this token was issued for another role: sign in again",
+                              code="bad_token")  # fmt: skip
     if policy.is_member(user.role):
         assert user.unit_id is not None
         if unit_disabled_at is not None:
@@ -233,6 +244,31 @@ def resolve_token(
         return Principal(kind="unit", id=user.unit_id, role=user.role, unit_id=user.unit_id,
                          member_id=user.id)  # fmt: skip
     return Principal(kind="staff", id=user.id, role=user.role, unit_id=user.unit_id)
+
+
+def _grant_holds(row: ApiToken, user: StaffUser) -> bool:
+    """A person's token acts only for the role it was issued for, and for a role that needs a
+    second factor only if one was given. A role change ends the tokens anyway (end_credentials):
+    this holds should a row change by any other way."""
+    if row.role != user.role:
+        return False
+    needed = policy.needs_second_factor(
+        user.role, reviewers_too=get_settings().reviewer_totp_required
+    )
+    return row.second_factor or not needed
+
+
+def end_credentials(session: Session, *, user_id: str, now: datetime) -> int:
+    """Every live web session and API token of the person ends at once (a reset, a role
+    change, a deactivation); returns how many. The caller's audit event says why."""
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    ).all()
+    live = [r for r in rows if r.expires_at is None or r.expires_at > now]
+    for row in rows:
+        row.revoked_at = now
+    session.flush()
+    return len(live)
 
 
 def rotate_unit_token(

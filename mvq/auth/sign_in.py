@@ -46,9 +46,14 @@ def enrol(session: Session, *, user: StaffUser, code: str, client: str, now: dat
     return second_factor.enrol(session, user=user, code=code, client=client, now=now)
 
 
-def issue_token(session: Session, *, user: StaffUser, now: datetime, purpose: str) -> str:
-    """The last step: a bearer token ("api") or the pages' session token ("session")."""
-    return auth.issue_staff_token(session, user=user, now=now, purpose=purpose)
+def issue_token(
+    session: Session, *, user: StaffUser, now: datetime, purpose: str, second_factor: bool
+) -> str:
+    """The last step: a bearer token ("api") or the pages' session token ("session");
+    `second_factor`: was a code given (or a factor enrolled) on the way?"""
+    return auth.issue_staff_token(
+        session, user=user, now=now, purpose=purpose, second_factor=second_factor
+    )
 
 
 def api_token(
@@ -62,4 +67,5 @@ def api_token(
             raise Unauthenticated("this account needs a second factor: send otp (a TOTP code "
                                   "or a recovery code)", code="otp_required")  # fmt: skip
         check_code(session, user=user, code=otp, client=client, now=now, via="api_token")
-    return issue_token(session, user=user, now=now, purpose="api")
+    return issue_token(session, user=user, now=now, purpose="api",
+                       second_factor=then is not Next.signed_in)  # fmt: skip

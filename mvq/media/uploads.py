@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mvq import queue, storage
+from mvq import queue, ratelimit, storage
 from mvq.audit import service as audit
 from mvq.auth import policy
 from mvq.auth.principal import Principal
-from mvq.errors import Conflict, Invalid, NotFound
+from mvq.errors import Conflict, Invalid, NotFound, TooLarge
 from mvq.media import service as processing
 from mvq.media.models import Media, MediaStatus
 from mvq.settings import get_settings
@@ -95,6 +95,7 @@ def register(
     if submission.status != SubmissionStatus.awaiting_upload and not for_appeal:
         raise Conflict("media can only be added before processing starts, or to an appeal",
                        code="bad_state")  # fmt: skip
+    _within_bounds(session, submission=submission, size=size, unit_id=principal.unit_id)
     media = Media(
         submission_id=submission.id,
         status=MediaStatus.awaiting_upload,
@@ -137,6 +138,29 @@ def register(
               "filename": filename, "multipart": media.upload_id is not None},
     )  # fmt: skip
     return _plan(media, fresh=True)
+
+
+def _within_bounds(session: Session, *, submission: Submission, size: int,
+                   unit_id: str | None) -> None:  # fmt: skip
+    """A new file stays within the claim's files and declared bytes, and the unit's new
+    registrations a minute (settings). The claim's row is locked (Postgres) while its files are
+    counted, so registrations racing on one claim cannot all pass the same count; a refused
+    file is not counted against the unit's rate."""
+    settings = get_settings()
+    session.execute(select(Submission.id).where(Submission.id == submission.id).with_for_update())
+    files, declared = session.execute(
+        select(func.count(), func.coalesce(func.sum(Media.declared_size), 0)).where(
+            Media.submission_id == submission.id
+        )
+    ).one()
+    if files >= settings.max_files_per_claim:
+        raise Conflict(f"a claim has at most {settings.max_files_per_claim} files",
+                       code="too_many_files")  # fmt: skip
+    if declared + size > settings.max_claim_bytes:
+        raise TooLarge(f"a claim's files add up to at most {settings.max_claim_bytes} bytes; "
+                       f"{declared} are declared already", code="claim_too_large")  # fmt: skip
+    ratelimit.check(bucket="register", subject=str(unit_id),
+                    per_minute=settings.register_rate_per_minute)  # fmt: skip
 
 
 def target_key(media: Media) -> str:

@@ -1,6 +1,6 @@
 """Opening one review item: everything the workers found, laid out for judging, with short-lived
-presigned links to the stored media. Every opening records which originals were presigned
-(`media.viewed`), so this module reads and writes."""
+presigned links to the stored media. It only reads: a view is recorded by the page's own POST
+when the footage is shown (mvq.review.viewing), so a link from another site writes nothing."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mvq import storage
-from mvq.audit import service as audit
 from mvq.auth.models import StaffUser
 from mvq.auth.principal import Principal
 from mvq.db import utcnow
@@ -323,16 +322,10 @@ def group_matches(flags: list[tuple[str, str | None, dict[str, Any]]]) -> list[C
 
 
 class _Presigner:
-    """Presigns GETs and remembers which stored objects were opened, for the access event."""
-
-    def __init__(self) -> None:
-        self.keys: list[str] = []
+    """Presigns GETs for the page: nothing for a missing object."""
 
     def __call__(self, key: str | None, content_type: str | None = None) -> str | None:
-        if not key:
-            return None
-        self.keys.append(key)
-        return storage.presign_get(key, content_type=content_type)
+        return storage.presign_get(key, content_type=content_type) if key else None
 
 
 def item_view(
@@ -376,14 +369,6 @@ def item_view(
         )
     ]
     shown, blind = visible_decisions(decisions, item=item, viewer_id=viewer.id)
-    audit.record(
-        session,
-        actor=viewer.actor,
-        action="media.viewed",
-        object_type="submission",
-        object_id=submission.id,
-        data={"review_item_id": item.id, "objects": sign.keys},
-    )
     claimed = (
         _position("claimed", submission.lat, submission.lon, None)
         if submission.lat is not None and submission.lon is not None

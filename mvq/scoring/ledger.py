@@ -18,7 +18,7 @@ from mvq.audit import service as audit
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
-from mvq.errors import Conflict, Invalid, NotFound
+from mvq.errors import Conflict, Forbidden, Invalid, NotFound
 from mvq.scoring.models import EntryType, LedgerEntry, UnitDailyPoints
 from mvq.units.models import Unit
 
@@ -78,12 +78,33 @@ def _add_to_day(session: Session, entry: LedgerEntry) -> None:
     session.execute(stmt)
 
 
-def balance(session: Session, *, unit_id: str) -> int:
+def _net(session: Session, *, unit_id: str) -> int:
     """The sum of the unit's entries: the ledger itself, not the day totals."""
     total = session.scalar(
         select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(LedgerEntry.unit_id == unit_id)
     )
     return int(total or 0)
+
+
+@dataclass(frozen=True)
+class Position:
+    """What a unit may spend, and what it owes: a reversal of points already spent leaves a
+    debt rather than a negative balance, and later awards pay the debt off before anything is
+    spendable again. Both come from the entries' sum, so the ledger stays append-only and the
+    debt needs no entry of its own: it is the reversal that outweighs what is left."""
+
+    balance: int
+    debt: int
+
+
+def position(session: Session, *, unit_id: str) -> Position:
+    net = _net(session, unit_id=unit_id)
+    return Position(balance=max(net, 0), debt=max(-net, 0))
+
+
+def balance(session: Session, *, unit_id: str) -> int:
+    """Points the unit may spend: never below zero (see Position for a debt)."""
+    return position(session, unit_id=unit_id).balance
 
 
 def points_for_decision(session: Session, *, decision_id: str) -> int | None:
@@ -108,19 +129,39 @@ def entries(session: Session, *, unit_id: str, limit: int, offset: int) -> list[
 
 @dataclass(frozen=True)
 class Statement:
-    """A unit's balance and its latest entries, newest first."""
+    """A unit's balance, its debt and its latest entries, newest first."""
 
     balance: int
+    debt: int
     entries: list[LedgerEntry]
 
 
 def statement(session: Session, *, reader: Principal, unit_id: str, limit: int) -> Statement:
-    """Any unit's ledger, for those whose role reads ledgers."""
+    """A unit's ledger, for those whose role reads ledgers; the marketplace's account only
+    reads the ledgers of units it has recorded spends for."""
     policy.require(reader, Action.read_ledgers)
+    if not policy.may_read_ledger(reader, spent_for=_has_spent_for(session, reader, unit_id)):
+        raise Forbidden("you read only the ledgers of units you recorded spends for")
     if session.get(Unit, unit_id) is None:
         raise NotFound("no such unit")
     rows = entries(session, unit_id=unit_id, limit=limit, offset=0)
-    return Statement(balance(session, unit_id=unit_id), rows)
+    held = position(session, unit_id=unit_id)
+    return Statement(held.balance, held.debt, rows)
+
+
+def _has_spent_for(session: Session, reader: Principal, unit_id: str) -> bool:
+    if reader.user_id is None:
+        return False
+    found = session.scalar(
+        select(LedgerEntry.id)
+        .where(
+            LedgerEntry.unit_id == unit_id,
+            LedgerEntry.entry_type == EntryType.debit,
+            LedgerEntry.actor_id == reader.user_id,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def _fingerprint(points: int, note: str | None) -> str:

@@ -40,7 +40,9 @@ class LedgerEntryOut(BaseModel):
 
 class LedgerOut(BaseModel):
     unit_id: str
-    balance: int
+    balance: int  # points the unit may spend, never below zero
+    # Points owed: a reversal of points already spent; later awards pay it off first.
+    debt: int
     entries: list[LedgerEntryOut]
 
 

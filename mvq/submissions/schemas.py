@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import (
@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 MAX_OFFSET = timedelta(hours=14)
 
 
-def _bounds(earliest: datetime, latest: datetime) -> WrapValidator:
+def _bounds(earliest: datetime, latest: datetime, *, naive_as_utc: bool = False) -> WrapValidator:
     def check(value: Any, handler: ValidatorFunctionWrapHandler) -> datetime:
         try:
             parsed: datetime = handler(value)
@@ -25,6 +25,8 @@ def _bounds(earliest: datetime, latest: datetime) -> WrapValidator:
             raise PydanticCustomError(
                 "invalid_value", "not a date and time: {reason}", {"reason": exc.errors()[0]["msg"]}
             ) from None
+        if naive_as_utc and parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
         offset = parsed.utcoffset()
         if offset is None:
             raise PydanticCustomError("timezone_aware", "Input should have timezone info")
@@ -45,6 +47,32 @@ def _bounds(earliest: datetime, latest: datetime) -> WrapValidator:
 BoundedDatetime = Annotated[
     datetime, _bounds(datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 ]
+# The pages' date-and-time fields (an HTML datetime-local: no offset, read as UTC).
+BoundedLocalDatetime = Annotated[
+    datetime,
+    _bounds(datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC), naive_as_utc=True),
+]
+# The pages' date fields: a period from one day's start to the end of another, so the last
+# day ends (the next day starts) before 2100.
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(2099, 12, 30)
+
+
+def _day_bounds(value: Any, handler: ValidatorFunctionWrapHandler) -> date:
+    try:
+        parsed: date = handler(value)
+    except ValidationError as exc:
+        raise PydanticCustomError(
+            "invalid_value", "not a day: {reason}", {"reason": exc.errors()[0]["msg"]}
+        ) from None
+    if not EARLIEST_DAY <= parsed <= LATEST_DAY:
+        raise PydanticCustomError(
+            "invalid_value", "a day lies between {earliest} and {latest}",
+            {"earliest": EARLIEST_DAY.isoformat(), "latest": LATEST_DAY.isoformat()},
+        )  # fmt: skip
+    return parsed
+
+
+BoundedDay = Annotated[date, WrapValidator(_day_bounds)]
 # A claim's time: the claim's own checks then answer occurred_in_future / occurred_too_old for
 # anything a clock can hold.
 OccurredAt = Annotated[

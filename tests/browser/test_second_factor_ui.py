@@ -12,7 +12,7 @@ from sqlalchemy import select
 from mvq.auth import second_factor
 from mvq.auth.models import Role, StaffUser
 from mvq.auth.policy import OPERATOR
-from mvq.db import session_factory
+from mvq.db import session_factory, utcnow
 from testkit import harness
 from testkit.browser import Reviewer
 from testkit.people import OTP_SECRETS, otp_for
@@ -42,7 +42,7 @@ def test_a_senior_enrols_then_signs_in_with_a_code(
     with session_factory()() as session:  # made enrolled; start as a person with none
         uid = session.scalar(select(StaffUser.id).where(StaffUser.email == person.email))
         assert uid
-        second_factor.reset_second_factor(session, principal=OPERATOR, user_id=uid)
+        second_factor.reset_second_factor(session, principal=OPERATOR, user_id=uid, now=utcnow())
         session.commit()
     try:
         person.page.set_viewport_size(SIZES[width])

@@ -315,6 +315,9 @@ def test_web_logins_logouts_and_page_views_are_recorded(
     before = head()
     page = web.client.get(f"/review/{item.id}", headers={"Accept": "text/html"})
     assert page.status_code == 200
+    # The footage shown: the page's script posts the view.
+    shown = web.client.post(f"/review/{item.id}/viewed", headers={"X-CSRF-Token": web.csrf})
+    assert shown.status_code == 204
     assert "media.viewed" in actions_after(before)
     before = head()
     web.client.post("/logout", data={"csrf_token": web.csrf})
@@ -359,6 +362,6 @@ def stack_token(role: Role, user_id: str) -> str:
     with session_factory()() as session:
         user = session.get_one(StaffUser, user_id)
         assert user.role == role
-        token = auth.issue_staff_token(session, user=user, now=utcnow())
+        token = auth.issue_staff_token(session, user=user, now=utcnow(), second_factor=True)
         session.commit()
     return token

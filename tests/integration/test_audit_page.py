@@ -86,6 +86,8 @@ def test_one_search_by_claim_shows_its_decision_award_dispute_and_views(
     with session_factory()() as session:
         item = session.scalar(select(ReviewItem.id).where(ReviewItem.submission_id == first))
     assert viewer.client.get(f"/review/{item}", headers=HTML).status_code == 200
+    viewed = viewer.client.post(f"/review/{item}/viewed", headers={"X-CSRF-Token": viewer.csrf})
+    assert viewed.status_code == 204
     decide_all(stack, accounts.staff_tokens["reviewer"], 2)
 
     page = auditor.client.get("/audit", params={"claim": first}, headers=HTML)

@@ -96,7 +96,8 @@ API: dict[tuple[str, str], Access | Open] = {
     ("POST", "/api/v1/disputes/{dispute_id}/settle"): Access(SENIORS, body={"shares": {}}),
     ("POST", "/api/v1/units/{unit_id}/debits"): Access(ADMINS | {"marketplace"},
                                                        body={"points": 1}),
-    ("GET", "/api/v1/units/{unit_id}/ledger"): Access(ADMINS | AUDITORS | {"marketplace"}),
+    # The marketplace reads only the ledgers of units it spent for (test_ledger_debts).
+    ("GET", "/api/v1/units/{unit_id}/ledger"): Access(ADMINS | AUDITORS),
     ("GET", "/api/v1/units/me/ledger"): Access(UNIT),
     ("POST", "/api/v1/units/{unit_id}/token/revoke"): Access(ADMINS),
     ("POST", "/api/v1/units/{unit_id}/token/rotate"): Access(ADMINS),

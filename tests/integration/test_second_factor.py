@@ -18,7 +18,7 @@ from mvq.auth import second_factor
 from mvq.auth import service as auth
 from mvq.auth.models import Role, StaffUser
 from mvq.auth.principal import Principal
-from mvq.db import session_factory
+from mvq.db import session_factory, utcnow
 from mvq.errors import Unauthenticated
 from mvq.queue import redis_conn
 from mvq.settings import get_settings
@@ -221,7 +221,7 @@ def test_an_admin_reset_makes_the_person_enrol_again(stack: harness.Stack) -> No
     assert token(stack, email, password, otp=otp_for(email)).status_code == 200
     with session_factory()() as session:
         admin = Principal(kind="staff", id="some-admin", role=Role.admin)
-        second_factor.reset_second_factor(session, principal=admin, user_id=uid)
+        second_factor.reset_second_factor(session, principal=admin, user_id=uid, now=utcnow())
         session.commit()
     old = token(stack, email, password, otp=otp_for(email))
     assert old.status_code == 401 and old.json()["error"]["code"] == "otp_required"

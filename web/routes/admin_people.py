@@ -94,12 +94,12 @@ def _after(request: Request, session: Session, user: WebUser, user_id: str, code
 
 
 @router.post("/admin/users/{user_id}/role", response_model=None)
-def change_role(user_id: str, request: Request, session: SessionDep,
+def change_role(user_id: str, request: Request, session: SessionDep, now: NowDep,
                 role: Annotated[str, Form(max_length=20)] = "",
                 user: WebUser = FORM_SIGNED_IN
                 ) -> HTMLResponse | RedirectResponse:  # fmt: skip
     _, error = attempt(session, lambda: accounts.change_role(
-        session, principal=user.principal, user_id=user_id, role=role))  # fmt: skip
+        session, principal=user.principal, user_id=user_id, role=role, now=now))  # fmt: skip
     return _after(request, session, user, user_id, "role_changed", error)
 
 
@@ -140,11 +140,12 @@ def reset_password(user_id: str, request: Request, session: SessionDep, now: Now
 
 
 @router.post("/admin/users/{user_id}/second-factor", response_model=None)
-def reset_second_factor(user_id: str, request: Request, session: SessionDep,
+def reset_second_factor(user_id: str, request: Request, session: SessionDep, now: NowDep,
                         user: WebUser = FORM_SIGNED_IN
                         ) -> HTMLResponse | RedirectResponse:  # fmt: skip
     def change() -> None:
-        second_factor.reset_second_factor(session, principal=user.principal, user_id=user_id)
+        second_factor.reset_second_factor(session, principal=user.principal, user_id=user_id,
+                                          now=now)  # fmt: skip
 
     _, error = attempt(session, change)
     return _after(request, session, user, user_id, "second_factor_reset", error)

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from pydantic import TypeAdapter, ValidationError
 
 from edge import i18n
 from edge.downloads import streamed
@@ -19,6 +20,7 @@ from mvq.audit import query, signing, status
 from mvq.errors import Invalid
 from mvq.exports import archive as exports
 from mvq.exports import log, trail
+from mvq.submissions.schemas import BoundedDay
 from web.deps import WebFormUserDep, WebUserDep
 from web.templating import render, url_for
 
@@ -28,6 +30,7 @@ Text = Annotated[str, Query(max_length=200)]
 Cursor = Annotated[int | None, Query(ge=0, le=2**62)]
 # The search form sends its empty date fields too: "" is no bound.
 Day = Annotated[str, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")]
+_DAY: TypeAdapter[date] = TypeAdapter(BoundedDay)
 
 
 def _day(value: date) -> datetime:
@@ -37,9 +40,9 @@ def _day(value: date) -> datetime:
 
 def _date(value: str) -> date | None:
     try:
-        return date.fromisoformat(value) if value else None
-    except ValueError as exc:  # 2026-02-31 has the shape but is no day
-        raise Invalid(f"{value} is not a day", code="bad_date") from exc
+        return _DAY.validate_python(value) if value else None
+    except ValidationError as exc:  # 2026-02-31 has the shape but is no day; 0001-01-01 is out
+        raise Invalid(f"{value}: {exc.errors()[0]['msg']}", code="invalid_value") from exc
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,8 @@ def verify_now(user: WebFormUserDep, session: SessionDep, request: Request) -> R
 def export_page(
     user: WebFormUserDep,
     session: SessionDep,
-    since: Annotated[date, Form()],
-    until: Annotated[date, Form()],
+    since: Annotated[BoundedDay, Form()],
+    until: Annotated[BoundedDay, Form()],
     format: Annotated[str, Form(pattern="^(csv|jsonl|parquet)$")] = "csv",
 ) -> FileResponse:
     archive = exports.export_archive(

@@ -114,7 +114,7 @@ def login(
         )
         response.delete_cookie(PRELOGIN_COOKIE)
         return response
-    return _signed_in(request, session, user=user, next=next, now=now)
+    return _signed_in(request, session, user=user, next=next, now=now, second_factor_given=False)
 
 
 def _target(request: Request, user: StaffUser, next: str | None) -> str:
@@ -133,11 +133,13 @@ def _signed_in(
     user: StaffUser,
     next: str | None,
     now: datetime,
+    second_factor_given: bool,
     page: Response | None = None,
 ) -> Response:
     """The session, at last: its cookie on a redirect to where the person was going (or on
     `page`, the recovery codes shown once)."""
-    token = sign_in.issue_token(session, user=user, now=now, purpose="session")
+    token = sign_in.issue_token(session, user=user, now=now, purpose="session",
+                                second_factor=second_factor_given)  # fmt: skip
     response = page or RedirectResponse(_target(request, user, next), status_code=303)
     web_session.set_cookie(response, token)
     response.delete_cookie(PRELOGIN_COOKIE)
@@ -299,7 +301,7 @@ def login_code(
             status=429 if limited else 401,
         )
         return _refused(exc, page)
-    return _signed_in(request, session, user=user, next=next, now=now)
+    return _signed_in(request, session, user=user, next=next, now=now, second_factor_given=True)
 
 
 @router.get("/login/enrol", response_model=None)
@@ -345,7 +347,15 @@ def login_enrol(
     shown = render(
         request, "login_recovery.html", user=None, codes=codes, target=_target(request, user, next)
     )
-    return _signed_in(request, session, user=user, next=next, now=now, page=_no_store(shown))
+    return _signed_in(
+        request,
+        session,
+        user=user,
+        next=next,
+        now=now,
+        second_factor_given=True,
+        page=_no_store(shown),
+    )
 
 
 @router.post("/logout", response_class=RedirectResponse)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,7 @@ from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.errors import Conflict, Forbidden, Invalid
 from mvq.flows import decisions
-from mvq.review import inspection, leases, queue, stats
+from mvq.review import inspection, leases, queue, stats, viewing
 from mvq.review.decisions import REJECT_REASONS
 from mvq.review.models import ItemState
 from mvq.review.undo import undo_window
@@ -311,6 +311,14 @@ def decide(
             return redirect(request, "item_page", item_id=claimed[0].id, message=done)
         return redirect(request, "queue_page", message=done + " " + _("The queue is empty."))
     return redirect(request, "queue_page", message=done + " " + _("Press n for the next."))
+
+
+@router.post("/review/{item_id}/viewed", status_code=204)
+def footage_viewed(item_id: str, user: WebFormUserDep, session: SessionDep) -> Response:
+    """The page's script reports the footage shown (unveiled or played): the view's audit
+    event, written by a POST with the CSRF token, never by the page's GET."""
+    viewing.record_footage_view(session, viewer=user.principal, item_id=item_id)
+    return Response(status_code=204)
 
 
 class Heartbeat(BaseModel):

@@ -19,6 +19,7 @@ from mvq.errors import Conflict, DomainError, NotFound
 from mvq.rules import service
 from mvq.rules.models import Outcome, RuleVersion
 from mvq.scoring import ledger, preview
+from mvq.submissions.schemas import BoundedDay, BoundedLocalDatetime
 from web.deps import WebFormUserDep, WebUser, WebUserDep
 from web.templating import redirect, render
 
@@ -107,13 +108,13 @@ def create_rules(
     user: WebFormUserDep,
     session: SessionDep,
     now: NowDep,
-    effective_from: Annotated[datetime, Form()],
+    effective_from: Annotated[BoundedLocalDatetime, Form()],
     rules: Annotated[str, Form(max_length=100_000)],
     action: Annotated[str, Form(pattern="^(review|save)$")] = "save",
     confirm_removal: Annotated[str | None, Form(max_length=100_000)] = None,
 ) -> Response:
     policy.require(user.principal, Action.edit_rules)
-    when = effective_from if effective_from.tzinfo else effective_from.replace(tzinfo=UTC)
+    when = effective_from  # a naive value (datetime-local) is read as UTC
     # What was typed comes back on every answer but the saved one.
     typed = {"draft": rules, "effective_from": when.strftime("%Y-%m-%dT%H:%M")}
     try:
@@ -181,8 +182,8 @@ def preview_page(
     user: WebFormUserDep,
     session: SessionDep,
     now: NowDep,
-    since: Annotated[date, Form()],
-    until: Annotated[date, Form()],
+    since: Annotated[BoundedDay, Form()],
+    until: Annotated[BoundedDay, Form()],
     rules: Annotated[str, Form(max_length=100_000)],
 ) -> HTMLResponse:
     policy.require(user.principal, Action.edit_rules)

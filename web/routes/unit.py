@@ -60,7 +60,7 @@ def unit_page(
         pages=max(1, -(-total // PAGE_SIZE)),
         status=status,
         statuses=list(SubmissionStatus),
-        balance=ledger.balance(session, unit_id=unit_id),
+        held=ledger.position(session, unit_id=unit_id),
         entries=ledger.entries(session, unit_id=unit_id, limit=LEDGER_ROWS, offset=0),
         rank=rank,
         ranked=ranked,

@@ -8,10 +8,22 @@
   const stringsEl = document.getElementById("review-strings");
   const words = stringsEl ? JSON.parse(stringsEl.textContent) : {};
 
+  // Seeing the footage is on record: the first unveil or play of this page reports it by a
+  // POST with the CSRF token (the page's GET writes nothing).
+  let viewReported = false;
+  function reportView() {
+    if (viewReported || !media?.dataset.viewedUrl) return;
+    viewReported = true;
+    fetch(media.dataset.viewedUrl, { method: "POST", headers: { "X-CSRF-Token": csrf } })
+      .catch(() => { viewReported = false; });
+  }
+  media?.querySelectorAll("video").forEach((v) => v.addEventListener("play", reportView));
+
   function unveil() {
     if (!media) return;
     media.classList.remove("veiled");
     media.querySelectorAll("video").forEach((v) => { v.muted = false; });
+    reportView();
   }
   document.getElementById("unveil")?.addEventListener("click", unveil);
 
