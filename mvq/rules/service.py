@@ -97,8 +97,7 @@ def check_version(
 ) -> None:  # fmt: skip
     """What create_version would refuse for this editor's draft, without writing."""
     policy.require(editor, Action.edit_rules)
-    _check_version(session, effective_from=effective_from, rows=rows, actor_id=editor.id,
-                   now=now)  # fmt: skip
+    _check_version(session, effective_from=effective_from, rows=rows, seeding=False, now=now)
 
 
 def _check_version(
@@ -106,12 +105,12 @@ def _check_version(
     *,
     effective_from: datetime,
     rows: list[RuleRow],
-    actor_id: str | None,
+    seeding: bool,
     now: datetime,
 ) -> None:
     """Everything create_version would refuse, without writing: an editor asks about removed
     rules only for a draft that could be saved."""
-    if effective_from < now and actor_id is not None:
+    if effective_from < now and not seeding:
         # A version that is already in force could change awards already made.
         raise Invalid("effective_from must not be in the past", code="rules_in_past")
     if not rows:
@@ -140,7 +139,9 @@ def create_version(
 ) -> RuleVersion:  # fmt: skip
     policy.require(editor, Action.edit_rules)
     return _create_version(session, effective_from=effective_from, rows=rows,
-                           actor_id=editor.id, actor=editor.actor, now=now)  # fmt: skip
+                           seeding=False, actor=editor.actor, now=now,
+                           # The command line's operator has no staff row to point to.
+                           created_by=editor.id if editor.kind == "staff" else None)  # fmt: skip
 
 
 def _create_version(
@@ -148,12 +149,13 @@ def _create_version(
     *,
     effective_from: datetime,
     rows: list[RuleRow],
-    actor_id: str | None,
+    seeding: bool,
+    created_by: str | None,
     actor: str,
     now: datetime,
 ) -> RuleVersion:
-    _check_version(session, effective_from=effective_from, rows=rows, actor_id=actor_id, now=now)
-    version = RuleVersion(effective_from=effective_from, created_by=actor_id)
+    _check_version(session, effective_from=effective_from, rows=rows, seeding=seeding, now=now)
+    version = RuleVersion(effective_from=effective_from, created_by=created_by)
     session.add(version)
     session.flush()
     session.add_all(
@@ -211,7 +213,8 @@ def seed_demo_rules(session: Session, *, now: datetime) -> RuleVersion | None:
         session,
         effective_from=DEMO_EFFECTIVE_FROM,
         rows=[RuleRow(t, o, p) for t, o, p in DEMO_RULES],
-        actor_id=None,
+        seeding=True,
+        created_by=None,
         actor="system:seed",
         now=now,
     )
