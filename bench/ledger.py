@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from bench.report import percentile, write_section
+from mvq.auth.policy import OPERATOR
 from mvq.db import session_factory, utcnow
 from mvq.scoring import ledger
 from mvq.scoring.models import EntryType, LedgerEntry
@@ -89,17 +90,20 @@ def main() -> None:
                 "balance of one unit": timed(
                     s, lambda: ledger.balance(s, unit_id=rng.choice(unit_ids)), q),
                 "leaderboard, last 7 days": timed(
-                    s, lambda: ledger.leaderboard(s, since=week, until=None), q),
+                    s, lambda: ledger.leaderboard(s, viewer=OPERATOR, since=week, until=None), q),
                 "leaderboard, last 30 days": timed(
-                    s, lambda: ledger.leaderboard(s, since=month, until=None), q),
+                    s, lambda: ledger.leaderboard(s, viewer=OPERATOR, since=month, until=None), q),
                 "leaderboard, all time": timed(
-                    s, lambda: ledger.leaderboard(s, since=None, until=None), q),
+                    s, lambda: ledger.leaderboard(s, viewer=OPERATOR, since=None, until=None), q),
                 "baseline: summing raw entries, all time": timed(
                     s, lambda: raw_leaderboard(s, None), max(10, q // 10)),
                 "baseline: `SELECT 1` round trip": timed(
                     s, lambda: s.execute(text("SELECT 1")), q),
             }  # fmt: skip
-            check = {r.unit_id: r.points for r in ledger.leaderboard(s, since=None, until=None)}
+            check = {
+                r.unit_id: r.points
+                for r in ledger.leaderboard(s, viewer=OPERATOR, since=None, until=None)
+            }
             assert check == dict(raw_leaderboard(s, None)), "day totals differ from the ledger"
 
     def line(name: str, values: list[float]) -> str:

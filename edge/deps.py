@@ -53,16 +53,6 @@ def _from_page(request: Request, session: Session, now: datetime) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def allowed(action: policy.Action):  # type: ignore[no-untyped-def]
-    """A route's dependency: the caller must be allowed `action` (mvq.auth.policy)."""
-
-    def check(principal: PrincipalDep) -> Principal:
-        policy.require(principal, action)
-        return principal
-
-    return Depends(check)
-
-
 def staff(principal: PrincipalDep) -> Principal:
     if not policy.is_staff(principal):
         raise Forbidden("staff only")

@@ -2,10 +2,8 @@
 
 from fastapi import APIRouter
 
-from edge.deps import NowDep, UnitDep, allowed
+from edge.deps import NowDep, PrincipalDep, UnitDep
 from edge.unit_of_work import SessionDep
-from mvq.auth.policy import Action
-from mvq.auth.principal import Principal
 from mvq.flows import appeals as flow
 from mvq.review import appeals
 from mvq.review.schemas import (
@@ -34,9 +32,7 @@ def file_appeal(
 
 
 @router.get("/appeals", response_model=list[PendingAppealOut])
-def pending_appeals(
-    session: SessionDep, principal: Principal = allowed(Action.decide_appeals)
-) -> list[PendingAppealOut]:
+def pending_appeals(session: SessionDep, principal: PrincipalDep) -> list[PendingAppealOut]:
     return [
         PendingAppealOut(
             id=v.appeal.id,
@@ -68,7 +64,7 @@ def decide_appeal(
     body: AppealDecisionIn,
     session: SessionDep,
     now: NowDep,
-    principal: Principal = allowed(Action.decide_appeals),
+    principal: PrincipalDep,
 ) -> AppealDecided:
     if body.decision == "uphold":
         appeal = flow.uphold(

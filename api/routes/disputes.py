@@ -2,10 +2,8 @@
 
 from fastapi import APIRouter
 
-from edge.deps import NowDep, allowed
+from edge.deps import NowDep, PrincipalDep
 from edge.unit_of_work import SessionDep
-from mvq.auth.policy import Action
-from mvq.auth.principal import Principal
 from mvq.scoring.disputes import reading, settlement
 from mvq.scoring.schemas import DisputeOut, LedgerEntryOut, SettleIn, SettleOut
 
@@ -13,9 +11,7 @@ router = APIRouter(prefix="/api/v1/disputes", tags=["disputes"])
 
 
 @router.get("", response_model=list[DisputeOut])
-def open_disputes(
-    session: SessionDep, principal: Principal = allowed(Action.view_disputes)
-) -> list[DisputeOut]:
+def open_disputes(session: SessionDep, principal: PrincipalDep) -> list[DisputeOut]:
     return [
         DisputeOut.model_validate(reading.describe(contest))
         for contest in reading.open_disputes(session, viewer=principal)
@@ -28,7 +24,7 @@ def settle(
     body: SettleIn,
     session: SessionDep,
     now: NowDep,
-    principal: Principal = allowed(Action.settle_disputes),
+    principal: PrincipalDep,
 ) -> SettleOut:
     awarded = settlement.settle(
         session, senior=principal, dispute_id=dispute_id, shares=body.shares, note=body.note,

@@ -3,10 +3,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from edge.deps import NowDep, StaffDep, allowed
+from edge.deps import NowDep, PrincipalDep, StaffDep
 from edge.unit_of_work import SessionDep
-from mvq.auth.policy import Action
-from mvq.auth.principal import Principal
 from mvq.flows import decisions
 from mvq.review import leases, queue, stats
 from mvq.review.models import Decision
@@ -32,7 +30,7 @@ router = APIRouter(prefix="/api/v1/review", tags=["review"])
 def queue_page(
     session: SessionDep,
     now: NowDep,
-    principal: Principal = allowed(Action.view_queue),
+    principal: PrincipalDep,
     flag: str | None = None,
     unit_id: str | None = None,
     target_type: str | None = None,
@@ -46,9 +44,9 @@ def queue_page(
     rows = queue.queue_rows(session, viewer=principal, filters=filters, now=now,
                             limit=limit + 1, after=after)  # fmt: skip
     more, rows = len(rows) > limit, rows[:limit]
-    oldest = queue.oldest_waiting(session, now=now)
+    oldest = queue.oldest_waiting(session, viewer=principal, now=now)
     return QueueOut(
-        counts=queue.state_counts(session),
+        counts=queue.state_counts(session, viewer=principal),
         oldest_waiting_seconds=oldest.total_seconds() if oldest is not None else None,
         items=[
             QueueItemOut(
@@ -69,10 +67,11 @@ def queue_page(
 def reviewer_stats(
     session: SessionDep,
     now: NowDep,
-    principal: Principal = allowed(Action.view_queue),
+    principal: PrincipalDep,
     hours: Annotated[int, Query(ge=1, le=720)] = 24,
 ) -> list[ReviewerStatsOut]:
-    rows = stats.reviewer_stats(session, since=now - timedelta(hours=hours), until=now)
+    rows = stats.reviewer_stats(session, viewer=principal, since=now - timedelta(hours=hours),
+                                until=now)  # fmt: skip
     return [ReviewerStatsOut(**row.__dict__, agreement=row.agreement) for row in rows]
 
 

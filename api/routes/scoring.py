@@ -1,10 +1,8 @@
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from edge.deps import NowDep, PrincipalDep, StaffDep, allowed
+from edge.deps import NowDep, PrincipalDep
 from edge.unit_of_work import SessionDep
-from mvq.auth.policy import Action
-from mvq.auth.principal import Principal
 from mvq.errors import Forbidden
 from mvq.rules import service
 from mvq.rules.models import RuleVersion
@@ -52,14 +50,13 @@ def create_rules(
     body: RuleVersionIn,
     session: SessionDep,
     now: NowDep,
-    principal: Principal = allowed(Action.edit_rules),
+    principal: PrincipalDep,
 ) -> RuleVersionOut:
     version = service.create_version(
         session,
+        editor=principal,
         effective_from=body.effective_from,
         rows=[service.RuleRow(r.target_type, r.outcome, r.points) for r in body.rules],
-        actor_id=principal.id,
-        actor=principal.actor,
         now=now,
     )
     return _version_out(session, version)
@@ -70,10 +67,10 @@ def withdraw_rules(
     version_id: str,
     session: SessionDep,
     now: NowDep,
-    principal: Principal = allowed(Action.edit_rules),
+    principal: PrincipalDep,
 ) -> RuleVersionOut:
     """Withdraw a version scheduled for the future; 409 once it is in force (or withdrawn)."""
-    version = service.withdraw(session, version_id=version_id, actor=principal.actor, now=now)
+    version = service.withdraw(session, editor=principal, version_id=version_id, now=now)
     return _version_out(session, version)
 
 
@@ -93,13 +90,13 @@ def my_ledger(principal: PrincipalDep, session: SessionDep) -> LedgerOut:
 
 @router.get("/leaderboard", response_model=LeaderboardOut)
 def leaderboard(
-    _: StaffDep,
+    principal: PrincipalDep,
     session: SessionDep,
     since: BoundedDatetime | None = None,
     until: BoundedDatetime | None = None,
 ) -> LeaderboardOut:
     """Units by points earned in the period (whole UTC days; `until` exclusive)."""
-    rows = ledger.leaderboard(session, since=since, until=until)
+    rows = ledger.leaderboard(session, viewer=principal, since=since, until=until)
     return LeaderboardOut(
         since=since,
         until=until,
@@ -110,11 +107,12 @@ def leaderboard(
 
 @router.post("/scoring/preview", response_model=list[PreviewRowOut])
 def preview_rules(
-    body: PreviewIn, session: SessionDep, _: Principal = allowed(Action.edit_rules)
+    body: PreviewIn, session: SessionDep, principal: PrincipalDep
 ) -> list[PreviewRowOut]:
     """What a draft points table would have awarded over a past period; changes nothing."""
     rows = preview.preview(
         session,
+        editor=principal,
         rows=[service.RuleRow(r.target_type, r.outcome, r.points) for r in body.rules],
         since=body.since,
         until=body.until,

@@ -5,10 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from edge.deps import NowDep, PrincipalDep, allowed
+from edge.deps import NowDep, PrincipalDep
 from edge.unit_of_work import SessionDep
-from mvq.auth.policy import Action
-from mvq.auth.principal import Principal
 from mvq.webhooks import service
 from mvq.webhooks.models import WebhookEndpoint
 from mvq.webhooks.schemas import (
@@ -42,7 +40,7 @@ def register(
     body: EndpointIn,
     session: SessionDep,
     now: NowDep,
-    principal: Principal = allowed(Action.manage_webhooks),
+    principal: PrincipalDep,
 ) -> SecretOut:
     issued = service.register(
         session,
@@ -71,7 +69,7 @@ def rotate(
     endpoint_id: str,
     session: SessionDep,
     now: NowDep,
-    principal: Principal = allowed(Action.manage_webhooks),
+    principal: PrincipalDep,
 ) -> SecretOut:
     issued = service.rotate(session, admin=principal, endpoint_id=endpoint_id, now=now)
     return SecretOut(
@@ -86,7 +84,7 @@ def disable(
     endpoint_id: str,
     session: SessionDep,
     now: NowDep,
-    principal: Principal = allowed(Action.manage_webhooks),
+    principal: PrincipalDep,
 ) -> Response:
     service.disable(session, admin=principal, endpoint_id=endpoint_id, now=now)
     return Response(status_code=204)

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from mvq.auth import policy
+from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
 from mvq.flows import decisions
 from mvq.review import appeals
@@ -24,6 +26,8 @@ def uphold(
     outcome: str | None,
     now: datetime,
 ) -> Appeal:
+    # The role before the reason is read: whoever may not decide appeals hears only that.
+    policy.require(senior, Action.decide_appeals)
     reason = appeals.clean_reason(reason, what="the decision's reason")
     appeal = appeals.lock_for_decision(session, senior=senior, appeal_id=appeal_id)
     item = appeals.item_of(session, appeal=appeal)

@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mvq import storage
+from mvq.auth import policy
 from mvq.auth.models import StaffUser
+from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
 from mvq.db import utcnow
 from mvq.errors import NotFound
@@ -331,6 +333,8 @@ class _Presigner:
 def item_view(
     session: Session, *, viewer: Principal, item_id: str, now: datetime | None = None
 ) -> ItemView:
+    # The role first: whoever may not see the queue is refused alike for any item id.
+    policy.require(viewer, Action.view_queue)
     now = now or utcnow()
     settings = get_settings()
     item = session.get(ReviewItem, item_id)

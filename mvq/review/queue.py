@@ -115,6 +115,7 @@ def queue_rows(
 ) -> list[QueueRow]:
     """Waiting and leased items in the order a claim takes them (seniors: escalated first),
     or by waiting time; `after` is the cursor of the last row of the page before."""
+    policy.require(viewer, Action.view_queue)
     columns = _sort_columns(viewer, filters.sort if filters.sort in SORTS else "claim")
     stmt = (
         select(ReviewItem, Submission, Unit.name)
@@ -189,10 +190,11 @@ def first_stills(session: Session, *, submission_ids: list[str]) -> dict[str, st
     return found
 
 
-def state_counts(session: Session) -> dict[str, int]:
+def state_counts(session: Session, *, viewer: Principal) -> dict[str, int]:
     """How many items are in each place, each item counted once: `pending` is waiting for a
     first look, `awaiting_second` waiting for the second approval of four-eyes (once counted
     in both)."""
+    policy.require(viewer, Action.view_queue)
     counts = {state.value: 0 for state in ItemState}
     counts["awaiting_second"] = 0
     for state, second, count in session.execute(
@@ -235,7 +237,8 @@ def recent_decisions(
     ]
 
 
-def oldest_waiting(session: Session, *, now: datetime) -> timedelta | None:
+def oldest_waiting(session: Session, *, viewer: Principal, now: datetime) -> timedelta | None:
+    policy.require(viewer, Action.view_queue)
     oldest = session.scalar(
         select(func.min(ReviewItem.created_at)).where(ReviewItem.state.in_(WAITING))
     )

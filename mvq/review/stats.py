@@ -7,7 +7,10 @@ from datetime import datetime
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
 
+from mvq.auth import policy
 from mvq.auth.models import StaffUser
+from mvq.auth.policy import Action
+from mvq.auth.principal import Principal
 from mvq.review.models import Decision, DecisionKind, Stage
 from mvq.settings import get_settings
 
@@ -39,10 +42,16 @@ class ReviewerStats:
 
 
 def reviewer_stats(
-    session: Session, *, since: datetime, until: datetime, floor_seconds: float | None = None
+    session: Session,
+    *,
+    viewer: Principal,
+    since: datetime,
+    until: datetime,
+    floor_seconds: float | None = None,
 ) -> list[ReviewerStats]:
     """Per reviewer in [since, until); each row marked against `floor_seconds` (by default the
     configured min_median_seconds_per_item)."""
+    policy.require(viewer, Action.view_queue)
     floor = get_settings().min_median_seconds_per_item if floor_seconds is None else floor_seconds
     rows = session.execute(
         select(Decision, StaffUser.email)

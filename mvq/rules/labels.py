@@ -8,6 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
+from mvq.auth import policy
+from mvq.auth.policy import Action
+from mvq.auth.principal import Principal
 from mvq.errors import Invalid
 from mvq.rules.models import Label
 
@@ -29,8 +32,9 @@ def labels_of(session: Session, *, kind: str, language: str) -> dict[str, str]:
     return {code: text for code, text in rows}
 
 
-def all_labels(session: Session) -> dict[tuple[str, str, str], str]:
+def all_labels(session: Session, *, editor: Principal) -> dict[tuple[str, str, str], str]:
     """(kind, code, language) -> label: the admin page's table."""
+    policy.require(editor, Action.edit_labels)
     return {(r.kind, r.code, r.language): r.text for r in session.scalars(select(Label))}
 
 
@@ -40,12 +44,14 @@ def set_labels(
     kind: str,
     known_codes: Collection[str],
     texts: Mapping[tuple[str, str], str],
-    actor: str,
+    editor: Principal,
     now: datetime,
 ) -> int:
     """(code, language) -> text for codes of one kind; an empty text removes the label (the
     page shows the code again). Only what changed is written, each change with its audit
     event; returns how many changed."""
+    policy.require(editor, Action.edit_labels)
+    actor = editor.actor
     if kind not in KINDS:
         raise Invalid("unknown kind of label", code="bad_label")
     changed = 0

@@ -9,6 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
+from mvq.auth import policy
+from mvq.auth.policy import Action
+from mvq.auth.principal import Principal
 from mvq.errors import Conflict, Invalid, NotFound
 from mvq.rules.models import Outcome, Rule, RuleVersion
 
@@ -89,16 +92,25 @@ def known_target_types(session: Session, *, at: datetime) -> set[str]:
 
 
 def check_version(
+    session: Session, *, editor: Principal, effective_from: datetime, rows: list[RuleRow],
+    now: datetime,
+) -> None:  # fmt: skip
+    """What create_version would refuse for this editor's draft, without writing."""
+    policy.require(editor, Action.edit_rules)
+    _check_version(session, effective_from=effective_from, rows=rows, seeding=False, now=now)
+
+
+def _check_version(
     session: Session,
     *,
     effective_from: datetime,
     rows: list[RuleRow],
-    actor_id: str | None,
+    seeding: bool,
     now: datetime,
 ) -> None:
     """Everything create_version would refuse, without writing: an editor asks about removed
     rules only for a draft that could be saved."""
-    if effective_from < now and actor_id is not None:
+    if effective_from < now and not seeding:
         # A version that is already in force could change awards already made.
         raise Invalid("effective_from must not be in the past", code="rules_in_past")
     if not rows:
@@ -122,16 +134,28 @@ def check_version(
 
 
 def create_version(
+    session: Session, *, editor: Principal, effective_from: datetime, rows: list[RuleRow],
+    now: datetime,
+) -> RuleVersion:  # fmt: skip
+    policy.require(editor, Action.edit_rules)
+    return _create_version(session, effective_from=effective_from, rows=rows,
+                           seeding=False, actor=editor.actor, now=now,
+                           # The command line's operator has no staff row to point to.
+                           created_by=editor.id if editor.kind == "staff" else None)  # fmt: skip
+
+
+def _create_version(
     session: Session,
     *,
     effective_from: datetime,
     rows: list[RuleRow],
-    actor_id: str | None,
+    seeding: bool,
+    created_by: str | None,
     actor: str,
     now: datetime,
 ) -> RuleVersion:
-    check_version(session, effective_from=effective_from, rows=rows, actor_id=actor_id, now=now)
-    version = RuleVersion(effective_from=effective_from, created_by=actor_id)
+    _check_version(session, effective_from=effective_from, rows=rows, seeding=seeding, now=now)
+    version = RuleVersion(effective_from=effective_from, created_by=created_by)
     session.add(version)
     session.flush()
     session.add_all(
@@ -154,9 +178,10 @@ def create_version(
     return version
 
 
-def withdraw(session: Session, *, version_id: str, actor: str, now: datetime) -> RuleVersion:
+def withdraw(session: Session, *, editor: Principal, version_id: str, now: datetime) -> RuleVersion:
     """Withdraw a version scheduled for the future. Once in force it may have priced awards,
     so it is never withdrawn: a change then is a new version."""
+    policy.require(editor, Action.edit_rules)
     version = session.get(RuleVersion, version_id, with_for_update=True)
     if version is None:
         raise NotFound("no such rules version")
@@ -171,7 +196,7 @@ def withdraw(session: Session, *, version_id: str, actor: str, now: datetime) ->
     version.withdrawn_at = now
     audit.record(
         session,
-        actor=actor,
+        actor=editor.actor,
         action="rules.version_withdrawn",
         object_type="rule_version",
         object_id=version.id,
@@ -184,11 +209,12 @@ def withdraw(session: Session, *, version_id: str, actor: str, now: datetime) ->
 def seed_demo_rules(session: Session, *, now: datetime) -> RuleVersion | None:
     if session.scalar(select(func.count()).select_from(RuleVersion)):
         return None
-    return create_version(
+    return _create_version(
         session,
         effective_from=DEMO_EFFECTIVE_FROM,
         rows=[RuleRow(t, o, p) for t, o, p in DEMO_RULES],
-        actor_id=None,
+        seeding=True,
+        created_by=None,
         actor="system:seed",
         now=now,
     )
@@ -224,3 +250,20 @@ def as_text(rules: list[Rule]) -> str:
 
 def is_demo(version: RuleVersion) -> bool:
     return version.created_by is None and version.effective_from == DEMO_EFFECTIVE_FROM
+
+
+def changes_by_version(
+    session: Session, *, viewer: Principal
+) -> list[tuple[RuleVersion, list[RuleChange], bool]]:
+    """The history as staff read it, newest first: each version against the one it followed
+    (a withdrawn version was never followed), and whether it is the demo table."""
+    policy.require(viewer, Action.view_rules)
+    versions = history(session)
+    live = [v for v in versions if v.withdrawn_at is None]
+    shown = []
+    for version in versions:
+        rules = rules_of(session, version_id=version.id)
+        before_it = next((v for v in live if v.effective_from < version.effective_from), None)
+        before = rules_of(session, version_id=before_it.id) if before_it else []
+        shown.append((version, diff(before, rules), is_demo(version)))
+    return shown

@@ -233,9 +233,16 @@ def _days(since: datetime | None, until: datetime | None):  # type: ignore[no-un
 
 
 def leaderboard(
-    session: Session, *, since: datetime | None, until: datetime | None, limit: int = 500
+    session: Session, *, viewer: Principal, since: datetime | None, until: datetime | None
 ) -> list[Standing]:
     """Units by points earned (awards less reversals; spending does not lower a rank)."""
+    policy.require(viewer, Action.view_leaderboard)
+    return _standings(session, since=since, until=until, limit=500)
+
+
+def _standings(
+    session: Session, *, since: datetime | None, until: datetime | None, limit: int
+) -> list[Standing]:
     # Sum per unit first, then attach names: the join then touches one row per unit.
     totals = (
         select(UnitDailyPoints.unit_id, func.sum(UnitDailyPoints.earned).label("points"))
@@ -307,6 +314,6 @@ def rebuild_daily(session: Session) -> int:
 def place(session: Session, *, unit_id: str) -> tuple[int | None, int]:
     """The unit's place on the all-time leaderboard (1 = most points) and how many units are
     ranked; None while the unit has earned nothing."""
-    standings = leaderboard(session, since=None, until=None, limit=100_000)
+    standings = _standings(session, since=None, until=None, limit=100_000)
     rank = next((i for i, s in enumerate(standings, 1) if s.unit_id == unit_id), None)
     return rank, len(standings)

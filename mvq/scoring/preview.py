@@ -7,6 +7,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mvq.auth import policy
+from mvq.auth.policy import Action
+from mvq.auth.principal import Principal
 from mvq.review.models import Decision
 from mvq.rules.service import RuleRow
 from mvq.scoring.models import Dispute, EntryType, LedgerEntry
@@ -28,8 +31,9 @@ class PreviewRow:
 
 
 def preview(
-    session: Session, *, rows: list[RuleRow], since: datetime, until: datetime
+    session: Session, *, editor: Principal, rows: list[RuleRow], since: datetime, until: datetime
 ) -> list[PreviewRow]:
+    policy.require(editor, Action.edit_rules)
     draft = {(r.target_type.strip().lower(), r.outcome): r.points for r in rows}
     awards = session.execute(
         select(LedgerEntry, Decision.target_type, Decision.outcome, Dispute.points)

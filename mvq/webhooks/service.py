@@ -93,15 +93,16 @@ def get_visible(session: Session, *, viewer: Principal, endpoint_id: str) -> Web
     return endpoint
 
 
-def _for_admin(session: Session, *, admin: Principal, endpoint_id: str) -> WebhookEndpoint:
-    endpoint = get_visible(session, viewer=admin, endpoint_id=endpoint_id)
+def managed(session: Session, *, admin: Principal, endpoint_id: str) -> WebhookEndpoint:
+    """The endpoint as its admin manages it: the role first, so whoever may not manage
+    webhooks is refused alike whether or not they could see this one."""
     policy.require(admin, Action.manage_webhooks)
-    return endpoint
+    return get_visible(session, viewer=admin, endpoint_id=endpoint_id)
 
 
 def rotate(session: Session, *, admin: Principal, endpoint_id: str, now: datetime) -> Issued:
     """A new secret; the one it replaces keeps signing alongside it for the grace period."""
-    endpoint = _for_admin(session, admin=admin, endpoint_id=endpoint_id)
+    endpoint = managed(session, admin=admin, endpoint_id=endpoint_id)
     secret = secrets.new_secret()
     grace = timedelta(hours=get_settings().webhook_secret_grace_hours)
     endpoint.sealed_previous_secret = endpoint.sealed_secret
@@ -121,7 +122,7 @@ def rotate(session: Session, *, admin: Principal, endpoint_id: str, now: datetim
 
 def disable(session: Session, *, admin: Principal, endpoint_id: str, now: datetime) -> None:
     """Nothing more is sent; the endpoint and its delivery log stay."""
-    endpoint = _for_admin(session, admin=admin, endpoint_id=endpoint_id)
+    endpoint = managed(session, admin=admin, endpoint_id=endpoint_id)
     if endpoint.disabled_at is not None:
         return
     endpoint.disabled_at = now

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from mvq.auth import policy
 from mvq.auth.models import Role
 from mvq.auth.principal import Principal
 from mvq.db import session_factory, utcnow
@@ -168,7 +169,7 @@ def staff(database: str) -> Staff:
                 for outcome, points in zip(("destroyed", "damaged"), pair, strict=True)
             ]
             rules.create_version(
-                session, effective_from=when, rows=rows, actor_id=None, actor="test", now=utcnow()
+                session, editor=policy.OPERATOR, effective_from=when, rows=rows, now=when
             )
         session.commit()
     seniors = [reviewer(Role.senior) for _ in range(3)]

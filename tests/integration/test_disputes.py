@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from mvq import claims
 from mvq.audit.models import AuditEvent
+from mvq.auth import policy
 from mvq.auth.models import Role
 from mvq.auth.principal import Principal
 from mvq.db import session_factory
@@ -135,7 +136,7 @@ def test_a_copier_stating_an_earlier_time_does_not_move_the_worth(
         if rules.version_in_force(session, at=RAISE).effective_from != RAISE:  # type: ignore[union-attr]
             rows = [rules.RuleRow(t, o, 60 if t == "tank" and o == "destroyed" else p)
                     for t, o, p in rules.DEMO_RULES]  # fmt: skip
-            rules.create_version(session, effective_from=RAISE, actor_id=None, actor="test",
+            rules.create_version(session, effective_from=RAISE, editor=policy.OPERATOR,
                                  now=RAISE - timedelta(days=1), rows=rows)  # fmt: skip
             session.commit()
         original = claim(session, units[0], at=RAISE + timedelta(days=9))

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mvq.auth import policy
 from mvq.auth.models import Role
 from mvq.auth.principal import Principal
 from mvq.db import session_factory
@@ -69,7 +70,7 @@ def test_a_high_value_claim_scores_only_after_a_second_reviewer_approves(
         decide(session, second, *again, "approve")
         assert ledger(session, item.submission_id) == [("award", 50)]
         assert session.get_one(Submission, item.submission_id).status == "approved"
-        rows = stats.reviewer_stats(session, since=NOW - timedelta(days=1),
+        rows = stats.reviewer_stats(session, viewer=policy.OPERATOR, since=NOW - timedelta(days=1),
                                     until=NOW + timedelta(days=1))  # fmt: skip
     by_first = next(r for r in rows if r.reviewer_id == first.id)
     assert (by_first.second_looks, by_first.agreed, by_first.agreement) == (1, 1, 1.0)
@@ -98,7 +99,7 @@ def test_a_second_reviewer_who_disagrees_sends_the_claim_to_a_senior(
         assert leased is not None and leased[0] == item.id
         decide(session, senior, *leased, "approve")
         assert ledger(session, item.submission_id) == [("award", 50)]
-        rows = stats.reviewer_stats(session, since=NOW - timedelta(days=1),
+        rows = stats.reviewer_stats(session, viewer=policy.OPERATOR, since=NOW - timedelta(days=1),
                                     until=NOW + timedelta(days=1))  # fmt: skip
     by_first = next(r for r in rows if r.reviewer_id == first.id)
     assert (by_first.second_looks, by_first.agreed) == (1, 0)  # the senior's ruling is no vote

@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from mvq.audit.models import AuditEvent
+from mvq.auth import policy
 from mvq.auth.models import Role
 from mvq.db import session_factory, utcnow
 from mvq.errors import Conflict
@@ -27,8 +28,7 @@ def scheduled(days: int, rows: list[rules.RuleRow], minutes: int = 0) -> str:
     start = utcnow() + timedelta(days=days, minutes=minutes)
     with session_factory()() as session:
         version = rules.create_version(
-            session, effective_from=start, rows=rows, actor_id=None,
-            actor="test", now=utcnow(),
+            session, editor=policy.OPERATOR, effective_from=start, rows=rows, now=utcnow(),
         )  # fmt: skip
         session.commit()
         return version.id
@@ -39,7 +39,7 @@ def test_a_withdrawn_version_is_never_in_force_and_stays_on_record(accounts: Acc
     later = utcnow() + timedelta(days=401)
     with session_factory()() as session:
         assert rules.price_table(session, at=later).worth("tank", "destroyed") == 999
-        rules.withdraw(session, version_id=version_id, actor="test:admin", now=utcnow())
+        rules.withdraw(session, editor=policy.OPERATOR, version_id=version_id, now=utcnow())
         session.commit()
     with session_factory()() as session:
         # The version before it prices the hit again; the withdrawn one is still in the history.
@@ -50,21 +50,21 @@ def test_a_withdrawn_version_is_never_in_force_and_stays_on_record(accounts: Acc
                 AuditEvent.action == "rules.version_withdrawn", AuditEvent.object_id == version_id
             )
         )
-        assert event is not None and event.actor == "test:admin"
+        assert event is not None and event.actor == policy.OPERATOR.actor
         with pytest.raises(Conflict) as again:
-            rules.withdraw(session, version_id=version_id, actor="test", now=utcnow())
+            rules.withdraw(session, editor=policy.OPERATOR, version_id=version_id, now=utcnow())
         assert again.value.code == "rules_withdrawn"
         in_force = rules.version_in_force(session, at=utcnow())
         assert in_force is not None
         with pytest.raises(Conflict) as too_late:
-            rules.withdraw(session, version_id=in_force.id, actor="test", now=utcnow())
+            rules.withdraw(session, editor=policy.OPERATOR, version_id=in_force.id, now=utcnow())
         assert too_late.value.code == "rules_in_force"
     # Minutes before its start a claim stated a little ahead of the clock may be priced by it.
     # (The demo figures again: it does take effect, and the later tests price with it.)
     imminent = scheduled(0, [rules.RuleRow(*rule) for rule in rules.DEMO_RULES], minutes=3)
     with session_factory()() as session:
         with pytest.raises(Conflict) as imminent_refused:
-            rules.withdraw(session, version_id=imminent, actor="test", now=utcnow())
+            rules.withdraw(session, editor=policy.OPERATOR, version_id=imminent, now=utcnow())
         assert imminent_refused.value.code == "rules_in_force"
 
 
@@ -80,7 +80,7 @@ def test_the_database_allows_a_version_only_to_be_withdrawn(accounts: Accounts) 
                 session.flush()
             session.rollback()
     with session_factory()() as session:
-        rules.withdraw(session, version_id=version_id, actor="test", now=utcnow())
+        rules.withdraw(session, editor=policy.OPERATOR, version_id=version_id, now=utcnow())
         session.commit()
     with session_factory()() as session:  # withdrawn once, never "un-withdrawn"
         with pytest.raises(DBAPIError):

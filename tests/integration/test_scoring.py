@@ -89,8 +89,7 @@ def test_an_award_uses_the_rules_in_force_when_the_hit_occurred(
         rules.create_version(
             session,
             effective_from=CHANGE,
-            actor_id=None,
-            actor="test",
+            editor=policy.OPERATOR,
             now=CHANGE,
             rows=[
                 rules.RuleRow("infantry", "destroyed", 12),

@@ -3,6 +3,7 @@ settings.min_median_seconds_per_item is marked, in words, and one above it is no
 
 from datetime import timedelta
 
+from mvq.auth import policy
 from mvq.auth.models import Role
 from mvq.auth.principal import Principal
 from mvq.db import session_factory, utcnow
@@ -40,14 +41,16 @@ def test_a_reviewer_faster_than_the_floor_is_marked(
         approve_one(accounts, careful, looked_seconds=floor * 6)
     with session_factory()() as session:
         rows = {r.reviewer_id: r for r in stats.reviewer_stats(
-            session, since=utcnow() - timedelta(hours=1), until=utcnow() + timedelta(minutes=1)
+            session, viewer=policy.OPERATOR, since=utcnow() - timedelta(hours=1),
+            until=utcnow() + timedelta(minutes=1)
         )}  # fmt: skip
     assert rows[hasty.id].below_floor and rows[hasty.id].floor_seconds == floor
     assert not rows[careful.id].below_floor
     # A configured floor of 0 marks no one.
     with session_factory()() as session:
         assert not any(r.below_floor for r in stats.reviewer_stats(
-            session, since=utcnow() - timedelta(hours=1), until=utcnow() + timedelta(minutes=1),
+            session, viewer=policy.OPERATOR, since=utcnow() - timedelta(hours=1),
+            until=utcnow() + timedelta(minutes=1),
             floor_seconds=0,
         ))  # fmt: skip
 

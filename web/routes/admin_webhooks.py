@@ -11,13 +11,19 @@ from sqlalchemy.orm import Session
 from edge.deps import NowDep
 from edge.unit_of_work import SessionDep
 from mvq.auth import service as auth
-from mvq.auth.policy import Action
 from mvq.errors import DomainError, Invalid
 from mvq.webhooks import service as webhooks
 from mvq.webhooks.events import TYPES as EVENT_TYPES
 from mvq.webhooks.service import Issued
 from web.deps import WebUser
-from web.routes.admin import allowed, allowed_form, attempt, hub, redirect_done, shown_once
+from web.routes.admin import (
+    FORM_SIGNED_IN,
+    SIGNED_IN,
+    attempt,
+    hub,
+    redirect_done,
+    shown_once,
+)
 from web.templating import render, url_for
 
 router = APIRouter(include_in_schema=False)
@@ -30,7 +36,7 @@ def register_webhook(request: Request, session: SessionDep, now: NowDep,
                      events: Annotated[list[str], Form(max_length=len(EVENT_TYPES))] = [],  # noqa: B006
                      unit_id: Annotated[str, Form(max_length=36)] = "",
                      allow_private_network: Annotated[str, Form(max_length=10)] = "",
-                     user: WebUser = allowed_form(Action.manage_webhooks)
+                     user: WebUser = FORM_SIGNED_IN
                      ) -> HTMLResponse:  # fmt: skip
     def change() -> Issued:
         if not events or not set(events) <= set(EVENT_TYPES):
@@ -56,7 +62,7 @@ def _secret(request: Request, user: WebUser, issued: Issued) -> HTMLResponse:
 def webhook_page(request: Request, session: Session, user: WebUser, *, endpoint_id: str,
                  error: DomainError | None = None,
                  done: str | None = None) -> HTMLResponse:  # fmt: skip
-    endpoint = webhooks.get_visible(session, viewer=user.principal, endpoint_id=endpoint_id)
+    endpoint = webhooks.managed(session, admin=user.principal, endpoint_id=endpoint_id)
     log = webhooks.delivery_log(session, viewer=user.principal, endpoint_id=endpoint_id,
                                 limit=LOG_ROWS)  # fmt: skip
     unit = auth.unit_names(session, ids=[endpoint.unit_id]) if endpoint.unit_id else {}
@@ -67,14 +73,14 @@ def webhook_page(request: Request, session: Session, user: WebUser, *, endpoint_
 
 @router.get("/admin/webhooks/{endpoint_id}", response_class=HTMLResponse)
 def admin_webhook_page(endpoint_id: str, request: Request, session: SessionDep,
-                       done: str | None = None, user: WebUser = allowed(Action.manage_webhooks)
+                       done: str | None = None, user: WebUser = SIGNED_IN
                        ) -> HTMLResponse:  # fmt: skip
     return webhook_page(request, session, user, endpoint_id=endpoint_id, done=done)
 
 
 @router.post("/admin/webhooks/{endpoint_id}/rotate", response_model=None)
 def rotate_webhook(endpoint_id: str, request: Request, session: SessionDep, now: NowDep,
-                   user: WebUser = allowed_form(Action.manage_webhooks)
+                   user: WebUser = FORM_SIGNED_IN
                    ) -> HTMLResponse:  # fmt: skip
     issued, error = attempt(session, lambda: webhooks.rotate(
         session, admin=user.principal, endpoint_id=endpoint_id, now=now))  # fmt: skip
@@ -85,7 +91,7 @@ def rotate_webhook(endpoint_id: str, request: Request, session: SessionDep, now:
 
 @router.post("/admin/webhooks/{endpoint_id}/disable", response_model=None)
 def disable_webhook(endpoint_id: str, request: Request, session: SessionDep, now: NowDep,
-                    user: WebUser = allowed_form(Action.manage_webhooks)
+                    user: WebUser = FORM_SIGNED_IN
                     ) -> HTMLResponse | RedirectResponse:  # fmt: skip
     _, error = attempt(session, lambda: webhooks.disable(
         session, admin=user.principal, endpoint_id=endpoint_id, now=now))  # fmt: skip

@@ -16,7 +16,6 @@ from edge.errors import localised
 from edge.i18n import gettext as _
 from edge.unit_of_work import SessionDep, discard_so_far
 from mvq import storage
-from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.errors import Conflict, Forbidden, Invalid
 from mvq.flows import decisions
@@ -100,7 +99,6 @@ def queue_page(
     after: Annotated[str | None, Query(max_length=400)] = None,
     message: str | None = None,
 ) -> HTMLResponse:
-    policy.require(user.principal, Action.view_queue)
     filters = queue.QueueFilters(
         flag=flag or None,
         unit_id=unit_id or None,
@@ -135,8 +133,8 @@ def queue_page(
         mine=mine,
         recent=queue.recent_decisions(session, reviewer_id=user.principal.id),
         undo=_undo_offer(session, user, now),
-        counts=queue.state_counts(session),
-        oldest=queue.oldest_waiting(session, now=now),
+        counts=queue.state_counts(session, viewer=user.principal),
+        oldest=queue.oldest_waiting(session, viewer=user.principal, now=now),
         filters=filters,
         flag_kinds=FLAG_KINDS,
         units=queue.units(session, viewer=user.principal),
@@ -229,8 +227,8 @@ def stats_page(
     now: NowDep,
     hours: Annotated[int, Query(ge=1, le=720)] = 24,
 ) -> HTMLResponse:
-    policy.require(user.principal, Action.view_queue)
-    rows = stats.reviewer_stats(session, since=now - timedelta(hours=hours), until=now)
+    rows = stats.reviewer_stats(session, viewer=user.principal,
+                                since=now - timedelta(hours=hours), until=now)  # fmt: skip
     return render(request, "stats.html", user=user, stats=rows, hours=hours)
 
 
@@ -243,7 +241,6 @@ def item_page(
     now: NowDep,
     message: str | None = None,
 ) -> HTMLResponse:
-    policy.require(user.principal, Action.view_queue)
     view = inspection.item_view(session, viewer=user.principal, item_id=item_id)
     at = view.submission.occurred_at
     state = view.item.state

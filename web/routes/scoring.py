@@ -12,12 +12,11 @@ from edge.deps import NowDep
 from edge.errors import localised
 from edge.i18n import gettext
 from edge.unit_of_work import SessionDep, discard_so_far
-from mvq.auth import policy
 from mvq.auth import service as auth
 from mvq.auth.policy import Action
-from mvq.errors import Conflict, DomainError, NotFound
+from mvq.errors import Conflict, DomainError, Forbidden, NotFound
 from mvq.rules import service
-from mvq.rules.models import Outcome, RuleVersion
+from mvq.rules.models import Outcome
 from mvq.scoring import ledger, preview
 from mvq.submissions.schemas import BoundedDay, BoundedLocalDatetime
 from web.deps import WebFormUserDep, WebUser, WebUserDep
@@ -60,19 +59,6 @@ def _removal_key(changes: list[service.RuleChange]) -> str:
     return ",".join(f"{c.target_type}/{c.outcome}" for c in changes if c.kind == "removed")
 
 
-def _history(session: Session) -> list[tuple[RuleVersion, list[service.RuleChange], bool]]:
-    versions = service.history(session)  # newest first
-    # Each version against the one it followed; a withdrawn version was never followed.
-    live = [v for v in versions if v.withdrawn_at is None]
-    shown = []
-    for version in versions:
-        rules = service.rules_of(session, version_id=version.id)
-        before_it = next((v for v in live if v.effective_from < version.effective_from), None)
-        before = service.rules_of(session, version_id=before_it.id) if before_it else []
-        shown.append((version, service.diff(before, rules), service.is_demo(version)))
-    return shown
-
-
 def _rules_page(
     request: Request,
     user: WebUser,
@@ -83,11 +69,12 @@ def _rules_page(
     message: str | None = None,
     **form: Any,
 ) -> HTMLResponse:
+    versions = service.changes_by_version(session, viewer=user.principal)
     in_force = service.version_in_force(session, at=now)
     in_force_rules = service.rules_of(session, version_id=in_force.id) if in_force else []
     # The editor starts from the version in force: a change is an edit of it, not a retyping.
     form.setdefault("draft", service.as_text(in_force_rules))
-    return render(request, "rules.html", user=user, versions=_history(session), now=now,
+    return render(request, "rules.html", user=user, versions=versions, now=now,
                   message=message, in_force_id=in_force.id if in_force else None,
                   can_edit=user.can(Action.edit_rules), status_code=status_code,
                   **form)  # fmt: skip
@@ -98,7 +85,6 @@ def rules_page(
     request: Request, user: WebUserDep, session: SessionDep, now: NowDep,
     message: str | None = None,
 ) -> HTMLResponse:  # fmt: skip
-    policy.require(user.principal, Action.view_rules)
     return _rules_page(request, user, session, now, message=message)
 
 
@@ -113,15 +99,16 @@ def create_rules(
     action: Annotated[str, Form(pattern="^(review|save)$")] = "save",
     confirm_removal: Annotated[str | None, Form(max_length=100_000)] = None,
 ) -> Response:
-    policy.require(user.principal, Action.edit_rules)
     when = effective_from  # a naive value (datetime-local) is read as UTC
     # What was typed comes back on every answer but the saved one.
     typed = {"draft": rules, "effective_from": when.strftime("%Y-%m-%dT%H:%M")}
     try:
         rows = parse_rules(rules)
         # A draft that cannot be saved says so before anything asks about removed rules.
-        service.check_version(session, effective_from=when, rows=rows,
-                              actor_id=user.principal.id, now=now)  # fmt: skip
+        service.check_version(session, editor=user.principal, effective_from=when, rows=rows,
+                              now=now)  # fmt: skip
+    except Forbidden:
+        raise  # the policy's refusal is the answer, not a draft's error
     except DraftError as exc:
         return _rules_page(request, user, session, now, status_code=422, rules_error=exc.message,
                            **typed)  # fmt: skip
@@ -142,10 +129,8 @@ def create_rules(
                            needs_confirmation=bool(removed) and action == "save",
                            **typed)  # fmt: skip
     try:
-        service.create_version(
-            session, effective_from=when, rows=rows, actor_id=user.principal.id,
-            actor=user.principal.actor, now=now,
-        )  # fmt: skip
+        service.create_version(session, editor=user.principal, effective_from=when, rows=rows,
+                               now=now)  # fmt: skip
     except DomainError as exc:
         discard_so_far(session)
         return _rules_page(request, user, session, now, status_code=exc.status,
@@ -157,9 +142,8 @@ def create_rules(
 def withdraw_rules(
     version_id: str, request: Request, user: WebFormUserDep, session: SessionDep, now: NowDep
 ) -> RedirectResponse:
-    policy.require(user.principal, Action.edit_rules)
     try:
-        version = service.withdraw(session, version_id=version_id, actor=user.principal.actor,
+        version = service.withdraw(session, editor=user.principal, version_id=version_id,
                                    now=now)  # fmt: skip
     except (Conflict, NotFound) as exc:
         discard_so_far(session)
@@ -186,7 +170,6 @@ def preview_page(
     until: Annotated[BoundedDay, Form()],
     rules: Annotated[str, Form(max_length=100_000)],
 ) -> HTMLResponse:
-    policy.require(user.principal, Action.edit_rules)
     try:
         rows_in = parse_rules(rules)
     except DraftError as exc:
@@ -196,7 +179,7 @@ def preview_page(
                            until=until)  # fmt: skip
     start = datetime(since.year, since.month, since.day, tzinfo=UTC)
     end = datetime(until.year, until.month, until.day, tzinfo=UTC) + timedelta(days=1)
-    rows = preview.preview(session, rows=rows_in, since=start, until=end)
+    rows = preview.preview(session, editor=user.principal, rows=rows_in, since=start, until=end)
     return render(request, "preview.html", user=user, rows=rows, since=since, until=until,
                   rules=rules)  # fmt: skip
 
@@ -230,7 +213,6 @@ def leaderboard_page(
     now: NowDep,
     period: Annotated[str, Query(pattern="^(7d|30d|90d|365d|all)$")] = "30d",
 ) -> HTMLResponse:
-    policy.require(user.principal, Action.view_leaderboard)
     today = now.astimezone(UTC).date()
     days = PERIODS.get(period)
     since = (
@@ -238,7 +220,7 @@ def leaderboard_page(
         if days
         else None
     )
-    standings = ledger.leaderboard(session, since=since, until=None)
+    standings = ledger.leaderboard(session, viewer=user.principal, since=since, until=None)
     top = [s.unit_id for s in standings[:CHART_UNITS]]
     start = since.date() if since else today - timedelta(days=89)
     series = ledger.series(session, unit_ids=top, since=start, until=today + timedelta(days=1))

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mvq.auth import policy
+from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
 from mvq.media.flags import capture_time
 from mvq.media.models import Media, MediaStatus
@@ -197,6 +198,7 @@ def may_see(viewer: Principal, members: Iterable[Submission]) -> bool:
 
 def open_disputes(session: Session, *, viewer: Principal) -> list[Contest]:
     """Open disputes the viewer may see, oldest first, as they stand now."""
+    policy.require(viewer, Action.view_disputes)
     out = []
     for dispute in session.scalars(
         select(Dispute).where(Dispute.status == DisputeStatus.open).order_by(Dispute.created_at)
