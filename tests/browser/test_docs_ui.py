@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser
 
-from tests import harness
+from testkit import harness
 
 
 @pytest.fixture(scope="module")

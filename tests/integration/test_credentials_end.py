@@ -13,8 +13,8 @@ from mvq.auth.models import Role, StaffUser
 from mvq.auth.policy import OPERATOR
 from mvq.db import session_factory, utcnow
 from mvq.queue import redis_conn
-from tests import harness
-from tests.integration.conftest import make_login, otp_for, web_login
+from testkit import harness
+from testkit.people import make_login, otp_for, web_login
 
 
 @pytest.fixture(autouse=True)

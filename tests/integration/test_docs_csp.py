@@ -5,7 +5,7 @@ import re
 
 import httpx
 
-from tests import harness
+from testkit import harness
 
 
 def test_docs_load_only_the_sites_own_scripts_under_the_same_csp(stack: harness.Stack) -> None:

@@ -12,8 +12,8 @@ from mvq.auth.models import Role
 from mvq.db import session_factory, utcnow
 from mvq.flows import intake
 from mvq.submissions.models import Submission, SubmissionStatus
-from tests import harness
-from tests.integration.conftest import Accounts, Browserless, make_login, web_login
+from testkit import harness
+from testkit.people import Accounts, Browserless, make_login, web_login
 
 HTML = {"Accept": "text/html"}
 

@@ -7,8 +7,8 @@ from mvq.auth.models import Role
 from mvq.db import session_factory
 from mvq.scoring import ledger
 from mvq.scoring.models import EntryType, LedgerEntry
-from tests import harness
-from tests.integration.conftest import make_login, make_staff, make_unit, web_login
+from testkit import harness
+from testkit.people import make_login, make_staff, make_unit, web_login
 
 HTML = {"Accept": "text/html"}
 

@@ -10,14 +10,10 @@ import httpx
 import pytest
 
 from mvq.db import session_factory
-from tests import harness
-from tests.integration.conftest import (
-    Accounts,
-    assert_one_window,
-    claim_body,
-    in_one_window,
-    make_unit,
-)
+from testkit import harness
+from testkit.claims import claim_body
+from testkit.people import Accounts, make_unit
+from tests.helpers import assert_one_window, in_one_window
 
 FILES, BYTES, RATE = 3, 3000, 6
 

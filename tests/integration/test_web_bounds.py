@@ -4,8 +4,8 @@ each is refused as the API refuses it (422 invalid_value), never a 500."""
 import pytest
 
 from mvq.auth.models import Role
-from tests import harness
-from tests.integration.conftest import Browserless, make_login, web_login
+from testkit import harness
+from testkit.people import Browserless, make_login, web_login
 
 HTML = {"Accept": "text/html"}
 EXTREME_DAYS = ["0001-01-01", "9999-12-31", "1969-12-31", "2100-01-01"]
