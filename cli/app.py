@@ -297,38 +297,52 @@ def sweep(
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Exit 0 only if the audit log's hash chain is intact, every ledger entry and decision is
-    the row its event recorded, and the chain still holds the newest signed checkpoint."""
+    the row its event recorded, and the log's Merkle tree extends every checkpoint its
+    witnesses (MVQ_WITNESSES) hold. A log that was ever witnessed never verifies without them."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from mvq.audit import binding, checkpoint
-    from mvq.audit.service import verify_chain
-    from mvq.db import session_factory
-    from mvq.exports.dataset import BOUND_TABLES
+    from cli import audit_checks
 
-    with session_factory()() as session:
-        # One snapshot for the log and the rows, so an award committed meanwhile is not
-        # taken for a row without its event (SQLite's transaction is one already).
-        if session.get_bind().dialect.name == "postgresql":
-            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        report = verify_chain(session, bound_types=BOUND_TABLES)
-        if report.first_bad_seq is not None:
-            _fail(f"audit chain broken at event {report.first_bad_seq}: {report.problem}")
-        row = binding.verify_rows(session, BOUND_TABLES, report.bindings)
-        if row is not None:
-            _fail(f"audit chain does not vouch for {row}")
-        try:
-            anchored = checkpoint.latest(session)
-        except checkpoint.CheckpointInvalid as exc:
-            _fail(f"newest checkpoint: {exc}")
-            return
-        except (BotoCoreError, ClientError) as exc:
-            _fail(f"the checkpoints in S3 cannot be read, so truncation cannot be ruled out: {exc}")
-            return
-        problem = checkpoint.check(session, anchored) if anchored else None
-        if problem is not None:
-            _fail(f"audit chain contradicts its newest checkpoint: {problem}")
-    anchor = f"; checkpoint at event {anchored.seq} holds" if anchored else "; no checkpoint yet"
-    typer.echo(f"ok: {report.events} events, head {report.head}{anchor}")
+    try:
+        typer.echo(audit_checks.verify())
+    except audit_checks.VerifyFailed as exc:
+        _fail(str(exc))
+    except (BotoCoreError, ClientError) as exc:
+        _fail(f"the checkpoints in S3 cannot be read, so truncation cannot be ruled out: {exc}")
+
+
+@app.command("witness")
+def witness_cmd(
+    store: Annotated[Path, typer.Option(help="the witness's own directory: its key and state")],
+    port: Annotated[int, typer.Option(help="port to listen on")],
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    log_key: Annotated[
+        list[str] | None,
+        typer.Option(help="hex Ed25519 public key of a log to witness (repeatable; remembered)"),
+    ] = None,
+) -> None:
+    """Run a C2SP tlog-witness: cosigns a log's checkpoints only after a consistency proof."""
+    from mvq.audit import signing, witness
+
+    logs_file = store / "logs.txt"
+    known = logs_file.read_text().split() if logs_file.exists() else []
+    keys = list(dict.fromkeys([*known, *(log_key or [])]))
+    if not keys:
+        # Dev convenience: the log of this machine's settings (only its public key is used).
+        keys = [signing.public_key_hex()]
+    server_witness = witness.Witness(store, keys)
+    logs_file.write_text("\n".join(keys) + "\n")
+    server = witness.serve(server_witness, host=host, port=port)
+    typer.echo(
+        f"witness {server_witness.name} key {server_witness.public_key} "
+        f"on http://{host}:{port} for {', '.join(server_witness.logs)}",
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 def _day(text: str | None) -> datetime | None:

@@ -198,9 +198,16 @@ class CompactRange:
     """The roots of the complete subtrees of a growing prefix (at most one per level): a whole
     log's root, and those of its prefixes, in one pass with O(log n) memory."""
 
-    def __init__(self) -> None:
-        self.size = 0
-        self._stack: list[tuple[int, bytes]] = []  # (level, hash), levels decreasing
+    def __init__(self, size: int = 0, frontier: Sequence[bytes] = ()) -> None:
+        """Empty, or resumed at `size` from the hashes of `subtrees(0, size)`."""
+        self.size = size
+        nodes = subtrees(0, size)
+        if len(nodes) != len(frontier):
+            raise ValueError(f"a tree of {size} has {len(nodes)} frontier subtrees")
+        # (level, hash), levels decreasing
+        self._stack: list[tuple[int, bytes]] = [
+            (level, h) for (level, _), h in zip(nodes, frontier, strict=True)
+        ]
 
     def append(self, leaf: bytes) -> list[tuple[Node, bytes]]:
         """Adds one leaf hash; returns every complete subtree it closes, the leaf first."""
