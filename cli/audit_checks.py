@@ -57,26 +57,23 @@ def verify() -> str:
                 ) from exc
             if found is not None:
                 held.append((witness, found[0]))
-        size = tree.size(session)
         stored = None if configured else checkpoint.latest()
-        sizes = {size, *(c.size for _, c in held), *([stored[0].size] if stored else [])}
-        roots = _roots(session, sizes)
-        if size != report.events:
-            raise VerifyFailed(f"the Merkle tree has {size} leaves, the log {report.events} events")
-        if size and tree.root(session, size) != roots[size]:
-            raise VerifyFailed("the stored Merkle tree does not match the events")
-        for witness, witnessed in held:
-            problem = witnesses.check_consistency(
-                session, witnessed=witnessed, size=size, roots=roots
-            )
-            if problem is not None:
-                raise VerifyFailed(f"inconsistent with witness {witness.url}: {problem}")
+        anchors = [(f"witness {w.url}", c) for w, c in held]
         if stored is not None:
-            problem = witnesses.check_consistency(
-                session, witnessed=stored[0], size=size, roots=roots
-            )
+            anchors.append(("its newest checkpoint in S3", stored[0]))
+        events = report.events
+        roots = _roots(session, {events, *(c.size for _, c in anchors)})
+        for name, anchored in anchors:
+            problem = witnesses.check_witnessed(anchored, events=events, roots=roots)
             if problem is not None:
-                raise VerifyFailed(f"audit log contradicts its newest checkpoint: {problem}")
+                raise VerifyFailed(f"audit log contradicts {name}: {problem}")
+        size = tree.size(session)
+        if size != events or (size and tree.root(session, size) != roots[size]):
+            raise VerifyFailed("the stored Merkle tree does not match the events")
+        for name, anchored in anchors:
+            problem = witnesses.check_proof(session, anchored, size=size, root=roots[size])
+            if problem is not None:
+                raise VerifyFailed(f"audit log contradicts {name}: {problem}")
     if held:
         anchor = "; extends " + ", ".join(f"{w.url} at {c.size}" for w, c in held)
     elif configured:
@@ -85,4 +82,4 @@ def verify() -> str:
         anchor = "; not witnessed (MVQ_WITNESSES is empty)" + (
             f", operator's checkpoint at {stored[0].size} holds" if stored else ""
         )
-    return f"ok: {report.events} events, head {report.head}, root {roots[size].hex()}{anchor}"
+    return f"ok: {report.events} events, head {report.head}, root {roots[events].hex()}{anchor}"

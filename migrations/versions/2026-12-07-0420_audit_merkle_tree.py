@@ -25,9 +25,6 @@ def upgrade() -> None:
         "audit_leaves",
         sa.Column("leaf_index", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["seq"], ["audit_events.seq"], name=op.f("fk_audit_leaves_seq_audit_events")
-        ),
         sa.PrimaryKeyConstraint("leaf_index", name=op.f("pk_audit_leaves")),
         sa.UniqueConstraint("seq", name=op.f("uq_audit_leaves_seq")),
     )

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mvq.db import Base, utcnow
@@ -44,7 +44,9 @@ class AuditLeaf(Base):
     __tablename__ = "audit_leaves"
 
     leaf_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    seq: Mapped[int] = mapped_column(ForeignKey("audit_events.seq"), unique=True)
+    # No foreign key: the tree is derived from the events, and `mvq audit verify` recomputes
+    # it from them; a key would only make every event deletion a two-table statement.
+    seq: Mapped[int] = mapped_column(unique=True)
 
 
 class AuditTreeNode(Base):

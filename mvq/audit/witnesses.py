@@ -136,23 +136,30 @@ class Held:
     checkpoint: checkpoint.Checkpoint | None
 
 
-def check_consistency(
-    session: Session, *, witnessed: checkpoint.Checkpoint, size: int, roots: dict[int, bytes]
+def check_witnessed(
+    witnessed: checkpoint.Checkpoint, *, events: int, roots: dict[int, bytes]
 ) -> str | None:
-    """Whether the log (its roots recomputed from the events: {size: root}) extends a
-    witnessed checkpoint: the root at the witness's size, then the stored tree's consistency
-    proof from there to `size`."""
-    if witnessed.size > size:
-        return f"a witness holds {witnessed.size} events, the log has {size}: truncated"
+    """Whether the log's events (`roots` recomputed from them: {size: root}) still begin with
+    the ones a checkpoint covered."""
+    if witnessed.size > events:
+        return f"a checkpoint covers {witnessed.size} events, the log has {events}: truncated"
     if roots.get(witnessed.size) != witnessed.root:
         return (
-            f"the first {witnessed.size} events are not the ones a witness cosigned: "
+            f"the first {witnessed.size} events are not the ones the checkpoint covered: "
             "the log was rewritten"
         )
+    return None
+
+
+def check_proof(
+    session: Session, witnessed: checkpoint.Checkpoint, *, size: int, root: bytes
+) -> str | None:
+    """The stored tree's consistency proof from `witnessed` to the tree of `size` leaves with
+    `root`, checked as a witness checks it."""
     try:
         proof = tree.consistency_proof(session, first=witnessed.size, second=size)
         merkle.verify_consistency(first=witnessed.size, second=size, first_root=witnessed.root,
-                                  second_root=roots[size], proof=proof)  # fmt: skip
+                                  second_root=root, proof=proof)  # fmt: skip
     except merkle.ProofError as exc:
-        return f"no consistency proof from the witnessed checkpoint: {exc}"
+        return f"no consistency proof from the checkpoint at {witnessed.size}: {exc}"
     return None
