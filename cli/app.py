@@ -345,6 +345,98 @@ def witness_cmd(
         server.server_close()
 
 
+def _note_of(path: Path) -> str:
+    """A checkpoint note from a file holding one, or from a receipt's JSON."""
+    content = path.read_text()
+    if content.lstrip().startswith("{"):
+        return str(json.loads(content)["checkpoint"])
+    return content
+
+
+@audit_app.command("prove-consistency")
+def prove_consistency(
+    old: Annotated[Path, typer.Option(help="an older checkpoint: its note, or a receipt")],
+    new: Annotated[
+        Path | None, typer.Option(help="a newer checkpoint's note (default: the log now)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="write the proof here (JSON)")] = None,
+) -> None:
+    """Show that a newer checkpoint extends an older one: writes {old, new, proof}, the RFC
+    9162 consistency proof from the database's tree, and exits 1 when it does not verify (the
+    log was rewritten since the older checkpoint)."""
+    import base64
+
+    from mvq.audit import checkpoint, merkle, tree
+    from mvq.db import session_factory
+
+    old_note = _note_of(old)
+    with session_factory()() as session:
+        if new is not None:
+            new_note = _note_of(new)
+        else:
+            now = checkpoint.current(session)
+            session.commit()
+            if now is None:
+                _fail("the log is empty")
+                return
+            new_note = checkpoint.sign(now)
+        try:
+            older, newer = checkpoint.parse(old_note), checkpoint.parse(new_note)
+            proof = tree.consistency_proof(session, first=older.size, second=newer.size)
+        except (checkpoint.CheckpointInvalid, merkle.ProofError) as exc:
+            _fail(str(exc))
+            return
+    result = {"old": old_note, "new": new_note,
+              "proof": [base64.b64encode(p).decode() for p in proof]}  # fmt: skip
+    if out is not None:
+        out.write_text(json.dumps(result, indent=2))
+    else:
+        typer.echo(json.dumps(result, indent=2))
+    try:
+        merkle.verify_consistency(first=older.size, second=newer.size, first_root=older.root,
+                                  second_root=newer.root, proof=proof)  # fmt: skip
+    except merkle.ProofError as exc:
+        _fail(f"the checkpoint of {newer.size} does not extend the one of {older.size}: {exc}")
+    typer.echo(f"ok: the checkpoint of {newer.size} extends the one of {older.size}", err=True)
+
+
+@app.command("verify-receipt")
+def verify_receipt(
+    file: Annotated[Path, typer.Argument(help="a receipt from GET /api/v1/ledger/{id}/receipt")],
+    log_key: Annotated[
+        str | None, typer.Option(help="the log's hex Ed25519 public key (default: this one's)")
+    ] = None,
+    witness_key: Annotated[
+        list[str] | None,
+        typer.Option(help="a witness's hex public key, repeatable (default: MVQ_WITNESSES')"),
+    ] = None,
+    newer: Annotated[
+        Path | None,
+        typer.Option(help="output of `mvq audit prove-consistency --old FILE`: check it too"),
+    ] = None,
+) -> None:
+    """Exit 0 only if the receipt's inclusion proof and witnessed checkpoint check out, offline."""
+    from mvq.audit import signing, witnesses
+    from mvq.scoring import receipts
+
+    keys = witness_key or [w.public_key for w in witnesses.configured()]
+    try:
+        checked = receipts.verify(
+            json.loads(file.read_text()),
+            log_key=log_key or signing.public_key_hex(),
+            witness_keys=keys,
+            newer=json.loads(newer.read_text()) if newer else None,
+        )
+    except (receipts.ReceiptInvalid, ValueError) as exc:
+        _fail(str(exc))
+        return
+    typer.echo(
+        f"ok: entry {checked.entry_id} ({checked.points:+d}) is leaf {checked.leaf_index} of "
+        f"{checked.tree_size}, cosigned by {', '.join(checked.witnesses)}"
+        + ("; the newer checkpoint extends it" if newer else "")
+    )
+
+
 def _day(text: str | None) -> datetime | None:
     if not text:
         return None

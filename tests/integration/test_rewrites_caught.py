@@ -3,6 +3,7 @@ signing key) rewrites an award, re-hashes the chain, rebuilds the Merkle tree an
 checkpoint in S3. The witnesses, real `mvq witness` processes with their own keys and
 directories, still hold what they cosigned, and `mvq audit verify` asks them."""
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -19,8 +20,9 @@ from mvq import storage
 from mvq.audit import binding, checkpoint, signing, tree
 from mvq.audit import service as audit
 from mvq.audit.models import AuditEvent, AuditLeaf, AuditTreeNode
+from mvq.auth import policy
 from mvq.db import session_factory
-from mvq.scoring import ledger
+from mvq.scoring import ledger, receipts
 from mvq.scoring.models import EntryType, LedgerEntry
 from tests import harness
 from tests.integration.conftest import make_unit
@@ -130,12 +132,37 @@ def delete_operator_checkpoints() -> int:
     return len(keys)
 
 
-def test_a_rewrite_after_deleting_the_checkpoints_fails_verify(log: Log) -> None:
+def offline(tmp_path: Path, log: Log, *args: str) -> subprocess.CompletedProcess[str]:
+    """`mvq verify-receipt` with nothing but files and public keys: no database, no S3."""
+    keys = [a for w in log.witnesses for a in ("--witness-key", w.public_key)]
+    nowhere = {"MVQ_DATABASE_URL": f"sqlite:///{tmp_path}/absent.sqlite",
+               "MVQ_S3_ENDPOINT_URL": "http://127.0.0.1:9", "MVQ_WITNESSES": "",
+               "MVQ_SIGNING_KEY": "unrelated", "MVQ_DATA_DIR": str(tmp_path / "empty")}  # fmt: skip
+    return harness.run_cli(["verify-receipt", *args, "--log-key", log.log_key, *keys], nowhere)
+
+
+def test_a_rewrite_after_deleting_the_checkpoints_fails_verify(log: Log, tmp_path: Path) -> None:
     entry_id = award(log.url, 50)
     sweep(log.env)
     ok = verify(log.env)
     assert ok.returncode == 0, ok.stderr
     assert all(f"{w.url} at " in ok.stdout for w in log.witnesses), ok.stdout
+    with session_factory(log.url)() as session:
+        issued = receipts.build(session, entry_id=entry_id, reader=policy.OPERATOR)
+    receipt = tmp_path / "receipt.json"
+    receipt.write_text(json.dumps(issued))
+    checked = offline(tmp_path, log, str(receipt))
+    assert checked.returncode == 0, checked.stderr
+    assert f"entry {entry_id} (+50)" in checked.stdout
+    award(log.url, 7)
+    sweep(log.env)
+    extends = harness.run_cli(["audit", "prove-consistency", "--old", str(receipt),
+                               "--out", str(tmp_path / "before.json")], log.env)  # fmt: skip
+    assert extends.returncode == 0, extends.stderr
+    assert (
+        offline(tmp_path, log, str(receipt), "--newer", str(tmp_path / "before.json")).returncode
+        == 0
+    )
 
     with session_factory(log.url)() as session:
         forge(session, entry_id, 500)
@@ -150,6 +177,17 @@ def test_a_rewrite_after_deleting_the_checkpoints_fails_verify(log: Log) -> None
     swept = sweep(log.env)
     assert "not cosigned" in swept
     assert "the log was rewritten" in verify(log.env).stderr
+
+    # The receipt from before proves it: the rewritten log's newest checkpoint (signed with the
+    # log's own key) has no consistency proof from the receipt's, checked with only the
+    # receipt, the operator's proof file and the public keys.
+    after = tmp_path / "after.json"
+    proved = harness.run_cli(["audit", "prove-consistency", "--old", str(receipt),
+                              "--out", str(after)], log.env)  # fmt: skip
+    assert proved.returncode == 1 and "does not extend" in proved.stderr
+    caught = offline(tmp_path, log, str(receipt), "--newer", str(after))
+    assert caught.returncode == 1
+    assert "history was rewritten" in caught.stderr
 
 
 def test_a_moved_database_is_the_same_log(log: Log, tmp_path: Path) -> None:
