@@ -57,13 +57,23 @@ def _owner_only_write(path: Path, data: str) -> None:
     os.replace(tmp, path)
 
 
+def _load_key(store: Path) -> Ed25519PrivateKey:
+    """The witness's key, made on first use, owner-only in its own directory."""
+    store.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key_file = store / "witness.key"
+    if not key_file.exists():
+        _owner_only_write(key_file, os.urandom(32).hex())
+    return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(key_file.read_text()))
+
+
+def public_key(store: Path) -> str:
+    """The public key of the witness keeping `store` (made now if it has none yet)."""
+    return notes.public_hex(_load_key(store))
+
+
 class Witness:
     def __init__(self, store: Path, log_keys: list[str]) -> None:
-        store.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key_file = store / "witness.key"
-        if not key_file.exists():
-            _owner_only_write(key_file, os.urandom(32).hex())
-        self._key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(key_file.read_text()))
+        self._key = _load_key(store)
         self.public_key = notes.public_hex(self._key)
         self.name = witness_name(self.public_key)
         self._state = store / "state"
