@@ -2,13 +2,14 @@
 
 import json
 import os
+import struct
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from mvq.audit import signing
+from mvq.audit import checkpoint, merkle, signing
 from mvq.auth.models import Role
 from mvq.db import session_factory
 from mvq.scoring import ledger
@@ -89,3 +90,39 @@ def test_receipts_for_the_unit_the_marketplace_and_auditors_only(
          "--witness-key", witness.public_key], stack.env,
     )  # fmt: skip
     assert forged.returncode == 1 and "not the row its audit event recorded" in forged.stderr
+
+
+def test_auditors_read_the_log_as_tiles_and_recompute_the_checkpoint(
+    witnessed: tuple[harness.Stack, WitnessProcess],
+) -> None:
+    stack, _ = witnessed
+    with session_factory()() as session:
+        auditor = make_staff(session, Role.auditor)
+        reviewer = make_staff(session, Role.reviewer)
+    harness.run_cli(["sweep"], stack.env)
+    with stack.client(auditor) as api:
+        note = api.get("/api/v1/audit/log/checkpoint")
+        assert note.status_code == 200
+        anchored = checkpoint.parse(note.text)
+        size = anchored.size
+        assert 0 < size < 256  # one partial tile holds this test log
+        width = f"000.p/{size}"
+        leaves = api.get(f"/api/v1/audit/log/tile/0/{width}").content
+        bundle = api.get(f"/api/v1/audit/log/tile/entries/{width}").content
+        assert api.get(f"/api/v1/audit/log/tile/0/000.p/{size + 1}").status_code == 404
+        assert api.get("/api/v1/audit/log/tile/0/000").status_code == 404  # not full yet
+        assert api.get("/api/v1/audit/log/tile/0/12a").status_code == 422
+    hashes = [leaves[i : i + 32] for i in range(0, len(leaves), 32)]
+    entries, at = [], 0
+    while at < len(bundle):
+        (length,) = struct.unpack(">H", bundle[at : at + 2])
+        entries.append(bundle[at + 2 : at + 2 + length])
+        at += 2 + length
+    assert [merkle.leaf_hash(e) for e in entries] == hashes
+    compact = merkle.CompactRange()
+    for h in hashes:
+        compact.append(h)
+    assert compact.root() == anchored.root
+    with stack.client(reviewer) as api:
+        assert api.get(f"/api/v1/audit/log/tile/0/{width}").status_code == 403
+        assert api.get("/api/v1/audit/log/checkpoint").status_code == 403
