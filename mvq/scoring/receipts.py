@@ -127,9 +127,13 @@ def verify(
         )  # fmt: skip
         event = json.loads(leaf)
         entry = receipt["entry"]
-        if (event["object_type"], event["object_id"]) != ("ledger_entry", entry["id"]):
+        expected = ("ledger_entry", entry["id"], f"ledger.{entry['entry_type']}")
+        if (event["object_type"], event["object_id"], event["action"]) != expected:
             raise ReceiptInvalid("the audit event is not this entry's")
-        if event["data"].get(binding.ROW_DIGEST) != binding.digest(TABLE, entry):
+        data = event["data"]
+        if (str(data.get("points")), data.get("unit_id")) != (entry["points"], entry["unit_id"]):
+            raise ReceiptInvalid("the entry's points or unit are not what its event recorded")
+        if data.get(binding.ROW_DIGEST) != binding.digest(TABLE, entry):
             raise ReceiptInvalid("the entry is not the row its audit event recorded")
         if newer is not None:
             later = checkpoint.parse(newer["new"], public_key=log_key)

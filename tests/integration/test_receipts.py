@@ -89,7 +89,7 @@ def test_receipts_for_the_unit_the_marketplace_and_auditors_only(
         ["verify-receipt", str(path), "--log-key", signing.public_key_hex(),
          "--witness-key", witness.public_key], stack.env,
     )  # fmt: skip
-    assert forged.returncode == 1 and "not the row its audit event recorded" in forged.stderr
+    assert forged.returncode == 1 and "not what its event recorded" in forged.stderr
 
 
 def test_auditors_read_the_log_as_tiles_and_recompute_the_checkpoint(
