@@ -57,7 +57,7 @@ def verify() -> str:
                 ) from exc
             if found is not None:
                 held.append((witness, found[0]))
-        stored = None if configured else checkpoint.latest()
+        stored = None if configured else checkpoint.latest(session)
         anchors = [(f"witness {w.url}", c) for w, c in held]
         if stored is not None:
             anchors.append(("its newest checkpoint in S3", stored[0]))

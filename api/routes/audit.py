@@ -24,10 +24,10 @@ def public_key() -> dict[str, str]:
 
 
 @router.get("/audit/log/checkpoint", response_class=PlainTextResponse)
-def log_checkpoint(principal: PrincipalDep) -> PlainTextResponse:
+def log_checkpoint(session: SessionDep, principal: PrincipalDep) -> PlainTextResponse:
     """The newest checkpoint of the audit log with its witnesses' cosignatures (C2SP
     tlog-checkpoint in a signed note); tiles below are read against it."""
-    return PlainTextResponse(tiles.checkpoint_note(reader=principal))
+    return PlainTextResponse(tiles.checkpoint_note(session, reader=principal))
 
 
 @router.get("/audit/log/tile/entries/{index:path}", response_class=Response)

@@ -14,20 +14,26 @@ The origin is derived from the log's signing key, not from the database's addres
 moved to another path or host is still the same log, and witnesses keep checking it.
 
 The operator keeps each checkpoint (with the cosignatures it collected) in S3 under a key
-written once, newest first in a listing. That copy is a convenience: someone holding the
-storage keys can delete it. What they cannot delete is what the witnesses hold
+written once, newest first in a listing, per log instance: the origin and the hash of the
+log's first event, which a moved database keeps and a second database given the same key (test
+databases sharing a bucket) does not. That copy is a convenience: someone holding the storage
+keys can delete it. What they cannot delete is what the witnesses hold
 (mvq.audit.witnesses): `mvq audit verify` asks them.
 """
 
 import base64
 import binascii
+import hashlib
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mvq import storage
 from mvq.audit import merkle, notes, signing, tree
+from mvq.audit.models import AuditEvent
+from mvq.audit.service import event_leaf
 from mvq.errors import Conflict
 
 log = logging.getLogger(__name__)
@@ -51,9 +57,10 @@ class Checkpoint:
     def text(self) -> str:
         return f"{self.origin}\n{self.size}\n{base64.b64encode(self.root).decode()}\n"
 
-    def key(self) -> str:
+    def key(self, instance: str) -> str:
         log_id = self.origin.removeprefix(ORIGIN)
-        return f"{PREFIX}{log_id}/{_TOP - self.size:013d}-{self.size}-{self.root.hex()}.txt"
+        name = f"{_TOP - self.size:013d}-{self.size}-{self.root.hex()}.txt"
+        return f"{PREFIX}{log_id}/{instance}/{name}"
 
 
 class CheckpointInvalid(Conflict):
@@ -120,24 +127,36 @@ def check(session: Session, checkpoint: Checkpoint) -> str | None:
     return None
 
 
-def latest() -> tuple[Checkpoint, str] | None:
+def instance(session: Session) -> str | None:
+    """Which copy of the log this database is, for the S3 keys: its first event's hash."""
+    first = session.scalar(select(AuditEvent).order_by(AuditEvent.seq).limit(1))
+    return None if first is None else hashlib.sha256(event_leaf(first)).hexdigest()[:16]
+
+
+def latest(session: Session) -> tuple[Checkpoint, str] | None:
     """The newest checkpoint of this log in S3 and its note, signature checked."""
-    key = storage.first_key(f"{PREFIX}{origin().removeprefix(ORIGIN)}/")
+    name = instance(session)
+    if name is None:
+        return None
+    key = storage.first_key(f"{PREFIX}{origin().removeprefix(ORIGIN)}/{name}/")
     if key is None:
         return None
     note = storage.get_bytes(key).decode()
     return parse(note), note
 
 
-def store(checkpoint: Checkpoint, note: str) -> None:
+def store(session: Session, checkpoint: Checkpoint, note: str) -> None:
     """Written once under its own key; a key that exists already holds this same tree."""
-    storage.put_once(checkpoint.key(), note.encode(), content_type="text/plain; charset=utf-8")
+    name = instance(session)
+    assert name is not None, "a checkpoint of an empty log"
+    key = checkpoint.key(name)
+    storage.put_once(key, note.encode(), content_type="text/plain; charset=utf-8")
 
 
 def sign_head(session: Session) -> str | None:
     """At an export: the tree now, checked against the newest stored checkpoint, signed and
     stored; the signed note goes into the export's manifest. None for an empty log."""
-    last = latest()
+    last = latest(session)
     problem = check(session, last[0]) if last is not None else None
     if problem is not None:
         raise CheckpointInvalid(problem)
@@ -147,5 +166,5 @@ def sign_head(session: Session) -> str | None:
     if last is not None and last[0] == now:
         return last[1]
     note = sign(now)
-    store(now, note)
+    store(session, now, note)
     return note

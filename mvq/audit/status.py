@@ -48,7 +48,7 @@ def verify(session: Session, *, actor: str) -> Verification:
     up_to = session.scalar(select(func.max(AuditEvent.seq)))
     problem = report.problem
     if problem is None:
-        latest = checkpoint.latest()
+        latest = checkpoint.latest(session)
         problem = None if latest is None else checkpoint.check(session, latest[0])
     data: dict[str, Any] = {
         "ok": problem is None, "events": report.events, "up_to": up_to,
@@ -88,7 +88,7 @@ class Anchor:
 
 def anchor(session: Session) -> Anchor:
     try:
-        latest = checkpoint.latest()
+        latest = checkpoint.latest(session)
     except checkpoint.CheckpointInvalid as exc:
         return Anchor(None, exc.message)
     if latest is None:

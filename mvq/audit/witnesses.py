@@ -103,7 +103,7 @@ def anchor(session: Session) -> checkpoint.Checkpoint | None:
     cosigned checkpoint in S3; returns it, or None when nothing moved. Commits the tree.
     Raises CheckpointInvalid when the database contradicts the newest stored checkpoint: like a
     witness, the operator signs nothing inconsistent."""
-    last = checkpoint.latest()
+    last = checkpoint.latest(session)
     if last is not None:
         problem = checkpoint.check(session, last[0])
         if problem is not None:
@@ -126,7 +126,7 @@ def anchor(session: Session) -> checkpoint.Checkpoint | None:
             lines.append(add_checkpoint(witness, old=start, note=note, proof_from=proof_from))
         except (WitnessRefused, httpx.HTTPError) as exc:
             log.error("checkpoint of size %d not cosigned: %s", now.size, exc)
-    checkpoint.store(now, notes.join(text, lines))
+    checkpoint.store(session, now, notes.join(text, lines))
     return now
 
 

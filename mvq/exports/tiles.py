@@ -86,9 +86,9 @@ def entries(session: Session, *, reader: Principal, index: int, width: int) -> b
     return bytes(out)
 
 
-def checkpoint_note(*, reader: Principal) -> str:
+def checkpoint_note(session: Session, *, reader: Principal) -> str:
     policy.require(reader, Action.read_audit)
-    latest = checkpoint.latest()
+    latest = checkpoint.latest(session)
     if latest is None:
         raise NotFound("the log has no checkpoint yet")
     return latest[1]

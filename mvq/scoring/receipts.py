@@ -50,7 +50,7 @@ def build(session: Session, *, entry_id: str, reader: Principal) -> dict[str, An
         .limit(1)
     )
     index = None if event is None else tree.leaf_index(session, event.seq)
-    latest = checkpoint.latest()
+    latest = checkpoint.latest(session)
     if event is None or index is None or latest is None or latest[0].size <= index:
         raise NotYetWitnessed(
             "this entry is not in a witnessed checkpoint yet; ask again after the next sweep"

@@ -152,8 +152,8 @@ def checkpoint_now(url: str) -> None:
     """One run of the real sweeper, which signs the chain's head into S3."""
     swept = harness.run_cli(["sweep"], {"MVQ_DATABASE_URL": url})
     assert swept.returncode == 0 and "sweep failed" not in swept.stderr, swept.stderr
-    anchored = checkpoint.latest()
     with session_factory(url)() as session:
+        anchored = checkpoint.latest(session)
         size = tree.size(session)
         assert anchored is not None and size > 0
         assert anchored[0] == checkpoint.Checkpoint(
@@ -260,10 +260,13 @@ def test_an_edited_and_rehashed_chain_is_caught_by_the_checkpoint(chain_db: str)
 def test_a_checkpoint_in_s3_is_never_replaced(chain_db: str) -> None:
     append_events(chain_db, 2)
     checkpoint_now(chain_db)
-    newest = checkpoint.latest()
-    assert newest is not None
-    assert storage.put_once(newest[0].key(), b"forged", content_type="text/plain") is False
-    assert storage.get_bytes(newest[0].key()).startswith(newest[0].origin.encode())
+    with session_factory(chain_db)() as session:
+        newest = checkpoint.latest(session)
+        name = checkpoint.instance(session)
+    assert newest is not None and name is not None
+    key = newest[0].key(name)
+    assert storage.put_once(key, b"forged", content_type="text/plain") is False
+    assert storage.get_bytes(key).startswith(newest[0].origin.encode())
 
 
 def test_verify_export_names_a_ledger_entry_edited_before_the_export(

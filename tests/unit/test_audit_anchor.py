@@ -46,9 +46,7 @@ def test_check_rows_names_edited_unbound_and_missing_rows() -> None:
     ]
 
 
-def test_a_checkpoint_is_a_note_named_by_its_key_that_round_trips_and_refuses_edits() -> (
-    None
-):
+def test_a_checkpoint_is_a_note_named_by_its_key_that_round_trips_and_refuses_edits() -> None:
     made = checkpoint.Checkpoint(origin=checkpoint.origin(), size=12, root=bytes([0xAB]) * 32)
     note = checkpoint.sign(made)
     lines = note.splitlines()
@@ -62,9 +60,9 @@ def test_a_checkpoint_is_a_note_named_by_its_key_that_round_trips_and_refuses_ed
     other = Ed25519PrivateKey.generate()
     with pytest.raises(checkpoint.CheckpointInvalid, match="not this log"):
         checkpoint.parse(note, public_key=notes.public_hex(other))
-    assert made.key().endswith(f"-12-{made.root.hex()}.txt")
+    assert made.key("i").endswith(f"/i/9999999999988-12-{made.root.hex()}.txt")
     newer = checkpoint.Checkpoint(made.origin, 13, bytes(32))
-    assert newer.key() < made.key()  # the newest lists first
+    assert newer.key("i") < made.key("i")  # the newest lists first
 
 
 def test_a_cosignature_is_a_timestamped_note_signature_of_its_own_type() -> None:
