@@ -1,7 +1,6 @@
 """The audit chain detects tampering; on Postgres, the ledger and log refuse changes."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -25,12 +24,9 @@ from tests.integration.test_review_queue import NOW, queued_item, reviewer
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def chain_db(request: pytest.FixtureRequest, backing: harness.Backing) -> str:
-    """A database of its own per test: one test's tampering must not decide another's. Its own
-    signing key too: a log is named by its key, so the shared bucket keeps the logs apart."""
+    """A database of its own per test: one test's tampering must not decide another's."""
     url = harness.fresh_database(backing, request.param)
-    harness.use_env(
-        {**backing.env, "MVQ_DATABASE_URL": url, "MVQ_SIGNING_KEY": os.urandom(32).hex()}
-    )
+    harness.use_env({**backing.env, "MVQ_DATABASE_URL": url})
     return url
 
 

@@ -24,6 +24,7 @@ def witnessed(
     backing: harness.Backing, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[harness.Stack, WitnessProcess]]:
     url = harness.fresh_database(backing, "sqlite")
+    before = {k: os.environ.get(k, "") for k in ("MVQ_DATABASE_URL", "MVQ_WITNESSES")}
     env = {"MVQ_DATABASE_URL": url, "MVQ_SIGNING_KEY": os.urandom(32).hex()}
     harness.use_env({**backing.env, **env})
     witness = start_witness(tmp_path_factory.mktemp("witness"), signing.public_key_hex())
@@ -36,6 +37,7 @@ def witnessed(
         stack.group.stop()
         witness.proc.terminate()
         witness.proc.wait(timeout=10)
+        harness.use_env({**backing.env, **before})  # later modules get the session's key back
 
 
 def test_receipts_for_the_unit_the_marketplace_and_auditors_only(

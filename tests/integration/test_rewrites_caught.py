@@ -60,6 +60,7 @@ class Log:
 @pytest.fixture
 def log(backing: harness.Backing, tmp_path: Path) -> Iterator[Log]:
     url = harness.fresh_database(backing, "sqlite")
+    before = {k: os.environ.get(k, "") for k in ("MVQ_DATABASE_URL", "MVQ_WITNESSES")}
     harness.use_env({**backing.env, "MVQ_DATABASE_URL": url,
                      "MVQ_SIGNING_KEY": os.urandom(32).hex()})  # fmt: skip
     log_key = signing.public_key_hex()
@@ -75,6 +76,7 @@ def log(backing: harness.Backing, tmp_path: Path) -> Iterator[Log]:
         for w in started:
             w.proc.terminate()
             w.proc.wait(timeout=10)
+        harness.use_env({**backing.env, **before})  # later modules get the session's key back
 
 
 def award(url: str, points: int) -> str:
