@@ -22,6 +22,7 @@ from api.routes import (
     health,
     ledger,
     media,
+    receipts,
     review,
     scoring,
     submissions,
@@ -142,8 +143,8 @@ def create_app() -> FastAPI:
     app.add_middleware(observability.RequestContext)
     for module in (health, observability, docs):
         app.include_router(module.router)
-    for module in (auth, submissions, appeals, media, review, scoring, ledger, disputes, units,
-                   audit, webhooks):  # fmt: skip
+    for module in (auth, submissions, appeals, media, review, scoring, ledger, receipts,
+                   disputes, units, audit, webhooks):  # fmt: skip
         app.include_router(module.router, responses=errors.DOCUMENTED)
     app.router.routes.append(WebMount(create_web_app(), api=tuple(app.routes)))
     return app

@@ -297,38 +297,144 @@ def sweep(
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Exit 0 only if the audit log's hash chain is intact, every ledger entry and decision is
-    the row its event recorded, and the chain still holds the newest signed checkpoint."""
+    the row its event recorded, and the log's Merkle tree extends every checkpoint its
+    witnesses (MVQ_WITNESSES) hold. A log that was ever witnessed never verifies without them."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from mvq.audit import binding, checkpoint
-    from mvq.audit.service import verify_chain
-    from mvq.db import session_factory
-    from mvq.exports.dataset import BOUND_TABLES
+    from cli import audit_checks
 
+    try:
+        typer.echo(audit_checks.verify())
+    except audit_checks.VerifyFailed as exc:
+        _fail(str(exc))
+    except (BotoCoreError, ClientError) as exc:
+        _fail(f"the checkpoints in S3 cannot be read, so truncation cannot be ruled out: {exc}")
+
+
+@app.command("witness")
+def witness_cmd(
+    store: Annotated[Path, typer.Option(help="the witness's own directory: its key and state")],
+    port: Annotated[int, typer.Option(help="port to listen on")],
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    log_key: Annotated[
+        list[str] | None,
+        typer.Option(help="hex Ed25519 public key of a log to witness (repeatable; remembered)"),
+    ] = None,
+) -> None:
+    """Run a C2SP tlog-witness: cosigns a log's checkpoints only after a consistency proof."""
+    from mvq.audit import signing, witness
+
+    logs_file = store / "logs.txt"
+    known = logs_file.read_text().split() if logs_file.exists() else []
+    keys = list(dict.fromkeys([*known, *(log_key or [])]))
+    if not keys:
+        # Dev convenience: the log of this machine's settings (only its public key is used).
+        keys = [signing.public_key_hex()]
+    server_witness = witness.Witness(store, keys)
+    logs_file.write_text("\n".join(keys) + "\n")
+    server = witness.serve(server_witness, host=host, port=port)
+    typer.echo(
+        f"witness {server_witness.name} key {server_witness.public_key} "
+        f"on http://{host}:{port} for {', '.join(server_witness.logs)}",
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _note_of(path: Path) -> str:
+    """A checkpoint note from a file holding one, or from a receipt's JSON."""
+    content = path.read_text()
+    if content.lstrip().startswith("{"):
+        return str(json.loads(content)["checkpoint"])
+    return content
+
+
+@audit_app.command("prove-consistency")
+def prove_consistency(
+    old: Annotated[Path, typer.Option(help="an older checkpoint: its note, or a receipt")],
+    new: Annotated[
+        Path | None, typer.Option(help="a newer checkpoint's note (default: the log now)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="write the proof here (JSON)")] = None,
+) -> None:
+    """Show that a newer checkpoint extends an older one: writes {old, new, proof}, the RFC
+    9162 consistency proof from the database's tree, and exits 1 when it does not verify (the
+    log was rewritten since the older checkpoint)."""
+    import base64
+
+    from mvq.audit import checkpoint, merkle, tree
+    from mvq.db import session_factory
+
+    old_note = _note_of(old)
     with session_factory()() as session:
-        # One snapshot for the log and the rows, so an award committed meanwhile is not
-        # taken for a row without its event (SQLite's transaction is one already).
-        if session.get_bind().dialect.name == "postgresql":
-            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        report = verify_chain(session, bound_types=BOUND_TABLES)
-        if report.first_bad_seq is not None:
-            _fail(f"audit chain broken at event {report.first_bad_seq}: {report.problem}")
-        row = binding.verify_rows(session, BOUND_TABLES, report.bindings)
-        if row is not None:
-            _fail(f"audit chain does not vouch for {row}")
+        if new is not None:
+            new_note = _note_of(new)
+        else:
+            now = checkpoint.current(session)
+            session.commit()
+            if now is None:
+                _fail("the log is empty")
+                return
+            new_note = checkpoint.sign(now)
         try:
-            anchored = checkpoint.latest(session)
-        except checkpoint.CheckpointInvalid as exc:
-            _fail(f"newest checkpoint: {exc}")
+            older, newer = checkpoint.parse(old_note), checkpoint.parse(new_note)
+            proof = tree.consistency_proof(session, first=older.size, second=newer.size)
+        except (checkpoint.CheckpointInvalid, merkle.ProofError) as exc:
+            _fail(str(exc))
             return
-        except (BotoCoreError, ClientError) as exc:
-            _fail(f"the checkpoints in S3 cannot be read, so truncation cannot be ruled out: {exc}")
-            return
-        problem = checkpoint.check(session, anchored) if anchored else None
-        if problem is not None:
-            _fail(f"audit chain contradicts its newest checkpoint: {problem}")
-    anchor = f"; checkpoint at event {anchored.seq} holds" if anchored else "; no checkpoint yet"
-    typer.echo(f"ok: {report.events} events, head {report.head}{anchor}")
+    result = {"old": old_note, "new": new_note,
+              "proof": [base64.b64encode(p).decode() for p in proof]}  # fmt: skip
+    if out is not None:
+        out.write_text(json.dumps(result, indent=2))
+    else:
+        typer.echo(json.dumps(result, indent=2))
+    try:
+        merkle.verify_consistency(first=older.size, second=newer.size, first_root=older.root,
+                                  second_root=newer.root, proof=proof)  # fmt: skip
+    except merkle.ProofError as exc:
+        _fail(f"the checkpoint of {newer.size} does not extend the one of {older.size}: {exc}")
+    typer.echo(f"ok: the checkpoint of {newer.size} extends the one of {older.size}", err=True)
+
+
+@app.command("verify-receipt")
+def verify_receipt(
+    file: Annotated[Path, typer.Argument(help="a receipt from GET /api/v1/ledger/{id}/receipt")],
+    log_key: Annotated[
+        str | None, typer.Option(help="the log's hex Ed25519 public key (default: this one's)")
+    ] = None,
+    witness_key: Annotated[
+        list[str] | None,
+        typer.Option(help="a witness's hex public key, repeatable (default: MVQ_WITNESSES')"),
+    ] = None,
+    newer: Annotated[
+        Path | None,
+        typer.Option(help="output of `mvq audit prove-consistency --old FILE`: check it too"),
+    ] = None,
+) -> None:
+    """Exit 0 only if the receipt's inclusion proof and witnessed checkpoint check out, offline."""
+    from mvq.audit import signing, witnesses
+    from mvq.scoring import receipts
+
+    keys = witness_key or [w.public_key for w in witnesses.configured()]
+    try:
+        checked = receipts.verify(
+            json.loads(file.read_text()),
+            log_key=log_key or signing.public_key_hex(),
+            witness_keys=keys,
+            newer=json.loads(newer.read_text()) if newer else None,
+        )
+    except (receipts.ReceiptInvalid, ValueError) as exc:
+        _fail(str(exc))
+        return
+    typer.echo(
+        f"ok: entry {checked.entry_id} ({checked.points:+d}) is leaf {checked.leaf_index} of "
+        f"{checked.tree_size}, cosigned by {', '.join(checked.witnesses)}"
+        + ("; the newer checkpoint extends it" if newer else "")
+    )
 
 
 def _day(text: str | None) -> datetime | None:

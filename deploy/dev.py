@@ -17,6 +17,7 @@ from pathlib import Path
 
 from deploy import servers
 from mvq import queue, storage
+from mvq.audit import signing, witness
 from mvq.bootstrap import create_demo_accounts, migrate
 from mvq.db import session_scope
 from mvq.settings import Settings, get_settings
@@ -36,6 +37,8 @@ def weed_ports(settings: Settings) -> servers.WeedPorts:
 def wanted_ports(settings: Settings) -> dict[int, str]:
     """Every loopback port this run will listen on, with the variable that moves it."""
     wanted = {settings.port: "MVQ_PORT"}
+    if "MVQ_WITNESSES" not in os.environ:
+        wanted[settings.witness_port] = "MVQ_WITNESS_PORT"
     if "MVQ_REDIS_URL" not in os.environ:
         wanted[settings.redis_port] = "MVQ_REDIS_PORT"
     if "MVQ_S3_ENDPOINT_URL" not in os.environ:
@@ -117,6 +120,21 @@ def _wait_for_bucket(timeout: float = 60) -> None:
             time.sleep(0.5)
 
 
+def start_witness(group: servers.Group, settings: Settings, logs: Path) -> None:
+    """A witness of the audit log as another host would run one: its own process, key and
+    directory, and its own port; the sweeper sends it each checkpoint. MVQ_WITNESSES set:
+    those witnesses instead."""
+    if "MVQ_WITNESSES" in os.environ:
+        return
+    store = settings.data_dir / "witness"
+    port = settings.witness_port
+    argv = servers.mvq_argv("witness", "--store", str(store), "--port", str(port),
+                            "--log-key", signing.public_key_hex())  # fmt: skip
+    started("witness", group.start("witness", argv, log_dir=logs), port, "MVQ_WITNESS_PORT",
+            timeout=30)  # fmt: skip
+    os.environ["MVQ_WITNESSES"] = f"http://127.0.0.1:{port} {witness.public_key(store)}"
+
+
 def start_app(group: servers.Group, settings: Settings, logs: Path) -> None:
     for n in range(settings.workers):
         group.start(f"worker-{n + 1}", servers.mvq_argv("worker"), log_dir=logs)
@@ -159,7 +177,7 @@ class Supervisor:
     """Restarts the app's processes when they die, waiting 1, 2, 4 … 30 s between tries; a
     process that then stays up for a minute starts again from 1 s."""
 
-    RESTARTABLE = ("worker-", "sweeper", "api")
+    RESTARTABLE = ("worker-", "sweeper", "api", "witness")
     FIRST_DELAY, MAX_DELAY, STABLE_AFTER = 1.0, 30.0, 60.0
 
     def __init__(self, group: servers.Group) -> None:
@@ -248,6 +266,7 @@ def main() -> int:
         start_backends(group, settings, logs)
         migrate(settings.database_url)
         print_demo_accounts()
+        start_witness(group, settings, logs)
         start_app(group, settings, logs)
         running = True
         if stopping:

@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     weed_webdav_port: int = 7333
     weed_admin_port: int = 23646
     workers: int = 2
+    # The dev stack's witness (mvq witness), its own process with its own directory.
+    witness_port: int = 8790
+    # The witnesses every checkpoint goes to, "URL PUBLIC_KEY" each, comma-separated
+    # (mvq.audit.witnesses); `mvq audit verify` checks the log against what they hold.
+    witnesses: str = ""
 
     presign_ttl_seconds: int = 300
     max_upload_bytes: int = 8 * 1024**3

@@ -1,9 +1,9 @@
 """Repairs what Redis may have lost. The database is the truth: anything uploaded but not
 processed is enqueued again (job ids make that idempotent), and expired leases go back to
-the queue. Wiping Redis therefore loses no work. Each sweep also anchors the audit chain: a
-signed checkpoint of its head goes to S3 whenever the head moved, turns new audit events into
-webhook deliveries, enqueueing every endpoint with one due, and asks for a compaction of the
-shared frame index (which writes segments only when there is enough new)."""
+the queue. Wiping Redis therefore loses no work. Each sweep also anchors the audit log (a
+checkpoint of its Merkle tree, cosigned by the witnesses, goes to S3 whenever it grew), turns
+new audit events into webhook deliveries, enqueueing every endpoint with one due, and asks for
+a compaction of the shared frame index (which writes segments only when there is enough new)."""
 
 import logging
 from dataclasses import dataclass
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mvq import queue
-from mvq.audit import checkpoint
+from mvq.audit import checkpoint, witnesses
 from mvq.flows import intake
 from mvq.media.models import Media, MediaStatus
 from mvq.review import leases
@@ -62,12 +62,11 @@ def sweep(session: Session, *, now: datetime, stuck_after: timedelta) -> SweepRe
 def _anchor(session: Session) -> int:
     """1 when a new checkpoint was signed. A database that contradicts the last checkpoint is
     not signed again: the tampering stays visible to `mvq audit verify`."""
-    last = checkpoint.latest(session)
     try:
-        anchored = checkpoint.anchor(session, last=last)
+        anchored = witnesses.anchor(session)
     except checkpoint.CheckpointInvalid as exc:
-        log.error("audit chain not anchored: %s", exc)
+        log.error("audit log not anchored: %s", exc)
         return 0
     finally:
-        session.rollback()  # end the read transaction; nothing was written
-    return int(anchored is not None and anchored != last)
+        session.rollback()  # end the read transaction; the tree was committed
+    return int(anchored is not None)

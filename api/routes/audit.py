@@ -3,15 +3,15 @@ bundles, each download streamed from disk as a zip."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.responses import FileResponse, PlainTextResponse
 
 from edge.deps import PrincipalDep
 from edge.downloads import streamed
 from edge.unit_of_work import SessionDep
 from mvq.audit import signing
 from mvq.exports import archive as exports
-from mvq.exports import log
+from mvq.exports import log, tiles
 from mvq.submissions.schemas import BoundedDatetime
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -21,6 +21,32 @@ router = APIRouter(prefix="/api/v1", tags=["audit"])
 def public_key() -> dict[str, str]:
     """The Ed25519 key that signs export manifests and evidence bundles (hex, raw 32 bytes)."""
     return {"algorithm": "Ed25519", "public_key": signing.public_key_hex()}
+
+
+@router.get("/audit/log/checkpoint", response_class=PlainTextResponse)
+def log_checkpoint(session: SessionDep, principal: PrincipalDep) -> PlainTextResponse:
+    """The newest checkpoint of the audit log with its witnesses' cosignatures (C2SP
+    tlog-checkpoint in a signed note); tiles below are read against it."""
+    return PlainTextResponse(tiles.checkpoint_note(session, reader=principal))
+
+
+@router.get("/audit/log/tile/entries/{index:path}", response_class=Response)
+def log_entries(index: str, session: SessionDep, principal: PrincipalDep) -> Response:
+    """A C2SP tlog-tiles entry bundle: the events' exact bytes, the Merkle tree's leaves."""
+    n, width = tiles.parse_index(index)
+    body = tiles.entries(session, reader=principal, index=n, width=width)
+    return Response(body, media_type="application/octet-stream")
+
+
+@router.get("/audit/log/tile/{level}/{index:path}", response_class=Response)
+def log_tile(
+    level: Annotated[int, Path(ge=0, le=7)], index: str, session: SessionDep,
+    principal: PrincipalDep,
+) -> Response:  # fmt: skip
+    """A C2SP tlog-tiles hash tile: up to 256 hashes of tree level 8·level."""
+    n, width = tiles.parse_index(index)
+    body = tiles.hashes(session, reader=principal, level=level, index=n, width=width)
+    return Response(body, media_type="application/octet-stream")
 
 
 @router.get("/audit/verify")

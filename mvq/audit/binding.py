@@ -45,14 +45,19 @@ def _text(kind: Any, value: Any) -> str | None:
     return str(value)
 
 
-def digest(table: Table, values: Mapping[Any, Any]) -> str:
-    """SHA-256 of a row given as {column name: value}, native or as exported text."""
+def row_text(table: Table, values: Mapping[Any, Any]) -> dict[str, str]:
+    """The row's canonical form: {column: text} over the columns that are not null."""
     row = {}
     for column in table.columns:
         text = _text(column.type, values.get(column.name))
         if text is not None:
             row[column.name] = text
-    body = {"table": table.name, "row": row}
+    return row
+
+
+def digest(table: Table, values: Mapping[Any, Any]) -> str:
+    """SHA-256 of a row given as {column name: value}, native or as exported text."""
+    body = {"table": table.name, "row": row_text(table, values)}
     encoded = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(encoded.encode()).hexdigest()
 

@@ -1,184 +1,170 @@
-"""Signed checkpoints of the audit chain's head, kept outside the database.
+"""Signed checkpoints of the audit log's Merkle tree (mvq.audit.tree), kept outside the database.
 
-A checkpoint follows the C2SP tlog-checkpoint format that Trillian, Sigstore Rekor and Go's
-checksum database use for a log's signed tree head, wrapped in a signed note:
+A checkpoint is the C2SP tlog-checkpoint that Go's checksum database, Sigstore and every
+tlog-witness speak, in a signed note (mvq.audit.notes):
 
     mvq/audit-log/3f9c0a1b2c3d4e5f     origin: which log
-    1234                               size: events in the chain up to the head
-    q2Vx...=                           base64 of the head event's hash (our "root hash")
-    seq 1290                           extension: the head event's sequence number
-    time 2026-11-27T15:40:00.123456+00:00
+    1234                               tree size: leaves (audit events) covered
+    q2Vx...=                           base64 of the RFC 9162 root hash of those leaves
 
     — mvq/audit-log/3f9c0a1b2c3d4e5f <base64(key id || Ed25519 signature)>
+    — mvq-witness/0a1b2c3d4e5f6a7b <base64(key id || timestamp || signature)>   cosignatures
 
-A log is named by its database's address (host, port and name, or the SQLite file's absolute
-path), hashed: two databases that share a bucket, as test databases do, keep their checkpoints
-apart, and the database itself cannot rename its log. A database moved to another address
-starts a new namespace; carry the newest checkpoint over when moving it.
+The origin is derived from the log's signing key, not from the database's address: a database
+moved to another path or host is still the same log, and witnesses keep checking it.
 
-The head's hash commits to every event before it, so a database that still holds an event with
-that hash at that sequence, in an intact chain, holds the log as it was then. Each checkpoint is
-written once under its own S3 key and never replaced; the key counts down, so the newest is
-the first one a listing returns.
+The operator keeps each checkpoint (with the cosignatures it collected) in S3 under a key
+written once, newest first in a listing, per log instance: the origin and the hash of the
+log's first event, which a moved database keeps and a second database given the same key (test
+databases sharing a bucket) does not. That copy is a convenience: someone holding the storage
+keys can delete it. What they cannot delete is what the witnesses hold
+(mvq.audit.witnesses): `mvq audit verify` asks them.
 """
 
 import base64
+import binascii
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mvq import storage
-from mvq.audit import signing
+from mvq.audit import merkle, notes, signing, tree
 from mvq.audit.models import AuditEvent
-from mvq.db import utcnow
+from mvq.audit.service import event_leaf
 from mvq.errors import Conflict
 
 log = logging.getLogger(__name__)
 
 ORIGIN = "mvq/audit-log/"
 PREFIX = "audit/checkpoints/"
-_TOP = 10**12
+_TOP = 10**13
 
 
-def origin(session: Session) -> str:
-    url = session.get_bind().engine.url
-    if url.get_backend_name() == "sqlite":
-        address = str(Path(url.database or "").resolve())
-    else:
-        address = f"{url.host}:{url.port or ''}/{url.database}"
-    return ORIGIN + hashlib.sha256(address.encode()).hexdigest()[:16]
+def origin(public_key: str | None = None) -> str:
+    """The log's name, from its public key (by default this deployment's)."""
+    return notes.key_name(ORIGIN, public_key or signing.public_key_hex())
 
 
 @dataclass(frozen=True)
 class Checkpoint:
     origin: str
     size: int
-    seq: int
-    head: str
-    time: datetime
+    root: bytes
 
     def text(self) -> str:
-        root = base64.b64encode(bytes.fromhex(self.head)).decode()
-        return f"{self.origin}\n{self.size}\n{root}\nseq {self.seq}\ntime {self.time.isoformat()}\n"
+        return f"{self.origin}\n{self.size}\n{base64.b64encode(self.root).decode()}\n"
 
-    def key(self) -> str:
+    def key(self, instance: str) -> str:
         log_id = self.origin.removeprefix(ORIGIN)
-        return f"{PREFIX}{log_id}/{_TOP - self.seq:012d}-{self.seq}-{self.head}.txt"
+        name = f"{_TOP - self.size:013d}-{self.size}-{self.root.hex()}.txt"
+        return f"{PREFIX}{log_id}/{instance}/{name}"
 
 
 class CheckpointInvalid(Conflict):
     """A checkpoint whose signature or text does not check out, or a database that contradicts
-    the newest one: nothing is signed or exported then (a 409 through the API)."""
+    one: nothing is signed or exported then (a 409 through the API)."""
 
     code = "checkpoint_contradicted"
 
 
-def parse(note: str, *, public_key: str | None = None) -> Checkpoint:
-    """The checkpoint in a signed note, its signature checked (by default against this
-    deployment's key)."""
-    name = note.split("\n", 1)[0]
-    if not name.startswith(ORIGIN):
-        raise CheckpointInvalid(f"not an mvq audit checkpoint: {name[:80]!r}")
-    text = signing.open_note(note, name=name, public_key=public_key or signing.public_key_hex())
-    if text is None:
-        raise CheckpointInvalid("the checkpoint's signature does not verify")
-    lines = text.splitlines()
+def parse_text(text: str) -> Checkpoint:
+    lines = text.split("\n")
     try:
-        _, size, root, seq, when = lines[:5]
-        if not seq.startswith("seq ") or not when.startswith("time "):
-            raise ValueError("unexpected lines")
-        return Checkpoint(
-            origin=name,
-            size=int(size),
-            seq=int(seq.removeprefix("seq ")),
-            head=base64.b64decode(root, validate=True).hex(),
-            time=datetime.fromisoformat(when.removeprefix("time ")),
-        )
-    except ValueError as exc:
+        name, size, root = lines[:3]
+        found = Checkpoint(name, int(size), base64.b64decode(root, validate=True))
+    except (ValueError, binascii.Error) as exc:
         raise CheckpointInvalid(f"the checkpoint is malformed: {exc}") from exc
-
-
-def current(session: Session) -> Checkpoint | None:
-    """The chain's head now, or None for an empty chain."""
-    head = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    if head is None:
-        return None
-    size = session.scalar(select(func.count()).where(AuditEvent.seq <= head.seq))
-    return Checkpoint(
-        origin=origin(session), size=int(size or 0), seq=head.seq, head=head.hash, time=utcnow()
-    )
-
-
-def check(session: Session, checkpoint: Checkpoint) -> str | None:
-    """What is wrong with the database against `checkpoint`, or None. The chain itself is
-    checked from genesis by `verify_chain`; this says whether it still reaches the head."""
-    at = session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == checkpoint.seq))
-    if at is None:
-        last = session.scalar(select(func.max(AuditEvent.seq)))
-        return (
-            f"checkpoint of {checkpoint.time.isoformat()} has event {checkpoint.seq}, "
-            f"the database {'ends at ' + str(last) if last else 'has none'}: truncated"
-        )
-    if at != checkpoint.head:
-        return (
-            f"event {checkpoint.seq} has another hash than the checkpoint of "
-            f"{checkpoint.time.isoformat()}: the chain was rewritten"
-        )
-    size = session.scalar(select(func.count()).where(AuditEvent.seq <= checkpoint.seq))
-    if size != checkpoint.size:
-        return f"{size} events up to {checkpoint.seq}, the checkpoint says {checkpoint.size}"
-    return None
-
-
-def latest(session: Session) -> Checkpoint | None:
-    """The newest checkpoint of this database's log in S3, its signature checked; None when
-    there is none yet."""
-    name = origin(session)
-    key = storage.first_key(f"{PREFIX}{name.removeprefix(ORIGIN)}/")
-    if key is None:
-        return None
-    found = parse(storage.get_bytes(key).decode())
-    if found.origin != name:
-        raise CheckpointInvalid(f"{key} is signed for another log, {found.origin}")
+    if len(found.root) != 32 or found.size < 0 or str(found.size) != size:
+        raise CheckpointInvalid("the checkpoint is malformed")
     return found
 
 
-def write(checkpoint: Checkpoint) -> str:
-    """Signs and stores `checkpoint` under a key of its own; returns the signed note. A key
-    that exists already holds this same head, so it is left as it is."""
-    note = signing.sign_note(checkpoint.text(), name=checkpoint.origin)
-    storage.put_once(checkpoint.key(), note.encode(), content_type="text/plain; charset=utf-8")
-    return note
+def parse(note: str, *, public_key: str | None = None) -> Checkpoint:
+    """The checkpoint in a signed note, its log signature checked (by default against this
+    deployment's key, whose origin it must carry)."""
+    key = public_key or signing.public_key_hex()
+    try:
+        text, lines = notes.split(note)
+    except ValueError as exc:
+        raise CheckpointInvalid(str(exc)) from exc
+    found = parse_text(text)
+    if found.origin != origin(key):
+        raise CheckpointInvalid(f"not this log's checkpoint: {found.origin[:80]!r}")
+    if not notes.signed_by(text, lines, name=found.origin, public_key=key):
+        raise CheckpointInvalid("the checkpoint's signature does not verify")
+    return found
 
 
-def anchor(session: Session, *, last: Checkpoint | None) -> Checkpoint | None:
-    """Signs the head if it moved since `last` (the newest checkpoint), but only for a database
-    that still agrees with `last`, as a witness cosigns only a consistent log. Returns the
-    newest checkpoint; raises CheckpointInvalid when the database contradicts `last`."""
-    if last is not None:
-        problem = check(session, last)
-        if problem is not None:
-            raise CheckpointInvalid(problem)
-    now = current(session)
-    if now is None or (last is not None and now.seq == last.seq):
-        return last
-    write(now)
-    return now
+def sign(checkpoint: Checkpoint) -> str:
+    line = notes.sign(signing.private_key(), name=checkpoint.origin, text=checkpoint.text())
+    return notes.join(checkpoint.text(), [line])
+
+
+def current(session: Session) -> Checkpoint | None:
+    """The tree now, every event integrated (the caller commits), or None while empty."""
+    size = tree.integrate(session)
+    return None if size == 0 else Checkpoint(origin(), size, tree.root(session, size))
+
+
+def check(session: Session, checkpoint: Checkpoint) -> str | None:
+    """What is wrong with the database's tree against `checkpoint`, or None. Whether the tree
+    matches the events is `mvq audit verify`'s walk; this says whether it extends `checkpoint`."""
+    size = tree.size(session)
+    if checkpoint.size > size:
+        return f"a checkpoint covers {checkpoint.size} events, the log has {size}: truncated"
+    try:
+        root = tree.root(session, checkpoint.size)
+    except merkle.ProofError as exc:
+        return f"the tree cannot be read: {exc}"
+    if checkpoint.size and root != checkpoint.root:
+        return (
+            f"the first {checkpoint.size} events have another root than the checkpoint: "
+            "the log was rewritten"
+        )
+    return None
+
+
+def instance(session: Session) -> str | None:
+    """Which copy of the log this database is, for the S3 keys: its first event's hash."""
+    first = session.scalar(select(AuditEvent).order_by(AuditEvent.seq).limit(1))
+    return None if first is None else hashlib.sha256(event_leaf(first)).hexdigest()[:16]
+
+
+def latest(session: Session) -> tuple[Checkpoint, str] | None:
+    """The newest checkpoint of this log in S3 and its note, signature checked."""
+    name = instance(session)
+    if name is None:
+        return None
+    key = storage.first_key(f"{PREFIX}{origin().removeprefix(ORIGIN)}/{name}/")
+    if key is None:
+        return None
+    note = storage.get_bytes(key).decode()
+    return parse(note), note
+
+
+def store(session: Session, checkpoint: Checkpoint, note: str) -> None:
+    """Written once under its own key; a key that exists already holds this same tree."""
+    name = instance(session)
+    assert name is not None, "a checkpoint of an empty log"
+    key = checkpoint.key(name)
+    storage.put_once(key, note.encode(), content_type="text/plain; charset=utf-8")
 
 
 def sign_head(session: Session) -> str | None:
-    """At an export: the head, checked against the newest checkpoint, signed and stored; the
-    signed note goes into the export's manifest. None for an empty chain."""
+    """At an export: the tree now, checked against the newest stored checkpoint, signed and
+    stored; the signed note goes into the export's manifest. None for an empty log."""
     last = latest(session)
-    problem = check(session, last) if last is not None else None
+    problem = check(session, last[0]) if last is not None else None
     if problem is not None:
         raise CheckpointInvalid(problem)
     now = current(session)
-    return None if now is None else write(now)
+    if now is None:
+        return None
+    if last is not None and last[0] == now:
+        return last[1]
+    note = sign(now)
+    store(session, now, note)
+    return note

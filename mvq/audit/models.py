@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import JSON, BigInteger, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mvq.db import Base, utcnow
@@ -35,3 +35,26 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditLeaf(Base):
+    """Which event is which leaf of the log's Merkle tree (mvq.audit.tree): leaves are the
+    events in `seq` order, numbered from 0 without gaps where `seq` may have some."""
+
+    __tablename__ = "audit_leaves"
+
+    leaf_index: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    # No foreign key: the tree is derived from the events, and `mvq audit verify` recomputes
+    # it from them; a key would only make every event deletion a two-table statement.
+    seq: Mapped[int] = mapped_column(unique=True)
+
+
+class AuditTreeNode(Base):
+    """A complete subtree's hash: level 0 the leaf hashes, level L the node over leaves
+    idx·2^L to (idx+1)·2^L - 1. Proofs and tiles are read from here in one query each."""
+
+    __tablename__ = "audit_tree_nodes"
+
+    level: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))

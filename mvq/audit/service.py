@@ -30,9 +30,16 @@ def hash_fields(fields: dict[str, Any]) -> str:
     return hashlib.sha256(canonical({k: fields[k] for k in HASHED_FIELDS})).hexdigest()
 
 
-def event_hash(event: AuditEvent) -> str:
+def event_leaf(event: AuditEvent) -> bytes:
+    """The event's canonical encoding: what its chain `hash` covers, and its leaf in the
+    Merkle tree (mvq.audit.tree), so a receipt carries these bytes and nothing re-encodes."""
     fields = {k: getattr(event, k) for k in HASHED_FIELDS}
-    return hash_fields(fields | {"occurred_at": event.occurred_at.isoformat()})
+    fields["occurred_at"] = event.occurred_at.isoformat()
+    return canonical(fields)
+
+
+def event_hash(event: AuditEvent) -> str:
+    return hashlib.sha256(event_leaf(event)).hexdigest()
 
 
 def chain_head(session: Session) -> str:

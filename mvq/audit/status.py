@@ -49,7 +49,7 @@ def verify(session: Session, *, actor: str) -> Verification:
     problem = report.problem
     if problem is None:
         latest = checkpoint.latest(session)
-        problem = None if latest is None else checkpoint.check(session, latest)
+        problem = None if latest is None else checkpoint.check(session, latest[0])
     data: dict[str, Any] = {
         "ok": problem is None, "events": report.events, "up_to": up_to,
         "head": report.head, "first_bad_seq": report.first_bad_seq, "problem": problem,
@@ -91,4 +91,6 @@ def anchor(session: Session) -> Anchor:
         latest = checkpoint.latest(session)
     except checkpoint.CheckpointInvalid as exc:
         return Anchor(None, exc.message)
-    return Anchor(latest, None if latest is None else checkpoint.check(session, latest))
+    if latest is None:
+        return Anchor(None, None)
+    return Anchor(latest[0], checkpoint.check(session, latest[0]))

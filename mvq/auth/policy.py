@@ -131,6 +131,18 @@ def may_see_claim(principal: Principal, *, claim_unit_id: str) -> bool:
     return is_staff(principal) and principal.unit_id != claim_unit_id
 
 
+def may_read_receipt(
+    principal: Principal, *, entry_unit_id: str, entry_type: str, entry_actor_id: str | None
+) -> bool:
+    """A ledger entry's receipt: its unit, the marketplace for the debits it made itself,
+    auditors and the command line's operator."""
+    if acts_for_unit(principal):
+        return principal.unit_id == entry_unit_id
+    if is_service_account(principal.role) and principal.kind == "staff":
+        return entry_type == "debit" and entry_actor_id == principal.user_id
+    return principal.kind == "cli" or (principal.kind == "staff" and principal.role in AUDITORS)
+
+
 def may_see_webhook(principal: Principal, *, endpoint_unit_id: str | None) -> bool:
     """Admins see every endpoint; a unit its own unit's; the marketplace's account the
     marketplace's (those of no unit), which hear of every unit."""

@@ -189,8 +189,9 @@ def export(
             # The export's events continue the chain from here: the previous export's head.
             "starts_after": first_prev or GENESIS,
             "head": last_hash,
-            "database_head": checkpoint.parse(note).head if note else chain_head(session),
-            # The signed checkpoint of that head, also kept in S3 under a key never replaced.
+            "database_head": chain_head(session),
+            # The signed checkpoint of the log's Merkle tree then, also kept in S3 under a key
+            # never replaced.
             "checkpoint": note,
         },
     }

@@ -1,10 +1,12 @@
 """The row binding and the signed checkpoint, without servers."""
 
+import hashlib
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from mvq.audit import binding, checkpoint, signing
+from mvq.audit import binding, checkpoint, notes, signing, witness
 from mvq.scoring.models import LedgerEntry
 
 ROW = {
@@ -44,28 +46,34 @@ def test_check_rows_names_edited_unbound_and_missing_rows() -> None:
     ]
 
 
-def test_a_checkpoint_is_a_signed_note_that_round_trips_and_refuses_edits() -> None:
-    made = checkpoint.Checkpoint(
-        origin="mvq/audit-log/0123456789abcdef",
-        size=12,
-        seq=14,
-        head="ab" * 32,
-        time=datetime(2026, 11, 27, tzinfo=UTC),
-    )
-    note = signing.sign_note(made.text(), name=made.origin)
+def test_a_checkpoint_is_a_note_named_by_its_key_that_round_trips_and_refuses_edits() -> None:
+    made = checkpoint.Checkpoint(origin=checkpoint.origin(), size=12, root=bytes([0xAB]) * 32)
+    note = checkpoint.sign(made)
     lines = note.splitlines()
-    assert lines[:3] == [
-        "mvq/audit-log/0123456789abcdef",
-        "12",
-        "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=",
-    ]
-    assert lines[5] == "" and lines[6].startswith("\u2014 mvq/audit-log/0123456789abcdef ")
+    public = signing.public_key_hex()
+    assert made.origin == "mvq/audit-log/" + hashlib.sha256(bytes.fromhex(public)).hexdigest()[:16]
+    assert lines[1:3] == ["12", "q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s="]
+    assert lines[3] == "" and lines[4].startswith(f"\u2014 {made.origin} ")
     assert checkpoint.parse(note) == made
     with pytest.raises(checkpoint.CheckpointInvalid, match="signature"):
         checkpoint.parse(note.replace("\n12\n", "\n11\n"))
-    other_key = "00" * 32
-    with pytest.raises(checkpoint.CheckpointInvalid, match="signature"):
-        checkpoint.parse(note, public_key=other_key)
-    assert made.key() == f"audit/checkpoints/0123456789abcdef/999999999986-14-{made.head}.txt"
-    newer = checkpoint.Checkpoint(made.origin, 13, 15, "cd" * 32, made.time)
-    assert newer.key() < made.key()  # the newest lists first
+    other = Ed25519PrivateKey.generate()
+    with pytest.raises(checkpoint.CheckpointInvalid, match="not this log"):
+        checkpoint.parse(note, public_key=notes.public_hex(other))
+    assert made.key("i").endswith(f"/i/9999999999988-12-{made.root.hex()}.txt")
+    newer = checkpoint.Checkpoint(made.origin, 13, bytes(32))
+    assert newer.key("i") < made.key("i")  # the newest lists first
+
+
+def test_a_cosignature_is_a_timestamped_note_signature_of_its_own_type() -> None:
+    made = checkpoint.Checkpoint(origin=checkpoint.origin(), size=3, root=bytes(32))
+    key = Ed25519PrivateKey.generate()
+    name = witness.witness_name(notes.public_hex(key))
+    line = notes.cosign(key, name=name, text=made.text(), timestamp=1_700_000_000)
+    text, lines = notes.split(notes.join(made.text(), [line]))
+    found = notes.cosigned_by(text, lines, name=name, public_key=notes.public_hex(key))
+    assert found == notes.Cosignature(name, 1_700_000_000)
+    # A cosignature is not a note signature: its key id and its message differ.
+    assert not notes.signed_by(text, lines, name=name, public_key=notes.public_hex(key))
+    assert notes.cosigned_by(made.text().replace("\n3\n", "\n4\n"), lines, name=name,
+                             public_key=notes.public_hex(key)) is None  # fmt: skip

@@ -7,7 +7,7 @@ template (unit.html), so they are translated with the rest of it."""
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from edge.deps import NowDep
 from edge.unit_of_work import SessionDep, discard_so_far
@@ -15,7 +15,7 @@ from mvq import claims
 from mvq.auth import service as auth
 from mvq.errors import DomainError, Forbidden
 from mvq.review import appeals
-from mvq.scoring import ledger
+from mvq.scoring import ledger, receipts
 from mvq.submissions.models import SubmissionStatus
 from web.deps import WebFormUserDep, WebUser, WebUserDep
 from web.templating import render, url_for
@@ -67,6 +67,15 @@ def unit_page(
         appealed=appealed,
         error=error,
     )
+
+
+@router.get("/unit/ledger/{entry_id}/receipt.json", response_class=JSONResponse)
+def entry_receipt(entry_id: str, user: WebUserDep, session: SessionDep) -> JSONResponse:
+    """A ledger entry's receipt as a file to keep (docs/RECEIPTS.md)."""
+    _member(user)
+    found = receipts.build(session, entry_id=entry_id, reader=user.principal)
+    disposition = f'attachment; filename="receipt-{entry_id}.json"'
+    return JSONResponse(found, headers={"Content-Disposition": disposition})
 
 
 @router.post("/unit/claims/{submission_id}/appeal", response_class=RedirectResponse)
