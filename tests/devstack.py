@@ -47,6 +47,7 @@ def port_env() -> dict[str, str]:
         env.pop(name, None)
     env["MVQ_PORT"] = str(servers.free_port())
     env["MVQ_REDIS_PORT"] = str(servers.free_port())
+    env["MVQ_WITNESS_PORT"] = str(servers.free_port())
     for name in WEED_PORTS:
         env[f"MVQ_{name}_PORT"] = str(servers.free_port(with_grpc=True))
     return env

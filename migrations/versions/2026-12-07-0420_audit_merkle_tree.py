@@ -4,8 +4,8 @@ The audit events become the leaves of an RFC 9162 Merkle tree: `audit_leaves` nu
 `audit_tree_nodes` keeps every complete subtree's hash (leaves at level 0), filled by
 mvq.audit.tree.integrate from the events.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-07 04:20:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0019"
-down_revision: str | None = "0018"
+revision: str = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

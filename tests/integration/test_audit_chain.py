@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 from mvq import storage
 from mvq.audit import checkpoint, tree
@@ -19,6 +18,7 @@ from mvq.scoring import ledger
 from mvq.scoring.models import EntryType, LedgerEntry
 from testkit import harness
 from testkit.people import make_unit
+from tests.audit_attacks import unlock
 from tests.helpers import NOW, queued_item, reviewer
 
 
@@ -42,16 +42,6 @@ def append_events(url: str, count: int) -> None:
                 data={"n": n},
             )
         session.commit()
-
-
-def unlock(session: Session, table: str) -> None:
-    """What an attacker with the database file or a superuser login does first: switch off
-    the triggers that keep `table` append-only."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
-    else:
-        for verb in ("update", "delete"):
-            session.execute(text(f"DROP TRIGGER {table}_refuse_{verb}"))
 
 
 def verify(url: str) -> harness.subprocess.CompletedProcess[str]:

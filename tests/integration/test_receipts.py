@@ -14,9 +14,9 @@ from mvq.auth.models import Role
 from mvq.db import session_factory
 from mvq.scoring import ledger
 from mvq.scoring.models import EntryType, LedgerEntry
-from tests import harness
-from tests.integration.conftest import make_staff, make_unit
-from tests.integration.test_rewrites_caught import WitnessProcess, start_witness
+from testkit import harness
+from testkit.people import make_staff, make_unit
+from tests.witnesses import WitnessProcess, start_witness
 
 
 @pytest.fixture(scope="module")

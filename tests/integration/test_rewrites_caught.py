@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from deploy import servers
 from mvq import storage
 from mvq.audit import binding, checkpoint, signing, tree
 from mvq.audit import service as audit
@@ -24,28 +23,10 @@ from mvq.auth import policy
 from mvq.db import session_factory
 from mvq.scoring import ledger, receipts
 from mvq.scoring.models import EntryType, LedgerEntry
-from tests import harness
-from tests.integration.conftest import make_unit
-from tests.integration.test_audit_chain import unlock
-
-
-@dataclass
-class WitnessProcess:
-    url: str
-    public_key: str
-    proc: subprocess.Popen[str]
-
-
-def start_witness(store: Path, log_key: str) -> WitnessProcess:
-    port = servers.free_port()
-    argv = servers.mvq_argv("witness", "--store", str(store), "--port", str(port),
-                            "--log-key", log_key)  # fmt: skip
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=harness.ROOT)
-    assert proc.stdout is not None
-    ready = proc.stdout.readline()  # "witness NAME key HEX on URL for ORIGINS"
-    assert ready.startswith("witness "), ready
-    servers.wait_for_port(port)
-    return WitnessProcess(f"http://127.0.0.1:{port}", ready.split()[3], proc)
+from testkit import harness
+from testkit.people import make_unit
+from tests.audit_attacks import unlock
+from tests.witnesses import WitnessProcess, start_witness
 
 
 @dataclass
