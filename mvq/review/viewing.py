@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
 from mvq.auth import policy
+from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
 from mvq.errors import NotFound
 from mvq.media.models import Media
@@ -18,6 +19,7 @@ from mvq.submissions.models import Flag, Submission
 def record_footage_view(session: Session, *, viewer: Principal, item_id: str) -> None:
     """The `media.viewed` event for the item's claim, naming the stored originals the page
     plays: the claim's own, and those of matching claims the viewer may see (side by side)."""
+    policy.require(viewer, Action.view_queue)  # as opening the item page asks
     item = session.get(ReviewItem, item_id)
     submission = session.get(Submission, item.submission_id) if item else None
     if item is None or submission is None or not leases.may_view(viewer, submission=submission):

@@ -156,8 +156,8 @@ def _pids_of(dev: Dev, marker: str) -> set[int]:
     return {pid for pid, cmd in _children(dev.runner).items() if re.search(marker, cmd)}
 
 
-# The media workers' command lines end at `worker`; the webhooks worker's names its queue.
-@pytest.mark.parametrize(("kind", "marker"), [("worker-", r" worker $"), ("api", "uvicorn")])
+# The media workers' command lines end at `-m workers`; the webhooks worker's names its queue.
+@pytest.mark.parametrize(("kind", "marker"), [("worker-", r" -m workers $"), ("api", "uvicorn")])
 def test_killed_process_is_restarted(dev: Dev, uploaded: str, kind: str, marker: str) -> None:
     before = _pids_of(dev, marker)
     old = min(before)

@@ -102,6 +102,12 @@ API: dict[tuple[str, str], Access | Open] = {
     ("POST", "/api/v1/units/{unit_id}/token/revoke"): Access(ADMINS),
     ("POST", "/api/v1/units/{unit_id}/token/rotate"): Access(ADMINS),
     ("GET", "/api/v1/audit/verify"): Access(AUDITORS),
+    ("GET", "/api/v1/audit/log/checkpoint"): Access(AUDITORS),
+    ("GET", "/api/v1/audit/log/tile/{level}/{index:path}"): Access(AUDITORS),
+    ("GET", "/api/v1/audit/log/tile/entries/{index:path}"): Access(AUDITORS),
+    # Whether an entry exists is not told to anyone who may not read its receipt.
+    ("GET", "/api/v1/ledger/{entry_id}/receipt"): Access(UNIT | AUDITORS | {"marketplace"},
+                                                      refused=404),
     ("GET", "/api/v1/audit/events"): Access(AUDITORS),
     ("GET", "/api/v1/audit/export"): Access(AUDITORS),
     # Webhooks: admins manage them; an endpoint is read and replayed by whoever may see it
@@ -137,6 +143,7 @@ PAGES: dict[tuple[str, str], Access | Open] = {
     ("GET", "/review"): Access(STAFF),
     ("GET", "/review/stats"): Access(STAFF),
     ("GET", "/review/{item_id}"): Access(STAFF),
+    ("POST", "/review/{item_id}/viewed"): Access(STAFF),
     ("POST", "/review/claim"): Access(REVIEWERS),
     ("POST", "/review/undo"): Access(REVIEWERS),
     ("POST", "/review/{item_id}/claim"): Access(REVIEWERS),
@@ -158,6 +165,8 @@ PAGES: dict[tuple[str, str], Access | Open] = {
     ("POST", "/audit/export.zip"): Access(AUDITORS),
     ("POST", "/audit/evidence.zip"): Access(AUDITORS | SENIORS),
     ("GET", "/unit"): Access(UNIT),
+    ("GET", "/unit/ledger/{entry_id}/receipt.json"): Access(UNIT),
+    ("GET", "/docs"): Open("the API's documentation, public as /openapi.json is"),
     ("GET", "/unit/upload"): Access(UNIT),
     ("GET", "/unit/upload/position"): Access(UNIT),
     ("POST", "/unit/claims/{submission_id}/appeal"): Access(UNIT),
@@ -214,12 +223,13 @@ def objects(stack: harness.Stack, accounts: Accounts) -> dict[str, str]:
         assert endpoint.status_code == 201, endpoint.text
     return {"item_id": item.id, "submission_id": item.submission_id, "unit_id": spare_unit,
             "endpoint_id": endpoint.json()["id"], "media_id": "none", "decision_id": "none",
+            "entry_id": "none", "level": "0", "index": "000",
             "appeal_id": "none", "dispute_id": "none", "version_id": "none",
             "user_id": "none"}  # fmt: skip
 
 
 def concrete(path: str, objects: dict[str, str]) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: objects[m[1]], path)
+    return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: objects[m[1]], path)
 
 
 def error_code(response: Any) -> str:
