@@ -165,6 +165,8 @@ def claim_item(
         leases.claim_item(session, reviewer=user.principal, item_id=item_id, now=now,
                            lease_seconds=get_settings().lease_seconds)  # fmt: skip
     except (Conflict, Forbidden) as exc:
+        if isinstance(exc, Forbidden) and exc.code != "conflict_of_interest":
+            raise  # the role's refusal is the answer; a conflict is told on the item's page
         discard_so_far(session)
         return redirect(request, "item_page", item_id=item_id, message=lease_error(exc))
     return redirect(request, "item_page", item_id=item_id)
