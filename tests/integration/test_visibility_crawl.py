@@ -22,6 +22,7 @@ from sqlalchemy import select
 from mvq.auth.models import Role, StaffUser
 from mvq.db import session_factory
 from mvq.review.models import ReviewItem
+from mvq.scoring.models import LedgerEntry
 from mvq.webhooks.models import WebhookEndpoint
 from testkit import harness
 from testkit.people import make_login, make_staff, web_login
@@ -123,12 +124,19 @@ def test_every_get_route_hides_the_linked_units_claims(stack: harness.Stack, cop
         session.add_all(hooks)
         session.commit()
         webhooks = [h.id for h in hooks]
+        entries = list(session.scalars(select(LedgerEntry.id)))
     values = {
         "unit_id": [copies.unit_a, copies.unit_b],
         "submission_id": [copies.a_claim, copies.b_claim, copies.b_disputed, copies.b_appealed],
         "item_id": items,
         "user_id": users[:6],
         "endpoint_id": webhooks,
+        # The copies hold no ledger entries yet: the receipt routes are walked with an id that
+        # names none (a 404); receipts of the linked unit's entries are still to be crawled.
+        "entry_id": entries or ["none"],
+        # The audit log's tiles: the first of each kind.
+        "level": ["0"],
+        "index": ["000"],
     }
     starts = [url for path in get_routes() for url in fill(path, values)]
     s3_url = stack.env["MVQ_S3_ENDPOINT_URL"].rstrip("/")
