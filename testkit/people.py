@@ -139,14 +139,6 @@ def units(count: int) -> list[tuple[str, str]]:
 
 
 def staff_token(role: Role) -> str:
+    """A new member of staff's API token, in a session of its own."""
     with session_factory()() as session:
-        user, _ = auth.create_user(
-            session,
-            email=f"{role}-{uuid.uuid4().hex[:8]}@sys.mvq",
-            role=role,
-            unit_id=None,
-            actor="test",
-        )
-        token = auth.issue_staff_token(session, user=user, now=utcnow(), second_factor=True)
-        session.commit()
-    return token
+        return make_staff(session, role)
