@@ -233,7 +233,7 @@ def print_demo_accounts() -> None:
     print(f"  unit  {demo.unit_name}  id={demo.unit_id}  token={demo.unit_token}")
     for email, role, password in demo.staff:
         print(f"  {role:<9} {email:<24} password={password}")
-    print()
+    print(flush=True)  # shown now, whether stdout is a terminal or a file
 
 
 class Interrupted(Exception):
@@ -272,7 +272,8 @@ def main() -> int:
         if stopping:
             return 0
         print(
-            f"mvq is up on http://{settings.host}:{settings.port}  (logs in {logs}; Ctrl-C stops)"
+            f"mvq is up on http://{settings.host}:{settings.port}  (logs in {logs}; Ctrl-C stops)",
+            flush=True,
         )
         tightened = time.monotonic()
         while not stopping:
