@@ -53,12 +53,19 @@ def wanted_ports(settings: Settings) -> dict[int, str]:
     return wanted
 
 
-def taken_ports(settings: Settings) -> list[str]:
-    return [
-        f"port {port} ({variable}) is already in use"
-        for port, variable in sorted(wanted_ports(settings).items())
-        if not servers.port_is_free(port)
-    ]
+def port_problems(settings: Settings) -> list[str]:
+    """Why a port this run needs cannot be had: out of range (SeaweedFS adds 10000 for its gRPC
+    twin, so a high ephemeral port like 59287 has none), or already in use."""
+    problems = []
+    for port, variable in sorted(wanted_ports(settings).items()):
+        if not 0 < port < 65536:
+            problems.append(
+                f"port {port} ({variable}) is outside 1-65535; SeaweedFS ports need their "
+                f"+{servers.GRPC_OFFSET} twin, so keep them below {65536 - servers.GRPC_OFFSET}"
+            )
+        elif not servers.port_is_free(port):
+            problems.append(f"port {port} ({variable}) is already in use")
+    return problems
 
 
 class StartFailed(RuntimeError):
@@ -242,9 +249,9 @@ class Interrupted(Exception):
 
 def main() -> int:
     settings = get_settings()
-    taken = taken_ports(settings)
-    if taken:
-        print("mvq dev: cannot start, nothing was started:", *taken, sep="\n  ", file=sys.stderr)
+    problems = port_problems(settings)
+    if problems:
+        print("mvq dev: cannot start, nothing was started:", *problems, sep="\n  ", file=sys.stderr)
         print("Stop what holds it, or move it with the variable named.", file=sys.stderr)
         return 1
     make_private(settings.data_dir)

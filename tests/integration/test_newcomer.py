@@ -108,8 +108,8 @@ def test_make_dev_as_the_readme_says(clone: Path, tank_clip: Path, tmp_path: Pat
 
 @pytest.fixture
 def taken_port() -> Iterator[int]:
-    with socket.socket() as holder:
-        holder.bind(("127.0.0.1", 0))
+    with socket.socket() as holder:  # with room for its gRPC twin: an S3 port needs one
+        holder.bind(("127.0.0.1", servers.free_port(with_grpc=True)))
         holder.listen()
         yield int(holder.getsockname()[1])
 
