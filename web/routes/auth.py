@@ -9,6 +9,7 @@ code page, or the enrolment page if they have no factor yet, and nothing else.
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
@@ -257,10 +258,14 @@ def _enrol_page(
     )
 
 
-def _refused(exc: Unauthenticated | RateLimited, page: Response) -> Response:
+def _refused(exc: Unauthenticated | RateLimited, page: Callable[[str, int], Response]) -> Response:
+    """A wrong code shows the same step again (401); too many tries say so (429) and when to
+    come back."""
     if isinstance(exc, RateLimited):
-        page.headers["Retry-After"] = str(exc.retry_after)
-    return page
+        shown = page("rate_limited", 429)
+        shown.headers["Retry-After"] = str(exc.retry_after)
+        return shown
+    return page("bad_otp", 401)
 
 
 @router.get("/login/code", response_model=None)
@@ -292,15 +297,9 @@ def login_code(
             session, user=user, code=code, client=client_address(request), now=now, via="web"
         )
     except (Unauthenticated, RateLimited) as exc:
-        limited = isinstance(exc, RateLimited)
-        page = _code_page(
-            request,
-            cookie,
-            next,
-            error="rate_limited" if limited else "bad_otp",
-            status=429 if limited else 401,
+        return _refused(
+            exc, lambda error, status: _code_page(request, cookie, next, error=error, status=status)
         )
-        return _refused(exc, page)
     return _signed_in(request, session, user=user, next=next, now=now, second_factor_given=True)
 
 
@@ -333,17 +332,12 @@ def login_enrol(
             session, user=user, code=code, client=client_address(request), now=now
         )
     except (Unauthenticated, RateLimited) as exc:
-        limited = isinstance(exc, RateLimited)
-        page = _enrol_page(
-            request,
-            session,
-            user,
-            cookie,
-            next,
-            error="rate_limited" if limited else "bad_otp",
-            status=429 if limited else 401,
+        return _refused(
+            exc,
+            lambda error, status: _enrol_page(
+                request, session, user, cookie, next, error=error, status=status
+            ),
         )
-        return _refused(exc, page)
     shown = render(
         request, "login_recovery.html", user=None, codes=codes, target=_target(request, user, next)
     )
