@@ -33,8 +33,10 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy mvq edge api web asgi workers cli deploy
 
+# Two workers (the CI machine's two cores), each with its own Redis, SeaweedFS, Postgres and
+# ports; tests/conftest.py keeps each module on one worker.
 test: install lint typecheck
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadgroup
 
 # The system scenarios alone (faults, hostile corpus); `make test` runs them too.
 test-system: install

@@ -15,6 +15,19 @@ from testkit import harness
 from tests import devstack
 
 BACKENDS = ["sqlite", "postgres"]
+# Modules that run `make dev` in one shared copy of the tree (whose first start builds a venv).
+MAKE_DEV_MODULES = {"tests.integration.test_newcomer", "tests.integration.test_dev_hardening"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs modules in parallel (pytest-xdist, `--dist loadgroup`), each worker with
+    backing servers of its own. A module stays whole on one worker, so its module-scoped stack
+    starts once; the `make dev` modules share a worker, so the tree's copy builds one venv."""
+    for item in items:
+        module = getattr(item.module, "__name__", "") if hasattr(item, "module") else ""
+        group = "make-dev" if module in MAKE_DEV_MODULES else module
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
