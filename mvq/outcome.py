@@ -41,8 +41,10 @@ def of_claim(session: Session, *, submission: Submission) -> OutcomeOut:
     dispute = None
     if found is not None:
         held, member = found
+        # A dispute that settled itself has no senior's note (its note says how it settled).
+        note = held.note if held.settled_by is not None else None
         dispute = DisputeShareOut(status=held.status, share=member.share, total=held.points,
-                                  note=held.note, settled_at=held.settled_at)  # fmt: skip
+                                  note=note, settled_at=held.settled_at)  # fmt: skip
     if _awaiting_second(session, submission):
         return told.model_copy(update={"kind": "awaiting_second"})
     if submission.status == S.approved and decision is not None:

@@ -4,6 +4,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -180,7 +181,7 @@ def get_any(session: Session, *, submission_id: str) -> Submission:
     return submission
 
 
-def _visible(principal: Principal, status: str | None) -> Select[tuple[Submission]]:
+def _visible(principal: Principal, status: str | None) -> Select[Any]:
     _may_read_claims(principal)
     stmt = select(Submission)
     if policy.acts_for_unit(principal):

@@ -98,7 +98,7 @@ def unit_claim_page(
     _member(user)
     row = claims.one_for_unit(session, principal=user.principal, submission_id=submission_id,
                               now=now)  # fmt: skip
-    return render(request, "unit_claim.html", user=user, row=row, appealed=appealed,
+    return render(request, "unit_claim.html", user=user, row=row, c=row.claim, appealed=appealed,
                   error=error)  # fmt: skip
 
 
