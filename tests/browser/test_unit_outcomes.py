@@ -54,11 +54,12 @@ def lost(stack: harness.Stack) -> Lost:
         # approval, approved.
         rejected = claim(session, unit, "artillery")
         decide(session, first_look, rejected.id, "reject")
-        waiting = claim(session, unit, "mlrs")
-        decide(session, second_look, waiting.id, "approve")
         approved = claim(session, unit, "apc")
         decide(session, first_look, approved.id, "approve")
-    return Lost(unit, winner_unit, winner.id, mine.id, [rejected.id, waiting.id, approved.id])
+        # Last: its item stays first in the queue, waiting for the second look.
+        waiting = claim(session, unit, "mlrs")
+        decide(session, second_look, waiting.id, "approve")
+    return Lost(unit, winner_unit, winner.id, mine.id, [rejected.id, approved.id, waiting.id])
 
 
 @pytest.fixture(scope="module")
