@@ -31,12 +31,6 @@ def of_claim(session: Session, *, submission: Submission) -> OutcomeOut:
             LedgerEntry.entry_type.in_([EntryType.award, EntryType.reversal]),
         )
     )
-    told = OutcomeOut(
-        kind="undecided",
-        points=int(points or 0),
-        appeal=appeal.status if appeal else None,
-        reversals=reversals(session, submission_id=submission.id),
-    )
     found = member_of(session, submission_id=submission.id)
     dispute = None
     if found is not None:
@@ -45,15 +39,23 @@ def of_claim(session: Session, *, submission: Submission) -> OutcomeOut:
         note = held.note if held.settled_by is not None else None
         dispute = DisputeShareOut(status=held.status, share=member.share, total=held.points,
                                   note=note, settled_at=held.settled_at)  # fmt: skip
+    # The dispute is told whatever the claim's state; it decides the sentence once approved.
+    told = OutcomeOut(
+        kind="undecided",
+        points=int(points or 0),
+        appeal=appeal.status if appeal else None,
+        dispute=dispute,
+        reversals=reversals(session, submission_id=submission.id),
+    )
     if _awaiting_second(session, submission):
         return told.model_copy(update={"kind": "awaiting_second"})
     if submission.status == S.approved and decision is not None:
         kept = {"target_type": decision.target_type, "outcome": decision.outcome}
         approved = told.model_copy(update={"kind": "approved", **kept})
         if dispute is not None and dispute.status == DisputeStatus.open:
-            return approved.model_copy(update={"kind": "held_in_dispute", "dispute": dispute})
+            return approved.model_copy(update={"kind": "held_in_dispute"})
         if dispute is not None and dispute.share is not None:
-            return approved.model_copy(update={"kind": "dispute_settled", "dispute": dispute})
+            return approved.model_copy(update={"kind": "dispute_settled"})
         return approved
     if submission.status == S.rejected and decision is not None:
         return told.model_copy(update={"kind": "rejected", "reason_code": decision.reason_code})

@@ -89,6 +89,9 @@ def test_a_unit_that_loses_a_dispute_is_told_its_share_the_total_and_the_note(
     with session_factory()() as session:
         first = claim(session, first_unit.id)
         copy = claim(session, losing.id, copies=[first.id])
+    waiting = result(stack, losing, copy.id)  # in a dispute before anyone decided
+    assert (waiting["kind"], waiting["dispute"]["status"]) == ("undecided", "open")
+    with session_factory()() as session:
         decide(session, crew["reviewer"], first.id, "approve")
         decide(session, crew["reviewer"], copy.id, "approve")
         contest = dispute_of(session, copy.id)
