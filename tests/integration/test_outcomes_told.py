@@ -212,3 +212,35 @@ def test_a_rejection_its_appeal_and_a_reversal_are_told_with_their_reasons(
     assert [(s["submission_id"], s["share"], s["reversed"]) for s in settled] == [
         (paid.id, None, True)]  # fmt: skip
     assert theirs.id not in str(settled) and rival.id not in str(settled)
+
+
+def test_inside_a_dispute_a_first_approval_and_an_upheld_appeal_say_what_they_are(
+    stack: harness.Stack, crew: dict[str, Principal], empty_queue: None
+) -> None:
+    """The issue's cases: a four-eyes claim that is also disputed, and an appeal upheld inside
+    a dispute, both used to read "no points yet: a senior will split the credit"."""
+    theirs_unit, unit = Unit(), Unit()
+    with session_factory()() as session:
+        theirs = claim(session, theirs_unit.id, "mlrs")
+        mine = claim(session, unit.id, "mlrs", copies=[theirs.id])
+        decide(session, crew["reviewer"], mine.id, "approve")  # 50 points: one of two
+    told = result(stack, unit, mine.id)
+    assert (told["kind"], told["dispute"]["status"]) == ("awaiting_second", "open")
+    assert "needs a second approval" in told["message"]
+
+    with session_factory()() as session:
+        theirs = claim(session, theirs_unit.id, lat=47.2, lon=36.1)
+        mine = claim(session, unit.id, copies=[theirs.id])
+        decide(session, crew["reviewer"], mine.id, "reject")
+        as_unit = Principal(kind="unit", id=unit.id, unit_id=unit.id)
+        appeal = appeals.file(session, unit=as_unit, submission_id=mine.id,
+                              reason="The hull burns at 0:12.", now=datetime.now(UTC))  # fmt: skip
+        session.commit()
+        appeal_flows.uphold(session, senior=crew["senior"], appeal_id=appeal.id,
+                            reason="The hull is in frame.", target_type=None, outcome=None,
+                            now=datetime.now(UTC))  # fmt: skip
+        session.commit()
+    told = result(stack, unit, mine.id)
+    assert (told["kind"], told["appeal"]) == ("held_in_dispute", "upheld"), told
+    assert "Your appeal was upheld." in told["message"]
+    assert "wait until a senior reviewer shares the credit" in told["message"]
