@@ -74,6 +74,9 @@ def test_my_claims_come_in_keyset_pages_and_the_filter_needs_no_button(
     rest = re.findall(r'<article class="claim[^"]*" id="claim-([0-9a-f-]+)"', second.text)
     assert len(rest) == 3 and not set(rest) & set(shown) and set(rest) | set(shown) == set(made)
     assert 'rel="next"' not in second.text
+    # A page that cannot be is refused in words, not with a server error.
+    bad = web.client.get("/unit?before=not-a-time~x", headers=HTML)
+    assert bad.status_code == 422 and "start again from the newest" in words(bad)
     # The filter: a script applies it as it changes; its button is there for a page without.
     form = re.search(r"<form[^>]*data-autosubmit[^>]*>(.*?)</form>", first.text, re.S)
     assert form and "data-without-script" in form[1]

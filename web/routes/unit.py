@@ -1,8 +1,10 @@
-"""A unit member's home, "my claims": every claim of the unit with its state in words the unit
-can act on, the flags it may see, the decision and its reason, the points and any reversal, and
-the appeal form while a rejection may be appealed; then the balance, the ledger with each
-entry's reason, and the unit's place on the leaderboard. The page's words live in the
-template (unit.html), so they are translated with the rest of it."""
+"""A unit member's home, "my claims": the unit's claims ten at a time (keyset pages, newest
+first), each with its state and what became of it in words the unit can act on; then the
+balance, the ledger with each entry's reason, and the unit's place on the leaderboard. Each
+claim has its own page too: its files, the flags it may see, the decision and its reason, the
+points and any reversal, and the appeal form while a rejection may be appealed. The pages'
+words live in the templates (unit.html, unit_claim.html, _unit_claim.html) and in
+edge.outcome_words, so they are translated with the rest."""
 
 from datetime import datetime
 from typing import Annotated, Literal
@@ -56,8 +58,6 @@ def unit_page(
     now: NowDep,
     status: Annotated[SubmissionStatus | Literal[""] | None, Query()] = None,
     before: Annotated[str | None, Query(max_length=120)] = None,
-    appealed: str | None = None,
-    error: str | None = None,
 ) -> HTMLResponse:
     unit_id = _member(user)
     shown = status or None  # "all claims" sends an empty status
@@ -79,8 +79,6 @@ def unit_page(
         entries=ledger.entries(session, unit_id=unit_id, limit=LEDGER_ROWS, offset=0),
         rank=rank,
         ranked=ranked,
-        appealed=appealed,
-        error=error,
     )
 
 
