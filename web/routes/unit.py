@@ -43,7 +43,8 @@ def _cursor(before: str | None) -> tuple[datetime, str] | None:
     try:
         return datetime.fromisoformat(at), claim_id
     except ValueError:
-        raise Invalid("not a page of claims", code="bad_page") from None
+        raise Invalid("There is no such page of claims: start again from the newest.",
+                      code="bad_page") from None  # fmt: skip
 
 
 def _cursor_text(found: tuple[datetime, str] | None) -> str | None:
