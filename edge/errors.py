@@ -141,6 +141,7 @@ MESSAGES: dict[str, str] = {
     "no_rule": N_("No points rule prices this target and outcome."),
     "insufficient_points": N_("The unit does not have that many points."),
     "bad_points": N_("The number of points must be positive."),
+    "bad_page": N_("There is no such page of claims: start again from the newest."),
     "dispute_settled": N_("This dispute has been settled already."),
     "reason_required": N_("Write the reason in the note when taking points back."),
     "bad_reversal": N_("Only a claim that was paid can have its points taken back."),

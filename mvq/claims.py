@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mvq import outcome
 from mvq.auth.principal import Principal
-from mvq.errors import Conflict
+from mvq.errors import Conflict, NotFound
 from mvq.matching.duplicates import DUPLICATE_KINDS
 from mvq.media.models import Frame, Media
 from mvq.review import appeals, decisions, evidence
@@ -49,13 +50,32 @@ def matches(session: Session, *, submission: Submission, viewer: Principal) -> M
     return MatchesOut(submission_id=submission.id, matches=found)
 
 
+# What a unit is told of any copy of its footage: that it was submitted before. Whether the
+# copy is the same file, a re-encode, or another unit's is for the reviewers: "another unit's
+# footage" would tell a unit who else was there.
+ALREADY_SUBMITTED = "already_submitted"
+
+
 def _flag_out(session: Session, flag: Flag, *, for_unit: bool, scope: Scope) -> FlagOut:
-    # A unit learns that its footage matches other footage (or its target was credited), never
+    # A unit learns that its footage was submitted before (or its target was credited), never
     # whose it is.
-    if for_unit and flag.kind in (*DUPLICATE_KINDS, ALREADY_CREDITED):
+    if for_unit and flag.kind in DUPLICATE_KINDS:
+        return FlagOut(kind=ALREADY_SUBMITTED, media_id=flag.media_id, evidence={})
+    if for_unit and flag.kind == ALREADY_CREDITED:
         return FlagOut(kind=flag.kind, media_id=flag.media_id, evidence={})
     return FlagOut(kind=flag.kind, media_id=flag.media_id,
                    evidence=evidence.live_evidence(session, flag, scope=scope))  # fmt: skip
+
+
+def _flags_out(
+    session: Session, flags: list[Flag], *, for_unit: bool, scope: Scope
+) -> list[FlagOut]:
+    told: dict[tuple[str, str | None], FlagOut] = {}
+    for flag in flags:
+        out = _flag_out(session, flag, for_unit=for_unit, scope=scope)
+        # Three kinds of copy become one for a unit: told once per file.
+        told.setdefault((out.kind, out.media_id), out)
+    return list(told.values())
 
 
 def detail(
@@ -80,11 +100,12 @@ def detail(
                 failure_reason=m.failure_reason,
                 metadata=m.probe or {},
                 frames=[FrameOut.model_validate(f, from_attributes=True) for f in frames],
-                flags=[
-                    _flag_out(session, f, for_unit=for_unit, scope=scope)
-                    for f in flags
-                    if f.media_id == m.id
-                ],
+                flags=_flags_out(
+                    session,
+                    [f for f in flags if f.media_id == m.id],
+                    for_unit=for_unit,
+                    scope=scope,
+                ),
             )
         )
     decision = decisions.latest_decision(session, submission_id=submission.id)
@@ -106,7 +127,7 @@ def detail(
         note=submission.note,
         created_at=submission.created_at,
         media=media,
-        flags=[_flag_out(session, f, for_unit=for_unit, scope=scope) for f in flags],
+        flags=_flags_out(session, flags, for_unit=for_unit, scope=scope),
         decision=DecisionOut(
             decision=decision.decision,
             target_type=decision.target_type,
@@ -125,6 +146,7 @@ def detail(
         )
         if appeal
         else None,
+        result=outcome.of_claim(session, submission=submission),
     )
 
 
@@ -138,31 +160,59 @@ class UnitClaim:
     appeal_until: datetime | None
 
 
+@dataclass(frozen=True)
+class UnitPage:
+    rows: list[UnitClaim]
+    total: int
+    older: tuple[datetime, str] | None
+
+
 def for_unit(
     session: Session,
     *,
     principal: Principal,
     status: str | None,
     limit: int,
-    offset: int,
+    before: tuple[datetime, str] | None,
     now: datetime,
-) -> tuple[list[UnitClaim], int]:
-    """The unit's own claims, newest first, as its members read them."""
-    rows, total = service.list_visible(
-        session, principal=principal, status=status, limit=limit, offset=offset
-    )
+) -> UnitPage:
+    """One keyset page of the unit's own claims, newest first, as its members read them."""
+    page = service.page_visible(session, principal=principal, status=status, limit=limit,
+                                before=before)  # fmt: skip
+    paid = _paid(session, [r.id for r in page.rows])
+    rows = [_unit_claim(session, row, paid.get(row.id, []), principal=principal, now=now)
+            for row in page.rows]  # fmt: skip
+    return UnitPage(rows, page.total, page.older)
+
+
+def one_for_unit(
+    session: Session, *, principal: Principal, submission_id: str, now: datetime
+) -> UnitClaim:
+    """One of the unit's claims in full; another unit's is "not found" (it leaks nothing)."""
+    row = service.get_visible(session, principal=principal, submission_id=submission_id)
+    if row.unit_id != principal.unit_id:
+        raise NotFound("no such submission")
+    return _unit_claim(session, row, _paid(session, [row.id]).get(row.id, []),
+                       principal=principal, now=now)  # fmt: skip
+
+
+def _unit_claim(
+    session: Session, row: Submission, entries: list[LedgerEntry], *, principal: Principal,
+    now: datetime,
+) -> UnitClaim:  # fmt: skip
+    out = detail(session, row, for_unit=True, viewer=principal)
+    return UnitClaim(out, entries, _appeal_until(session, row, now))
+
+
+def _paid(session: Session, submission_ids: list[str]) -> dict[str, list[LedgerEntry]]:
     paid: dict[str, list[LedgerEntry]] = {}
     for entry in session.scalars(
         select(LedgerEntry)
-        .where(LedgerEntry.submission_id.in_([r.id for r in rows]))
+        .where(LedgerEntry.submission_id.in_(submission_ids))
         .order_by(LedgerEntry.created_at, LedgerEntry.id)
     ):
         paid.setdefault(str(entry.submission_id), []).append(entry)
-    claims = []
-    for row in rows:
-        out = detail(session, row, for_unit=True, viewer=principal)
-        claims.append(UnitClaim(out, paid.get(row.id, []), _appeal_until(session, row, now)))
-    return claims, total
+    return paid
 
 
 def _appeal_until(session: Session, claim: Submission, now: datetime) -> datetime | None:

@@ -44,7 +44,9 @@ async def _to_login(request: Request, _: Exception) -> RedirectResponse:
 async def error_page(request: Request, exc: Exception) -> Response:
     found = problem(exc)
     message = message_in(found, i18n.lang())
-    page = render(request, "error.html", user=None, problem=found, error_message=message,
+    # Known when the page's handler had found the signed-in person before it failed.
+    user = getattr(request.state, "web_user", None)
+    page = render(request, "error.html", user=user, problem=found, error_message=message,
                   status_code=found.status)  # fmt: skip
     page.headers.update(found.headers)
     return page

@@ -68,7 +68,10 @@ def get_web_user(request: Request, session: SessionDep, now: NowDep) -> WebUser:
         keep_so_far(session)  # the reader's choice stays, whatever the page then answers
     else:
         discard_so_far(session)  # only read: the handler's own transaction starts clean
-    return WebUser(principal=principal, email=email, session_token=token)
+    found = WebUser(principal=principal, email=email, session_token=token)
+    # The error page, if this request ends in one, leads the person somewhere they may go.
+    request.state.web_user = found
+    return found
 
 
 WebUserDep = Annotated[WebUser, Depends(get_web_user)]

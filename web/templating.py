@@ -18,8 +18,8 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from edge import i18n, web_session
-from edge.i18n import N_
+from edge import i18n, outcome_words, web_session
+from mvq.submissions.schemas import OutcomeOut
 from web.deps import WebUser
 
 templates = Jinja2Templates(
@@ -148,41 +148,23 @@ def _number(value: float | int | None, decimals: int | None = None) -> str:
     return format_decimal(value, format=pattern, locale=i18n.lang())
 
 
-# What pages call the codes admins may label (mvq.rules.labels): the label in the reader's
-# language if an admin wrote one, else these words for the codes mvq ships with (the demo
-# rules' target types, the reject reasons), else the code itself.
-DEFAULT_LABELS: dict[str, dict[str, str]] = {
-    "target_type": {
-        "tank": N_("tank"),
-        "mlrs": N_("MLRS"),
-        "artillery": N_("artillery"),
-        "apc": N_("APC"),
-        "infantry": N_("infantry"),
-        "armoured_vehicle": N_("armoured vehicle"),
-    },
-    "reject_reason": {
-        "not_visible": N_("Target not visible"),
-        "wrong_target": N_("Wrong target type"),
-        "duplicate": N_("Duplicate of another claim"),
-        "staged_or_fake": N_("Staged or fake"),
-        "insufficient_evidence": N_("Insufficient evidence"),
-        "wrong_location": N_("Wrong location"),
-        "wrong_time": N_("Wrong time"),
-        "other": N_("Other"),
-    },
-}
-
-
 def labels(kind: str) -> dict[str, str]:
     """Code -> what the reader calls it, for one kind of labelled code: the admins' labels
     that the session dependency read for this request (web.deps), over the defaults."""
-    found = {code: i18n.gettext(text) for code, text in DEFAULT_LABELS.get(kind, {}).items()}
     cache = i18n.cached() or {}
-    found |= cache.get(f"labels:{kind}", {})
-    return found
+    return outcome_words.labels(kind, cache.get(f"labels:{kind}", {}))
+
+
+def _outcome_sentences(outcome: OutcomeOut | None) -> list[str]:
+    """A claim's outcome in the reader's words (edge.outcome_words), as the claim's JSON says
+    it."""
+    if outcome is None:
+        return []
+    return outcome_words.sentences(outcome, reasons=labels("reject_reason"))
 
 
 templates.env.globals["labels"] = labels
+templates.env.globals["outcome_sentences"] = _outcome_sentences
 templates.env.globals["url_for"] = _url_for
 templates.env.globals["csrf_field_name"] = web_session.CSRF_FIELD
 

@@ -1,10 +1,12 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
+from edge import outcome_words
 from edge.deps import NowDep, PrincipalDep, StaffDep, UnitDep
 from edge.unit_of_work import SessionDep
 from mvq import claims, ratelimit
+from mvq.auth import service as auth
 from mvq.flows import intake
 from mvq.media.schemas import MediaCreate, MediaCreated, UploadedPart, UploadInstructions
 from mvq.settings import get_settings
@@ -66,10 +68,18 @@ def list_submissions(
 
 @router.get("/{submission_id}", response_model=SubmissionOut)
 def get_submission(
-    submission_id: str, principal: PrincipalDep, session: SessionDep
+    request: Request, submission_id: str, principal: PrincipalDep, session: SessionDep
 ) -> SubmissionOut:
+    """The claim; `result.message` tells its outcome in the request's `Accept-Language`
+    (else the member's stored language, else the default)."""
     submission = service.get_visible(session, principal=principal, submission_id=submission_id)
-    return claims.detail(session, submission, for_unit=principal.kind == "unit", viewer=principal)
+    found = claims.detail(session, submission, for_unit=principal.kind == "unit", viewer=principal)
+    if found.result is None:
+        return found
+    stored = auth.language_of(session, user_id=principal.user_id)
+    language = outcome_words.reader_language(request.headers.get("accept-language"), stored)
+    told = outcome_words.told_in(session, found.result, language=language)
+    return found.model_copy(update={"result": told})
 
 
 @router.get("/{submission_id}/matches", response_model=MatchesOut)

@@ -101,6 +101,13 @@ def staff_email(session: Session, *, user_id: str) -> str:
     return session.get_one(StaffUser, user_id).email
 
 
+def language_of(session: Session, *, user_id: str | None) -> str | None:
+    """A person's stored language (None: none stored, or a unit's token, which is no person)."""
+    if user_id is None:
+        return None
+    return session.scalar(select(StaffUser.language).where(StaffUser.id == user_id))
+
+
 def create_user(
     session: Session, *, email: str, role: Role, unit_id: str | None, actor: str
 ) -> tuple[StaffUser, str]:

@@ -140,6 +140,43 @@ class AppealOut(BaseModel):
     outcome: str | None = None
 
 
+class DisputeShareOut(BaseModel):
+    """The dispute a claim is in, as its unit may know it: never the other claims or units."""
+
+    status: str = Field(description="open (the points wait) or settled")
+    share: int | None = Field(default=None, description="the points this claim was given")
+    total: int | None = Field(default=None, description="the points the target is worth")
+    note: str | None = Field(default=None, description="the senior's note on the settlement")
+    settled_at: datetime | None = None
+
+
+class ReversalOut(BaseModel):
+    points: int = Field(description="negative: the points taken back")
+    cause: str = Field(description="dispute (a settlement), overturn or undo")
+    reason: str | None = Field(default=None, description="the senior's words, if any")
+    reason_code: str | None = Field(default=None, description="the overturning decision's code")
+    at: datetime
+
+
+class OutcomeOut(BaseModel):
+    """What became of the claim, told to its unit: `kind` says which sentence applies and the
+    other fields fill it in; `message` is that sentence in the reader's language."""
+
+    kind: str = Field(
+        description="undecided, awaiting_second (one approval of two), approved, rejected, "
+        "held_in_dispute (approved; the points wait for a senior to share the credit) or "
+        "dispute_settled"
+    )
+    points: int = Field(description="the points the claim holds now, after any reversal")
+    reason_code: str | None = Field(default=None, description="a rejection's reason")
+    target_type: str | None = Field(default=None, description="as approved")
+    outcome: str | None = Field(default=None, description="as approved")
+    dispute: DisputeShareOut | None = None
+    appeal: str | None = Field(default=None, description="pending, upheld or denied")
+    reversals: list[ReversalOut] = Field(default_factory=list)
+    message: str | None = Field(default=None, description="the outcome in the reader's words")
+
+
 class SubmissionOut(BaseModel):
     id: str
     unit_id: str
@@ -161,6 +198,7 @@ class SubmissionOut(BaseModel):
     decision: DecisionOut | None = None
     points: int | None = None
     appeal: AppealOut | None = None
+    result: OutcomeOut | None = Field(default=None, description="what became of the claim")
 
 
 class SubmissionSummary(BaseModel):

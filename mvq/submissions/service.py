@@ -3,9 +3,11 @@
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -179,9 +181,7 @@ def get_any(session: Session, *, submission_id: str) -> Submission:
     return submission
 
 
-def list_visible(
-    session: Session, *, principal: Principal, status: str | None, limit: int, offset: int
-) -> tuple[list[Submission], int]:
+def _visible(principal: Principal, status: str | None) -> Select[Any]:
     _may_read_claims(principal)
     stmt = select(Submission)
     if policy.acts_for_unit(principal):
@@ -192,11 +192,54 @@ def list_visible(
         if status not in set(SubmissionStatus):
             raise Invalid(f"unknown status {status!r}", code="bad_status")
         stmt = stmt.where(Submission.status == status)
+    return stmt
+
+
+def list_visible(
+    session: Session, *, principal: Principal, status: str | None, limit: int, offset: int
+) -> tuple[list[Submission], int]:
+    stmt = _visible(principal, status)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(
         stmt.order_by(Submission.created_at.desc(), Submission.id).limit(limit).offset(offset)
     )
     return list(rows), total
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of claims, newest first, and where the next (older) one starts, if any."""
+
+    rows: list[Submission]
+    total: int
+    older: tuple[datetime, str] | None
+
+
+def page_visible(
+    session: Session,
+    *,
+    principal: Principal,
+    status: str | None,
+    limit: int,
+    before: tuple[datetime, str] | None,
+) -> Page:
+    """Claims older than `before` (created_at, id), newest first: a keyset page, so a page far
+    down costs what the first one does and a claim made meanwhile moves nothing along."""
+    stmt = _visible(principal, status)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if before is not None:
+        at, last_id = before
+        stmt = stmt.where(
+            or_(Submission.created_at < at,
+                and_(Submission.created_at == at, Submission.id < last_id))
+        )  # fmt: skip
+    rows = list(
+        session.scalars(
+            stmt.order_by(Submission.created_at.desc(), Submission.id.desc()).limit(limit + 1)
+        )
+    )
+    older = (rows[limit - 1].created_at, rows[limit - 1].id) if len(rows) > limit else None
+    return Page(rows[:limit], total, older)
 
 
 def flags_of(session: Session, *, submission_id: str) -> list[Flag]:

@@ -91,9 +91,10 @@ def _claim_next(session: Session, *, endpoint_id: str, now: datetime) -> Claimed
         return None
     delivery = session.scalar(
         select(WebhookDelivery)
+        .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
         .where(WebhookDelivery.endpoint_id == endpoint_id,
                WebhookDelivery.status == DeliveryStatus.pending)
-        .order_by(WebhookDelivery.audit_seq)
+        .order_by(WebhookDelivery.audit_seq, WebhookEvent.part)
         .limit(1)
     )  # fmt: skip
     if delivery is None or delivery.next_attempt_at > now:

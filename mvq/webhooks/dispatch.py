@@ -59,30 +59,42 @@ def dispatch_batch(session: Session, *, now: datetime) -> int:
         session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None)))
     )
     for audit_event in batch:
-        found = events.mapped(session, audit_event)
-        wanting = [] if found is None else [e for e in endpoints if _wants(e, found, audit_event)]
-        if found is None or not wanting:
-            continue
-        event = WebhookEvent(
-            id=new_event_id(),
-            audit_seq=audit_event.seq,
-            type=found.type,
-            unit_id=found.unit_id,
-            payload=found.data,
-            occurred_at=audit_event.occurred_at,
-            created_at=now,
-        )
-        session.add(event)
-        session.flush()  # the deliveries' foreign key needs it; no relationship orders them
-        session.add_all(
-            WebhookDelivery(endpoint_id=e.id, event_id=event.id, audit_seq=event.audit_seq,
-                            status=DeliveryStatus.pending, next_attempt_at=now, created_at=now)
-            for e in wanting
-        )  # fmt: skip
+        for part, found in enumerate(events.mapped(session, audit_event)):
+            wanting = [e for e in endpoints if _wants(e, found, audit_event)]
+            if wanting:
+                _record(session, audit_event, found, part=part, endpoints=wanting, now=now)
     if batch:
         cursor.audit_seq = batch[-1].seq
     session.commit()
     return len(batch)
+
+
+def _record(
+    session: Session,
+    audit_event: AuditEvent,
+    found: events.Mapped,
+    *,
+    part: int,
+    endpoints: list[WebhookEndpoint],
+    now: datetime,
+) -> None:
+    event = WebhookEvent(
+        id=new_event_id(),
+        audit_seq=audit_event.seq,
+        part=part,
+        type=found.type,
+        unit_id=found.unit_id,
+        payload=found.data,
+        occurred_at=audit_event.occurred_at,
+        created_at=now,
+    )
+    session.add(event)
+    session.flush()  # the deliveries' foreign key needs it; no relationship orders them
+    session.add_all(
+        WebhookDelivery(endpoint_id=e.id, event_id=event.id, audit_seq=event.audit_seq,
+                        status=DeliveryStatus.pending, next_attempt_at=now, created_at=now)
+        for e in endpoints
+    )  # fmt: skip
 
 
 def _wants(endpoint: WebhookEndpoint, event: events.Mapped, source: AuditEvent) -> bool:

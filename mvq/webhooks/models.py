@@ -33,12 +33,15 @@ class WebhookEndpoint(Base):
 
 class WebhookEvent(Base):
     """One event as every endpoint receives it; made from one audit event, so `audit_seq`
-    orders events as their changes were committed."""
+    orders events as their changes were committed. An audit event that concerns several
+    units (a dispute settled) makes one event for each, told apart by `part`."""
 
     __tablename__ = "webhook_events"
+    __table_args__ = (UniqueConstraint("audit_seq", "part"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    audit_seq: Mapped[int] = mapped_column(unique=True)
+    audit_seq: Mapped[int]
+    part: Mapped[int] = mapped_column(default=0, server_default="0")
     type: Mapped[str] = mapped_column(String(40))
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -7,7 +7,8 @@ from mvq.webhooks.events import TYPES
 
 EventType = Literal[
     "submission.processed", "submission.failed", "decision.made", "appeal.decided",
-    "ledger.award", "ledger.reversal", "ledger.debit",
+    "ledger.award", "ledger.reversal", "ledger.debit", "ledger.reversed", "dispute.opened",
+    "dispute.settled",
 ]  # fmt: skip
 assert set(EventType.__args__) == set(TYPES)  # type: ignore[attr-defined]
 

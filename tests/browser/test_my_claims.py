@@ -62,8 +62,7 @@ def test_my_claims_reads_at_a_phone_and_a_laptop(
     page.goto("/unit")
     approved = page.locator(f"#claim-{claims.approved}")
     expect(approved).to_contain_text("Approved")
-    expect(approved).to_contain_text(f"+{claims.points} points awarded")
-    expect(approved).to_contain_text("The file does not say when it was recorded.")
+    expect(approved.locator(".outcome")).to_have_text(f"Approved: {claims.points} points.")
     failed = page.locator(f"#claim-{claims.failed}")
     expect(failed).to_contain_text("The file ends early")
     expect(page.locator(".summary")).to_contain_text(str(claims.points))
@@ -72,6 +71,14 @@ def test_my_claims_reads_at_a_phone_and_a_laptop(
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     member.screenshot(f"unit-claims-{width}")
     axe.assert_no_serious_violations(page, f"my claims at {width}px")
+    # The claim in full on its own page: files, what the reviewers are told, the points.
+    approved.get_by_role("link").first.click()
+    page.wait_for_url(f"**/unit/claims/{claims.approved}")
+    expect(page.locator("article.claim")).to_contain_text(f"+{claims.points} points awarded")
+    expect(page.locator("ul.flags")).to_contain_text("The file does not say when it was recorded.")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    member.screenshot(f"unit-claim-{width}")
+    axe.assert_no_serious_violations(page, f"a claim's page at {width}px")
 
 
 def test_a_member_of_another_unit_sees_none_of_it(

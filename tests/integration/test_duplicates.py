@@ -23,16 +23,19 @@ def test_reencoded_copy_by_another_unit_is_a_cross_unit_duplicate(
     copy = footage.messenger_copy(original, tmp_path / "forwarded.mp4")
     second = upload_claim(stack, accounts.other_unit_token, copy)
     body = wait_for_status(stack, accounts.other_unit_token, second, "in_queue")
-    kinds = {f["kind"] for f in body["flags"]}
-    assert {"near_duplicate", "cross_unit_duplicate"} <= kinds
-    assert "exact_duplicate" not in kinds
-    # The unit sees that its claim matches other footage, but not whose.
-    assert all(f["evidence"] == {} for f in body["flags"] if f["kind"].endswith("duplicate"))
+    # The unit is told that its footage was submitted before: not whose, nor that it was
+    # another unit's (issue 30).
+    told = [f for f in body["flags"] if f["kind"] == "already_submitted"]
+    assert len(told) == 1 and told[0]["evidence"] == {}
+    assert not {f["kind"] for f in body["flags"]} & {
+        "near_duplicate", "cross_unit_duplicate", "exact_duplicate"}  # fmt: skip
 
     with stack.client(accounts.staff_tokens["reviewer"]) as staff:
         flags = {f["kind"]: f["evidence"] for f in
                  staff.get(f"/api/v1/submissions/{second}").json()["flags"]}  # fmt: skip
         matches = staff.get(f"/api/v1/submissions/{second}/matches").json()["matches"]
+    assert {"near_duplicate", "cross_unit_duplicate"} <= set(flags)
+    assert "exact_duplicate" not in flags
     match = flags["cross_unit_duplicate"]["matches"][0]
     assert match["submission_id"] == first and match["unit_id"] == accounts.unit_id
     assert match["submission_status"] == "in_queue"
@@ -46,7 +49,7 @@ def test_reencoded_copy_by_another_unit_is_a_cross_unit_duplicate(
     # The first claim was processed before the copy existed: nothing flags it.
     with stack.client(accounts.unit_token) as unit:
         earlier = unit.get(f"/api/v1/submissions/{first}").json()
-    assert not {f["kind"] for f in earlier["flags"]} & {"near_duplicate", "cross_unit_duplicate"}
+    assert not {f["kind"] for f in earlier["flags"]} & {"already_submitted"}
 
 
 def test_same_bytes_again_is_an_exact_duplicate(
@@ -54,11 +57,11 @@ def test_same_bytes_again_is_an_exact_duplicate(
 ) -> None:
     again = upload_claim(stack, accounts.unit_token, original)
     body = wait_for_status(stack, accounts.unit_token, again, "in_queue")
-    kinds = {f["kind"] for f in body["flags"]}
-    assert {"exact_duplicate", "near_duplicate"} <= kinds
+    assert [f["kind"] for f in body["flags"]].count("already_submitted") == 1
     with stack.client(accounts.staff_tokens["senior"]) as staff:
         flags = {f["kind"]: f["evidence"] for f in
                  staff.get(f"/api/v1/submissions/{again}").json()["flags"]}  # fmt: skip
+    assert {"exact_duplicate", "near_duplicate"} <= set(flags)
     exact = flags["exact_duplicate"]["matches"]
     assert exact and all(m["unit_id"] == accounts.unit_id for m in exact)
     # Its exact copy is the same unit's, but the other unit's re-encode matches it too.
@@ -71,7 +74,7 @@ def test_unrelated_footage_matches_nothing(
 ) -> None:
     submission = upload_claim(stack, accounts.unit_token, tank_clip)
     body = wait_for_status(stack, accounts.unit_token, submission, "in_queue")
-    assert not {f["kind"] for f in body["flags"]} & {"near_duplicate", "exact_duplicate"}
+    assert not {f["kind"] for f in body["flags"]} & {"already_submitted"}
 
 
 def test_match_command_lists_the_holders(stack: harness.Stack, original: Path) -> None:

@@ -1,8 +1,11 @@
 """The schema comes only from migrations, and they run both ways on both databases."""
 
+from datetime import UTC, datetime
+
 import pytest
 from alembic import command
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from mvq.bootstrap import alembic_config
 from mvq.db import build_engine
@@ -34,3 +37,23 @@ def test_upgrade_downgrade_upgrade_round_trip(empty_db: str) -> None:
     assert table_names(empty_db) <= {"alembic_version"}
     command.upgrade(config, "head")
     assert table_names(empty_db) == full
+
+
+def test_webhook_events_stay_append_only_after_their_parts_were_added(empty_db: str) -> None:
+    """0021 changes webhook_events' unique key, which SQLite does by copying the table: its
+    append-only triggers must come with it."""
+    engine = build_engine(empty_db)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO units (id, name, created_at) VALUES ('u', 'u', :t)"),
+                         {"t": datetime.now(UTC)})  # fmt: skip
+            conn.execute(
+                text("INSERT INTO webhook_events (id, audit_seq, part, type, unit_id, payload,"
+                     " occurred_at, created_at) VALUES ('e', 1, 1, 't', 'u', '{}', :t, :t)"),
+                {"t": datetime.now(UTC)},
+            )  # fmt: skip
+        for change in ("UPDATE webhook_events SET type = 'x'", "DELETE FROM webhook_events"):
+            with pytest.raises(DBAPIError), engine.begin() as conn:
+                conn.execute(text(change))
+    finally:
+        engine.dispose()

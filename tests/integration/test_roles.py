@@ -165,6 +165,7 @@ PAGES: dict[tuple[str, str], Access | Open] = {
     ("POST", "/audit/export.zip"): Access(AUDITORS),
     ("POST", "/audit/evidence.zip"): Access(AUDITORS | SENIORS),
     ("GET", "/unit"): Access(UNIT),
+    ("GET", "/unit/claims/{submission_id}"): Access(UNIT),
     ("GET", "/unit/ledger/{entry_id}/receipt.json"): Access(UNIT),
     ("GET", "/docs"): Open("the API's documentation, public as /openapi.json is"),
     ("GET", "/unit/upload"): Access(UNIT),

@@ -148,12 +148,15 @@ def test_my_claims_tells_what_happened_in_words(
     assert (
         "Failed" in card and "The file ends early" in card and "Upload the whole file again" in card
     )
-    card = claim_card(page, approved)
     points = api(web, "GET", f"/api/v1/submissions/{approved}").json()["points"]
     assert points and points > 0
+    assert f"Approved: {points} points." in claim_card(page, approved)
+    assert "Rejected: Target not visible." in claim_card(page, rejected)
+    # Each claim in full on its own page.
+    card = claim_card(web.client.get(f"/unit/claims/{approved}").text, approved)
     assert "Approved" in card and f"+{points} points awarded" in card
     assert "The file does not say when it was recorded." in card  # its flag, in words
-    card = claim_card(page, rejected)
+    card = claim_card(web.client.get(f"/unit/claims/{rejected}").text, rejected)
     assert "Rejected on" in card and "Target not visible" in card and "Send the appeal" in card
     ledger = page[page.index('id="ledger-title"') :]
     assert f"+{points}" in ledger and approved in ledger
@@ -165,7 +168,7 @@ def test_my_claims_tells_what_happened_in_words(
         f"/unit/claims/{rejected}/appeal", data={"reason": reason, "csrf_token": web.csrf}
     )
     assert sent.status_code == 303 and "appealed=" in sent.headers["location"]
-    card = claim_card(web.client.get("/unit").text, rejected)
+    card = claim_card(web.client.get(f"/unit/claims/{rejected}").text, rejected)
     assert "Appeal waiting for a senior reviewer" in card and "The tank is at 0:04, left." in card
     again = web.client.post(f"/unit/claims/{rejected}/appeal",
                             data={"reason": "again", "csrf_token": web.csrf})  # fmt: skip

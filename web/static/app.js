@@ -206,3 +206,13 @@
   tick();
   setInterval(tick, 1000);
 })();
+
+// A filter applied as soon as it changes: forms marked data-autosubmit lose their button
+// (kept for a browser without this script) and send themselves.
+(function () {
+  "use strict";
+  document.querySelectorAll("form[data-autosubmit]").forEach((form) => {
+    form.querySelectorAll("[data-without-script]").forEach((b) => { b.hidden = true; });
+    form.addEventListener("change", () => form.requestSubmit());
+  });
+})();

@@ -87,8 +87,8 @@ def settle_if_uncontested(session: Session, *, dispute_id: str) -> tuple[LedgerE
          data={"automatic": True, "reason": "every other claim was rejected",
                "submission_id": winner.submission.id, "points": contest.worth.points,
                "paid_before": contest.paid, "share": share,
-               "rejected": [c.submission.id for c in contest.members
-                            if c is not winner]})  # fmt: skip
+               "rejected": [c.submission.id for c in contest.members if c is not winner],
+               "members": [c.submission.id for c in contest.members]})  # fmt: skip
     if share and winner.decision is not None:
         return (_award_share(session, dispute, winner.member, winner.decision, actor=SYSTEM),)
     return (None,)
@@ -217,7 +217,9 @@ def settle(
     move(session, dispute, to=DisputeStatus.settled, cause="settled_by_senior",
          actor=senior.actor, data={"points": worth.points, "paid_before": kept,
                                    "shares": shares, "reversed": reverse,
-                                   "note": note})  # fmt: skip
+                                   "note": note,
+                                   "members": [c.submission.id
+                                               for c in contest.members]})  # fmt: skip
     awarded = []
     for c in contest.members:
         if c.payable and c.approved and c.decision is not None:
