@@ -154,6 +154,15 @@ def is_linked_to(principal: Principal, unit_id: str) -> bool:
     )
 
 
+def may_read_log_entries(principal: Principal) -> bool:
+    """The log's entry bundles are the events' exact bytes, which cannot be hidden in part (a
+    leaf's hash covers all of it): an auditor linked to a unit reads the hash tiles and the
+    audit search (where that unit's claims are hidden), never the bundles."""
+    return allows(principal, Action.read_audit) and not (
+        principal.kind == "staff" and principal.unit_id is not None
+    )
+
+
 def may_see_webhook(principal: Principal, *, endpoint_unit_id: str | None) -> bool:
     """Admins see every endpoint; a unit its own unit's; the marketplace's account the
     marketplace's (those of no unit), which hear of every unit."""

@@ -24,7 +24,7 @@ from mvq.audit.service import event_leaf
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
-from mvq.errors import Invalid, NotFound
+from mvq.errors import Forbidden, Invalid, NotFound
 
 WIDTH = 256
 HEIGHT = 8
@@ -69,6 +69,8 @@ def hashes(session: Session, *, reader: Principal, level: int, index: int, width
 
 def entries(session: Session, *, reader: Principal, index: int, width: int) -> bytes:
     policy.require(reader, Action.read_audit)
+    if not policy.may_read_log_entries(reader):
+        raise Forbidden("you are linked to a unit: read the hash tiles and the audit search")
     _check(session, 0, index, width)
     start = index * WIDTH
     events = session.scalars(
