@@ -9,7 +9,7 @@ never gains a late event in its middle.
 
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import and_, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from mvq.audit import merkle
@@ -77,9 +77,21 @@ def _write(
         session.execute(insert(AuditTreeNode), closed)
 
 
+def _lock_tree(session: Session) -> None:
+    """One integrator at a time, until its transaction ends: `mvq audit verify`, the sweeper
+    and an export each integrate, and two that read the same size would insert the same
+    leaves (a duplicate key for the second). The second waits, then reads the first's size and
+    adds only what came after: every caller runs it under READ COMMITTED, where each statement
+    after the lock sees what the first committed. SQLite's BEGIN IMMEDIATE serialises writers
+    already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7421003)"))
+
+
 def integrate(session: Session) -> int:
     """Adds every event not yet in the tree as a leaf, with the subtrees it completes; returns
-    the tree's size. The caller commits."""
+    the tree's size. The caller commits (which lets the next integrator in)."""
+    _lock_tree(session)
     start = size(session)
     frontier = nodes(session, merkle.subtrees(0, start))
     compact = merkle.CompactRange(start, [frontier[n] for n in merkle.subtrees(0, start)])
