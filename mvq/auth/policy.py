@@ -149,9 +149,7 @@ def may_read_receipt(
 def is_linked_to(principal: Principal, unit_id: str) -> bool:
     """An account on staff (or the marketplace's) that belongs to this unit: whatever its role
     lets it read elsewhere, it reads nothing of this unit's claims and ledger."""
-    return principal.kind == "staff" and principal.unit_id is not None and (
-        principal.unit_id == unit_id
-    )
+    return principal.kind == "staff" and principal.unit_id == unit_id
 
 
 def may_read_log_entries(principal: Principal) -> bool:

@@ -237,8 +237,9 @@ def test_verify_now_on_the_audit_page_asks_the_witnesses(
             assert done.status_code == 303, done.text
             page = auditor.client.get(done.headers["location"], headers={"Accept": "text/html"})
             with session_factory(log.url)() as session:
-                event = session.scalar(select(AuditEvent).where(AuditEvent.action == "audit.verified")
-                                       .order_by(AuditEvent.seq.desc()).limit(1))  # fmt: skip
+                event = session.scalar(
+                    select(AuditEvent).where(AuditEvent.action == "audit.verified")
+                    .order_by(AuditEvent.seq.desc()).limit(1))  # fmt: skip
                 assert event is not None
                 return event.data, page.text
 

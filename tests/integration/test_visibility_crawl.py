@@ -2,12 +2,13 @@
 a member of unit B fetch every GET route of the application's route table (API and pages), then
 follow the same-site links and presigned URLs the answers hold, a bounded number of hops.
 Nothing may name unit A's claims or ledger: no claim id (nor its media, review item or appeal),
-no ledger entry id, no stored object key, and (where a claim is shown) not the unit. A GET route whose path parameters the crawl cannot fill fails the test, so a new route is
-crawled from the day it is added.
+no ledger entry id, no stored object key, and (where a claim is shown) not the unit. A GET
+route whose path parameters the crawl cannot fill fails the test, so a new route is crawled
+from the day it is added.
 
 Units A and B hold copies of the same footage, a dispute and appeals between them, and ledger
-entries with receipts (the `copies` fixture). A request whose own URL names a secret (the crawl tries A's ids too, as an attacker
-would) is judged on the secrets its URL did not name."""
+entries with receipts (the `copies` fixture). A request whose own URL names a secret (the crawl
+tries A's ids too, as an attacker would) is judged on the secrets its URL did not name."""
 
 import io
 import re
