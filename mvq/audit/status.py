@@ -38,6 +38,8 @@ class Verification:
     problem: str | None
     seconds: float
     since: int  # events appended after the walk's end
+    witnesses: int  # configured when it ran
+    witnessed: int  # of them, those holding a checkpoint it was checked against
 
 
 def record(session: Session, *, actor: str, data: dict[str, Any]) -> Verification:
@@ -65,6 +67,7 @@ def last(session: Session) -> Verification | None:
         events=int(d.get("events") or 0), up_to=None if up_to is None else int(up_to),
         first_bad_seq=d.get("first_bad_seq"), problem=d.get("problem"),
         seconds=float(d.get("seconds") or 0), since=int(since),
+        witnesses=int(d.get("witnesses") or 0), witnessed=len(d.get("witnessed") or {}),
     )  # fmt: skip
 
 

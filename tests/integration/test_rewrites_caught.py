@@ -247,6 +247,7 @@ def test_verify_now_on_the_audit_page_asks_the_witnesses(
         assert ok["ok"] is True, ok
         assert sorted(ok["witnessed"]) == sorted(w.url for w in log.witnesses), ok
         assert 'id="chain-status" class="ok"' in page
+        assert "Checked against the checkpoints of 2 witnesses." in page
 
         with session_factory(log.url)() as session:
             forge(session, entry_id, 500)
