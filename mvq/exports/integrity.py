@@ -14,7 +14,7 @@ taken for a row without its event. A web request calls it before its own transac
 """
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
@@ -103,15 +103,17 @@ def check() -> Result:
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         up_to = session.scalar(select(func.max(AuditEvent.seq)))
         report = verify_chain(session, bound_types=BOUND_TABLES)
-        base = {"events": report.events, "up_to": up_to, "head": report.head}
         try:
             result = _against_anchors(session, report)
         except _Failed as exc:
-            result = Result(problem=exc.problem, first_bad_seq=exc.first_bad_seq, **base)
+            result = Result(problem=exc.problem, events=0, up_to=None, head=None,
+                            first_bad_seq=exc.first_bad_seq)  # fmt: skip
         except (BotoCoreError, ClientError) as exc:
             result = Result(problem="the checkpoints in S3 cannot be read, so truncation "
-                            f"cannot be ruled out: {exc}", **base)  # fmt: skip
-    return Result(**{**result.__dict__, **base, "seconds": round(time.monotonic() - started, 3)})
+                            f"cannot be ruled out: {exc}", events=0, up_to=None,
+                            head=None)  # fmt: skip
+    return replace(result, events=report.events, up_to=up_to, head=report.head,
+                   seconds=round(time.monotonic() - started, 3))  # fmt: skip
 
 
 def _against_anchors(session: Session, report: ChainReport) -> Result:

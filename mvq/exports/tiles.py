@@ -82,7 +82,7 @@ def entries(session: Session, *, reader: Principal, index: int, width: int) -> b
     )
     out = bytearray()
     for event in events.mappings():
-        leaf = leaf_of(event)
+        leaf = leaf_of(dict(event))
         if len(leaf) > 0xFFFF:  # the bundle's length prefix is 16 bits
             raise Invalid("an entry exceeds the bundle format's 64 KiB", code="bad_tile")
         out += struct.pack(">H", len(leaf)) + leaf
