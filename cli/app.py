@@ -299,16 +299,13 @@ def audit_verify() -> None:
     """Exit 0 only if the audit log's hash chain is intact, every ledger entry and decision is
     the row its event recorded, and the log's Merkle tree extends every checkpoint its
     witnesses (MVQ_WITNESSES) hold. A log that was ever witnessed never verifies without them."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from mvq.exports import integrity
 
-    from cli import audit_checks
-
-    try:
-        typer.echo(audit_checks.verify())
-    except audit_checks.VerifyFailed as exc:
-        _fail(str(exc))
-    except (BotoCoreError, ClientError) as exc:
-        _fail(f"the checkpoints in S3 cannot be read, so truncation cannot be ruled out: {exc}")
+    # The same check as the auditors' page's "verify now" (mvq.exports.integrity).
+    result = integrity.check()
+    if result.problem is not None:
+        _fail(result.problem)
+    typer.echo(result.summary())
 
 
 @app.command("witness")

@@ -33,6 +33,8 @@ class Copies:
     a_appeal: str
     b_appeal: str
     b_appealed: str
+    a_entries: list[str]  # unit A's ledger: the award for a_claim, then a spend
+    b_entries: list[str]  # unit B's ledger: one award
     secrets: set[str]
 
 
@@ -64,7 +66,9 @@ def make_copies(accounts: Accounts) -> Copies:
     from mvq.flows import intake
     from mvq.media.models import Frame, Media
     from mvq.review.models import Appeal, Decision, ReviewItem
+    from mvq.scoring import ledger
     from mvq.scoring.disputes import reading
+    from mvq.scoring.models import EntryType, LedgerEntry
     from mvq.submissions.models import Flag, Submission
     from mvq.units.models import Unit
 
@@ -123,11 +127,25 @@ def make_copies(accounts: Accounts) -> Copies:
         session.add(Flag(submission_id=b_appealed, kind="near_duplicate",
                          evidence={"matches": [{"submission_id": a_appealed,
                                                 "unit_id": unit_a}]}))  # fmt: skip
+        # Each unit's ledger, written as the scorer and a spend write it (with their audit
+        # events): their receipts and statements are crawled too.
+        a_entries = [
+            ledger.append(session, LedgerEntry(unit_id=unit_a, entry_type=EntryType.award,
+                                               points=10, submission_id=original.id),
+                          actor="test").id,
+            ledger.append(session, LedgerEntry(unit_id=unit_a, entry_type=EntryType.debit,
+                                               points=-3, idempotency_key=uuid.uuid4().hex),
+                          actor="test").id,
+        ]  # fmt: skip
+        b_entries = [
+            ledger.append(session, LedgerEntry(unit_id=unit_b, entry_type=EntryType.award,
+                                               points=10), actor="test").id,
+        ]  # fmt: skip
         session.commit()
         found = reading.member_of(session, submission_id=disputed[1])
         assert found is not None, "no dispute between the units"
         a_claims = list(session.scalars(select(Submission.id).where(Submission.unit_id == unit_a)))
-        secrets = {unit_a, session.get_one(Unit, unit_a).name, a_appeal, *a_claims}
+        secrets = {unit_a, session.get_one(Unit, unit_a).name, a_appeal, *a_claims, *a_entries}
         for m in session.scalars(select(Media).where(Media.submission_id.in_(a_claims))):
             secrets |= {m.id, m.s3_key, m.upload_key or m.s3_key, m.thumbnail_key or m.s3_key,
                         m.contact_sheet_key or m.s3_key}  # fmt: skip
@@ -135,5 +153,5 @@ def make_copies(accounts: Accounts) -> Copies:
         secrets |= set(session.scalars(select(ReviewItem.id).where(
             ReviewItem.submission_id.in_(a_claims))))  # fmt: skip
         return Copies(unit_a, unit_b, b_token, original.id, copy.id, b_item, b_media,
-                      found[0].id, disputed[1], a_appeal, b_appeal, b_appealed,
-                      secrets)  # fmt: skip
+                      found[0].id, disputed[1], a_appeal, b_appeal, b_appealed, a_entries,
+                      b_entries, secrets)  # fmt: skip

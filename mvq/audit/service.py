@@ -3,7 +3,7 @@
 import hashlib
 import json
 import weakref
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,9 +33,13 @@ def hash_fields(fields: dict[str, Any]) -> str:
 def event_leaf(event: AuditEvent) -> bytes:
     """The event's canonical encoding: what its chain `hash` covers, and its leaf in the
     Merkle tree (mvq.audit.tree), so a receipt carries these bytes and nothing re-encodes."""
-    fields = {k: getattr(event, k) for k in HASHED_FIELDS}
-    fields["occurred_at"] = event.occurred_at.isoformat()
-    return canonical(fields)
+    return leaf_of({k: getattr(event, k) for k in HASHED_FIELDS})
+
+
+def leaf_of(fields: Mapping[str, Any]) -> bytes:
+    """`event_leaf` from the event's HASHED_FIELDS as a query returns them, for readers of
+    many events at once (an entry bundle) that need no ORM object per event."""
+    return canonical({**fields, "occurred_at": fields["occurred_at"].isoformat()})
 
 
 def event_hash(event: AuditEvent) -> str:

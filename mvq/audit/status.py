@@ -4,14 +4,14 @@ Only a walk from genesis finds an old event whose row was edited: its successor'
 still matches, only recomputing its own hash shows it. An incremental check (from the last
 verified head onwards) would skip exactly those rows, so it is not offered as "verified". A
 full walk reads and hashes every event (50 000 took 2.2 s on SQLite here: some 45 s for a
-million), far too slow for each page view. So the page walks when an auditor asks (its button;
-`mvq audit verify` walks too, and only prints), and the result is itself an audit event,
+million), far too slow for each page view. So the page walks when an auditor asks (its button runs
+`mvq.exports.integrity`, the check `mvq audit verify` runs and only prints, against the
+witnesses), and the result is itself an audit event,
 `audit.verified`: the page shows the newest one (who ran it, when, up to which seq, intact or
 broken where), how many events came after it, and the newest signed checkpoint from S3
 checked against the database (one lookup and a count).
 """
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,23 +38,13 @@ class Verification:
     problem: str | None
     seconds: float
     since: int  # events appended after the walk's end
+    witnesses: int  # configured when it ran
+    witnessed: int  # of them, those holding a checkpoint it was checked against
 
 
-def verify(session: Session, *, actor: str) -> Verification:
-    """Walks the chain from genesis, checks it against the newest checkpoint and records the
-    result; the caller commits."""
-    started = time.monotonic()
-    report = audit.verify_chain(session)
-    up_to = session.scalar(select(func.max(AuditEvent.seq)))
-    problem = report.problem
-    if problem is None:
-        latest = checkpoint.latest(session)
-        problem = None if latest is None else checkpoint.check(session, latest[0])
-    data: dict[str, Any] = {
-        "ok": problem is None, "events": report.events, "up_to": up_to,
-        "head": report.head, "first_bad_seq": report.first_bad_seq, "problem": problem,
-        "seconds": round(time.monotonic() - started, 3),
-    }  # fmt: skip
+def record(session: Session, *, actor: str, data: dict[str, Any]) -> Verification:
+    """Records a verification's result (`mvq.exports.integrity`'s, the one check there is) as
+    an `audit.verified` event; the caller commits."""
     audit.record(session, actor=actor, action=VERIFIED, object_type="audit_log",
                  object_id="chain", data=data)  # fmt: skip
     found = last(session)
@@ -77,6 +67,7 @@ def last(session: Session) -> Verification | None:
         events=int(d.get("events") or 0), up_to=None if up_to is None else int(up_to),
         first_bad_seq=d.get("first_bad_seq"), problem=d.get("problem"),
         seconds=float(d.get("seconds") or 0), since=int(since),
+        witnesses=int(d.get("witnesses") or 0), witnessed=len(d.get("witnessed") or {}),
     )  # fmt: skip
 
 

@@ -135,12 +135,30 @@ def may_read_receipt(
     principal: Principal, *, entry_unit_id: str, entry_type: str, entry_actor_id: str | None
 ) -> bool:
     """A ledger entry's receipt: its unit, the marketplace for the debits it made itself,
-    auditors and the command line's operator."""
+    auditors and the command line's operator; never an account linked to the entry's unit (its
+    entries name the unit's claims and decisions: a conflict of interest, as for the claims)."""
     if acts_for_unit(principal):
         return principal.unit_id == entry_unit_id
+    if is_linked_to(principal, entry_unit_id):
+        return False
     if is_service_account(principal.role) and principal.kind == "staff":
         return entry_type == "debit" and entry_actor_id == principal.user_id
     return principal.kind == "cli" or (principal.kind == "staff" and principal.role in AUDITORS)
+
+
+def is_linked_to(principal: Principal, unit_id: str) -> bool:
+    """An account on staff (or the marketplace's) that belongs to this unit: whatever its role
+    lets it read elsewhere, it reads nothing of this unit's claims and ledger."""
+    return principal.kind == "staff" and principal.unit_id == unit_id
+
+
+def may_read_log_entries(principal: Principal) -> bool:
+    """The log's entry bundles are the events' exact bytes, which cannot be hidden in part (a
+    leaf's hash covers all of it): an auditor linked to a unit reads the hash tiles and the
+    audit search (where that unit's claims are hidden), never the bundles."""
+    return allows(principal, Action.read_audit) and not (
+        principal.kind == "staff" and principal.unit_id is not None
+    )
 
 
 def may_see_webhook(principal: Principal, *, endpoint_unit_id: str | None) -> bool:
@@ -157,10 +175,11 @@ def may_see_webhook(principal: Principal, *, endpoint_unit_id: str | None) -> bo
     return allows(principal, Action.manage_webhooks)
 
 
-def may_read_ledger(principal: Principal, *, spent_for: bool) -> bool:
-    """Admins and auditors read every unit's ledger; the marketplace's account only those of
-    units it has recorded a spend for (`spent_for`): its debits need no other unit's."""
-    if not allows(principal, Action.read_ledgers):
+def may_read_ledger(principal: Principal, *, unit_id: str, spent_for: bool) -> bool:
+    """Admins and auditors read every unit's ledger but that of a unit they are linked to; the
+    marketplace's account only those of units it has recorded a spend for (`spent_for`): its
+    debits need no other unit's."""
+    if not allows(principal, Action.read_ledgers) or is_linked_to(principal, unit_id):
         return False
     return spent_for or not is_service_account(principal.role)
 

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from mvq.audit import checkpoint, tree
 from mvq.audit.models import AuditEvent, AuditLeaf, AuditTreeNode
-from mvq.audit.service import event_leaf
+from mvq.audit.service import HASHED_FIELDS, leaf_of
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
-from mvq.errors import Invalid, NotFound
+from mvq.errors import Forbidden, Invalid, NotFound
 
 WIDTH = 256
 HEIGHT = 8
@@ -69,17 +69,20 @@ def hashes(session: Session, *, reader: Principal, level: int, index: int, width
 
 def entries(session: Session, *, reader: Principal, index: int, width: int) -> bytes:
     policy.require(reader, Action.read_audit)
+    if not policy.may_read_log_entries(reader):
+        raise Forbidden("you are linked to a unit: read the hash tiles and the audit search")
     _check(session, 0, index, width)
     start = index * WIDTH
-    events = session.scalars(
-        select(AuditEvent)
+    # Columns, not ORM objects: loading 256 events as objects took half a bundle's 20 ms.
+    events = session.execute(
+        select(*(getattr(AuditEvent, k) for k in HASHED_FIELDS))
         .join(AuditLeaf, AuditLeaf.seq == AuditEvent.seq)
         .where(AuditLeaf.leaf_index >= start, AuditLeaf.leaf_index < start + width)
         .order_by(AuditLeaf.leaf_index)
     )
     out = bytearray()
-    for event in events:
-        leaf = event_leaf(event)
+    for event in events.mappings():
+        leaf = leaf_of(dict(event))
         if len(leaf) > 0xFFFF:  # the bundle's length prefix is 16 bits
             raise Invalid("an entry exceeds the bundle format's 64 KiB", code="bad_tile")
         out += struct.pack(">H", len(leaf)) + leaf

@@ -79,6 +79,8 @@ def unit_traces(session: Session, *, unit_id: str) -> set[str]:
     traces |= set(session.scalars(claims))
     for model in (Media, ReviewItem, Decision, LedgerEntry, Appeal):
         traces |= set(session.scalars(select(model.id).where(model.submission_id.in_(claims))))
+    # The unit's whole ledger, spends too (they name no claim): each entry's event says whose.
+    traces |= set(session.scalars(select(LedgerEntry.id).where(LedgerEntry.unit_id == unit_id)))
     return traces
 
 

@@ -140,7 +140,10 @@ def statement(session: Session, *, reader: Principal, unit_id: str, limit: int) 
     """A unit's ledger, for those whose role reads ledgers; the marketplace's account only
     reads the ledgers of units it has recorded spends for."""
     policy.require(reader, Action.read_ledgers)
-    if not policy.may_read_ledger(reader, spent_for=_has_spent_for(session, reader, unit_id)):
+    if policy.is_linked_to(reader, unit_id):
+        raise Forbidden("you are linked to this unit: its ledger is not yours to read")
+    spent_for = _has_spent_for(session, reader, unit_id)
+    if not policy.may_read_ledger(reader, unit_id=unit_id, spent_for=spent_for):
         raise Forbidden("you read only the ledgers of units you recorded spends for")
     if session.get(Unit, unit_id) is None:
         raise NotFound("no such unit")

@@ -15,7 +15,7 @@ from mvq.db import session_factory
 from mvq.scoring import ledger
 from mvq.scoring.models import EntryType, LedgerEntry
 from testkit import harness
-from testkit.people import make_staff, make_unit
+from testkit.people import make_login, make_staff, make_unit, web_login
 from tests.witnesses import WitnessProcess, start_witness
 
 
@@ -128,3 +128,57 @@ def test_auditors_read_the_log_as_tiles_and_recompute_the_checkpoint(
     with stack.client(reviewer) as api:
         assert api.get(f"/api/v1/audit/log/tile/0/{width}").status_code == 403
         assert api.get("/api/v1/audit/log/checkpoint").status_code == 403
+
+
+def test_no_one_linked_to_the_unit_nor_another_unit_reads_its_ledger_or_receipts(
+    witnessed: tuple[harness.Stack, WitnessProcess],
+) -> None:
+    """Staff linked to a unit (a conflict of interest) read nothing of its ledger: no receipt
+    (API or the /unit download), no statement; a member of another unit neither. Each is
+    asked for the one entry, as an attacker who learnt its id would."""
+    stack, _ = witnessed
+    with session_factory()() as session:
+        unit_id, unit_token = make_unit(session)
+        other_id, other_token = make_unit(session)
+        linked = {role: make_staff(session, role, unit_id=unit_id)
+                  for role in (Role.auditor, Role.admin, Role.marketplace)}  # fmt: skip
+        unlinked_auditor = make_staff(session, Role.auditor)
+        award = LedgerEntry(unit_id=unit_id, entry_type=EntryType.award, points=40)
+        ledger.append(session, award, actor="test")
+        session.commit()
+        award_id = award.id
+    with stack.client(linked[Role.marketplace]) as api:
+        # The linked marketplace account spends for its unit: even its own debit's receipt
+        # and the ledger it would need stay closed to it, as any linked account's.
+        spent = api.post(f"/api/v1/units/{unit_id}/debits", json={"points": 5},
+                         headers={"Idempotency-Key": uuid.uuid4().hex})  # fmt: skip
+    swept = harness.run_cli(["sweep"], stack.env)
+    assert swept.returncode == 0, swept.stderr
+    entry_ids = [award_id] + ([spent.json()["entry_id"]] if spent.status_code == 201 else [])
+
+    def receipt(token: str, entry_id: str) -> int:
+        with stack.client(token) as api:
+            return api.get(f"/api/v1/ledger/{entry_id}/receipt").status_code
+
+    def statement(token: str) -> int:
+        with stack.client(token) as api:
+            return api.get(f"/api/v1/units/{unit_id}/ledger").status_code
+
+    # The control: those allowed get it, so a refusal below is the rule, not a broken route.
+    assert receipt(unlinked_auditor, award_id) == 200
+    assert receipt(unit_token, award_id) == 200
+    assert statement(unlinked_auditor) == 200
+    refused = {
+        f"{who} receipt {entry_id}": receipt(token, entry_id)
+        for who, token in [*((r.value, t) for r, t in linked.items()), ("other unit", other_token)]
+        for entry_id in entry_ids
+    } | {f"{r.value} statement": statement(t) for r, t in linked.items()}
+    assert {k: v for k, v in refused.items() if v not in (403, 404)} == {}
+
+    # The /unit download, as a member of another unit signed in on the web.
+    member = web_login(stack, *make_login(Role.unit, unit_id=other_id))
+    download = member.client.get(f"/unit/ledger/{award_id}/receipt.json")
+    assert download.status_code == 404, download.text
+    assert unit_id not in download.text
+    own = web_login(stack, *make_login(Role.unit, unit_id=unit_id))
+    assert own.client.get(f"/unit/ledger/{award_id}/receipt.json").status_code == 200

@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -20,11 +21,12 @@ from mvq.audit import binding, checkpoint, signing, tree
 from mvq.audit import service as audit
 from mvq.audit.models import AuditEvent, AuditLeaf, AuditTreeNode
 from mvq.auth import policy
+from mvq.auth.models import Role
 from mvq.db import session_factory
 from mvq.scoring import ledger, receipts
 from mvq.scoring.models import EntryType, LedgerEntry
 from testkit import harness
-from testkit.people import make_unit
+from testkit.people import make_login, make_unit, web_login
 from tests.audit_attacks import unlock
 from tests.witnesses import WitnessProcess, start_witness
 
@@ -216,3 +218,44 @@ def test_a_witness_refuses_a_rollback_and_an_unwitnessed_log_still_verifies(log:
     # With no witness configured the operator's own (now empty) bucket is all there is.
     alone = verify({**log.env, "MVQ_WITNESSES": ""})
     assert "not witnessed" in alone.stdout
+
+
+def test_verify_now_on_the_audit_page_asks_the_witnesses(
+    log: Log, backing: harness.Backing
+) -> None:
+    """The /audit page's button runs the same check as `mvq audit verify`: after the rewrite
+    and the operator's checkpoints deleted, the witnesses still name it."""
+    entry_id = award(log.url, 50)
+    sweep(log.env)
+    env = {**log.env, "MVQ_SIGNING_KEY": os.environ["MVQ_SIGNING_KEY"]}
+    stack = harness.start_stack(backing, log.url, workers=0, extra_env=env)
+    try:
+        auditor = web_login(stack, *make_login(Role.auditor))
+
+        def verify_now() -> tuple[dict[str, Any], str]:
+            done = auditor.client.post("/audit/verify", data={"csrf_token": auditor.csrf})
+            assert done.status_code == 303, done.text
+            page = auditor.client.get(done.headers["location"], headers={"Accept": "text/html"})
+            with session_factory(log.url)() as session:
+                event = session.scalar(
+                    select(AuditEvent).where(AuditEvent.action == "audit.verified")
+                    .order_by(AuditEvent.seq.desc()).limit(1))  # fmt: skip
+                assert event is not None
+                return event.data, page.text
+
+        ok, page = verify_now()
+        assert ok["ok"] is True, ok
+        assert sorted(ok["witnessed"]) == sorted(w.url for w in log.witnesses), ok
+        assert 'id="chain-status" class="ok"' in page
+        assert "Checked against the checkpoints of 2 witnesses." in page
+
+        with session_factory(log.url)() as session:
+            forge(session, entry_id, 500)
+        assert delete_operator_checkpoints() >= 1
+        broken, page = verify_now()
+        assert broken["ok"] is False, broken
+        assert "the log was rewritten" in broken["problem"], broken
+        assert log.witnesses[0].url in broken["problem"]
+        assert 'id="chain-status" class="error"' in page
+    finally:
+        stack.group.stop()

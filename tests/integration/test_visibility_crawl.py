@@ -1,13 +1,14 @@
-"""Issue 28, "the crawl": staff of every role linked to unit A fetch every GET route of the
-application's route table (API and pages), then follow the same-site links and presigned URLs
-the answers hold, a bounded number of hops. Nothing may name unit A's claims: no claim id (nor
-its media, review item or appeal), no stored object key, and (where a claim is shown) not the
-unit. A GET route whose path parameters the crawl cannot fill fails the test, so a new route is
-crawled from the day it is added.
+"""Issue 28, "the crawl": staff of every role linked to unit A, the marketplace's account and
+a member of unit B fetch every GET route of the application's route table (API and pages), then
+follow the same-site links and presigned URLs the answers hold, a bounded number of hops.
+Nothing may name unit A's claims or ledger: no claim id (nor its media, review item or appeal),
+no ledger entry id, no stored object key, and (where a claim is shown) not the unit. A GET
+route whose path parameters the crawl cannot fill fails the test, so a new route is crawled
+from the day it is added.
 
-Units A and B hold copies of the same footage, a dispute and appeals between them (the `copies`
-fixture). A request whose own URL names a secret (the crawl tries A's ids too, as an attacker
-would) is judged on the secrets its URL did not name."""
+Units A and B hold copies of the same footage, a dispute and appeals between them, and ledger
+entries with receipts (the `copies` fixture). A request whose own URL names a secret (the crawl
+tries A's ids too, as an attacker would) is judged on the secrets its URL did not name."""
 
 import io
 import re
@@ -19,10 +20,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from mvq.audit import tree
 from mvq.auth.models import Role, StaffUser
 from mvq.db import session_factory
 from mvq.review.models import ReviewItem
-from mvq.scoring.models import LedgerEntry
 from mvq.webhooks.models import WebhookEndpoint
 from testkit import harness
 from testkit.people import make_login, make_staff, web_login
@@ -32,9 +33,10 @@ MAX_DEPTH = 2
 MAX_REQUESTS = 300  # per person
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 LINK = re.compile(r"""(?:href|src|data-other-src|action)=["']([^"']+)["']|"(https?://[^"\s]+)\"""")
-# Pages that only name the person's own unit (their account, the units an admin manages) say
-# nothing of its claims: the unit's name is checked on every other answer.
-UNIT_NAME_ALLOWED = ("/account", "/admin", "/api/v1/units")
+# Pages that only name the person's own unit (their account, the units an admin manages, the
+# leaderboard's ranking of every unit by its points) say nothing of its claims: the unit's name
+# is checked on every other answer, its claims' and its ledger entries' ids everywhere.
+UNIT_NAME_ALLOWED = ("/account", "/admin", "/api/v1/units", "/leaderboard", "/api/v1/leaderboard")
 # Routes that change state on GET would be a bug of their own; logging out ends the crawl.
 SKIP = {"/logout"}
 
@@ -109,12 +111,39 @@ def crawl(
     return count, found
 
 
+def tile_paths(size: int) -> list[str]:
+    """The C2SP tlog-tiles index of the first full tile and of today's partial one, as an
+    auditor who read the checkpoint would ask for them (1234567 leaves: x004/x822/.p/135)."""
+
+    def name(n: int) -> str:
+        digits = f"{n:03d}"
+        digits = "0" * (-len(digits) % 3) + digits
+        groups = [digits[i : i + 3] for i in range(0, len(digits), 3)]
+        return "/".join([*(f"x{g}" for g in groups[:-1]), groups[-1]])
+
+    full, width = divmod(size, 256)
+    return ["000"] + ([f"{name(full)}.p/{width}"] if width else [])
+
+
+def test_tile_paths_name_the_partial_tile_as_the_spec_does() -> None:
+    assert tile_paths(3) == ["000", "000.p/3"]
+    assert tile_paths(256) == ["000"]
+    assert tile_paths(1234067 * 256 + 5) == ["000", "x001/x234/067.p/5"]
+
+
 def test_every_get_route_hides_the_linked_units_claims(stack: harness.Stack, copies) -> None:
-    people = {}
+    """As staff of every role linked to unit A, as the marketplace's account (linked to A, and
+    not linked to any unit), and as a member of unit B: nothing of A's claims or ledger."""
+    # (API token, web login) per person; the web login is made once the accounts exist.
+    people: dict[str, tuple[str, tuple[str, str]]] = {}
     with session_factory()() as session:
-        for role in (Role.reviewer, Role.senior, Role.admin, Role.auditor):
+        for role in (Role.reviewer, Role.senior, Role.admin, Role.auditor, Role.marketplace):
             token = make_staff(session, role, unit_id=copies.unit_a)
-            people[role.value] = token
+            people[f"{role.value} linked to A"] = (token, make_login(role, unit_id=copies.unit_a))
+        people["marketplace"] = (make_staff(session, Role.marketplace),
+                                 make_login(Role.marketplace))  # fmt: skip
+        people["member of B"] = (copies.unit_b_token,
+                                 make_login(Role.unit, unit_id=copies.unit_b))  # fmt: skip
         users = list(session.scalars(select(StaffUser.id)))
         items = list(session.scalars(select(ReviewItem.id)))
         # Each unit's webhook endpoint: its page and its delivery log are crawled too.
@@ -124,30 +153,36 @@ def test_every_get_route_hides_the_linked_units_claims(stack: harness.Stack, cop
         session.add_all(hooks)
         session.commit()
         webhooks = [h.id for h in hooks]
-        entries = list(session.scalars(select(LedgerEntry.id)))
+    # The ledger entries' receipts need a checkpoint: one sweep integrates the log and signs
+    # it. Nothing else integrates during the crawl, so today's partial tile stays this wide.
+    swept = harness.run_cli(["sweep"], stack.env)
+    assert swept.returncode == 0, swept.stderr
+    with session_factory()() as session:
+        size = tree.size(session)
+        assert size > 0
     values = {
         "unit_id": [copies.unit_a, copies.unit_b],
         "submission_id": [copies.a_claim, copies.b_claim, copies.b_disputed, copies.b_appealed],
         "item_id": items,
         "user_id": users[:6],
         "endpoint_id": webhooks,
-        # The copies hold no ledger entries yet: the receipt routes are walked with an id that
-        # names none (a 404); receipts of the linked unit's entries are still to be crawled.
-        "entry_id": entries or ["none"],
-        # The audit log's tiles: the first of each kind.
+        # Both units' real entries: A's receipts are asked for by id, as by an attacker who
+        # learnt one (the URL naming the id, the answer is judged on the rest).
+        "entry_id": [*copies.a_entries, *copies.b_entries],
+        # The audit log's tiles: the first full one and today's partial one, of each kind.
         "level": ["0"],
-        "index": ["000"],
+        "index": tile_paths(size),
     }
     starts = [url for path in get_routes() for url in fill(path, values)]
     s3_url = stack.env["MVQ_S3_ENDPOINT_URL"].rstrip("/")
     leaked: dict[str, set[str]] = {}
-    for role, token in people.items():
-        web = web_login(stack, *make_login(Role(role), unit_id=copies.unit_a))
+    for who, (token, login) in people.items():
+        web = web_login(stack, *login)
         api = stack.client(token)
         with api:
             count, found = crawl({"api": api, "web": web.client}, starts, stack.url, s3_url,
-                                 copies, role)  # fmt: skip
-        assert count > len(starts) / 2, (role, count)
+                                 copies, who)  # fmt: skip
+        assert count > len(starts) / 2, (who, count)
         leaked |= found
     assert not leaked, "\n".join(f"{k}: {sorted(v)}" for k, v in sorted(leaked.items()))
 
