@@ -8,8 +8,10 @@ import mgrs  # type: ignore[import-untyped]  # ships no type information
 
 _GRID = mgrs.MGRS()
 # Zone and band, 100 km square, then easting and northing of equal length (1 to 5 digits):
-# written apart ("36U XU 55126 74005") or together ("36UXU5512674005").
-GRID_PATTERN = r"(\d{1,2}[C-HJ-NP-X])\s*([A-HJ-NP-Z]{2})\s*(\d{1,10})(?:\s+(\d{1,5}))?"
+# written apart ("36U XU 55126 74005") or together ("36UXU5512674005"). Digits that run on
+# into a number, time or date after them ("... 74005 20.11.2026") are not the northing.
+GRID_PATTERN = (r"(\d{1,2}[C-HJ-NP-X])\s*([A-HJ-NP-Z]{2})\s*(\d{1,10})(?!\d)"
+                r"(?:\s+(\d{1,5})(?![\d.:]))?")  # fmt: skip
 
 
 def grid_position(
