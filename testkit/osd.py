@@ -62,7 +62,8 @@ def drawtext(overlay: Overlay, workdir: Path) -> str:
     clock_form, place_form = LAYOUTS[overlay.layout]
     epoch = int(overlay.start.timestamp())
     clock = f"%{{pts:gmtime:{epoch}:{_escape(clock_form)}}}"
-    place = place_form.format(lat=overlay.lat, lon=overlay.lon, mgrs=overlay.mgrs).replace("%", "%%")
+    place = place_form.format(lat=overlay.lat, lon=overlay.lon, mgrs=overlay.mgrs)
+    place = place.replace("%", "%%")
     x, y = CORNERS[overlay.corner]
     top = overlay.corner.startswith("top")
     lines = [clock, place] if top else [place, clock]
@@ -72,8 +73,9 @@ def drawtext(overlay: Overlay, workdir: Path) -> str:
         path.write_text(text)
         # One line per filter: the second sits one line-height below (or above) the first.
         shift = f"+{n}*h*{overlay.size * 1.4}" if top else f"-{1 - n}*h*{overlay.size * 1.4}"
-        filters.append(f"drawtext=fontfile={FONTS[overlay.font]}:textfile={path}:expansion=normal"
-                       f":fontsize=h*{overlay.size}:x={x}:y={y}{shift}:{STYLES[overlay.style]}")  # fmt: skip
+        filters.append(f"drawtext=fontfile={FONTS[overlay.font]}:textfile={path}"
+                       f":expansion=normal:fontsize=h*{overlay.size}:x={x}:y={y}{shift}"
+                       f":{STYLES[overlay.style]}")  # fmt: skip
     return ",".join(filters)
 
 
@@ -87,8 +89,14 @@ def burn(source: Path, dest: Path, overlay: Overlay) -> Path:
     return dest
 
 
-def still_with(lines: list[str], *, photo: str = "astronaut", font: str = "sans-mono",
-               size: int = 16, top: bool = True) -> bytes:
+def still_with(
+    lines: list[str],
+    *,
+    photo: str = "astronaut",
+    font: str = "sans-mono",
+    size: int = 16,
+    top: bool = True,
+) -> bytes:
     """A 640x360 JPEG still of a real photo with `lines` drawn in white with a black edge
     along its top (or bottom) edge: the stills the pipeline keeps, without a clip."""
     import io

@@ -46,7 +46,8 @@ def test_footage_without_an_overlay_costs_one_read() -> None:
 
 def test_importing_the_pipeline_loads_no_ocr() -> None:
     code = ("import sys, mvq.media.ingest.pipeline, cli.app; "
-            "print('rapidocr_onnxruntime' in sys.modules, 'onnxruntime' in sys.modules)")  # fmt: skip
+            "print('rapidocr_onnxruntime' in sys.modules, "
+            "'onnxruntime' in sys.modules)")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True)  # fmt: skip
     assert out.stdout.split() == ["False", "False"]
