@@ -45,7 +45,8 @@ def capture_time(facts: dict[str, Any]) -> tuple[datetime | None, str | None]:
     started = _as_time(telemetry.get("start"))
     if started is not None:
         return started, f"telemetry ({telemetry.get('source')})"
-    shown = _as_time((facts.get("osd") or {}).get("start"))
+    overlay = facts.get("osd") or {}
+    shown = _as_time(overlay.get("start")) if overlay.get("time_confirmed") else None
     return (shown, "osd") if shown else (None, None)
 
 
@@ -56,7 +57,7 @@ def position(facts: dict[str, Any]) -> tuple[tuple[float, float] | None, str | N
     if first:
         return (float(first[0]), float(first[1])), "telemetry"
     shown = facts.get("osd") or {}
-    if shown.get("lat") is not None and shown.get("lon") is not None:
+    if shown.get("place_confirmed") and shown.get("lat") is not None:
         return (float(shown["lat"]), float(shown["lon"])), "osd"
     return None, None
 
@@ -104,12 +105,13 @@ def osd_time_apart(
 
 
 def osd_mismatch(osd: dict[str, Any], claim: Claim, rule: OsdRule) -> dict[str, Any] | None:
-    """Evidence when the overlay's time or place disagrees with the claim beyond the rule."""
+    """Evidence when the overlay's time or place disagrees with the claim beyond the rule;
+    only what two stills confirm counts (osd.summarise), so one misread raises nothing."""
     evidence: dict[str, Any] = {
         "source": "osd", "frame_index": osd.get("frame_index"), "t_seconds": osd.get("t_seconds"),
         "text": osd.get("text"), "disagrees": []}  # fmt: skip
     apart = None
-    if claim.occurred_at is not None:
+    if claim.occurred_at is not None and osd.get("time_confirmed"):
         apart = osd_time_apart(osd, claim.occurred_at, rule.clock_offsets_hours)
     if apart is not None and claim.occurred_at is not None and apart[0] > rule.tolerance_minutes:
         shown = osd.get("shown") or {}
@@ -119,7 +121,8 @@ def osd_mismatch(osd: dict[str, Any], claim: Claim, rule: OsdRule) -> dict[str, 
                      "difference_minutes": round(apart[0], 1),
                      "read_at_utc_offset_hours": apart[1],
                      "tolerance_minutes": rule.tolerance_minutes}  # fmt: skip
-    if osd.get("lat") is not None and claim.lat is not None and claim.lon is not None:
+    placed = osd.get("place_confirmed") and osd.get("lat") is not None
+    if placed and claim.lat is not None and claim.lon is not None:
         where = (float(osd["lat"]), float(osd["lon"]))
         km = distance_km(where, (claim.lat, claim.lon))
         if km > rule.tolerance_km:

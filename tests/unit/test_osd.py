@@ -1,7 +1,7 @@
 """Reading a drone's on-screen display: the text layouts, what several stills add up to, and
 the flag raised when the picture contradicts the claim."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -23,6 +23,7 @@ RULE = OsdRule(tolerance_minutes=120, tolerance_km=10, clock_offsets_hours=(2, 3
     (["2024-05-01", "12:34:56Z"], date(2024, 5, 1), time(12, 34, 56), 0),  # date, time apart
     (["REC 12:34:56"], None, time(12, 34, 56), None),
     (["2O24-05-01 12:34:56"], date(2024, 5, 1), time(12, 34, 56), None),  # O read for 0
+    (["2026-09:0203:16:32"], date(2026, 9, 2), time(3, 16, 32), None),  # small text's colon
     (["ISO 100 1/500 F2.8 12:34"], None, None, None),  # no seconds: not taken for a clock
     (["2024-13-01 25:61:00"], None, None, None),
 ])  # fmt: skip
@@ -40,6 +41,8 @@ def test_times_with_and_without_a_date(
     (["48.51234°N 35.01234°E"], (48.51234, 35.01234), "decimal"),
     (["LAT: 48.51234 LON: -35.01234"], (48.51234, -35.01234), "decimal"),
     (["LAT48.51234LON35.01234H85m"], (48.51234, 35.01234), "decimal"),
+    (["N4B.44836 E36:37256 ALT 120m"], (48.44836, 36.37256), "decimal"),  # B for 8, : for .
+    (["LAT 51.61172 L0N34.03906 H 85m"], (51.61172, 34.03906), "decimal"),  # 0 for O
     (["48.51234, 35.01234"], (48.51234, 35.01234), "decimal"),
     (["-33.8688 151.2093"], (-33.8688, 151.2093), "decimal"),
     ([GRID], GRID_AT, "mgrs"),
@@ -77,6 +80,7 @@ def test_the_stills_agree_on_the_clips_start_and_a_misread_is_outvoted() -> None
     assert found["start_local"] == "2026-11-20T10:00:00"
     assert found["start"] == "2026-11-20T08:00:00+00:00"  # read in the assumed zone
     assert (found["lat"], found["lon"]) == (48.5, 35.0)
+    assert found["time_confirmed"] and found["place_confirmed"]
     assert (found["frame_index"], found["text"][0]) == (0, "2026-11-20 10:00:00")
     assert agree(read_[0], read_[1]) and not agree(read_[1], read_[2])
 
@@ -140,3 +144,13 @@ def test_the_files_own_time_is_still_checked_beside_the_overlay() -> None:
     found = flags_of(facts, Claim(WHEN, None, None))
     assert set(found) == {"capture_time_mismatch"}
     assert found["capture_time_mismatch"]["source"] == "file metadata"
+
+
+def test_what_one_still_alone_says_among_several_is_not_enough() -> None:
+    """Two stills read that disagree: neither stands in for the file's time, neither flags."""
+    read_ = stills(["2026-11-20 10:00:00", "N48.50000 E35.00000"],
+                   ["2026-11-23 17:00:04", "N49.50000 E35.00000"])  # fmt: skip
+    facts = {"reencode_signals": [], "osd": summarise(read_, assumed_offset_minutes=120)}
+    assert facts["osd"] and not facts["osd"]["time_confirmed"]  # type: ignore[index]
+    assert capture_time(facts) == (None, None) and position(facts) == (None, None)
+    assert set(flags_of(facts, Claim(WHEN + timedelta(days=9), 40.0, 30.0))) == {"no_capture_time"}

@@ -14,9 +14,10 @@ from typing import Any
 
 from mvq.geo import GRID_PATTERN, grid_position
 
-_YMD = r"(?P<y>20\d{2})[-./](?P<m>\d{1,2})[-./](?P<d>\d{1,2})"
+# Small text is misread "2026-09:02": a colon stands for a dash or dot in a date too.
+_YMD = r"(?P<y>20\d{2})[-./:](?P<m>\d{1,2})[-./:](?P<d>\d{1,2})"
 # Day first when the year is last: how Ukrainian and most European overlays write it.
-_DMY = r"(?P<d>\d{1,2})[-./](?P<m>\d{1,2})[-./](?P<y>20\d{2})"
+_DMY = r"(?P<d>\d{1,2})[-./:](?P<m>\d{1,2})[-./:](?P<y>20\d{2})"
 _CLOCK = r"(?P<H>\d{1,2})[:](?P<M>\d{2})[:](?P<S>\d{2})(?:[.,]\d{1,3})?"
 DATE_TIME = [re.compile(f"(?<!\\d){d}[\\sT_,|]*{_CLOCK}(?!\\d)") for d in (_YMD, _DMY)] + [
     re.compile(f"(?<![\\d:]){_CLOCK}[\\s,|]*{d}(?!\\d)") for d in (_YMD, _DMY)
@@ -35,7 +36,7 @@ HEMISPHERE_AFTER = re.compile(
 )
 LABELLED = re.compile(
     f"LAT(?:ITUDE)?\\s*[:=]?\\s*(?P<lat>[+-]?{_LAT})\\s*°?[^0-9+-]{{0,12}}?"
-    f"LO?NG?(?:ITUDE)?\\s*[:=]?\\s*(?P<lon>[+-]?{_LON})"
+    f"L[O0]?NG?(?:ITUDE)?\\s*[:=]?\\s*(?P<lon>[+-]?{_LON})"
 )
 # Two signed numbers with four or more decimals, apart: "48.51234, 35.01234", "-33.8688 151.2093".
 SIGNED_PAIR = re.compile(
@@ -73,7 +74,11 @@ def normalise(lines: list[str]) -> str:
     text = " ".join(lines).upper()
     text = text.translate(MENDS)
     text = re.sub(r"(?<=\d)O(?=\d)|(?<=\d)O(?=[.:])|(?<=[.:])O(?=\d)", "0", text)
-    return re.sub(r"(?<=\d)[IL](?=\d)", "1", text)
+    text = re.sub(r"(?<=\d)B(?=[\d.])", "8", text)
+    text = re.sub(r"(?<=\d)[IL](?=\d)", "1", text)
+    # A clock's fields have two digits; four or more after a colon are a coordinate's decimals
+    # ("E36:37256", small text).
+    return re.sub(r"(?<=\d):(?=\d{4})", ".", text)
 
 
 def _clock(match: re.Match[str]) -> time | None:
@@ -189,25 +194,48 @@ def agree(a: StillText, b: StillText) -> bool:
     return same_time and same_place and (sa is not None or both_placed)
 
 
+def _best(values: list[tuple[StillText, Any]], close: Any) -> tuple[StillText, Any, int] | None:
+    """The value most of the others agree with (`close`), its first still and how many stills
+    support it: one misread still can neither outvote nor be mistaken for the display."""
+    scored = [(sum(close(v, w) for _, w in values), -n, t, v) for n, (t, v) in enumerate(values)]
+    if not scored:
+        return None
+    support, _, still, value = max(scored, key=lambda s: (s[0], s[1]))
+    return still, value, support
+
+
+def _same_start(a: datetime, b: datetime) -> bool:
+    return abs((a - b).total_seconds()) <= 2
+
+
+def _same_place(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return abs(a[0] - b[0]) < 1e-3 and abs(a[1] - b[1]) < 1e-3  # about 100 m
+
+
 def summarise(texts: list[StillText], *, assumed_offset_minutes: int) -> dict[str, Any] | None:
-    """The overlay across the stills read, as facts: the median of what each still says (a
-    misread still is outvoted), and the first still that said anything as the evidence.
-    A dated clock gives the clip's start in UTC, read in the overlay's own zone when it shows
-    one, else at `assumed_offset_minutes` from UTC."""
-    read_ = [(t, t.reading) for t in texts]
-    found = [(t, r) for t, r in read_ if not r.empty]
+    """The overlay across the stills read, as facts: the time and the place that most stills
+    agree on, each *confirmed* when two stills show it (or the one still there was), and the
+    still showing them as the evidence. A dated clock gives the clip's start in UTC, read in
+    the overlay's own zone when it shows one, else at `assumed_offset_minutes` from UTC."""
+    found = [(t, r) for t in texts if not (r := t.reading).empty]
     if not found:
         return None
-    still, first = found[0]
+    needed = min(2, len(texts))
     dated = [(t, r) for t, r in found if r.day is not None and r.clock is not None]
     timed = dated or [(t, r) for t, r in found if r.clock is not None]
-    starts = sorted(s for t, r in timed if (s := _start(r, t.t_seconds)) is not None)
-    start = starts[(len(starts) - 1) // 2] if starts else None
-    placed = [r for _, r in found if r.lat is not None and r.lon is not None]
+    starts = [(t, (s, r)) for t, r in timed if (s := _start(r, t.t_seconds)) is not None]
+    when = _best(starts, lambda a, b: _same_start(a[0], b[0]))
+    placed = [(t, (r.lat, r.lon, r.position_format)) for t, r in found
+              if r.lat is not None and r.lon is not None]  # fmt: skip
+    where = _best(placed, lambda a, b: _same_place(a[:2], b[:2]))
     heights = [r.altitude_m for _, r in found if r.altitude_m is not None]
-    offsets = [r.utc_offset_minutes for _, r in timed if r.utc_offset_minutes is not None]
-    offset = offsets[0] if offsets else assumed_offset_minutes
-    start_utc = (start - timedelta(minutes=offset)).replace(tzinfo=UTC) if start and dated else None
+    still = when[0] if when else where[0] if where else found[0][0]
+    start, shown = when[1] if when else (None, None)
+    offset = shown.utc_offset_minutes if shown and shown.utc_offset_minutes is not None else None
+    start_utc = None
+    if start is not None and dated:
+        zone = offset if offset is not None else assumed_offset_minutes
+        start_utc = (start - timedelta(minutes=zone)).replace(tzinfo=UTC)
     return {
         "source": "osd",
         "stills_read": len(texts),
@@ -219,12 +247,14 @@ def summarise(texts: list[StillText], *, assumed_offset_minutes: int) -> dict[st
         # The first moment of the clip by the overlay's clock, naive (the zone is rarely shown).
         "start_local": start.isoformat() if start and dated else None,
         "start_clock": start.time().isoformat() if start else None,
-        "utc_offset_minutes": offsets[0] if offsets else None,
+        "utc_offset_minutes": offset,
         "start": start_utc.isoformat() if start_utc else None,
-        "lat": round(median(r.lat for r in placed if r.lat is not None), 6) if placed else None,
-        "lon": round(median(r.lon for r in placed if r.lon is not None), 6) if placed else None,
-        "position_format": placed[0].position_format if placed else None,
+        "time_confirmed": bool(when and when[2] >= needed),
+        "lat": where[1][0] if where else None,
+        "lon": where[1][1] if where else None,
+        "position_format": where[1][2] if where else None,
+        "place_confirmed": bool(where and where[2] >= needed),
         "altitude_m": median(heights) if heights else None,
-        "shown": {"time": first.clock.isoformat() if first.clock else None,
-                  "date": first.day.isoformat() if first.day else None},
+        "shown": {"time": shown.clock.isoformat() if shown and shown.clock else None,
+                  "date": shown.day.isoformat() if shown and shown.day else None},
     }  # fmt: skip
