@@ -17,7 +17,6 @@ import resource
 import statistics
 import subprocess
 import tempfile
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -136,9 +135,17 @@ def judge(case: Case, path: Path, rng: random.Random) -> Outcome:
                    cpu_ocr, (read or {}).get("stills_read", 1), read)  # fmt: skip
 
 
+def summary(read: dict[str, Any] | None) -> str:
+    if not read:
+        return "nothing"
+    keys = ("start_local", "start_clock", "time_confirmed", "lat", "lon", "place_confirmed",
+            "stills_read")  # fmt: skip
+    return " ".join(f"{k}={read.get(k)}" for k in keys)
+
+
 def share(values: list[bool | None]) -> str:
     counted = [v for v in values if v is not None]
-    return f"{sum(counted)}/{len(counted)}" if counted else "–"
+    return f"{sum(counted)}/{len(counted)}" if counted else "-"
 
 
 def rows_by(outcomes: list[Outcome], key: str, name: Any) -> list[str]:
@@ -176,7 +183,8 @@ def main() -> None:
                   f"{o.style} zone+{case.zone_hours} start={o.start:%Y-%m-%d %H:%M:%S} "
                   f"at {o.lat},{o.lon} -> time {outcome.time_read} date {outcome.date_read} "
                   f"place {outcome.place_read} false_flag {outcome.false_flag} caught "
-                  f"{outcome.caught} read {(outcome.read or {}).get('text')}", flush=True)  # fmt: skip
+                  f"{outcome.caught} read {(outcome.read or {}).get('text')} as "
+                  f"{summary(outcome.read)}", flush=True)  # fmt: skip
         # Footage without any display: what is read must be nothing, and nothing flagged.
         for base in sorted(work.glob("*-*.mp4")):
             if base.name.endswith("-flown.mp4"):
