@@ -24,6 +24,7 @@ RULE = OsdRule(tolerance_minutes=120, tolerance_km=10, clock_offsets_hours=(2, 3
     (["REC 12:34:56"], None, time(12, 34, 56), None),
     (["2O24-05-01 12:34:56"], date(2024, 5, 1), time(12, 34, 56), None),  # O read for 0
     (["2026-09:0203:16:32"], date(2026, 9, 2), time(3, 16, 32), None),  # small text's colon
+    (["2026:09:0203:16:34", "N4B.44836E3637256"], date(2026, 9, 2), time(3, 16, 34), None),
     (["ISO 100 1/500 F2.8 12:34"], None, None, None),  # no seconds: not taken for a clock
     (["2024-13-01 25:61:00"], None, None, None),
 ])  # fmt: skip
@@ -48,6 +49,7 @@ def test_times_with_and_without_a_date(
     ([GRID], GRID_AT, "mgrs"),
     (["36UXU5512674005", "20.11.202610:00:02"], GRID_AT, "mgrs"),
     (["F2.8 1/500 EV+0.3"], None, None),
+    (["2026:09:0203:16:34", "N4B.44836E3637256 AIT120m"], None, None),  # no date for a place
     (["N 98.51234 E 35.01234"], None, None),  # no latitude beyond 90
     (["36U XU 5512 74005"], None, None),  # easting and northing of unequal length
 ])  # fmt: skip

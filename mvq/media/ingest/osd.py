@@ -76,9 +76,9 @@ def normalise(lines: list[str]) -> str:
     text = re.sub(r"(?<=\d)O(?=\d)|(?<=\d)O(?=[.:])|(?<=[.:])O(?=\d)", "0", text)
     text = re.sub(r"(?<=\d)B(?=[\d.])", "8", text)
     text = re.sub(r"(?<=\d)[IL](?=\d)", "1", text)
-    # A clock's fields have two digits; four or more after a colon are a coordinate's decimals
-    # ("E36:37256", small text).
-    return re.sub(r"(?<=\d):(?=\d{4})", ".", text)
+    # Small text's colon for a coordinate's decimal point ("E36:37256"); only after a
+    # hemisphere letter or label, as a glued date and clock ("2026:09:0203:16") look alike.
+    return re.sub(r"((?:[NSEW]|LAT|LON|LNG)\s*:?\s*[+-]?\d{1,3}):(?=\d{4})", r"\1.", text)
 
 
 def _clock(match: re.Match[str]) -> time | None:
