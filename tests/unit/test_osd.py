@@ -152,7 +152,8 @@ def test_what_one_still_alone_says_among_several_is_not_enough() -> None:
     """Two stills read that disagree: neither stands in for the file's time, neither flags."""
     read_ = stills(["2026-11-20 10:00:00", "N48.50000 E35.00000"],
                    ["2026-11-23 17:00:04", "N49.50000 E35.00000"])  # fmt: skip
-    facts = {"reencode_signals": [], "osd": summarise(read_, assumed_offset_minutes=120)}
-    assert facts["osd"] and not facts["osd"]["time_confirmed"]  # type: ignore[index]
+    overlay = summarise(read_, assumed_offset_minutes=120)
+    assert overlay is not None and not overlay["time_confirmed"]
+    facts: dict[str, object] = {"reencode_signals": [], "osd": overlay}
     assert capture_time(facts) == (None, None) and position(facts) == (None, None)
     assert set(flags_of(facts, Claim(WHEN + timedelta(days=9), 40.0, 30.0))) == {"no_capture_time"}
