@@ -85,6 +85,9 @@ def test_the_stills_agree_on_the_clips_start_and_a_misread_is_outvoted() -> None
     assert found["time_confirmed"] and found["place_confirmed"]
     assert (found["frame_index"], found["text"][0]) == (0, "2026-11-20 10:00:00")
     assert agree(read_[0], read_[1]) and not agree(read_[1], read_[2])
+    # A place one still missed is not confirmed by the other: a third still is read.
+    clock_only = stills(["2026-11-20 10:00:00"], ["2026-11-20 10:00:04", "N48.50000 E35.00000"])
+    assert not agree(*clock_only)
 
 
 def test_a_zone_shown_wins_over_the_assumed_one_and_nothing_shown_is_none() -> None:

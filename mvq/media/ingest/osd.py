@@ -180,18 +180,20 @@ def _start(reading: Reading, t_seconds: float) -> datetime | None:
 
 
 def agree(a: StillText, b: StillText) -> bool:
-    """Two stills' overlays tell the same story: the same first moment (to within 2 s) where
-    both show a clock, the same place (to within about 100 m) where both show one."""
+    """Two stills' overlays tell the same story: both show a clock or neither, with the same
+    first moment (to within 2 s); both show a place or neither, the same (to within about
+    100 m). A value one still missed is read again from another, so that two confirm it."""
     ra, rb = a.reading, b.reading
     if ra.empty or rb.empty:
         return False
     sa, sb = _start(ra, a.t_seconds), _start(rb, b.t_seconds)
-    same_time = sa is None or sb is None or abs((sa - sb).total_seconds()) <= 2
-    both_placed = None not in (ra.lat, ra.lon, rb.lat, rb.lon)
-    same_place = not both_placed or (
-        abs((ra.lat or 0) - (rb.lat or 0)) < 1e-3 and abs((ra.lon or 0) - (rb.lon or 0)) < 1e-3
-    )
-    return same_time and same_place and (sa is not None or both_placed)
+    pa = (ra.lat, ra.lon) if ra.lat is not None and ra.lon is not None else None
+    pb = (rb.lat, rb.lon) if rb.lat is not None and rb.lon is not None else None
+    if (sa is None) != (sb is None) or (pa is None) != (pb is None):
+        return False
+    same_time = sa is None or sb is None or _same_start(sa, sb)
+    same_place = pa is None or pb is None or _same_place(pa, pb)
+    return same_time and same_place
 
 
 def _best(values: list[tuple[StillText, Any]], close: Any) -> tuple[StillText, Any, int] | None:
