@@ -252,6 +252,14 @@ CPU (user + system, this process and ffmpeg), medians per clip: whole pipeline
 (median share {median(ratio) * 100:.0f} %; {stills:.0f} stills read, median). Without a display:
 pipeline {median(neg_cpu):.2f} s, reading {median(neg_ocr):.2f} s (one still). Loading the OCR
 models once per worker process is left out of every figure.
+
+Limits, by design or not yet done: a clock without a date is compared by the time of day, so it
+cannot show a claim a whole day off (its place still can); a display whose zone is not shown
+agrees if UTC, UTC+2 or UTC+3 brings it within the tolerance (`osd_clock_offsets_hours`), so a
+claim up to about 5 h off may pass; degrees-minutes-seconds positions (48°30'44"N) are not
+read; a time or place counts only when two stills read it alike, so a display read on one
+still alone raises nothing. Most misses are light grey text without an edge over bright
+footage.
 """
     print(body)
     if not args.no_write:
