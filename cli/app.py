@@ -581,7 +581,7 @@ def analyze(
     lon: float | None = None,
 ) -> None:
     """Run the ingest pipeline on a local file (no queue, no database) and print JSON."""
-    from mvq.media.flags import Claim, consistency_flags
+    from mvq.media.flags import Claim, OsdRule, consistency_flags
     from mvq.media.ingest import pipeline
     from mvq.media.service import jsonable
     from mvq.settings import get_settings
@@ -598,6 +598,7 @@ def analyze(
         Claim(when, lat, lon),
         tolerance_minutes=settings.capture_tolerance_minutes,
         tolerance_km=settings.location_tolerance_km,
+        osd_rule=OsdRule.of(settings),
     )
     report = {
         "status": "processed", "sha256": result.sha256, "size": result.size,

@@ -91,6 +91,16 @@ class Settings(BaseSettings):
     # How far the file's own capture time and position may sit from the claim before a flag.
     capture_tolerance_minutes: float = 120
     location_tolerance_km: float = 5
+    # A drone's on-screen display (time, place burned into the picture; media/ingest/ocr.py):
+    # stills read per file (0 turns reading off), and how far it may sit from the claim before
+    # an osd_mismatch flag. Its position is the drone's own, which stands off its target by a few
+    # kilometres, hence the wider tolerance than the file's. Its clock's zone is rarely shown: a
+    # time agrees if any of these UTC offsets (hours) brings it within the tolerance (Kyiv's
+    # winter and summer time, and UTC), and the first is the one a capture time is read in.
+    osd_stills: int = Field(default=3, ge=0, le=10)
+    osd_tolerance_minutes: float = 120
+    osd_tolerance_km: float = 10
+    osd_clock_offsets_hours: tuple[float, ...] = (2.0, 3.0, 0.0)
     # Near-duplicate matching: PDQ bits that may differ for two frames to match (exact search up
     # to 32, PDQ's own 31), and the clip rule (matching.service.ClipRule): at least
     # `match_min_frames` matched frames (fewer when a clip has fewer) making `match_min_share`

@@ -148,10 +148,10 @@ def _store_consistency_flags(session: Session, *, media: Media, facts: dict[str,
     settings = get_settings()
     submission = session.get_one(Submission, media.submission_id)
     captured, time_source = flags.capture_time(facts)
+    sources = {None: None, "file metadata": "capture_time", "osd": "osd"}
     submissions.take_time_from_footage(
         session, submission=submission, captured=captured,
-        source=None if time_source is None
-        else "capture_time" if time_source == "file metadata" else "telemetry",
+        source=sources.get(time_source, "telemetry"),
     )  # fmt: skip
     claim = flags.Claim(submission.occurred_at, submission.lat, submission.lon)
     found = flags.consistency_flags(
@@ -159,7 +159,11 @@ def _store_consistency_flags(session: Session, *, media: Media, facts: dict[str,
         claim,
         tolerance_minutes=settings.capture_tolerance_minutes,
         tolerance_km=settings.location_tolerance_km,
+        osd_rule=flags.OsdRule.of(settings),
     )
+    for kind, evidence in found:
+        if kind == "osd_mismatch":  # the still the overlay was read from, for the reviewer
+            evidence["frame_key"] = storage.frame_key(media.id, evidence["frame_index"])
     session.execute(delete(Flag).where(Flag.media_id == media.id,
                                        Flag.kind.in_(flags.CONSISTENCY_KINDS)))  # fmt: skip
     session.add_all(

@@ -44,6 +44,7 @@ FLAG_ORDER = (
     "capture_time_mismatch",
     "no_capture_time",
     "location_mismatch",
+    "osd_mismatch",
     "reencoded",
 )
 # Types the browser may play or show; anything else is offered as frames only.
@@ -72,6 +73,8 @@ class FlagView:
     credited: list[dict[str, Any]] = field(default_factory=list)
     # Claims this flag names that the viewer may not see: counted, never described.
     hidden: int = 0
+    # The still a flag was read from (osd_mismatch: the frame showing the overlay).
+    frame_url: str | None = None
 
 
 @dataclass
@@ -86,7 +89,7 @@ class CaptureTime:
 
 @dataclass
 class Position:
-    source: str  # "claimed", "file" or "telemetry"
+    source: str  # "claimed", "file", "telemetry" or "osd" (burned into the picture)
     lat: float
     lon: float
     mgrs: str | None  # None near the poles, where MGRS gives way to UPS
@@ -239,14 +242,17 @@ def mgrs_of(lat: float, lon: float) -> str | None:
 
 
 def positions(claimed: tuple[float, float] | None, media: Media) -> list[Position]:
-    """The file's own position and its telemetry's first fix, each with its distance from the
-    claimed position."""
+    """The file's own position, its telemetry's first fix and the position its picture shows,
+    each with its distance from the claimed position."""
     found: list[Position] = []
     if media.gps_lat is not None and media.gps_lon is not None:
         found.append(_position("file", media.gps_lat, media.gps_lon, claimed))
     first = ((media.probe or {}).get("telemetry") or {}).get("first_position")
     if first:
         found.append(_position("telemetry", float(first[0]), float(first[1]), claimed))
+    shown = (media.probe or {}).get("osd") or {}
+    if shown.get("lat") is not None and shown.get("lon") is not None:
+        found.append(_position("osd", float(shown["lat"]), float(shown["lon"]), claimed))
     return found
 
 
@@ -479,7 +485,9 @@ def _media_view(
 
 
 def _capture(media: Media, submission: Submission) -> CaptureTime:
-    facts = {"captured_at": media.captured_at, "telemetry": (media.probe or {}).get("telemetry")}
+    probe = media.probe or {}
+    facts = {"captured_at": media.captured_at, "telemetry": probe.get("telemetry"),
+             "osd": probe.get("osd")}  # fmt: skip
     try:
         raw, source = capture_time(facts)
     except ValueError:  # a telemetry time that is not a time at all
@@ -534,6 +542,8 @@ def _flag_view(
 ) -> FlagView:
     evidence = live_evidence(session, flag, scope=scope)
     view = FlagView(kind=flag.kind, media_id=flag.media_id, evidence=evidence)
+    if flag.kind == "osd_mismatch":
+        view.frame_url = sign(evidence.get("frame_key"), "image/jpeg")
     view.hidden = sum(
         visibility.is_hidden(e) for key in visibility.CLAIM_LISTS for e in evidence.get(key, [])
     )

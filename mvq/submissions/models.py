@@ -35,7 +35,8 @@ class Submission(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     occurred_at: Mapped[datetime]
     # Where occurred_at came from: "unit" (as the claim stated it), or, when the unit left the
-    # time to the footage, "footage" until processing finds "capture_time" or "telemetry", else
+    # time to the footage, "footage" until processing finds "capture_time", "telemetry" or "osd"
+    # (the on-screen display burned into the picture), else
     # "upload_time" (the claim is then flagged no_capture_time like any file without a time).
     occurred_at_source: Mapped[str] = mapped_column(
         String(20), default="unit", server_default="unit"

@@ -185,7 +185,8 @@ class SubmissionOut(BaseModel):
     outcome: str
     occurred_at: datetime
     occurred_at_source: str = Field(
-        description="unit (as claimed), footage (not yet processed), capture_time, telemetry "
+        description="unit (as claimed), footage (not yet processed), capture_time, telemetry, "
+        "osd (the time burned into the picture) "
         "or upload_time (the file had no time)"
     )
     submitted_by: str | None = Field(default=None, description="the unit's member who claimed")

@@ -123,7 +123,8 @@ def take_time_from_footage(
 ) -> None:
     """For a claim that left its time to the footage: the first processed file with a capture
     time (or telemetry) gives it, if it is a time a claim could state; else the claim keeps
-    its upload time and says so. `source` is "capture_time" or "telemetry"."""
+    its upload time and says so. `source` is "capture_time", "telemetry" or "osd" (the time burned
+    into the picture)."""
     if submission.occurred_at_source != "footage":
         return
     created = aware(submission.created_at)

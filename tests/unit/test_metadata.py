@@ -3,10 +3,12 @@ from datetime import UTC, datetime
 import pytest
 from PIL import Image
 
-from mvq.media.flags import Claim, consistency_flags, distance_km
+from mvq.media.flags import Claim, OsdRule, consistency_flags, distance_km
 from mvq.media.ingest.metadata import parse_iso6709, parse_time, video_facts
 from mvq.media.ingest.telemetry import parse_klv, parse_srt, summarise
 from testkit import footage
+
+OSD = OsdRule(tolerance_minutes=120, tolerance_km=10, clock_offsets_hours=(0,))
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -60,14 +62,19 @@ def test_consistency_flags_carry_their_evidence() -> None:
     facts = {"captured_at": "2026-11-20T10:00:00+00:00", "lat": 48.1, "lon": 37.6,
              "reencode_signals": []}  # fmt: skip
     claim = Claim(datetime(2026, 11, 21, 10, tzinfo=UTC), 48.6, 37.6)
-    found = dict(consistency_flags(facts, claim, tolerance_minutes=120, tolerance_km=5))
+    found = dict(
+        consistency_flags(facts, claim, tolerance_minutes=120, tolerance_km=5, osd_rule=OSD)
+    )
     assert found["capture_time_mismatch"]["difference_minutes"] == 1440
     assert 55 < found["location_mismatch"]["distance_km"] < 56
     close = Claim(datetime(2026, 11, 20, 10, 30, tzinfo=UTC), 48.1, 37.6)
-    assert consistency_flags(facts, close, tolerance_minutes=120, tolerance_km=5) == []
-    assert [k for k, _ in consistency_flags({}, close, tolerance_minutes=1, tolerance_km=1)] == [
-        "no_capture_time"
-    ]
+    assert (
+        consistency_flags(facts, close, tolerance_minutes=120, tolerance_km=5, osd_rule=OSD) == []
+    )
+    assert [
+        k
+        for k, _ in consistency_flags({}, close, tolerance_minutes=1, tolerance_km=1, osd_rule=OSD)
+    ] == ["no_capture_time"]
 
 
 def test_haversine_distance() -> None:

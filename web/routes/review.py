@@ -37,6 +37,7 @@ FLAG_KINDS = (
     "no_capture_time",
     "capture_time_mismatch",
     "location_mismatch",
+    "osd_mismatch",
     "reencoded",
 )
 # Approving a claim with one of these takes a second, deliberate key press.

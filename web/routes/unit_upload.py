@@ -5,16 +5,15 @@ and the page's CSRF token, so a phone on a bad link resumes exactly as `mvq uplo
 server's part here is what the script cannot know: the rules in force (each choice shows its
 points), the limits, and reading a position typed as decimal degrees or as MGRS.
 
-MGRS is read here rather than in the browser: the `mgrs` package (GeoTrans's C code) already
-reads grids for the item page, so one well-tried converter serves both, and the page vendors no
-second one that could disagree with it. The request is a few hundred bytes, made once, when the
-claim is sent."""
+MGRS is read here rather than in the browser: `mvq.geo` (the `mgrs` package, GeoTrans's C code)
+already reads grids for the item page and from drone overlays, so one well-tried converter
+serves all, and the page vendors no second one that could disagree with it. The request is a
+few hundred bytes, made once, when the claim is sent."""
 
 import re
 from dataclasses import dataclass
 from typing import Annotated
 
-import mgrs  # type: ignore[import-untyped]  # ships no type information
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
@@ -22,6 +21,7 @@ from edge.deps import NowDep
 from edge.i18n import gettext
 from edge.unit_of_work import SessionDep
 from mvq.errors import Forbidden
+from mvq.geo import read_grid
 from mvq.rules import service as rules
 from mvq.settings import get_settings
 from web.deps import WebUser, WebUserDep
@@ -29,13 +29,9 @@ from web.templating import render, url_for
 
 router = APIRouter(include_in_schema=False)
 
-_GRID = mgrs.MGRS()
 # "48.51234, 35.01234", "48.51234 35.01234" or "48,51234; 35,01234" is not accepted: a decimal
 # comma would make "48,5, 35,0" ambiguous, so the point is the only decimal mark.
 _DECIMAL = re.compile(r"^\s*([+-]?\d{1,2}(?:\.\d+)?)\s*[,;\s]\s*([+-]?\d{1,3}(?:\.\d+)?)\s*$")
-# Zone and band, 100 km square, then easting and northing of equal length (1 to 5 digits):
-# written apart ("36U XU 55126 74005") or together ("36UXU5512674005").
-_MGRS = re.compile(r"^(\d{1,2}[C-HJ-NP-X])\s*([A-HJ-NP-Z]{2})\s*(\d{1,10})(?:\s+(\d{1,5}))?$")
 
 
 @dataclass(frozen=True)
@@ -99,17 +95,4 @@ def parse_position(text: str) -> tuple[float, float] | None:
     if decimal:
         lat, lon = float(decimal[1]), float(decimal[2])
         return (lat, lon) if -90 <= lat <= 90 and -180 <= lon <= 180 else None
-    found = _MGRS.match(text.strip().upper())
-    if found is None:
-        return None
-    zone, square, first, second = found.groups()
-    digits = first + (second or "")
-    # Apart, both halves must be as long as each other; together, the digits split evenly.
-    if (second is not None and len(first) != len(second)) or len(digits) % 2:
-        return None
-    grid = f"{zone}{square}{digits}"
-    try:
-        lat, lon = _GRID.toLatLon(grid)
-    except Exception:  # the C library's own errors: a square that does not exist, and so on
-        return None
-    return round(float(lat), 6), round(float(lon), 6)
+    return read_grid(text)

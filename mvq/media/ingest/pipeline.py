@@ -3,6 +3,7 @@
 `mvq analyze` runs exactly what the workers run."""
 
 import hashlib
+import importlib.metadata
 import logging
 import platform
 from dataclasses import dataclass
@@ -12,7 +13,17 @@ from typing import Any
 import pdqhash
 import PIL
 
-from mvq.media.ingest import frames, hashing, metadata, probe, provenance, telemetry, tools
+from mvq.media.ingest import (
+    frames,
+    hashing,
+    metadata,
+    ocr,
+    osd,
+    probe,
+    provenance,
+    telemetry,
+    tools,
+)
 from mvq.media.ingest.probe import Rejected
 from mvq.media.ingest.sniff import sniff
 from mvq.settings import get_settings
@@ -53,11 +64,13 @@ def derivation(rate: float | None) -> dict[str, Any]:
     return {
         "tools": {"ffmpeg": _ffmpeg_version(), "pillow": PIL.__version__,
                   "pdqhash": getattr(pdqhash, "__version__", "0.2"),
-                  "python": platform.python_version()},
+                  "python": platform.python_version(),
+                  "rapidocr": importlib.metadata.version("rapidocr-onnxruntime")},
         "frames": {"fps": rate, "max_side": frames.MAX_SIDE, "format": "jpeg q82",
                    "scaler": "ffmpeg area", "decoder_skips": "noref",
                    "hash_side": hashing.HASH_SIDE},
         "contact_sheet": {"cells": frames.SHEET_CELLS, "cell_width": frames.SHEET_CELL_WIDTH},
+        "osd": {"stills": get_settings().osd_stills, "bands": ocr.BAND},
     }  # fmt: skip
 
 
@@ -78,6 +91,22 @@ def _telemetry(path: Path, info: probe.VideoInfo) -> dict[str, Any] | None:
         if summary := telemetry.summarise("srt", telemetry.parse_srt(text)):
             return summary
     return None
+
+
+def _overlay(stills: list[frames.Still]) -> dict[str, Any] | None:
+    """What the picture's own overlay says of time and place, if it has one."""
+    settings = get_settings()
+    if settings.osd_stills == 0:
+        return None
+    try:
+        texts = ocr.read_stills(stills, count=settings.osd_stills)
+    except Exception:
+        # OCR reads the picture, which is already decoded and good; its failing says nothing
+        # about the file, which keeps every other fact.
+        log.exception("reading the on-screen display failed")
+        return None
+    offset = round(settings.osd_clock_offsets_hours[0] * 60)
+    return osd.summarise(texts, assumed_offset_minutes=offset)
 
 
 def _video(path: Path, info: probe.VideoInfo) -> tuple[dict[str, Any], frames.Frames]:
@@ -132,6 +161,7 @@ def _analyse(path: Path, declared_sha256: str | None) -> Analysis:
         raise Rejected("timeout", str(exc)) from exc
     except tools.ToolFailed as exc:
         raise Rejected(tools.failure_reason(exc.stderr), exc.stderr[-300:]) from exc
+    facts["osd"] = _overlay(found.stills)
     facts["c2pa"] = provenance.c2pa_status(path, sniffed.container)
     sheet = frames.contact_sheet(found.stills) if facts["kind"] == "video" else None
     return Analysis(sha256=sha256, size=size, facts=facts, stills=found.stills,
