@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := ffmpeg redis-server postgresql chromium fonts-dejavu-core jq
+# libgl1 and libglib2.0-0: OpenCV (the wheel rapidocr needs) loads them when imported.
+APT_PACKAGES := ffmpeg redis-server postgresql chromium fonts-dejavu-core jq libgl1 libglib2.0-0
 STAMP := $(VENV)/.installed
 
 .PHONY: dev test test-system lint typecheck install apt bench-deps messages catalogues clean
