@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from edge import i18n, web_session
 from edge.i18n import N_
+from web import static_files
 from web.deps import WebUser
 
 templates = Jinja2Templates(
@@ -184,6 +185,15 @@ def labels(kind: str) -> dict[str, str]:
 
 templates.env.globals["labels"] = labels
 templates.env.globals["url_for"] = _url_for
+
+
+@pass_context
+def _asset(context: dict[str, Any], path: str, /) -> str:
+    """A static file by its install's hashed name (cached a year), else its plain name."""
+    return url_for(context["request"], "static", path=static_files.asset(path))
+
+
+templates.env.globals["asset"] = _asset
 templates.env.globals["csrf_field_name"] = web_session.CSRF_FIELD
 
 
