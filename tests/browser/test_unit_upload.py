@@ -67,9 +67,14 @@ def big_clip(clips: Path) -> Path:
 class Member:
     """A unit's member at one browser, logged in through the form."""
 
-    def __init__(self, browser: Browser, stack: harness.Stack, unit_id: str) -> None:
+    def __init__(self, browser: Browser, stack: harness.Stack, unit_id: str, *,
+                 workers: bool = False) -> None:  # fmt: skip
         self.email, self.password = make_login(Role.unit, unit_id=unit_id)
-        self.context: BrowserContext = browser.new_context(base_url=stack.url, locale="en-US")
+        # Without `workers`, the page alone sends: DevTools' throttling and Playwright's routes
+        # reach the page's requests, not a service worker's.
+        self.context: BrowserContext = browser.new_context(
+            base_url=stack.url, locale="en-US", service_workers="allow" if workers else "block"
+        )
         self.page: Page = self.context.new_page()
 
     def login(self) -> Page:
@@ -168,7 +173,7 @@ def test_a_member_uploads_40_mb_through_a_dropped_link_and_a_reload(
         page.select_option("#choice", label="tank — destroyed — 40 points")
         page.fill("#position", "36U XU 55126 74005")
         page.fill("#note", "Hull burning at 0:03, seen from the north-east.")
-        expect(row).to_have_attribute("data-state", "waiting", timeout=30_000)  # hashed
+        expect(row).to_have_attribute("data-state", "kept", timeout=30_000)  # hashed
         _axe_at_both_sizes(member, "form")
 
         cdp = member.context.new_cdp_session(page)
@@ -177,7 +182,8 @@ def test_a_member_uploads_40_mb_through_a_dropped_link_and_a_reload(
         page.set_viewport_size(PHONE)
         started = time.monotonic()
         page.click("#send")
-        expect(page.locator("#sent")).to_be_visible()
+        row = page.locator("#queue li.file")
+        expect(page.locator("#queue")).to_be_visible()
         page.wait_for_event("requestfinished", predicate=_stored_part(s3_host), timeout=60_000)
         # The link drops. Chromium keeps network conditions per DevTools session and the
         # throttling session's would outlive Playwright's across a reload: both say offline.
@@ -186,8 +192,10 @@ def test_a_member_uploads_40_mb_through_a_dropped_link_and_a_reload(
         for route in held:  # what was still waiting to go dies with the link
             route.abort("internetdisconnected")
         expect(row).to_have_attribute("data-state", "offline", timeout=10_000)
-        expect(row.locator(".file-state")).to_contain_text("no connection")
-        expect(page.locator("#all-done")).to_be_hidden()
+        # Honest: what storage confirmed, not what was handed to the browser.
+        expect(row.locator(".file-state")).to_contain_text(" confirmed")
+        expect(row.locator(".file-state")).to_contain_text("Paused, 5.0 MB of")
+        expect(page.locator("#offline-note")).to_be_visible()
         _axe_at_both_sizes(member, "offline")
         before = sorted(p for ph, p, s in puts if ph == "before" and s == 200)
 
@@ -201,15 +209,16 @@ def test_a_member_uploads_40_mb_through_a_dropped_link_and_a_reload(
         member.context.set_offline(False)
         cdp.send("Network.emulateNetworkConditions", SLOW_LINK)
         page.goto("/unit/upload")
-        row = page.locator("#sent li.file")
+        row = page.locator("#queue li.file")
         expect(row).to_have_count(1)
-        expect(page.locator("#sent-choice")).to_have_text("tank — destroyed — 40 points")
+        card = page.locator("#queue li.claim-card")
+        expect(card.locator("h3")).to_have_text("tank — destroyed — 40 points")
         page.set_viewport_size(LAPTOP)
         member.screenshot("unit-upload-resumed-1366")
-        expect(page.locator("#all-done")).to_be_visible(timeout=120_000)
+        expect(card).to_have_attribute("data-state", "done", timeout=120_000)
         took = time.monotonic() - started
         expect(row).to_have_attribute("data-state", "done")
-        link = page.locator("#all-done a").get_attribute("href")
+        link = card.locator(".claim-actions a").get_attribute("href")
         for size in (PHONE, LAPTOP):
             page.set_viewport_size(size)
             member.screenshot(f"unit-upload-done-{size['width']}")
@@ -307,21 +316,19 @@ def test_several_files_one_claim_with_errors_shown_where_they_belong(
         page.route("**/api/v1/submissions/*/media", refuse_once)
         page.fill("#position", "48.51234, 35.01234")
         page.keyboard.press("Enter")
-        failed = page.locator('#sent li.file[data-state="failed"]')
+        failed = page.locator('#queue li.file[data-state="failed"]')
         expect(failed.locator(".file-name")).to_have_text("coffee.jpg", timeout=30_000)
         [said] = api_said
         assert said["status"] == 422 and said["error"]["code"] == "unsupported_content_type"
-        expect(failed.locator(".file-reason")).to_have_text(said["error"]["message"])
+        expect(failed.locator(".file-state")).to_have_text(f"Failed: {said['error']['message']}")
         # The refusal is final, so the other file completes and the claim goes on without it.
-        expect(page.locator('#sent li.file[data-state="done"] .file-name')).to_have_text(
+        expect(page.locator('#queue li.file[data-state="done"] .file-name')).to_have_text(
             "short.mp4", timeout=60_000
         )
-        expect(page.locator("#all-done")).to_be_visible()
-        expect(page.locator("#sent-status")).to_contain_text("Those refused say why")
+        card = page.locator("#queue li.claim-card")
+        expect(card).to_have_attribute("data-state", "done")
+        expect(card.locator(".claim-state")).to_contain_text("Those refused say why")
         member.screenshot("unit-upload-refused-390")
-        # Tried again, the API now says why it cannot join a claim already being checked.
-        failed.get_by_role("button", name="Try again").click()
-        expect(failed.locator(".file-reason")).to_contain_text("before processing starts")
     finally:
         member.context.close()
     with session_factory()() as session:
