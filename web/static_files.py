@@ -15,7 +15,7 @@ from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from web.static_build import BUILT, MANIFEST, SOURCE
+from web.static_build import BUILT, MANIFEST, SOURCE, hashed_name
 
 YEAR = "public, max-age=31536000, immutable"
 # The plain names may change under the same URL (a deploy): the browser asks each time, and
@@ -25,10 +25,18 @@ PLAIN = "no-cache"
 
 @lru_cache(maxsize=1)
 def manifest() -> dict[str, str]:
+    """The build's names still true to web/static: a file edited since `make static` is
+    served by its plain name (never a year-cached old copy), until the next build."""
     try:
-        return dict(json.loads((BUILT / MANIFEST).read_text()))
+        built = dict(json.loads((BUILT / MANIFEST).read_text()))
     except (OSError, ValueError):
         return {}
+    current = {}
+    for plain, hashed in built.items():
+        source = SOURCE / plain
+        if source.is_file() and hashed_name(plain, source.read_bytes()) == hashed:
+            current[plain] = hashed
+    return current
 
 
 def asset(path: str) -> str:

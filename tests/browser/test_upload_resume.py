@@ -1,4 +1,4 @@
-"""Issue 30, on a phone (390×844) in Chromium with axe: a reload at a random (seeded) moment
+"""Issue 30, on a phone (390 x 844 px) in Chromium with axe: a reload at a random (seeded) moment
 resumes the upload without the member choosing the file again and without sending again a part
 storage confirmed; a claim made with no connection is kept by the browser, the tab closed, and
 sent when the link is back. Every PUT to storage is counted on the browser's side of the link
@@ -198,6 +198,14 @@ def test_a_claim_made_offline_is_sent_when_the_link_is_back(
         expect(page.locator("#file-list li.file")).to_have_count(0)  # the form is free again
         axe.assert_no_serious_violations(page, "upload page, a claim waiting offline, 390 px")
         assert _claim_media(unit_id) == ([], [])
+        # Background Sync is asked for: the worker sends it if the browser says the link is
+        # back first. (Chromium fires sync on the system's network changes, not on DevTools'
+        # emulated ones, so here the page opened again is what sends it.)
+        tags = page.evaluate("""async () => {
+            const reg = await navigator.serviceWorker.getRegistration("/static/");
+            return reg && reg.sync ? reg.sync.getTags() : [];
+        }""")
+        assert tags == [page.locator("#upload-app").get_attribute("data-store-id")]
         page.close()  # the tab is closed while offline: the claim must survive it
 
         context.set_offline(False)

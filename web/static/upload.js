@@ -201,13 +201,13 @@
   // Background Sync where the browser has it: the service worker sends when the link is back,
   // even with this tab closed. The page sends too while it is open; a Web Lock per claim lets
   // only one of them send it at a time.
+  // The worker is registered when the page opens, online: offline, its script could not be
+  // fetched, and a claim kept offline is exactly when it is needed.
   let registration = null;
-  async function askForSync() {
-    if (!("serviceWorker" in navigator) || !("SyncManager" in window)) return;
-    try {
-      const url = `${app.dataset.worker}?${new URLSearchParams({ queue: app.dataset.queue })}`;
-      registration ??= await navigator.serviceWorker.register(url);
-      const reg = registration;
+  function registerWorker() {
+    if (!("serviceWorker" in navigator) || !("SyncManager" in window)) return Promise.resolve(null);
+    const url = `${app.dataset.worker}?${new URLSearchParams({ queue: app.dataset.queue })}`;
+    registration ??= navigator.serviceWorker.register(url).then(async (reg) => {
       if (!reg.active) {
         await new Promise((resolve) => {
           const worker = reg.installing || reg.waiting;
@@ -215,8 +215,15 @@
           worker.addEventListener("statechange", () => { if (worker.state === "activated") resolve(); });
         });
       }
-      await reg.sync.register(storeId);
-    } catch (err) { /* no worker: the page sends when it is open */ }
+      return reg;
+    }).catch(() => null);
+    return registration;
+  }
+  async function askForSync() {
+    try {
+      const reg = await registerWorker();
+      await reg?.sync.register(storeId);
+    } catch (err) { /* no Background Sync: the page sends when it is open */ }
   }
 
   let running = null;
@@ -410,6 +417,7 @@
       if (data) hashLater(file.key, data, (sha256) => { file.sha256 = sha256; return saveHash(file.key, sha256); });
     }
     await draw();
+    registerWorker();
     if ((await Q.claims(db)).some((c) => c.state === "queued")) kick();
     // The lines say "sending" from the claim's own mark: redraw now and then, so a stale one
     // (a tab that closed mid-part) turns into "paused".
