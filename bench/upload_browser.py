@@ -178,7 +178,8 @@ def section(result: dict[str, Any]) -> str:
 `{result["command"]}` — Chromium (Debian's, Playwright), DevTools' throttling, this branch's
 page and main's ({result["main_commit"]}, Uppy 5.2.4) from the same run, one database, one
 SeaweedFS behind a counting proxy. Upload: a {size} MiB file at 250 KB/s up and down, 300 ms
-latency, the link down 10 s of every 60 s, one reload at a seeded random moment (seed
+latency (DevTools; the proxy holds all PUTs together to 250 KB/s, since DevTools throttles each
+request on its own), the link down 10 s of every 60 s, one reload at a seeded random moment (seed
 {result["seed"]}); bytes counted where storage receives them. First load: a signed-in member's
 `/unit/upload` at 50 KB/s, 400 ms latency, to the `load` event; cold is a new browser context
 (empty cache), warm the same page opened again; medians of {result["rounds"]}.
@@ -214,7 +215,9 @@ def main() -> None:
                                          f"{args.size_mib} --seed {args.seed}"}  # fmt: skip
     backing_dir = harness.temporary_backing("mvq-bench-upload-browser-")
     with backing_dir as backing, sync_playwright() as pw:
-        counter = S3Counter(backing.env["MVQ_S3_ENDPOINT_URL"])
+        # The link's 250 KB/s up is shared by every part at once, as a real link's is.
+        rate = UPLOAD_LINK["uploadThroughput"]
+        counter = S3Counter(backing.env["MVQ_S3_ENDPOINT_URL"], rate=rate)
         url = harness.fresh_database(backing, "postgres")
         env = {**backing.env, "MVQ_DATABASE_URL": url, "MVQ_S3_ENDPOINT_URL": counter.url}
         harness.use_env(env)

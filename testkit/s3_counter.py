@@ -7,6 +7,7 @@ forwards each request unchanged, Host header included: the signatures stay valid
 
 import http.client
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,9 +32,16 @@ class Counts:
 
 
 class S3Counter:
-    def __init__(self, target: str) -> None:
+    """`rate` (bytes a second, shared by every request): the link's upload speed, applied
+    where the bytes arrive. DevTools' throttling holds each request to the rate on its own, so
+    three parts at once would get three times the link."""
+
+    def __init__(self, target: str, *, rate: float | None = None) -> None:
         self.target = urlsplit(target)
         self.counts = Counts()
+        self.rate = rate
+        self._free_at = 0.0
+        self._link = threading.Lock()
         counter = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,7 +56,7 @@ class S3Counter:
                 got = 0
                 while got < length:  # a reload cuts a part short: its bytes still count
                     try:
-                        chunk = self.rfile.read(min(1 << 16, length - got))
+                        chunk = self.rfile.read(min(1 << 14, length - got))
                     except OSError:
                         chunk = b""
                     if not chunk:
@@ -59,6 +67,7 @@ class S3Counter:
                         return
                     chunks.append(chunk)
                     got += len(chunk)
+                    counter.pace(len(chunk))
                 body = b"".join(chunks)
                 conn = http.client.HTTPConnection(counter.target.hostname or "127.0.0.1",
                                                   counter.target.port, timeout=300)  # fmt: skip
@@ -94,6 +103,16 @@ class S3Counter:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def pace(self, size: int) -> None:
+        if not self.rate:
+            return
+        with self._link:
+            now = time.monotonic()
+            start = max(now, self._free_at)
+            self._free_at = start + size / self.rate
+            wait = self._free_at - now
+        time.sleep(wait)
 
     def close(self) -> None:
         self.server.shutdown()

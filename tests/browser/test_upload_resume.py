@@ -194,7 +194,7 @@ def test_a_claim_made_offline_is_sent_when_the_link_is_back(
         card = page.locator("#queue li.claim-card")
         expect(card).to_have_attribute("data-state", "waiting")
         expect(card.locator(".claim-state")).to_contain_text("Waiting for the connection")
-        expect(page.locator("#queue-status")).to_contain_text("kept in this browser")
+        expect(page.locator("#queue-status")).to_have_text("Claims waiting to be sent: 1")
         expect(page.locator("#file-list li.file")).to_have_count(0)  # the form is free again
         axe.assert_no_serious_violations(page, "upload page, a claim waiting offline, 390 px")
         assert _claim_media(unit_id) == ([], [])

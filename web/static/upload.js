@@ -187,10 +187,7 @@
       form.reset();
       await draw();
       $("queue").scrollIntoView({ block: "start" });
-      if (!navigator.onLine) {
-        $("queue-status").textContent = words.kept_offline;
-        askForSync();
-      }
+      if (!navigator.onLine) askForSync();
       kick();
     } finally {
       send.disabled = false;
@@ -391,9 +388,7 @@
     $("queue").hidden = !sent.length;
     $("queue-list").replaceChildren(...sent.map(claimCard));
     const status = waiting ? fill(words.queue_waiting, { count: waiting }) : words.queue_none;
-    if ($("queue-status").textContent !== status && !(waiting && !navigator.onLine && $("queue-status").textContent === words.kept_offline)) {
-      $("queue-status").textContent = status;
-    }
+    if ($("queue-status").textContent !== status) $("queue-status").textContent = status;
     list.replaceChildren(...draft.files.map((f) => fileRow(draft, f, true)));
     app.dataset.ready = "1"; // the page is usable (first-load measurements wait for this)
   }
