@@ -46,10 +46,10 @@ UPLOAD_LINK = {"offline": False, "latency": 300, "downloadThroughput": 250 * KB,
 DROP_EVERY, DROP_FOR = 60.0, 10.0
 
 
-def main_checkout() -> Path:
+def main_checkout(repo: Path) -> Path:
     """main as committed, beside this tree: its API serves today's page."""
     where = Path(tempfile.mkdtemp(prefix="mvq-bench-main-"))
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "main"], check=True,
+    archive = subprocess.run(["git", "-C", str(repo), "archive", "main"], check=True,
                              capture_output=True).stdout  # fmt: skip
     subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
     return where
@@ -201,13 +201,14 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=100)
     parser.add_argument("--seed", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3, help="first-load rounds")
+    parser.add_argument("--repo", type=Path, default=ROOT, help="the git repository with main")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="mvq-bench-upload-browser-"))
     clip = work / "clip.mp4"  # random bytes: what is measured is the transfer
     clip.write_bytes(rng.randbytes(args.size_mib * 1024 * 1024))
-    main_tree = main_checkout()
-    main_commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "main"],
+    main_tree = main_checkout(args.repo)
+    main_commit = subprocess.run(["git", "-C", str(args.repo), "rev-parse", "--short", "main"],
                                  capture_output=True, text=True).stdout.strip()  # fmt: skip
     result: dict[str, Any] = {"seed": args.seed, "size_mib": args.size_mib, "rounds": args.rounds,
                               "main_commit": main_commit,

@@ -93,7 +93,10 @@ class S3Counter:
                     self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 if self.command != "HEAD":
-                    self.wfile.write(data)
+                    try:
+                        self.wfile.write(data)
+                    except OSError:  # the browser went (a reload, the link cut): counted already
+                        self.close_connection = True
                 conn.close()
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_OPTIONS = _forward

@@ -23,20 +23,24 @@ YEAR = "public, max-age=31536000, immutable"
 PLAIN = "no-cache"
 
 
-@lru_cache(maxsize=1)
-def manifest() -> dict[str, str]:
-    """The build's names still true to web/static: a file edited since `make static` is
+def read_manifest(source: Path = SOURCE, built: Path = BUILT) -> dict[str, str]:
+    """The build's names still true to `source`: a file edited since `make static` is
     served by its plain name (never a year-cached old copy), until the next build."""
     try:
-        built = dict(json.loads((BUILT / MANIFEST).read_text()))
+        names = dict(json.loads((built / MANIFEST).read_text()))
     except (OSError, ValueError):
         return {}
     current = {}
-    for plain, hashed in built.items():
-        source = SOURCE / plain
-        if source.is_file() and hashed_name(plain, source.read_bytes()) == hashed:
+    for plain, hashed in names.items():
+        file = source / plain
+        if file.is_file() and hashed_name(plain, file.read_bytes()) == hashed:
             current[plain] = hashed
     return current
+
+
+@lru_cache(maxsize=1)
+def manifest() -> dict[str, str]:
+    return read_manifest()
 
 
 def asset(path: str) -> str:
@@ -48,7 +52,7 @@ class HashedStatic(StaticFiles):
     def __init__(self, source: Path = SOURCE, built: Path = BUILT) -> None:
         super().__init__(directory=source)
         self.built = built
-        self.hashed = set(manifest().values())
+        self.hashed = set(read_manifest(source, built).values())
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         if path in self.hashed:
