@@ -44,6 +44,7 @@ FIRST_LOAD = {"offline": False, "latency": 400, "downloadThroughput": 50 * KB,
 UPLOAD_LINK = {"offline": False, "latency": 300, "downloadThroughput": 250 * KB,
                "uploadThroughput": 250 * KB}  # fmt: skip
 DROP_EVERY, DROP_FOR = 60.0, 10.0
+GIVE_UP = 4  # times the clean transfer time
 
 
 def main_checkout(repo: Path) -> Path:
@@ -137,8 +138,8 @@ def upload(browser: Browser, base: str, who: tuple[str, str], clip: Path, counte
         now = time.monotonic() - started
         if page.locator(done_sel).count():
             break
-        if now > 40 * transfer:
-            raise TimeoutError(f"{variant}: not done after {now:.0f} s")
+        if now > GIVE_UP * transfer:  # a page that stopped (today's can): told, not waited on
+            break
         # The link: down DROP_FOR seconds out of every DROP_EVERY.
         down = (now % DROP_EVERY) >= DROP_EVERY - DROP_FOR
         if down != offline:
@@ -155,9 +156,11 @@ def upload(browser: Browser, base: str, who: tuple[str, str], clip: Path, counte
             page.set_input_files("#files-again", str(clip))
         page.wait_for_timeout(500)
     took = time.monotonic() - started
+    finished = bool(page.locator(done_sel).count())
     context.close()
-    return {"sent_ratio": counter.counts.bytes_received / clip.stat().st_size, "time_s": took,
-            "reload_at_s": reload_at, "picked_again": picked_again, "puts": counter.counts.puts,
+    sent = counter.counts.bytes_received / clip.stat().st_size
+    return {"finished": finished, "sent_ratio": sent, "time_s": took, "reload_at_s": reload_at,
+            "picked_again": picked_again, "puts": counter.counts.puts,
             "clean_transfer_s": transfer}  # fmt: skip
 
 
@@ -167,8 +170,9 @@ def section(result: dict[str, Any]) -> str:
 
     def row(name: str, r: dict[str, Any]) -> str:
         up, fl = r["upload"], r["first_load"]
+        took = f"{up['time_s']:.0f} s" if up["finished"] else f"not done in {up['time_s']:.0f} s"
         return (
-            f"| {name} | {up['sent_ratio']:.3f} | {up['time_s']:.0f} s "
+            f"| {name} | {up['sent_ratio']:.3f} | {took} "
             f"(reload at {up['reload_at_s']:.0f} s) | {'yes' if up['picked_again'] else 'no'} "
             f"| {fl['cold_s']:.2f} s ({fl['cold_bytes'] / 1000:.0f} kB) | {fl['warm_s']:.2f} s |"
         )
@@ -188,6 +192,9 @@ request on its own), the link down 10 s of every 60 s, one reload at a seeded ra
 |---|---|---|---|---|---|
 {row("this branch", b)}
 {row("main (today)", m)}
+
+A page not done within {GIVE_UP} times the clean transfer time
+({b["upload"]["clean_transfer_s"]:.0f} s) is stopped there: its bytes are what it had sent.
 
 Ratios, branch ÷ main: bytes sent {b["upload"]["sent_ratio"] / m["upload"]["sent_ratio"]:.2f},
 time {b["upload"]["time_s"] / m["upload"]["time_s"]:.2f}, cold load
