@@ -183,6 +183,14 @@ def test_a_claim_made_offline_is_sent_when_the_link_is_back(
     context = browser.new_context(base_url=stack.url, locale="en-US", service_workers="allow")
     try:
         page = _login(context, unit_id)
+        # The page registers its worker when opened online; a member offline now had it open.
+        page.evaluate("""async () => {
+            for (;;) {
+                const reg = await navigator.serviceWorker.getRegistration("/static/");
+                if (reg && reg.active) return;
+                await new Promise((ok) => setTimeout(ok, 100));
+            }
+        }""")
         context.set_offline(True)
         expect(page.locator("#offline-note")).to_be_visible()
         page.set_input_files("#files", str(small))
