@@ -6,9 +6,9 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := ffmpeg redis-server postgresql chromium fonts-dejavu-core jq libgl1 libglib2.0-0
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-system lint typecheck install apt bench-deps messages catalogues clean
+.PHONY: dev test test-system lint typecheck install apt bench-deps messages catalogues static clean
 
-install: apt $(STAMP) catalogues
+install: apt $(STAMP) catalogues static
 
 apt:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -57,6 +57,11 @@ catalogues: $(CATALOGUES)
 edge/locales/%/LC_MESSAGES/messages.mo: edge/locales/%/LC_MESSAGES/messages.po $(STAMP)
 	$(VENV)/bin/pybabel compile -d edge/locales -D messages -l $* --statistics
 
+# Static files named by their content's hash, each with a gzip copy, made here and not per
+# request (web/static_build.py): the site caches them for a year.
+static: $(STAMP)
+	$(PY) -m web.static_build
+
 messages: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -o edge/locales/messages.pot --project=mvq \
 	  --add-comments=TRANSLATORS: --add-location=file --sort-by-file --no-wrap .
@@ -73,4 +78,4 @@ bench-deps: install
 	$(VENV)/bin/pip install -q 'vpdq>=0.2.5,<0.3'
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache web/.static-build

@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 
 from edge import i18n
 from edge.errors import HANDLED, message_in, problem
@@ -29,6 +28,7 @@ from web.routes import (
     unit,
     unit_upload,
 )
+from web.static_files import HashedStatic
 from web.templating import render, url_for
 
 STATIC = Path(__file__).parent / "static"
@@ -71,5 +71,5 @@ def create_app() -> FastAPI:
                    admin_people, admin_webhooks, account):  # fmt: skip
         app.include_router(module.router)
     app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", HashedStatic(), name="static")
     return app

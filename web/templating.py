@@ -20,6 +20,7 @@ from markupsafe import Markup
 
 from edge import i18n, outcome_words, web_session
 from mvq.submissions.schemas import OutcomeOut
+from web import static_files
 from web.deps import WebUser
 
 templates = Jinja2Templates(
@@ -166,6 +167,15 @@ def _outcome_sentences(outcome: OutcomeOut | None) -> list[str]:
 templates.env.globals["labels"] = labels
 templates.env.globals["outcome_sentences"] = _outcome_sentences
 templates.env.globals["url_for"] = _url_for
+
+
+@pass_context
+def _asset(context: dict[str, Any], path: str, /) -> str:
+    """A static file by its install's hashed name (cached a year), else its plain name."""
+    return url_for(context["request"], "static", path=static_files.asset(path))
+
+
+templates.env.globals["asset"] = _asset
 templates.env.globals["csrf_field_name"] = web_session.CSRF_FIELD
 
 

@@ -32,6 +32,7 @@ def register_media(
     size: int,
     sha256: str,
     content_type: str,
+    part_size: int | None = None,
 ) -> uploads.UploadPlan:
     """A file for a claim: before processing starts, or for the claim's pending appeal."""
     submission = submissions.get_visible(session, principal=principal, submission_id=submission_id)
@@ -43,6 +44,7 @@ def register_media(
         size=size,
         sha256=sha256,
         content_type=content_type,
+        part_size=part_size,
         for_appeal=appeals.accepts_evidence(session, submission=submission),
     )
 

@@ -6,6 +6,14 @@ class MediaCreate(BaseModel):
     size: int = Field(gt=0)
     sha256: str = Field(min_length=64, max_length=64)
     content_type: str = Field(min_length=3, max_length=100)
+    part_size: int | None = Field(
+        default=None,
+        ge=5 * 1024**2,
+        le=5 * 1024**3,
+        description="the part size the client asks for (bytes, S3's bounds: 5 MiB to 5 GiB), "
+        "from the link it measured; heeded when the file is first registered, raised if the "
+        "file would need more than 10,000 parts. Omitted: the server's default.",
+    )
 
 
 class UploadedPart(BaseModel):

@@ -49,8 +49,10 @@ class UploadPlan:
     uploaded_parts: list[dict[str, Any]] = field(default_factory=list)
 
 
-def part_size_for(size: int) -> int:
-    base = get_settings().part_size_bytes
+def part_size_for(size: int, asked: int | None = None) -> int:
+    """`asked`: the client's choice from the link it measured (a slow link wants S3's smallest
+    parts, so a dropped part costs little); the server's default otherwise."""
+    base = asked if asked is not None else get_settings().part_size_bytes
     return max(base, math.ceil(size / MAX_PARTS))
 
 
@@ -76,6 +78,7 @@ def register(
     size: int,
     sha256: str,
     content_type: str,
+    part_size: int | None = None,
     for_appeal: bool = False,
 ) -> UploadPlan:
     """`for_appeal`: the caller found the claim's appeal pending, so the rejected claim takes
@@ -121,12 +124,13 @@ def register(
             size=size,
             sha256=sha256,
             content_type=content_type,
+            part_size=part_size,
             for_appeal=for_appeal,
         )
     media.s3_key = storage.original_key(submission.id, media.id)
     media.upload_key = storage.upload_key(submission.id, media.id)
     if size > get_settings().multipart_threshold_bytes:
-        media.part_size = part_size_for(size)
+        media.part_size = part_size_for(size, part_size)
         media.upload_id = storage.create_multipart(media.upload_key, content_type=content_type)
     audit.record(
         session,

@@ -311,3 +311,25 @@ def test_abandoned_multipart_upload_is_aborted_by_the_sweep(
 
     with pytest.raises(ClientError, match="NoSuchUpload"):
         storage.list_parts(uploads.target_key(media), upload_id=media.upload_id)
+
+
+def test_a_client_on_a_slow_link_asks_for_the_smallest_parts(
+    stack: harness.Stack, accounts: Accounts
+) -> None:
+    """The upload page measures its link and asks for 5 MiB parts on a slow one: heeded when
+    the file is first registered, kept when it is registered again (the resume), and never
+    below S3's floor."""
+    size, smallest = 22 * 1024**2, 5 * 1024**2
+    body = {"filename": "slow.mp4", "size": size, "sha256": "ab" * 32, "content_type": "video/mp4"}
+    with stack.client(accounts.unit_token) as api:
+        submission_id = new_submission(api)
+        path = f"/api/v1/submissions/{submission_id}/media"
+        too_small = api.post(path, json=body | {"part_size": smallest - 1})
+        assert too_small.status_code == 422
+        first = api.post(path, json=body | {"part_size": smallest})
+        assert first.status_code == 201, first.text
+        upload = first.json()["upload"]
+        assert upload["mode"] == "multipart" and upload["part_size"] == smallest
+        assert len(upload["urls"]) == math.ceil(size / smallest) == 5
+        again = api.post(path, json=body | {"part_size": 64 * 1024**2}).json()["upload"]
+        assert again["part_size"] == smallest and again["uploaded_parts"] == []

@@ -10,6 +10,7 @@ already reads grids for the item page and from drone overlays, so one well-tried
 serves all, and the page vendors no second one that could disagree with it. The request is a
 few hundred bytes, made once, when the claim is sent."""
 
+import gzip
 import re
 from dataclasses import dataclass
 from typing import Annotated
@@ -58,7 +59,7 @@ def unit_upload_page(
     choices = [Choice(r.target_type, r.outcome, r.points) for r in in_force]
     settings = get_settings()
     principal = member.principal
-    return render(
+    page = render(
         request,
         "unit_upload.html",
         user=member,
@@ -71,6 +72,21 @@ def unit_upload_page(
         # "My claims" (/unit) is the contract's path for a member's claims.
         claims_url=f"{request.scope.get('root_path', '')}/unit",
     )
+    return _packed(request, page)
+
+
+def _packed(request: Request, page: HTMLResponse) -> HTMLResponse:
+    """The page gzipped for a browser that takes it: at 50 KB/s its ~10 KB are a fifth of a
+    second, a third of that packed, and a warm visit is the page alone (every file it loads
+    is cached for a year). Safe from BREACH: nothing in it echoes the request (no query
+    text, no form input), so no one can probe the CSRF token through its compressed size.
+    Static files are packed at install instead (web/static_build.py)."""
+    if "gzip" not in request.headers.get("accept-encoding", "") or page.status_code != 200:
+        return page
+    packed = gzip.compress(bytes(page.body), compresslevel=6)
+    headers = {k: v for k, v in page.headers.items() if k.lower() != "content-length"}
+    headers |= {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+    return HTMLResponse(packed, status_code=page.status_code, headers=headers)
 
 
 @router.get("/unit/upload/position", name="unit_upload_position")

@@ -1,348 +1,134 @@
-// The unit's upload page: a claim and its files, sent to the JSON API with the session cookie
-// and the page's CSRF token, bytes straight to S3 by presigned URL. Built for a phone on a bad
-// link: every file is hashed (SHA-256, streamed) and registered before its bytes go; the parts
-// go up with Uppy's AwsS3 uploader; Golden Retriever keeps the files (IndexedDB) and the upload's
-// state (localStorage) across a reload or a closed tab; and every start, first or resumed, asks
-// the server which parts S3 holds already, so none is sent twice. No build step. Every word
-// shown comes translated from the page (#upload-strings), never from this file.
-// Plain JavaScript where Uppy has nothing that fits: the hashing (no Uppy plugin hashes), the
-// list of files (Uppy's Dashboard speaks from its own locale packs, not the site's catalogue,
-// and draws far more than a phone needs) and the retry when the link is back (uppy.retryAll
-// would also retry what the API refused for good, and race a batch still running).
+// The unit's upload page, built for a phone on a bad link. A chosen file goes straight into
+// this browser's IndexedDB (a Blob) and is hashed there; Send keeps the claim beside it, online
+// or not, and upload-queue.js sends it: the claim, then each file's missing parts to storage by
+// presigned URL, asking storage what it holds (ListParts, through the API) before every start
+// and resume, so no confirmed part goes twice and no file is chosen twice. A service worker's
+// Background Sync sends what is waiting when the link is back, the tab open or not; without
+// one, the page sends it when it is next opened. Progress counts only what storage confirmed.
+// No build step; every word shown comes translated from the page (#upload-strings).
 (function () {
   "use strict";
   const app = document.getElementById("upload-app");
-  if (!app || !window.Uppy || !window.hashwasm) return;
+  const Q = window.mvqQueue;
+  if (!app || !Q || !window.indexedDB) return;
   const words = JSON.parse(document.getElementById("upload-strings").textContent);
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
-  const { Uppy, AwsS3, GoldenRetriever } = window.Uppy;
   const storeId = app.dataset.storeId;
   const maxBytes = Number(app.dataset.maxBytes);
-  const claimKey = `${storeId}:claim`;
   const draftKey = `${storeId}:draft`;
-  const HASH_CHUNK = 4 * 1024 * 1024;
-  const RETRY_MS = [1000, 3000, 5000, 10000, 20000];
-  const AUTO_RETRIES = 5;
+  const DRAFT = "draft"; // the claim being filled in: its files are kept as they are chosen
+  const RETRY_MS = 15000;
+  const FRESH_MS = 60000; // a sender's mark older than this is a closed tab's
 
   const $ = (id) => document.getElementById(id);
   const form = $("claim-form");
   const list = $("file-list");
-  const sent = $("sent");
-  const status = $("sent-status");
-
-  // ---- the JSON API ------------------------------------------------------------------------
-  class ApiError extends Error {
-    constructor(message, status, code) {
-      super(message);
-      this.status = status;
-      this.code = code;
-    }
-  }
-  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-  const backOnline = () => new Promise((resolve) => {
-    if (navigator.onLine) resolve();
-    else window.addEventListener("online", () => resolve(), { once: true });
-  });
-
-  // Offline, a call waits for the link to come back; a dropped or failing answer (5xx, 429) is
-  // tried again after a pause; a refusal (other 4xx) is final and carries the API's message.
-  async function api(path, { method = "GET", body, headers = {} } = {}) {
-    for (let attempt = 0; ; attempt++) {
-      let res;
-      try {
-        res = await fetch(path, {
-          method,
-          credentials: "same-origin",
-          headers: {
-            "X-CSRF-Token": csrf,
-            Accept: "application/json",
-            ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-            ...headers,
-          },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-      } catch (err) {
-        if (!navigator.onLine) { attempt -= 1; await backOnline(); continue; }
-        if (attempt >= RETRY_MS.length) throw new ApiError(words.network, 0, "network");
-        await sleep(RETRY_MS[attempt]);
-        continue;
-      }
-      if (res.ok) return res.status === 204 ? null : res.json();
-      const data = await res.json().catch(() => null);
-      if ((res.status === 429 || res.status >= 500) && attempt < RETRY_MS.length) {
-        await sleep(RETRY_MS[attempt]);
-        continue;
-      }
-      throw new ApiError(data?.error?.message || String(res.status), res.status, data?.error?.code);
-    }
-  }
-  const refusal = (err) => err instanceof ApiError && err.status >= 400 && err.status < 500 &&
-    err.status !== 408 && err.status !== 429;
-
-  // ---- the claim, kept in this browser until its files are done ----------------------------
-  const load = (key) => { try { return JSON.parse(localStorage.getItem(key)); } catch (e) { return null; } };
-  const save = (key, value) => localStorage.setItem(key, JSON.stringify(value));
-  function newKey() {
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-
-  // ---- Uppy --------------------------------------------------------------------------------
-  const uppy = new Uppy({ id: storeId, autoProceed: false, allowMultipleUploadBatches: true });
-  // The defaults keep no file over 10 MB and 300 MB in all: a phone's clip would be lost with
-  // the tab. Up to the server's own limit; the browser's quota still has the last word, and a
-  // file it would not keep is asked for again after a reload ("ghost").
-  uppy.use(GoldenRetriever, { indexedDB: { maxFileSize: maxBytes, maxTotalSize: maxBytes } });
-
-  const hashes = new Map(); // file id -> promise of its SHA-256
-  const checking = new Map(); // file id -> share hashed so far
-  const resuming = new Set();
-  const refused = new Set(); // files whose last error was the API's refusal: no auto retry
-  const autoRetries = new Map();
-  let hashQueue = Promise.resolve();
-
-  // One file at a time, read in chunks: a phone never holds a whole clip in memory.
-  async function digest(id) {
-    const file = uppy.getFile(id);
-    if (!file || !file.data) throw new ApiError(words.ghost, 0, "ghost");
-    const hasher = await window.hashwasm.createSHA256();
-    hasher.init();
-    const blob = file.data;
-    checking.set(id, 0);
-    draw();
-    for (let at = 0; at < blob.size; at += HASH_CHUNK) {
-      hasher.update(new Uint8Array(await blob.slice(at, at + HASH_CHUNK).arrayBuffer()));
-      checking.set(id, Math.min(1, (at + HASH_CHUNK) / blob.size));
-      draw();
-    }
-    const sha256 = hasher.digest("hex");
-    checking.delete(id);
-    if (uppy.getFile(id)) uppy.setFileMeta(id, { sha256 });
-    return sha256;
-  }
-  function hashOf(id) {
-    const known = uppy.getFile(id)?.meta.sha256;
-    if (known) return Promise.resolve(known);
-    if (!hashes.has(id)) {
-      const job = hashQueue.then(() => digest(id));
-      hashQueue = job.catch(() => null);
-      hashes.set(id, job);
-      job.catch(() => hashes.delete(id));
-    }
-    return hashes.get(id);
-  }
-
-  // Registering a file again (same SHA-256) answers with the same media, fresh URLs and the
-  // parts S3 holds: the one call behind the first start, every resume and every URL refresh.
-  const registering = new Map();
-  function register(id) {
-    if (!registering.has(id)) {
-      const job = (async () => {
-        const claim = load(claimKey);
-        const file = uppy.getFile(id);
-        const sha256 = await hashOf(id);
-        const answer = await api(`/api/v1/submissions/${claim.id}/media`, {
-          method: "POST",
-          body: { filename: file.name, size: file.size, sha256, content_type: file.type || "" },
-        });
-        const up = answer.upload;
-        uppy.setFileMeta(id, {
-          media_id: answer.media_id, mode: up.mode, part_size: up.part_size, urls: up.urls,
-          headers: up.headers, urls_at: Date.now(), urls_ttl: up.expires_in || 300,
-        });
-        if (up.mode === "multipart") {
-          // The upload ID is ours (the media), known from here on: so AwsS3 always takes its
-          // resuming path, which lists the parts S3 holds (listParts below) before sending any.
-          uppy.setFileState(id, { s3Multipart: { uploadId: answer.media_id, key: answer.media_id } });
-        }
-        return up;
-      })();
-      registering.set(id, job);
-      job.finally(() => registering.delete(id)).catch(() => null);
-    }
-    return registering.get(id);
-  }
-
-  // URLs live for urls_ttl seconds: past half of it, ask for fresh ones before a PUT.
-  async function fresh(id) {
-    const meta = uppy.getFile(id).meta;
-    if (meta.urls && Date.now() - meta.urls_at < meta.urls_ttl * 500) return meta;
-    await register(id);
-    return uppy.getFile(id).meta;
-  }
-
-  // The first file completed starts the claim's processing, and from then on the API takes
-  // no more files for it: so nothing completes until every file is registered, or refused
-  // for good (a file the API will not take must not hold the others back).
-  function allRegistered() {
-    return new Promise((resolve) => {
-      const settled = () => uppy.getFiles().every((f) => f.meta.media_id || f.isGhost || refused.has(f.id));
-      const check = () => {
-        if (!settled()) return;
-        uppy.off("state-update", check);
-        resolve();
-      };
-      uppy.on("state-update", check);
-      check();
-    });
-  }
-
-  async function complete(id, parts) {
-    await allRegistered();
-    const meta = uppy.getFile(id).meta;
-    const answer = await api(`/api/v1/media/${meta.media_id}/complete`, {
-      method: "POST",
-      body: parts ? { parts } : {},
-    });
-    if (answer.status === "failed") throw new ApiError(answer.failure_reason || words.failed, 422, "failed");
-    uppy.setFileMeta(id, { completed: true });
-  }
-
-  uppy.use(AwsS3, {
-    // Parallel requests: on a weak link fewer at once each finish sooner.
-    limit: 3,
-    retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
-    shouldUseMultipart: (file) => file.meta.mode === "multipart",
-    // AwsS3 hands over the file's bytes, not the file: find whose they are.
-    getChunkSize: (data) => uppy.getFiles().find((f) => f.data === data)?.meta.part_size || 5 * 1024 * 1024,
-    createMultipartUpload: (file) => {
-      const { media_id: mediaId } = uppy.getFile(file.id).meta;
-      return { uploadId: mediaId, key: mediaId };
-    },
-    listParts: async (file) => {
-      const up = await register(file.id);
-      return up.uploaded_parts.map((p) => ({ PartNumber: p.part_number, ETag: p.etag, Size: p.size }));
-    },
-    signPart: async (file, { partNumber }) => {
-      const meta = await fresh(file.id);
-      return { method: "PUT", url: meta.urls[partNumber - 1], headers: {} };
-    },
-    completeMultipartUpload: async (file, { parts }) => {
-      await complete(file.id, parts.map((p) => ({ part_number: p.PartNumber, etag: p.ETag })));
-      return {};
-    },
-    // The API has no abort: the server's sweeper ends uploads nobody finishes.
-    abortMultipartUpload: async () => {},
-    getUploadParameters: async (file) => {
-      const meta = await fresh(file.id);
-      return { method: "PUT", url: meta.urls[0], headers: meta.headers };
-    },
-  });
-
-  // Before any bytes: hash and register each file. A file that fails leaves this upload, so a
-  // retry of it never races the batch it came from.
-  uppy.addPreProcessor(async (fileIDs, uploadID) => {
-    await Promise.all(fileIDs.map(async (id) => {
-      const file = uppy.getFile(id);
-      if (!file || file.meta.media_id) return;
-      if (file.isGhost) { uppy.setFileState(id, { error: words.ghost }); return; }
-      try {
-        await register(id);
-      } catch (err) {
-        uppy.emit("upload-error", uppy.getFile(id), err);
-      }
-    }));
-    const { currentUploads } = uppy.getState();
-    const upload = currentUploads[uploadID];
-    if (upload) {
-      const fileIDs = upload.fileIDs.filter((id) => !uppy.getFile(id)?.error);
-      uppy.setState({ currentUploads: { ...currentUploads, [uploadID]: { ...upload, fileIDs } } });
-    }
-  });
-
-  // A single PUT has no completion call in AwsS3: tell the API here.
-  uppy.addPostProcessor(async (fileIDs) => {
-    for (const id of fileIDs) {
-      const file = uppy.getFile(id);
-      if (!file || file.error || !file.progress.uploadComplete || file.meta.completed) continue;
-      if (file.meta.mode !== "single") continue;
-      try {
-        await complete(id);
-      } catch (err) {
-        uppy.emit("upload-error", uppy.getFile(id), err);
-      }
-    }
-  });
-
-  uppy.on("upload-error", (file, err) => {
-    if (!file) return;
-    if (refusal(err)) refused.add(file.id);
-    else refused.delete(file.id);
-    draw();
-  });
-  uppy.on("upload-progress", (file) => { if (file) resuming.delete(file.id); });
-
-  // Failures that are the link's (not the API's refusals) are tried again once nothing is
-  // running: when the connection is back, or when a batch ends.
-  function retryFailed() {
-    if (!navigator.onLine || !load(claimKey)?.id) return;
-    if (Object.keys(uppy.getState().currentUploads).length) return; // the batch's end retries
-    for (const file of uppy.getFiles()) {
-      if (!file.error || file.isGhost || refused.has(file.id)) continue;
-      const n = autoRetries.get(file.id) || 0;
-      if (n >= AUTO_RETRIES) continue;
-      autoRetries.set(file.id, n + 1);
-      uppy.retryUpload(file.id).catch(() => null);
-    }
-  }
-  uppy.on("complete", () => {
-    draw();
-    setTimeout(retryFailed, RETRY_MS[1]);
-  });
-  window.addEventListener("online", () => {
-    uppy.getFiles().forEach((f) => { if (f.progress.uploadStarted && !f.meta.completed) resuming.add(f.id); });
-    draw();
-    const claim = load(claimKey);
-    if (claim && !claim.id) sendClaim();
-    else retryFailed();
-  });
-  window.addEventListener("offline", () => draw());
-
-  // ---- picking files -----------------------------------------------------------------------
   const formError = $("form-error");
+  const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, k) => values[k]);
+  const newKey = () => Array.from(crypto.getRandomValues(new Uint8Array(16)),
+    (b) => b.toString(16).padStart(2, "0")).join("");
   function showError(el, message) {
     el.textContent = message || "";
     el.hidden = !message;
   }
+  const locale = document.documentElement.lang || undefined;
+  function size(n) {
+    let unit = 0;
+    let value = n;
+    while (value >= 1024 && unit < words.bytes_units.length - 1) { value /= 1024; unit += 1; }
+    const digits = unit === 0 ? 0 : 1;
+    return `${value.toLocaleString(locale, { maximumFractionDigits: digits, minimumFractionDigits: digits })} ${words.bytes_units[unit]}`;
+  }
+  const pct = (n) => `${Math.floor(n * 100)} %`;
 
-  function add(files) {
+  let db;
+  let draft = { id: DRAFT, state: DRAFT, created: 0, files: [] };
+  const hashing = new Map(); // file key -> share hashed so far
+
+  // ---- hashing (SHA-256, streamed) ---------------------------------------------------------
+  // hash-wasm is loaded when the first file is chosen, not with the page: a first visit on a
+  // slow link gets the form sooner. One file at a time, read in chunks: a phone never holds a
+  // whole clip in memory.
+  let hasher = null;
+  function loadHasher() {
+    hasher ??= new Promise((resolve, reject) => {
+      if (window.hashwasm) { resolve(window.hashwasm); return; }
+      const script = document.createElement("script");
+      script.src = app.dataset.hasher;
+      script.onload = () => resolve(window.hashwasm);
+      script.onerror = () => { hasher = null; reject(new Error("hasher")); };
+      document.head.append(script);
+    });
+    return hasher;
+  }
+  let hashQueue = Promise.resolve();
+  function hashLater(key, data, onHashed) {
+    if (hashing.has(key)) return;
+    hashing.set(key, 0);
+    hashQueue = hashQueue.then(async () => {
+      const sha = await (await loadHasher()).createSHA256();
+      sha.init();
+      const CHUNK = 4 * 1024 * 1024;
+      for (let at = 0; at < data.size; at += CHUNK) {
+        sha.update(new Uint8Array(await data.slice(at, at + CHUNK).arrayBuffer()));
+        hashing.set(key, Math.min(1, (at + CHUNK) / data.size));
+        draw();
+      }
+      hashing.delete(key);
+      await onHashed(sha.digest("hex"));
+      draw();
+    }).catch(() => { hashing.delete(key); draw(); });
+    return hashQueue;
+  }
+
+  // ---- choosing files ------------------------------------------------------------------------
+  async function add(files) {
     showError(formError, "");
     for (const file of files) {
       if (!/^(video|image)\//.test(file.type || "")) { showError(formError, `${file.name}: ${words.not_media}`); continue; }
       if (file.size > maxBytes) { showError(formError, `${file.name}: ${words.too_big}`); continue; }
-      const ghost = uppy.getFiles().find((f) => f.isGhost && f.name === file.name && f.size === file.size);
+      if (draft.files.some((f) => f.name === file.name && f.size === file.size)) { showError(formError, `${file.name}: ${words.duplicate}`); continue; }
+      const key = newKey();
       try {
-        const id = uppy.addFile({ name: file.name, type: file.type, data: file, source: "input" });
-        if (ghost && ghost.id === id) {
-          // The same file chosen again after a reload: its upload goes on where it was.
-          uppy.retryUpload(id).catch(() => null);
-        } else {
-          hashOf(id).catch(() => null);
-        }
+        await Q.putBlob(db, key, file); // kept before anything else: a reload never asks for it
       } catch (err) {
-        showError(formError, `${file.name}: ${words.duplicate}`);
+        showError(formError, `${file.name}: ${words.no_storage}`);
+        continue;
       }
+      const kept = { key, name: file.name, type: file.type, size: file.size, sha256: null };
+      draft.files.push(kept);
+      await Q.putClaim(db, draft);
+      hashLater(key, file, async (sha256) => { kept.sha256 = sha256; await saveHash(key, sha256); });
     }
     draw();
   }
-  for (const input of [$("files"), $("files-again")]) {
-    input.addEventListener("change", () => { add(Array.from(input.files)); input.value = ""; });
+  // The file may have moved from the draft into a sent claim while it was hashed.
+  async function saveHash(key, sha256) {
+    for (const item of await Q.claims(db)) {
+      const file = item.files.find((f) => f.key === key);
+      if (!file) continue;
+      file.sha256 = sha256;
+      await Q.putClaim(db, item);
+      if (item.state === "queued") kick();
+    }
   }
-  for (const zone of [$("drop"), $("ghost-pick")]) {
-    zone.addEventListener("dragover", (ev) => { ev.preventDefault(); zone.classList.add("over"); });
-    zone.addEventListener("dragleave", () => zone.classList.remove("over"));
-    zone.addEventListener("drop", (ev) => {
-      ev.preventDefault();
-      zone.classList.remove("over");
-      add(Array.from(ev.dataTransfer?.files || []));
-    });
-  }
+
+  $("files").addEventListener("change", () => { const input = $("files"); add(Array.from(input.files)); input.value = ""; });
+  const zone = $("drop");
+  zone.addEventListener("dragover", (ev) => { ev.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (ev) => {
+    ev.preventDefault();
+    zone.classList.remove("over");
+    add(Array.from(ev.dataTransfer?.files || []));
+  });
 
   // ---- the claim form ----------------------------------------------------------------------
   const fields = ["choice", "position", "occurred", "note"];
-  const draft = load(draftKey) || {};
-  fields.forEach((name) => { if (draft[name]) $(name).value = draft[name]; });
-  form.addEventListener("input", () => save(draftKey, Object.fromEntries(fields.map((n) => [n, $(n).value]))));
+  const load = (key) => { try { return JSON.parse(localStorage.getItem(key)); } catch (e) { return null; } };
+  const typed = load(draftKey) || {};
+  fields.forEach((name) => { if (typed[name]) $(name).value = typed[name]; });
+  form.addEventListener("input", () => localStorage.setItem(draftKey, JSON.stringify(Object.fromEntries(fields.map((n) => [n, $(n).value])))));
 
   async function readForm() {
     let ok = true;
@@ -353,7 +139,7 @@
     };
     ["choice", "position", "occurred"].forEach((n) => showError($(`${n}-error`), ""));
     showError(formError, "");
-    if (!uppy.getFiles().length) { showError(formError, words.no_files); $("files").focus(); return null; }
+    if (!draft.files.length) { showError(formError, words.no_files); $("files").focus(); return null; }
     const choice = $("choice").value;
     if (!choice) fail("choice", words.no_choice);
     const [target, outcome] = choice.split("|");
@@ -363,17 +149,16 @@
     const note = $("note").value.trim();
     if (note) body.note = note;
     const position = $("position").value.trim();
-    if (ok && position) {
+    if (ok && position && navigator.onLine) {
+      // Online, a mistyped position is told by its field now; offline, it is read when sent.
+      const url = `${app.dataset.positionUrl}?${new URLSearchParams({ text: position })}`;
       try {
-        const url = `${app.dataset.positionUrl}?${new URLSearchParams({ text: position })}`;
-        const found = await api(url);
-        body.lat = found.lat;
-        body.lon = found.lon;
-      } catch (err) {
-        fail("position", err.message);
-      }
+        const res = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        const data = await res.json();
+        if (res.ok) { body.lat = data.lat; body.lon = data.lon; } else if (res.status === 422) fail("position", data.error.message);
+      } catch (err) { /* the link dropped: read when sent */ }
     }
-    return ok ? body : null;
+    return ok ? { body, position: body.lat === undefined ? position : "" } : null;
   }
 
   form.addEventListener("submit", async (ev) => {
@@ -381,214 +166,256 @@
     const send = $("send");
     send.disabled = true;
     try {
-      const body = await readForm();
-      if (!body) return;
-      // The key is kept before the claim is posted: after a reload or a lost answer, the same
-      // key gives back the same claim, never a second one.
-      const label = $("choice").selectedOptions[0].textContent.trim();
-      save(claimKey, { key: newKey(), body, label, id: null });
-      await sendClaim();
+      const read = await readForm();
+      if (!read) return;
+      const item = {
+        id: newKey(),
+        key: newKey(), // the Idempotency-Key, kept before the claim is posted
+        created: Date.now(),
+        state: "queued",
+        label: $("choice").selectedOptions[0].textContent.trim(),
+        body: read.body,
+        position: read.position,
+        position_url: app.dataset.positionUrl,
+        csrf,
+        files: draft.files,
+      };
+      await Q.putClaim(db, item);
+      draft = { id: DRAFT, state: DRAFT, created: 0, files: [] };
+      await Q.putClaim(db, draft);
+      localStorage.removeItem(draftKey);
+      form.reset();
+      await draw();
+      $("queue").scrollIntoView({ block: "start" });
+      if (!navigator.onLine) askForSync();
+      kick();
     } finally {
       send.disabled = false;
     }
   });
 
-  let sending = null;
-  function sendClaim() {
-    sending ??= (async () => {
-      const claim = load(claimKey);
-      showSent(claim);
-      status.textContent = words.sending;
-      try {
-        const created = await api("/api/v1/submissions", {
-          method: "POST", body: claim.body, headers: { "Idempotency-Key": claim.key },
+  // ---- sending -----------------------------------------------------------------------------
+  // Background Sync where the browser has it: the service worker sends when the link is back,
+  // even with this tab closed. The page sends too while it is open; a Web Lock per claim lets
+  // only one of them send it at a time.
+  // The worker is registered when the page opens, online: offline, its script could not be
+  // fetched, and a claim kept offline is exactly when it is needed.
+  let registration = null;
+  function registerWorker() {
+    if (!("serviceWorker" in navigator) || !("SyncManager" in window)) return Promise.resolve(null);
+    const url = `${app.dataset.worker}?${new URLSearchParams({ queue: app.dataset.queue })}`;
+    registration ??= navigator.serviceWorker.register(url).then(async (reg) => {
+      if (!reg.active) {
+        await new Promise((resolve) => {
+          const worker = reg.installing || reg.waiting;
+          if (!worker) { resolve(); return; }
+          worker.addEventListener("statechange", () => { if (worker.state === "activated") resolve(); });
         });
-        save(claimKey, { ...claim, id: created.id });
-      } catch (err) {
-        if (refusal(err)) {
-          localStorage.removeItem(claimKey); // refused: nothing was created, the form is back
-          showForm();
+      }
+      return reg;
+    }).catch(() => null);
+    return registration;
+  }
+  async function askForSync() {
+    try {
+      const reg = await registerWorker();
+      await reg?.sync.register(storeId);
+    } catch (err) { /* no Background Sync: the page sends when it is open */ }
+  }
+
+  let running = null;
+  let again = null;
+  function kick() {
+    clearTimeout(again);
+    if (running || !navigator.onLine) return running;
+    running = (async () => {
+      try {
+        for (const item of await Q.claims(db)) {
+          // A file hashed by nobody yet (the tab closed while it was): hash it from its copy.
+          for (const file of item.files) {
+            if (item.state !== "queued" || file.sha256 || file.done || hashing.has(file.key)) continue;
+            const data = await Q.blob(db, file.key);
+            if (data) hashLater(file.key, data, (sha256) => saveHash(file.key, sha256));
+          }
         }
-        showError(formError, err.message);
-        status.textContent = err.message;
-        return;
+        const result = await Q.sendAll(db, { changed: () => draw() });
+        const left = (await Q.claims(db)).some((c) => c.state === "queued");
+        if (result === "dropped") {
+          askForSync(); // the worker goes on when the link is back, if this tab has closed by then
+          again = setTimeout(kick, RETRY_MS);
+        }
+        else if (left) again = setTimeout(kick, 2000); // sent by the worker, or still hashing
+      } catch (err) {
+        again = setTimeout(kick, RETRY_MS);
       } finally {
-        sending = null;
+        running = null;
+        draw();
       }
-      status.textContent = words.sent;
-      uppy.upload().catch(() => null);
     })();
-    return sending;
+    return running;
   }
-
-  function showSent(claim) {
-    form.hidden = true;
-    sent.hidden = false;
-    $("sent-choice").textContent = claim.label;
-    sent.insertBefore(list, $("ghost-pick"));
-    sent.insertBefore(formError, list);
-  }
-  function showForm() {
-    sent.hidden = true;
-    form.hidden = false;
-    $("drop").after(list);
-    form.prepend(formError);
-  }
-
-  $("another").addEventListener("click", () => {
-    uppy.cancelAll();
-    localStorage.removeItem(claimKey);
-    localStorage.removeItem(draftKey);
-    window.location.reload();
+  window.addEventListener("online", () => { draw(); kick(); });
+  window.addEventListener("offline", () => draw());
+  // A phone switching apps hides the tab first and may close it after: hand what waits to the
+  // worker while the page can still ask.
+  document.addEventListener("visibilitychange", async () => {
+    if (document.hidden && db && (await Q.claims(db)).some((c) => c.state === "queued")) askForSync();
   });
+  if (typeof BroadcastChannel === "function") new BroadcastChannel(storeId).onmessage = () => draw();
 
-  // ---- after a reload or a closed tab ------------------------------------------------------
-  uppy.on("restored", () => {
-    const claim = load(claimKey);
-    for (const file of uppy.getFiles()) {
-      if (file.meta.mode === "multipart" && file.meta.media_id && !file.s3Multipart?.uploadId) {
-        uppy.setFileState(file.id, { s3Multipart: { uploadId: file.meta.media_id, key: file.meta.media_id } });
-      }
+  // ---- drawing -----------------------------------------------------------------------------
+  // A file's state and line: [state, text, share confirmed].
+  function describe(item, file) {
+    const total = file.size || 0;
+    const confirmed = Q.confirmedBytes(file);
+    const share = total ? confirmed / total : 0;
+    const counts = { confirmed: size(confirmed), total: size(total) };
+    if (file.done) return ["done", words.done, 1];
+    if (file.error) return ["failed", file.error === "lost" ? words.lost : `${words.failed}: ${file.error}`, share];
+    if (hashing.has(file.key)) return ["checking", fill(words.checking, { share: pct(hashing.get(file.key)) }), share];
+    if (item.state === DRAFT) return ["kept", words.kept, 0];
+    if (item.state === "refused") return ["failed", words.claim_refused, 0];
+    const sending = item.sending && Date.now() - item.sending < FRESH_MS;
+    if (!navigator.onLine || (item.dropped && !sending)) {
+      return [item.claim_id ? "offline" : "waiting", item.claim_id || confirmed ? fill(words.paused, counts) : words.waiting_link, share];
     }
-    if (claim?.id) {
-      showSent(claim);
-      uppy.getFiles().forEach((f) => { if (f.progress.uploadStarted && !f.meta.completed) resuming.add(f.id); });
-      status.textContent = words.sent;
-      // Unfinished batches go on from the step they were at; a failed file is tried again.
-      const running = new Set(Object.values(uppy.getState().currentUploads).flatMap((u) => u.fileIDs));
-      for (const file of uppy.getFiles()) {
-        if (file.error && running.has(file.id)) uppy.setFileState(file.id, { error: null });
-      }
-      uppy.emit("restore-confirmed");
-      setTimeout(retryFailed, 0);
-    } else if (claim) {
-      sendClaim(); // Send was pressed before the page went away
-    } else {
-      uppy.getFiles().forEach((f) => { if (!f.isGhost) hashOf(f.id).catch(() => null); });
-    }
-    draw();
-  });
-
-  // ---- the list of files -------------------------------------------------------------------
-  const rows = new Map();
-  let rowCount = 0;
-  const locale = document.documentElement.lang || undefined;
-  function size(n) {
-    let unit = 0;
-    let value = n;
-    while (value >= 1024 && unit < words.bytes_units.length - 1) { value /= 1024; unit += 1; }
-    const digits = unit === 0 ? 0 : 1;
-    return `${value.toLocaleString(locale, { maximumFractionDigits: digits, minimumFractionDigits: digits })} ${words.bytes_units[unit]}`;
+    if (sending && file.media_id) return ["uploading", fill(words.uploading, counts), share];
+    if (sending) return ["resuming", words.resuming, share];
+    return ["waiting", words.waiting, share];
   }
 
-  function row(file) {
-    let r = rows.get(file.id);
-    if (r) return r;
-    rowCount += 1;
+  function fileRow(item, file, removable) {
+    const [state, text, share] = describe(item, file);
     const li = document.createElement("li");
     li.className = "file";
-    li.dataset.fileId = file.id;
+    li.dataset.state = state;
+    li.dataset.key = file.key;
     const head = document.createElement("div");
     head.className = "file-head";
     const name = document.createElement("span");
     name.className = "file-name";
-    name.id = `file-name-${rowCount}`;
+    name.id = `file-${file.key}`;
+    name.textContent = file.name;
     const bytes = document.createElement("span");
     bytes.className = "file-size";
+    bytes.textContent = size(file.size);
     head.append(name, bytes);
     const bar = document.createElement("progress");
     bar.max = 100;
+    bar.value = Math.round(share * 100);
     bar.setAttribute("aria-labelledby", name.id);
-    const state = document.createElement("p");
-    state.className = "file-state";
-    const sentBytes = document.createElement("p");
-    sentBytes.className = "file-bytes";
-    const reason = document.createElement("p");
-    reason.className = "file-reason error";
-    const actions = document.createElement("div");
-    actions.className = "file-actions";
-    const retry = document.createElement("button");
-    retry.type = "button";
-    retry.textContent = words.retry;
-    retry.addEventListener("click", () => {
-      refused.delete(file.id);
-      autoRetries.delete(file.id);
-      uppy.retryUpload(file.id).catch(() => null);
-    });
-    const remove = document.createElement("button");
-    remove.type = "button";
-    remove.textContent = words.remove;
-    remove.addEventListener("click", () => { uppy.removeFile(file.id); $("files").focus(); });
-    actions.append(retry, remove);
-    li.append(head, bar, state, sentBytes, reason, actions);
-    r = { li, name, bytes, bar, state, bytes_sent: sentBytes, reason, retry, remove };
-    rows.set(file.id, r);
-    return r;
+    const line = document.createElement("p");
+    line.className = "file-state";
+    line.textContent = text;
+    li.append(head, bar, line);
+    if (removable) {
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.textContent = words.remove;
+      remove.setAttribute("aria-describedby", name.id);
+      remove.addEventListener("click", async () => {
+        draft.files = draft.files.filter((f) => f.key !== file.key);
+        await Q.putClaim(db, draft);
+        await Q.dropBlob(db, file.key);
+        draw();
+        $("files").focus();
+      });
+      const actions = document.createElement("div");
+      actions.className = "file-actions";
+      actions.append(remove);
+      li.append(actions);
+    }
+    return li;
   }
 
-  // [state, words, share sent, bytes sent in words]
-  function describe(file, claimed) {
-    const total = file.size || 0;
-    const upBytes = file.progress.bytesUploaded || 0;
-    const share = total ? upBytes / total : 0;
-    const pct = (n) => `${Math.floor(n * 100)} %`;
-    const counted = `${size(upBytes)} ${words.of} ${size(total)} · ${pct(share)}`;
-    if (file.meta.completed) return ["done", words.done, 1, ""];
-    if (file.error) return ["failed", words.failed, share, ""];
-    if (file.isGhost) return ["ghost", words.ghost, share, ""];
-    if (checking.has(file.id)) return ["checking", words.checking, checking.get(file.id), pct(checking.get(file.id))];
-    if (!claimed) return ["waiting", words.waiting, 0, ""];
-    if (!navigator.onLine) return ["offline", words.offline, share, counted];
-    if (resuming.has(file.id)) return ["resuming", words.resuming, share, counted];
-    if (file.progress.uploadComplete) return ["finishing", words.finishing, 1, ""];
-    if (file.progress.uploadStarted) return ["uploading", words.uploading, share, counted];
-    if (!file.meta.media_id) return ["registering", words.registering, 0, ""];
-    return ["waiting", words.waiting, 0, ""];
+  function claimCard(item) {
+    const li = document.createElement("li");
+    li.className = "claim-card";
+    li.dataset.claim = item.id;
+    const settled = item.state === "done";
+    const failed = item.files.some((f) => f.error);
+    const offline = !navigator.onLine || item.dropped;
+    li.dataset.state = settled ? "done" : item.state === "refused" ? "refused" : offline ? "waiting" : "sending";
+    const title = document.createElement("h3");
+    title.textContent = item.label;
+    const line = document.createElement("p");
+    line.className = "claim-state";
+    line.textContent = settled ? (failed ? words.claim_some_failed : words.claim_done)
+      : item.state === "refused" ? `${words.claim_refused}: ${item.error}`
+        : offline ? words.claim_queued : words.claim_sending;
+    const files = document.createElement("ul");
+    files.className = "file-list";
+    item.files.forEach((f) => files.append(fileRow(item, f, false)));
+    li.append(title, line, files);
+    if (settled || item.state === "refused") {
+      const actions = document.createElement("p");
+      actions.className = "claim-actions";
+      if (item.claim_id) {
+        const link = document.createElement("a");
+        link.href = `${app.dataset.claimsUrl}#claim-${item.claim_id}`;
+        link.textContent = words.see;
+        actions.append(link);
+      }
+      const hide = document.createElement("button");
+      hide.type = "button";
+      hide.textContent = words.dismiss;
+      hide.addEventListener("click", async () => { await Q.dropClaim(db, item.id); draw(); });
+      actions.append(hide);
+      li.append(actions);
+    }
+    return li;
   }
 
-  let drawing = false;
-  let finished = false;
+  let drawing = null;
+  let redraw = false;
   function draw() {
-    if (drawing) return;
-    drawing = true;
-    requestAnimationFrame(() => { drawing = false; render(); });
+    if (!db) return Promise.resolve();
+    if (drawing) { redraw = true; return drawing; }
+    drawing = (async () => {
+      do {
+        redraw = false;
+        await render();
+      } while (redraw);
+      drawing = null;
+    })();
+    return drawing;
   }
-  function render() {
-    const files = uppy.getFiles();
-    const claimed = finished || Boolean(load(claimKey)?.id);
-    for (const [id, r] of rows) {
-      if (!uppy.getFile(id)) { r.li.remove(); rows.delete(id); }
-    }
-    for (const file of files) {
-      const r = row(file);
-      const [state, text, share, counted] = describe(file, claimed);
-      r.li.dataset.state = state;
-      r.name.textContent = file.name;
-      r.bytes.textContent = size(file.size || 0);
-      r.bar.value = Math.round(share * 100);
-      r.state.textContent = text;
-      r.bytes_sent.textContent = counted;
-      r.bytes_sent.hidden = !counted;
-      r.reason.textContent = state === "failed" ? file.error : "";
-      r.reason.hidden = state !== "failed";
-      r.retry.hidden = state !== "failed";
-      r.remove.hidden = claimed;
-      if (r.li.parentNode !== list) list.append(r.li);
-    }
-    $("ghost-pick").hidden = !(claimed && files.some((f) => f.isGhost));
-    // Done when every file is in, or refused by the API for good (its reason stays by it).
-    const settled = files.every((f) => f.meta.completed || (f.error && refused.has(f.id)));
-    const done = claimed && files.some((f) => f.meta.completed) && settled;
-    if (done && !finished) {
-      finished = true;
-      const id = load(claimKey)?.id;
-      if (id) $("all-done").querySelector("a").href = `${app.dataset.claimsUrl}#claim-${id}`;
-      $("all-done").hidden = false;
-      status.textContent = files.every((f) => f.meta.completed) ? words.all_done : words.some_failed;
-      // The claim stays known until another is started: a refused file may be tried again.
-      localStorage.removeItem(draftKey);
-    }
+  async function render() {
+    const all = await Q.claims(db);
+    const sent = all.filter((c) => c.state !== DRAFT);
+    const waiting = sent.filter((c) => c.state === "queued").length;
+    $("offline-note").hidden = navigator.onLine;
+    $("queue").hidden = !sent.length;
+    $("queue-list").replaceChildren(...sent.map(claimCard));
+    const status = waiting ? fill(words.queue_waiting, { count: waiting }) : words.queue_none;
+    if ($("queue-status").textContent !== status) $("queue-status").textContent = status;
+    list.replaceChildren(...draft.files.map((f) => fileRow(draft, f, true)));
+    app.dataset.ready = "1"; // the page is usable (first-load measurements wait for this)
   }
-  uppy.on("state-update", draw);
-  draw();
+
+  // ---- opening the page ----------------------------------------------------------------------
+  (async () => {
+    try {
+      db = await Q.open(storeId);
+    } catch (err) {
+      showError(formError, words.no_storage);
+      return;
+    }
+    draft = (await Q.claim(db, DRAFT)) || draft;
+    // A session's CSRF token changes with each sign-in: what waits is sent with today's.
+    for (const item of await Q.claims(db)) {
+      if (item.state === "queued" && item.csrf !== csrf && csrf) { item.csrf = csrf; await Q.putClaim(db, item); }
+    }
+    for (const file of draft.files) {
+      if (file.sha256) continue;
+      const data = await Q.blob(db, file.key);
+      if (data) hashLater(file.key, data, (sha256) => { file.sha256 = sha256; return saveHash(file.key, sha256); });
+    }
+    await draw();
+    registerWorker();
+    if ((await Q.claims(db)).some((c) => c.state === "queued")) kick();
+    // The lines say "sending" from the claim's own mark: redraw now and then, so a stale one
+    // (a tab that closed mid-part) turns into "paused".
+    setInterval(() => { if (!document.hidden) draw(); }, 5000);
+  })();
 })();
