@@ -96,9 +96,9 @@ class FeatureIndex:
         if not sides or not len(self.index) or (since is not None and since >= len(self.index)):
             return found
         sizes = [len(kf) for _, kf in sides]
-        codes = np.concatenate([as_codes(kf.descriptors) for _, kf in sides if len(kf)])
-        if not len(codes):
+        if not sum(sizes):
             return found
+        codes = np.concatenate([as_codes(kf.descriptors) for _, kf in sides])
         result = (self.index.search(codes, RADIUS, flips=FLIPS) if since is None
                   else scan(self.index.codes, codes, RADIUS, since))  # fmt: skip
         side_of = np.repeat(np.arange(len(sides)), sizes)

@@ -14,19 +14,28 @@ import numpy.typing as npt
 
 from mvq.media.ingest.keyframes import Keyframe
 
-RATIO = 0.8  # Lowe's ratio test: a match clearly better than the second best
+# Each keypoint's best match, kept when it is the other's best too and within MAX_DISTANCE bits.
+# Not Lowe's ratio test: a keyframe is described at two sizes (keyframes.py), so a corner's
+# second-best match is often the same corner, and the test would drop the true ones.
+MAX_DISTANCE = 64
 REPROJECTION = 4.0  # pixels in a 640 px still
-MIN_INLIERS = 16  # unrelated keyframes measured here: at most 10 agreeing points
-# The agreeing points must spread over a fair part of one of the two frames: a caption, a
-# channel's logo or a lower third that two unrelated clips share covers a sliver of both.
-MIN_SPREAD = 0.12
+# Measured on every keyframe pair of unrelated clips here (look-alikes included): at most 12
+# agreeing points, and at most a quarter of the matches; copies 23 and more, and half.
+MIN_INLIERS = 18
+MIN_AGREEMENT = 0.3
+# A caption, a channel's logo or a lower third that two unrelated clips share sits at the same
+# place in both: the mapping is the identity. A real copy mapped by the identity is the whole
+# picture (and PDQ finds it first), so such a mapping must spread over a fair part of the frame.
+# Any other mapping may rest on a small textured patch (a cup's foam in a zoom: 2-7 %).
+IDENTITY = 0.01  # the agreeing points moved less than this share of the frame (median)
+MIN_IDENTITY_SPREAD = 0.25
 MAX_SCALE = 40.0  # area ratio between the two frames' views: beyond it, a degenerate fit
 
 
 @dataclass(frozen=True)
 class Verified:
     inliers: int
-    matched: int  # ratio-test matches RANSAC was given
+    matched: int  # cross-checked matches RANSAC was given
     keypoints: int  # the query keyframe's keypoints
     this_quad: list[list[float]]  # the other frame's outline seen in this one, 0..1 of its size
     other_quad: list[list[float]]  # this frame's outline seen in the other one, 0..1
@@ -62,8 +71,10 @@ def verify(this: Keyframe, other: Keyframe) -> Verified | None:
     agree on it; None otherwise."""
     if len(this) < MIN_INLIERS or len(other) < MIN_INLIERS:
         return None
-    pairs = cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(this.descriptors, other.descriptors, k=2)
-    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+    pairs = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(
+        this.descriptors, other.descriptors
+    )
+    good = [p for p in pairs if p.distance <= MAX_DISTANCE]
     if len(good) < MIN_INLIERS:
         return None
     src = this.points[[m.queryIdx for m in good]]
@@ -71,10 +82,14 @@ def verify(this: Keyframe, other: Keyframe) -> Verified | None:
     homography, mask = cv2.findHomography(src, dst, cv2.RANSAC, REPROJECTION)
     if homography is None or mask is None or int(mask.sum()) < MIN_INLIERS:
         return None
-    agree = mask.ravel().astype(bool)
-    if max(_spread(src[agree], this), _spread(dst[agree], other)) < MIN_SPREAD:
+    if mask.sum() < MIN_AGREEMENT * len(good):
         return None
+    agree = mask.ravel().astype(bool)
     seen_in_other = cv2.perspectiveTransform(_corners(this), homography)
+    size_this, size_other = [this.width, this.height], [other.width, other.height]
+    moved = np.abs(src[agree] / size_this - dst[agree] / size_other).max(axis=1)
+    if np.median(moved) < IDENTITY and _spread(dst[agree], other) < MIN_IDENTITY_SPREAD:
+        return None
     area = abs(float(cv2.contourArea(seen_in_other)))
     ratio = area / (other.width * other.height)
     if not cv2.isContourConvex(seen_in_other) or not 1 / MAX_SCALE < ratio < MAX_SCALE:

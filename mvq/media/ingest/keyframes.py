@@ -20,7 +20,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-FEATURES = 250  # keypoints a keyframe: about 9 KB stored, 6 ms of CPU at 640x360
+FEATURES = 250  # keypoints at the still's size: 6 ms of CPU at 640x360
+HALF_FEATURES = 150  # and at half its size: 400 a keyframe, about 14 KB stored
 # FAST's corner threshold below OpenCV's 20: a screen re-film's blur leaves softer corners.
 FAST_THRESHOLD = 10
 MAX_KEYFRAMES = 16
@@ -53,17 +54,31 @@ class Keyframe:
 
 
 @cache
-def _orb() -> Any:
-    return cv2.ORB_create(nfeatures=FEATURES, fastThreshold=FAST_THRESHOLD)  # type: ignore[attr-defined]
+def _orb(features: int) -> Any:
+    return cv2.ORB_create(nfeatures=features, fastThreshold=FAST_THRESHOLD)  # type: ignore[attr-defined]
+
+
+def _detect(grey: npt.NDArray[np.uint8], features: int) -> tuple[list[Any], Any]:
+    points, descriptors = _orb(features).detectAndCompute(grey, None)
+    return (list(points), descriptors) if descriptors is not None else ([], None)
 
 
 def describe(grey: npt.NDArray[np.uint8], t_seconds: float = 0.0) -> Keyframe:
-    points, descriptors = _orb().detectAndCompute(grey, None)
+    """ORB at the still's size and at half of it, in the still's pixel coordinates. ORB gives
+    its coarse pyramid levels few keypoints, so a picture shown at half size or less (an inset,
+    a split screen's tile) would meet few of the full-size picture's; at half size, the
+    picture's own finest level meets the inset's."""
     h, w = grey.shape[:2]
-    if descriptors is None:
+    half = cv2.resize(grey, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    xy, found = [], []
+    for image, features, scale in ((grey, FEATURES, 1.0), (half, HALF_FEATURES, 2.0)):
+        points, descriptors = _detect(np.asarray(image, np.uint8), features)
+        if descriptors is not None:
+            xy.append(np.array([p.pt for p in points], np.float32).reshape(-1, 2) * scale)
+            found.append(np.asarray(descriptors, np.uint8))
+    if not found:
         return Keyframe(t_seconds, w, h, np.empty((0, 2), np.float32), np.empty((0, 32), np.uint8))
-    xy = np.array([p.pt for p in points], np.float32).reshape(-1, 2)
-    return Keyframe(t_seconds, w, h, xy, np.asarray(descriptors, np.uint8))
+    return Keyframe(t_seconds, w, h, np.concatenate(xy), np.concatenate(found))
 
 
 def grey_of(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
