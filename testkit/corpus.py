@@ -309,6 +309,17 @@ def _make(spec: Spec, path: Path) -> None:
     part.rename(path)
 
 
+def original_names() -> list[str]:
+    """Every source `originals` makes, by name, without making any."""
+    return ([f"photo-{p}" for p in sorted(PHOTOS)] + [f"terrain-{i:02d}" for i in range(10)]
+            + [f"mandelbrot-{i:02d}" for i in range(8)])  # fmt: skip
+
+
+def lookalike_names() -> list[str]:
+    return [f"{kind}-{i:02d}" for kind in ("sky", "night", "thermal", "lookalike-terrain")
+            for i in range(6)]  # fmt: skip
+
+
 def originals(
     directory: Path, rng: random.Random, only: Collection[str] | None = None
 ) -> list[Clip]:

@@ -26,13 +26,20 @@ def photo(name: str, dest: Path) -> Path:
 
 
 def clip(
-    name: str, dest: Path, *, seconds: float = 4, size: str = "640x360", lossless: bool = False
+    name: str,
+    dest: Path,
+    *,
+    seconds: float = 4,
+    size: str = "640x360",
+    lossless: bool = False,
+    zoom_step: float = 0.0015,
 ) -> Path:
-    """`lossless` makes a large file from a short clip (about 6 MB/s at 720p): multipart tests."""
+    """`lossless` makes a large file from a short clip (about 6 MB/s at 720p): multipart tests.
+    `zoom_step` 0: a still camera, every frame the same picture."""
     still = photo(name, dest.with_suffix(".src.jpg"))
     frames = int(seconds * 25)
     pan = (
-        "zoompan=z='min(zoom+0.0015,1.3)':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'"
+        f"zoompan=z='min(zoom+{zoom_step},1.3)':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'"
         f":d={frames}:s={size}:fps=25"
     )
     quality = ["-qp", "0", "-preset", "ultrafast"] if lossless else ["-preset", "veryfast"]
