@@ -86,12 +86,15 @@ class Copy:
         return f"{self.source}/{self.transform}"
 
 
-def make_copies(originals: list[corpus.Clip], filler: Path, base: Path) -> list[Copy]:
+def make_copies(
+    originals: list[corpus.Clip], filler: Path, base: Path,
+    transforms: Collection[str] = corpus.TRANSFORMS,
+) -> list[Copy]:  # fmt: skip
     """Every original through every transform. Each copy draws its parameters from its own
     seeded generator, so a cached copy and a rebuilt one are the same file."""
     jobs = []
     for original in originals:
-        for transform in corpus.TRANSFORMS:
+        for transform in transforms:
             slug = transform.replace(" ", "-").replace(":", "x").replace(",", "").replace("%", "pc")
             dest = base / "copies" / original.name / f"{slug}.mp4"
             jobs.append((original, transform, dest))
@@ -201,6 +204,7 @@ class Evaluation:
 def evaluate(
     seed: int, *, sources: Collection[str] | None = None, lookalikes: Collection[str] | None = None,
     cache: Path = CACHE, deduplicated: bool = True, rows_of: RowsOf | None = None,
+    transforms: Collection[str] = corpus.TRANSFORMS,
 ) -> Evaluation:  # fmt: skip
     """The whole corpus, or only the named sources and look-alikes (same parameters); the index
     holds the deduplicated stills, as mvq's does, or every still, or the rows `rows_of` makes."""
@@ -215,7 +219,7 @@ def evaluate(
     split = {n: ("train" if i < len(names) // 2 else "test") for i, n in enumerate(names)}
     for n, look in enumerate(looks):  # look-alikes are split too, alternately
         split[look.name] = "train" if n % 2 == 0 else "test"
-    copies = make_copies(originals, filler, base)
+    copies = make_copies(originals, filler, base, transforms)
     print(f"corpus ready after {time.monotonic() - started:.0f} s")
     done = analyse_all([(o.name, o.path) for o in originals + looks]
                        + [(c.name, c.path) for c in copies])  # fmt: skip
@@ -246,7 +250,7 @@ def evaluate(
         found = search(o.name, reverse_index, reverse_features, None)
         others = [m for m in found if not m.media_id.startswith(f"{o.name}/")]
         reverse.append(Query(split[o.name], None, None, others))  # other sources' copies
-        for transform in corpus.TRANSFORMS:
+        for transform in transforms:
             expected = f"{o.name}/{transform}"
             own = [m for m in found if m.media_id == expected]
             reverse.append(Query(split[o.name], transform, expected, own))
