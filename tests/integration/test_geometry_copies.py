@@ -134,7 +134,8 @@ def test_unrelated_look_alike_footage_with_the_same_caption_gets_nothing(
     )
     looks = {
         "gravel": f"eq=brightness=-0.3:contrast=0.6,noise=alls=12:allf=t,{caption}",
-        "grass": f"eq=brightness=-0.3:contrast=0.6,noise=alls=12:allf=t,{caption}",
+        # not "grass": the picture-in-picture copy above is flown over it (a true match)
+        "retina": f"eq=brightness=-0.3:contrast=0.6,noise=alls=12:allf=t,{caption}",
         "brick": f"format=gray,negate,gblur=sigma=1.2,format=yuv420p,{caption}",
     }
     submitted = []
