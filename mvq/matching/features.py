@@ -35,6 +35,12 @@ RADIUS, FLIPS = 21, 1  # exact with one flip a chunk: an eleventh of radius 32's
 CANDIDATE_HITS = 5  # measured: unrelated keyframes share none, copies 15 and more
 MAX_VERIFY = 6  # keyframe pairs verified per candidate clip, most shared descriptors first
 MIN_VERIFIED = 2  # query keyframes that must verify (fewer when the query has fewer)
+# Memory: every query descriptor is compared with every unsorted newest descriptor, and with
+# every member of the buckets it looks up. A keyframe has hundreds of descriptors, not one
+# hash, so the unsorted tail stays short, queries go in batches, and a bucket crowded with
+# descriptors (flat corners, black bars: the "stop words" of a visual vocabulary) is skipped,
+# which costs nothing a candidate needs (measured: a 22 GB search without these limits).
+SCAN_MAX, BATCH, MAX_BUCKET = 8192, 256, 64
 
 # (query variant, indexed keyframe) -> descriptors of that variant within RADIUS of it
 Hits = Counter[tuple[int, int]]
@@ -60,7 +66,7 @@ def variants(queries: Sequence[Keyframe]) -> list[tuple[int, Keyframe]]:
 
 class FeatureIndex:
     def __init__(self) -> None:
-        self.index = FrameIndex()
+        self.index = FrameIndex(scan_max=SCAN_MAX)
         self.owner = np.empty(0, np.int32)  # per descriptor: the keyframe's number
         self.keyframes: list[tuple[str, Keyframe]] = []
         self.seq = 0  # the last IndexedKeyframe row held
@@ -99,8 +105,13 @@ class FeatureIndex:
         if not sum(sizes):
             return found
         codes = np.concatenate([as_codes(kf.descriptors) for _, kf in sides])
-        result = (self.index.search(codes, RADIUS, flips=FLIPS) if since is None
-                  else scan(self.index.codes, codes, RADIUS, since))  # fmt: skip
+        result = []
+        for at in range(0, len(codes), BATCH):
+            batch = codes[at : at + BATCH]
+            if since is None:
+                result += self.index.search(batch, RADIUS, flips=FLIPS, max_bucket=MAX_BUCKET)
+            else:
+                result += scan(self.index.codes, batch, RADIUS, since)
         side_of = np.repeat(np.arange(len(sides)), sizes)
         for q, (positions, _) in enumerate(result):
             # One query descriptor counts once per indexed keyframe it meets.

@@ -120,6 +120,7 @@ def probe_keys(queries: Codes, flips: int = FLIPS) -> npt.NDArray[np.uint32]:
 def search(
     codes: Codes, tables: Tables | None, queries: Codes, radius: int,
     keys: npt.NDArray[np.uint32] | None = None, flips: int = FLIPS,
+    max_bucket: int | None = None,
 ) -> Found:  # fmt: skip
     """For each query: (positions, distances) of every hash in `codes` within `radius`.
     `tables` cover the first `tables.rows` hashes; any after them are compared directly.
@@ -147,6 +148,8 @@ def search(
                 buckets = buckets.ravel()
             lo, hi = tables.starts[k][buckets], tables.starts[k][buckets + 1]
             counts = (hi - lo).astype(np.int64)
+            if max_bucket is not None:  # crowded buckets skipped: no longer exact there
+                counts[counts > max_bucket] = 0
             total = int(counts.sum())
             if not total:
                 continue
@@ -185,9 +188,12 @@ class FrameIndex:
     """A growing index in memory, positions 0..n-1 in insertion order; callers keep what each
     position stands for. Sorted tables over the older hashes, the newest compared directly."""
 
-    def __init__(self, codes: Codes | None = None, tables: Tables | None = None) -> None:
+    def __init__(
+        self, codes: Codes | None = None, tables: Tables | None = None, scan_max: int = SCAN_MAX
+    ) -> None:
         self.codes: Codes = np.empty((0, 4), np.uint64) if codes is None else codes
         self.tables = tables
+        self.scan_max = scan_max
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -199,11 +205,11 @@ class FrameIndex:
     def add(self, codes: Codes) -> None:
         self.codes = np.concatenate([self.codes, codes]) if len(self.codes) else codes.copy()
         scanned = len(self.codes) - self.indexed
-        if scanned >= min(SCAN_MAX, max(SCAN_MIN, self.indexed // SCAN_SHARE)):
+        if scanned >= min(self.scan_max, max(SCAN_MIN, self.indexed // SCAN_SHARE)):
             self.tables = build_tables(self.codes)
 
     def search(
         self, queries: Codes, radius: int, keys: npt.NDArray[np.uint32] | None = None,
-        flips: int = FLIPS,
+        flips: int = FLIPS, max_bucket: int | None = None,
     ) -> Found:  # fmt: skip
-        return search(self.codes, self.tables, queries, radius, keys, flips)
+        return search(self.codes, self.tables, queries, radius, keys, flips, max_bucket)
