@@ -20,7 +20,7 @@ _HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgra
 @dataclass
 class Counts:
     stored: Counter[tuple[str, int]] = field(default_factory=Counter)  # (upload, part) → 200s
-    bytes_received: int = 0  # every PUT body that reached storage, whatever it answered
+    bytes_received: int = 0  # every part body that reached storage, whatever it answered
     puts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -52,6 +52,10 @@ class S3Counter:
 
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
+                query = parse_qs(urlsplit(self.path).query)
+                # Only the parts of multipart uploads (the browser's) count: the workers and
+                # the sweeper write stills and checkpoints through the same endpoint.
+                counted = self.command == "PUT" and "partNumber" in query
                 chunks: list[bytes] = []
                 got = 0
                 while got < length:  # a reload cuts a part short: its bytes still count
@@ -60,6 +64,9 @@ class S3Counter:
                     except OSError:
                         chunk = b""
                     if not chunk:
+                        if not counted:
+                            self.close_connection = True
+                            return
                         with counter.counts.lock:
                             counter.counts.puts += 1
                             counter.counts.bytes_received += got
@@ -67,7 +74,8 @@ class S3Counter:
                         return
                     chunks.append(chunk)
                     got += len(chunk)
-                    counter.pace(len(chunk))
+                    if counted:
+                        counter.pace(len(chunk))
                 body = b"".join(chunks)
                 conn = http.client.HTTPConnection(counter.target.hostname or "127.0.0.1",
                                                   counter.target.port, timeout=300)  # fmt: skip
@@ -75,9 +83,8 @@ class S3Counter:
                 conn.request(self.command, self.path, body=body or None, headers=headers)
                 answer = conn.getresponse()
                 data = answer.read()
-                if self.command == "PUT":
-                    query = parse_qs(urlsplit(self.path).query)
-                    part = int(query.get("partNumber", ["0"])[0])
+                if counted:
+                    part = int(query["partNumber"][0])
                     upload = query.get("uploadId", [urlsplit(self.path).path])[0]
                     with counter.counts.lock:
                         counter.counts.puts += 1
