@@ -35,7 +35,20 @@ LAYOUTS = {
     "time-only-labelled": ("%H:%M:%S", "LAT {lat:.5f} LON {lon:.5f} H 85m"),
     "dmy-mgrs": ("%d.%m.%Y %H:%M:%S", "{mgrs}"),
     "slash-suffix-utc": ("%Y/%m/%d %H:%M:%S UTC", "{lat:.5f}°N {lon:.5f}°E"),
+    "dmy-dms": ("%d.%m.%Y %H:%M:%S", "{dms}"),
 }
+
+
+def dms(lat: float, lon: float) -> str:
+    """A position as degrees, minutes and seconds to a tenth: 48°30'44.4"N 35°00'44.4"E."""
+
+    def one(value: float, signs: str) -> str:
+        tenths = round(abs(value) * 36000)  # the whole value in tenths of a second
+        degrees, rest = divmod(tenths, 36000)
+        minutes, rest = divmod(rest, 600)
+        return f"{degrees}°{minutes:02d}'{rest / 10:04.1f}\"{signs[value < 0]}"
+
+    return f"{one(lat, 'NS')} {one(lon, 'EW')}"
 
 
 @dataclass(frozen=True)
@@ -62,7 +75,8 @@ def drawtext(overlay: Overlay, workdir: Path) -> str:
     clock_form, place_form = LAYOUTS[overlay.layout]
     epoch = int(overlay.start.timestamp())
     clock = f"%{{pts:gmtime:{epoch}:{_escape(clock_form)}}}"
-    place = place_form.format(lat=overlay.lat, lon=overlay.lon, mgrs=overlay.mgrs)
+    place = place_form.format(lat=overlay.lat, lon=overlay.lon, mgrs=overlay.mgrs,
+                              dms=dms(overlay.lat, overlay.lon))  # fmt: skip
     place = place.replace("%", "%%")
     x, y = CORNERS[overlay.corner]
     top = overlay.corner.startswith("top")

@@ -52,6 +52,18 @@ def test_times_with_and_without_a_date(
     (["2026:09:0203:16:34", "N4B.44836E3637256 AIT120m"], None, None),  # no date for a place
     (["N 98.51234 E 35.01234"], None, None),  # no latitude beyond 90
     (["36U XU 5512 74005"], None, None),  # easting and northing of unequal length
+    # Degrees, minutes and seconds, as DJI and most consumer overlays write them.
+    (["48°30'44.4\"N 35°00'44.4\"E"], (48.5123333, 35.0123333), "dms"),
+    (["N48°30'44.4\" E35°00'44.4\""], (48.5123333, 35.0123333), "dms"),
+    (["48°30′44″N35°0′44″E ALT 120m"], (48.5122222, 35.0122222), "dms"),  # primes, glued
+    (["33°51'47.7\"S 151°12'33.5\"W"], (-33.8632500, -151.2093056), "dms"),
+    (["48°30'44.4''N 35°00'44.4''E"], (48.5123333, 35.0123333), "dms"),  # '' for "
+    (["48 30 44.4N 35 00 44.4E"], (48.5123333, 35.0123333), "dms"),  # OCR lost the marks
+    # As the OCR read real overlays: marks dropped, or read as a degree sign or a colon.
+    (["48°30'44.4\"N35°0044.4EALT120m"], (48.5123333, 35.0123333), "dms"),
+    (["48°30'44.4°N35°00°44.4\"E"], (48.5123333, 35.0123333), "dms"),
+    (["48°30:44.4N35°00'44.4E"], (48.5123333, 35.0123333), "dms"),
+    (["48°70'44\"N 35°00'44\"E"], None, None),  # no 70th minute
 ])  # fmt: skip
 def test_positions_in_decimal_degrees_and_mgrs(
     lines: list[str], where: tuple[float, float] | None, form: str | None

@@ -38,6 +38,14 @@ def test_an_overlay_along_either_edge_is_read() -> None:
         "2026-11-20", "10:00:01", "mgrs")  # fmt: skip
 
 
+def test_degrees_minutes_and_seconds_are_read_off_the_picture() -> None:
+    shown = still(0, still_with(["2026-11-20 10:00:00", "48°30'44.4\"N 35°00'44.4\"E"],
+                                photo="chelsea"))  # fmt: skip
+    reading = ocr.still_text(shown).reading
+    assert (reading.lat, reading.lon, reading.position_format) == (
+        pytest.approx(48.51233, abs=1e-4), pytest.approx(35.01233, abs=1e-4), "dms")
+
+
 def test_footage_without_an_overlay_costs_one_read() -> None:
     plain = [still(n, still_with([], photo="chelsea")) for n in range(5)]
     texts = ocr.read_stills(plain, count=3)

@@ -43,12 +43,28 @@ SIGNED_PAIR = re.compile(
     r"(?<![\d.])(?P<lat>[+-]?\d{1,2}\.\d{4,})(?:\s*[,;/|]\s*|\s+)"
     r"(?P<lon>[+-]?\d{1,3}\.\d{4,})(?![\d.])"
 )
+
+
+def _dms(name: str, degree_digits: str) -> str:
+    """Degrees, minutes and seconds: 48°30'44.4" (primes and doubled apostrophes are mended
+    in normalise; OCR often drops the minute and second marks, or reads them as spaces, so
+    both marks may be missing, or read as a degree sign or a colon: "35°0044.4E" and
+    "35°00°44.4E" are both 35° 00' 44.4")."""
+    return (f"(?P<{name}d>\\d{{{degree_digits}}})\\s*[°\\s]\\s*(?P<{name}m>\\d{{1,2}})\\s*['°:*]?\\s*"
+            f"(?P<{name}s>\\d{{1,2}}(?:[.,]\\d+)?)\\s*[\"'°]?")  # fmt: skip
+
+
+DMS_AFTER = re.compile(f"(?<!\\d){_dms('lat', '1,2')}\\s*(?P<ns>[NS])\\s*[,;/|]?\\s*"
+                       f"{_dms('lon', '1,3')}\\s*(?P<ew>[EW])")  # fmt: skip
+DMS_FIRST = re.compile(f"(?P<ns>[NS])\\s*:?\\s*{_dms('lat', '1,2')}\\s*[,;/|]?\\s*"
+                       f"(?P<ew>[EW])\\s*:?\\s*{_dms('lon', '1,3')}")  # fmt: skip
 GRID = re.compile(f"(?<![A-Z0-9]){GRID_PATTERN}")
 ALTITUDE = re.compile(r"(?:ALT(?:ITUDE)?|HGT|HEIGHT|(?<![A-Z])H)\s*[:=]?\s*"
                       r"(?P<value>-?\d{1,5}(?:\.\d+)?)\s*(?P<unit>M|FT)?")  # fmt: skip
 FEET = 0.3048
 # Full-width colon and comma (the recogniser learnt Chinese too), degree look-alikes, dashes.
-MENDS = str.maketrans({"\uff1a": ":", "\uff0c": ",", "º": "°", "˚": "°", "—": "-"})
+MENDS = str.maketrans({"\uff1a": ":", "\uff0c": ",", "º": "°", "˚": "°", "—": "-",
+                       "′": "'", "’": "'", "‘": "'", "″": '"', "“": '"', "”": '"'})
 
 
 @dataclass(frozen=True)
@@ -61,7 +77,7 @@ class Reading:
     utc_offset_minutes: int | None = None
     lat: float | None = None
     lon: float | None = None
-    position_format: str | None = None  # "decimal" or "mgrs"
+    position_format: str | None = None  # "decimal", "dms" or "mgrs"
     altitude_m: float | None = None
 
     @property
@@ -72,7 +88,7 @@ class Reading:
 def normalise(lines: list[str]) -> str:
     """One upper-case line, with the OCR's usual slips mended where digits make them plain."""
     text = " ".join(lines).upper()
-    text = text.translate(MENDS)
+    text = text.translate(MENDS).replace("''", '"')
     text = re.sub(r"(?<=\d)O(?=\d)|(?<=\d)O(?=[.:])|(?<=[.:])O(?=\d)", "0", text)
     text = re.sub(r"(?<=\d)B(?=[\d.])", "8", text)
     text = re.sub(r"(?<=\d)[IL](?=\d)", "1", text)
@@ -120,8 +136,23 @@ def _valid(lat: float, lon: float) -> bool:
     return -90 <= lat <= 90 and -180 <= lon <= 180 and (lat, lon) != (0.0, 0.0)
 
 
+def _degrees(found: re.Match[str], name: str) -> float | None:
+    minutes, seconds = int(found[f"{name}m"]), float(found[f"{name}s"].replace(",", "."))
+    if minutes >= 60 or seconds >= 60:
+        return None
+    return round(int(found[f"{name}d"]) + minutes / 60 + seconds / 3600, 7)
+
+
 def read_position(text: str) -> tuple[float, float, str] | None:
-    """(lat, lon, "decimal" | "mgrs") from normalised text."""
+    """(lat, lon, "decimal" | "dms" | "mgrs") from normalised text."""
+    for pattern in (DMS_FIRST, DMS_AFTER):
+        for found in pattern.finditer(text):
+            lat, lon = _degrees(found, "lat"), _degrees(found, "lon")
+            if lat is None or lon is None:
+                continue
+            lat, lon = (-lat if found["ns"] == "S" else lat), (-lon if found["ew"] == "W" else lon)
+            if _valid(lat, lon):
+                return lat, lon, "dms"
     for pattern in (HEMISPHERE_FIRST, HEMISPHERE_AFTER):
         for found in pattern.finditer(text):
             lat = float(found["lat"]) * (-1 if found["ns"] == "S" else 1)
