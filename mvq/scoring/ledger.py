@@ -184,6 +184,11 @@ def debit(
     however many spends race: the unit's row is locked (Postgres) or the database is (SQLite's
     BEGIN IMMEDIATE) while the balance is read and the entry written. Returns (entry, created)."""
     policy.require(spender, Action.record_debits)
+    if policy.is_linked_to(spender, unit_id):
+        # Its reply (and a refusal for want of points) states the balance, which a linked
+        # account may not read; and it would move its own unit's points.
+        raise Forbidden("you are linked to this unit, so you may not record its spends",
+                        code="conflict_of_interest")  # fmt: skip
     if points <= 0:
         raise Invalid("a debit spends a positive number of points", code="bad_points")
     unit = session.scalar(select(Unit).where(Unit.id == unit_id).with_for_update())

@@ -147,14 +147,20 @@ def test_no_one_linked_to_the_unit_nor_another_unit_reads_its_ledger_or_receipts
         ledger.append(session, award, actor="test")
         session.commit()
         award_id = award.id
-    with stack.client(linked[Role.marketplace]) as api:
-        # The linked marketplace account spends for its unit: even its own debit's receipt
-        # and the ledger it would need stay closed to it, as any linked account's.
-        spent = api.post(f"/api/v1/units/{unit_id}/debits", json={"points": 5},
-                         headers={"Idempotency-Key": uuid.uuid4().hex})  # fmt: skip
+    for role in (Role.marketplace, Role.admin):
+        with stack.client(linked[role]) as api:
+            # A spend's reply (and its refusal for want of points) states the balance, which
+            # a linked account may not read; and it would move its own unit's points.
+            spent = api.post(f"/api/v1/units/{unit_id}/debits", json={"points": 50},
+                             headers={"Idempotency-Key": uuid.uuid4().hex})  # fmt: skip
+            assert spent.status_code == 403, (role, spent.text)
+            assert spent.json()["error"]["code"] == "conflict_of_interest"
+            assert "40" not in spent.text, spent.text
+    with session_factory()() as session:
+        assert ledger.balance(session, unit_id=unit_id) == 40  # nothing was recorded
     swept = harness.run_cli(["sweep"], stack.env)
     assert swept.returncode == 0, swept.stderr
-    entry_ids = [award_id] + ([spent.json()["entry_id"]] if spent.status_code == 201 else [])
+    entry_ids = [award_id]
 
     def receipt(token: str, entry_id: str) -> int:
         with stack.client(token) as api:
