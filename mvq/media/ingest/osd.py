@@ -47,11 +47,15 @@ SIGNED_PAIR = re.compile(
 
 def _dms(name: str, degree_digits: str) -> str:
     """Degrees, minutes and seconds: 48°30'44.4" (primes and doubled apostrophes are mended
-    in normalise; OCR often drops the minute and second marks, or reads them as spaces, so
-    both marks may be missing, or read as a degree sign or a colon: "35°0044.4E" and
-    "35°00°44.4E" are both 35° 00' 44.4")."""
-    return (f"(?P<{name}d>\\d{{{degree_digits}}})\\s*[°\\s]\\s*(?P<{name}m>\\d{{1,2}})\\s*['°:*]?\\s*"
-            f"(?P<{name}s>\\d{{1,2}}(?:[.,]\\d+)?)\\s*[\"'°]?")  # fmt: skip
+    in normalise). OCR often drops the minute and second marks, or reads them as a space,
+    a degree sign, a colon, a star or a dash: "35°0044.4E", "35°00°44.4E" and "51°5309.5*N"
+    are all read. The degree sign may go missing too, where two-digit minutes and their
+    mark keep the reading plain: "4750*08.3N" is 47° 50' 08.3"."""
+    minute_mark = "['°:*-]"
+    return (f"(?P<{name}d>\\d{{{degree_digits}}})"
+            f"(?:\\s*[°\\s]\\s*(?P<{name}m>\\d{{1,2}})\\s*{minute_mark}?"
+            f"|(?P<{name}mm>\\d{{2}}){minute_mark})\\s*"
+            f"(?P<{name}s>\\d{{1,2}}(?:[.,]\\d+)?)\\s*[\"'°*]?")  # fmt: skip
 
 
 DMS_AFTER = re.compile(f"(?<!\\d){_dms('lat', '1,2')}\\s*(?P<ns>[NS])\\s*[,;/|]?\\s*"
@@ -137,7 +141,8 @@ def _valid(lat: float, lon: float) -> bool:
 
 
 def _degrees(found: re.Match[str], name: str) -> float | None:
-    minutes, seconds = int(found[f"{name}m"]), float(found[f"{name}s"].replace(",", "."))
+    minutes = int(found[f"{name}m"] or found[f"{name}mm"])
+    seconds = float(found[f"{name}s"].replace(",", "."))
     if minutes >= 60 or seconds >= 60:
         return None
     return round(int(found[f"{name}d"]) + minutes / 60 + seconds / 3600, 7)
