@@ -1,9 +1,8 @@
 """What the position map partial (templates/_map.html) draws besides the places: the MGRS
-grid for the view around them, at two levels, and where each place lies from the claim.
+grid for the view around them, and where each place lies from the claim.
 
-The coarse level (100 km squares and their names) reaches far enough to pan around the
-region; the fine one (1 or 10 km lines, numbered as a sheet's margin is) covers the places and
-a few cells around them, at the spacing that reads at the zoom the map opens at."""
+The 100 km squares (and their names) reach far enough to pan around the region; the 10 and
+1 km lines (numbered as a sheet's margin is) cover the places and a few cells around them."""
 
 import json
 from dataclasses import asdict
@@ -12,7 +11,9 @@ from typing import Any, Protocol
 from mvq import grid
 from mvq.media.flags import distance_km
 
-_COARSE_PAD_M = 300_000
+# Each level: its spacing, how far around the places it reaches (at least), and up to which
+# spread of the places it is worth sending (beyond that the map opens too far out to show it).
+_LEVELS = ((100_000, 300_000, None), (10_000, 40_000, 200.0), (1_000, 4_000, 20.0))
 
 
 class Place(Protocol):
@@ -21,14 +22,11 @@ class Place(Protocol):
     lon: float
 
 
-def fine_step(span_km: float) -> int | None:
-    """The finer grid's spacing for places `span_km` apart: a few cells between them, never
-    hundreds; None when they are so far apart that the 100 km squares say enough."""
-    if span_km < 5:
-        return 1_000
-    if span_km < 50:
-        return 10_000
-    return None
+def levels_for(span_km: float) -> list[tuple[int, float]]:
+    """(spacing, reach in metres) of each grid level worth drawing for places `span_km` apart:
+    the map shows each while its lines are far enough apart on screen (static/map.js)."""
+    return [(step, max(reach, span_km * 1000)) for step, reach, most in _LEVELS
+            if most is None or span_km < most]
 
 
 def grid_for(places: list[Place]) -> str:
@@ -38,10 +36,7 @@ def grid_for(places: list[Place]) -> str:
         return "[]"
     south, west, north, east = grid.around(points, 0)
     span = distance_km((south, west), (north, east))
-    levels = [grid.level(*grid.around(points, _COARSE_PAD_M), 100_000)]
-    step = fine_step(span)
-    if step:
-        levels.append(grid.level(*grid.around(points, max(span * 1000, 4 * step)), step))
+    levels = [grid.level(*grid.around(points, reach), step) for step, reach in levels_for(span)]
     return json.dumps([asdict(level) for level in levels], separators=(",", ":"))
 
 

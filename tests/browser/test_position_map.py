@@ -78,6 +78,8 @@ def test_the_map_draws_offline_with_both_places_and_the_grid(
             route.abort()
 
     page.route("**/*", no_internet)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
     page.set_viewport_size(size)
     page.goto(f"/review/{item_id}")
     box = page.locator(".position-map .map")
@@ -97,6 +99,7 @@ def test_the_map_draws_offline_with_both_places_and_the_grid(
     assert all(re.fullmatch(r"\d\d", t.strip()) for t in labels.all_inner_texts())
     assert box.locator("img.leaflet-tile").count() == 0
     assert elsewhere == [], f"requests outside the site: {elsewhere}"
+    assert errors == []
 
     # Keyboard: the map takes focus from Tab order, and + zooms it (the places move apart).
     assert box.get_attribute("tabindex") == "0"
@@ -108,5 +111,17 @@ def test_the_map_draws_offline_with_both_places_and_the_grid(
 
     name = f"item-map-uk-{size['width']}x{size['height']}"
     SHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("() => document.activeElement.blur()")
     page.locator(".facts-places").screenshot(path=str(SHOTS / f"{name}.png"))
     page.screenshot(path=str(SHOTS / f"{name}-page.png"), full_page=True)
+
+    # Zoomed out to the region: the outlines, and the 100 km squares by name.
+    box.focus()
+    for _ in range(6):  # one at a time: a key pressed mid-animation is dropped
+        page.keyboard.press("Minus")
+        page.wait_for_timeout(400)
+    squares = box.locator(".grid-square")
+    expect(squares.first).to_be_visible()
+    assert all(re.fullmatch(r"3[4-8][ST-V] [A-Z]{2}", t.strip()) for t in squares.all_inner_texts())
+    page.evaluate("() => document.activeElement.blur()")
+    page.locator(".facts-places").screenshot(path=str(SHOTS / f"{name}-region.png"))

@@ -8,7 +8,7 @@
   if (!L) return;
   const colours = { claimed: "#b91c1c", file: "#1d4f91", telemetry: "#2f6b2f", osd: "#7a3e9d" };
   // A finer grid shows while its lines are at least this far apart on screen.
-  const MIN_GAP_PX = 42;
+  const MIN_GAP_PX = 32;
 
   function label(text, className) {
     const el = document.createElement("span");
@@ -35,10 +35,9 @@
   function drawGrid(map, levels) {
     const drawn = levels.map((level) => {
       const group = L.layerGroup();
-      const coarse = level.step >= 100000;
       level.lines.forEach((line) => {
         L.polyline(line.points, {
-          color: "#334155", weight: coarse ? 1.4 : 0.8, opacity: coarse ? 0.7 : 0.5, interactive: false,
+          color: "#334155", weight: Math.log10(level.step) - 2.2, opacity: 0.6, interactive: false,
         }).addTo(group);
       });
       const squares = level.squares.map((sq) => label(sq.label, "grid-square").setLatLng(sq.at));
@@ -56,12 +55,15 @@
       const left = map.containerPointToLatLng([12, size.y / 2]).lng;
       const metresPerPx = map.distance(map.containerPointToLatLng([0, size.y / 2]),
         map.containerPointToLatLng([size.x, size.y / 2])) / size.x;
+      // Numbers only on the finest level shown: the coarser lines are among its own.
+      const shown = drawn.filter(({ level }) => level.step / metresPerPx >= MIN_GAP_PX);
+      const finest = shown.length ? Math.min(...shown.map(({ level }) => level.step)) : 0;
       drawn.forEach(({ level, group, squares, edges }) => {
-        const show = level.step / metresPerPx >= MIN_GAP_PX;
+        const show = shown.some((d) => d.level === level);
         if (show) group.addTo(map); else group.remove();
         squares.forEach((m) => (show && view.contains(m.getLatLng()) ? m.addTo(map) : m.remove()));
         edges.forEach(({ line, marker }) => {
-          const at = show && crossing(line.points, line.axis, line.axis === "e" ? top : left);
+          const at = level.step === finest && crossing(line.points, line.axis, line.axis === "e" ? top : left);
           if (at && view.contains(at)) marker.setLatLng(at).addTo(map); else marker.remove();
         });
       });
