@@ -18,7 +18,9 @@ _SAMPLES = 8  # segments per line: UTM lines bend little over a few cells
 
 @dataclass
 class Line:
-    axis: str  # "e": a line of equal easting (runs north); "n": of equal northing (runs east)
+    # "e": of equal easting (runs north); "n": of equal northing (runs east); "band": a
+    # latitude band's edge
+    axis: str
     label: str  # kilometres within the 100 km square, as a sheet's margin prints them: "55"
     points: list[tuple[float, float]]  # (lat, lon)
 
@@ -107,21 +109,38 @@ def level(south: float, west: float, north: float, east: float, step: int) -> Le
             run("n", northing, e_min, e_max)
         if step == 100_000:
             found.squares += _squares(zone, hemisphere, lo, hi, south, north, eastings, northings)
+    if step == 100_000:
+        found.lines += _band_edges(south, west, north, east)
     return found
 
 
 def _squares(zone: int, hemisphere: str, west: float, east: float, south: float, north: float,
              eastings: range, northings: range) -> list[Square]:
+    """Each 100 km square's name at its middle; a square that a latitude band's edge (every
+    8°) crosses is two cells of the grid, named apart ("36T XU" below 48° N, "36U XU" above),
+    as the references in them read."""
     out = []
     for e in range(eastings.start - 100_000, eastings.stop, 100_000):
         for n in range(northings.start - 100_000, northings.stop, 100_000):
-            middle = _latlon(zone, hemisphere, e + 50_000, n + 50_000)
-            if middle is None or not (west <= middle[1] <= east and south <= middle[0] <= north):
+            ends = [_latlon(zone, hemisphere, e + 50_000, n + k) for k in (0, 100_000)]
+            if None in ends:
                 continue
-            name = _GRID.UTMToMGRS(zone, hemisphere, e + 50_000, n + 50_000, 0)
-            name = name.decode() if isinstance(name, bytes) else str(name)
-            out.append(Square(f"{name[:-2]} {name[-2:]}", (round(middle[0], 6), round(middle[1], 6))))
+            (bottom, lon_b), (top, lon_t) = ends  # type: ignore[misc]
+            edges = [bottom, *(b for b in range(-80, 85, 8) if bottom < b < top), top]
+            for lo, hi in zip(edges, edges[1:], strict=False):
+                lat = (lo + hi) / 2
+                lon = lon_b + (lon_t - lon_b) * (lat - bottom) / (top - bottom)
+                if west <= lon <= east and south <= lat <= north:
+                    name = str(_GRID.toMGRS(lat, lon, MGRSPrecision=0))
+                    out.append(Square(f"{name[:-2]} {name[-2:]}", (round(lat, 6), round(lon, 6))))
     return out
+
+
+def _band_edges(south: float, west: float, north: float, east: float) -> list[Line]:
+    """The parallels every 8° where the latitude band (the letter after the zone) changes."""
+    return [Line("band", "", [(float(lat), west + (east - west) * i / _SAMPLES)
+                              for i in range(_SAMPLES + 1)])
+            for lat in range(-80, 85, 8) if south < lat < north]
 
 
 def around(points: list[tuple[float, float]], pad_m: float) -> tuple[float, float, float, float]:
