@@ -6,6 +6,7 @@ reads the grid references units type and drones burn into the picture (mvq/geo.p
 lines drawn can never disagree with the references shown beside them, and the page loads no
 second projection library."""
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -43,8 +44,9 @@ def _utm(lat: float, lon: float) -> tuple[int, str, float, float]:
     return int(zone), str(hemisphere), float(easting), float(northing)
 
 
-def _latlon(zone: int, hemisphere: str, easting: float, northing: float,
-            precision: int = 5) -> tuple[float, float] | None:
+def _latlon(
+    zone: int, hemisphere: str, easting: float, northing: float, precision: int = 5
+) -> tuple[float, float] | None:
     try:
         lat, lon = _GRID.toLatLon(_GRID.UTMToMGRS(zone, hemisphere, easting, northing, precision))
     except Exception:  # the C library's range errors: a point beyond the zone's reach
@@ -52,8 +54,9 @@ def _latlon(zone: int, hemisphere: str, easting: float, northing: float,
     return float(lat), float(lon)
 
 
-def _clip_to_zone(points: list[tuple[float, float]], west: float,
-                  east: float) -> list[tuple[float, float]]:
+def _clip_to_zone(
+    points: list[tuple[float, float]], west: float, east: float
+) -> list[tuple[float, float]]:
     """The part of a north- or east-running polyline between two meridians, its ends moved
     onto them, so lines of neighbouring zones meet at the zone boundary."""
     out: list[tuple[float, float]] = []
@@ -79,9 +82,19 @@ def _zones(west: float, east: float) -> list[tuple[int, float, float]]:
     return out
 
 
+def _line(
+    zone: int, hemisphere: str, axis: str, fixed: int, start: float, stop: float
+) -> list[tuple[float, float]]:
+    """Points along one line of equal easting ("e") or northing ("n"), `start` to `stop` on
+    the other coordinate."""
+    along = [start + (stop - start) * i / _SAMPLES for i in range(_SAMPLES + 1)]
+    pairs = [(fixed, s) if axis == "e" else (s, fixed) for s in along]
+    return [p for p in (_latlon(zone, hemisphere, e, n) for e, n in pairs) if p]
+
+
 def level(south: float, west: float, north: float, east: float, step: int) -> Level:
     """Every grid line of `step` metres (1 000, 10 000 or 100 000) crossing the box, per UTM
-    zone; at 100 km, also each square's name at its middle. Latitudes 0–84° N only: the
+    zone; at 100 km, also each square's name at its middle. Latitudes 0-84° N only: the
     region this project serves (a southern box would need the other hemisphere's bands)."""
     found = Level(step)
     for zone, lo, hi in _zones(west, east):
@@ -94,19 +107,15 @@ def level(south: float, west: float, north: float, east: float, step: int) -> Le
         eastings = range(math.ceil(e_min / step) * step, int(e_max) + 1, step)
         northings = range(math.ceil(n_min / step) * step, int(n_max) + 1, step)
 
-        def run(axis: str, fixed: int, start: float, stop: float) -> None:
-            samples = [start + (stop - start) * i / _SAMPLES for i in range(_SAMPLES + 1)]
-            pairs = [(fixed, s) if axis == "e" else (s, fixed) for s in samples]
-            points = [p for p in (_latlon(zone, hemisphere, e, n) for e, n in pairs) if p]
+        for axis, fixed, start, stop in [
+            *(("e", e, n_min, n_max) for e in eastings),
+            *(("n", n, e_min, e_max) for n in northings),
+        ]:
+            points = _line(zone, hemisphere, axis, fixed, start, stop)
             points = _clip_to_zone(points, lo, hi)
             if len(points) >= 2:
                 label = f"{fixed % 100_000 // 1000:02d}" if step < 100_000 else ""
                 found.lines.append(Line(axis, label, points))
-
-        for easting in eastings:
-            run("e", easting, n_min, n_max)
-        for northing in northings:
-            run("n", northing, e_min, e_max)
         if step == 100_000:
             found.squares += _squares(zone, hemisphere, lo, hi, south, north, eastings, northings)
     if step == 100_000:
@@ -114,8 +123,16 @@ def level(south: float, west: float, north: float, east: float, step: int) -> Le
     return found
 
 
-def _squares(zone: int, hemisphere: str, west: float, east: float, south: float, north: float,
-             eastings: range, northings: range) -> list[Square]:
+def _squares(
+    zone: int,
+    hemisphere: str,
+    west: float,
+    east: float,
+    south: float,
+    north: float,
+    eastings: range,
+    northings: range,
+) -> list[Square]:
     """Each 100 km square's name at its middle; a square that a latitude band's edge (every
     8°) crosses is two cells of the grid, named apart ("36T XU" below 48° N, "36U XU" above),
     as the references in them read."""
@@ -127,7 +144,7 @@ def _squares(zone: int, hemisphere: str, west: float, east: float, south: float,
                 continue
             (bottom, lon_b), (top, lon_t) = ends  # type: ignore[misc]
             edges = [bottom, *(b for b in range(-80, 85, 8) if bottom < b < top), top]
-            for lo, hi in zip(edges, edges[1:], strict=False):
+            for lo, hi in itertools.pairwise(edges):
                 lat = (lo + hi) / 2
                 lon = lon_b + (lon_t - lon_b) * (lat - bottom) / (top - bottom)
                 if west <= lon <= east and south <= lat <= north:
@@ -138,9 +155,15 @@ def _squares(zone: int, hemisphere: str, west: float, east: float, south: float,
 
 def _band_edges(south: float, west: float, north: float, east: float) -> list[Line]:
     """The parallels every 8° where the latitude band (the letter after the zone) changes."""
-    return [Line("band", "", [(float(lat), west + (east - west) * i / _SAMPLES)
-                              for i in range(_SAMPLES + 1)])
-            for lat in range(-80, 85, 8) if south < lat < north]
+    return [
+        Line(
+            "band",
+            "",
+            [(float(lat), west + (east - west) * i / _SAMPLES) for i in range(_SAMPLES + 1)],
+        )
+        for lat in range(-80, 85, 8)
+        if south < lat < north
+    ]
 
 
 def around(points: list[tuple[float, float]], pad_m: float) -> tuple[float, float, float, float]:
@@ -149,8 +172,12 @@ def around(points: list[tuple[float, float]], pad_m: float) -> tuple[float, floa
     middle = math.radians((min(lats) + max(lats)) / 2)
     dlat = pad_m / _METRES_PER_DEGREE
     dlon = pad_m / (_METRES_PER_DEGREE * max(math.cos(middle), 0.01))
-    return (max(min(lats) - dlat, 0.0), min(lons) - dlon,
-            min(max(lats) + dlat, 84.0), max(lons) + dlon)
+    return (
+        max(min(lats) - dlat, 0.0),
+        min(lons) - dlon,
+        min(max(lats) + dlat, 84.0),
+        max(lons) + dlon,
+    )
 
 
 _POINTS = ("n", "ne", "e", "se", "s", "sw", "w", "nw")

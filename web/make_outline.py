@@ -2,16 +2,18 @@
 the country outlines of `@geo-maps/countries-land-10km` cut to Ukraine and its neighbours.
 
 Run by hand after fetching the package (`npm pack @geo-maps/countries-land-10km@0.6.0`):
-    python web/make_outline.py package/map.geo.json > web/static/vendor/countries-land-10km-0.6.0/region.geo.json
+    python web/make_outline.py package/map.geo.json \
+        > web/static/vendor/countries-land-10km-0.6.0/region.geo.json
 The whole world is 1 MB; the region is what a reviewer ever looks at, so the page carries only
-that. No GIS library: cutting polygons to a rectangle is Sutherland–Hodgman, a few lines, and a
+that. No GIS library: cutting polygons to a rectangle is Sutherland-Hodgman, a few lines, and a
 dependency for a one-off would outlive its use."""
 
 import json
 import sys
 from collections.abc import Callable
+from typing import Any
 
-# West, south, east, north: Ukraine (22–40.3° E, 44.3–52.4° N) with Poland, Belarus, Moldova,
+# West, south, east, north: Ukraine (22-40.3° E, 44.3-52.4° N) with Poland, Belarus, Moldova,
 # Romania, Hungary, Slovakia, the Baltic states and western Russia around it.
 REGION = (12.0, 41.0, 46.0, 58.0)
 
@@ -23,9 +25,10 @@ CRIMEA = (32.3, 44.3, 36.7, 46.3)
 Point = tuple[float, float]
 
 
-def _cut(ring: list[Point], inside: Callable[[Point], bool],
-         cross: Callable[[Point, Point], Point]) -> list[Point]:
-    """One Sutherland–Hodgman pass: the ring's part on the inner side of one edge."""
+def _cut(
+    ring: list[Point], inside: Callable[[Point], bool], cross: Callable[[Point, Point], Point]
+) -> list[Point]:
+    """One Sutherland-Hodgman pass: the ring's part on the inner side of one edge."""
     out: list[Point] = []
     for i, current in enumerate(ring):
         previous = ring[i - 1]
@@ -42,6 +45,7 @@ def _at_lon(lon: float) -> Callable[[Point, Point], Point]:
     def cross(a: Point, b: Point) -> Point:
         t = (lon - a[0]) / (b[0] - a[0])
         return lon, a[1] + t * (b[1] - a[1])
+
     return cross
 
 
@@ -49,10 +53,13 @@ def _at_lat(lat: float) -> Callable[[Point, Point], Point]:
     def cross(a: Point, b: Point) -> Point:
         t = (lat - a[1]) / (b[1] - a[1])
         return a[0] + t * (b[0] - a[0]), lat
+
     return cross
 
 
-def clip_ring(ring: list[Point], box: tuple[float, float, float, float] = REGION) -> list[Point]:
+def clip_ring(
+    ring: list[Point], box: tuple[float, float, float, float] = REGION
+) -> list[list[float]]:
     """A closed ring cut to the box; [] when nothing of it is inside. Parts of a ring that
     leave and re-enter the box are joined along its edge, which draws as the map's edge."""
     west, south, east, north = box
@@ -76,7 +83,7 @@ def _within(ring: list[Point], box: tuple[float, float, float, float]) -> bool:
     return all(west <= x <= east and south <= y <= north for x, y in ring)
 
 
-def clip(world: dict) -> dict:
+def clip(world: dict[str, Any]) -> dict[str, Any]:
     """The FeatureCollection's countries that reach into the region, cut to it, keyed by
     their ISO 3166 alpha-3 code (the package's only property)."""
     features = []
@@ -85,7 +92,7 @@ def clip(world: dict) -> dict:
         polygons = geometry["coordinates"]
         if geometry["type"] == "Polygon":
             polygons = [polygons]
-        kept = []
+        kept: list[list[list[list[float]]]] = []
         for polygon in polygons:
             if feature["properties"]["A3"] == "RUS" and _within(polygon[0], CRIMEA):
                 continue
@@ -94,8 +101,13 @@ def clip(world: dict) -> dict:
                 holes = [h for h in (clip_ring(r) for r in polygon[1:]) if h]
                 kept.append([outer, *holes])
         if kept:
-            features.append({"type": "Feature", "properties": {"A3": feature["properties"]["A3"]},
-                             "geometry": {"type": "MultiPolygon", "coordinates": kept}})
+            features.append(
+                {
+                    "type": "Feature",
+                    "properties": {"A3": feature["properties"]["A3"]},
+                    "geometry": {"type": "MultiPolygon", "coordinates": kept},
+                }
+            )
     return {"type": "FeatureCollection", "bbox": list(REGION), "features": features}
 
 

@@ -25,8 +25,11 @@ class Place(Protocol):
 def levels_for(span_km: float) -> list[tuple[int, float]]:
     """(spacing, reach in metres) of each grid level worth drawing for places `span_km` apart:
     the map shows each while its lines are far enough apart on screen (static/map.js)."""
-    return [(step, max(reach, span_km * 1000)) for step, reach, most in _LEVELS
-            if most is None or span_km < most]
+    return [
+        (step, max(reach, span_km * 1000))
+        for step, reach, most in _LEVELS
+        if most is None or span_km < most
+    ]
 
 
 def grid_for(places: list[Place]) -> str:

@@ -25,9 +25,11 @@ from tests.browser.test_item_page import LAPTOP, PHONE, item_of
 
 SHOTS = Path("/work/shots/h31map")
 # Pixels between the two places' labels on screen.
-SPREAD = ("(() => { const [a, b] = [...document.querySelectorAll('.position-map .leaflet-tooltip')]"
-          ".map(t => t.getBoundingClientRect());"
-          " return Math.hypot(a.x - b.x, a.y - b.y); })()")
+SPREAD = (
+    "(() => { const [a, b] = [...document.querySelectorAll('.position-map .leaflet-tooltip')]"
+    ".map(t => t.getBoundingClientRect());"
+    " return Math.hypot(a.x - b.x, a.y - b.y); })()"
+)
 
 
 def spread(page: Page) -> float:

@@ -40,7 +40,9 @@ def test_a_1_km_level_spans_the_box_with_a_line_each_kilometre() -> None:
 def test_lines_of_two_zones_meet_on_the_boundary_meridian() -> None:
     # 36° E parts zones 36 and 37, east of Zaporizhzhia.
     found = grid.level(*grid.around([(48.0, 36.0)], 20_000), 10_000)
-    ends = [p for line in found.lines if line.axis == "n" for p in (line.points[0], line.points[-1])]
+    ends = [
+        p for line in found.lines if line.axis == "n" for p in (line.points[0], line.points[-1])
+    ]
     on_boundary = [p for p in ends if p[1] == 36.0]
     assert len(on_boundary) >= 4  # each northing line ends there, from both sides
     for line in found.lines:
@@ -56,7 +58,7 @@ def test_100_km_squares_are_named_as_references_name_them() -> None:
     assert reference(*ZAPORIZHZHIA).startswith("36TXU")
     for square in found.squares:
         zone_band, letters = square.label.split()
-        assert reference(*square.at)[:len(zone_band) + 2] == zone_band + letters
+        assert reference(*square.at)[: len(zone_band) + 2] == zone_band + letters
     assert all(line.label == "" for line in found.lines)  # squares, not margin numbers
     assert any(line.axis == "band" and line.points[0][0] == 48.0 for line in found.lines)
 
