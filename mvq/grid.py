@@ -15,6 +15,9 @@ import mgrs  # type: ignore[import-untyped]  # ships no type information
 _GRID = mgrs.MGRS()
 _METRES_PER_DEGREE = 111_320.0
 _SAMPLES = 8  # segments per line: UTM lines bend little over a few cells
+# Over the few tens of km the 1 and 10 km lines span, half as many segments draw them within
+# a pixel, at half the conversions (each ~15 µs in GeoTrans).
+_FINE_SAMPLES = 4
 
 
 @dataclass
@@ -87,7 +90,8 @@ def _line(
 ) -> list[tuple[float, float]]:
     """Points along one line of equal easting ("e") or northing ("n"), `start` to `stop` on
     the other coordinate."""
-    along = [start + (stop - start) * i / _SAMPLES for i in range(_SAMPLES + 1)]
+    samples = _SAMPLES if abs(stop - start) > 300_000 else _FINE_SAMPLES
+    along = [start + (stop - start) * i / samples for i in range(samples + 1)]
     pairs = [(fixed, s) if axis == "e" else (s, fixed) for s in along]
     return [p for p in (_latlon(zone, hemisphere, e, n) for e, n in pairs) if p]
 

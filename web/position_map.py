@@ -4,13 +4,17 @@ grid for the view around them, and where each place lies from the claim.
 The 100 km squares (and their names) reach far enough to pan around the region; the 10 and
 1 km lines (numbered as a sheet's margin is) cover the places and a few cells around them."""
 
+import functools
 import json
+import math
 from dataclasses import asdict
 from typing import Any, Protocol
 
 from mvq import grid
 from mvq.media.flags import distance_km
 
+# Metres of grid step per degree of a cache cell (_level).
+_SNAP = 50_000
 # Each level: its spacing, how far around the places it reaches (at least), and up to which
 # spread of the places it is worth sending (beyond that the map opens too far out to show it).
 _LEVELS = ((100_000, 300_000, None), (10_000, 40_000, 200.0), (1_000, 4_000, 20.0))
@@ -39,8 +43,26 @@ def grid_for(places: list[Place]) -> str:
         return "[]"
     south, west, north, east = grid.around(points, 0)
     span = distance_km((south, west), (north, east))
-    levels = [grid.level(*grid.around(points, reach), step) for step, reach in levels_for(span)]
-    return json.dumps([asdict(level) for level in levels], separators=(",", ":"))
+    levels = [_level(grid.around(points, reach), step) for step, reach in levels_for(span)]
+    return json.dumps(levels, separators=(",", ":"))
+
+
+@functools.lru_cache(maxsize=256)
+def _snapped(cells: tuple[int, int, int, int], step: int) -> dict[str, Any]:
+    size = step / _SNAP
+    south, west, north, east = (c * size for c in cells)
+    return asdict(grid.level(south, west, north, east, step))
+
+
+def _level(box: tuple[float, float, float, float], step: int) -> dict[str, Any]:
+    """One level, for the box widened to a whole number of cells of a size that grows with
+    the step (0.02° at 1 km, 2° at 100 km): the claims of one area share it, so a reviewer
+    moving through the queue mostly gets it from the cache, not from GeoTrans again."""
+    size = step / _SNAP
+    south, west, north, east = box
+    cells = (math.floor(south / size), math.floor(west / size),
+             math.ceil(north / size), math.ceil(east / size))  # fmt: skip
+    return _snapped(cells, step)
 
 
 def from_claim(claimed: Place | None, place: Place) -> dict[str, Any] | None:

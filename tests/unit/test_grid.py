@@ -2,11 +2,13 @@
 lies where its number says, lines of neighbouring zones meet on the zone boundary, squares
 are named as the grid references shown beside the map name them."""
 
+import json
+
 import mgrs
 import pytest
 
 from mvq import grid
-from web.position_map import from_claim, levels_for
+from web.position_map import from_claim, grid_for, levels_for
 
 CONVERT = mgrs.MGRS()
 KYIV, ZAPORIZHZHIA = (50.45, 30.52), (47.84, 35.14)
@@ -69,6 +71,21 @@ def test_finer_levels_only_for_places_close_enough_to_show_them() -> None:
     assert [step for step, _ in levels_for(500.0)] == [100_000]
     # The reach grows with the spread, so every place is inside each level it gets.
     assert dict(levels_for(15.0))[1_000] == 15_000
+
+
+def test_the_levels_sent_surround_the_places_and_are_shared_nearby() -> None:
+    here = [Place("claimed", *ZAPORIZHZHIA), Place("file", 47.86, 35.17)]
+    sent = json.loads(grid_for(here))
+    assert [level["step"] for level in sent] == [100_000, 10_000, 1_000]
+    fine = sent[-1]
+    lats = [p[0] for line in fine["lines"] for p in line["points"]]
+    lons = [p[1] for line in fine["lines"] for p in line["points"]]
+    # Four kilometres at least on every side of the places.
+    assert min(lats) < 47.84 - 0.035 and max(lats) > 47.86 + 0.035
+    assert min(lons) < 35.14 - 0.05 and max(lons) > 35.17 + 0.05
+    # A claim a few hundred metres away draws the very same grid (from the cache).
+    near = [Place("claimed", 47.842, 35.143), Place("file", 47.861, 35.171)]
+    assert grid_for(near) == grid_for(here)
 
 
 class Place:
