@@ -21,7 +21,7 @@ from testkit import harness
 from testkit.browser import Reviewer
 from testkit.people import make_unit
 from tests.browser.axe import assert_no_serious_violations
-from tests.browser.test_item_page import LAPTOP, PHONE, item_of
+from tests.browser.test_item_page import LAPTOP, PHONE, item_of, no_sideways_scroll
 
 SHOTS = Path("/work/shots/h31map")
 # Pixels between the two places' labels on screen.
@@ -102,6 +102,7 @@ def test_the_map_draws_offline_with_both_places_and_the_grid(
     assert box.locator("img.leaflet-tile").count() == 0
     assert elsewhere == [], f"requests outside the site: {elsewhere}"
     assert errors == []
+    assert no_sideways_scroll(page)
 
     # Keyboard: the map takes focus from Tab order, and + zooms it (the places move apart).
     assert box.get_attribute("tabindex") == "0"

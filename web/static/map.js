@@ -32,6 +32,11 @@
     return null;
   }
 
+  // The zoom buttons' corner, where a margin number would hide half under them.
+  function underControls(point) {
+    return point.x < 52 && point.y < 88;
+  }
+
   function drawGrid(map, levels) {
     const drawn = levels.map((level) => {
       const group = L.layerGroup();
@@ -64,7 +69,11 @@
         squares.forEach((m) => (show && view.contains(m.getLatLng()) ? m.addTo(map) : m.remove()));
         edges.forEach(({ line, marker }) => {
           const at = level.step === finest && crossing(line.points, line.axis, line.axis === "e" ? top : left);
-          if (at && view.contains(at)) marker.setLatLng(at).addTo(map); else marker.remove();
+          if (at && view.contains(at) && !underControls(map.latLngToContainerPoint(at))) {
+            marker.setLatLng(at).addTo(map);
+          } else {
+            marker.remove();
+          }
         });
       });
     }
