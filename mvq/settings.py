@@ -130,8 +130,9 @@ class Settings(BaseSettings):
     undo_seconds: int = 10
     # Reviewers whose median time per item is below this are marked on the stats page.
     min_median_seconds_per_item: float = 10
-    # A map tile URL template ({z}/{x}/{y}) for the item page's map; none: no map (and no
-    # request leaves the browser for one).
+    # A map tile URL template ({z}/{x}/{y}) for the position map; none: the country outlines
+    # shipped with the site (web/static/vendor/countries-land-10km-*), and no request leaves
+    # the browser for the map.
     map_tile_url: str | None = None
     # A claim worth at least this many points needs a second approval by another reviewer.
     four_eyes_points: int = 50

@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from edge import i18n, outcome_words, web_session
 from mvq.submissions.schemas import OutcomeOut
-from web import static_files
+from web import position_map, static_files
 from web.deps import WebUser
 
 templates = Jinja2Templates(
@@ -176,6 +176,9 @@ def _asset(context: dict[str, Any], path: str, /) -> str:
 
 
 templates.env.globals["asset"] = _asset
+# The position map partial (templates/_map.html): its grid and each place's bearing.
+templates.env.globals["map_grid"] = position_map.grid_for
+templates.env.globals["from_claim"] = position_map.from_claim
 templates.env.globals["csrf_field_name"] = web_session.CSRF_FIELD
 
 

@@ -388,7 +388,7 @@ def map_stack(backing: harness.Backing, database: str) -> Iterator[harness.Stack
         stack.group.stop()
 
 
-def test_a_map_only_where_a_tile_source_is_configured(
+def test_configured_tiles_take_over_from_the_shipped_outlines(
     browser: Browser, stack: harness.Stack, map_stack: harness.Stack
 ) -> None:
     with session_factory()() as session:
@@ -405,30 +405,26 @@ def test_a_map_only_where_a_tile_source_is_configured(
         session.commit()
         item_id = item_of(s.id)
 
-    plain = Reviewer(browser, stack, Role.reviewer)
-    try:  # off by default: no map, and no map code loaded
-        page = plain.login()
-        page.goto(f"/review/{item_id}")
-        expect(page.locator("#positions")).to_be_visible()
-        expect(page.locator("#map")).to_have_count(0)
-        assert page.locator('script[src*="leaflet"]').count() == 0
-    finally:
-        plain.close()
-
     mapped = Reviewer(browser, map_stack, Role.reviewer)
     try:
         page = mapped.login()
         page.set_viewport_size(LAPTOP)
+        asked: list[str] = []
+        page.on("request", lambda r: asked.append(r.url))
         page.goto(f"/review/{item_id}")
-        box = page.locator("#map")
+        box = page.locator(".position-map .map")
         expect(box).to_have_class(re.compile("leaflet-container"))
-        # Claimed and file positions, each labelled, and the line between them.
+        # Claimed and file positions, each labelled (the line between them and the grid take
+        # no clicks, so only the two places are interactive).
         expect(box.locator(".leaflet-tooltip")).to_have_text(["Claimed", "File"])
-        expect(box.locator("path.leaflet-interactive")).to_have_count(3)
+        expect(box.locator("path.leaflet-interactive")).to_have_count(2)
         page.wait_for_function(
-            "() => [...document.querySelectorAll('#map img.leaflet-tile')]"
+            "() => [...document.querySelectorAll('.position-map img.leaflet-tile')]"
             ".some(i => i.complete && i.naturalWidth > 0)"
         )
+        # The tiles instead of the outlines: those are never fetched.
+        assert not any("region.geo" in url for url in asked)
+        expect(box).not_to_have_class(re.compile("offline"))
         box.scroll_into_view_if_needed()
         mapped.screenshot("item-map")
     finally:

@@ -57,3 +57,17 @@ def test_a_file_edited_after_the_build_loses_its_hashed_name(tmp_path: Path) -> 
     app = Starlette(routes=[Mount("/static", HashedStatic(source, out))])
     stale = TestClient(app).get(f"/static/{manifest['upload.js']}")
     assert stale.status_code == 404  # never the old bytes under a year's cache
+
+
+def test_the_map_outline_is_served_packed_as_json(tmp_path: Path) -> None:
+    # The position map's offline base layer (vendor/countries-land-10km-*): a fetch() of JSON,
+    # a quarter of its size over the wire.
+    source = Path("web/static")
+    plain = "vendor/countries-land-10km-0.6.0/region.geo.json"
+    manifest = build(source, tmp_path / "built")
+    assert manifest[plain].endswith(".json")
+    app = Starlette(routes=[Mount("/static", HashedStatic(source, tmp_path / "built"))])
+    sent = TestClient(app).get(f"/static/{manifest[plain]}", headers={"Accept-Encoding": "gzip"})
+    assert sent.headers["content-type"].startswith("application/json")
+    assert sent.headers["content-encoding"] == "gzip"
+    assert int(sent.headers["content-length"]) < (source / plain).stat().st_size / 3

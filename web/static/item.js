@@ -112,34 +112,6 @@
     });
   }
 
-  // The map, only where a tile source is configured (the page then loads Leaflet): the
-  // claimed, file and telemetry positions from the table, each tied to the claim by a line.
-  const mapBox = document.getElementById("map");
-  if (mapBox && window.L) {
-    const L = window.L;
-    const places = [...document.querySelectorAll("#positions tr[data-lat]")].map((row) => ({
-      source: row.dataset.source,
-      label: row.querySelector("th").textContent.trim(),
-      at: [Number(row.dataset.lat), Number(row.dataset.lon)],
-    }));
-    const map = L.map(mapBox, { scrollWheelZoom: false });
-    L.tileLayer(mapBox.dataset.tiles, { maxZoom: 18 }).addTo(map);
-    const colours = { claimed: "#b91c1c", file: "#1d4f91", telemetry: "#2f6b2f" };
-    const claimed = places.find((p) => p.source === "claimed");
-    places.forEach((p) => {
-      const label = document.createElement("span");
-      label.textContent = p.label;  // text, never markup
-      L.circleMarker(p.at, { radius: 7, color: colours[p.source] || "#333" })
-        .addTo(map).bindTooltip(label, { permanent: true, className: "place-label" });
-      if (claimed && p !== claimed) {
-        L.polyline([claimed.at, p.at], { color: colours[p.source], dashArray: "4 4" }).addTo(map);
-      }
-    });
-    if (places.length) {
-      map.fitBounds(L.latLngBounds(places.map((p) => p.at)).pad(0.3), { maxZoom: 15 });
-    }
-  }
-
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (ev.target.closest && ev.target.closest("input, textarea, select")) return;
