@@ -175,6 +175,22 @@
   });
   document.getElementById("keys-open")?.addEventListener("click", toggleHelp);
 
+  // A modal dialog keeps Tab inside itself: past its last control focus wraps to the first
+  // (and back), instead of leaving the page for the browser's own bar.
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Tab") return;
+    const open = document.querySelector("dialog[open]");
+    if (!open) return;
+    const stops = [...open.querySelectorAll('button, a[href], summary, input, select, textarea, video[controls], [tabindex]:not([tabindex="-1"])')]
+      .filter((el) => !el.disabled && el.getClientRects().length);
+    if (!stops.length) return;
+    const first = stops[0];
+    const last = stops[stops.length - 1];
+    const inside = open.contains(document.activeElement);
+    if (ev.shiftKey && (!inside || document.activeElement === first)) { ev.preventDefault(); last.focus(); }
+    else if (!ev.shiftKey && (!inside || document.activeElement === last)) { ev.preventDefault(); first.focus(); }
+  });
+
   // Space presses a focused button, link, summary or checkbox, as everywhere; anywhere else
   // (the page, the clip) it plays or pauses instead of scrolling the page.
   const PRESSABLE = 'button, a[href], summary, input, select, textarea, [role="button"]';
