@@ -179,9 +179,9 @@ def queue_rows(
 def escalation_notes(session: Session, *, submission_ids: list[str]) -> dict[str, str]:
     """Each claim's latest escalation note (the comment of its latest `escalate` decision),
     for a page of escalated rows in one query."""
-    found: dict[str, str] = {}
+    found: dict[str, str | None] = {}
     if not submission_ids:
-        return found
+        return {}
     for submission_id, comment in session.execute(
         select(Decision.submission_id, Decision.comment)
         .where(

@@ -71,8 +71,11 @@ def moved_on(session: Session, *, decision: Decision, item: ReviewItem | None = 
     appealed = session.scalar(
         select(exists().where(Appeal.submission_id == decision.submission_id))
     )
-    return latest is None or latest.id != decision.id or bool(appealed) or (
-        item.state == ItemState.leased
+    return (
+        latest is None
+        or latest.id != decision.id
+        or bool(appealed)
+        or (item.state == ItemState.leased)
     )
 
 

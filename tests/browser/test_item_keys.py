@@ -95,7 +95,7 @@ def test_space_k_plus_minus_and_the_list_of_keys(
     page.keyboard.press("+")
     assert video.evaluate("v => v.style.transform") == "scale(1.5)"
     page.keyboard.press("+")
-    expect(page.locator(".zoom-level").first).to_have_text("2×")
+    expect(page.locator(".zoom-level").first).to_have_text("2\u00d7")  # two times
     box = page.locator(".clip-frame").first.bounding_box()
     assert box is not None and box["width"] <= PHONE["width"]  # zoomed inside its frame
     page.keyboard.press("-")

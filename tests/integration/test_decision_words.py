@@ -82,8 +82,8 @@ def test_an_approval_held_in_a_dispute_says_so_and_offers_no_undo(
     queue = web.client.get("/review", headers=HTML)
     assert 'id="undo-form"' not in queue.text  # the undo would be refused: none offered
     # An undo asked for anyway (an old tab) is refused in words, and leaves no offer.
-    refused = web.client.post("/review/undo", data={"csrf_token": web.csrf,
-                                                    "decision_id": _last_decision(copy.id)})  # fmt: skip
+    undo = {"csrf_token": web.csrf, "decision_id": _last_decision(copy.id)}
+    refused = web.client.post("/review/undo", data=undo)
     assert refused.status_code == 303
     after = web.client.get(refused.headers["location"], headers=HTML)
     assert "can&#39;t be undone because the claim is in a dispute" in after.text
@@ -128,7 +128,7 @@ def test_an_appeal_upheld_on_a_disputed_claim_says_its_award_is_held(
         decide(session, crew, copy.id, "reject")
         unit = Principal(kind="unit", id=units[1], unit_id=units[1])
         appeal = appeals.file(session, unit=unit, submission_id=copy.id,
-                              reason="Our drone filmed it first.", now=datetime.now(UTC))  # fmt: skip
+                              reason="Ours, filmed first.", now=datetime.now(UTC))  # fmt: skip
         session.commit()
     senior = web_login(stack, *make_login(Role.senior))
     done = senior.client.post(f"/appeals/{appeal.id}/decision",
