@@ -229,6 +229,10 @@ def test_ukrainian_screenshots_of_the_keys_a_toast_and_the_ended_session(
         for name, size in (("laptop", LAPTOP), ("phone", PHONE)):
             page.set_viewport_size(size)
             page.screenshot(path=str(SHOTS / f"toast-{name}.png"))
+        # The toast runs out with focus on its Undo: focus moves to the page's next control.
+        page.locator("#undo").focus()
+        expect(page.locator("#undo-toast")).to_have_count(0, timeout=15000)
+        assert page.evaluate("() => document.activeElement.closest('#claim-form') !== null")
         end_the_session(context)
         page.reload()
         page.wait_for_url("**/login?*")

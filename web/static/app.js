@@ -137,7 +137,17 @@
     const tick = setInterval(() => {
       left -= 1;
       if (shown) shown.textContent = String(Math.max(0, left));
-      if (left <= 0) { clearInterval(tick); toast.remove(); }
+      if (left <= 0) {
+        clearInterval(tick);
+        // Focus on the vanishing Undo would fall to the page's body: hand it to the next
+        // thing to do here instead (approve, claim), else the page's first control.
+        const held = toast.contains(document.activeElement);
+        toast.remove();
+        if (held) {
+          (document.querySelector("#approve:not([disabled]), #claim-item, #claim-form button") ||
+            document.querySelector("main a[href], main button:not([disabled])"))?.focus();
+        }
+      }
     }, 1000);
   }
 
