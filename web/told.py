@@ -20,13 +20,21 @@ def held_in_dispute(session: Session, *, submission_id: str) -> bool:
 
 
 def decision_outcome(session: Session, *, record: Decision) -> str:
-    """The sentence after a reviewer's decision: where the claim went and what it was paid."""
+    """The sentence after a reviewer's decision or a senior's overturn: where the claim went
+    and what the ledger did with it."""
     status = session.get_one(Submission, record.submission_id).status
+    points = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
+            LedgerEntry.decision_id == record.id
+        )
+    )
     if record.decision == "escalate":
         return _("Escalated: a senior reviewer decides this claim.")
     if record.decision == "reject":
         if status == S.escalated:
             return _("Rejected. A first reviewer approved this claim, so a senior decides it.")
+        if points and points < 0:  # an overturned approval: its award reversed
+            return _("Rejected: %(points)s points taken back.", points=-points)
         return _("Rejected.")
     if status == S.in_queue:
         return _("Approved. The claim scores once a second reviewer approves it too.")
@@ -35,11 +43,6 @@ def decision_outcome(session: Session, *, record: Decision) -> str:
     if held_in_dispute(session, submission_id=record.submission_id):
         return _("Approved. The claim is in a dispute over the same target, so its points are "
                  "held until a senior settles the dispute.")  # fmt: skip
-    points = session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
-            LedgerEntry.decision_id == record.id
-        )
-    )
     if points:
         return _("Approved: %(points)s points awarded.", points=points)
     return _("Approved; no points are awarded for it.")

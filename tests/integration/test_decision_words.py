@@ -140,3 +140,19 @@ def test_an_appeal_upheld_on_a_disputed_claim_says_its_award_is_held(
     assert notice, page.text
     assert "held" in notice[1] and "dispute" in notice[1], notice[1]
     assert "awarded" not in notice[1]
+
+
+def test_a_seniors_overturn_says_what_it_did_to_the_points(
+    stack: harness.Stack, units: list[str], empty_queue: None
+) -> None:
+    crew = reviewer()
+    with session_factory()() as session:
+        paid = claim(session, units[0], lat=50.0, lon=50.0)
+        decide(session, crew, paid.id, "approve")
+    senior = web_login(stack, *make_login(Role.senior))
+    form = {"csrf_token": senior.csrf, "decision": "reject", "reason_code": "not_visible",
+            "comment": "No hit."}  # fmt: skip
+    done = senior.client.post(f"/review/{_item(paid.id)}/overturn", data=form)
+    assert done.status_code == 303, done.text
+    told = parse_qs(urlsplit(done.headers["location"]).query)["message"][0]
+    assert "40 points taken back" in told, told

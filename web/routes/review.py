@@ -353,7 +353,7 @@ def overturn(
     comment: Annotated[str, Form(min_length=1, max_length=4000)],
     reason_code: Annotated[str | None, Form(max_length=40)] = None,
 ) -> RedirectResponse:
-    decisions.overturn(
+    record = decisions.overturn(
         session,
         senior=user.principal,
         item_id=item_id,
@@ -363,4 +363,5 @@ def overturn(
         reason_code=reason_code or None,
         comment=comment,
     )
-    return redirect(request, "item_page", item_id=item_id, message=_("Decision overturned."))
+    return redirect(request, "item_page", item_id=item_id,
+                    message=told.decision_outcome(session, record=record))  # fmt: skip
