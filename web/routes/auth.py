@@ -83,7 +83,7 @@ def _place(path: str) -> str:
     for start, name in _place_names():
         if bare == start or bare.startswith(start if start.endswith("/") else start + "/"):
             return name
-    return bare
+    return gettext("the page you were on")
 
 
 def _login_page(request: Request, next: str | None, *, error: str | None = None, status: int = 200,
