@@ -56,7 +56,9 @@ def _security_headers() -> dict[str, str]:
             "form-action 'self'; frame-ancestors 'none'"
         ),
         "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
+        # Never to another origin (storage, tiles, links out); to this site only, so a form
+        # posted after the session ended leads back to its page after the sign-in (web.app).
+        "Referrer-Policy": "same-origin",
         "X-Frame-Options": "DENY",
     }
 

@@ -70,6 +70,7 @@ MESSAGES: dict[str, str] = {
     "token_expired": N_("The token has expired: get a new one."),
     "unauthenticated": N_("Sign in first."),
     "login_required": N_("Your session has ended: sign in again."),
+    "session_ended": N_("Your session has ended: sign in again."),
     "bad_credentials": N_("Wrong e-mail or password."),
     "otp_required": N_("This account needs a second factor: enter the code from your app."),
     "bad_otp": N_("Wrong or already used code: wait for the next one and try again."),

@@ -6,7 +6,7 @@ Every page, error pages included, is in the request's language (edge.i18n).
 """
 
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -34,11 +34,27 @@ from web.templating import render, url_for
 STATIC = Path(__file__).parent / "static"
 
 
-async def _to_login(request: Request, _: Exception) -> RedirectResponse:
-    # A form's own URL answers only POST; after the login the reviewer lands on the queue.
-    target = request.url.path if request.method == "GET" else url_for(request, "queue_page")
+def _came_from(request: Request) -> str | None:
+    """The page a form or a script was posted from: the Referer, when it is this site's own
+    (the login then checks it again as a local path, so it is never an open redirect)."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or referer.scheme != request.url.scheme:
+        return None
+    return referer.path + (f"?{referer.query}" if referer.query else "")
+
+
+async def _to_login(request: Request, exc: Exception) -> RedirectResponse:
+    # After the login, back to the page the person was on: a GET's own URL; a form's URL
+    # answers only POST, so the page it was posted from (else the queue).
+    if request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:
+        target = _came_from(request) or url_for(request, "queue_page")
+    query = {"next": target}
+    if getattr(exc, "code", None) == "session_ended":
+        query["ended"] = "1"  # the login page says so, instead of a bare form
     login = url_for(request, "login_form")
-    return RedirectResponse(f"{login}?{urlencode({'next': target})}", status_code=303)
+    return RedirectResponse(f"{login}?{urlencode(query)}", status_code=303)
 
 
 async def error_page(request: Request, exc: Exception) -> Response:

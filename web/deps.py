@@ -54,7 +54,8 @@ def get_web_user(request: Request, session: SessionDep, now: NowDep) -> WebUser:
     try:
         principal = auth.resolve_token(session, token=token, now=now, purpose="session")
     except Unauthenticated as exc:
-        raise Unauthenticated("your session has ended; log in again", code="login_required"
+        # Told apart from "log in first": the login page then says the session ended.
+        raise Unauthenticated("your session has ended; log in again", code="session_ended"
                               ) from exc  # fmt: skip
     assert principal.user_id is not None  # a session is always a person's
     person = session.get_one(StaffUser, principal.user_id)

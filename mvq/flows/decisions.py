@@ -103,6 +103,21 @@ def undo(
     return undone
 
 
+def undo_offer(
+    session: Session, *, reviewer: Principal, now: datetime, undo_seconds: int
+) -> tuple[Decision, float] | None:
+    """The reviewer's decision an undo would take back now, and the seconds left; None where
+    `undo` would refuse it (too late, a claim in a dispute, an item taken up since), so the
+    page offers only an undo that works."""
+    window = undoing.undo_window(session, reviewer=reviewer, now=now, undo_seconds=undo_seconds)
+    if window is None:
+        return None
+    last = window[0]
+    if reading.member_of(session, submission_id=last.submission_id) is not None:
+        return None
+    return None if undoing.moved_on(session, decision=last) else window
+
+
 def _award(session: Session, decided: decisions.Decided, *, actor: str) -> None:
     """An approval's award, held while its claim is in an open dispute."""
     settlement.award_approval(session, submission=decided.submission, decision=decided.decision,

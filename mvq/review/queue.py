@@ -51,6 +51,8 @@ class QueueRow:
     # The sort key of this row, for the next page's cursor; the first still's stored key.
     cursor: str = field(default="", repr=False)
     thumb_key: str | None = None
+    # Why a reviewer sent it up: what the senior reads first.
+    escalation_note: str | None = None
 
     @property
     def short_id(self) -> str:
@@ -150,6 +152,9 @@ def queue_rows(
     ):
         kinds.setdefault(submission_id, []).append(kind)
     thumbs = first_stills(session, submission_ids=ids)
+    notes = escalation_notes(
+        session, submission_ids=[s.id for item, s, _ in rows if item.state == ItemState.escalated]
+    )
     return [
         QueueRow(
             item_id=item.id,
@@ -165,9 +170,28 @@ def queue_rows(
             flags=sorted(kinds.get(sub.id, [])),
             cursor=_encode([getattr(item, col.key) for col, _ in columns]),
             thumb_key=thumbs.get(sub.id),
+            escalation_note=notes.get(sub.id),
         )
         for item, sub, unit_name in rows
     ]
+
+
+def escalation_notes(session: Session, *, submission_ids: list[str]) -> dict[str, str]:
+    """Each claim's latest escalation note (the comment of its latest `escalate` decision),
+    for a page of escalated rows in one query."""
+    found: dict[str, str | None] = {}
+    if not submission_ids:
+        return {}
+    for submission_id, comment in session.execute(
+        select(Decision.submission_id, Decision.comment)
+        .where(
+            Decision.submission_id.in_(submission_ids),
+            Decision.decision == "escalate",
+        )
+        .order_by(Decision.created_at.desc(), Decision.id.desc())
+    ):
+        found.setdefault(submission_id, comment)
+    return {k: v for k, v in found.items() if v}
 
 
 def first_stills(session: Session, *, submission_ids: list[str]) -> dict[str, str]:

@@ -63,6 +63,22 @@ def undo_window(
     return (last, left) if left > 0 else None
 
 
+def moved_on(session: Session, *, decision: Decision, item: ReviewItem | None = None) -> bool:
+    """Whether the claim has moved past this decision (a later one, an appeal, a new lease),
+    so an undo would be refused: asked before offering one, and again under the lock."""
+    item = item or session.get_one(ReviewItem, decision.review_item_id)
+    latest = latest_decision(session, submission_id=decision.submission_id)
+    appealed = session.scalar(
+        select(exists().where(Appeal.submission_id == decision.submission_id))
+    )
+    return (
+        latest is None
+        or latest.id != decision.id
+        or bool(appealed)
+        or (item.state == ItemState.leased)
+    )
+
+
 def undo(
     session: Session,
     *,
@@ -86,9 +102,7 @@ def undo(
     )
     assert item is not None
     submission = session.get_one(Submission, last.submission_id, populate_existing=True)
-    latest = latest_decision(session, submission_id=submission.id)
-    appealed = session.scalar(select(exists().where(Appeal.submission_id == submission.id)))
-    if latest is None or latest.id != last.id or appealed or item.state == ItemState.leased:
+    if moved_on(session, decision=last, item=item):
         raise Conflict("someone else has already taken this item up", code="undo_moved")
     first_approval = last.decision == DecisionKind.approve and submission.status == S.in_queue
     token = secrets.token_urlsafe(24)

@@ -20,11 +20,12 @@ from mvq.rules.models import Outcome
 from mvq.settings import get_settings
 from mvq.submissions import service as submissions
 from mvq.submissions.models import SubmissionStatus
+from web import told
 from web.deps import WebFormUserDep, WebUser, WebUserDep
 from web.templating import render, url_for
 
 router = APIRouter(include_in_schema=False)
-Done = Literal["upheld", "upheld_four_eyes", "denied"]
+Done = Literal["upheld", "upheld_held", "upheld_four_eyes", "denied"]
 
 
 def _page(
@@ -100,6 +101,8 @@ def decide_appeal(
     done = "denied" if appeal.status == "denied" else "upheld"
     if claim.status == SubmissionStatus.escalated:
         done = "upheld_four_eyes"
+    elif done == "upheld" and told.held_in_dispute(session, submission_id=claim.id):
+        done = "upheld_held"  # approved, but the award waits for the dispute's settlement
     # The notice is named, not written out here, so the page says it in the reader's language.
     target = f"{url_for(request, 'appeals_page')}?{urlencode({'done': done})}"
     return RedirectResponse(target, status_code=303)

@@ -63,20 +63,46 @@ def home(request: Request, session: SessionDep, now: NowDep) -> RedirectResponse
     return redirect(request, "unit_page" if kind == "unit" else "queue_page")
 
 
-def _login_page(request: Request, next: str | None, *, error: str | None = None, status: int = 200
-                ) -> HTMLResponse:  # fmt: skip
+# Where "sign in to go back to …" leads, named by the path's start (longest first).
+def _place_names() -> list[tuple[str, str]]:
+    return [
+        ("/review/stats", gettext("your statistics")),
+        ("/review/", gettext("the item you were working on")),
+        ("/review", gettext("the review queue")),
+        ("/disputes", gettext("the disputes")),
+        ("/appeals", gettext("the appeals")),
+        ("/audit", gettext("the audit log")),
+        ("/admin", gettext("the administration pages")),
+        ("/scoring", gettext("the scoring rules")),
+        ("/unit", gettext("your unit's pages")),
+    ]
+
+
+def _place(path: str) -> str:
+    bare = path.split("?")[0]
+    for start, name in _place_names():
+        if bare == start or bare.startswith(start if start.endswith("/") else start + "/"):
+            return name
+    return gettext("the page you were on")
+
+
+def _login_page(request: Request, next: str | None, *, error: str | None = None, status: int = 200,
+                ended: bool = False) -> HTMLResponse:  # fmt: skip
     # Before a session exists the form is guarded by a double-submit token: the cookie and the
     # field must agree, which a page on another site cannot arrange.
     token = secrets.token_urlsafe(24)
-    page = render(request, "login.html", user=None, next=_local(request, next), error=error,
+    target = _local(request, next)
+    ended_text = gettext("Your session ended. Sign in to go back to %(place)s.",
+                         place=_place(target)) if ended else None  # fmt: skip
+    page = render(request, "login.html", user=None, next=target, error=error, ended=ended_text,
                   login_csrf=token, status_code=status)  # fmt: skip
     page.set_cookie(PRELOGIN_COOKIE, token, max_age=3600, httponly=True, samesite="strict")
     return page
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request, next: str | None = None) -> HTMLResponse:
-    return _login_page(request, next)
+def login_form(request: Request, next: str | None = None, ended: str | None = None) -> HTMLResponse:
+    return _login_page(request, next, ended=ended == "1")
 
 
 @router.post("/login", response_model=None)

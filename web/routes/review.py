@@ -22,10 +22,10 @@ from mvq.flows import decisions
 from mvq.review import inspection, leases, queue, stats, viewing
 from mvq.review.decisions import REJECT_REASONS
 from mvq.review.models import ItemState
-from mvq.review.undo import undo_window
 from mvq.rules import service as rules
 from mvq.rules.models import Outcome
 from mvq.settings import get_settings
+from web import told
 from web.deps import WebFormUserDep, WebUser, WebUserDep
 from web.templating import redirect, render, url_for
 
@@ -77,8 +77,8 @@ def _undo_offer(session: Session, user: WebUser, now: datetime) -> dict[str, Any
     """The toast after a decision: which one may still be undone and for how long."""
     if not user.can(Action.review):
         return None
-    window = undo_window(session, reviewer=user.principal, now=now,
-                                 undo_seconds=get_settings().undo_seconds)  # fmt: skip
+    window = decisions.undo_offer(session, reviewer=user.principal, now=now,
+                                  undo_seconds=get_settings().undo_seconds)  # fmt: skip
     if window is None:
         return None
     decision, left = window
@@ -300,9 +300,7 @@ def decide(
     except Invalid as exc:
         discard_so_far(session)
         return redirect(request, "item_page", item_id=item_id, message=localised(exc))
-    done = {
-        "approve": _("Approved."), "reject": _("Rejected."), "escalate": _("Escalated."),
-    }[record.decision]  # fmt: skip
+    done = told.decision_outcome(session, record=record)
     if request.cookies.get(AUTO_NEXT_COOKIE) != "0":
         # Straight on to the next item: one key, one page load per decision.
         claimed = leases.claim_next(session, reviewer=user.principal, now=now,
@@ -355,7 +353,7 @@ def overturn(
     comment: Annotated[str, Form(min_length=1, max_length=4000)],
     reason_code: Annotated[str | None, Form(max_length=40)] = None,
 ) -> RedirectResponse:
-    decisions.overturn(
+    record = decisions.overturn(
         session,
         senior=user.principal,
         item_id=item_id,
@@ -365,4 +363,5 @@ def overturn(
         reason_code=reason_code or None,
         comment=comment,
     )
-    return redirect(request, "item_page", item_id=item_id, message=_("Decision overturned."))
+    return redirect(request, "item_page", item_id=item_id,
+                    message=told.decision_outcome(session, record=record))  # fmt: skip

@@ -66,6 +66,30 @@
   }
   document.getElementById("approve-cancel")?.addEventListener("click", cancelConfirm);
 
+  // A note typed in the decision panel outlives a session that ends mid-task: kept in this
+  // tab's sessionStorage per page and field, and put back when the page opens again (after
+  // the sign-in that brings the reviewer back here).
+  document.querySelectorAll('#item-side input[type="text"], #item-side textarea').forEach((field) => {
+    const key = `mvq-note:${location.pathname}:${field.form?.id || ""}:${field.name}`;
+    try {
+      const kept = sessionStorage.getItem(key);
+      if (kept && !field.value) field.value = kept;
+      field.addEventListener("input", () => {
+        if (field.value) sessionStorage.setItem(key, field.value); else sessionStorage.removeItem(key);
+      });
+    } catch (e) { /* storage off: the note lives as long as the page */ }
+  });
+
+  // A request answered by the login page means the session ended: go there, so it says so
+  // and brings the reviewer back to this page.
+  function signedOut(res) {
+    if (res.redirected && new URL(res.url).pathname === "/login") {
+      location.assign(res.url);
+      return true;
+    }
+    return false;
+  }
+
   // The preference "after a decision, go straight to the next item" lives in a cookie, so the
   // server (which redirects after the decision) reads it; unchecked means back to the queue.
   document.getElementById("auto-next")?.addEventListener("change", (ev) => {
@@ -76,6 +100,9 @@
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (ev.key === "Escape") { cancelConfirm(); return; }
+    // An open dialog (the keys' list, an enlarged still) has the keys: nothing is decided
+    // behind it.
+    if (document.querySelector("dialog[open]")) return;
     // Typing in a field keeps its keys; a checkbox or a button does not (after ticking the
     // queue's preference, `n` still claims).
     const typing = ev.target.closest &&
@@ -110,7 +137,17 @@
     const tick = setInterval(() => {
       left -= 1;
       if (shown) shown.textContent = String(Math.max(0, left));
-      if (left <= 0) { clearInterval(tick); toast.remove(); }
+      if (left <= 0) {
+        clearInterval(tick);
+        // Focus on the vanishing Undo would fall to the page's body: hand it to the next
+        // thing to do here instead (approve, claim), else the page's first control.
+        const held = toast.contains(document.activeElement);
+        toast.remove();
+        if (held) {
+          (document.querySelector("#approve:not([disabled]), #claim-item, #claim-form button") ||
+            document.querySelector("main a[href], main button:not([disabled])"))?.focus();
+        }
+      }
     }, 1000);
   }
 
@@ -162,6 +199,7 @@
     if (gone) return;
     try {
       const res = await post(lease.dataset.heartbeatUrl, { lease_token: token });
+      if (signedOut(res)) return;
       if (res.ok) {
         const body = await res.json();
         expires = Date.parse(body.lease_expires_at) - (Date.parse(body.now) - Date.now());

@@ -2,7 +2,8 @@
 // by side in step, and the still nearest the playhead marked. (Times arrive in the reader's
 // zone from the server, UTC on hover.)
 // Global keys (claim, decide, unveil, undo) stay in app.js; this file only adds keys nobody
-// else uses: "," and "." step a frame, "s" toggles slow motion.
+// else uses: Space and "k" play and pause, "," and "." step a frame, "s" toggles slow motion,
+// "+" and "-" zoom the clip, "?" opens the list of every key.
 (function () {
   "use strict";
   const item = document.getElementById("item");
@@ -112,15 +113,79 @@
     });
   }
 
+  // Zoom on the clip: the picture grows inside its frame (.clip-frame clips it), centred.
+  const ZOOMS = [1, 1.5, 2, 3, 4];
+  function zoomBy(direction) {
+    if (!current) return;
+    const at = ZOOMS.indexOf(Number(current.dataset.zoom || 1));
+    const z = ZOOMS[Math.max(0, Math.min(ZOOMS.length - 1, at + direction))];
+    current.dataset.zoom = String(z);
+    current.style.transform = z === 1 ? "" : `scale(${z})`;
+    const shown = current.closest("article.media")?.querySelector(".zoom-level");
+    if (shown) shown.textContent = `${z}×`;
+  }
+
+  function playPause(v) {
+    if (!v) return;
+    if (v.paused || v.ended) v.play().catch(() => {}); else v.pause();
+  }
+
+  // The list of every key: a modal dialog, so Tab cycles inside it while it is open; closed,
+  // focus goes back where it was (the button, or the control the reviewer was on).
+  const help = document.getElementById("keys-help");
+  let helpOpener = null;
+  function toggleHelp() {
+    if (!help) return;
+    if (help.open) { help.close(); return; }
+    helpOpener = document.activeElement;
+    help.showModal();
+  }
+  help?.addEventListener("close", () => {
+    const back = helpOpener && helpOpener !== document.body && helpOpener.isConnected
+      ? helpOpener : document.getElementById("keys-open");
+    back?.focus();
+  });
+  document.getElementById("keys-open")?.addEventListener("click", toggleHelp);
+
+  // A modal dialog keeps Tab inside itself: past its last control focus wraps to the first
+  // (and back), instead of leaving the page for the browser's own bar.
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Tab") return;
+    const open = document.querySelector("dialog[open]");
+    if (!open) return;
+    const stops = [...open.querySelectorAll('button, a[href], summary, input, select, textarea, video[controls], [tabindex]:not([tabindex="-1"])')]
+      .filter((el) => !el.disabled && el.getClientRects().length);
+    if (!stops.length) return;
+    const first = stops[0];
+    const last = stops[stops.length - 1];
+    const inside = open.contains(document.activeElement);
+    if (ev.shiftKey && (!inside || document.activeElement === first)) { ev.preventDefault(); last.focus(); }
+    else if (!ev.shiftKey && (!inside || document.activeElement === last)) { ev.preventDefault(); first.focus(); }
+  });
+
+  // Space presses a focused button, link, summary or checkbox, as everywhere; anywhere else
+  // (the page, the clip) it plays or pauses instead of scrolling the page.
+  const PRESSABLE = 'button, a[href], summary, input, select, textarea, [role="button"]';
+
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (ev.target.closest && ev.target.closest("input, textarea, select")) return;
+    // The map has focus: its own arrows and +/- move and zoom it, not the clip.
+    if (ev.target.closest && ev.target.closest(".leaflet-container")) return;
+    if (ev.key === "?") { ev.preventDefault(); toggleHelp(); return; }
+    if (help?.open || zoom?.open) return;  // only the open dialog's own keys (Esc, Tab)
+    if (ev.key === " " && ev.target.closest && ev.target.closest(PRESSABLE)) return;
     const inSync = sync?.open;
     const target = inSync ? mine : current;
     const act = {
       ",": () => { current = target; step(-1); },
       ".": () => { current = target; step(1); },
       s: () => { current = target; toggleSlow(); },
+      " ": () => playPause(target),
+      k: () => playPause(target),
+      "+": () => { if (!inSync) zoomBy(1); },
+      "=": () => { if (!inSync) zoomBy(1); },  // "+" without Shift on most layouts
+      "-": () => { if (!inSync) zoomBy(-1); },
     }[ev.key];
     if (act && target) { ev.preventDefault(); act(); }
   });
