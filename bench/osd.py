@@ -36,7 +36,7 @@ LOOKS = {
     "grey": "format=gray,format=yuv420p",
 }
 SIZES = {"small (2.5 %)": 0.025, "medium (3.5 %)": 0.035, "large (5 %)": 0.05}
-DATED = {"iso-hemisphere", "dmy-mgrs", "slash-suffix-utc"}
+DATED = {"iso-hemisphere", "dmy-mgrs", "slash-suffix-utc", "dmy-dms"}
 # Ukraine's extent, roughly: where the positions are drawn from.
 LAT, LON = (46.0, 52.0), (22.5, 40.0)
 
@@ -256,9 +256,9 @@ models once per worker process is left out of every figure.
 Limits, by design or not yet done: a clock without a date is compared by the time of day, so it
 cannot show a claim a whole day off (its place still can); a display whose zone is not shown
 agrees if UTC, UTC+2 or UTC+3 brings it within the tolerance (`osd_clock_offsets_hours`), so a
-claim up to about 5 h off may pass; degrees-minutes-seconds positions (48°30'44"N) are not
-read; a time or place counts only when two stills read it alike, so a display read on one
-still alone raises nothing. Most misses are light grey text without an edge over bright
+claim up to about 5 h off may pass; a degrees-minutes-seconds position whose degree sign OCR
+read as a digit cannot be told from other digits and is not read; a time or place counts only
+when two stills read it alike, so a display read on one still alone raises nothing. Most misses are light grey text without an edge over bright
 footage.
 """
     print(body)
