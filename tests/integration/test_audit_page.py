@@ -57,7 +57,7 @@ def link(text: str, rel: str) -> str | None:
 
 
 def events_of(session_actions: list[str], text: str) -> set[str]:
-    return {a for a in session_actions if f'class="action">{a}<' in text}
+    return {a for a in session_actions if f'data-action="{a}"' in text}
 
 
 def decide_all(stack: harness.Stack, token: str, count: int) -> None:
@@ -210,7 +210,7 @@ def test_filters_by_action_actor_and_date_and_actor_names(
     def shown(**params: str) -> list[str]:
         page = auditor.client.get("/audit", params=params, headers=HTML)
         assert page.status_code == 200, page.text
-        return re.findall(rf'class="action">({kind}[^<]*)<', page.text)
+        return re.findall(rf'data-action="({kind}[^"]*)"', page.text)
 
     # A prefix is a prefix of the stored text; "exact" is one action.
     assert shown(action=f"{kind}.") == [f"{kind}.close", f"{kind}.open.more", f"{kind}.open"]
@@ -293,6 +293,42 @@ def test_verify_now_records_and_shows_the_chain_state(auditor: Browserless) -> N
     assert status and int(status[1]) == event.seq - 1, page.text
     assert "Intact up to event" in page.text
     assert 'id="checkpoint"' in page.text
+
+
+def test_the_short_id_the_pages_show_finds_the_claim_and_an_ambiguous_one_is_refused(
+    auditor: Browserless, accounts: Accounts
+) -> None:
+    """Issue 31: the 8-character id shown everywhere found 0 events, with no hint."""
+    from mvq.submissions.models import Submission
+
+    stem = uuid.uuid4().hex[:8]
+    with session_factory()() as session:
+        claims = [Submission(id=f"{stem}-{n:04d}-4000-8000-{uuid.uuid4().hex[:12]}",
+                             unit_id=accounts.unit_id, status="in_queue", target_type="tank",
+                             outcome="destroyed") for n in (1, 2)]  # fmt: skip
+        session.add_all(claims)
+        session.flush()
+        for c in claims:
+            audit.record(session, actor="system:test", action="submission.created",
+                         object_type="submission", object_id=c.id)  # fmt: skip
+        session.commit()
+        first = claims[0].id
+
+    def page(claim: str) -> str:
+        return auditor.client.get("/audit", params={"claim": claim}, headers=HTML).text
+
+    whole = page(first)
+    assert len(seqs(whole)) == 1
+    # Nine characters tell the two apart; eight are the shared stem.
+    short = page(first[:10])
+    assert seqs(short) == seqs(whole) and first in short
+    ambiguous = page(stem)
+    assert seqs(ambiguous) == [] and 'id="claim-problem"' in ambiguous
+    assert "More than one claim" in ambiguous
+    too_short = page(stem[:5])
+    assert seqs(too_short) == [] and "first 8 characters" in too_short
+    unknown = page("ffffffff-ffff")
+    assert seqs(unknown) == [] and "No claim" in unknown
 
 
 def test_only_auditors_read_the_log_and_download_from_it(
