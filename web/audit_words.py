@@ -145,6 +145,10 @@ STATUSES = {"awaiting_upload": N_("awaiting upload"), "processing": N_("processi
             "settled": N_("settled"), "pending": N_("pending"), "upheld": N_("upheld"),
             "denied": N_("denied")}  # fmt: skip
 STATUS_KEYS = ("claim_status", "status", "from", "to")
+# Values that are data, shown as stored: ids, hashes, addresses, stored keys, names, and the
+# verifier's own diagnosis (a programmer's message, as the chain status shows it).
+LITERAL_KEYS = {"objects", "sha256", "row_sha256", "head", "url", "email", "name", "problem",
+                "code", "detail", "language", "time_zone"}  # fmt: skip
 
 
 def action_words(code: str) -> str | None:
@@ -164,6 +168,7 @@ class Field:
     key: str
     label: str | None  # None: no words for this key; the page shows the key as code
     value: Any  # a str, or a list of Fields for a nested object
+    literal: bool = False  # data as stored (an id, a hash, a key), not words
 
 
 def _value(key: str, value: Any, *, words: Mapping[str, Mapping[str, str]]) -> Any:
@@ -197,5 +202,6 @@ def fields(data: Mapping[str, Any] | None, *,
         words["reason_code"] = words.pop("reject_reason")
         words |= {k: statuses for k in STATUS_KEYS}
     return [Field(key, gettext(FIELDS[key]) if key in FIELDS else None,
-                  _value(key, value, words=words))
+                  _value(key, value, words=words),
+                  literal=key in LITERAL_KEYS or key.endswith("_id") or key.endswith("_ids"))
             for key, value in (data or {}).items()]  # fmt: skip
