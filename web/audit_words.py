@@ -135,7 +135,6 @@ VALUES = {
              "unit": N_("unit member")},
     "decision": {"approve": N_("approved"), "reject": N_("rejected"),
                  "escalate": N_("escalated")},
-    "outcome": {"destroyed": N_("destroyed"), "damaged": N_("damaged")},
 }  # fmt: skip
 # A claim's statuses, as the staff tables name them (_names.html status_labels).
 STATUSES = {"awaiting_upload": N_("awaiting upload"), "processing": N_("processing"),
@@ -198,7 +197,7 @@ def fields(data: Mapping[str, Any] | None, *,
         statuses = {c: gettext(t) for c, t in STATUSES.items()}
         words = {k: {c: gettext(t) for c, t in v.items()} for k, v in VALUES.items()}
         words |= {kind: outcome_words.labels(kind, cache.get(f"labels:{kind}", {}))
-                  for kind in ("target_type", "reject_reason")}  # fmt: skip
+                  for kind in ("target_type", "outcome", "reject_reason")}  # fmt: skip
         words["reason_code"] = words.pop("reject_reason")
         words |= {k: statuses for k in STATUS_KEYS}
     return [Field(key, gettext(FIELDS[key]) if key in FIELDS else None,
