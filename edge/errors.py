@@ -90,8 +90,9 @@ MESSAGES: dict[str, str] = {
     "storage_error": N_("The file store refused the request: try again in a minute."),
     "internal": N_("Something went wrong on our side. It has been logged."),
     # Receipts
-    "receipt_not_ready": N_("This entry is not in a witnessed checkpoint yet: ask again after "
-                            "the next sweep."),  # fmt: skip
+    "receipt_not_ready": N_(
+        "This entry is not in a witnessed checkpoint yet: ask again after the next sweep."
+    ),
     # Claims
     "unknown_target_type": N_("No points rule knows this target type."),
     "bad_outcome": N_("The outcome must be destroyed or damaged."),

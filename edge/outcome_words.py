@@ -4,7 +4,8 @@ the same thing wherever they look.
 
 Also what every page calls the codes admins may label (mvq.rules.labels): the label in the
 reader's language if an admin wrote one, else the words below for the codes mvq ships with
-(the demo rules' target types, the two outcomes, the reject reasons), else the code itself. Staff pages and unit
+(the demo rules' target types, the two outcomes, the reject
+reasons), else the code itself. Staff pages and unit
 pages read the same labels, so a tank is "танк" on both."""
 
 from collections.abc import Mapping

@@ -15,6 +15,7 @@ from edge import i18n
 from edge.errors import HANDLED, message_in, problem
 from mvq.db import utcnow
 from mvq.errors import Unauthenticated
+from web.deps import signed_in_or_none
 from web.routes import (
     account,
     admin,
@@ -29,7 +30,6 @@ from web.routes import (
     unit,
     unit_upload,
 )
-from web.deps import signed_in_or_none
 from web.static_files import HashedStatic
 from web.templating import render, url_for
 

@@ -5,12 +5,16 @@ old claims carry it); the pages translate it here, tag values kept as the file h
 
 import re
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from edge.i18n import N_, gettext
 
-PLACES = {"container tags": N_("the container's tags"), "EXIF": "EXIF",
-          "telemetry": N_("telemetry"), "on-screen display": N_("the on-screen display")}  # fmt: skip
+PLACES = {
+    "container tags": N_("the container's tags"),
+    "EXIF": "EXIF",
+    "telemetry": N_("telemetry"),
+    "on-screen display": N_("the on-screen display"),
+}
 C2PA = {"valid": N_("valid"), "invalid": N_("invalid"), "absent": N_("absent")}
 # metadata.video_facts / exif_facts: "encoder tag 'Lavf60.16.100'", "software tag 'X'".
 TAGGED = re.compile(r"^(encoder|software) tag (.+)$")
@@ -25,10 +29,10 @@ def places(looked_in: list[str] | None) -> str:
 def signal(text: str) -> Markup | str:
     found = TAGGED.match(text)
     if found:
-        tag = Markup('<code>{}</code>').format(found[2].strip("'\""))
+        tag = Markup("<code>{}</code>").format(found[2].strip("'\""))
         if found[1] == "encoder":
-            return Markup(gettext("the encoder tag says %(tag)s")) % {"tag": tag}
-        return Markup(gettext("the software tag says %(tag)s")) % {"tag": tag}
+            return escape(gettext("the encoder tag says %(tag)s")) % {"tag": tag}
+        return escape(gettext("the software tag says %(tag)s")) % {"tag": tag}
     return gettext(SIGNALS[text]) if text in SIGNALS else text
 
 

@@ -55,7 +55,10 @@ def test_api_routes_outside_api_answer_json_to_scripts_and_pages_to_browsers(
     page = httpx.post(stack.url + "/healthz", headers=browser, timeout=30)
     assert page.status_code == 405
     assert page.headers["content-type"].startswith("text/html")
-    assert '<h1 data-code="method_not_allowed">405 · Wrong kind of request</h1>' in page.text and '<html lang="en">' in page.text
+    assert (
+        '<h1 data-code="method_not_allowed">405 · Wrong kind of request</h1>' in page.text
+        and '<html lang="en">' in page.text
+    )
     assert "Accept" in page.headers["vary"]
     for headers in (SCRIPT, {}, {"Accept": "*/*"}, {"Accept": "application/json, text/html"}):
         answer = httpx.post(stack.url + "/healthz", headers=headers, timeout=30)

@@ -54,7 +54,7 @@ DATA = re.compile(
 )
 # What the copies fixture's unit typed (an appeal's reason): a person's words, shown as typed.
 TYPED = ("it is ours",)
-LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’]{2,}")
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019]{2,}")
 RAW_CODE = re.compile(r"(?<![\w@/])[a-z][a-z0-9]*(?:[._][a-z0-9]+)+(?![\w@/])")
 ESCAPED = re.compile(r"\\u0[0-9a-fA-F]{3}")
 
@@ -132,8 +132,10 @@ def test_findings_catch_each_kind_and_spare_code_and_names() -> None:
     assert findings(page.format('<pre>{"a": "\\u0411"}</pre>'), codes=codes)
     assert findings(page.format('<input placeholder="Search here">'), codes=codes)
     assert findings('<html lang="en"><p>Привіт</p></html>', codes=codes)
-    fine = ('<p>Танк <code>tank</code>, файл strike.mp4, EXIF, r@web.mvq, 0123abcd; '
-            '<span translate="no">unit-0123abcd</span> <a lang="en">English</a></p>')
+    fine = (
+        "<p>Танк <code>tank</code>, файл strike.mp4, EXIF, r@web.mvq, 0123abcd; "
+        '<span translate="no">unit-0123abcd</span> <a lang="en">English</a></p>'
+    )
     assert findings(page.format(fine), codes=codes) == set()
 
 
@@ -169,8 +171,13 @@ def test_every_page_is_ukrainian_for_every_role(stack: harness.Stack, copies) ->
         users = list(session.scalars(select(StaffUser.id)))[:3]
         items = list(session.scalars(select(ReviewItem.id).where(
             ReviewItem.submission_id == copies.b_claim)))  # fmt: skip
-        hook = WebhookEndpoint(url="https://hooks.example/mvq", unit_id=copies.unit_b,
-                               events=["*"], sealed_secret="unused", created_by="test")
+        hook = WebhookEndpoint(
+            url="https://hooks.example/mvq",
+            unit_id=copies.unit_b,
+            events=["*"],
+            sealed_secret="unused",
+            created_by="test",
+        )
         session.add(hook)
         session.commit()
         hook_id = hook.id
