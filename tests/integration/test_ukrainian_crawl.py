@@ -5,7 +5,8 @@ those link to, one hop), and no page shows
 - English text (a message nobody translated, or words built in Python without gettext),
 - a raw code (`appeal.upheld`, `not_found`, `submission_id`, or a bare target type such as
   `tank`),
-- escaped JSON (`\\u0411…`, Cyrillic as a JSON dump writes it).
+- escaped JSON (`\\u0411…`, Cyrillic as a JSON dump writes it),
+- markup shown as text (a `<time>` written into an attribute ends it early).
 
 Codes, ids and names meant as such are marked up as code (`<code>`, `<kbd>`, `<samp>`) or with
 `translate="no"`, and text in another language carries its `lang` (the language switch): the
@@ -57,6 +58,8 @@ TYPED = ("it is ours",)
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019]{2,}")
 RAW_CODE = re.compile(r"(?<![\w@/])[a-z][a-z0-9]*(?:[._][a-z0-9]+)+(?![\w@/])")
 ESCAPED = re.compile(r"\\u0[0-9a-fA-F]{3}")
+# Markup that ended an attribute early and shows as text ('1 січ. 2025 р., 02:00">').
+LEAKED = re.compile(r"\"\s*/?>|</?[a-z]+[\s>]")
 
 
 class Shown(HTMLParser):
@@ -106,6 +109,8 @@ def findings(html: str, *, codes: set[str]) -> set[str]:
     parser.feed(html)
     found = set()
     for text in parser.texts:
+        if LEAKED.search(text):
+            found.add(f"markup as text: {text.strip()[:80]!r}")
         if ESCAPED.search(text):
             found.add(f"escaped JSON: {text.strip()[:80]!r}")
         words = DATA.sub(" ", text)
@@ -132,6 +137,8 @@ def test_findings_catch_each_kind_and_spare_code_and_names() -> None:
     assert findings(page.format('<pre>{"a": "\\u0411"}</pre>'), codes=codes)
     assert findings(page.format('<input placeholder="Search here">'), codes=codes)
     assert findings('<html lang="en"><p>Привіт</p></html>', codes=codes)
+    leak = '<section aria-label="Правила з <time datetime="x">1 січ. 2025 р.</time>"><p>Є</p>'
+    assert any("markup as text" in f for f in findings(page.format(leak), codes=codes))
     fine = (
         "<p>Танк <code>tank</code>, файл strike.mp4, EXIF, r@web.mvq, 0123abcd; "
         '<span translate="no">unit-0123abcd</span> <a lang="en">English</a></p>'
