@@ -305,7 +305,8 @@ def test_the_short_id_the_pages_show_finds_the_claim_and_an_ambiguous_one_is_ref
     with session_factory()() as session:
         claims = [Submission(id=f"{stem}-{n:04d}-4000-8000-{uuid.uuid4().hex[:12]}",
                              unit_id=accounts.unit_id, status="in_queue", target_type="tank",
-                             outcome="destroyed") for n in (1, 2)]  # fmt: skip
+                             outcome="destroyed", occurred_at=datetime.now(UTC))
+                  for n in (1, 2)]  # fmt: skip
         session.add_all(claims)
         session.flush()
         for c in claims:
@@ -319,8 +320,8 @@ def test_the_short_id_the_pages_show_finds_the_claim_and_an_ambiguous_one_is_ref
 
     whole = page(first)
     assert len(seqs(whole)) == 1
-    # Nine characters tell the two apart; eight are the shared stem.
-    short = page(first[:10])
+    # Thirteen characters ("<stem>-0001") tell the two apart; eight are the shared stem.
+    short = page(first[:13])
     assert seqs(short) == seqs(whole) and first in short
     ambiguous = page(stem)
     assert seqs(ambiguous) == [] and 'id="claim-problem"' in ambiguous
