@@ -345,3 +345,24 @@ def test_only_auditors_read_the_log_and_download_from_it(
                            ("/audit/evidence.zip", {"submission_id": "x"})]:  # fmt: skip
             answer = web.client.post(path, data=form | {"csrf_token": web.csrf}, headers=HTML)
             assert answer.status_code == 403, (role, path, answer.status_code)
+
+
+def test_a_linked_auditor_cannot_complete_a_short_id_of_their_units_claims(
+    stack: harness.Stack, accounts: Accounts
+) -> None:
+    """The prefix search would hand back the full id: for the claims of the unit an auditor
+    is linked to (whose ids they may not read) it finds nothing, as for any unknown id."""
+    from mvq.submissions.models import Submission
+
+    with session_factory()() as session:
+        claim = Submission(unit_id=accounts.unit_id, status="in_queue", target_type="tank",
+                           outcome="destroyed", occurred_at=datetime.now(UTC))  # fmt: skip
+        session.add(claim)
+        session.commit()
+        claim_id = claim.id
+    linked = web_login(stack, *make_login(Role.auditor, unit_id=accounts.unit_id))
+    page = linked.client.get("/audit", params={"claim": claim_id[:8]}, headers=HTML).text
+    assert claim_id not in page and "No claim" in page
+    free = web_login(stack, *make_login(Role.auditor))
+    assert claim_id in free.client.get("/audit", params={"claim": claim_id[:8]},
+                                       headers=HTML).text  # fmt: skip
