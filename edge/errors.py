@@ -90,6 +90,10 @@ MESSAGES: dict[str, str] = {
     "unavailable": N_("A service we depend on is unavailable: try again in a minute."),
     "storage_error": N_("The file store refused the request: try again in a minute."),
     "internal": N_("Something went wrong on our side. It has been logged."),
+    # Receipts
+    "receipt_not_ready": N_(
+        "This entry is not in a witnessed checkpoint yet: ask again after the next sweep."
+    ),
     # Claims
     "unknown_target_type": N_("No points rule knows this target type."),
     "bad_outcome": N_("The outcome must be destroyed or damaged."),

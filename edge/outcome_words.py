@@ -4,7 +4,8 @@ the same thing wherever they look.
 
 Also what every page calls the codes admins may label (mvq.rules.labels): the label in the
 reader's language if an admin wrote one, else the words below for the codes mvq ships with
-(the demo rules' target types, the reject reasons), else the code itself. Staff pages and unit
+(the demo rules' target types, the two outcomes, the reject
+reasons), else the code itself. Staff pages and unit
 pages read the same labels, so a tank is "танк" on both."""
 
 from collections.abc import Mapping
@@ -32,6 +33,7 @@ DEFAULT_LABELS: dict[str, dict[str, str]] = {
         "infantry": N_("infantry"),
         "armoured_vehicle": N_("armoured vehicle"),
     },
+    "outcome": {"destroyed": N_("destroyed"), "damaged": N_("damaged")},
     "reject_reason": {
         "not_visible": N_("Target not visible"),
         "wrong_target": N_("Wrong target type"),

@@ -93,7 +93,7 @@ def make_copies(accounts: Accounts) -> Copies:
             session.add(item)
             session.flush()
             rejection = Decision(review_item_id=item.id, submission_id=submission.id,
-                                 reviewer_id=reviewer.id, decision="rejected", target_type="tank",
+                                 reviewer_id=reviewer.id, decision="reject", target_type="tank",
                                  outcome="destroyed", reason_code="duplicate")  # fmt: skip
             session.add(rejection)
             session.flush()

@@ -13,7 +13,9 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from edge import i18n
 from edge.errors import HANDLED, message_in, problem
+from mvq.db import utcnow
 from mvq.errors import Unauthenticated
+from web.deps import signed_in_or_none
 from web.routes import (
     account,
     admin,
@@ -60,8 +62,9 @@ async def _to_login(request: Request, exc: Exception) -> RedirectResponse:
 async def error_page(request: Request, exc: Exception) -> Response:
     found = problem(exc)
     message = message_in(found, i18n.lang())
-    # Known when the page's handler had found the signed-in person before it failed.
-    user = getattr(request.state, "web_user", None)
+    # Known when the page's handler had found the signed-in person before it failed; else
+    # read from the cookie, so an unknown address still leads them somewhere they may go.
+    user = signed_in_or_none(request, now=utcnow())
     page = render(request, "error.html", user=user, problem=found, error_message=message,
                   status_code=found.status)  # fmt: skip
     page.headers.update(found.headers)

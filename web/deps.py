@@ -1,6 +1,7 @@
 """Who is asking for a page: the session cookie's staff user, and the CSRF check for forms."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,6 +14,7 @@ from mvq.auth import policy
 from mvq.auth import service as auth
 from mvq.auth.models import StaffUser
 from mvq.auth.principal import Principal
+from mvq.db import session_factory
 from mvq.errors import Forbidden, Unauthenticated
 
 
@@ -76,6 +78,27 @@ def get_web_user(request: Request, session: SessionDep, now: NowDep) -> WebUser:
 
 
 WebUserDep = Annotated[WebUser, Depends(get_web_user)]
+
+
+def signed_in_or_none(request: Request, *, now: datetime) -> WebUser | None:
+    """The person an error page is for, when no handler found them (an address no route
+    answers): read from the session cookie in a session of its own, nothing written. None
+    when nobody valid is signed in."""
+    found = getattr(request.state, "web_user", None)
+    token = web_session.token_from_cookie(request.cookies.get(web_session.COOKIE))
+    if found is not None or token is None:
+        return found
+    with session_factory()() as session:
+        try:
+            principal = auth.resolve_token(session, token=token, now=now, purpose="session")
+        except Unauthenticated:
+            return None
+        finally:
+            session.rollback()
+        person = session.get(StaffUser, principal.user_id)
+        if person is None:
+            return None
+        return WebUser(principal=principal, email=person.email, session_token=token)
 
 
 async def csrf_checked(request: Request, user: WebUserDep) -> WebUser:

@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from edge import i18n, outcome_words, web_session
 from mvq.submissions.schemas import OutcomeOut
-from web import position_map, static_files
+from web import evidence_words, position_map, static_files
 from web.deps import WebUser
 
 templates = Jinja2Templates(
@@ -65,10 +65,9 @@ _WHEN_PARTS = {"minutes": ("yMMMd", "Hm"), "seconds": ("yMMMd", "Hms"), "time": 
                "date": ("yMMMd", None)}  # fmt: skip
 
 
-def _when(value: datetime | None, precision: str = "minutes") -> Markup | str:
-    """A moment as `<time>`: the reader's zone in the text, the exact UTC on hover and in
-    `datetime` (for scripts and tests). Naive values are UTC, as the database stores them.
-    `precision`: minutes (the default), seconds, time (of day, with seconds), date."""
+def _when_text(value: datetime | None, precision: str = "minutes") -> str:
+    """A moment as plain text in the reader's zone and language: for attributes (a region's
+    label, a title), where `when`'s markup would end the attribute and show as text."""
     if value is None:
         return NONE
     utc = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
@@ -78,13 +77,21 @@ def _when(value: datetime | None, precision: str = "minutes") -> Markup | str:
              for skeleton in (date_part, time_part)]  # fmt: skip
     if all(parts):
         joined = Locale.parse(locale).datetime_formats["medium"]
-        text = str(joined).replace("{1}", str(parts[0])).replace("{0}", str(parts[1]))
-    else:
-        text = next(p for p in parts if p)
+        return str(joined).replace("{1}", str(parts[0])).replace("{0}", str(parts[1]))
+    return str(next(p for p in parts if p))
+
+
+def _when(value: datetime | None, precision: str = "minutes") -> Markup | str:
+    """A moment as `<time>`: the reader's zone in the text, the exact UTC on hover and in
+    `datetime` (for scripts and tests). Naive values are UTC, as the database stores them.
+    `precision`: minutes (the default), seconds, time (of day, with seconds), date."""
+    if value is None:
+        return NONE
+    utc = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
     return Markup('<time datetime="{iso}" title="{utc}">{text}</time>').format(
         iso=utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
         utc=utc.strftime("%Y-%m-%d %H:%M:%S UTC"),
-        text=text,
+        text=_when_text(value, precision),
     )
 
 
@@ -164,6 +171,14 @@ def _outcome_sentences(outcome: OutcomeOut | None) -> list[str]:
     return outcome_words.sentences(outcome, reasons=labels("reject_reason"))
 
 
+def _code(text: str) -> Markup:
+    """A command, address or stored code inside a sentence, marked up as code: the same in
+    every language, and skipped by the Ukrainian crawl as a translator's tools skip it."""
+    return Markup("<code>{}</code>").format(text)
+
+
+templates.env.globals["code"] = _code
+templates.env.globals["evidence_words"] = evidence_words
 templates.env.globals["labels"] = labels
 templates.env.globals["outcome_sentences"] = _outcome_sentences
 templates.env.globals["url_for"] = _url_for
@@ -197,6 +212,7 @@ def _per_request(function: Callable[..., Any]) -> Callable[..., Any]:
 
 templates.env.filters["age"] = _per_request(_age)
 templates.env.filters["when"] = _per_request(_when)
+templates.env.filters["when_text"] = _per_request(_when_text)
 templates.env.filters["span"] = _per_request(_span)
 templates.env.filters["ago"] = _per_request(_ago)
 templates.env.filters["number"] = _per_request(_number)

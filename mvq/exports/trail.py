@@ -160,3 +160,32 @@ def actor_of(session: Session, text: str) -> str:
         if unit_id is not None:
             return f"unit:{unit_id}"
     return text
+
+
+SHORT_ID = 8  # the pages show a claim by the first 8 characters of its id
+
+
+@dataclass(frozen=True)
+class ClaimSearch:
+    """What an auditor typed in the claim field, resolved: the claim's full id, or why not."""
+
+    submission_id: str | None
+    problem: str | None = None  # "too_short", "ambiguous" or "unknown"
+    matches: int = 0
+
+
+def find_claim(session: Session, *, text: str, hidden_unit: str | None) -> ClaimSearch:
+    """A full claim id, or the short id the pages show (a prefix of at least 8 characters).
+    A prefix that two claims share is refused, never guessed. The claims of the unit an
+    auditor is linked to are not found by prefix: that would hand back their full ids."""
+    if session.get(Submission, text) is not None:
+        return ClaimSearch(text)
+    if len(text) < SHORT_ID:
+        return ClaimSearch(None, "too_short")
+    asked = select(Submission.id).where(Submission.id.startswith(text, autoescape=True))
+    if hidden_unit is not None:
+        asked = asked.where(Submission.unit_id != hidden_unit)
+    found = list(session.scalars(asked.limit(2)))
+    if len(found) == 1:
+        return ClaimSearch(found[0])
+    return ClaimSearch(None, "ambiguous" if found else "unknown", len(found))

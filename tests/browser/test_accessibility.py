@@ -26,6 +26,10 @@ from tests.browser.helpers import approve_all, rejected_and_appealed
 from tests.helpers import reviewer as make_reviewer
 
 SIZES = {1366: {"width": 1366, "height": 768}, 390: {"width": 390, "height": 844}}
+ALSO_BLOCKING = ("landmark-unique",)
+# The pages issue 31 found it on; the disputes page (two disputes' sections named alike) is
+# being rebuilt on its own branch (h31orig).
+UNIQUE_LANDMARKS = {"admin", "labels", "rules"}
 
 
 @dataclass
@@ -99,6 +103,9 @@ PAGES = {
     "item": ("senior", "/review/{item_id}"),
     "disputes": ("senior", "/disputes"),
     "rules": ("admin", "/scoring/rules"),
+    "admin": ("admin", "/admin"),
+    "labels": ("admin", "/admin/labels"),
+    "leaderboard": ("senior", "/leaderboard"),
     "stats": ("senior", "/review/stats"),
     "appeals": ("senior", "/appeals"),
 }
@@ -118,7 +125,11 @@ def test_no_serious_or_critical_axe_violation(world: World, name: str, width: in
     if name == "item":
         page.wait_for_selector("video", state="attached")  # the footage is on the page
     person.screenshot(f"axe-{name}-{width}")
-    report(axe.assert_no_serious_violations(page, f"{name} at {width}px ({path})"), name, width)
+    found = axe.assert_no_serious_violations(page, f"{name} at {width}px ({path})")
+    # axe calls these moderate; issue 31 found them on /admin, /admin/labels and the rules.
+    also = [v for v in found if v["id"] in ALSO_BLOCKING and name in UNIQUE_LANDMARKS]
+    assert not also, f"{name} at {width}px:\n{axe.describe(also)}"
+    report(found, name, width)
     if name == "item":
         # What is folded away is checked too: every <details> open (frame pairs, stills), and
         # the confirmation a duplicate asks for before approval (then Esc: nothing decided).

@@ -2,7 +2,11 @@
 the queue, an item with flags, a rejection and the queue again. On every page, no visible text
 is left in English: no text equals an English string the catalogue translates, and no run of
 Latin letters appears beyond a short list of codes and names that stay as they are.
-Screenshots: artifacts/uk-*.png."""
+Screenshots: artifacts/uk-*.png.
+
+Then the pages of issue 31 (the labels page, the audit log, the rules, an error page, a unit's
+claims) in Ukrainian at a laptop's and a phone's size: no English, axe clean (landmark-unique
+included), and a page of 100 audit events under five phone screens."""
 
 import re
 from collections.abc import Iterator
@@ -21,10 +25,13 @@ from mvq.units.models import Unit
 from testkit import harness
 from testkit.browser import Reviewer
 from testkit.people import make_unit
+from tests.browser import axe
+from tests.integration.test_ukrainian_crawl import NAMES
 
 # Latin words that are right in a Ukrainian page: the product, standards and formats, key
 # names, and each language's own name in the switch.
-ALLOWED = {"mvq", "MGRS", "SHA", "UTC", "PDQ", "C2PA", "Esc", "Enter", "English"}
+# ("Ed": Ed25519, whose digits LATIN leaves out.)
+ALLOWED = {"mvq", "MGRS", "SHA", "UTC", "PDQ", "C2PA", "Esc", "Enter", "English", "Ed"} | NAMES
 LATIN = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*[A-Za-z]")
 FLAGS = ("cross_unit_duplicate", "already_credited", "no_capture_time", "reencoded")
 
@@ -53,7 +60,12 @@ def visible_texts(page: Page) -> list[str]:
           while (walker.nextNode()) {
             const node = walker.currentNode;
             const el = node.parentElement;
-            if (!el || el.closest("script, style, template, [hidden]")) continue;
+            // Code and what the page marks untranslatable (ids, zones) stay as they are.
+            const skipped = "script, style, template, [hidden], code, kbd, samp, textarea, "
+              + "[translate=no]";
+            if (!el || el.closest(skipped)) continue;
+            // Text marked as another language (the language switch) is that language.
+            if (el.closest("[lang]") && el.closest("[lang]").lang !== "uk") continue;
             const style = getComputedStyle(el);
             if (style.display === "none" || style.visibility === "hidden") continue;
             if (!el.getClientRects().length) continue;
@@ -61,6 +73,8 @@ def visible_texts(page: Page) -> list[str]:
             if (text) out.push(text);
           }
           document.querySelectorAll("[aria-label], [placeholder], [title]").forEach((el) => {
+            if (el.closest("code, kbd, samp, textarea, [translate=no]")) return;
+            if (el.closest("[lang]") && el.closest("[lang]").lang !== "uk") return;
             for (const a of ["aria-label", "placeholder"]) {
               const v = el.getAttribute(a);
               if (v) out.push(v.trim());
@@ -186,3 +200,108 @@ def test_login_queue_item_and_decision_in_ukrainian(
         expect(page.locator("h1")).to_have_text("Черга на розгляд")
     finally:
         who.close()
+
+
+SIZES = {1366: {"width": 1366, "height": 768}, 390: {"width": 390, "height": 844}}
+# axe calls landmark-unique moderate; issue 31 found it on three pages, so it fails here too.
+ALSO_BLOCKING = ("landmark-unique",)
+
+
+def in_ukrainian(browser: Browser, stack: harness.Stack, role: Role,
+                 unit_id: str | None = None) -> Reviewer:  # fmt: skip
+    who = Reviewer(browser, stack, role, unit_id=unit_id)
+    who.context.close()
+    who.context = browser.new_context(base_url=stack.url, locale="uk-UA")
+    who.page = who.context.new_page()
+    return who
+
+
+def events_for_a_page(unit_id: str) -> str:
+    """A claim with a dispute's worth of history, and more events than a page holds."""
+    from mvq.audit import service as audit
+
+    with session_factory()() as session:
+        claim = Submission(unit_id=unit_id, status=SubmissionStatus.rejected,
+                           target_type="apc", outcome="damaged",
+                           occurred_at=datetime.now(UTC) - timedelta(hours=5))  # fmt: skip
+        session.add(claim)
+        session.flush()
+        for n in range(110):
+            audit.record(session, actor="system:seed", action="media.viewed",
+                         object_type="submission", object_id=claim.id,
+                         data={"objects": [f"frames/{n}.jpg"], "via": "web"})  # fmt: skip
+        audit.record(session, actor="system:disputes", action="appeal.upheld",
+                     object_type="appeal", object_id=claim.id,
+                     data={"submission_id": claim.id, "reason": "Було видно бронетранспортер",
+                           "target_type": "apc", "outcome": "damaged",
+                           "claim_status": "approved"})  # fmt: skip
+        session.commit()
+        return claim.id
+
+
+def check(who: Reviewer, path: str, name: str, english: set[str], known: set[str]) -> None:
+    page = who.page
+    for width, size in SIZES.items():
+        page.set_viewport_size(size)  # type: ignore[arg-type]
+        response = page.goto(path)
+        assert response is not None
+        expect(page.locator("html")).to_have_attribute("lang", "uk")
+        assert untranslated(page, english, known) == [], (path, width)
+        who.screenshot(f"uk-{name}-{width}")
+        found = axe.assert_no_serious_violations(page, f"{path} at {width}")
+        assert not [v for v in found if v["id"] in ALSO_BLOCKING], axe.describe(found)
+
+
+def test_labels_audit_rules_error_and_unit_pages_in_ukrainian(
+    browser: Browser, stack: harness.Stack, unit: tuple[str, str]
+) -> None:
+    """Issue 31: /admin/labels printed `LanguageLink(...)` in its headers (30 valid-lang
+    errors), /audit showed codes and escaped JSON and ran to 21,983 px on a phone, the rules
+    leaked a date out of an attribute, error pages said "404 · not_found"."""
+    unit_id, unit_name = unit
+    claim = events_for_a_page(unit_id)
+    english = english_msgids()
+    known = {unit_name}
+    admin = in_ukrainian(browser, stack, Role.admin)
+    auditor = in_ukrainian(browser, stack, Role.auditor)
+    member = in_ukrainian(browser, stack, Role.unit, unit_id)
+    try:
+        admin.login()
+        check(admin, "/admin/labels", "labels", english, known)
+        page = admin.page
+        headers = page.locator(".labels-form thead th").all_inner_texts()
+        assert headers == ["Код", "Українська", "English"] * 2, headers
+        expect(page.locator('input[name="uk"][placeholder="танк"]')).to_have_count(1)
+        check(admin, "/admin", "admin", english, known)
+        check(admin, "/scoring/rules", "rules", english, known)
+        assert '">' not in page.locator("main").inner_text()
+        check(admin, "/no-such-page", "error", english, known)
+        expect(page.locator("h1")).to_have_text("404 · Тут нічого немає")
+        expect(page.locator("p.ways a")).to_have_attribute("href", "/review")
+
+        auditor.login()
+        check(auditor, f"/audit?claim={claim[:8]}", "audit-claim", english, known)
+        page = auditor.page
+        expect(page.locator('a.action[data-action="appeal.upheld"]')).to_have_text(
+            "апеляцію задоволено")  # fmt: skip
+        page.locator('tr:has(a[data-action="appeal.upheld"]) td.more summary').click()
+        details = page.locator('tr:has(a[data-action="appeal.upheld"]) dl.fields')
+        expect(details).to_contain_text("Було видно бронетранспортер")
+        expect(details).to_contain_text("БТР")
+        auditor.screenshot("uk-audit-claim-details-open-390")
+        check(auditor, "/audit", "audit", english, known)
+        page.set_viewport_size(SIZES[390])  # type: ignore[arg-type]
+        page.goto("/audit")
+        expect(page.locator("table.log tbody tr")).to_have_count(100)
+        height = page.evaluate("() => document.documentElement.scrollHeight")
+        assert height < 5 * 844, f"a page of 100 events is {height} px on a phone"
+        assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+        member.login()
+        check(member, "/unit", "unit", english, known)
+        expect(member.page.locator("main")).to_contain_text("БТР")
+        check(member, "/review", "error-member", english, known)
+        expect(member.page.locator("p.ways a").first).to_have_attribute("href", "/unit")
+    finally:
+        for who in (admin, auditor, member):
+            who.close()

@@ -292,6 +292,16 @@ def test_webhooks_register_rotate_disable_and_log(admin: Admin) -> None:
 def test_labels_in_both_languages(admin: Admin) -> None:
     page = admin.get("/admin/labels")
     assert page.status_code == 200 and "not_visible" in page.text and "tank" in page.text
+    # Issue 31: the column headers printed `LanguageLink(code='uk', ...)` (the header's language
+    # switch, under the same name) and every lang attribute was that object.
+    assert "LanguageLink" not in page.text
+    assert '<th scope="col" lang="uk">Українська</th><th scope="col" lang="en">English</th>' in (
+        page.text
+    )
+    assert not re.search(r'lang="(?!uk"|en")', page.text)
+    # An empty field shows the words mvq ships, in its own column's language.
+    assert 'name="uk" maxlength="200" lang="uk" value="" placeholder="танк"' in page.text
+    assert 'name="en" maxlength="200" lang="en" value="" placeholder="tank"' in page.text
     saved = admin.post("/admin/labels", kind="target_type", code=["tank"], uk=["Танк"],
                        en=["Main battle tank"])  # fmt: skip
     assert saved.status_code == 303

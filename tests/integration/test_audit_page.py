@@ -57,7 +57,7 @@ def link(text: str, rel: str) -> str | None:
 
 
 def events_of(session_actions: list[str], text: str) -> set[str]:
-    return {a for a in session_actions if f'class="action">{a}<' in text}
+    return {a for a in session_actions if f'data-action="{a}"' in text}
 
 
 def decide_all(stack: harness.Stack, token: str, count: int) -> None:
@@ -210,7 +210,7 @@ def test_filters_by_action_actor_and_date_and_actor_names(
     def shown(**params: str) -> list[str]:
         page = auditor.client.get("/audit", params=params, headers=HTML)
         assert page.status_code == 200, page.text
-        return re.findall(rf'class="action">({kind}[^<]*)<', page.text)
+        return re.findall(rf'data-action="({kind}[^"]*)"', page.text)
 
     # A prefix is a prefix of the stored text; "exact" is one action.
     assert shown(action=f"{kind}.") == [f"{kind}.close", f"{kind}.open.more", f"{kind}.open"]
@@ -295,6 +295,43 @@ def test_verify_now_records_and_shows_the_chain_state(auditor: Browserless) -> N
     assert 'id="checkpoint"' in page.text
 
 
+def test_the_short_id_the_pages_show_finds_the_claim_and_an_ambiguous_one_is_refused(
+    auditor: Browserless, accounts: Accounts
+) -> None:
+    """Issue 31: the 8-character id shown everywhere found 0 events, with no hint."""
+    from mvq.submissions.models import Submission
+
+    stem = uuid.uuid4().hex[:8]
+    with session_factory()() as session:
+        claims = [Submission(id=f"{stem}-{n:04d}-4000-8000-{uuid.uuid4().hex[:12]}",
+                             unit_id=accounts.unit_id, status="in_queue", target_type="tank",
+                             outcome="destroyed", occurred_at=datetime.now(UTC))
+                  for n in (1, 2)]  # fmt: skip
+        session.add_all(claims)
+        session.flush()
+        for c in claims:
+            audit.record(session, actor="system:test", action="submission.created",
+                         object_type="submission", object_id=c.id)  # fmt: skip
+        session.commit()
+        first = claims[0].id
+
+    def page(claim: str) -> str:
+        return auditor.client.get("/audit", params={"claim": claim}, headers=HTML).text
+
+    whole = page(first)
+    assert len(seqs(whole)) == 1
+    # Thirteen characters ("<stem>-0001") tell the two apart; eight are the shared stem.
+    short = page(first[:13])
+    assert seqs(short) == seqs(whole) and first in short
+    ambiguous = page(stem)
+    assert seqs(ambiguous) == [] and 'id="claim-problem"' in ambiguous
+    assert "More than one claim" in ambiguous
+    too_short = page(stem[:5])
+    assert seqs(too_short) == [] and "first 8 characters" in too_short
+    unknown = page("ffffffff-ffff")
+    assert seqs(unknown) == [] and "No claim" in unknown
+
+
 def test_only_auditors_read_the_log_and_download_from_it(
     stack: harness.Stack, accounts: Accounts
 ) -> None:
@@ -308,3 +345,24 @@ def test_only_auditors_read_the_log_and_download_from_it(
                            ("/audit/evidence.zip", {"submission_id": "x"})]:  # fmt: skip
             answer = web.client.post(path, data=form | {"csrf_token": web.csrf}, headers=HTML)
             assert answer.status_code == 403, (role, path, answer.status_code)
+
+
+def test_a_linked_auditor_cannot_complete_a_short_id_of_their_units_claims(
+    stack: harness.Stack, accounts: Accounts
+) -> None:
+    """The prefix search would hand back the full id: for the claims of the unit an auditor
+    is linked to (whose ids they may not read) it finds nothing, as for any unknown id."""
+    from mvq.submissions.models import Submission
+
+    with session_factory()() as session:
+        claim = Submission(unit_id=accounts.unit_id, status="in_queue", target_type="tank",
+                           outcome="destroyed", occurred_at=datetime.now(UTC))  # fmt: skip
+        session.add(claim)
+        session.commit()
+        claim_id = claim.id
+    linked = web_login(stack, *make_login(Role.auditor, unit_id=accounts.unit_id))
+    page = linked.client.get("/audit", params={"claim": claim_id[:8]}, headers=HTML).text
+    assert claim_id not in page and "No claim" in page
+    free = web_login(stack, *make_login(Role.auditor))
+    assert claim_id in free.client.get("/audit", params={"claim": claim_id[:8]},
+                                       headers=HTML).text  # fmt: skip

@@ -237,10 +237,10 @@ def error_code(response: Any) -> str:
     """The error's code from a JSON error body or from the HTML error page's heading."""
     if response.headers.get("content-type", "").startswith("application/json"):
         return str(response.json()["error"]["code"])
-    heading = re.search(r"<h1>(\d+) · ([a-z_]+)</h1>", response.text)
+    heading = re.search(r'<h1 data-code="([a-z_]+)">(\d+) · ', response.text)
     assert heading, response.text
-    assert heading[1] == str(response.status_code)
-    return heading[2]
+    assert heading[2] == str(response.status_code)
+    return heading[1]
 
 
 def order(table: dict[tuple[str, str], Access | Open]) -> list[tuple[str, str, Access]]:

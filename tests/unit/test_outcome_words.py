@@ -76,3 +76,26 @@ def test_the_staff_labels_are_the_unit_labels() -> None:
         assert outcome_words.labels("target_type", {})["tank"] == "танк"
         admins = {"tank": "бойовий танк"}  # an admin's label wins over the shipped words
         assert outcome_words.labels("target_type", admins)["tank"] == "бойовий танк"
+
+
+def test_every_built_in_code_has_words_in_both_languages() -> None:
+    """Issue 31: pages showed "tank", "apc", "mlrs" to Ukrainian units. Every target type the
+    demo rules price, both outcomes and every reject reason have shipped words: Cyrillic in
+    Ukrainian; the same table for every page (staff and units) and the audit log."""
+    from mvq.review.decisions import REJECT_REASONS
+    from mvq.rules.models import Outcome
+    from mvq.rules.service import DEMO_RULES
+
+    built_in = {
+        "target_type": {t for t, _, _ in DEMO_RULES},
+        "outcome": {o.value for o in Outcome},
+        "reject_reason": set(REJECT_REASONS),
+    }
+    for kind, codes in built_in.items():
+        for language in ("uk", "en"):
+            with i18n.using(language):
+                words = outcome_words.labels(kind, {})
+            missing = codes - words.keys()
+            assert not missing, (kind, language, missing)
+            if language == "uk":
+                assert all(re.search("[\u0400-\u04ff]", words[c]) for c in codes), words

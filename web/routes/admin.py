@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from edge import i18n, outcome_words
 from edge.deps import NowDep
 from edge.unit_of_work import SessionDep, discard_so_far
 from mvq.auth import accounts, policy
@@ -214,13 +215,25 @@ def _codes(session: Session, now: Any, *, editor: Principal) -> dict[str, list[s
     return {"target_type": sorted(targets), "reject_reason": list(REJECT_REASONS)}
 
 
+def _built_in() -> dict[tuple[str, str, str], str]:
+    """The words mvq ships for its own codes, in each language: what a field left empty shows
+    (its placeholder), so an admin sees which codes already read well in Ukrainian."""
+    found = {}
+    for language in labels.LANGUAGES:
+        with i18n.using(language):
+            for kind, words in outcome_words.DEFAULT_LABELS.items():
+                found |= {(kind, code, language): i18n.gettext(text)
+                          for code, text in words.items()}  # fmt: skip
+    return found
+
+
 def labels_page(request: Request, session: Session, user: WebUser, *, now: Any,
                 error: DomainError | None = None,
                 done: str | None = None) -> HTMLResponse:  # fmt: skip
     return render(
         request, "admin_labels.html", user=user, codes=_codes(session, now, editor=user.principal),
-        texts=labels.all_labels(session, editor=user.principal), languages=labels.LANGUAGES,
-        reject_defaults=REJECT_REASONS, max_text=labels.MAX_TEXT,
+        texts=labels.all_labels(session, editor=user.principal),
+        label_languages=labels.LANGUAGES, built_in=_built_in(), max_text=labels.MAX_TEXT,
         error=error, done=done, status_code=error.status if error else 200,
     )  # fmt: skip
 

@@ -21,6 +21,7 @@ from mvq.errors import Invalid
 from mvq.exports import archive as exports
 from mvq.exports import log, trail
 from mvq.submissions.schemas import BoundedDay
+from web import audit_words
 from web.deps import WebFormUserDep, WebUserDep
 from web.templating import render, url_for
 
@@ -93,12 +94,19 @@ def audit_page(
         since=_day(asked.since) if asked.since else None,
         until=_day(asked.until + timedelta(days=1)) if asked.until else None,
     )
-    found = log.page(session, auditor=user.principal, where=where, claim=asked.claim,
-                     before=before, after=after, limit=PAGE)  # fmt: skip
+    search = (trail.find_claim(session, text=asked.claim, hidden_unit=user.principal.unit_id)
+              if asked.claim else None)  # fmt: skip
+    if search is not None and search.submission_id is None:
+        found = query.EventPage(events=[], newer=None, older=None)
+    else:
+        found = log.page(session, auditor=user.principal, where=where,
+                         claim=search.submission_id if search else None,
+                         before=before, after=after, limit=PAGE)  # fmt: skip
     verification = status.last(session)
     named = {e.actor for e in found.events} | ({verification.actor} if verification else set())
     actors = trail.actor_names(session, named)
     return render(request, "audit.html", user=user, asked=asked, page=found, actors=actors,
+                  search=search, words=audit_words,
                   resolved_actor=where.actor, verification=verification,
                   anchor=status.anchor(session), verified=verified,
                   zone=i18n.time_zone().key,
