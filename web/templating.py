@@ -171,10 +171,12 @@ def _outcome_sentences(outcome: OutcomeOut | None) -> list[str]:
     return outcome_words.sentences(outcome, reasons=labels("reject_reason"))
 
 
-def _code(text: str) -> Markup:
-    """A command, address or stored code inside a sentence, marked up as code: the same in
-    every language, and skipped by the Ukrainian crawl as a translator's tools skip it."""
-    return Markup("<code>{}</code>").format(text)
+def _code(text: str, tag: str = "code") -> Markup:
+    """A command, address or stored code (or a key's name, tag="kbd") inside a sentence: the
+    same in every language, and skipped by the Ukrainian crawl as a translator's tools skip it."""
+    if tag not in ("code", "kbd"):
+        raise ValueError(f"not a code tag: {tag}")
+    return Markup(f"<{tag}>{{}}</{tag}>").format(text)
 
 
 templates.env.globals["code"] = _code
