@@ -164,6 +164,7 @@ class Ranking:
     copies: list[str]
     # Claims whose footage matches no other member's: filmed apart, nobody's copy.
     apart: list[str]
+    facts: dict[str, FileFacts] = field(default_factory=dict)
 
     @property
     def told(self) -> bool:
@@ -233,7 +234,7 @@ def for_claims(session: Session, ids: list[str]) -> Ranking:
     # Copies of one original often can't be told apart from each other: that's no matter.
     group = {x for v in verdicts if original in (v.a, v.b) for x in (v.a, v.b)}
     copies = [s for s in ids if s in group and s != original] if original else []
-    return Ranking(verdicts, original, copies, apart)
+    return Ranking(verdicts, original, copies, apart, facts)
 
 
 def for_pair(session: Session, a: str, b: str) -> Verdict | None:
