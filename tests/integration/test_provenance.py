@@ -75,6 +75,15 @@ def test_the_crf_24_file_is_ranked_the_original_and_the_suggestion_settles_it(
         suggestion = suggest(contest, provenance.for_claims(session, [copy, original]))
         assert (suggestion.kind, suggestion.shares) == ("original", {original: worth, copy: 0})
 
+    # The API says the same.
+    with stack.client(accounts.staff_tokens["senior"]) as api:
+        listed = {d["id"]: d for d in api.get("/api/v1/disputes").json()}
+    told = listed[dispute_id]["provenance"]
+    assert (told["original"], told["copies"]) == (original, [copy])
+    assert told["pairs"][0]["reasons"][original] == ["bit_rate_much"]
+    assert told["suggestion"] == {"kind": "original", "shares": {original: worth, copy: 0},
+                                  "reverse": [], "blocked": None}  # fmt: skip
+
     senior = web_login(stack, *make_login(Role.senior))
     page = senior.client.get("/disputes", headers={"Accept": "text/html"}).text
     section = page[page.index(f'data-dispute="{dispute_id}"'):]
