@@ -95,7 +95,7 @@ def main() -> None:
                             for width, tall in ((1366, 768), (390, 844)):
                                 page.set_viewport_size({"width": width, "height": tall})
                                 page.goto(f"/disputes?lang={lang}")
-                                heights[f"{lang} {width}×{tall}"] = page.evaluate(
+                                heights[f"{lang} {width}x{tall}"] = page.evaluate(
                                     "() => document.documentElement.scrollHeight")  # fmt: skip
                         page.goto("/disputes?lang=en")
                     page.set_viewport_size({"width": 1366, "height": 768})
@@ -126,7 +126,7 @@ def main() -> None:
 
 `.venv/bin/python -m bench.dispute_settle --disputes {args.disputes}` (2 cores, Chromium).
 {args.disputes} disputes, each one clip uploaded by two units (crf 31 first, crf 24 second)
-through the real queue, both approved. A scripted senior opens `/disputes` at 1366×768 and
+through the real queue, both approved. A scripted senior opens `/disputes` at 1366x768 and
 presses `a` to accept the suggestion (all to the crf 24 claim); the dispute is settled.
 Reading is modelled, not measured: the {med["words"]:.0f} words read before the key (heading,
 suggestion and reasons, each claim's header, file line and signals) at {WORDS_PER_MINUTE}

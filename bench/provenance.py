@@ -1,7 +1,7 @@
 """Which file is the original, measured: originals and copies made with known transforms
 (re-encoded at a higher crf, scaled down, trimmed, cropped, captioned, re-muxed without
 metadata), uploaded in random order by different units through the real API, queue and
-workers; then each original–copy pair ranked from what ingest stored.
+workers; then each original-copy pair ranked from what ingest stored.
 
 Half the originals carry a camera's tags (make, model, capture time, its own encoder name);
 half are plain files (an ffmpeg muxer tag, no camera tags), where the evidence is thinner and
@@ -40,7 +40,7 @@ def _ffmpeg(*args: str) -> None:
 
 
 def original(rng: random.Random, photo: str, dest: Path, *, camera: bool) -> float:
-    """A pan and zoom over a photo, 12–16 s; with a camera's tags or as a plain ffmpeg file."""
+    """A pan and zoom over a photo, 12-16 s; with a camera's tags or as a plain ffmpeg file."""
     seconds = round(rng.uniform(12, 16), 2)
     still = dest.with_suffix(".jpg")
     from PIL import Image
@@ -173,7 +173,7 @@ def main() -> None:
     parser.add_argument("--originals", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    print(f"seed {args.seed}, {args.originals} originals × {len(TRANSFORMS)} transforms")
+    print(f"seed {args.seed}, {args.originals} originals x {len(TRANSFORMS)} transforms")
     pairs, made, ingest = run(args.seed, args.originals, args.workers)
     count = Counter(p.verdict for p in pairs)
     matched = len(pairs) - count["unmatched"]
@@ -185,14 +185,16 @@ def main() -> None:
                f"{count['wrong']}; can't tell {count[CANT]}")  # fmt: skip
     print(summary)
     print(table(pairs))
+    command = (f".venv/bin/python -m bench.provenance --seed {args.seed} "
+               f"--originals {args.originals} --workers {args.workers}")  # fmt: skip
     body = f"""## Which file is the original (provenance ranking)
 
-`.venv/bin/python -m bench.provenance --seed {args.seed} --originals {args.originals} --workers {args.workers}`
-(2 cores). {args.originals} originals (pan and zoom over scikit-image photos, 12–16 s, 1280×720,
-crf 18–21; every other one with a phone's tags), each with {len(TRANSFORMS)} copies by ffmpeg:
+`{command}`
+(2 cores). {args.originals} originals (pan and zoom over scikit-image photos, 12-16 s, 1280x720,
+crf 18-21; every other one with a phone's tags), each with {len(TRANSFORMS)} copies by ffmpeg:
 {", ".join(TRANSFORMS)}. All {len(pairs) + args.originals} files uploaded in a random order by 8
 units through the API, the queue and {args.workers} workers ({ingest:.0f} s; making the files
-took {made:.0f} s); each original–copy pair then ranked by `mvq.review.provenance` from what
+took {made:.0f} s); each original-copy pair then ranked by `mvq.review.provenance` from what
 ingest stored. Goal: the original first in ≥ 95 % of the pairs it answers, and "can't tell"
 rather than a wrong answer where the evidence is thin.
 

@@ -36,10 +36,10 @@ def reason(r: Reason) -> str:
         return gettext("keeps its capture time (%(source)s); the other has none",
                        source=_source(p["source"]))  # fmt: skip
     if r.code == "resolution":
-        return gettext("higher resolution (%(ratio)s × the pixels)",
+        return gettext("higher resolution (%(ratio)s times the pixels)",
                        ratio=_number(round(p["a"] / p["b"], 1)))  # fmt: skip
     if r.code in ("bit_rate", "bit_rate_much"):
-        return gettext("higher bit rate (%(ratio)s ×)", ratio=_number(p["ratio"]))
+        return gettext("higher bit rate (%(ratio)s times)", ratio=_number(p["ratio"]))
     return gettext("uploaded first")
 
 

@@ -23,10 +23,10 @@ WEIGHTS = {
     "c2pa": 3.0,  # a valid manifest: signed at capture, lost by any re-encode
     "contains": 2.5,  # all of the other's frames plus more: the other was cut from it
     "camera": 2.5,  # the camera's own tags and encoding; the other re-encoded or stripped
-    "bit_rate_much": 2.0,  # ≥ 1.6 × the bits at the same resolution: a copy only loses bits
-    "resolution": 1.5,  # ≥ 1.2 × the pixels: copies are scaled down or cropped
+    "bit_rate_much": 2.0,  # ≥ 1.6x the bits at the same resolution: a copy only loses bits
+    "resolution": 1.5,  # ≥ 1.2x the pixels: copies are scaled down or cropped
     "earlier": 1.5,  # the files' own capture times (metadata or telemetry) apart
-    "bit_rate": 0.75,  # ≥ 1.25 × the bits
+    "bit_rate": 0.75,  # ≥ 1.25x the bits
     "keeps_time": 0.75,  # a capture time the other file has lost
     "uploaded_first": 0.5,  # a copier may simply be faster: weak
 }
@@ -195,9 +195,9 @@ def _links(session: Session, facts: dict[str, FileFacts]) -> dict[tuple[str, str
         select(Flag).where(Flag.media_id.in_(list(by_media)), Flag.kind.in_(DUPLICATE_KINDS))
     )
     for flag in flags:
-        this = by_media[flag.media_id]
+        this = by_media[flag.media_id or ""]
         for m in flag.evidence.get("matches", []):
-            other = by_media.get(m.get("media_id"))
+            other = by_media.get(str(m.get("media_id")))
             if other is None or other == this:
                 continue
             if flag.kind == "exact_duplicate":

@@ -128,7 +128,9 @@ class WorthOut(BaseModel):
 class VerdictOut(BaseModel):
     a: str
     b: str
-    original: str | None = Field(description="the claim whose file is the likely source; null: can't tell")
+    original: str | None = Field(
+        description="the claim whose file is the likely source; null: can't tell"
+    )
     reasons: dict[str, list[str]] = Field(description="for each claim, the evidence codes for it")
 
 

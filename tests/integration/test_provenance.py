@@ -44,8 +44,8 @@ def approve(stack: harness.Stack, ids: list[str]) -> None:
             assert lease.status_code == 200, lease.text
             item = lease.json()
             assert item["submission_id"] in ids
-            done = api.post(f"/api/v1/review/{item['item_id']}/decision",
-                            json={"lease_token": item["lease_token"], "decision": "approve"})  # fmt: skip
+            decision = {"lease_token": item["lease_token"], "decision": "approve"}
+            done = api.post(f"/api/v1/review/{item['item_id']}/decision", json=decision)
             assert done.status_code == 200, done.text
 
 
@@ -86,7 +86,7 @@ def test_the_crf_24_file_is_ranked_the_original_and_the_suggestion_settles_it(
 
     senior = web_login(stack, *make_login(Role.senior))
     page = senior.client.get("/disputes", headers={"Accept": "text/html"}).text
-    section = page[page.index(f'data-dispute="{dispute_id}"'):]
+    section = page[page.index(f'data-dispute="{dispute_id}"') :]
     section = section[: section.index("</section>")]
     assert f"Likely original: claim {original[:8]}" in section
     assert "higher bit rate" in section

@@ -110,8 +110,9 @@ def _views(session: Session, user: WebUser) -> list[DisputeView]:
             unit_name = names.get(c.member.unit_id, "?")
             role = ("original" if ranking.original == sid else
                     "copy" if sid in ranking.copies else "")  # fmt: skip
-            members.append(MemberView(c, unit_name, items.get(sid), thumbnail, signals,
-                                      ranking.facts.get(sid), role, _reasons(ranking, sid)))  # fmt: skip
+            file = ranking.facts.get(sid)
+            members.append(MemberView(c, unit_name, items.get(sid), thumbnail, signals, file,
+                                      role, _reasons(ranking, sid)))  # fmt: skip
         claimed = list(dict.fromkeys((c.submission.target_type, c.submission.outcome)
                                      for c in contest.members))  # fmt: skip
         found = suggest(contest, ranking)
