@@ -67,6 +67,12 @@ def test_the_crf_24_file_is_ranked_the_original_and_the_suggestion_settles_it(
         found = reading.member_of(session, submission_id=copy)
         assert found is not None
         dispute_id = found[0].id
+    # A duplicate pair says the same, from either claim's matches.
+    with stack.client(accounts.staff_tokens["reviewer"]) as api:
+        later = api.get(f"/api/v1/submissions/{original}/matches").json()["matches"]
+    told = [m for m in later if m["submission_id"] == copy]
+    assert told and all(m["original"] == "this" for m in told)
+    assert told[0]["provenance"] == {"this": ["bit_rate_much"], "other": ["uploaded_first"]}
     approve(stack, [copy, original])
     with session_factory()() as session:
         contest = reading.load(session, session.get_one(type(found[0]), dispute_id))

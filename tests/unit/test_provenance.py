@@ -117,3 +117,21 @@ def test_cant_tell_shares_equally_and_waits_for_an_unapproved_original() -> None
     assert (found.kind, found.shares) == ("shared", {"a": 21, "b": 20})
     waiting = suggest(_contest(("a", False, 0), ("b", True, 0)), Ranking([], "a", ["b"], []))  # type: ignore[arg-type]
     assert waiting.blocked == "wait_original"
+
+
+def test_reasons_read_in_the_readers_language() -> None:
+    from edge import i18n
+    from mvq.review.provenance import Reason
+    from web.provenance_words import reason
+
+    said = [Reason("contains", {"seconds": 25}),
+            Reason("earlier", {"seconds": 3 * 3600, "source": "telemetry (srt)"}),
+            Reason("bit_rate_much", {"ratio": 2.2})]  # fmt: skip
+    with i18n.using("en"):
+        assert [reason(r) for r in said] == [
+            "contains all of the other's frames plus 25 seconds more",
+            "recorded 3 hours earlier (telemetry)", "higher bit rate (2.2 times)"]  # fmt: skip
+    with i18n.using("uk"):
+        assert [reason(r) for r in said] == [
+            "містить усі кадри іншого файлу і ще 25 секунд",
+            "записано на 3 години раніше (телеметрія)", "вищий бітрейт (у 2,2 раза)"]  # fmt: skip
