@@ -133,5 +133,7 @@ def test_reasons_read_in_the_readers_language() -> None:
             "recorded 3 hours earlier (telemetry)", "higher bit rate (2.2 times)"]  # fmt: skip
     with i18n.using("uk"):
         assert [reason(r) for r in said] == [
-            "містить усі кадри іншого файлу і ще 25 секунд",
-            "записано на 3 години раніше (телеметрія)", "вищий бітрейт (у 2,2 раза)"]  # fmt: skip
+            "містить усі кадри іншого файлу і ще 25 секунд",  # noqa: RUF001
+            "записано на 3 години раніше (телеметрія)",
+            "вищий бітрейт (у 2,2 раза)",  # noqa: RUF001
+        ]  # fmt: skip
