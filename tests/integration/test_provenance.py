@@ -103,8 +103,14 @@ def test_the_crf_24_file_is_ranked_the_original_and_the_suggestion_settles_it(
                        section, re.S)  # fmt: skip
     assert accept
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', accept[2]))
-    assert fields[f"share:{original}"] == str(worth) and fields[f"share:{copy}"] == "0"
-    done = senior.client.post(accept[1], data=fields | {"csrf_token": senior.csrf})
+    # The form carries only what the page showed: the server computes the split again, and
+    # settles it only if it is still the one shown.
+    assert set(fields) == {"csrf_token", "accept"}
+    stale = senior.client.post(accept[1], data=fields | {"accept": "0" * 16})
+    assert stale.status_code == 409 and "The suggestion changed" in stale.text
+    with session_factory()() as session:
+        assert paid(session, original, copy) == 0
+    done = senior.client.post(accept[1], data=fields)
     assert done.status_code == 303, done.text
     with session_factory()() as session:
         assert paid(session, original) == worth and paid(session, copy) == 0

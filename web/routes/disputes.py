@@ -4,6 +4,8 @@ left, and its claims side by side with their footage, file facts, standing and t
 tying each to the others by claim id; share inputs only for claims that can still be paid. A
 refused settlement re-renders the page with what was typed and why."""
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +59,6 @@ class DisputeView:
     suggestion: Suggestion
     # What the members claimed, as (target, outcome) pairs, each once: the heading's words.
     claimed: list[tuple[str, str]]
-    note: str  # the settlement's note when the suggestion is accepted
     # After a refused settlement of this dispute: what was typed, and why it was refused.
     typed: dict[str, Any] = field(default_factory=dict)
     refusal: str | None = None
@@ -116,8 +117,7 @@ def _views(session: Session, user: WebUser) -> list[DisputeView]:
         claimed = list(dict.fromkeys((c.submission.target_type, c.submission.outcome)
                                      for c in contest.members))  # fmt: skip
         found = suggest(contest, ranking)
-        views.append(DisputeView(contest, members, ranking, found, claimed,
-                                 _note(ranking, found, members)))  # fmt: skip
+        views.append(DisputeView(contest, members, ranking, found, claimed))
     if frames:
         # Stills of the claims were presigned for this viewer: who saw what is on record.
         audit.record(session, actor=user.principal.actor, action="media.viewed",
@@ -135,13 +135,34 @@ def _reasons(ranking: provenance.Ranking, sid: str) -> list[str]:
     return list(found)
 
 
-def _note(ranking: provenance.Ranking, found: Suggestion, members: list[MemberView]) -> str:
+def _note(ranking: provenance.Ranking, found: Suggestion) -> str:
     """The settlement's reason when the senior accepts the suggestion: what it rests on."""
-    if found.kind == "original":
-        original = next(m for m in members if m.role == "original")
-        return gettext("Claim %(id)s holds the original file: %(reasons)s.", id=original.short_id,
-                       reasons="; ".join(original.reasons))  # fmt: skip
+    if found.kind == "original" and ranking.original:
+        return gettext("Claim %(id)s holds the original file: %(reasons)s.",
+                       id=ranking.original[:8],
+                       reasons="; ".join(_reasons(ranking, ranking.original)))  # fmt: skip
     return gettext("Shared: no claim's file is shown to be the source of another's.")
+
+
+def fingerprint(found: Suggestion) -> str:
+    """What the page showed, so that accepting it settles exactly that or nothing."""
+    shown = json.dumps({"shares": found.shares, "reverse": found.reverse}, sort_keys=True)
+    return hashlib.sha256(shown.encode()).hexdigest()[:16]
+
+
+def _accepted(session: Session, user: WebUser, dispute_id: str, shown: str) -> Suggestion:
+    """The suggestion as it stands now, refused unless it is the one the page showed."""
+    contest = next((c for c in reading.open_disputes(session, viewer=user.principal)
+                    if c.dispute.id == dispute_id), None)  # fmt: skip
+    if contest is None:
+        raise Conflict("the dispute is settled", code="dispute_settled")
+    ranking = provenance.for_claims(session, [c.submission.id for c in contest.members])
+    found = suggest(contest, ranking)
+    if found.blocked or fingerprint(found) != shown:
+        raise Conflict("the suggestion changed since the page was shown",
+                       code="suggestion_changed")  # fmt: skip
+    found.note = _note(ranking, found)
+    return found
 
 
 def _over(contest: reading.Contest, shares: dict[str, int], reverse: list[str]) -> dict[str, int]:
@@ -156,7 +177,8 @@ def _page(
     status_code: int = 200,
 ) -> HTMLResponse:  # fmt: skip
     return render(request, "disputes.html", user=user, disputes=views, message=message,
-                  can_settle=user.can(Action.settle_disputes), status_code=status_code)  # fmt: skip
+                  can_settle=user.can(Action.settle_disputes), fingerprint=fingerprint,
+                  status_code=status_code)  # fmt: skip
 
 
 @router.get("/disputes", response_class=HTMLResponse)
@@ -176,11 +198,15 @@ async def settle(dispute_id: str, request: Request, user: WebFormUserDep, sessio
     note = typed.get("note")
     shares: dict[str, int] = {}
     try:
-        for key, value in typed.items():
-            if key.startswith("share:") and value.strip():
-                if not value.strip().isdigit():
-                    raise Invalid("a share is a whole number of points", code="bad_shares")
-                shares[key.removeprefix("share:")] = int(value)
+        if "accept" in typed:  # the suggestion, computed again here: nothing typed is trusted
+            found = _accepted(session, user, dispute_id, typed["accept"])
+            shares, reverse, note = found.shares, found.reverse, found.note
+        else:
+            for key, value in typed.items():
+                if key.startswith("share:") and value.strip():
+                    if not value.strip().isdigit():
+                        raise Invalid("a share is a whole number of points", code="bad_shares")
+                    shares[key.removeprefix("share:")] = int(value)
         settlement.settle(session, senior=user.principal, dispute_id=dispute_id, shares=shares,
                         note=note, now=now, reverse=reverse)  # fmt: skip
     except (Invalid, Conflict) as exc:
@@ -190,6 +216,9 @@ async def settle(dispute_id: str, request: Request, user: WebFormUserDep, sessio
             if view.contest.dispute.id == dispute_id:
                 view.typed = typed | {"reverse": reverse}
                 view.refusal = localised(exc)
+                if exc.code == "suggestion_changed":
+                    view.refusal = gettext("The suggestion changed since the page was shown: "
+                                           "read it again.")  # fmt: skip
                 if exc.code == "over_worth":
                     view.over = _over(view.contest, shares, reverse)
         return _page(request, user, views, status_code=exc.status)

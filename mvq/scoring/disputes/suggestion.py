@@ -15,6 +15,7 @@ class Suggestion:
     reverse: list[str] = field(default_factory=list)
     # Why it can't be settled as suggested yet: "unpriced", "nothing_approved", "wait_original"
     blocked: str | None = None
+    note: str = ""  # the settlement's reason, in the senior's words, when accepted
 
 
 def suggest(contest: Contest, ranking: Ranking) -> Suggestion:
