@@ -33,6 +33,14 @@ TRANSFORMS = ("re-encode at a higher crf", "scale down", "trim", "crop", "captio
 # A copier's editor exporting at a higher quality than the original: more bits, no more
 # detail. Measured on its own (--transforms), as the case the bit-rate rule can get wrong.
 HIGHER_QUALITY = "re-encode at a lower crf"
+CAVEATS = """Caveats: every copy here is made by ffmpeg from its original, and every original is of
+higher quality than its copies. A copy exported at a higher quality than its original (more
+bits, no more detail) is measured on its own below; re-filmed copies (a screen filmed by a
+phone) are not in this set. Pairs the matcher does not link (here plain crops of 5-15 %) are
+not ranked at all."""
+HQ_NOTE = """The bit-rate rule reads more bits as the source; an editor's export at a lower crf
+than the original turns that round. Camera tags on the original outweigh it (can't tell, or
+right); on a plain original nothing does."""
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 FFMPEG = ["ffmpeg", "-nostdin", "-v", "error", "-y"]
 CANT = "can't tell"
@@ -212,6 +220,8 @@ rather than a wrong answer where the evidence is thin.
 **{summary}.**
 
 {table(pairs, transforms)}
+
+{CAVEATS if args.transforms == "usual" else HQ_NOTE}
 """
     write_section("provenance" if args.transforms == "usual" else "provenance-hq", body)
 
