@@ -12,7 +12,7 @@ from mvq.auth.principal import Principal
 from mvq.errors import Conflict, NotFound
 from mvq.matching.duplicates import DUPLICATE_KINDS
 from mvq.media.models import Frame, Media
-from mvq.review import appeals, decisions, evidence
+from mvq.review import appeals, decisions, evidence, provenance
 from mvq.scoring.disputes.detection import ALREADY_CREDITED
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions import service, visibility
@@ -47,7 +47,21 @@ def matches(session: Session, *, submission: Submission, viewer: Principal) -> M
         if flag.kind in ("exact_duplicate", "near_duplicate")
         for match in evidence.live_evidence(session, flag, scope=scope).get("matches", [])
     ]
+    for match in found:
+        if match.submission_id and match.submission_id != submission.id:
+            _rank(session, submission.id, match)
     return MatchesOut(submission_id=submission.id, matches=found)
+
+
+def _rank(session: Session, this: str, match: MatchOut) -> None:
+    """Which of the two claims' files is the source of the other (mvq.review.provenance)."""
+    assert match.submission_id is not None
+    verdict = provenance.for_pair(session, this, match.submission_id)
+    if verdict is None:
+        return
+    sides = {this: "this", match.submission_id: "other"}
+    match.original = sides.get(verdict.original or "")
+    match.provenance = {sides[s]: [r.code for r in rs] for s, rs in verdict.reasons.items()}
 
 
 # What a unit is told of any copy of its footage: that it was submitted before. Whether the

@@ -125,6 +125,29 @@ class WorthOut(BaseModel):
     fixed: bool = Field(description="fixed when points were first paid; not repriced since")
 
 
+class VerdictOut(BaseModel):
+    a: str
+    b: str
+    original: str | None = Field(
+        description="the claim whose file is the likely source; null: can't tell"
+    )
+    reasons: dict[str, list[str]] = Field(description="for each claim, the evidence codes for it")
+
+
+class SuggestionOut(BaseModel):
+    kind: str = Field(description="original: all to the likely original; shared: equal shares")
+    shares: dict[str, int]
+    reverse: list[str]
+    blocked: str | None = Field(description="why it can't be settled so yet, if it can't")
+
+
+class ProvenanceOut(BaseModel):
+    original: str | None
+    copies: list[str]
+    pairs: list[VerdictOut]
+    suggestion: SuggestionOut
+
+
 class DisputeOut(BaseModel):
     id: str
     status: str
@@ -133,6 +156,7 @@ class DisputeOut(BaseModel):
     paid: int
     left: int | None
     members: list[DisputeMemberOut]
+    provenance: ProvenanceOut | None = None
 
 
 class SettleIn(BaseModel):

@@ -238,6 +238,13 @@ class MatchOut(BaseModel):
     min_distance: int | None = None
     signals: list[str] = Field(default_factory=list)
     frame_pairs: list[dict[str, Any]] = Field(default_factory=list)
+    original: str | None = Field(
+        default=None,
+        description='which file is the likely source: "this", "other", or null (can\'t tell)',
+    )
+    provenance: dict[str, list[str]] = Field(
+        default_factory=dict, description='evidence codes for "this" and "other" being the source'
+    )
 
 
 class MatchesOut(BaseModel):

@@ -202,7 +202,7 @@ def test_a_senior_splits_a_disputed_hit_and_the_leaderboard_draws_it(
         dispute.locator(f'input[name="share:{claims[0]}"]').fill("30")
         dispute.locator(f'input[name="share:{claims[1]}"]').fill("15")
         dispute.locator('input[name="note"]').fill("both fired")
-        dispute.locator("button").click()
+        dispute.locator(".settle-button").click()
         dispute = spage.locator(f'section.dispute:has([data-member="{claims[0]}"])')
         expect(dispute.locator(".error")).to_contain_text("these shares add 45: 0 + 45 = 45 > 40")
         expect(dispute.locator(f'input[name="share:{claims[0]}"]')).to_have_value("30")
@@ -212,7 +212,7 @@ def test_a_senior_splits_a_disputed_hit_and_the_leaderboard_draws_it(
         senior.screenshot("disputes-phone")
         spage.set_viewport_size({"width": 1366, "height": 768})
         dispute.locator(f'input[name="share:{claims[0]}"]').fill("25")
-        dispute.locator("button").click()
+        dispute.locator(".settle-button").click()
         expect(spage.locator(".notice").first).to_contain_text("settled")
     finally:
         reviewer_one.close()
