@@ -1,5 +1,6 @@
-"""A counting proxy in front of S3 (SeaweedFS): every PUT storage answers, with its part number,
-bytes and status, counted on storage's side of the link. Browser-side counts cannot be trusted
+"""A counting proxy in front of S3 (SeaweedFS): every PUT the browser sends by a presigned URL
+(a whole file, a part, or a slow link's staged chunk), with its bytes and status, counted on
+storage's side of the link. Browser-side counts cannot be trusted
 here: Chromium reports a throttled fetch's upload as aborted even when storage stored it.
 
 The stack is pointed at the proxy (MVQ_S3_ENDPOINT_URL), so presigned URLs name it, and it
@@ -19,7 +20,8 @@ _HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgra
 
 @dataclass
 class Counts:
-    stored: Counter[tuple[str, int]] = field(default_factory=Counter)  # (upload, part) → 200s
+    # (upload id or object key, part number or 0) → 200s: a part, a chunk, a whole file
+    stored: Counter[tuple[str, int]] = field(default_factory=Counter)
     bytes_received: int = 0  # every part body that reached storage, whatever it answered
     puts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -53,9 +55,10 @@ class S3Counter:
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 query = parse_qs(urlsplit(self.path).query)
-                # Only the parts of multipart uploads (the browser's) count: the workers and
-                # the sweeper write stills and checkpoints through the same endpoint.
-                counted = self.command == "PUT" and "partNumber" in query
+                # Only presigned PUTs (the browser's) count: the API, the workers and the
+                # sweeper sign with a header, writing stitched parts, stills and checkpoints
+                # through the same endpoint.
+                counted = self.command == "PUT" and "X-Amz-Signature" in query
                 chunks: list[bytes] = []
                 got = 0
                 while got < length:  # a reload cuts a part short: its bytes still count
@@ -84,7 +87,7 @@ class S3Counter:
                 answer = conn.getresponse()
                 data = answer.read()
                 if counted:
-                    part = int(query["partNumber"][0])
+                    part = int(query.get("partNumber", ["0"])[0])
                     upload = query.get("uploadId", [urlsplit(self.path).path])[0]
                     with counter.counts.lock:
                         counter.counts.puts += 1
