@@ -22,6 +22,7 @@ _HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgra
 class Counts:
     # (upload id or object key, part number or 0) → 200s: a part, a chunk, a whole file
     stored: Counter[tuple[str, int]] = field(default_factory=Counter)
+    sizes: dict[tuple[str, int], int] = field(default_factory=dict)  # each piece's stored bytes
     bytes_received: int = 0  # every part body that reached storage, whatever it answered
     puts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -29,6 +30,7 @@ class Counts:
     def reset(self) -> None:
         with self.lock:
             self.stored.clear()
+            self.sizes.clear()
             self.bytes_received = 0
             self.puts = 0
 
@@ -94,6 +96,7 @@ class S3Counter:
                         counter.counts.bytes_received += len(body)
                         if answer.status == 200:
                             counter.counts.stored[(upload, part)] += 1
+                            counter.counts.sizes[(upload, part)] = len(body)
                 self.send_response(answer.status)
                 head = self.command == "HEAD"  # its Content-Length is the object's: kept
                 for key, value in answer.getheaders():

@@ -304,6 +304,7 @@
     const parts = [];
     for (let n = 1; n <= count; n++) parts.push(n);
     let pending = []; // the chunks of the part being sent, in order
+    let asking = null; // the one call for chunk URLs under way
     async function nextPiece() {
       if (pending.length) return pending.shift();
       while (parts.length) {
@@ -385,7 +386,6 @@
 
     // A chunk's URL names its SHA-256, so storage takes only its bytes. URLs are asked for a
     // few chunks ahead at once, hashed here first; they live a couple of minutes.
-    let asking = null;
     async function chunkUrl(piece) {
       for (;;) {
         if (file.confirmed[piece.offset] === piece.size) return null;
