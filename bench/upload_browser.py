@@ -195,7 +195,8 @@ request on its own), the link down 10 s of every 60 s, one reload at a seeded ra
 `/unit/upload` at 50 KB/s, 400 ms latency, to the `load` event; cold is a new browser context
 (empty cache), warm the same page opened again; medians of {result["rounds"]}.
 
-| page | bytes sent ÷ size | Send → done | pieces storage took | file picked again | first load, cold (bytes) | warm |
+| page | bytes sent ÷ size | Send → done | pieces storage took | file picked again \
+| first load, cold (bytes) | warm |
 |---|---|---|---|---|---|---|
 {row("this branch", b)}
 {row("main (today)", m)}

@@ -45,8 +45,10 @@ def stage_chunks(
     return ChunkPlanOut(
         part_size=plan.part_size,
         expires_in=plan.expires_in,
-        urls=[ChunkUrlOut(offset=u.chunk.offset, size=u.chunk.size, url=u.url,
-                          headers=u.headers) for u in plan.urls],  # fmt: skip
+        urls=[
+            ChunkUrlOut(offset=u.chunk.offset, size=u.chunk.size, url=u.url, headers=u.headers)
+            for u in plan.urls
+        ],
         staged=[ChunkSpan(offset=c.offset, size=c.size) for c in plan.staged],
         parts=[StoredPart(**p) for p in plan.parts],
     )

@@ -84,7 +84,8 @@ def _check(media: Media, chunk: Chunk) -> None:
                       f"{media.declared_size}", code="bad_chunk")  # fmt: skip
     if chunk.offset // part != (chunk.end - 1) // part:
         raise Invalid(f"a chunk lies within one part of {part} bytes; the one at "
-                      f"{chunk.offset} crosses into the next", code="chunk_crosses_part")  # fmt: skip
+                      f"{chunk.offset} crosses into the next",
+                      code="chunk_crosses_part")  # fmt: skip
     part_end = min((chunk.offset // part + 1) * part, media.declared_size)
     if chunk.size < MIN_CHUNK and chunk.end != part_end:
         raise Invalid(f"a chunk is at least {MIN_CHUNK} bytes, unless it ends its part",

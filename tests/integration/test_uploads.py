@@ -383,7 +383,7 @@ def test_a_slow_link_stages_small_chunks_that_the_server_stitches_into_parts(
         assert held["staged"] == [{"offset": 0, "size": CHUNK}, {"offset": CHUNK, "size": CHUNK}]
         assert held["parts"] == [{"part_number": 2, "size": SMALLEST}]
         # Asked again, a stored chunk (or one inside a stored part) gets no URL.
-        again = api.post(path, json={"chunks": first + [chunk_spec(data, SMALLEST)]}).json()
+        again = api.post(path, json={"chunks": [*first, chunk_spec(data, SMALLEST)]}).json()
         assert [u["offset"] for u in again["urls"]] == [2 * CHUNK]
 
         early = api.post(f"/api/v1/media/{media_id}/complete", json={})
@@ -399,8 +399,8 @@ def test_a_slow_link_stages_small_chunks_that_the_server_stitches_into_parts(
             rest += [chunk_spec(data, at, min(CHUNK, end - at)) for at in range(start, end, CHUNK)]
         for batch in range(0, len(rest), 32):
             for url in api.post(path, json={"chunks": rest[batch : batch + 32]}).json()["urls"]:
-                put = httpx.put(url["url"], headers=url["headers"],
-                                content=data[url["offset"] : url["offset"] + url["size"]])  # fmt: skip
+                piece = data[url["offset"] : url["offset"] + url["size"]]
+                put = httpx.put(url["url"], content=piece, headers=url["headers"])
                 assert put.status_code == 200, put.text
         assert storage.keys(storage.staging_prefix(media_id))
         done = api.post(f"/api/v1/media/{media_id}/complete", json={})
@@ -461,7 +461,8 @@ def test_the_sweep_removes_abandoned_staged_chunks(
         ]
         url = api.post(f"/api/v1/media/{media_id}/chunks",
                        json={"chunks": [chunk_spec(data, 0)]}).json()["urls"][0]  # fmt: skip
-        assert httpx.put(url["url"], content=data[:CHUNK], headers=url["headers"]).status_code == 200
+        put = httpx.put(url["url"], content=data[:CHUNK], headers=url["headers"])
+        assert put.status_code == 200
     # An orphan too: chunks whose media is gone (a crash between complete and the delete).
     storage.put_bytes(f"{storage.staging_prefix('gone')}000000000000-1-{'0' * 64}", b"x",
                       content_type="application/octet-stream")  # fmt: skip
