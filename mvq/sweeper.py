@@ -20,6 +20,7 @@ from mvq.media import chunks
 from mvq.media.models import Media, MediaStatus
 from mvq.review import leases
 from mvq.webhooks import dispatch as webhooks
+from mvq.webhooks.events import Tell
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,10 @@ class SweepReport:
     staged_chunks_removed: int = 0
 
 
-def sweep(session: Session, *, now: datetime, stuck_after: timedelta) -> SweepReport:
+def sweep(
+    session: Session, *, now: datetime, stuck_after: timedelta, tell: Tell
+) -> SweepReport:
+    """`tell`: the adapter's words for the claims' outcomes the webhooks carry."""
     stuck = list(
         session.scalars(
             select(Media.id).where(
@@ -60,7 +64,7 @@ def sweep(session: Session, *, now: datetime, stuck_after: timedelta) -> SweepRe
         aborted_uploads=aborted,
         checkpoints_written=anchored,
         # Last: an audit event the dispatcher cannot map stops webhooks, not the anchoring.
-        webhook_endpoints_enqueued=webhooks.sweep(session, now=now),
+        webhook_endpoints_enqueued=webhooks.sweep(session, now=now, tell=tell),
         staged_chunks_removed=staged,
     )
 
