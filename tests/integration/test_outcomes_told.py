@@ -256,9 +256,10 @@ def test_each_outcome_webhook_tells_the_outcome_in_the_units_language(
     from the gettext catalogues, in the language the unit's members chose (uk or en), the
     configured default for a unit whose members chose none."""
     speakers = {"uk": Unit(), "en": Unit(), None: Unit()}
+    emails = {language: make_login(Role.unit, unit_id=unit.id)[0]
+              for language, unit in speakers.items()}  # fmt: skip
     with session_factory()() as session:
-        for language, unit in speakers.items():
-            email, _ = make_login(Role.unit, unit_id=unit.id)
+        for language, email in emails.items():
             person = session.scalars(select(StaffUser).where(StaffUser.email == email)).one()
             person.language = language
         session.commit()
