@@ -118,7 +118,7 @@ def first_load(browser: Browser, base: str, who: tuple[str, str], rounds: int) -
 
 
 def upload(browser: Browser, base: str, who: tuple[str, str], clip: Path, counter: S3Counter,
-           rng: random.Random, variant: str) -> dict[str, Any]:  # fmt: skip
+           rng: random.Random, variant: str, *, cut: bool) -> dict[str, Any]:  # fmt: skip
     context = login(browser, base, *who)
     page = context.new_page()
     page.set_viewport_size({"width": 390, "height": 844})
@@ -149,6 +149,8 @@ def upload(browser: Browser, base: str, who: tuple[str, str], clip: Path, counte
             offline = down
             cdp.send("Network.emulateNetworkConditions", {**UPLOAD_LINK, "offline": down})
             context.set_offline(down)
+            if down and cut:
+                counter.cut()
         if not reloaded and now >= reload_at and not offline:
             reloaded = True
             page.reload()
@@ -183,14 +185,20 @@ def section(result: dict[str, Any]) -> str:
             f"| {fl['cold_s']:.2f} s ({fl['cold_bytes'] / 1000:.0f} kB) | {fl['warm_s']:.2f} s |"
         )
 
-    return f"""## Upload page on a front-line link (issue 30)
+    drops = ("each drop kills the PUTs in flight at the proxy, as a phone changing cell would "
+             "(`--cut`)" if result["cut"] else
+             "a drop stalls the PUTs in flight (DevTools' offline), as an outage TCP rides out "
+             "does")  # fmt: skip
+    title = "drops that cut the PUTs in flight" if result["cut"] else "drops that stall"
+    return f"""## Upload page on a front-line link, {title} (issue 30)
 
 `{result["command"]}` — Chromium (Debian's, Playwright), DevTools' throttling, this branch's
 page (small staged chunks on a slow link, stitched into S3 parts by the server) and main's
 ({result["main_commit"]}: plain fetch, 5 MiB parts) from the same run, one database, one
 SeaweedFS behind a counting proxy. Upload: a {size} MiB file at 250 KB/s up and down, 300 ms
 latency (DevTools; the proxy holds all PUTs together to 250 KB/s, since DevTools throttles each
-request on its own), the link down 10 s of every 60 s, one reload at a seeded random moment (seed
+request on its own), the link down 10 s of every 60 s ({drops}), one reload at a seeded random
+moment (seed
 {result["seed"]}); bytes counted where storage receives them. First load: a signed-in member's
 `/unit/upload` at 50 KB/s, 400 ms latency, to the `load` event; cold is a new browser context
 (empty cache), warm the same page opened again; medians of {result["rounds"]}.
@@ -217,6 +225,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3, help="first-load rounds")
     parser.add_argument("--repo", type=Path, default=ROOT, help="the git repository with main")
+    parser.add_argument("--cut", action="store_true",
+                        help="each drop kills the PUTs in flight (a phone changing cell), "
+                             "rather than stalling them (an outage TCP rides out)")  # fmt: skip
     args = parser.parse_args()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="mvq-bench-upload-browser-"))
@@ -226,9 +237,10 @@ def main() -> None:
     main_commit = subprocess.run(["git", "-C", str(args.repo), "rev-parse", "--short", "main"],
                                  capture_output=True, text=True).stdout.strip()  # fmt: skip
     result: dict[str, Any] = {"seed": args.seed, "size_mib": args.size_mib, "rounds": args.rounds,
-                              "main_commit": main_commit,
+                              "main_commit": main_commit, "cut": args.cut,
                               "command": f"python -m bench.upload_browser --size-mib "
-                                         f"{args.size_mib} --seed {args.seed}"}  # fmt: skip
+                                         f"{args.size_mib} --seed {args.seed}"
+                                         f"{' --cut' if args.cut else ''}"}  # fmt: skip
     backing_dir = harness.temporary_backing("mvq-bench-upload-browser-")
     with backing_dir as backing, sync_playwright() as pw:
         # The link's 250 KB/s up is shared by every part at once, as a real link's is.
@@ -252,7 +264,8 @@ def main() -> None:
                 who = make_login(Role.unit, unit_id=unit_id)
                 fl = first_load(browser, base, who, args.rounds)
                 print(variant, "first load", json.dumps(fl), flush=True)
-                up = upload(browser, base, who, clip, counter, random.Random(args.seed), variant)
+                up = upload(browser, base, who, clip, counter, random.Random(args.seed), variant,
+                            cut=args.cut)  # fmt: skip
                 print(variant, "upload", json.dumps(up), flush=True)
                 result[variant] = {"first_load": fl, "upload": up}
         finally:
@@ -260,8 +273,9 @@ def main() -> None:
             group.stop()
             counter.close()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "upload-browser.json").write_text(json.dumps(result, indent=2))
-    write_section("upload-browser", section(result))
+    name = "upload-browser-cut" if args.cut else "upload-browser"
+    (ARTIFACTS / f"{name}.json").write_text(json.dumps(result, indent=2))
+    write_section(name, section(result))
     print(json.dumps(result, indent=2))
     os.environ.pop("MVQ_DATABASE_URL", None)
 

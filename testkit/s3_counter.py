@@ -44,6 +44,7 @@ class S3Counter:
         self.target = urlsplit(target)
         self.counts = Counts()
         self.rate = rate
+        self.generation = 0  # cut(): every counted PUT begun before it dies
         self._free_at = 0.0
         self._link = threading.Lock()
         counter = self
@@ -63,11 +64,14 @@ class S3Counter:
                 counted = self.command == "PUT" and "X-Amz-Signature" in query
                 chunks: list[bytes] = []
                 got = 0
+                born = counter.generation
                 while got < length:  # a reload cuts a part short: its bytes still count
                     try:
                         chunk = self.rfile.read(min(1 << 14, length - got))
                     except OSError:
                         chunk = b""
+                    if counted and counter.generation != born:
+                        chunk = b""  # the link was cut under it (cut()): the PUT dies
                     if not chunk:
                         if not counted:
                             self.close_connection = True
@@ -129,6 +133,11 @@ class S3Counter:
             self._free_at = start + size / self.rate
             wait = self._free_at - now
         time.sleep(wait)
+
+    def cut(self) -> None:
+        """The link drops as a phone's does when it changes cell: every counted PUT in flight
+        dies (its bytes so far counted), as a TCP connection does, instead of stalling."""
+        self.generation += 1
 
     def close(self) -> None:
         self.server.shutdown()
