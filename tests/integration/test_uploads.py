@@ -406,9 +406,9 @@ def test_a_slow_link_stages_small_chunks_that_the_server_stitches_into_parts(
         done = api.post(f"/api/v1/media/{media_id}/complete", json={})
         assert done.status_code == 202, done.text
     assert storage.keys(storage.staging_prefix(media_id)) == []
-    body = wait_for_status(stack, accounts.unit_token, submission_id, "in_queue", "failed")
-    assert body["status"] == "in_queue", body
-    assert body["media"][0]["sha256"] == sha256_of(big_clip)
+    claimed = wait_for_status(stack, accounts.unit_token, submission_id, "in_queue", "failed")
+    assert claimed["status"] == "in_queue", claimed
+    assert claimed["media"][0]["sha256"] == sha256_of(big_clip)
 
 
 def test_chunks_are_refused_outside_the_members_own_upload_and_in_bad_shapes(
