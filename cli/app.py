@@ -272,6 +272,7 @@ def sweep(
     every: Annotated[float, typer.Option(help="seconds between sweeps; 0 = once")] = 0,
 ) -> None:
     """Re-enqueue stuck media and release expired leases (the database is the truth)."""
+    from edge import outcome_words
     from mvq import sweeper
     from mvq.db import session_factory, utcnow
     from mvq.settings import get_settings
@@ -284,6 +285,7 @@ def sweep(
                     session,
                     now=utcnow(),
                     stuck_after=timedelta(seconds=settings.stuck_after_seconds),
+                    tell=outcome_words.told_to_unit,
                 )
             if any(report.__dict__.values()):
                 typer.echo(json.dumps(report.__dict__))

@@ -10,6 +10,7 @@ pages read the same labels, so a tank is "танк" on both."""
 
 from collections.abc import Mapping
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from edge.i18n import (
@@ -21,6 +22,7 @@ from edge.i18n import (
     supported,
     using,
 )
+from mvq.auth.models import Role, StaffUser
 from mvq.rules.labels import labels_of
 from mvq.submissions.schemas import OutcomeOut, ReversalOut
 
@@ -118,6 +120,27 @@ def told_in(session: Session, outcome: OutcomeOut, *, language: str) -> OutcomeO
         return outcome.model_copy(
             update={"message": tell(outcome, reasons=labels("reject_reason", admins))}
         )
+
+
+def told_to_unit(session: Session, outcome: OutcomeOut, unit_id: str) -> OutcomeOut:
+    """For the unit's webhooks (mvq.webhooks.events.Tell): in the unit's language."""
+    return told_in(session, outcome, language=unit_language(session, unit_id=unit_id))
+
+
+def unit_language(session: Session, *, unit_id: str) -> str:
+    """A unit has no language of its own: the one most of its active members chose, else (none
+    chose, or a tie) the configured default."""
+    chosen = session.execute(
+        select(StaffUser.language, func.count())
+        .where(StaffUser.unit_id == unit_id, StaffUser.role == Role.unit,
+               StaffUser.disabled_at.is_(None), StaffUser.language.is_not(None))
+        .group_by(StaffUser.language)
+        .order_by(func.count().desc())
+    ).all()  # fmt: skip
+    counts = [(supported(language), n) for language, n in chosen if supported(language)]
+    if counts and (len(counts) == 1 or counts[0][1] > counts[1][1]):
+        return str(counts[0][0])
+    return default_language()
 
 
 def reader_language(accept_language: str | None, stored: str | None) -> str:

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     witnesses: str = ""
 
     presign_ttl_seconds: int = 300
+    # A staged chunk's URL (mvq.media.chunks) is asked for just before it is sent: it need live
+    # only as long as a few chunks take on a slow link (never longer than presign_ttl_seconds).
+    chunk_url_ttl_seconds: int = Field(default=120, ge=1)
     max_upload_bytes: int = 8 * 1024**3
     # Files above this go up in parts, so a broken link costs one part, not the whole file.
     multipart_threshold_bytes: int = 16 * 1024**2

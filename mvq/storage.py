@@ -18,6 +18,7 @@ Measured against SeaweedFS 4.48 (`weed mini`), which decided the design:
 """
 
 import base64
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,6 +93,12 @@ def upload_key(submission_id: str, media_id: str) -> str:
     return f"uploads/{submission_id}/{media_id}"
 
 
+def staging_prefix(media_id: str) -> str:
+    """Where a slow link's small chunks wait (mvq.media.chunks) until they are stitched into
+    parts; nothing under it outlives the upload."""
+    return f"staging/{media_id}/"
+
+
 def derived_key(media_id: str, name: str) -> str:
     """Derived objects sit under keys fixed by media and name: a rerun overwrites, never adds."""
     return f"derived/{media_id}/{name}"
@@ -101,7 +108,9 @@ def frame_key(media_id: str, index: int) -> str:
     return derived_key(media_id, f"frames/{index:05d}.jpg")
 
 
-def presign_put(key: str, *, content_type: str, sha256: str) -> tuple[str, dict[str, str]]:
+def presign_put(
+    key: str, *, content_type: str, sha256: str, ttl: int | None = None
+) -> tuple[str, dict[str, str]]:
     """A PUT URL that accepts only the bytes whose SHA-256 (hex) was declared, and the headers
     the client must send with it."""
     url = client().generate_presigned_url(
@@ -112,7 +121,7 @@ def presign_put(key: str, *, content_type: str, sha256: str) -> tuple[str, dict[
             "ContentType": content_type,
             "ChecksumSHA256": base64.b64encode(bytes.fromhex(sha256)).decode(),
         },
-        ExpiresIn=get_settings().presign_ttl_seconds,
+        ExpiresIn=ttl or get_settings().presign_ttl_seconds,
     )
     return url, {"Content-Type": content_type}
 
@@ -150,6 +159,15 @@ def list_parts(key: str, *, upload_id: str) -> list[dict[str, Any]]:
         for page in pages
         for p in page.get("Parts", [])
     ]
+
+
+def upload_part(key: str, *, upload_id: str, part_number: int, data: bytes) -> None:
+    """A part written by this process (chunks stitched together); storage checks its MD5."""
+    client().upload_part(
+        Bucket=bucket(), Key=key, UploadId=upload_id, PartNumber=part_number, Body=data,
+        # S3's own integrity check on an upload (Content-MD5), not a security hash.
+        ContentMD5=base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode(),
+    )  # fmt: skip
 
 
 def complete_multipart(key: str, *, upload_id: str, parts: list[dict[str, Any]]) -> None:

@@ -1,5 +1,6 @@
-"""A counting proxy in front of S3 (SeaweedFS): every PUT storage answers, with its part number,
-bytes and status, counted on storage's side of the link. Browser-side counts cannot be trusted
+"""A counting proxy in front of S3 (SeaweedFS): every PUT the browser sends by a presigned URL
+(a whole file, a part, or a slow link's staged chunk), with its bytes and status, counted on
+storage's side of the link. Browser-side counts cannot be trusted
 here: Chromium reports a throttled fetch's upload as aborted even when storage stored it.
 
 The stack is pointed at the proxy (MVQ_S3_ENDPOINT_URL), so presigned URLs name it, and it
@@ -19,7 +20,9 @@ _HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgra
 
 @dataclass
 class Counts:
-    stored: Counter[tuple[str, int]] = field(default_factory=Counter)  # (upload, part) → 200s
+    # (upload id or object key, part number or 0) → 200s: a part, a chunk, a whole file
+    stored: Counter[tuple[str, int]] = field(default_factory=Counter)
+    sizes: dict[tuple[str, int], int] = field(default_factory=dict)  # each piece's stored bytes
     bytes_received: int = 0  # every part body that reached storage, whatever it answered
     puts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -27,6 +30,7 @@ class Counts:
     def reset(self) -> None:
         with self.lock:
             self.stored.clear()
+            self.sizes.clear()
             self.bytes_received = 0
             self.puts = 0
 
@@ -40,6 +44,7 @@ class S3Counter:
         self.target = urlsplit(target)
         self.counts = Counts()
         self.rate = rate
+        self.generation = 0  # cut(): every counted PUT begun before it dies
         self._free_at = 0.0
         self._link = threading.Lock()
         counter = self
@@ -53,16 +58,20 @@ class S3Counter:
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 query = parse_qs(urlsplit(self.path).query)
-                # Only the parts of multipart uploads (the browser's) count: the workers and
-                # the sweeper write stills and checkpoints through the same endpoint.
-                counted = self.command == "PUT" and "partNumber" in query
+                # Only presigned PUTs (the browser's) count: the API, the workers and the
+                # sweeper sign with a header, writing stitched parts, stills and checkpoints
+                # through the same endpoint.
+                counted = self.command == "PUT" and "X-Amz-Signature" in query
                 chunks: list[bytes] = []
                 got = 0
+                born = counter.generation
                 while got < length:  # a reload cuts a part short: its bytes still count
                     try:
                         chunk = self.rfile.read(min(1 << 14, length - got))
                     except OSError:
                         chunk = b""
+                    if counted and counter.generation != born:
+                        chunk = b""  # the link was cut under it (cut()): the PUT dies
                     if not chunk:
                         if not counted:
                             self.close_connection = True
@@ -84,13 +93,14 @@ class S3Counter:
                 answer = conn.getresponse()
                 data = answer.read()
                 if counted:
-                    part = int(query["partNumber"][0])
+                    part = int(query.get("partNumber", ["0"])[0])
                     upload = query.get("uploadId", [urlsplit(self.path).path])[0]
                     with counter.counts.lock:
                         counter.counts.puts += 1
                         counter.counts.bytes_received += len(body)
                         if answer.status == 200:
                             counter.counts.stored[(upload, part)] += 1
+                            counter.counts.sizes[(upload, part)] = len(body)
                 self.send_response(answer.status)
                 head = self.command == "HEAD"  # its Content-Length is the object's: kept
                 for key, value in answer.getheaders():
@@ -123,6 +133,11 @@ class S3Counter:
             self._free_at = start + size / self.rate
             wait = self._free_at - now
         time.sleep(wait)
+
+    def cut(self) -> None:
+        """The link drops as a phone's does when it changes cell: every counted PUT in flight
+        dies (its bytes so far counted), as a TCP connection does, instead of stalling."""
+        self.generation += 1
 
     def close(self) -> None:
         self.server.shutdown()

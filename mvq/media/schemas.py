@@ -54,3 +54,40 @@ class MediaAccepted(BaseModel):
     media_id: str
     status: str
     failure_reason: str | None = None
+
+
+class ChunkIn(BaseModel):
+    offset: int = Field(ge=0)
+    size: int = Field(gt=0, le=5 * 1024**3)
+    sha256: str = Field(pattern="^[0-9a-f]{64}$", description="the chunk's SHA-256, lowercase hex")
+
+
+class ChunksIn(BaseModel):
+    chunks: list[ChunkIn] = Field(
+        default_factory=list,
+        max_length=32,
+        description="the chunks about to be sent; none: only what storage holds is wanted",
+    )
+
+
+class ChunkSpan(BaseModel):
+    offset: int
+    size: int
+
+
+class ChunkUrlOut(ChunkSpan):
+    url: str = Field(description="presigned PUT, valid for expires_in seconds, these bytes only")
+    headers: dict[str, str]
+
+
+class StoredPart(BaseModel):
+    part_number: int
+    size: int
+
+
+class ChunkPlanOut(BaseModel):
+    part_size: int
+    expires_in: int
+    urls: list[ChunkUrlOut] = Field(description="one for each chunk asked for that is not stored")
+    staged: list[ChunkSpan] = Field(description="chunks storage holds, outside stored parts")
+    parts: list[StoredPart] = Field(description="whole parts storage holds")

@@ -27,6 +27,7 @@ from mvq.audit import service as audit
 from mvq.auth import policy
 from mvq.auth.principal import Principal
 from mvq.errors import Conflict, Invalid, NotFound, TooLarge
+from mvq.media import chunks
 from mvq.media import service as processing
 from mvq.media.models import Media, MediaStatus
 from mvq.settings import get_settings
@@ -222,10 +223,12 @@ def _assemble(media: Media, client_parts: list[dict[str, Any]] | None) -> None:
     key = target_key(media)
     stored = storage.list_parts(key, upload_id=media.upload_id)
     expected = math.ceil(media.declared_size / media.part_size)
-    numbers = [p["PartNumber"] for p in stored]
-    if numbers != list(range(1, expected + 1)):
-        missing = sorted(set(range(1, expected + 1)) - set(numbers))
-        raise Conflict(f"parts still missing: {missing[:20]}", code="parts_missing")
+    missing = sorted(set(range(1, expected + 1)) - {p["PartNumber"] for p in stored})
+    if missing:  # sent as small chunks on a slow link: stitched into parts here
+        missing = chunks.stitch(media, key=key, missing=missing)
+        if missing:
+            raise Conflict(f"parts still missing: {missing[:20]}", code="parts_missing")
+        stored = storage.list_parts(key, upload_id=media.upload_id)
     if client_parts is not None:
         etags = {p["PartNumber"]: p["ETag"].strip('"') for p in stored}
         for part in client_parts:
@@ -234,6 +237,15 @@ def _assemble(media: Media, client_parts: list[dict[str, Any]] | None) -> None:
                     f"part {part['part_number']} differs from what was stored", code="etag_mismatch"
                 )
     storage.complete_multipart(key, upload_id=media.upload_id, parts=stored)
+    chunks.discard(media.id)  # one left behind by a crash here goes with the next sweep
+
+
+def stage_chunks(
+    session: Session, *, principal: Principal, media_id: str, wanted: list[chunks.Chunk]
+) -> chunks.ChunkPlan:
+    """URLs for a slow link's small chunks of the member's own file (mvq.media.chunks)."""
+    media = get_for_unit(session, principal=principal, media_id=media_id)
+    return chunks.plan(media, key=target_key(media), chunks=wanted)
 
 
 def complete(
@@ -298,6 +310,7 @@ def abort_abandoned(session: Session, *, now: datetime) -> list[Media]:
     for media in stale:
         assert media.upload_id is not None
         storage.abort_multipart(target_key(media), upload_id=media.upload_id)
+        chunks.discard(media.id)
         processing.fail(
             session,
             media=media,

@@ -43,7 +43,7 @@ def _cursor(session: Session) -> WebhookCursor:
     ).one()
 
 
-def dispatch_batch(session: Session, *, now: datetime) -> int:
+def dispatch_batch(session: Session, *, now: datetime, tell: events.Tell) -> int:
     """Maps up to BATCH audit events past the cursor and commits; how many were read."""
     cursor = _cursor(session)
     batch = list(
@@ -59,7 +59,7 @@ def dispatch_batch(session: Session, *, now: datetime) -> int:
         session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.disabled_at.is_(None)))
     )
     for audit_event in batch:
-        for part, found in enumerate(events.mapped(session, audit_event)):
+        for part, found in enumerate(events.mapped(session, audit_event, tell=tell)):
             wanting = [e for e in endpoints if _wants(e, found, audit_event)]
             if wanting:
                 _record(session, audit_event, found, part=part, endpoints=wanting, now=now)
@@ -132,10 +132,10 @@ def delivery_job(endpoint_id: str) -> queue.PendingJob:
     )
 
 
-def sweep(session: Session, *, now: datetime) -> int:
+def sweep(session: Session, *, now: datetime, tell: events.Tell) -> int:
     """Dispatches everything new, then enqueues each endpoint with a delivery due; returns
-    how many endpoints were enqueued."""
-    while dispatch_batch(session, now=now) == BATCH:
+    how many endpoints were enqueued. `tell`: the outcome's sentences (events.Tell)."""
+    while dispatch_batch(session, now=now, tell=tell) == BATCH:
         pass
     due = due_endpoints(session, now=now)
     session.rollback()  # end the read transaction before talking to Redis

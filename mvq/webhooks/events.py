@@ -10,8 +10,16 @@ unit is owed (they are on its own pages too).
 An audit event that concerns several units (a dispute opened or settled) makes one event per
 claim, each to that claim's unit and naming no other claim; a reversal makes both
 `ledger.reversal` (the ledger's entry) and `ledger.reversed` (with its cause and reason).
+
+Each claim-outcome event (a decision, an appeal decided, a dispute opened or settled, a
+reversal) also carries `result`: the claim's outcome as "my claims" and the claim's JSON tell
+it (mvq.outcome), with `message`, that outcome as sentences in the unit's language. The
+sentences are the adapters' (gettext catalogues): the caller hands in `tell`, which fills the
+message in. It is the outcome when the event is dispatched (the next sweep, seconds later), so
+the latest event's `result` is the claim's state.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +32,10 @@ from mvq.media.models import Media, MediaStatus
 from mvq.review.models import Decision
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Submission
+from mvq.submissions.schemas import OutcomeOut
+
+# (session, the claim's outcome, its unit's id) → the outcome with `message` in the unit's words
+Tell = Callable[[Session, OutcomeOut, str], OutcomeOut]
 
 SUBMISSION_PROCESSED = "submission.processed"
 SUBMISSION_FAILED = "submission.failed"
@@ -38,6 +50,9 @@ DISPUTE_SETTLED = "dispute.settled"
 TYPES = (SUBMISSION_PROCESSED, SUBMISSION_FAILED, DECISION_MADE, APPEAL_DECIDED, LEDGER_AWARD,
          LEDGER_REVERSAL, LEDGER_DEBIT, LEDGER_REVERSED, DISPUTE_OPENED,
          DISPUTE_SETTLED)  # fmt: skip
+
+# The events that tell a claim's outcome: each carries `result`.
+OUTCOME_TYPES = (DECISION_MADE, APPEAL_DECIDED, DISPUTE_OPENED, DISPUTE_SETTLED, LEDGER_REVERSED)
 
 DECISION_ACTIONS = ("review.approve", "review.reject", "review.escalate", "review.undo",
                     "review.overturn")  # fmt: skip
@@ -57,20 +72,31 @@ class Mapped:
     data: dict[str, Any]
 
 
-def mapped(session: Session, event: AuditEvent) -> list[Mapped]:
+def mapped(session: Session, event: AuditEvent, *, tell: Tell) -> list[Mapped]:
     """The webhook events an audit event makes, in order (their `part`). Rows read here are
     append-only (decisions, ledger entries) or never change in the fields read (a claim's
     unit, a settled file's fate); a settlement's shares come from its audit event, since a
     dispute may be settled again later."""
     action, data = event.action, event.data
     if action in DISPUTE_ENTERED:
-        return [_disputed(session, event, sid) for sid in data.get("submissions", [])]
-    if action == "dispute.settled":
-        return [_settled(session, event, sid) for sid in _settled_members(data)]
-    if action == "ledger.reversal":
-        return [m for m in (_one(session, event), _reversed(session, event)) if m is not None]
-    found = _one(session, event)
-    return [found] if found is not None else []
+        found = [_disputed(session, event, sid) for sid in data.get("submissions", [])]
+    elif action == "dispute.settled":
+        found = [_settled(session, event, sid) for sid in _settled_members(data)]
+    elif action == "ledger.reversal":
+        found = [m for m in (_one(session, event), _reversed(session, event)) if m is not None]
+    else:
+        found = [m for m in (_one(session, event),) if m is not None]
+    return [_with_result(session, m, tell) for m in found]
+
+
+def _with_result(session: Session, found: Mapped, tell: Tell) -> Mapped:
+    submission_id = found.data.get("submission_id")
+    if found.type not in OUTCOME_TYPES or submission_id is None:
+        return found
+    told = tell(session, outcome.of_claim(session, submission=session.get_one(
+        Submission, submission_id)), found.unit_id)  # fmt: skip
+    return Mapped(found.type, found.unit_id,
+                  {**found.data, "result": told.model_dump(mode="json")})  # fmt: skip
 
 
 def _one(session: Session, event: AuditEvent) -> Mapped | None:

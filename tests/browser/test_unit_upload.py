@@ -16,7 +16,6 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     Page,
-    ViewportSize,
     expect,
 )
 from playwright.sync_api import Error as PlaywrightError
@@ -26,15 +25,14 @@ from mvq.auth.models import Role
 from mvq.db import session_factory
 from mvq.media.models import Media
 from mvq.submissions.models import Submission
-from testkit import footage, harness
+from testkit import footage, harness, upload_page
 from testkit.browser import ARTIFACTS
 from testkit.people import make_login, make_unit
 from testkit.s3_counter import S3Counter
+from testkit.upload_page import LAPTOP, PHONE
 from tests.browser import axe
 from web.routes.unit_upload import parse_position
 
-LAPTOP: ViewportSize = {"width": 1366, "height": 768}
-PHONE: ViewportSize = {"width": 390, "height": 844}
 PART = 5 * 1024**2  # S3's smallest part: a 40 MB clip goes up in 8
 CLIP_BYTES = 40 * 1024**2
 # The phone's link while uploading: 2 MB/s up, so the cut lands mid-upload.
@@ -43,24 +41,22 @@ SLOW_LINK = {"offline": False, "latency": 40, "downloadThroughput": 4_000_000,
 
 
 @pytest.fixture(scope="module")
-def storage(backing: harness.Backing) -> Iterator[S3Counter]:
-    counter = S3Counter(backing.env["MVQ_S3_ENDPOINT_URL"])
-    try:
-        yield counter
-    finally:
-        counter.close()
+def counted(
+    backing: harness.Backing, database: str
+) -> Iterator[tuple[harness.Stack, S3Counter]]:
+    extra = {"MVQ_PART_SIZE_BYTES": str(PART)}
+    with upload_page.counted_stack(backing, database, extra_env=extra) as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")
-def stack(backing: harness.Backing, database: str, storage: S3Counter) -> Iterator[harness.Stack]:
-    # Storage behind a counting proxy: Chromium reports a throttled fetch's upload as aborted
-    # even when storage stored it, so parts are counted where they land.
-    extra = {"MVQ_PART_SIZE_BYTES": str(PART), "MVQ_S3_ENDPOINT_URL": storage.url}
-    stack = harness.start_stack(backing, database, extra_env=extra)
-    try:
-        yield stack
-    finally:
-        stack.group.stop()
+def stack(counted: tuple[harness.Stack, S3Counter]) -> harness.Stack:
+    return counted[0]
+
+
+@pytest.fixture(scope="module")
+def storage(counted: tuple[harness.Stack, S3Counter]) -> S3Counter:
+    return counted[1]
 
 
 @pytest.fixture(scope="module")
@@ -89,12 +85,7 @@ class Member:
         self.page: Page = self.context.new_page()
 
     def login(self) -> Page:
-        self.page.goto("/unit/upload")  # bounced to the login form
-        self.page.fill('input[name="email"]', self.email)
-        self.page.fill('input[name="password"]', self.password)
-        self.page.press('input[name="password"]', "Enter")
-        self.page.wait_for_url("**/unit/upload")
-        return self.page
+        return upload_page.sign_in(self.page, self.email, self.password)
 
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -152,16 +143,14 @@ def test_a_member_uploads_40_mb_through_a_dropped_link_and_a_reload(
         expect(row).to_have_attribute("data-state", "kept", timeout=30_000)  # hashed
         _axe_at_both_sizes(member, "form")
 
-        cdp = member.context.new_cdp_session(page)
-        cdp.send("Network.enable")
-        cdp.send("Network.emulateNetworkConditions", SLOW_LINK)
+        cdp = upload_page.throttle(member.context, page, SLOW_LINK)
         page.set_viewport_size(PHONE)
         started = time.monotonic()
         page.click("#send")
         row = page.locator("#queue li.file")
         expect(page.locator("#queue")).to_be_visible()
         storage.counts.reset()
-        harness.wait_until(lambda: storage.counts.stored, timeout=60, what="a part stored")
+        harness.wait_until(lambda: storage.counts.stored, timeout=60, what="a piece stored")
         # The link drops. Chromium keeps network conditions per DevTools session and the
         # throttling session's would outlive Playwright's across a reload: both say offline.
         cdp.send("Network.emulateNetworkConditions", {**SLOW_LINK, "offline": True})
@@ -172,7 +161,7 @@ def test_a_member_uploads_40_mb_through_a_dropped_link_and_a_reload(
         expect(row.locator(".file-state")).to_contain_text("Paused, ")
         expect(page.locator("#offline-note")).to_be_visible()
         _axe_at_both_sizes(member, "offline")
-        before = sorted(p for _, p in storage.counts.stored)
+        before = set(storage.counts.stored)
 
         # Reloaded while still offline, the page cannot even be fetched: the tab is as good
         # as closed. Once the link is back the member opens the page again: the file comes
@@ -200,18 +189,18 @@ def test_a_member_uploads_40_mb_through_a_dropped_link_and_a_reload(
     finally:
         member.context.close()
 
-    stored = storage.counts.stored
-    after = sorted(p for _, p in stored if p not in before)
-    parts = -(-big_clip.stat().st_size // PART)
+    after = set(storage.counts.stored) - before
     print(
         f"\n40 MB upload: {took:.1f} s from Send to done (2 MB/s link, the cut and the reload "
-        f"included); parts stored before the cut {before}, after the reload {after}; "
-        f"PUTs sent before {tries['before']}, after {tries['after']}"
+        f"included); pieces stored before the cut {len(before)}, after the reload {len(after)} "
+        f"({dict(upload_page.pieces(storage))}); PUTs sent before {tries['before']}, after "
+        f"{tries['after']}"
     )
-    assert before, "no part was stored before the link was cut"
+    assert before, "nothing was stored before the link was cut"
     assert after, "nothing was left to send after the reload: the cut came too late"
-    assert max(stored.values()) == 1, f"a part was stored twice: {stored}"
-    assert {p for _, p in stored} == set(range(1, parts + 1))
+    assert upload_page.stored_twice(storage) == {}, "a piece was stored twice"
+    # Whole parts and staged chunks (the link unmeasured at first) add up to the file.
+    assert upload_page.stored_bytes(storage) == big_clip.stat().st_size
 
     with session_factory()() as session:
         claims = session.scalars(select(Submission).where(Submission.unit_id == unit_id)).all()

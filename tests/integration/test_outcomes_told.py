@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from edge import i18n
+from edge import i18n, outcome_words
 from mvq.auth import policy
-from mvq.auth.models import Role
+from mvq.auth.models import Role, StaffUser
 from mvq.auth.principal import Principal
 from mvq.db import session_factory
 from mvq.flows import appeals as appeal_flows
@@ -67,7 +67,8 @@ def listen(unit: Unit) -> None:
 def heard(unit: Unit, type_: str) -> list[dict[str, Any]]:
     """What the unit's endpoints were sent of one type, oldest first (dispatched now)."""
     with session_factory()() as session:
-        while dispatch.dispatch_batch(session, now=datetime.now(UTC)) == dispatch.BATCH:
+        now, tell = datetime.now(UTC), outcome_words.told_to_unit
+        while dispatch.dispatch_batch(session, now=now, tell=tell) == dispatch.BATCH:
             pass
         rows = session.scalars(
             select(WebhookEvent)
@@ -100,8 +101,10 @@ def test_a_unit_that_loses_a_dispute_is_told_its_share_the_total_and_the_note(
     assert held["kind"] == "held_in_dispute" and held["dispute"]["status"] == "open"
     assert "wait until a senior reviewer shares the credit" in held["message"]
     (opened,) = heard(losing, "dispute.opened")
+    told_then = opened.pop("result")
     assert opened == {"dispute_id": contest.dispute.id, "submission_id": copy.id,
                       "unit_id": losing.id, "status": "open"}  # fmt: skip
+    assert told_then["kind"] == "held_in_dispute" and told_then["message"]
 
     with session_factory()() as session:
         settlement.settle(session, senior=crew["senior"], dispute_id=contest.dispute.id,
@@ -244,3 +247,54 @@ def test_inside_a_dispute_a_first_approval_and_an_upheld_appeal_say_what_they_ar
     assert (told["kind"], told["appeal"]) == ("held_in_dispute", "upheld"), told
     assert "Your appeal was upheld." in told["message"]
     assert "wait until a senior reviewer shares the credit" in told["message"]
+
+
+def test_each_outcome_webhook_tells_the_outcome_in_the_units_language(
+    stack: harness.Stack, crew: dict[str, Principal], empty_queue: None
+) -> None:
+    """`result.message` in every claim-outcome webhook: the same sentences as the claim's JSON,
+    from the gettext catalogues, in the language the unit's members chose (uk or en), the
+    configured default for a unit whose members chose none."""
+    speakers = {"uk": Unit(), "en": Unit(), None: Unit()}
+    emails = {language: make_login(Role.unit, unit_id=unit.id)[0]
+              for language, unit in speakers.items()}  # fmt: skip
+    with session_factory()() as session:
+        for language, email in emails.items():
+            person = session.scalars(select(StaffUser).where(StaffUser.email == email)).one()
+            person.language = language
+        session.commit()
+    rejected: dict[str | None, str] = {}
+    for language, unit in speakers.items():
+        listen(unit)
+        with session_factory()() as session:
+            rejected[language] = claim(session, unit.id).id
+            decide(session, crew["reviewer"], rejected[language], "reject")  # not_visible
+
+    def expected(language: str) -> str:
+        with i18n.using(language):
+            return i18n.gettext("Rejected: %(reason)s.", reason=i18n.gettext("Target not visible"))
+
+    assert expected("uk") != expected("en") == "Rejected: Target not visible."
+    for language, unit in speakers.items():
+        (made,) = heard(unit, "decision.made")
+        told = made["result"]
+        assert (told["kind"], told["reason_code"]) == ("rejected", "not_visible")
+        words = language or i18n.default_language()
+        assert told["message"] == expected(words), (language, told["message"])
+        # The same words as the claim's JSON read in that language.
+        assert told["message"] == result(stack, unit, rejected[language], words)["message"]
+
+    # Every outcome event carries it: an appeal decided, in Ukrainian here.
+    unit = speakers["uk"]
+    with session_factory()() as session:
+        as_unit = Principal(kind="unit", id=unit.id, unit_id=unit.id)
+        appeal = appeals.file(session, unit=as_unit, submission_id=rejected["uk"],
+                              reason="The hull burns at 0:12.", now=datetime.now(UTC))  # fmt: skip
+        session.commit()
+        appeal_flows.deny(session, senior=crew["senior"], appeal_id=appeal.id,
+                          reason="Smoke only.", now=datetime.now(UTC))  # fmt: skip
+        session.commit()
+    (decided,) = heard(unit, "appeal.decided")
+    with i18n.using("uk"):
+        denied = i18n.gettext("Your appeal was denied.")
+    assert denied != "Your appeal was denied." and denied in decided["result"]["message"]

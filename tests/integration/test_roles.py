@@ -85,6 +85,7 @@ API: dict[tuple[str, str], Access | Open] = {
     ("POST", "/api/v1/submissions/{submission_id}/media"): Access(UNIT, body={
         "filename": "c.mp4", "size": 1, "sha256": "0" * 64, "content_type": "video/mp4"}),
     ("POST", "/api/v1/media/{media_id}/complete"): Access(UNIT, body={}),
+    ("POST", "/api/v1/media/{media_id}/chunks"): Access(UNIT, body={"chunks": []}),
     ("GET", "/api/v1/leaderboard"): Access(STAFF),
     ("GET", "/api/v1/scoring/rules"): Access(PEOPLE),  # what a claim is worth: anyone signed in
     ("POST", "/api/v1/scoring/rules"): Access(ADMINS, body=RULES),

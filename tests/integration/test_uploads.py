@@ -1,6 +1,7 @@
 """Uploads over real SeaweedFS and Redis: single and multipart, resume, tampering, expiry,
 idempotent creates under concurrency, token rotation and the limits."""
 
+import hashlib
 import math
 import signal
 import subprocess
@@ -333,3 +334,140 @@ def test_a_client_on_a_slow_link_asks_for_the_smallest_parts(
         assert len(upload["urls"]) == math.ceil(size / smallest) == 5
         again = api.post(path, json=body | {"part_size": 64 * 1024**2}).json()["upload"]
         assert again["part_size"] == smallest and again["uploaded_parts"] == []
+
+
+CHUNK = 1024**2  # a slow link's chunk: 4 s at 250 KB/s, where a 5 MiB part takes 21 s
+SMALLEST = 5 * 1024**2
+
+
+def chunk_spec(data: bytes, offset: int, size: int = CHUNK) -> dict[str, object]:
+    piece = data[offset : offset + size]
+    return {"offset": offset, "size": len(piece), "sha256": hashlib.sha256(piece).hexdigest()}
+
+
+def test_a_slow_link_stages_small_chunks_that_the_server_stitches_into_parts(
+    stack: harness.Stack, accounts: Accounts, big_clip: Path
+) -> None:
+    """Chunks of 1 MiB go to storage as staging objects through short-lived URLs that take only
+    the declared bytes; a chunk storage holds is listed on resume and never handed a URL again;
+    a whole part sent directly mixes with them; at complete the server stitches the chunks into
+    5 MiB parts, completes, and deletes the chunks; the file is processed as sent."""
+    data = big_clip.read_bytes()
+    size = len(data)
+    with stack.client(accounts.unit_token) as api:
+        submission_id = new_submission(api)
+        body = {"filename": big_clip.name, "size": size, "sha256": sha256_of(big_clip),
+                "content_type": "video/mp4", "part_size": SMALLEST}  # fmt: skip
+        plan = api.post(f"/api/v1/submissions/{submission_id}/media", json=body).json()
+        media_id = plan["media_id"]
+        path = f"/api/v1/media/{media_id}/chunks"
+        first = [chunk_spec(data, n * CHUNK) for n in range(3)]
+        answer = api.post(path, json={"chunks": first})
+        assert answer.status_code == 200, answer.text
+        got = answer.json()
+        assert got["part_size"] == SMALLEST and got["expires_in"] <= 3  # the stack's short TTL
+        assert [u["offset"] for u in got["urls"]] == [0, CHUNK, 2 * CHUNK]
+        # Storage takes only the declared bytes.
+        wrong = httpx.put(got["urls"][0]["url"], content=data[1 : CHUNK + 1],
+                          headers=got["urls"][0]["headers"])  # fmt: skip
+        assert wrong.status_code == 400, wrong.text
+        for url in got["urls"][:2]:
+            put = httpx.put(url["url"], content=data[url["offset"] : url["offset"] + url["size"]],
+                            headers=url["headers"])  # fmt: skip
+            assert put.status_code == 200, put.text
+        # Part 2 straight, by its part URL, as a fast link would.
+        assert put_part(plan["upload"]["urls"][1], data[SMALLEST : 2 * SMALLEST]).status_code == 200
+
+        # The resume's question: what storage holds, chunks and parts.
+        held = api.post(path, json={}).json()
+        assert held["staged"] == [{"offset": 0, "size": CHUNK}, {"offset": CHUNK, "size": CHUNK}]
+        assert held["parts"] == [{"part_number": 2, "size": SMALLEST}]
+        # Asked again, a stored chunk (or one inside a stored part) gets no URL.
+        again = api.post(path, json={"chunks": [*first, chunk_spec(data, SMALLEST)]}).json()
+        assert [u["offset"] for u in again["urls"]] == [2 * CHUNK]
+
+        early = api.post(f"/api/v1/media/{media_id}/complete", json={})
+        assert early.status_code == 409 and early.json()["error"]["code"] == "parts_missing"
+
+        # Everything else, in chunks: a chunk never crosses a part, so the last of each part
+        # (and of the file) may be shorter.
+        rest = []
+        for start in range(0, size, SMALLEST):
+            if start == SMALLEST:
+                continue
+            end = min(start + SMALLEST, size)
+            rest += [chunk_spec(data, at, min(CHUNK, end - at)) for at in range(start, end, CHUNK)]
+        for batch in range(0, len(rest), 32):
+            for url in api.post(path, json={"chunks": rest[batch : batch + 32]}).json()["urls"]:
+                piece = data[url["offset"] : url["offset"] + url["size"]]
+                put = httpx.put(url["url"], content=piece, headers=url["headers"])
+                assert put.status_code == 200, put.text
+        assert storage.keys(storage.staging_prefix(media_id))
+        done = api.post(f"/api/v1/media/{media_id}/complete", json={})
+        assert done.status_code == 202, done.text
+    assert storage.keys(storage.staging_prefix(media_id)) == []
+    claimed = wait_for_status(stack, accounts.unit_token, submission_id, "in_queue", "failed")
+    assert claimed["status"] == "in_queue", claimed
+    assert claimed["media"][0]["sha256"] == sha256_of(big_clip)
+
+
+def test_chunks_are_refused_outside_the_members_own_upload_and_in_bad_shapes(
+    stack: harness.Stack, accounts: Accounts, big_clip: Path, tank_clip: Path
+) -> None:
+    data = big_clip.read_bytes()
+    with stack.client(accounts.unit_token) as api:
+        submission_id = new_submission(api)
+        body = {"filename": big_clip.name, "size": len(data), "sha256": sha256_of(big_clip),
+                "content_type": "video/mp4", "part_size": SMALLEST}  # fmt: skip
+        media_id = api.post(f"/api/v1/submissions/{submission_id}/media", json=body).json()[
+            "media_id"
+        ]
+        path = f"/api/v1/media/{media_id}/chunks"
+
+        def refused(chunk: dict[str, object], status: int, code: str) -> None:
+            answer = api.post(path, json={"chunks": [chunk]})
+            assert answer.status_code == status, answer.text
+            assert answer.json()["error"]["code"] == code, answer.text
+
+        refused(chunk_spec(data, SMALLEST - CHUNK // 2), 422, "chunk_crosses_part")
+        refused(chunk_spec(data, 0, 1000), 422, "chunk_too_small")
+        refused({"offset": len(data) - 10, "size": 100, "sha256": "ab" * 32}, 422, "bad_chunk")
+        refused({"offset": 0, "size": CHUNK, "sha256": "not hex"}, 422, "validation_error")
+        refused({"offset": -1, "size": CHUNK, "sha256": "ab" * 32}, 422, "validation_error")
+        too_many = api.post(path, json={"chunks": [chunk_spec(data, 0)] * 33})
+        assert too_many.status_code == 422 and "error" in too_many.json()
+        # A file sent in one PUT has no parts to stitch.
+        single = register(api, submission_id, tank_clip)
+        answer = api.post(f"/api/v1/media/{single['media_id']}/chunks", json={})
+        assert answer.status_code == 409 and answer.json()["error"]["code"] == "bad_state"
+    # Another unit's member cannot stage chunks for this file, nor learn it exists.
+    with session_factory()() as session:
+        other_token = make_unit(session)[1]
+    with stack.client(other_token) as other:
+        answer = other.post(path, json={"chunks": [chunk_spec(data, 0)]})
+        assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
+
+
+def test_the_sweep_removes_abandoned_staged_chunks(
+    stack: harness.Stack, accounts: Accounts, big_clip: Path
+) -> None:
+    data = big_clip.read_bytes()
+    with stack.client(accounts.unit_token) as api:
+        submission_id = new_submission(api)
+        body = {"filename": big_clip.name, "size": len(data), "sha256": sha256_of(big_clip),
+                "content_type": "video/mp4", "part_size": SMALLEST}  # fmt: skip
+        media_id = api.post(f"/api/v1/submissions/{submission_id}/media", json=body).json()[
+            "media_id"
+        ]
+        url = api.post(f"/api/v1/media/{media_id}/chunks",
+                       json={"chunks": [chunk_spec(data, 0)]}).json()["urls"][0]  # fmt: skip
+        put = httpx.put(url["url"], content=data[:CHUNK], headers=url["headers"])
+        assert put.status_code == 200
+    # An orphan too: chunks whose media is gone (a crash between complete and the delete).
+    storage.put_bytes(f"{storage.staging_prefix('gone')}000000000000-1-{'0' * 64}", b"x",
+                      content_type="application/octet-stream")  # fmt: skip
+    assert storage.keys(storage.staging_prefix(media_id))
+    swept = harness.run_cli(["sweep"], {**stack.env, "MVQ_ABANDONED_UPLOAD_HOURS": "0"})
+    assert swept.returncode == 0, swept.stderr
+    assert storage.keys(storage.staging_prefix(media_id)) == []
+    assert storage.keys(storage.staging_prefix("gone")) == []

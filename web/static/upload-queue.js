@@ -17,6 +17,11 @@
   const SMALLEST_PART = 5 * MiB; // S3's floor for every part but the last
   const LARGEST_PART = 64 * MiB;
   const PART_SECONDS = 20; // a part should take about this long on the measured link
+  const KiB = 1024;
+  const SMALLEST_CHUNK = 256 * KiB; // a slow link's staged chunks (the API's mvq.media.chunks)
+  const LARGEST_CHUNK = 1 * MiB;
+  const CHUNK_SECONDS = 4;
+  const AHEAD = 8; // chunk URLs asked for at once
   const CLAIMS = "claims";
   const BLOBS = "blobs";
   const META = "meta";
@@ -67,6 +72,15 @@
     if (!rate) return SMALLEST_PART;
     const fits = Math.floor((rate * PART_SECONDS) / MiB) * MiB;
     return Math.min(LARGEST_PART, Math.max(SMALLEST_PART, fits));
+  }
+  // A part goes whole when the link sends it in PART_SECONDS; on a slower (or unmeasured)
+  // link it goes in chunks of about CHUNK_SECONDS, a power of two that a drop costs little of.
+  function pieceSize(rate, partBytes) {
+    if (rate && rate * PART_SECONDS >= partBytes) return partBytes;
+    if (!rate) return 512 * KiB;
+    let chunk = SMALLEST_CHUNK;
+    while (chunk * 2 <= Math.min(LARGEST_CHUNK, rate * CHUNK_SECONDS)) chunk *= 2;
+    return chunk;
   }
   // Parts at once: one on a slow link, so each finishes (and counts) as soon as it can.
   function parallel(rate) {
@@ -222,11 +236,22 @@
     file.headers = up.headers || {};
     file.urls_at = Date.now();
     file.ttl = up.expires_in || 300;
-    if (up.mode === "multipart") {
-      file.confirmed = Object.fromEntries(up.uploaded_parts.map((p) => [p.part_number, p.size]));
+    if (up.mode === "multipart" && answer.status === "awaiting_upload") {
+      // Whole parts, and the chunks a slow link staged (listed by the API from storage).
+      file.confirmed = {};
+      held(file, await call(item, `/api/v1/media/${file.media_id}/chunks`, { method: "POST", body: {} }));
     }
     file.listed = (file.listed || 0) + 1; // how many times storage was asked (tests read it)
   }
+
+  // What storage holds of a file sent in parts: whole parts and staged chunks, by offset.
+  function held(file, answer) {
+    const confirmed = {};
+    for (const p of answer.parts) confirmed[(p.part_number - 1) * answer.part_size] = p.size;
+    for (const c of answer.staged) confirmed[c.offset] = c.size;
+    file.confirmed = confirmed;
+  }
+  const hex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
 
   async function fresh(db, item, file) {
     if (file.urls && Date.now() - file.urls_at < file.ttl * 500) return;
@@ -264,7 +289,7 @@
         const got = await put(file.urls[0], data, file.headers, hooks.signal);
         if (got !== "expired") {
           await measured(db, file.size, (performance.now() - started) / 1000);
-          file.confirmed = { 1: file.size };
+          file.confirmed = { 0: file.size };
           await changed();
           return;
         }
@@ -272,21 +297,48 @@
         file.urls = null;
       }
     }
+    // Pieces: a whole part by its part URL, or the part cut into chunks by the link (one path;
+    // only the size differs). A part begun in chunks is finished in chunks of the same size.
     const count = Math.ceil(file.size / file.part_size);
     file.confirmed ||= {};
-    const queue = [];
-    for (let n = 1; n <= count; n++) if (!file.confirmed[n]) queue.push(n);
+    const parts = [];
+    for (let n = 1; n <= count; n++) parts.push(n);
+    let pending = []; // the chunks of the part being sent, in order
+    let asking = null; // the one call for chunk URLs under way
+    async function nextPiece() {
+      if (pending.length) return pending.shift();
+      while (parts.length) {
+        const n = parts.shift();
+        const start = (n - 1) * file.part_size;
+        const end = Math.min(file.size, start + file.part_size);
+        if (file.confirmed[start] === end - start) continue; // the whole part is stored
+        const begun = Object.keys(file.confirmed).some((at) => at > start && at < end) || file.confirmed[start];
+        const piece = begun ? (file.chunk ||= 512 * KiB) : pieceSize(await linkRate(db), end - start);
+        if (piece >= end - start) return { n, offset: start, size: end - start };
+        file.chunk ||= piece;
+        for (let at = start; at < end; at += file.chunk) {
+          if (!file.confirmed[at]) pending.push({ n, offset: at, size: Math.min(file.chunk, end - at), chunk: true });
+        }
+        if (pending.length) return pending.shift();
+      }
+      return null;
+    }
     let failure = null;
     let running = 0;
+    let exhausted = false;
     await new Promise((resolve) => {
       const next = async () => {
-        // The number at once follows the link, measured after every part.
-        while (!failure && queue.length && running < parallel(await linkRate(db))) {
-          const n = queue.shift();
+        // The number at once follows the link, measured after every piece; chunks go two at a
+        // time, so one's round trip hides behind the other's bytes.
+        while (!failure && !exhausted) {
+          const rate = await linkRate(db);
+          if (running >= (file.chunk ? Math.max(2, parallel(rate)) : parallel(rate))) break;
+          const piece = await nextPiece();
+          if (!piece) { exhausted = true; break; }
           running += 1;
-          sendPart(n).then(() => {}, (err) => { failure ||= err; }).finally(() => {
+          (piece.chunk ? sendChunk(piece) : sendPart(piece)).then(() => {}, (err) => { failure ||= err; }).finally(() => {
             running -= 1;
-            if ((failure || !queue.length) && !running) resolve();
+            if ((failure || exhausted) && !running) resolve();
             else next();
           });
         }
@@ -296,23 +348,67 @@
     });
     if (failure) throw failure;
 
-    async function sendPart(n) {
-      const from = (n - 1) * file.part_size;
-      const bytes = data.slice(from, Math.min(file.size, from + file.part_size));
+    async function sendPart({ n, offset, size }) {
+      const bytes = data.slice(offset, offset + size);
       for (let attempt = 0; ; attempt++) {
         await fresh(db, item, file);
-        if (file.confirmed[n]) return; // listed by storage on the refresh
+        if (file.confirmed[offset] === size) return; // listed by storage on the refresh
         const started = performance.now();
         const got = await put(file.urls[n - 1], bytes, {}, hooks.signal);
         if (got !== "expired") {
           await measured(db, bytes.size, (performance.now() - started) / 1000);
-          file.confirmed[n] = bytes.size;
+          file.confirmed[offset] = bytes.size;
           await changed();
           return;
         }
         if (attempt) throw new Refused("storage: 403", "storage");
         file.urls = null;
       }
+    }
+
+    async function sendChunk(piece) {
+      const bytes = data.slice(piece.offset, piece.offset + piece.size);
+      for (let attempt = 0; ; attempt++) {
+        const url = await chunkUrl(piece);
+        if (!url) return; // storage holds it already
+        const started = performance.now();
+        const got = await put(url.url, bytes, url.headers, hooks.signal);
+        if (got !== "expired") {
+          await measured(db, bytes.size, (performance.now() - started) / 1000);
+          file.confirmed[piece.offset] = bytes.size;
+          await changed();
+          return;
+        }
+        if (attempt) throw new Refused("storage: 403", "storage");
+        delete file.chunk_urls[piece.offset];
+      }
+    }
+
+    // A chunk's URL names its SHA-256, so storage takes only its bytes. URLs are asked for a
+    // few chunks ahead at once, hashed here first; they live a couple of minutes.
+    async function chunkUrl(piece) {
+      for (;;) {
+        if (file.confirmed[piece.offset] === piece.size) return null;
+        const known = file.chunk_urls?.[piece.offset];
+        if (known && Date.now() - known.at < known.ttl * 500) return known;
+        if (asking) { await asking; continue; }
+        asking = askChunks([piece, ...pending.slice(0, AHEAD - 1)]).finally(() => { asking = null; });
+        await asking;
+        if (!file.chunk_urls?.[piece.offset] && file.confirmed[piece.offset] !== piece.size) {
+          throw new Refused("storage: no URL", "storage");
+        }
+      }
+    }
+    async function askChunks(pieces) {
+      const chunks = [];
+      for (const p of pieces) {
+        const digest = await crypto.subtle.digest("SHA-256", await data.slice(p.offset, p.offset + p.size).arrayBuffer());
+        chunks.push({ offset: p.offset, size: p.size, sha256: hex(digest) });
+      }
+      const answer = await call(item, `/api/v1/media/${file.media_id}/chunks`, { method: "POST", body: { chunks } });
+      held(file, answer);
+      file.chunk_urls = {};
+      for (const u of answer.urls) file.chunk_urls[u.offset] = { url: u.url, headers: u.headers, at: Date.now(), ttl: answer.expires_in };
     }
   }
 
@@ -343,6 +439,6 @@
 
   scope.mvqQueue = {
     open, claims, claim, putClaim, dropClaim, blob, putBlob, dropBlob, send, sendAll,
-    confirmedBytes, partSize, parallel, linkRate, Dropped, Refused,
+    confirmedBytes, partSize, pieceSize, parallel, linkRate, Dropped, Refused,
   };
 })(self);
