@@ -619,6 +619,7 @@ def match(
     from sqlalchemy import select
 
     from mvq.db import session_factory
+    from mvq.matching import features
     from mvq.matching import service as matching
     from mvq.media.ingest import pipeline
     from mvq.media.models import Media
@@ -630,16 +631,19 @@ def match(
         _fail(f"{exc.reason}: {exc.detail}")
     settings = get_settings()
     with session_factory()() as session:
-        cat = matching.catalogue(session)
+        cat, shapes = matching.catalogue(session), features.feature_index(session)
         found = [matching.describe(session, media_id=m.media_id)
                  | {"kind": "near_duplicate", "share_this": m.share_this,
                     "share_other": m.share_other, "min_distance": m.min_distance,
-                    "signals": m.signals, "frame_pairs": m.pairs[:10]}
+                    "signals": m.signals, "frame_pairs": m.pairs[:10],
+                    "geometry": m.geometry[:3]}
                  for m in matching.near_matches(cat, result.probes, exclude_media=None,
                                                 threshold=settings.match_threshold,
                                                 rule=matching.ClipRule(
                                                     settings.match_min_share,
-                                                    settings.match_min_frames))]  # fmt: skip
+                                                    settings.match_min_frames),
+                                                keyframes=result.keyframes,
+                                                feature_index=shapes)]  # fmt: skip
         exact = session.scalars(select(Media.id).where(
             Media.sha256 == result.sha256, Media.status == "processed")).all()  # fmt: skip
         found = [matching.describe(session, media_id=m) | {"kind": "exact_duplicate"}

@@ -238,6 +238,12 @@ class MatchOut(BaseModel):
     min_distance: int | None = None
     signals: list[str] = Field(default_factory=list)
     frame_pairs: list[dict[str, Any]] = Field(default_factory=list)
+    geometry: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="keyframe pairs whose keypoints agree on one homography: the region each "
+        "frame shows of the other (corners, 0..1 of its size) and the share of keypoints that "
+        "agree",
+    )
 
 
 class MatchesOut(BaseModel):
