@@ -22,7 +22,6 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -90,8 +89,6 @@ def catalogue(session: Session) -> Catalogue:
 def refresh(session: Session, cat: Catalogue | None) -> Catalogue:
     """The segments in force, mapped (fetched to this host first if they are not here), and
     a tail of the rows after them. S3 out of reach: what this process had, or the database."""
-    settings = get_settings()
-    assert settings.index_dir is not None
     try:
         listing = segments.current()
     except (BotoCoreError, ClientError) as exc:
@@ -102,33 +99,21 @@ def refresh(session: Session, cat: Catalogue | None) -> Catalogue:
         cat = cat or Catalogue()
         cat.checked_at = time.monotonic()
         return cat
+
+    def from_database(manifest: dict[str, Any]) -> Part:
+        part = empty_part(manifest["lo"])
+        read_rows(session, part, up_to=manifest["hi"])
+        return part
+
     # Parts mapped from the same build are kept; one read from the database is tried again.
     had = {p.segment: p for p in (cat.segments if cat else []) if p.segment}
-    parts = []
-    for manifest in listing["segments"]:
-        part = had.get(segments.fingerprint(manifest))
-        if part is None:
-            part = _open(session, manifest, settings.index_dir)
-        parts.append(part)
-    segments.forget_unlisted(settings.index_dir, {m["id"] for m in listing["segments"]})
+    parts = segments.parts_in_force(listing, had, family=segments.FRAMES,
+                                    open_part=segments.open_segment,
+                                    from_database=from_database)  # fmt: skip
     top = parts[-1].hi if parts else 0
     tail = cat.tail if cat is not None and cat.tail.lo == top else empty_part(top)
     return Catalogue(segments=parts, tail=tail, generation=listing["generation"],
                      checked_at=time.monotonic())  # fmt: skip
-
-
-def _open(session: Session, manifest: dict[str, Any], index_dir: Path) -> Part:
-    try:
-        return segments.open_segment(segments.local(index_dir, manifest), manifest)
-    except (segments.Corrupt, BotoCoreError, ClientError) as exc:
-        # Matching goes on from the database's rows; the compaction job rebuilds the segment.
-        log.error("segment unusable, read from the database",
-                  extra={"segment": manifest["id"], "error": str(exc)})  # fmt: skip
-        if isinstance(exc, segments.Corrupt):
-            segments.report_corrupt(manifest["id"])
-        part = empty_part(manifest["lo"])
-        read_rows(session, part, up_to=manifest["hi"])
-        return part
 
 
 def lock_matching(session: Session) -> None:
@@ -254,7 +239,7 @@ def locked_matches(
     seen = len(cat.tail)
     shapes = features.feature_index(session)
     shared = shapes.hits(keyframes)
-    shapes_seen = len(shapes)
+    shapes_seen = len(shapes.tail.index)
     lock_matching(session)
     cat.catch_up(session)
     hits = find(cat, probes, threshold=threshold, parts=[len(cat.segments)], hits=hits,
