@@ -47,7 +47,8 @@ def indexed_by_the_product(unit_id: str) -> Callable[[Analysed], list[IndexRow]]
             session.add(media)
             session.flush()
             analysis = Analysis(sha256="0" * 64, size=1, facts={}, stills=analysed.frames,
-                                probes=[], contact_sheet=None)  # fmt: skip
+                                probes=[], keyframes=analysed.keyframes,
+                                contact_sheet=None)  # fmt: skip
             derived = media_service.Derived(analysis, thumbnail_key=None, contact_sheet_key=None)
             assert media_service.mark_processed(session, media=media, derived=derived,
                                                 now=utcnow())  # fmt: skip

@@ -121,7 +121,7 @@ def test_compaction_keeps_one_small_segment_and_merges_tiers(
     monkeypatch.setattr(compaction, "_from_database", lambda _family, lo, hi: (lo, hi))
     monkeypatch.setattr(compaction, "_store", lambda _family, part, _dir: manifest(*part))
     monkeypatch.setattr(compaction, "_merge",
-                        lambda _family, run, _dir: manifest(run[0]["lo"], run[-1]["hi"]))  # fmt: skip
+                        lambda _fam, run, _dir: manifest(run[0]["lo"], run[-1]["hi"]))  # fmt: skip
     monkeypatch.setattr(compaction, "session_scope", lambda: _rows_waiting(top, 16_384))
     monkeypatch.setattr(compaction, "get_settings", lambda: SimpleNamespace(
         index_dir=tmp_path, index_segment_rows=16_384, index_small_rows=1_048_576,
