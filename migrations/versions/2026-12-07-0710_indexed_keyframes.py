@@ -4,7 +4,7 @@ ORB keypoints of each clip's keyframes, for matching crops, insets and screen re
 
 Revision ID: 0022
 Revises: 0021
-Create Date: 2026-12-07 07:00:00
+Create Date: 2026-12-07 07:10:00
 """
 
 from collections.abc import Sequence
