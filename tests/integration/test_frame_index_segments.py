@@ -322,8 +322,8 @@ def test_keyframes_are_written_to_segments_mapped_and_caught_up(
     for name in ("chelsea", "camera"):
         index_photo(name)
     second = compaction.compact()  # a small segment beside the first, the two merged
-    assert keyframe_ids(second.merged) == ["keyframes/000000000000-000000000004",
-                                           "keyframes/000000000004-000000000008"], second  # fmt: skip
+    merged = ["keyframes/000000000000-000000000004", "keyframes/000000000004-000000000008"]
+    assert keyframe_ids(second.merged) == merged, second
     assert [m["rows"] for m in segments.current(family=segments.KEYFRAMES)["segments"]] == [8]
     index_photo("rocket")  # after the newest segment: the tail
 
