@@ -208,8 +208,9 @@ def write(part: KeyframePart, directory: Path) -> dict[str, Any]:
 def open_segment(directory: Path, manifest: dict[str, Any]) -> KeyframePart:
     a = segments.map_files(directory, manifest)
     index = FrameIndex(a["codes"], Tables(a["order"], a["starts"]), scan_max=SCAN_MAX)
-    return KeyframePart(index, *(a[name] for name in ARRAYS), lo=manifest["lo"],
-                        hi=manifest["hi"], segment=segments.fingerprint(manifest))  # fmt: skip
+    arrays = {name: a[name] for name in ARRAYS}
+    return KeyframePart(index, **arrays, lo=manifest["lo"], hi=manifest["hi"],
+                        segment=segments.fingerprint(manifest))  # fmt: skip
 
 
 @dataclass

@@ -314,6 +314,7 @@ def test_keyframes_are_written_to_segments_mapped_and_caught_up(
 
     for name in ("astronaut", "coffee"):
         index_photo(name)
+
     def keyframe_ids(ids: list[str]) -> list[str]:  # this module's frames are compacted too
         return [i for i in ids if i.startswith("keyframes/")]
 
