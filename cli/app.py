@@ -6,7 +6,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -218,22 +218,27 @@ def deactivate_unit(unit: Annotated[str, typer.Argument(help="unit id or name")]
 
 @index_app.command("status")
 def index_status() -> None:
-    """The segments in force (rows, seq range) and the rows waiting after them, as JSON."""
+    """The segments in force (rows, seq range) and the rows waiting after them, as JSON; the
+    keyframes' segments (their rows are keyframes) under "keyframes"."""
     from sqlalchemy import func, select
 
     from mvq.db import session_factory
     from mvq.matching import segments
-    from mvq.matching.models import IndexedFrame
+    from mvq.matching.models import IndexedFrame, IndexedKeyframe
 
-    listing = segments.current()
-    shown = [{k: m[k] for k in ("id", "lo", "hi", "rows")} for m in listing["segments"]]
-    top = shown[-1]["hi"] if shown else 0
-    with session_factory()() as session:
-        waiting = session.scalar(select(func.count()).where(IndexedFrame.seq > top))
-    typer.echo(json.dumps({"generation": listing["generation"], "segments": shown,
-                           "rows_after_segments": waiting,
-                           "reported_corrupt": sorted(segments.reported_corrupt())},
-                          indent=2))  # fmt: skip
+    def status(family: str, seq: Any) -> dict[str, Any]:
+        listing = segments.current(family=family)
+        shown = [{k: m[k] for k in ("id", "lo", "hi", "rows")} for m in listing["segments"]]
+        top = shown[-1]["hi"] if shown else 0
+        with session_factory()() as session:
+            waiting = session.scalar(select(func.count()).where(seq > top))
+        return {"generation": listing["generation"], "segments": shown,
+                "rows_after_segments": waiting,
+                "reported_corrupt": sorted(segments.reported_corrupt(family=family))}  # fmt: skip
+
+    shown = status(segments.FRAMES, IndexedFrame.seq)
+    shown["keyframes"] = status(segments.KEYFRAMES, IndexedKeyframe.seq)
+    typer.echo(json.dumps(shown, indent=2))
 
 
 @index_app.command("compact")

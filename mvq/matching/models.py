@@ -30,10 +30,10 @@ class IndexedFrame(Base):
 class IndexedKeyframe(Base):
     """A keyframe's ORB keypoints, for matching past crops, insets and screens (features.py).
 
-    Stored, not recomputed from the stills: the candidate pass searches every indexed
-    keyframe's descriptors, so each worker holds them all in memory, and fetching and decoding
-    every still from S3 on each start would cost more than the 9 KB a keyframe takes here.
-    `seq` grows as `IndexedFrame.seq` does, so workers catch up the same way."""
+    Stored, not recomputed from the stills: the compaction job builds the keyframe segments
+    (segments.py) from these rows, and fetching and decoding every still from S3 for that would
+    cost more than the 14 KB a keyframe takes here. `seq` grows as `IndexedFrame.seq` does, so
+    workers catch up the same way."""
 
     __tablename__ = "indexed_keyframes"
 

@@ -287,6 +287,7 @@ def test_the_index_commands_show_and_compact(index_env: Path, session: Session) 
     status = mvq("status")
     assert [(s["id"], s["rows"]) for s in status["segments"]] == [(written, before + 3 * FRAMES)]
     assert status["rows_after_segments"] == 0
+    assert status["keyframes"]["segments"] == []  # this module's keyframes are below a segment
 
 
 def photo(pixels: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]

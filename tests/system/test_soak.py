@@ -54,11 +54,15 @@ def test_memory_stays_flat_under_a_steady_stream(stack: harness.Stack, tmp_path:
     warm = [upload(stack, accounts[n % 3][1], clips[n % 3]) for n in range(15)]
     harness.wait_until(lambda: all_queued(warm), timeout=300, interval=1, what="warm-up")
     before, private_before = memory(stack), memory(stack, "RssAnon")
-    ids, n = [], 0
-    deadline = time.monotonic() + SOAK_SECONDS
+    ids, n, samples = [], 0, []
+    start = time.monotonic()
+    deadline = start + SOAK_SECONDS
     while time.monotonic() < deadline:
         ids.append(upload(stack, accounts[n % 3][1], clips[n % 3]))
         n += 1
+        if n % 10 == 0:  # a step (something loaded once) tells itself from a slope here
+            samples.append({"seconds": round(time.monotonic() - start),
+                            "private_kib": memory(stack, "RssAnon")})  # fmt: skip
         time.sleep(1.0)
     harness.wait_until(lambda: all_queued(ids), timeout=600, interval=1, what="soak uploads")
     after, private_after = memory(stack), memory(stack, "RssAnon")
@@ -73,6 +77,7 @@ def test_memory_stays_flat_under_a_steady_stream(stack: harness.Stack, tmp_path:
                 "rss_kib_after": after,
                 "private_kib_before": private_before,
                 "private_kib_after": private_after,
+                "private_kib_samples": samples,
             },
             indent=2,
         )
