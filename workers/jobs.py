@@ -1,6 +1,7 @@
 """RQ entry points: load the row, run the pipeline, store the result. Safe to run twice."""
 
 import logging
+import multiprocessing
 import shutil
 import tempfile
 import time
@@ -19,6 +20,12 @@ from mvq.settings import get_settings
 
 log = logging.getLogger(__name__)
 SCRATCH_PREFIX = "mvq-media-"
+
+
+def _own_clients() -> None:
+    """A forked child makes its own S3 connections (the database engine and Redis pool are per
+    process already): a socket shared with the parent would carry both's requests."""
+    storage.client.cache_clear()
 
 
 def scratch_dir(media_id: str) -> Path:
@@ -112,5 +119,9 @@ def _store_derived(media_id: str, analysis: pipeline.Analysis) -> media_service.
 
 
 def compact_index() -> str:
-    report = compaction.compact()
+    """In a child forked for the run: a merge holds a whole segment and builds its tables (tens
+    of MB at the small tier's top), and the allocator would keep the worker's heap at that
+    high-water mark for good; the child's memory leaves with it."""
+    with multiprocessing.get_context("fork").Pool(1, initializer=_own_clients) as pool:
+        report = pool.apply(compaction.compact)
     return "busy" if report.busy else f"{len(report.written)} written, {len(report.merged)} merged"
