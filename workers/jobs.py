@@ -3,6 +3,7 @@
 import logging
 import multiprocessing
 import shutil
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -22,9 +23,12 @@ log = logging.getLogger(__name__)
 SCRATCH_PREFIX = "mvq-media-"
 
 
-def _own_clients() -> None:
-    """A forked child makes its own S3 connections (the database engine and Redis pool are per
-    process already): a socket shared with the parent would carry both's requests."""
+def _as_child() -> None:
+    """A forked child drops RQ's signal handlers (they would stop the parent's scheduler) and
+    makes its own S3 connections (the database engine and Redis pool are per process already):
+    a socket shared with the parent would carry both's requests."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     storage.client.cache_clear()
 
 
@@ -122,6 +126,10 @@ def compact_index() -> str:
     """In a child forked for the run: a merge holds a whole segment and builds its tables (tens
     of MB at the small tier's top), and the allocator would keep the worker's heap at that
     high-water mark for good; the child's memory leaves with it."""
-    with multiprocessing.get_context("fork").Pool(1, initializer=_own_clients) as pool:
+    pool = multiprocessing.get_context("fork").Pool(1, initializer=_as_child)
+    try:
         report = pool.apply(compaction.compact)
+    finally:
+        pool.close()  # not terminate(): the child ends by itself, no signal sent
+        pool.join()
     return "busy" if report.busy else f"{len(report.written)} written, {len(report.merged)} merged"
