@@ -343,3 +343,18 @@ def test_keyframes_are_written_to_segments_mapped_and_caught_up(
         agreed = shapes.verified(query, shapes.hits(query), exclude_media=None)
         assert set(agreed) == {media[name]}, name
         assert agreed == whole.verified(query, whole.hits(query), exclude_media=None)
+
+
+def test_the_compaction_job_writes_from_a_child_process(index_env: Path, session: Session) -> None:
+    """The worker's job forks for the run (a merge's peak must not stay in the worker's heap):
+    the child's segments are in S3, and this process can go on using its own connections."""
+    from workers import jobs
+
+    rng = np.random.default_rng(26)
+    unit_id, _ = make_unit(session)
+    for _ in range(3):
+        index_clip(session, unit_id, clip_hashes(rng))
+    assert jobs.compact_index().startswith("1 written")
+    [manifest] = segments.current()["segments"]
+    assert manifest["rows"] >= 3 * FRAMES
+    assert segments.reported_corrupt() == set()  # S3 still answers this process
