@@ -9,7 +9,6 @@ from rq import SimpleWorker
 from mvq import logs, queue
 from workers.jobs import clean_stale_scratch
 
-
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
 
 
