@@ -6,7 +6,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -218,22 +218,27 @@ def deactivate_unit(unit: Annotated[str, typer.Argument(help="unit id or name")]
 
 @index_app.command("status")
 def index_status() -> None:
-    """The segments in force (rows, seq range) and the rows waiting after them, as JSON."""
+    """The segments in force (rows, seq range) and the rows waiting after them, as JSON; the
+    keyframes' segments (their rows are keyframes) under "keyframes"."""
     from sqlalchemy import func, select
 
     from mvq.db import session_factory
     from mvq.matching import segments
-    from mvq.matching.models import IndexedFrame
+    from mvq.matching.models import IndexedFrame, IndexedKeyframe
 
-    listing = segments.current()
-    shown = [{k: m[k] for k in ("id", "lo", "hi", "rows")} for m in listing["segments"]]
-    top = shown[-1]["hi"] if shown else 0
-    with session_factory()() as session:
-        waiting = session.scalar(select(func.count()).where(IndexedFrame.seq > top))
-    typer.echo(json.dumps({"generation": listing["generation"], "segments": shown,
-                           "rows_after_segments": waiting,
-                           "reported_corrupt": sorted(segments.reported_corrupt())},
-                          indent=2))  # fmt: skip
+    def status(family: str, seq: Any) -> dict[str, Any]:
+        listing = segments.current(family=family)
+        shown = [{k: m[k] for k in ("id", "lo", "hi", "rows")} for m in listing["segments"]]
+        top = shown[-1]["hi"] if shown else 0
+        with session_factory()() as session:
+            waiting = session.scalar(select(func.count()).where(seq > top))
+        return {"generation": listing["generation"], "segments": shown,
+                "rows_after_segments": waiting,
+                "reported_corrupt": sorted(segments.reported_corrupt(family=family))}  # fmt: skip
+
+    shown = status(segments.FRAMES, IndexedFrame.seq)
+    shown["keyframes"] = status(segments.KEYFRAMES, IndexedKeyframe.seq)
+    typer.echo(json.dumps(shown, indent=2))
 
 
 @index_app.command("compact")
@@ -621,6 +626,7 @@ def match(
     from sqlalchemy import select
 
     from mvq.db import session_factory
+    from mvq.matching import features
     from mvq.matching import service as matching
     from mvq.media.ingest import pipeline
     from mvq.media.models import Media
@@ -632,16 +638,19 @@ def match(
         _fail(f"{exc.reason}: {exc.detail}")
     settings = get_settings()
     with session_factory()() as session:
-        cat = matching.catalogue(session)
+        cat, shapes = matching.catalogue(session), features.feature_index(session)
         found = [matching.describe(session, media_id=m.media_id)
                  | {"kind": "near_duplicate", "share_this": m.share_this,
                     "share_other": m.share_other, "min_distance": m.min_distance,
-                    "signals": m.signals, "frame_pairs": m.pairs[:10]}
+                    "signals": m.signals, "frame_pairs": m.pairs[:10],
+                    "geometry": m.geometry[:3]}
                  for m in matching.near_matches(cat, result.probes, exclude_media=None,
                                                 threshold=settings.match_threshold,
                                                 rule=matching.ClipRule(
                                                     settings.match_min_share,
-                                                    settings.match_min_frames))]  # fmt: skip
+                                                    settings.match_min_frames),
+                                                keyframes=result.keyframes,
+                                                feature_index=shapes)]  # fmt: skip
         exact = session.scalars(select(Media.id).where(
             Media.sha256 == result.sha256, Media.status == "processed")).all()  # fmt: skip
         found = [matching.describe(session, media_id=m) | {"kind": "exact_duplicate"}

@@ -3,7 +3,7 @@
 from mvq.audit.models import AuditEvent
 from mvq.auth.models import ApiToken, StaffUser
 from mvq.db import Base
-from mvq.matching.models import IndexedFrame
+from mvq.matching.models import IndexedFrame, IndexedKeyframe
 from mvq.media.models import Frame, Media
 from mvq.review.models import Appeal, Decision, ReviewItem
 from mvq.rules.models import Label, Rule, RuleVersion
@@ -27,6 +27,7 @@ __all__ = [
     "Flag",
     "Frame",
     "IndexedFrame",
+    "IndexedKeyframe",
     "Label",
     "LedgerEntry",
     "Media",

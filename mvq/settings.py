@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     index_segment_rows: int = Field(default=16_384, ge=1)
     index_small_rows: int = Field(default=1_048_576, ge=1)
     index_merge_fanin: int = Field(default=4, ge=2)
+    # The same for the keyframes' descriptors (matching/features.py), counted in keyframes: one
+    # holds about 400 descriptors, 80 bytes each with its tables, so a worker's tail stays under
+    # about 3 MB, and a small segment rewritten on each merge under about 35 MB.
+    keyframe_segment_rows: int = Field(default=64, ge=1)
+    keyframe_small_rows: int = Field(default=1_024, ge=1)
     # Retired segments stay in S3 this long, for workers still on the old list.
     index_retired_keep_seconds: float = 3600
     lease_seconds: int = 600

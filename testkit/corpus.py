@@ -71,8 +71,11 @@ PALETTES = {  # height stops -> colour, as (height, r, g, b); water below stop 1
 TRANSFORMS: tuple[str, ...] = (
     "cut", "speed", "rotate 90", "rotate 180", "rotate 270", "mirror", "crop 9:16", "crop 4:5",
     "crf 35, 360p", "text overlay", "5% crop", "20% padding", "screen", "picture-in-picture",
-    "split screen", "news layout", "screenshot still",
+    "split screen", "news layout", "screenshot still", "crop centre", "crop corner",
+    "crop off-centre", "crop + mirror", "crop + rotate", "crop + caption", "screen re-film",
 )  # fmt: skip
+CROPS = ("crop centre", "crop corner", "crop off-centre", "crop + mirror", "crop + rotate",
+         "crop + caption")  # fmt: skip
 TINTS = [[1.0, 0.8, 0.55], [0.8, 0.9, 1.1], [1.0, 1.0, 1.0]]  # sodium lamps, moonlight, neutral
 CAPTIONS = ["LIVE NOW", "Watch till the end", "This just happened", "Footage from today",
             "Unbelievable scenes tonight", "Share before it is deleted", "Drone view"]  # fmt: skip
@@ -306,6 +309,17 @@ def _make(spec: Spec, path: Path) -> None:
     part.rename(path)
 
 
+def original_names() -> list[str]:
+    """Every source `originals` makes, by name, without making any."""
+    return ([f"photo-{p}" for p in sorted(PHOTOS)] + [f"terrain-{i:02d}" for i in range(10)]
+            + [f"mandelbrot-{i:02d}" for i in range(8)])  # fmt: skip
+
+
+def lookalike_names() -> list[str]:
+    return [f"{kind}-{i:02d}" for kind in ("sky", "night", "thermal", "lookalike-terrain")
+            for i in range(6)]  # fmt: skip
+
+
 def originals(
     directory: Path, rng: random.Random, only: Collection[str] | None = None
 ) -> list[Clip]:
@@ -377,11 +391,99 @@ def filler_clip(directory: Path, rng: random.Random) -> Path:
     return _build(directory, [("filler", "rendered", spec)])[0].path
 
 
+def _crop(transform: str, rng: random.Random) -> tuple[str, Params]:
+    """10-25 % of the frame's width and height cut away (centred, from a corner, or anywhere),
+    scaled to a common size and re-encoded; then mirrored, turned or captioned."""
+    u = rng.uniform
+    keep = round(1 - u(0.10, 0.25), 3)
+    spare = 1 - keep
+    if transform == "crop centre":
+        fx = fy = spare / 2
+    elif transform == "crop corner":
+        fx, fy = rng.choice([0.0, spare]), rng.choice([0.0, spare])
+    else:
+        fx, fy = u(0, spare), u(0, spare)
+    size = rng.choice(["960:540", "640:360", "1280:720"])
+    p: Params = {"keep": keep, "x": round(fx, 3), "y": round(fy, 3), "size": size}
+    graph = (f"[0:v]crop=trunc(iw*{keep}/2)*2:trunc(ih*{keep}/2)*2:iw*{p['x']}:ih*{p['y']},"
+             f"scale={size},setsar=1")  # fmt: skip
+    if transform == "crop + mirror":
+        graph += ",hflip"
+    elif transform == "crop + rotate":
+        p["turn"] = rng.choice(["transpose=1", "transpose=2", "hflip,vflip"])
+        graph += f",{p['turn']}"
+    elif transform == "crop + caption":
+        p["caption"], p["fontsize"] = rng.choice(CAPTIONS), rng.randint(28, 56)
+        graph += (f",drawtext=fontfile={FONT}:text='{p['caption']}':fontsize={p['fontsize']}"
+                  ":fontcolor=white:box=1:boxcolor=black@0.55:boxborderw=12:x=(w-text_w)/2"
+                  ":y=h-text_h-h*0.08")  # fmt: skip
+    return graph + "[v]", p
+
+
+def _tilted(yaw: float, pitch: float, roll: float, fill: float) -> list[int]:
+    """The corners (x0:y0:x1:y1:x2:y2:x3:y3) where a W x H screen turned by these angles
+    (degrees) lands in a W x H picture taken by a camera in front of it, the whole fitted into
+    `fill` of the frame: the homography of filming a screen at an angle."""
+    a, b, c = (math.radians(v) for v in (yaw, pitch, roll))
+    ry = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+    rx = np.array([[1, 0, 0], [0, math.cos(b), -math.sin(b)], [0, math.sin(b), math.cos(b)]])
+    rz = np.array([[math.cos(c), -math.sin(c), 0], [math.sin(c), math.cos(c), 0], [0, 0, 1]])
+    focal = 1.2 * W
+    corners = np.array([[-W / 2, -H / 2, 0], [W / 2, -H / 2, 0], [-W / 2, H / 2, 0],
+                        [W / 2, H / 2, 0]], float) @ (rz @ rx @ ry).T  # fmt: skip
+    depth = corners[:, 2] + 1.6 * W
+    xy = focal * corners[:, :2] / depth[:, None]
+    span = xy.max(axis=0) - xy.min(axis=0)
+    xy = (xy - xy.min(axis=0)) * min(fill * W / span[0], fill * H / span[1])
+    xy += (np.array([W, H]) - (xy.max(axis=0) - xy.min(axis=0))) / 2
+    return [round(float(v)) for v in xy.ravel()]
+
+
+def _refilm(rng: random.Random, dest: Path) -> tuple[str, Params, int]:
+    """Filmed off a laptop with a phone: the screen turned up to 20 degrees, a bezel and a dark
+    room around it, the pixel grid's moire, a reflection's glare, soft focus, sensor noise, the
+    phone's own exposure and a strong re-encode. Moire and glare are still images made here
+    (seeded), blended over every frame."""
+    u = rng.uniform
+    yaw, pitch, roll = u(-20, 20), u(-12, 12), u(-4, 4)
+    bezel = u(0.03, 0.07)
+    p: Params = {"yaw": round(yaw, 2), "pitch": round(pitch, 2), "roll": round(roll, 2),
+                 "fill": round(u(0.8, 0.97), 3), "bezel": round(bezel, 3),
+                 "moire_period": round(u(2.2, 4.0), 2), "moire_angle": round(u(-0.3, 0.3), 3),
+                 "moire_depth": round(u(0.06, 0.14), 3), "glare": round(u(0.15, 0.4), 3),
+                 "glare_x": round(u(0.2, 0.8), 3), "glare_y": round(u(0.2, 0.8), 3),
+                 "sigma": round(u(0.8, 1.8), 2), "noise": rng.randint(8, 18),
+                 "crf": rng.randint(30, 34),
+                 "size": rng.choice(["1280:720", "960:540"])}  # fmt: skip
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    turn, period = float(p["moire_angle"]), float(p["moire_period"])
+    wave = np.sin(2 * math.pi * (xx * math.cos(turn) + yy * math.sin(turn)) / period)
+    beat = np.sin(2 * math.pi * (xx * math.sin(turn) - yy * math.cos(turn)) / (period * 1.07))
+    moire = 255 * (1 - float(p["moire_depth"]) * (0.5 + 0.25 * (wave + beat)))
+    Image.fromarray(moire.astype(np.uint8)).convert("RGB").save(dest.with_suffix(".moire.png"))
+    gx, gy = float(p["glare_x"]) * W, float(p["glare_y"]) * H
+    spot = np.exp(-((xx - gx) ** 2 + (yy - gy) ** 2) / (2 * (0.22 * W) ** 2))
+    glow = float(p["glare"]) * 255 * spot
+    Image.fromarray(glow.astype(np.uint8)).convert("RGB").save(dest.with_suffix(".glare.png"))
+    sw, sh = 2 * round(W * (1 - 2 * bezel) / 2), 2 * round(H * (1 - 2 * bezel) / 2)
+    corners = ":".join(map(str, _tilted(yaw, pitch, roll, float(p["fill"]))))
+    graph = (f"[0:v]scale={sw}:{sh},setsar=1,pad={W}:{H}:(ow-iw)/2:(oh-ih)/2:color=0x141414,"
+             "format=rgb24[s];[1:v]format=rgb24[m];[s][m]blend=all_mode=multiply,"
+             f"perspective={corners}:sense=destination,format=rgb24[w];[2:v]format=rgb24[g];"
+             f"[w][g]blend=all_mode=screen,gblur=sigma={p['sigma']},"
+             f"noise=alls={p['noise']}:allf=t,eq=contrast=0.9:brightness=0.02,"
+             f"scale={p['size']},format=yuv420p[v]")  # fmt: skip
+    return graph, p, int(p["crf"])
+
+
 def _graph(transform: str, rng: random.Random, seconds: float) -> tuple[str, Params, int]:
     """The filter graph ([0:v] the original, [1:v] the filler, [v] out), its random parameters
     and the CRF to encode with."""
     u, p = rng.uniform, Params()
     fill = f"[1:v]scale={W}:{H},setsar=1,trim=duration={seconds},setpts=PTS-STARTPTS"
+    if transform in CROPS:
+        graph, p = _crop(transform, rng)
+        return graph, p, 23
     if transform == "cut":
         start = round(u(0.3, 4.7), 3)
         p = {"start": start, "length": min(round(u(3.0, 6.0), 3), round(seconds - start, 3))}
@@ -443,7 +545,7 @@ def _graph(transform: str, rng: random.Random, seconds: float) -> tuple[str, Par
             28,
         )
     if transform == "picture-in-picture":
-        width = 2 * round(W * u(0.35, 0.5) / 2)
+        width = 2 * round(W * u(0.4, 0.5) / 2)
         height, corner = 2 * round(width * 9 / 32), rng.choice(["top", "bottom"]) + "-"
         corner += rng.choice(["left", "right"])
         mx, my = round(W * u(0.02, 0.04)), round(H * u(0.02, 0.04))
@@ -456,15 +558,27 @@ def _graph(transform: str, rng: random.Random, seconds: float) -> tuple[str, Par
             p,
             23,
         )
-    if transform == "split screen":
-        p = {"side": rng.choice(["left", "right"])}
-        pair = "[a][b]" if p["side"] == "left" else "[b][a]"
-        return (
-            f"[0:v]scale=480:270,setsar=1,pad=480:540:0:135[a];"
-            f"{fill},crop=480:540:240:0[b];{pair}hstack=shortest=1[v]",
-            p,
-            23,
-        )
+    if transform == "split screen":  # 2-4 tiles; the original fills one at half size
+        tiles = rng.choice([2, 3, 4])
+        p = {"tiles": tiles, "at": rng.randrange(tiles)}
+        if tiles == 2:
+            pair = "[a][b]" if p["at"] == 0 else "[b][a]"
+            return (f"[0:v]scale=480:270,setsar=1,pad=480:540:0:135[a];"
+                    f"{fill},crop=480:540:240:0[b];{pair}hstack=shortest=1[v]", p, 23)  # fmt: skip
+        # The other tiles are other parts of the filler, as another clip would be.
+        others = [f"[f{n}]crop=480:270:{(n * 240) % 480}:{(n * 135) % 270}[o{n}]"
+                  for n in range(tiles - 1)]  # fmt: skip
+        names = [f"[o{n}]" for n in range(tiles - 1)]
+        names.insert(int(p["at"]), "[a]")
+        split = f"{fill},split={tiles - 1}" + "".join(f"[f{n}]" for n in range(tiles - 1))
+        head = f"[0:v]scale=480:270,setsar=1[a];{split};{';'.join(others)};"
+        if tiles == 4:
+            grid = "xstack=inputs=4:layout=0_0|w0_0|0_h0|w0_h0:shortest=1[v]"
+            return head + "".join(names) + grid, p, 23
+        # three: the original's column is two tiles high (padded), the others stacked
+        return (head + "".join(names)
+                + "xstack=inputs=3:layout=0_0|w0_0|w0_h0:fill=black:shortest=1,"
+                f"scale={W}:{H}[v]", p, 23)  # fmt: skip
     if transform == "news layout":  # on air: footage boxed on dark blue, lower third, ticker
         width, side = 2 * round(W * u(0.6, 0.7) / 2), rng.choice(["left", "right"])
         p = {
@@ -497,6 +611,14 @@ def make_copy(
         _ffmpeg("-ss", str(at), "-i", str(original.path), "-frames:v", "1", "-q:v", "3",
                 str(dest))  # fmt: skip
         return {"at": at, "path": str(dest)}
+    if transform == "screen re-film":
+        graph, params, crf = _refilm(rng, dest)
+        inputs = ["-loop", "1", "-i", str(dest.with_suffix(".moire.png")), "-loop", "1",
+                  "-i", str(dest.with_suffix(".glare.png"))]  # fmt: skip
+        _ffmpeg("-i", str(original.path), *inputs, "-filter_complex", graph, "-map", "[v]",
+                "-t", str(seconds), "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf),
+                "-pix_fmt", "yuv420p", "-an", "-movflags", "+faststart", str(dest))  # fmt: skip
+        return params | {"path": str(dest)}
     graph, params, crf = _graph(transform, rng, seconds)
     filler_input = ["-stream_loop", "-1", "-i", str(filler)] if "[1:v]" in graph else []
     _ffmpeg("-i", str(original.path), *filler_input, "-filter_complex", graph, "-map", "[v]",

@@ -26,13 +26,20 @@ def photo(name: str, dest: Path) -> Path:
 
 
 def clip(
-    name: str, dest: Path, *, seconds: float = 4, size: str = "640x360", lossless: bool = False
+    name: str,
+    dest: Path,
+    *,
+    seconds: float = 4,
+    size: str = "640x360",
+    lossless: bool = False,
+    zoom_step: float = 0.0015,
 ) -> Path:
-    """`lossless` makes a large file from a short clip (about 6 MB/s at 720p): multipart tests."""
+    """`lossless` makes a large file from a short clip (about 6 MB/s at 720p): multipart tests.
+    `zoom_step` 0: a still camera, every frame the same picture."""
     still = photo(name, dest.with_suffix(".src.jpg"))
     frames = int(seconds * 25)
     pan = (
-        "zoompan=z='min(zoom+0.0015,1.3)':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'"
+        f"zoompan=z='min(zoom+{zoom_step},1.3)':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'"
         f":d={frames}:s={size}:fps=25"
     )
     quality = ["-qp", "0", "-preset", "ultrafast"] if lossless else ["-preset", "veryfast"]
@@ -208,4 +215,32 @@ def reused(source: Path, dest: Path, *, start: float = 0, vf: str = "null") -> P
     by `vf` (a speed change, a turn, a vertical crop) and re-encoded."""
     _ffmpeg("-i", str(source), "-ss", f"{start:.3f}", "-vf", vf, "-c:v", "libx264",
             "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p", str(dest))  # fmt: skip
+    return dest
+
+
+def inset(source: Path, background: Path, dest: Path, *, width: float, x: float, y: float) -> Path:
+    """Picture-in-picture: `source` scaled to `width` of the frame over `background`, its top
+    left corner at (`x`, `y`) as shares of the frame."""
+    graph = (f"[1:v]scale=iw*{width}:-2,setsar=1[in];"
+             f"[0:v][in]overlay=W*{x}:H*{y}:shortest=1")  # fmt: skip
+    _ffmpeg("-i", str(background), "-i", str(source), "-filter_complex", graph, "-c:v", "libx264",
+            "-preset", "veryfast", "-crf", "26", "-pix_fmt", "yuv420p", str(dest))  # fmt: skip
+    return dest
+
+
+# A screen filmed from the left and below: its corners (x0:y0:x1:y1:x2:y2:x3:y3, shares of the
+# frame) where a monitor turned about 15 degrees lands; a dark room around it.
+SCREEN_CORNERS = (0.10, 0.16, 0.86, 0.06, 0.12, 0.86, 0.88, 0.95)
+
+
+def refilmed(source: Path, dest: Path) -> Path:
+    """Filmed off a screen with a phone: keystoned, soft, grainy, flat, re-encoded hard."""
+    corners = ":".join(
+        f"{'W' if n % 2 == 0 else 'H'}*{share}" for n, share in enumerate(SCREEN_CORNERS)
+    )
+    vf = (f"pad=iw*1.1:ih*1.1:(ow-iw)/2:(oh-ih)/2:color=0x141414,"
+          f"perspective={corners}:sense=destination,gblur=sigma=1.3,noise=alls=16:allf=t,"
+          "eq=contrast=0.88:brightness=0.03,scale=640:360")  # fmt: skip
+    _ffmpeg("-i", str(source), "-vf", vf, "-c:v", "libx264", "-preset", "veryfast", "-crf", "32",
+            "-pix_fmt", "yuv420p", str(dest))  # fmt: skip
     return dest

@@ -1,7 +1,9 @@
 """RQ entry points: load the row, run the pipeline, store the result. Safe to run twice."""
 
 import logging
+import multiprocessing
 import shutil
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -19,6 +21,15 @@ from mvq.settings import get_settings
 
 log = logging.getLogger(__name__)
 SCRATCH_PREFIX = "mvq-media-"
+
+
+def _as_child() -> None:
+    """A forked child drops RQ's signal handlers (they would stop the parent's scheduler) and
+    makes its own S3 connections (the database engine and Redis pool are per process already):
+    a socket shared with the parent would carry both's requests."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    storage.client.cache_clear()
 
 
 def scratch_dir(media_id: str) -> Path:
@@ -112,5 +123,13 @@ def _store_derived(media_id: str, analysis: pipeline.Analysis) -> media_service.
 
 
 def compact_index() -> str:
-    report = compaction.compact()
+    """In a child forked for the run: a merge holds a whole segment and builds its tables (tens
+    of MB at the small tier's top), and the allocator would keep the worker's heap at that
+    high-water mark for good; the child's memory leaves with it."""
+    pool = multiprocessing.get_context("fork").Pool(1, initializer=_as_child)
+    try:
+        report = pool.apply(compaction.compact)
+    finally:
+        pool.close()  # not terminate(): the child ends by itself, no signal sent
+        pool.join()
     return "busy" if report.busy else f"{len(report.written)} written, {len(report.merged)} merged"

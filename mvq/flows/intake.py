@@ -81,7 +81,9 @@ def media_processed(
         return  # another run of the same job finished first
     matching.unindex(session, media_id=media.id)
     processing.mark_processed(session, media=media, derived=derived, now=now)
-    duplicates.flag_and_index(session, media=media, probes=derived.analysis.probes)
+    duplicates.flag_and_index(
+        session, media=media, probes=derived.analysis.probes, keyframes=derived.analysis.keyframes
+    )
     settle(session, submission_id=media.submission_id)
 
 

@@ -1,4 +1,5 @@
-"""The compaction job: keeps the shared frame index in S3 current, in few segments.
+"""The compaction job: keeps the shared frame index in S3 current, in few segments; and, in the
+same way, the keyframes' descriptors (a family of segments of their own, `features.py`).
 
 Each run (the sweeper enqueues it; one at a time, by a Redis lock):
 1. rebuilds from the database any segment a worker found corrupt (its bytes not the ones its
@@ -20,22 +21,45 @@ from this host's copies, fetched and hash-checked like any worker's.
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 
 from mvq import queue
 from mvq.db import session_scope
 from mvq.ids import new_id
-from mvq.matching import segments
-from mvq.matching.catalogue import Part, concat, empty_part, read_batch
-from mvq.matching.models import IndexedFrame
+from mvq.matching import features, segments
+from mvq.matching.catalogue import concat, empty_part, read_batch
+from mvq.matching.models import IndexedFrame, IndexedKeyframe
 from mvq.settings import get_settings
 
 log = logging.getLogger(__name__)
 LOCK = "mvq:index-compaction"
+
+
+class Family(NamedTuple):
+    """An index kept in segments: its table (`seq` orders its rows), how a part of it is read
+    from the database, joined, written and mapped, and the settings of its policy."""
+
+    name: str
+    model: Any
+    empty: Callable[[int], Any]
+    read_batch: Callable[..., bool]
+    concat: Callable[[list[Any]], Any]
+    write: Callable[[Any, Path], dict[str, Any]]
+    open: Callable[[Path, dict[str, Any]], Any]
+    segment_rows: str  # the settings' names for its `index_segment_rows`, `index_small_rows`
+    small_rows: str
+
+
+FRAMES = Family(segments.FRAMES, IndexedFrame, empty_part, read_batch, concat, segments.write,
+                segments.open_segment, "index_segment_rows", "index_small_rows")  # fmt: skip
+KEYFRAMES = Family(segments.KEYFRAMES, IndexedKeyframe, features.empty_part,
+                   features.read_batch, features.concat, features.write, features.open_segment,
+                   "keyframe_segment_rows", "keyframe_small_rows")  # fmt: skip
 
 
 @dataclass
@@ -67,86 +91,94 @@ def compact() -> Report:
     if not lock.acquire():
         return Report(busy=True)
     try:
-        return _compact()
+        report = _compact()
+        # The keyframes' ids are told apart from the frames' by their family's prefix.
+        for field_name, ids in vars(_compact(KEYFRAMES)).items():
+            if isinstance(ids, list):
+                getattr(report, field_name).extend(f"{KEYFRAMES.name}/{i}" for i in ids)
+        return report
     finally:
         lock.release()
 
 
-def _compact() -> Report:
+def _compact(family: Family = FRAMES) -> Report:
     settings = get_settings()
-    assert settings.index_dir is not None
-    index_dir: Path = settings.index_dir
+    index_dir = segments.host_dir(family.name)
     report = Report()
-    listing = segments.current()
+    kw = {"family": family.name}
+    listing = segments.current(**kw)
     manifests: list[dict[str, Any]] = list(listing["segments"])
     retired: list[dict[str, Any]] = list(listing.get("retired", []))
-    corrupt = segments.reported_corrupt()
+    corrupt = segments.reported_corrupt(**kw)
     for n, manifest in enumerate(manifests):
         if manifest["id"] in corrupt:
-            manifests[n] = _store(_from_database(manifest["lo"], manifest["hi"]), index_dir)
+            manifests[n] = _store(family, _from_database(family, manifest["lo"], manifest["hi"]),
+                                  index_dir)  # fmt: skip
             report.rebuilt.append(manifest["id"])
     top = manifests[-1]["hi"] if manifests else 0
+    seq = family.model.seq
     with session_scope() as session:
         newest, waiting = session.execute(
-            select(func.max(IndexedFrame.seq), func.count()).where(IndexedFrame.seq > top)
+            select(func.max(seq), func.count()).where(seq > top)
         ).one()  # fmt: skip
-    if waiting >= settings.index_segment_rows:
-        manifests.append(_store(_from_database(top, newest), index_dir))
+    if waiting >= getattr(settings, family.segment_rows):
+        manifests.append(_store(family, _from_database(family, top, newest), index_dir))
         report.written.append(manifests[-1]["id"])
-    policy = {"small": settings.index_small_rows, "fanin": settings.index_merge_fanin}
+    policy = {"small": getattr(settings, family.small_rows), "fanin": settings.index_merge_fanin}
     while count := merge_run([m["rows"] for m in manifests], **policy):
         run = manifests[-count:]
-        merged = _merge(run, index_dir)
+        merged = _merge(family, run, index_dir)
         manifests[-count:] = [merged]
         report.merged += [m["id"] for m in run]
         report.written.append(merged["id"])
         retired += [{"manifest": m, "retired_at": time.time()} for m in run]
     keep = settings.index_retired_keep_seconds
     for old in [r for r in retired if time.time() - r["retired_at"] > keep]:
-        segments.remove(old["manifest"])  # listed as retired only, so no worker is sent to it
+        segments.remove(old["manifest"], **kw)  # listed as retired only: no worker is sent to it
         retired.remove(old)
         report.deleted.append(old["manifest"]["id"])
     if report.written or report.rebuilt or report.deleted:
-        segments.publish({"generation": new_id(), "segments": manifests, "retired": retired})
+        segments.publish({"generation": new_id(), "segments": manifests, "retired": retired},
+                         **kw)  # fmt: skip
     for segment in report.rebuilt:
-        segments.clear_corrupt(segment)
+        segments.clear_corrupt(segment, **kw)
     if report.written or report.rebuilt or report.deleted:
-        log.info("frame index compacted", extra={"written": report.written,
+        log.info("index compacted", extra={"family": family.name or "frames",
+                                                 "written": report.written,
                                                  "merged": report.merged,
                                                  "rebuilt": report.rebuilt,
                                                  "deleted": report.deleted})  # fmt: skip
     return report
 
 
-def _from_database(lo: int, hi: int) -> Part:
+def _from_database(family: Family, lo: int, hi: int) -> Any:
     """The rows lo < seq <= hi, read in batches, each in a short transaction of its own."""
-    part = empty_part(lo)
+    part = family.empty(lo)
     while part.hi < hi:
         with session_scope() as session:
-            if not read_batch(session, part, up_to=hi):
+            if not family.read_batch(session, part, up_to=hi):
                 break
     part.hi = hi
     return part
 
 
-def _store(part: Part, index_dir: Path) -> dict[str, Any]:
+def _store(family: Family, part: Any, index_dir: Path) -> dict[str, Any]:
     directory = index_dir / segments.segment_id(part.lo, part.hi)
-    manifest = segments.write(part, directory)
-    segments.upload(directory, manifest)
+    manifest = family.write(part, directory)
+    segments.upload(directory, manifest, family=family.name)
     return manifest
 
 
-def _merge(run: list[dict[str, Any]], index_dir: Path) -> dict[str, Any]:
+def _merge(family: Family, run: list[dict[str, Any]], index_dir: Path) -> dict[str, Any]:
     lo, hi = run[0]["lo"], run[-1]["hi"]
+    seq = family.model.seq
     with session_scope() as session:
-        in_database = session.scalar(
-            select(func.count()).where(IndexedFrame.seq > lo, IndexedFrame.seq <= hi)
-        )
+        in_database = session.scalar(select(func.count()).where(seq > lo, seq <= hi))
     try:
-        parts = [segments.open_segment(segments.local(index_dir, m), m) for m in run]
+        parts = [family.open(segments.local(index_dir, m, family=family.name), m) for m in run]
     except segments.Corrupt as exc:
         log.warning("segment corrupt, merged from the database", extra={"error": str(exc)})
-        return _store(_from_database(lo, hi), index_dir)
+        return _store(family, _from_database(family, lo, hi), index_dir)
     if sum(len(p) for p in parts) != in_database:
-        return _store(_from_database(lo, hi), index_dir)
-    return _store(concat(parts), index_dir)
+        return _store(family, _from_database(family, lo, hi), index_dir)
+    return _store(family, family.concat(parts), index_dir)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from mvq.matching import service as matching
 from mvq.media.ingest.frames import Probe
+from mvq.media.ingest.keyframes import Keyframe
 from mvq.media.models import Media
 from mvq.settings import get_settings
 from mvq.submissions.models import Flag, Submission
@@ -17,8 +18,11 @@ from mvq.submissions.models import Flag, Submission
 DUPLICATE_KINDS = ("exact_duplicate", "near_duplicate", "cross_unit_duplicate")
 
 
-def flag_and_index(session: Session, *, media: Media, probes: Sequence[Probe]) -> None:
-    """`probes`: the file's frames to query with, straight from the pipeline (never stored)."""
+def flag_and_index(
+    session: Session, *, media: Media, probes: Sequence[Probe], keyframes: Sequence[Keyframe] = ()
+) -> None:
+    """`probes`: the file's frames to query with, straight from the pipeline (never stored);
+    `keyframes`: its ORB features, queried with and then indexed."""
     settings = get_settings()
     own = session.get_one(Submission, media.submission_id)
     near = []
@@ -28,6 +32,7 @@ def flag_and_index(session: Session, *, media: Media, probes: Sequence[Probe]) -
         exclude_media=media.id,
         threshold=settings.match_threshold,
         rule=matching.ClipRule(settings.match_min_share, settings.match_min_frames),
+        keyframes=keyframes,
     ):
         other = matching.describe(session, media_id=found.media_id)
         if other["submission_id"] != own.id:
@@ -35,7 +40,8 @@ def flag_and_index(session: Session, *, media: Media, probes: Sequence[Probe]) -
                                  "frames_this": found.frames_this,
                                  "frames_other": found.frames_other,
                                  "min_distance": found.min_distance, "signals": found.signals,
-                                 "frame_pairs": found.pairs})  # fmt: skip
+                                 "frame_pairs": found.pairs,
+                                 "geometry": found.geometry})  # fmt: skip
     # Under the lock `locked_matches` left held: an exact copy committed a moment ago is seen.
     exact = [matching.describe(session, media_id=m)
              for m in matching.exact_copies(session, media=media)]  # fmt: skip
@@ -52,3 +58,4 @@ def flag_and_index(session: Session, *, media: Media, probes: Sequence[Probe]) -
             session.add(Flag(submission_id=own.id, media_id=media.id, kind=kind,
                              evidence={"matches": matches}))  # fmt: skip
     matching.index_frames(session, media_id=media.id)
+    matching.index_keyframes(session, media_id=media.id, keyframes=keyframes)

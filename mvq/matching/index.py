@@ -28,10 +28,23 @@ MAX_RADIUS = CHUNKS * (FLIPS + 1) - 1  # 32: the largest radius the search is ex
 # sorted ones (at least SCAN_MIN, at most SCAN_MAX), then sorts all again: building stays
 # proportional to the size, and no search scans much.
 SCAN_MIN, SCAN_MAX, SCAN_SHARE = 1_024, 65_536, 8
-_MASKS = np.array(
-    [0] + [sum(1 << b for b in bits) for n in range(1, FLIPS + 1)
-           for bits in itertools.combinations(range(CHUNK_BITS), n)], dtype=np.uint32,
-)  # fmt: skip
+
+
+def _masks(flips: int) -> npt.NDArray[np.uint32]:
+    return np.array(
+        [0] + [sum(1 << b for b in bits) for n in range(1, flips + 1)
+               for bits in itertools.combinations(range(CHUNK_BITS), n)], dtype=np.uint32,
+    )  # fmt: skip
+
+
+# One flip a chunk is exact up to 21 bits for an eleventh of the lookups: what the ORB
+# descriptor index (features.py) searches with.
+_MASKS = {flips: _masks(flips) for flips in (1, FLIPS)}
+
+
+def max_radius(flips: int) -> int:
+    return CHUNKS * (flips + 1) - 1
+
 
 Codes = npt.NDArray[np.uint64]  # (n, 4): a 256-bit hash as four words
 Found = list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]  # per query: positions, dists
@@ -98,21 +111,22 @@ def build_tables(codes: Codes, bits: int | None = None) -> Tables:
     return Tables(order, starts)
 
 
-def probe_keys(queries: Codes) -> npt.NDArray[np.uint32]:
-    """(queries, CHUNKS, probes): every key within FLIPS of each query's chunk keys. The same
-    for every table, so a search over many segments computes them once."""
-    return chunk_keys(queries)[:, :, None] ^ _MASKS
+def probe_keys(queries: Codes, flips: int = FLIPS) -> npt.NDArray[np.uint32]:
+    """(queries, CHUNKS, probes): every key within `flips` of each query's chunk keys. The
+    same for every table, so a search over many segments computes them once."""
+    return chunk_keys(queries)[:, :, None] ^ _MASKS[flips]
 
 
 def search(
     codes: Codes, tables: Tables | None, queries: Codes, radius: int,
-    keys: npt.NDArray[np.uint32] | None = None,
+    keys: npt.NDArray[np.uint32] | None = None, flips: int = FLIPS,
+    max_bucket: int | None = None,
 ) -> Found:  # fmt: skip
     """For each query: (positions, distances) of every hash in `codes` within `radius`.
     `tables` cover the first `tables.rows` hashes; any after them are compared directly.
-    `keys`: the queries' `probe_keys`, if already at hand."""
-    if radius > MAX_RADIUS:
-        raise ValueError(f"exact only up to radius {MAX_RADIUS}")
+    `keys`: the queries' `probe_keys` with `flips`, if already at hand."""
+    if radius > max_radius(flips):
+        raise ValueError(f"exact only up to radius {max_radius(flips)}")
     n_queries, indexed = len(queries), tables.rows if tables is not None else 0
     newest = np.arange(indexed, len(codes))
     # Candidate (query, position) pairs: every newest hash, plus every table hit.
@@ -120,7 +134,7 @@ def search(
     positions = [np.tile(newest, n_queries)]
     if tables is not None and indexed:
         shift = np.uint32(CHUNK_BITS - tables.bits)
-        probes = (probe_keys(queries) if keys is None else keys) >> shift
+        probes = (probe_keys(queries, flips) if keys is None else keys) >> shift
         for k in range(CHUNKS):
             buckets = probes[:, k]
             if shift:  # flips below the bucket's bits land in one bucket: look it up once
@@ -134,6 +148,8 @@ def search(
                 buckets = buckets.ravel()
             lo, hi = tables.starts[k][buckets], tables.starts[k][buckets + 1]
             counts = (hi - lo).astype(np.int64)
+            if max_bucket is not None:  # crowded buckets skipped: no longer exact there
+                counts[counts > max_bucket] = 0
             total = int(counts.sum())
             if not total:
                 continue
@@ -172,9 +188,12 @@ class FrameIndex:
     """A growing index in memory, positions 0..n-1 in insertion order; callers keep what each
     position stands for. Sorted tables over the older hashes, the newest compared directly."""
 
-    def __init__(self, codes: Codes | None = None, tables: Tables | None = None) -> None:
+    def __init__(
+        self, codes: Codes | None = None, tables: Tables | None = None, scan_max: int = SCAN_MAX
+    ) -> None:
         self.codes: Codes = np.empty((0, 4), np.uint64) if codes is None else codes
         self.tables = tables
+        self.scan_max = scan_max
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -186,10 +205,11 @@ class FrameIndex:
     def add(self, codes: Codes) -> None:
         self.codes = np.concatenate([self.codes, codes]) if len(self.codes) else codes.copy()
         scanned = len(self.codes) - self.indexed
-        if scanned >= min(SCAN_MAX, max(SCAN_MIN, self.indexed // SCAN_SHARE)):
+        if scanned >= min(self.scan_max, max(SCAN_MIN, self.indexed // SCAN_SHARE)):
             self.tables = build_tables(self.codes)
 
     def search(
-        self, queries: Codes, radius: int, keys: npt.NDArray[np.uint32] | None = None
-    ) -> Found:
-        return search(self.codes, self.tables, queries, radius, keys)
+        self, queries: Codes, radius: int, keys: npt.NDArray[np.uint32] | None = None,
+        flips: int = FLIPS, max_bucket: int | None = None,
+    ) -> Found:  # fmt: skip
+        return search(self.codes, self.tables, queries, radius, keys, flips, max_bucket)

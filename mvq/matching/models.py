@@ -1,4 +1,4 @@
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mvq.db import Base
@@ -25,3 +25,22 @@ class IndexedFrame(Base):
     pdq_upper: Mapped[str | None] = mapped_column(String(64))
     pdq_9x16: Mapped[str | None] = mapped_column(String(64))
     pdq_4x5: Mapped[str | None] = mapped_column(String(64))
+
+
+class IndexedKeyframe(Base):
+    """A keyframe's ORB keypoints, for matching past crops, insets and screens (features.py).
+
+    Stored, not recomputed from the stills: the compaction job builds the keyframe segments
+    (segments.py) from these rows, and fetching and decoding every still from S3 for that would
+    cost more than the 14 KB a keyframe takes here. `seq` grows as `IndexedFrame.seq` does, so
+    workers catch up the same way."""
+
+    __tablename__ = "indexed_keyframes"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    media_id: Mapped[str] = mapped_column(ForeignKey("media.id"), index=True)
+    t_seconds: Mapped[float]
+    width: Mapped[int]
+    height: Mapped[int]
+    points: Mapped[bytes] = mapped_column(LargeBinary)  # (n, 2) float16
+    descriptors: Mapped[bytes] = mapped_column(LargeBinary)  # (n, 32) bytes

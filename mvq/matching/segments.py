@@ -6,6 +6,10 @@ naming each file's size and SHA-256. In S3 the same files sit under `index/segme
 `index/current.json` lists the segments in force: the compaction job replaces it whole (a PUT
 is atomic), so a reader sees the old list or the new one, never half of either.
 
+Two families of segments share this mechanism: the PDQ frame index (`catalogue.py`) at the top
+of the prefix, and the keyframes' ORB descriptors (`features.py`) under `keyframes/`, each with
+its own list, corruption reports and host directory. Only the files inside a segment differ.
+
 Every host keeps the segments it uses under `<data_dir>/index/`. The first worker to need one
 downloads it, checks every file's hash and only then renames the directory into place (under
 a file lock, so two workers on a host never both fetch). The others map the same files: the
@@ -15,33 +19,45 @@ kernel keeps one copy in the page cache for every process on the host.
 import fcntl
 import hashlib
 import json
+import logging
 import mmap
+import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from mvq import storage
 from mvq.matching.catalogue import KINDS, Part
 from mvq.matching.index import FrameIndex, Tables, build_tables
 from mvq.settings import get_settings
 
+log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 FORMAT = 1
+FRAMES, KEYFRAMES = "", "keyframes"  # the families; the frames' keys predate families
+SEGMENT_NAME = re.compile(r"\d{12}-\d{12}")
 
 
 class Corrupt(Exception):
     """A segment whose bytes are not the ones its manifest names."""
 
 
-def _key(*names: str) -> str:
-    return "/".join([get_settings().index_prefix, *names])
+def _key(*names: str, family: str = FRAMES) -> str:
+    return "/".join([get_settings().index_prefix, *([family] if family else []), *names])
+
+
+def host_dir(family: str = FRAMES) -> Path:
+    """Where this host keeps a family's segments."""
+    index_dir = get_settings().index_dir
+    assert index_dir is not None
+    return index_dir / family if family else index_dir
 
 
 def segment_id(lo: int, hi: int) -> str:
@@ -57,31 +73,46 @@ def file_sha256(path: Path) -> str:
 
 
 def write(part: Part, directory: Path) -> dict[str, Any]:
-    """Writes a part into a new directory, building each kind's tables over every row unless
-    it has them (one kind at a time: a merge of tens of millions of rows holds one kind's
-    tables in memory, not all five); its manifest."""
+    """Writes a frame index part into a new directory, building each kind's tables over every
+    row unless it has them (one kind at a time: a merge of tens of millions of rows holds one
+    kind's tables in memory, not all five); its manifest."""
+
+    def arrays() -> Iterator[tuple[str, np.ndarray[Any, Any]]]:
+        for name in ("media", "t", "t_until", "media_ids", "media_first"):
+            yield name, getattr(part, name)
+        for kind in KINDS:
+            codes, tables = part.indexes[kind].codes, tables_of(part.indexes[kind])
+            yield f"codes_{kind}", codes
+            yield f"order_{kind}", tables.order
+            yield f"starts_{kind}", tables.starts
+            del tables
+
+    return write_files(directory, arrays(), lo=part.lo, hi=part.hi, rows=len(part))
+
+
+def tables_of(index: FrameIndex) -> Tables:
+    """An index's sorted tables over all its rows (its own, when they cover them all)."""
+    tables = index.tables
+    if tables is None or tables.rows != len(index):
+        tables = build_tables(index.codes)
+    return tables
+
+
+def write_files(
+    directory: Path, arrays: Iterable[tuple[str, np.ndarray[Any, Any]]], *, lo: int, hi: int,
+    rows: int,
+) -> dict[str, Any]:  # fmt: skip
+    """Any family's segment: each named array as a `.npy` file (taken one at a time, so a
+    generator keeps one in memory), then the manifest."""
     directory.parent.mkdir(parents=True, exist_ok=True)
     files = {}
     with _staged(directory) as tmp:
-
-        def save(name: str, array: np.ndarray[Any, Any]) -> None:
+        for name, array in arrays:
             path = tmp / f"{name}.npy"
             np.save(path, np.ascontiguousarray(array))
             files[name] = {"size": path.stat().st_size, "sha256": file_sha256(path)}
-
-        for name in ("media", "t", "t_until", "media_ids", "media_first"):
-            save(name, getattr(part, name))
-        for kind in KINDS:
-            index = part.indexes[kind]
-            tables = index.tables
-            if tables is None or tables.rows != len(index):
-                tables = build_tables(index.codes)
-            save(f"codes_{kind}", index.codes)
-            save(f"order_{kind}", tables.order)
-            save(f"starts_{kind}", tables.starts)
-            del tables
-        manifest = {"format": FORMAT, "id": segment_id(part.lo, part.hi), "lo": part.lo,
-                    "hi": part.hi, "rows": len(part), "files": files}  # fmt: skip
+        manifest = {"format": FORMAT, "id": segment_id(lo, hi), "lo": lo, "hi": hi,
+                    "rows": rows, "files": files}  # fmt: skip
         (tmp / MANIFEST).write_text(json.dumps(manifest))
     return manifest
 
@@ -99,72 +130,78 @@ def _staged(directory: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def open_segment(directory: Path, manifest: dict[str, Any]) -> Part:
-    """Maps a local segment's files: nothing is read until a search touches it."""
+def map_files(directory: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Maps a local segment's files (any family's): nothing is read until a search touches
+    them."""
     files = manifest["files"]
     for name, meta in files.items():
         path = directory / f"{name}.npy"
         if not path.is_file() or path.stat().st_size != meta["size"]:
             raise Corrupt(f"{manifest['id']}: {name}.npy is missing or has the wrong size")
+    # A plain array over the mapping: np.memmap's own indexing costs more than the search.
+    return {name: np.asarray(np.load(directory / f"{name}.npy", mmap_mode="r",
+                                     allow_pickle=False)) for name in files}  # fmt: skip
 
-    def load(name: str) -> Any:
-        # A plain array over the mapping: np.memmap's own indexing costs more than the search.
-        return np.asarray(np.load(directory / f"{name}.npy", mmap_mode="r", allow_pickle=False))
 
-    indexes = {k: FrameIndex(load(f"codes_{k}"), Tables(load(f"order_{k}"), load(f"starts_{k}")))
+def open_segment(directory: Path, manifest: dict[str, Any]) -> Part:
+    """Maps a local frame index segment."""
+    a = map_files(directory, manifest)
+    indexes = {k: FrameIndex(a[f"codes_{k}"], Tables(a[f"order_{k}"], a[f"starts_{k}"]))
                for k in KINDS}  # fmt: skip
-    return Part(indexes, media=load("media"), t=load("t"), t_until=load("t_until"),
-                media_ids=load("media_ids"), media_first=load("media_first"), lo=manifest["lo"],
+    return Part(indexes, media=a["media"], t=a["t"], t_until=a["t_until"],
+                media_ids=a["media_ids"], media_first=a["media_first"], lo=manifest["lo"],
                 hi=manifest["hi"], segment=fingerprint(manifest))  # fmt: skip
 
 
 def fingerprint(manifest: dict[str, Any]) -> str:
     """Tells two builds of one `seq` range apart (a rebuilt segment keeps its id)."""
-    return f"{manifest['id']}:{manifest['files']['codes_full']['sha256']}"
+    files = manifest["files"]
+    digest = hashlib.sha256("".join(files[name]["sha256"] for name in sorted(files)).encode())
+    return f"{manifest['id']}:{digest.hexdigest()}"
 
 
-def upload(directory: Path, manifest: dict[str, Any]) -> None:
+def upload(directory: Path, manifest: dict[str, Any], *, family: str = FRAMES) -> None:
     """Files first, manifest last: a segment whose manifest is in S3 is whole there."""
-    key = _key("segments", manifest["id"])
+    key = _key("segments", manifest["id"], family=family)
     for name in manifest["files"]:
         storage.upload_file(f"{key}/{name}.npy", directory / f"{name}.npy")
     storage.put_bytes(f"{key}/{MANIFEST}", json.dumps(manifest).encode(),
                       content_type="application/json")  # fmt: skip
 
 
-def remove(manifest: dict[str, Any]) -> None:
-    key = _key("segments", manifest["id"])
+def remove(manifest: dict[str, Any], *, family: str = FRAMES) -> None:
+    key = _key("segments", manifest["id"], family=family)
     storage.delete(f"{key}/{MANIFEST}")  # first: without it the rest is not a segment
     for name in manifest["files"]:
         storage.delete(f"{key}/{name}.npy")
 
 
-def report_corrupt(segment: str) -> None:
+def report_corrupt(segment: str, *, family: str = FRAMES) -> None:
     """Tells the compaction job to rebuild a segment from the database."""
-    storage.put_bytes(_key("corrupt", segment), b"", content_type="text/plain")
+    storage.put_bytes(_key("corrupt", segment, family=family), b"", content_type="text/plain")
 
 
-def reported_corrupt() -> set[str]:
-    return {key.rsplit("/", 1)[1] for key in storage.keys(_key("corrupt", ""))}
+def reported_corrupt(*, family: str = FRAMES) -> set[str]:
+    return {key.rsplit("/", 1)[1] for key in storage.keys(_key("corrupt", "", family=family))}
 
 
-def clear_corrupt(segment: str) -> None:
-    storage.delete(_key("corrupt", segment))
+def clear_corrupt(segment: str, *, family: str = FRAMES) -> None:
+    storage.delete(_key("corrupt", segment, family=family))
 
 
-def current() -> dict[str, Any]:
+def current(*, family: str = FRAMES) -> dict[str, Any]:
     """The segments in force: {"generation", "segments": [manifest, ...] oldest first}."""
     try:
-        return dict(json.loads(storage.get_bytes(_key("current.json"))))
+        return dict(json.loads(storage.get_bytes(_key("current.json", family=family))))
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
             return {"generation": None, "segments": []}
         raise
 
 
-def publish(listing: dict[str, Any]) -> None:
+def publish(listing: dict[str, Any], *, family: str = FRAMES) -> None:
     body = json.dumps(listing).encode()
-    storage.put_bytes(_key("current.json"), body, content_type="application/json")
+    storage.put_bytes(_key("current.json", family=family), body, content_type="application/json")
 
 
 def is_mapped(array: np.ndarray[Any, Any]) -> bool:
@@ -184,7 +221,7 @@ def _host_lock(index_dir: Path, segment: str) -> Iterator[None]:
         yield
 
 
-def local(index_dir: Path, manifest: dict[str, Any]) -> Path:
+def local(index_dir: Path, manifest: dict[str, Any], *, family: str = FRAMES) -> Path:
     """The segment's directory on this host, fetched from S3 and checked if it is not there.
     Raises Corrupt when S3's bytes are not the manifest's."""
     directory = index_dir / str(manifest["id"])
@@ -192,7 +229,7 @@ def local(index_dir: Path, manifest: dict[str, Any]) -> Path:
         if _same_manifest(directory, manifest):
             return directory
         with _staged(directory) as tmp:
-            key = _key("segments", manifest["id"])
+            key = _key("segments", manifest["id"], family=family)
             for name, meta in manifest["files"].items():
                 path = tmp / f"{name}.npy"
                 storage.download(f"{key}/{name}.npy", path)
@@ -208,10 +245,11 @@ def forget_unlisted(index_dir: Path, live: set[str]) -> None:
     if not index_dir.is_dir():
         return
     for entry in index_dir.iterdir():
+        # Segments only: another family's directory sits among the frames' segments.
+        if not entry.is_dir() or not SEGMENT_NAME.fullmatch(entry.name) or entry.name in live:
+            continue
         # Not one a compaction on this host has just written and not yet listed.
-        recent = time.time() - entry.stat().st_mtime < get_settings().index_retired_keep_seconds
-        listed = entry.name.startswith(".") or entry.name in live
-        if entry.is_dir() and not listed and not recent:
+        if time.time() - entry.stat().st_mtime >= get_settings().index_retired_keep_seconds:
             shutil.rmtree(entry, ignore_errors=True)
 
 
@@ -220,3 +258,31 @@ def _same_manifest(directory: Path, manifest: dict[str, Any]) -> bool:
         return bool(json.loads((directory / MANIFEST).read_text()) == manifest)
     except (OSError, ValueError):
         return False
+
+
+def parts_in_force(
+    listing: dict[str, Any], had: dict[str, Any], *, family: str,
+    open_part: Callable[[Path, dict[str, Any]], Any],
+    from_database: Callable[[dict[str, Any]], Any],
+) -> list[Any]:  # fmt: skip
+    """A family's listed segments as parts, oldest first: those this process has mapped from
+    the same build (`had`, by fingerprint) kept, the others mapped, fetched to this host first.
+    One that is unusable is read from the database meanwhile (`from_database`), and reported
+    so the compaction job rebuilds it."""
+    index_dir = host_dir(family)
+    parts = []
+    for manifest in listing["segments"]:
+        part = had.get(fingerprint(manifest))
+        if part is None:
+            try:
+                part = open_part(local(index_dir, manifest, family=family), manifest)
+            except (Corrupt, BotoCoreError, ClientError) as exc:
+                log.error("segment unusable, read from the database",
+                          extra={"family": family or "frames", "segment": manifest["id"],
+                                 "error": str(exc)})  # fmt: skip
+                if isinstance(exc, Corrupt):
+                    report_corrupt(manifest["id"], family=family)
+                part = from_database(manifest)
+        parts.append(part)
+    forget_unlisted(index_dir, {m["id"] for m in listing["segments"]})
+    return parts

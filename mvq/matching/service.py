@@ -21,8 +21,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,12 +29,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
-from mvq.matching import segments
+from mvq.matching import features, segments
 from mvq.matching.catalogue import KINDS, Catalogue, IndexRow, Part, empty_part, read_rows
 from mvq.matching.index import from_hex, probe_keys
-from mvq.matching.models import IndexedFrame
+from mvq.matching.models import IndexedFrame, IndexedKeyframe
 from mvq.media.ingest.frames import Probe
 from mvq.media.ingest.hashing import MIRROR, ROTATIONS
+from mvq.media.ingest.keyframes import Keyframe
 from mvq.media.models import Frame, Media, MediaStatus
 from mvq.settings import get_settings
 from mvq.submissions.models import Submission
@@ -89,8 +89,6 @@ def catalogue(session: Session) -> Catalogue:
 def refresh(session: Session, cat: Catalogue | None) -> Catalogue:
     """The segments in force, mapped (fetched to this host first if they are not here), and
     a tail of the rows after them. S3 out of reach: what this process had, or the database."""
-    settings = get_settings()
-    assert settings.index_dir is not None
     try:
         listing = segments.current()
     except (BotoCoreError, ClientError) as exc:
@@ -101,33 +99,21 @@ def refresh(session: Session, cat: Catalogue | None) -> Catalogue:
         cat = cat or Catalogue()
         cat.checked_at = time.monotonic()
         return cat
+
+    def from_database(manifest: dict[str, Any]) -> Part:
+        part = empty_part(manifest["lo"])
+        read_rows(session, part, up_to=manifest["hi"])
+        return part
+
     # Parts mapped from the same build are kept; one read from the database is tried again.
     had = {p.segment: p for p in (cat.segments if cat else []) if p.segment}
-    parts = []
-    for manifest in listing["segments"]:
-        part = had.get(segments.fingerprint(manifest))
-        if part is None:
-            part = _open(session, manifest, settings.index_dir)
-        parts.append(part)
-    segments.forget_unlisted(settings.index_dir, {m["id"] for m in listing["segments"]})
+    parts = segments.parts_in_force(listing, had, family=segments.FRAMES,
+                                    open_part=segments.open_segment,
+                                    from_database=from_database)  # fmt: skip
     top = parts[-1].hi if parts else 0
     tail = cat.tail if cat is not None and cat.tail.lo == top else empty_part(top)
     return Catalogue(segments=parts, tail=tail, generation=listing["generation"],
                      checked_at=time.monotonic())  # fmt: skip
-
-
-def _open(session: Session, manifest: dict[str, Any], index_dir: Path) -> Part:
-    try:
-        return segments.open_segment(segments.local(index_dir, manifest), manifest)
-    except (segments.Corrupt, BotoCoreError, ClientError) as exc:
-        # Matching goes on from the database's rows; the compaction job rebuilds the segment.
-        log.error("segment unusable, read from the database",
-                  extra={"segment": manifest["id"], "error": str(exc)})  # fmt: skip
-        if isinstance(exc, segments.Corrupt):
-            segments.report_corrupt(manifest["id"])
-        part = empty_part(manifest["lo"])
-        read_rows(session, part, up_to=manifest["hi"])
-        return part
 
 
 def lock_matching(session: Session) -> None:
@@ -161,12 +147,15 @@ def _probe_hash(probe: Probe, kind: str) -> str:
 class ClipRule:
     """When frame matches make a clip match. `min_share` of the other clip's indexed frames
     within the shared span, or of this clip's probes, and at least `min_frames` matched frames
-    (fewer when that side has fewer): one frame alike by chance is not a copy."""
+    (fewer when that side has fewer): one frame alike by chance is not a copy. A clip whose
+    keyframes agree with the other's geometrically (features.py) is a match as well."""
 
     min_share: float
     min_frames: int
 
     def holds(self, m: "NearMatch") -> bool:
+        if m.geometry:
+            return True
         enough_other = m.frames_other >= min(self.min_frames, m.size_other)
         enough_this = m.frames_this >= min(self.min_frames, m.size_this)
         return (enough_other and m.share_other >= self.min_share) or (
@@ -184,31 +173,59 @@ class NearMatch:
     frames_other: int
     size_this: int  # probes
     size_other: int  # the other clip's indexed frames
-    min_distance: int
+    min_distance: int | None  # None: found by geometry alone
     signals: list[str]
+    # Keyframe pairs whose keypoints agree on a homography (features.py), best first: each
+    # with the region each frame shows of the other and the share of keypoints that agree.
+    geometry: list[dict[str, Any]] = field(default_factory=list)
 
 
 def near_matches(
     cat: Catalogue, probes: Sequence[Probe], *, exclude_media: str | None, threshold: int,
-    rule: ClipRule,
+    rule: ClipRule, keyframes: Sequence[Keyframe] = (),
+    feature_index: features.FeatureIndex | None = None,
 ) -> list[NearMatch]:  # fmt: skip
-    """Indexed clips that `probes` (one clip's) copy, best first."""
-    found = candidates(cat, probes, exclude_media=exclude_media, threshold=threshold)
+    """Indexed clips that `probes` and `keyframes` (one clip's) copy, best first."""
+    found = candidates(cat, probes, exclude_media=exclude_media, threshold=threshold,
+                       keyframes=keyframes, feature_index=feature_index)  # fmt: skip
     return [m for m in found if rule.holds(m)]
 
 
 def candidates(
-    cat: Catalogue, probes: Sequence[Probe], *, exclude_media: str | None, threshold: int
-) -> list[NearMatch]:
-    """Every indexed clip with any frame within `threshold` of a probe, best first."""
+    cat: Catalogue, probes: Sequence[Probe], *, exclude_media: str | None, threshold: int,
+    keyframes: Sequence[Keyframe] = (), feature_index: features.FeatureIndex | None = None,
+) -> list[NearMatch]:  # fmt: skip
+    """Every indexed clip with any frame within `threshold` of a probe, and every one whose
+    keyframes agree geometrically with `keyframes`, best first."""
     probes = usable(probes)
     hits = find(cat, probes, threshold=threshold, parts=range(len(cat.parts)))
-    return measure(cat, probes, hits, exclude_media=exclude_media)
+    found = measure(cat, probes, hits, exclude_media=exclude_media)
+    if feature_index is None or not keyframes:
+        return found
+    agreed = feature_index.verified(keyframes, feature_index.hits(keyframes),
+                                    exclude_media=exclude_media)  # fmt: skip
+    return with_geometry(found, agreed, probes=len(probes))
+
+
+def with_geometry(
+    found: list[NearMatch], agreed: dict[str, list[dict[str, Any]]], *, probes: int
+) -> list[NearMatch]:
+    """The PDQ stage's candidates with the geometric stage's verdicts, and the clips only
+    geometry found; those first that both stages agree on."""
+    for m in found:
+        if m.media_id in agreed:
+            m.geometry = agreed.pop(m.media_id)
+            m.signals = sorted({*m.signals, "geometry"})
+    found += [NearMatch(media_id=media_id, pairs=[], share_this=0.0, share_other=0.0,
+                        frames_this=0, frames_other=0, size_this=probes, size_other=0,
+                        min_distance=None, signals=["geometry"], geometry=pairs)
+              for media_id, pairs in agreed.items()]  # fmt: skip
+    return sorted(found, key=lambda m: (not m.geometry, -max(m.share_this, m.share_other)))
 
 
 def locked_matches(
     session: Session, probes: Sequence[Probe], *, exclude_media: str, threshold: int,
-    rule: ClipRule,
+    rule: ClipRule, keyframes: Sequence[Keyframe] = (),
 ) -> list[NearMatch]:  # fmt: skip
     """Near matches, leaving the session holding the matching lock until it commits.
 
@@ -220,12 +237,18 @@ def locked_matches(
     probes = usable(probes)
     hits = find(cat, probes, threshold=threshold, parts=range(len(cat.parts)))
     seen = len(cat.tail)
+    shapes = features.feature_index(session)
+    shared = shapes.hits(keyframes)
+    shapes_seen = len(shapes.tail.index)
     lock_matching(session)
     cat.catch_up(session)
     hits = find(cat, probes, threshold=threshold, parts=[len(cat.segments)], hits=hits,
                 since=seen)  # fmt: skip
+    shapes.catch_up(session)
+    shared += shapes.hits(keyframes, since=shapes_seen)
     found = measure(cat, probes, hits, exclude_media=exclude_media)
-    return [m for m in found if rule.holds(m)]
+    agreed = shapes.verified(keyframes, shared, exclude_media=exclude_media)
+    return [m for m in with_geometry(found, agreed, probes=len(probes)) if rule.holds(m)]
 
 
 def usable(probes: Sequence[Probe]) -> list[Probe]:
@@ -316,6 +339,16 @@ def _measure(
 def unindex(session: Session, *, media_id: str) -> None:
     """Before a file's frames are stored again: the index must not point at the old rows."""
     session.execute(delete(IndexedFrame).where(IndexedFrame.media_id == media_id))
+    session.execute(delete(IndexedKeyframe).where(IndexedKeyframe.media_id == media_id))
+
+
+def index_keyframes(session: Session, *, media_id: str, keyframes: Sequence[Keyframe]) -> None:
+    for kf in keyframes:
+        if len(kf):
+            points, descriptors = kf.to_bytes()
+            session.add(IndexedKeyframe(media_id=media_id, t_seconds=kf.t_seconds,
+                                        width=kf.width, height=kf.height, points=points,
+                                        descriptors=descriptors))  # fmt: skip
 
 
 def index_frames(session: Session, *, media_id: str) -> None:

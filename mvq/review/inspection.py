@@ -31,6 +31,7 @@ STRIP_FRAMES = 48  # the strip shows this many frames at most; the contact sheet
 # Frame pairs shown per matching claim: enough to judge, few enough that 50 matching claims
 # still fit on a page (the evidence keeps up to 50 per match).
 MAX_PAIRS = 12
+MAX_OUTLINES = 3  # geometric pairs shown, the most agreeing keypoints first
 # No camera that made footage for this system ran before this; a file saying so has a reset
 # clock (1970, 1904), not a capture time.
 EARLIEST_CAPTURE = datetime(2000, 1, 1, tzinfo=UTC)
@@ -60,6 +61,26 @@ class FramePair:
     other_t: float
     distance: int
     signal: str
+
+
+@dataclass
+class OutlinedPair:
+    """Two keyframes whose keypoints agree on one homography, each with the region it shows
+    of the other outlined (SVG polygon points over the still, 0-100 each way)."""
+
+    this_url: str | None
+    this_t: float
+    other_url: str | None
+    other_t: float
+    inliers: int
+    keypoints: int
+    share: float
+    this_points: str
+    other_points: str
+
+
+def svg_points(quad: list[list[float]]) -> str:
+    return " ".join(f"{x * 100:.1f},{y * 100:.1f}" for x, y in quad)
 
 
 @dataclass
@@ -136,6 +157,8 @@ class ClaimMatch:
     pairs: list[FramePair] = field(default_factory=list)
     other_play_url: str | None = None
     other_play_type: str | None = None
+    geometry: list[dict[str, Any]] = field(default_factory=list)
+    outlines: list[OutlinedPair] = field(default_factory=list)
 
     @property
     def short_id(self) -> str:
@@ -314,6 +337,8 @@ def group_matches(flags: list[tuple[str, str | None, dict[str, Any]]]) -> list[C
                         distance if row.min_distance is None else min(row.min_distance, distance)
                     )
                 row.signals = sorted(set(row.signals) | set(match.get("signals", [])))
+                if len(match.get("geometry", [])) > len(row.geometry):
+                    row.geometry = list(match["geometry"])
     for row in rows.values():
         if row.exact and row.min_distance is None:
             row.min_distance = 0  # the same bytes: every frame identical
@@ -436,6 +461,20 @@ def _fill_claim(
                 signal=p.get("signal", "pdq"),
             )
             for p in claim.frame_pairs[:MAX_PAIRS]
+        ]
+        claim.outlines = [
+            OutlinedPair(
+                this_url=_frame_url(session, sign, frame_urls, claim.this_media_id, g["this_t"]),
+                this_t=g["this_t"],
+                other_url=_frame_url(session, sign, frame_urls, claim.other_media_id, g["other_t"]),
+                other_t=g["other_t"],
+                inliers=g["inliers"],
+                keypoints=g["keypoints"],
+                share=g["share"],
+                this_points=svg_points(g["this_quad"]),
+                other_points=svg_points(g["other_quad"]),
+            )
+            for g in claim.geometry[:MAX_OUTLINES]
         ]
     if (
         other_media is not None

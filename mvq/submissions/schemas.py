@@ -245,6 +245,12 @@ class MatchOut(BaseModel):
     provenance: dict[str, list[str]] = Field(
         default_factory=dict, description='evidence codes for "this" and "other" being the source'
     )
+    geometry: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="keyframe pairs whose keypoints agree on one homography: the region each "
+        "frame shows of the other (corners, 0..1 of its size) and the share of keypoints that "
+        "agree",
+    )
 
 
 class MatchesOut(BaseModel):

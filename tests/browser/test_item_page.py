@@ -114,7 +114,7 @@ def test_a_copy_by_another_unit_judged_on_one_screen(
     expect(rows.first).to_contain_text(f"#{first[:8]}")
     expect(rows.first).to_contain_text("tank destroyed")
     assert not rows.first.locator(".pair").first.is_visible()  # pairs open on demand
-    rows.first.locator("details.pairs summary").click()
+    rows.first.locator("details.pairs:not(.outlines) summary").click()
     pair = rows.first.locator(".pair").first
     expect(pair).to_be_visible()
     expect(pair.locator("figcaption").first).to_contain_text("this ·")
@@ -301,11 +301,11 @@ def test_fifty_matching_claims_fit_in_two_screens(stack: harness.Stack, person: 
     expect(rows.first).to_contain_text("other unit")
     expect(rows.first).to_contain_text("mirrored")
     # Frame pairs capped at 12 of the 30 in the evidence.
-    rows.first.locator("details.pairs summary").click()
+    rows.first.locator("details.pairs:not(.outlines) summary").click()
     expect(rows.first.locator(".pair")).to_have_count(12)
-    expect(rows.first.locator("details.pairs summary")).to_contain_text("(of 30)")
+    expect(rows.first.locator("details.pairs:not(.outlines) summary")).to_contain_text("(of 30)")
     expect(rows.first.locator(".distance").first).to_contain_text("distance 6 of 31, mirrored")
-    rows.first.locator("details.pairs summary").click()
+    rows.first.locator("details.pairs:not(.outlines) summary").click()
 
     # A 1970 capture time is no capture time, never "-29929755 min from the claim".
     capture = page.locator(".facts td.capture")

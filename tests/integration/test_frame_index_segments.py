@@ -1,7 +1,8 @@
 """The shared frame index against real S3 (SeaweedFS), Redis and both databases: segments
 written by the compaction job, mapped by a worker on a fresh host and caught up from the
 database; a corrupt segment read from the database meanwhile and rebuilt; two processes on one
-host sharing one mapping; two copies matched at the same moment finding each other."""
+host sharing one mapping; two copies matched at the same moment finding each other; the
+keyframes' descriptors in segments of their own, mapped the same way."""
 
 import json
 import os
@@ -15,13 +16,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
+from skimage import data
 from sqlalchemy.orm import Session
 
 from mvq import storage
 from mvq.db import session_factory
-from mvq.matching import compaction, segments
+from mvq.matching import compaction, features, segments
 from mvq.matching import service as matching
 from mvq.matching.catalogue import Catalogue
+from mvq.media.ingest import keyframes
 from mvq.media.ingest.frames import Probe
 from mvq.media.ingest.hashing import FrameHashes
 from mvq.settings import get_settings
@@ -42,8 +46,10 @@ def index_env(database: str, tmp_path: Path) -> Iterator[Path]:
                      "MVQ_INDEX_SMALL_ROWS": "30",
                      "MVQ_INDEX_DIR": str(tmp_path / "host-a")})  # fmt: skip
     matching._catalogues.clear()
+    features._indexes.clear()
     yield tmp_path
     matching._catalogues.clear()
+    features._indexes.clear()
     os.environ.clear()
     os.environ.update(before)
     harness.use_env({})
@@ -53,6 +59,7 @@ def fresh_host(tmp_path: Path, name: str) -> None:
     """A worker that has never seen a segment: its own directory, nothing in memory."""
     harness.use_env({"MVQ_INDEX_DIR": str(tmp_path / name)})
     matching._catalogues.clear()
+    features._indexes.clear()
 
 
 def clip_hashes(rng: np.random.Generator) -> list[str]:
@@ -280,3 +287,74 @@ def test_the_index_commands_show_and_compact(index_env: Path, session: Session) 
     status = mvq("status")
     assert [(s["id"], s["rows"]) for s in status["segments"]] == [(written, before + 3 * FRAMES)]
     assert status["rows_after_segments"] == 0
+    assert status["keyframes"]["segments"] == []  # this module's keyframes are below a segment
+
+
+def photo(pixels: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    return np.asarray(Image.fromarray(pixels).convert("RGB").resize((640, 360)))
+
+
+def test_keyframes_are_written_to_segments_mapped_and_caught_up(
+    index_env: Path, session: Session
+) -> None:
+    """The geometric stage's index as the frames' one: a worker on a fresh host maps the
+    keyframe segments (its own memory holds only the keyframes committed after them) and finds
+    a crop of a clip in a segment and of one in the tail, as from the database's rows."""
+    harness.use_env({"MVQ_KEYFRAME_SEGMENT_ROWS": "4"})  # two clips of two keyframes
+    rng = np.random.default_rng(25)
+    unit_id, _ = make_unit(session)
+    pictures = {name: photo(getattr(data, name)())
+                for name in ("astronaut", "coffee", "chelsea", "camera", "rocket")}  # fmt: skip
+    media = {}
+
+    def index_photo(name: str) -> None:
+        media[name] = add_clip(session, unit_id, clip_hashes(rng))
+        matching.index_keyframes(session, media_id=media[name], keyframes=[
+            keyframes.keyframe(pictures[name], t) for t in (0.0, 1.0)])  # fmt: skip
+        session.commit()
+
+    for name in ("astronaut", "coffee"):
+        index_photo(name)
+
+    def keyframe_ids(ids: list[str]) -> list[str]:  # this module's frames are compacted too
+        return [i for i in ids if i.startswith("keyframes/")]
+
+    first = compaction.compact()
+    assert keyframe_ids(first.written) == ["keyframes/000000000000-000000000004"], first
+    for name in ("chelsea", "camera"):
+        index_photo(name)
+    second = compaction.compact()  # a small segment beside the first, the two merged
+    merged = ["keyframes/000000000000-000000000004", "keyframes/000000000004-000000000008"]
+    assert keyframe_ids(second.merged) == merged, second
+    assert [m["rows"] for m in segments.current(family=segments.KEYFRAMES)["segments"]] == [8]
+    index_photo("rocket")  # after the newest segment: the tail
+
+    fresh_host(index_env, "host-b")
+    shapes = features.feature_index(session)
+    [part] = shapes.segments
+    assert segments.is_mapped(part.index.codes) and segments.is_mapped(part.points)
+    assert (part.lo, part.hi, len(part)) == (0, 8, 8)
+    assert len(shapes.tail) == 2 and not segments.is_mapped(shapes.tail.index.codes)
+    whole = features.FeatureIndex()
+    whole.catch_up(session)
+    for name in ("coffee", "rocket"):
+        h, w = pictures[name].shape[:2]
+        query = [keyframes.keyframe(photo(pictures[name][: h * 4 // 5, w // 5 :]), 0.0)]
+        agreed = shapes.verified(query, shapes.hits(query), exclude_media=None)
+        assert set(agreed) == {media[name]}, name
+        assert agreed == whole.verified(query, whole.hits(query), exclude_media=None)
+
+
+def test_the_compaction_job_writes_from_a_child_process(index_env: Path, session: Session) -> None:
+    """The worker's job forks for the run (a merge's peak must not stay in the worker's heap):
+    the child's segments are in S3, and this process can go on using its own connections."""
+    from workers import jobs
+
+    rng = np.random.default_rng(26)
+    unit_id, _ = make_unit(session)
+    for _ in range(3):
+        index_clip(session, unit_id, clip_hashes(rng))
+    assert jobs.compact_index().startswith("1 written")
+    [manifest] = segments.current()["segments"]
+    assert manifest["rows"] >= 3 * FRAMES
+    assert segments.reported_corrupt() == set()  # S3 still answers this process

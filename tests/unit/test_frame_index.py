@@ -113,14 +113,15 @@ def test_compaction_keeps_one_small_segment_and_merges_tiers(
         top[0] = new["segments"][-1]["hi"]
 
     fake_segments = SimpleNamespace(
-        current=lambda: listing, reported_corrupt=lambda: set(), publish=publish,
-        remove=lambda _m: None, clear_corrupt=lambda _s: None,
+        current=lambda **_: listing, reported_corrupt=lambda **_: set(),
+        publish=lambda new, **_: publish(new), remove=lambda _m, **_: None,
+        clear_corrupt=lambda _s, **_: None, host_dir=lambda _family: tmp_path,
     )  # fmt: skip
     monkeypatch.setattr(compaction, "segments", fake_segments)
-    monkeypatch.setattr(compaction, "_from_database", lambda lo, hi: (lo, hi))
-    monkeypatch.setattr(compaction, "_store", lambda part, _dir: manifest(*part))
+    monkeypatch.setattr(compaction, "_from_database", lambda _family, lo, hi: (lo, hi))
+    monkeypatch.setattr(compaction, "_store", lambda _family, part, _dir: manifest(*part))
     monkeypatch.setattr(compaction, "_merge",
-                        lambda run, _dir: manifest(run[0]["lo"], run[-1]["hi"]))  # fmt: skip
+                        lambda _fam, run, _dir: manifest(run[0]["lo"], run[-1]["hi"]))  # fmt: skip
     monkeypatch.setattr(compaction, "session_scope", lambda: _rows_waiting(top, 16_384))
     monkeypatch.setattr(compaction, "get_settings", lambda: SimpleNamespace(
         index_dir=tmp_path, index_segment_rows=16_384, index_small_rows=1_048_576,

@@ -10,8 +10,9 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
 
-from mvq.media.ingest import hashing, tools
+from mvq.media.ingest import hashing, keyframes, tools
 from mvq.media.ingest.hashing import FrameHashes
+from mvq.media.ingest.keyframes import Keyframe
 from mvq.media.ingest.probe import VideoInfo
 
 MAX_SIDE = 640  # PDQ downsamples to 64x64 anyway; reviewers get a clear still
@@ -42,6 +43,7 @@ class Probe:
 class Frames:
     stills: list[Still]
     probes: list[Probe]
+    keyframes: list[Keyframe]  # stills' ORB features, for matching past crops and insets
 
 
 def sample_rate(duration: float, *, fps: float, max_frames: int) -> float:
@@ -99,6 +101,8 @@ def video_frames(path: str, info: VideoInfo, *, fps: float, max_frames: int) -> 
     min_gap = info.duration / MAX_PROBES
     stills: list[Still] = []
     probes: list[Probe] = []
+    found: list[Keyframe] = []
+    keyframe_gap = keyframes.gap(info.duration)
     start: float | None = None
     for raw, t in tools.stream_timed(argv, record_size=width * height * 3, times=SHOWINFO_PTS):
         start = t if start is None else start
@@ -119,8 +123,11 @@ def video_frames(path: str, info: VideoInfo, *, fps: float, max_frames: int) -> 
         if probe_due:
             probes.append(Probe(offset, hashes))
         if still_due:
-            stills.append(keep_as_still(as_rgb(raw, width, height), len(stills), offset, hashes))
-    return Frames(stills, probes)
+            rgb = as_rgb(raw, width, height)
+            stills.append(keep_as_still(rgb, len(stills), offset, hashes))
+            if not found or offset - found[-1].t_seconds >= keyframe_gap - 0.005:
+                found.append(keyframes.keyframe(rgb, offset))
+    return Frames(stills, probes, found)
 
 
 def image_frames(img: Image.Image) -> Frames:
@@ -128,7 +135,11 @@ def image_frames(img: Image.Image) -> Frames:
     rgb.thumbnail((MAX_SIDE, MAX_SIDE))
     pixels = np.asarray(rgb)
     hashes = hashing.frame_hashes(pixels)
-    return Frames([keep_as_still(pixels, 0, 0.0, hashes)], [Probe(0.0, hashes)])
+    return Frames(
+        [keep_as_still(pixels, 0, 0.0, hashes)],
+        [Probe(0.0, hashes)],
+        [keyframes.keyframe(pixels, 0.0)],
+    )
 
 
 def thumbnail(jpeg: bytes, max_side: int = 320) -> bytes:

@@ -24,6 +24,7 @@ from mvq.media.ingest import (
     telemetry,
     tools,
 )
+from mvq.media.ingest.keyframes import Keyframe
 from mvq.media.ingest.probe import Rejected
 from mvq.media.ingest.sniff import sniff
 from mvq.settings import get_settings
@@ -40,6 +41,7 @@ class Analysis:
     facts: dict[str, Any]
     stills: list[frames.Still]
     probes: list[frames.Probe]  # in memory only: the matcher queries with them once
+    keyframes: list[Keyframe]  # indexed for geometric matching; their mirrors query only
     contact_sheet: bytes | None
 
 
@@ -165,4 +167,5 @@ def _analyse(path: Path, declared_sha256: str | None) -> Analysis:
     facts["c2pa"] = provenance.c2pa_status(path, sniffed.container)
     sheet = frames.contact_sheet(found.stills) if facts["kind"] == "video" else None
     return Analysis(sha256=sha256, size=size, facts=facts, stills=found.stills,
-                    probes=found.probes, contact_sheet=sheet)  # fmt: skip
+                    probes=found.probes, keyframes=found.keyframes,
+                    contact_sheet=sheet)  # fmt: skip
