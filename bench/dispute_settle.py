@@ -12,7 +12,6 @@ page's load, the key, the settlement and the page that says so.
 
 import argparse
 import statistics
-import subprocess
 import time
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -34,14 +33,6 @@ WORDS_PER_MINUTE = 200
 READ = ("section.dispute h2, .suggestion, .member h3, .member [data-file], .member .for-it, "
         ".member .signals")  # fmt: skip
 PHOTOS = ("rocket", "astronaut", "chelsea", "coffee", "motorcycle_left")
-
-
-def encoded(source: Path, crf: int) -> Path:
-    dest = source.with_name(f"{source.stem}-crf{crf}.mp4")
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source), "-c:v",
-                    "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p",
-                    str(dest)], check=True, capture_output=True, timeout=120)  # fmt: skip
-    return dest
 
 
 def approve(stack: harness.Stack, ids: list[str]) -> None:
@@ -81,9 +72,9 @@ def main() -> None:
                                           lossless=True)  # fmt: skip
                     with session_factory()() as session:
                         first, second = make_unit(session)[1], make_unit(session)[1]
-                    copy = upload_claim(stack, first, encoded(source, 31))
+                    copy = upload_claim(stack, first, footage.at_crf(source, 31))
                     wait_for_status(stack, first, copy, "in_queue")
-                    original = upload_claim(stack, second, encoded(source, 24))
+                    original = upload_claim(stack, second, footage.at_crf(source, 24))
                     wait_for_status(stack, second, original, "in_queue")
                     approve(stack, [copy, original])
                     with session_factory()() as session:

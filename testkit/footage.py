@@ -77,6 +77,15 @@ def phone_clip(
     return dest
 
 
+def at_crf(source: Path, crf: int) -> Path:
+    """The same clip re-encoded at another quality (x264's CRF), beside it: two files of one
+    recording, the lower CRF the better one."""
+    dest = source.with_name(f"{source.stem}-crf{crf}.mp4")
+    _ffmpeg("-i", str(source), "-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf),
+            "-pix_fmt", "yuv420p", str(dest))  # fmt: skip
+    return dest
+
+
 def messenger_copy(source: Path, dest: Path) -> Path:
     """What a messenger does to a clip: re-encoded smaller, device tags gone."""
     _ffmpeg("-i", str(source), "-c:v", "libx264", "-crf", "30", "-preset", "veryfast",

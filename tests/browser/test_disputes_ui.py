@@ -5,7 +5,6 @@ English and Ukrainian, with no serious axe finding; `u` unveils the stills and `
 the suggestion, which settles the dispute all to the original."""
 
 import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,14 +28,6 @@ LAPTOP, PHONE = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
 SHOTS = Path(os.environ.get("MVQ_SHOTS_DIR", Path(__file__).parents[2] / "artifacts" / "shots"))
 
 
-def encoded(source: Path, crf: int) -> Path:
-    dest = source.with_name(f"{source.stem}-crf{crf}.mp4")
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source), "-c:v",
-                    "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p",
-                    str(dest)], check=True, capture_output=True, timeout=120)  # fmt: skip
-    return dest
-
-
 @dataclass
 class Pair:
     original: str
@@ -50,9 +41,9 @@ def disputed_copy(stack: harness.Stack, clips: Path, photo: str) -> Pair:
     source = footage.clip(photo, clips / f"{photo}-lossless.mp4", seconds=8, lossless=True)
     with session_factory()() as session:
         first, second = make_unit(session)[1], make_unit(session)[1]
-    copy = upload_claim(stack, first, encoded(source, 31))
+    copy = upload_claim(stack, first, footage.at_crf(source, 31))
     wait_for_status(stack, first, copy, "in_queue")
-    original = upload_claim(stack, second, encoded(source, 24))
+    original = upload_claim(stack, second, footage.at_crf(source, 24))
     wait_for_status(stack, second, original, "in_queue")
     approve_all(stack, {copy: None, original: None})
     with session_factory()() as session:

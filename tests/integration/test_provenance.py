@@ -4,7 +4,6 @@ ranked the original with its reasons, the suggestion gives it everything, and ac
 suggestion on the page settles the dispute that way."""
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,18 +20,10 @@ from testkit.people import Accounts, make_login, make_staff, web_login
 from tests.integration.test_disputes import paid
 
 
-def encoded(source: Path, crf: int) -> Path:
-    dest = source.with_name(f"{source.stem}-crf{crf}.mp4")
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(source), "-c:v",
-                    "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p",
-                    str(dest)], check=True, capture_output=True, timeout=120)  # fmt: skip
-    return dest
-
-
 @pytest.fixture(scope="module")
 def pair(clips: Path) -> tuple[Path, Path]:
     source = footage.clip("rocket", clips / "rocket-lossless.mp4", seconds=8, lossless=True)
-    return encoded(source, 24), encoded(source, 31)
+    return footage.at_crf(source, 24), footage.at_crf(source, 31)
 
 
 def approve(stack: harness.Stack, ids: list[str]) -> None:
