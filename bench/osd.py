@@ -258,8 +258,8 @@ cannot show a claim a whole day off (its place still can); a display whose zone 
 agrees if UTC, UTC+2 or UTC+3 brings it within the tolerance (`osd_clock_offsets_hours`), so a
 claim up to about 5 h off may pass; a degrees-minutes-seconds position whose degree sign OCR
 read as a digit cannot be told from other digits and is not read; a time or place counts only
-when two stills read it alike, so a display read on one still alone raises nothing. Most misses are light grey text without an edge over bright
-footage.
+when two stills read it alike, so a display read on one still alone raises nothing. Most misses
+are light grey text without an edge over bright footage.
 """
     print(body)
     if not args.no_write:

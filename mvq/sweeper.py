@@ -35,9 +35,7 @@ class SweepReport:
     staged_chunks_removed: int = 0
 
 
-def sweep(
-    session: Session, *, now: datetime, stuck_after: timedelta, tell: Tell
-) -> SweepReport:
+def sweep(session: Session, *, now: datetime, stuck_after: timedelta, tell: Tell) -> SweepReport:
     """`tell`: the adapter's words for the claims' outcomes the webhooks carry."""
     stuck = list(
         session.scalars(

@@ -174,9 +174,11 @@ def _outcome_sentences(outcome: OutcomeOut | None) -> list[str]:
 def _code(text: str, tag: str = "code") -> Markup:
     """A command, address or stored code (or a key's name, tag="kbd") inside a sentence: the
     same in every language, and skipped by the Ukrainian crawl as a translator's tools skip it."""
-    if tag not in ("code", "kbd"):
+    if tag == "kbd":
+        return Markup("<kbd>{}</kbd>").format(text)
+    if tag != "code":
         raise ValueError(f"not a code tag: {tag}")
-    return Markup(f"<{tag}>{{}}</{tag}>").format(text)
+    return Markup("<code>{}</code>").format(text)
 
 
 templates.env.globals["code"] = _code

@@ -41,9 +41,7 @@ SLOW_LINK = {"offline": False, "latency": 40, "downloadThroughput": 4_000_000,
 
 
 @pytest.fixture(scope="module")
-def counted(
-    backing: harness.Backing, database: str
-) -> Iterator[tuple[harness.Stack, S3Counter]]:
+def counted(backing: harness.Backing, database: str) -> Iterator[tuple[harness.Stack, S3Counter]]:
     extra = {"MVQ_PART_SIZE_BYTES": str(PART)}
     with upload_page.counted_stack(backing, database, extra_env=extra) as pair:
         yield pair

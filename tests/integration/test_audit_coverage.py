@@ -43,7 +43,8 @@ AUDITED: dict[tuple[str, str], str | NotAudited] = {
     ("POST", "/api/v1/media/{media_id}/complete"): "media.uploaded",
     ("POST", "/api/v1/media/{media_id}/chunks"): NotAudited(
         "hands out short-lived URLs and lists what storage holds, changing no row; the bytes "
-        "are audited when the upload completes (media.uploaded)"),
+        "are audited when the upload completes (media.uploaded)"
+    ),
     ("POST", "/api/v1/submissions/{submission_id}/appeal"): "appeal.filed",
     ("POST", "/api/v1/appeals/{appeal_id}/decision"): "appeal.denied",  # or appeal.upheld
     ("POST", "/api/v1/review/claim"): "review.leased",

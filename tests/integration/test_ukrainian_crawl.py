@@ -58,7 +58,7 @@ TYPED = ("it is ours",)
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019]{2,}")
 RAW_CODE = re.compile(r"(?<![\w@/])[a-z][a-z0-9]*(?:[._][a-z0-9]+)+(?![\w@/])")
 ESCAPED = re.compile(r"\\u0[0-9a-fA-F]{3}")
-# Markup that ended an attribute early and shows as text ('1 січ. 2025 р., 02:00">').
+# Markup that ended an attribute early and shows as text ('1 січ. 2025 р., 02:00">').  # noqa: RUF003
 LEAKED = re.compile(r"\"\s*/?>|</?[a-z]+[\s>]")
 
 
@@ -137,7 +137,7 @@ def test_findings_catch_each_kind_and_spare_code_and_names() -> None:
     assert findings(page.format('<pre>{"a": "\\u0411"}</pre>'), codes=codes)
     assert findings(page.format('<input placeholder="Search here">'), codes=codes)
     assert findings('<html lang="en"><p>Привіт</p></html>', codes=codes)
-    leak = '<section aria-label="Правила з <time datetime="x">1 січ. 2025 р.</time>"><p>Є</p>'
+    leak = '<section aria-label="Правила з <time datetime="x">1 січ. 2025 р.</time>"><p>Є</p>'  # noqa: RUF001
     assert any("markup as text" in f for f in findings(page.format(leak), codes=codes))
     fine = (
         "<p>Танк <code>tank</code>, файл strike.mp4, EXIF, r@web.mvq, 0123abcd; "

@@ -43,7 +43,10 @@ def test_degrees_minutes_and_seconds_are_read_off_the_picture() -> None:
                                 photo="chelsea"))  # fmt: skip
     reading = ocr.still_text(shown).reading
     assert (reading.lat, reading.lon, reading.position_format) == (
-        pytest.approx(48.51233, abs=1e-4), pytest.approx(35.01233, abs=1e-4), "dms")
+        pytest.approx(48.51233, abs=1e-4),
+        pytest.approx(35.01233, abs=1e-4),
+        "dms",
+    )
 
 
 def test_footage_without_an_overlay_costs_one_read() -> None:

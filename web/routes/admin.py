@@ -218,7 +218,7 @@ def _codes(session: Session, now: Any, *, editor: Principal) -> dict[str, list[s
 def _built_in() -> dict[tuple[str, str, str], str]:
     """The words mvq ships for its own codes, in each language: what a field left empty shows
     (its placeholder), so an admin sees which codes already read well in Ukrainian."""
-    found = {}
+    found: dict[tuple[str, str, str], str] = {}
     for language in labels.LANGUAGES:
         with i18n.using(language):
             for kind, words in outcome_words.DEFAULT_LABELS.items():

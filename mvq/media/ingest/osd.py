@@ -68,7 +68,9 @@ ALTITUDE = re.compile(r"(?:ALT(?:ITUDE)?|HGT|HEIGHT|(?<![A-Z])H)\s*[:=]?\s*"
 FEET = 0.3048
 # Full-width colon and comma (the recogniser learnt Chinese too), degree look-alikes, dashes.
 MENDS = str.maketrans({"\uff1a": ":", "\uff0c": ",", "º": "°", "˚": "°", "—": "-",
-                       "′": "'", "’": "'", "‘": "'", "″": '"', "“": '"', "”": '"'})
+                       # primes and curly quotes, for minutes' and seconds' marks
+                       "\u2032": "'", "\u2019": "'", "\u2018": "'", "\u2033": '"',
+                       "\u201c": '"', "\u201d": '"'})  # fmt: skip
 
 
 @dataclass(frozen=True)
