@@ -3,7 +3,7 @@ its footage matches), a reviewer's decision, and the dispute a claim is in."""
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from mvq.auth.principal import Principal
@@ -12,6 +12,7 @@ from mvq.media.models import Media, MediaStatus
 from mvq.review import leases
 from mvq.review.models import ReviewItem
 from mvq.scoring.disputes import reading
+from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Flag, Submission, SubmissionStatus
 
 HIT = datetime.now(UTC) - timedelta(hours=3)
@@ -76,3 +77,13 @@ def dispute_of(session: Session, submission_id: str) -> reading.Contest:
     found = reading.member_of(session, submission_id=submission_id)
     assert found is not None, "the claim is in no dispute"
     return reading.load(session, found[0])
+
+
+def paid(session: Session, *submission_ids: str) -> int:
+    """Points the ledger holds for these claims, awards less reversals."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
+            LedgerEntry.submission_id.in_(submission_ids)
+        )
+    )
+    return int(total or 0)

@@ -3,6 +3,7 @@ audit coverage enumerate it, so a new route without an expectation fails them.
 
 `application()` is the one place that names the entry point."""
 
+import re
 from collections.abc import Iterable, Iterator
 
 from fastapi import FastAPI
@@ -10,6 +11,8 @@ from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute, Mount
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# A path parameter, "{item_id}" or "{path:path}".
+PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 
 
 def application() -> FastAPI:
@@ -39,3 +42,22 @@ def route_table(app: FastAPI | None = None) -> set[tuple[str, str]]:
     """Every (method, path template) the application answers, HEAD aside; FastAPI's own
     documentation routes are not APIRoutes and are not listed."""
     return set(_walk((app or application()).routes, ""))
+
+
+def get_routes() -> list[str]:
+    """Every GET path of the application, through mounts and included routers."""
+    return sorted({path for method, path in route_table() if method == "GET"})
+
+
+def fill(path: str, values: dict[str, list[str]]) -> list[str]:
+    names = PARAM.findall(path)
+    missing = [n for n in names if not values.get(n)]
+    assert not missing, f"the crawl cannot fill {missing} of GET {path}: add them to `values`"
+    filled = [path]
+    for name in names:
+        filled = [
+            PARAM.sub(lambda m, v=v, n=name: v if m[1] == n else m[0], p)
+            for p in filled
+            for v in values[name]
+        ]
+    return filled

@@ -1,13 +1,18 @@
-"""Claims made ready for the pages' tests: queued by a unit, rejected and appealed, approved."""
+"""Claims made ready for the pages' tests (queued by a unit, rejected and appealed, approved),
+the two screen sizes every page is judged at, and small checks on a page."""
 
 from datetime import timedelta
 from pathlib import Path
+
+from playwright.sync_api import Page
+from sqlalchemy import select
 
 from mvq.auth.models import Role
 from mvq.auth.principal import Principal
 from mvq.db import session_factory, utcnow
 from mvq.flows import decisions, intake
 from mvq.review import appeals, leases
+from mvq.review.models import ReviewItem
 from mvq.submissions.models import Submission, SubmissionStatus
 from testkit import footage, harness
 from testkit.claims import upload_claim, wait_for_status
@@ -65,3 +70,20 @@ def queued(stack: harness.Stack, token: str, clips: Path, source: str, target: s
     submission_id = upload_claim(stack, token, path, target_type=target)
     wait_for_status(stack, token, submission_id, "in_queue")
     return submission_id
+
+
+LAPTOP = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+
+
+def item_of(submission_id: str) -> str:
+    with session_factory()() as session:
+        item_id = session.scalar(
+            select(ReviewItem.id).where(ReviewItem.submission_id == submission_id)
+        )
+    assert item_id is not None
+    return item_id
+
+
+def no_sideways_scroll(page: Page) -> bool:
+    return bool(page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"))

@@ -22,7 +22,7 @@ from testkit.claims import upload_claim, wait_for_status
 from testkit.people import make_unit
 from tests.browser import axe
 from tests.browser.helpers import approve_all
-from tests.integration.test_disputes import paid
+from tests.contested import paid
 
 LAPTOP, PHONE = {"width": 1366, "height": 768}, {"width": 390, "height": 844}
 SHOTS = Path(os.environ.get("MVQ_SHOTS_DIR", Path(__file__).parents[2] / "artifacts" / "shots"))

@@ -23,10 +23,8 @@ from testkit import footage, harness
 from testkit.browser import ARTIFACTS, Reviewer
 from testkit.claims import upload_claim, wait_for_status
 from testkit.people import make_unit
+from tests.browser.helpers import LAPTOP, PHONE, item_of, no_sideways_scroll
 from tests.helpers import reviewer as staff_member
-
-LAPTOP = {"width": 1366, "height": 768}
-PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -36,15 +34,6 @@ def person(browser: Browser, stack: harness.Stack) -> Iterator[Reviewer]:
     someone.login()
     yield someone
     someone.close()
-
-
-def item_of(submission_id: str) -> str:
-    with session_factory()() as session:
-        item_id = session.scalar(
-            select(ReviewItem.id).where(ReviewItem.submission_id == submission_id)
-        )
-    assert item_id is not None
-    return item_id
 
 
 def first_in_queue(submission_id: str) -> None:
@@ -69,10 +58,6 @@ def in_view(page: Page, selector: str) -> bool:
     box = page.locator(selector).first.bounding_box()
     height = page.viewport_size["height"] if page.viewport_size else 0
     return box is not None and box["y"] >= 0 and box["y"] + min(box["height"], 40) <= height
-
-
-def no_sideways_scroll(page: Page) -> bool:
-    return bool(page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"))
 
 
 def test_a_copy_by_another_unit_judged_on_one_screen(

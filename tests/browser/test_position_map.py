@@ -21,7 +21,7 @@ from testkit import harness
 from testkit.browser import Reviewer
 from testkit.people import make_unit
 from tests.browser.axe import assert_no_serious_violations
-from tests.browser.test_item_page import LAPTOP, PHONE, item_of, no_sideways_scroll
+from tests.browser.helpers import LAPTOP, PHONE, item_of, no_sideways_scroll
 
 SHOTS = Path("/work/shots/h31map")
 # Pixels between the two places' labels on screen.

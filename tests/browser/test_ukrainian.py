@@ -26,7 +26,7 @@ from testkit import harness
 from testkit.browser import Reviewer
 from testkit.people import make_unit
 from tests.browser import axe
-from tests.integration.test_ukrainian_crawl import NAMES
+from tests.words import NAMES
 
 # Latin words that are right in a Ukrainian page: the product, standards and formats, key
 # names, and each language's own name in the switch.

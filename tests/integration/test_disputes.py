@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mvq import claims
@@ -24,20 +24,11 @@ from mvq.scoring.models import EntryType, LedgerEntry
 from mvq.settings import get_settings
 from mvq.submissions.models import Flag
 from testkit.people import Accounts, make_unit
-from tests.contested import HIT, claim, decide, dispute_of
+from tests.contested import HIT, claim, decide, dispute_of, paid
 from tests.helpers import reviewer
 
 # A points table of its own, far from other modules' versions: tank 60 from mid-2032 on.
 RAISE = datetime(2032, 6, 1, tzinfo=UTC)
-
-
-def paid(session: Session, *submission_ids: str) -> int:
-    total = session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.points), 0)).where(
-            LedgerEntry.submission_id.in_(submission_ids)
-        )
-    )
-    return int(total or 0)
 
 
 def settle(session: Session, contest: reading.Contest, **kwargs: Any) -> list[LedgerEntry]:

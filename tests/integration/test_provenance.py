@@ -17,7 +17,7 @@ from mvq.scoring.models import DisputeStatus
 from testkit import footage, harness
 from testkit.claims import upload_claim, wait_for_status
 from testkit.people import Accounts, make_login, make_staff, web_login
-from tests.integration.test_disputes import paid
+from tests.contested import paid
 
 
 @pytest.fixture(scope="module")

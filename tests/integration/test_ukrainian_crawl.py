@@ -30,7 +30,8 @@ from mvq.submissions.models import Flag
 from mvq.webhooks.models import WebhookEndpoint
 from testkit import harness
 from testkit.people import make_login, web_login
-from tests.integration.test_visibility_crawl import fill, get_routes
+from tests.routes import fill, get_routes
+from tests.words import NAMES
 
 MAX_REQUESTS = 160  # per person
 NOT_PAGES = ("/api/", "/static/", "/healthz", "/readyz", "/metrics", "/favicon.ico", "/docs",
@@ -41,12 +42,6 @@ SKIPPED_TAGS = {"script", "style", "code", "kbd", "samp", "template", "svg", "te
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr"}  # fmt: skip
 SHOWN_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt")
-# Words that are the same in Ukrainian: names of formats, standards and the product.
-NAMES = {"mvq", "EXIF", "C2PA", "MGRS", "TOTP", "SHA", "JSON", "JSONL", "CSV", "Parquet",
-         "UTC", "API", "URL", "MP4", "MOV", "MKV", "WebM", "JPEG", "PNG", "Ed25519", "PDQ",
-         "GPS", "HTTP", "HTTPS", "ffmpeg", "Merkle", "Kyiv", "Europe", "HMAC", "RSS", "QR",
-         "ISO", "GeoJSON", "OSD", "MIME", "Lavf", "PKCS", "WGS", "Standard", "Webhooks",
-         "otpauth", "JavaScript"}  # fmt: skip
 # What is data rather than words: addresses, e-mails, ids, file names, the test's own names.
 DATA = re.compile(
     r"https?://\S+|[\w.+-]+@[\w.-]+|\b[0-9a-f]{8,}(?:-[0-9a-f]{4,})*\b|\b[\w-]+\.(?:mp4|jpe?g|png|mov|zip|json)\b"

@@ -27,11 +27,10 @@ from mvq.review.models import ReviewItem
 from mvq.webhooks.models import WebhookEndpoint
 from testkit import harness
 from testkit.people import make_login, make_staff, web_login
-from tests.routes import route_table
+from tests.routes import fill, get_routes
 
 MAX_DEPTH = 2
 MAX_REQUESTS = 300  # per person
-PARAM = re.compile(r"{(\w+)(?::\w+)?}")
 LINK = re.compile(r"""(?:href|src|data-other-src|action)=["']([^"']+)["']|"(https?://[^"\s]+)\"""")
 # Pages that only name the person's own unit (their account, the units an admin manages, the
 # leaderboard's ranking of every unit by its points) say nothing of its claims: the unit's name
@@ -39,25 +38,6 @@ LINK = re.compile(r"""(?:href|src|data-other-src|action)=["']([^"']+)["']|"(http
 UNIT_NAME_ALLOWED = ("/account", "/admin", "/api/v1/units", "/leaderboard", "/api/v1/leaderboard")
 # Routes that change state on GET would be a bug of their own; logging out ends the crawl.
 SKIP = {"/logout"}
-
-
-def get_routes() -> list[str]:
-    """Every GET path of the application, through mounts and included routers."""
-    return sorted({path for method, path in route_table() if method == "GET"})
-
-
-def fill(path: str, values: dict[str, list[str]]) -> list[str]:
-    names = PARAM.findall(path)
-    missing = [n for n in names if not values.get(n)]
-    assert not missing, f"the crawl cannot fill {missing} of GET {path}: add them to `values`"
-    filled = [path]
-    for name in names:
-        filled = [
-            PARAM.sub(lambda m, v=v, n=name: v if m[1] == n else m[0], p)
-            for p in filled
-            for v in values[name]
-        ]
-    return filled
 
 
 def leaks(url: str, text: str, secrets: set[str], unit_name: str, unit_id: str) -> set[str]:
