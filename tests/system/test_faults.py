@@ -70,7 +70,7 @@ def restart_worker(stack: harness.Stack, name: str) -> None:
     )
 
 
-@pytest.mark.timeout(900)
+@pytest.mark.timeout(1500)
 def test_uploads_survive_random_worker_kills_and_are_processed_exactly_once(
     stack: harness.Stack, clips: list[Path]
 ) -> None:
@@ -94,8 +94,10 @@ def test_uploads_survive_random_worker_kills_and_are_processed_exactly_once(
                 pool.map(lambda n: upload(stack, accounts[n % 10][1], clips[n % 10]), range(200))
             )
         harness.wait_until(
+            # A limit for a hang, not a speed: alone on 2 cores this takes about 200 s, and
+            # `make test` runs it beside another worker's tests (CI once took over 600 s).
             lambda: statuses(ids).get("in_queue") == 200,
-            timeout=600,
+            timeout=1200,
             interval=2,
             what="200 uploads in the review queue",
         )
@@ -103,7 +105,7 @@ def test_uploads_survive_random_worker_kills_and_are_processed_exactly_once(
         stop.set()
         killer.join()
     elapsed = time.monotonic() - started
-    assert len(kills) >= 3 and elapsed < 600
+    assert len(kills) >= 3 and elapsed < 1200
     with session_factory()() as session:
         media = list(session.scalars(select(Media).where(Media.submission_id.in_(ids))))
         assert len(media) == 200 and {m.status for m in media} == {"processed"}
