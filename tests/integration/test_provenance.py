@@ -7,10 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from mvq.auth.models import Role
 from mvq.db import session_factory
 from mvq.review import provenance
+from mvq.review.models import ReviewItem
 from mvq.scoring.disputes import reading
 from mvq.scoring.disputes.suggestion import suggest
 from mvq.scoring.models import DisputeStatus
@@ -64,6 +66,24 @@ def test_the_crf_24_file_is_ranked_the_original_and_the_suggestion_settles_it(
     told = [m for m in later if m["submission_id"] == copy]
     assert told and all(m["original"] == "this" for m in told)
     assert told[0]["provenance"] == {"this": ["bit_rate_much"], "other": ["uploaded_first"]}
+    # And the reviewer's item page, on each claim's row for the other.
+    with session_factory()() as session:
+        items = {s: session.scalars(select(ReviewItem.id).where(ReviewItem.submission_id == s))
+                 .one() for s in (copy, original)}  # fmt: skip
+    reviewer = web_login(stack, *make_login(Role.reviewer))
+
+    def item_page(submission_id: str) -> str:
+        answer = reviewer.client.get(
+            f"/review/{items[submission_id]}",
+            headers={"Accept": "text/html", "Accept-Language": "en"},
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.text
+
+    on_copy, on_original = item_page(copy), item_page(original)
+    assert f"Likely original: the file of claim #{original[:8]}." in on_copy
+    assert "higher bit rate" in on_copy
+    assert "Likely original: this claim" in on_original and "higher bit rate" in on_original
     approve(stack, [copy, original])
     with session_factory()() as session:
         contest = reading.load(session, session.get_one(type(found[0]), dispute_id))
