@@ -7,10 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from mvq.auth.models import Role
 from mvq.db import session_factory
 from mvq.review import provenance
+from mvq.review.models import ReviewItem
 from mvq.scoring.disputes import reading
 from mvq.scoring.disputes.suggestion import suggest
 from mvq.scoring.models import DisputeStatus
@@ -64,6 +66,20 @@ def test_the_crf_24_file_is_ranked_the_original_and_the_suggestion_settles_it(
     told = [m for m in later if m["submission_id"] == copy]
     assert told and all(m["original"] == "this" for m in told)
     assert told[0]["provenance"] == {"this": ["bit_rate_much"], "other": ["uploaded_first"]}
+    # And the reviewer's item page of the later claim, on the earlier claim's row (the
+    # duplicate flag is raised on the later upload).
+    with session_factory()() as session:
+        item_id = session.scalars(
+            select(ReviewItem.id).where(ReviewItem.submission_id == original)
+        ).one()
+    reviewer = web_login(stack, *make_login(Role.reviewer))
+    shown = reviewer.client.get(
+        f"/review/{item_id}", headers={"Accept": "text/html", "Accept-Language": "en"}
+    )
+    assert shown.status_code == 200, shown.text
+    row = shown.text[shown.text.index(f'data-submission="{copy}"') :]
+    row = row[: row.index("</article>")]
+    assert "Likely original: this claim" in row and "higher bit rate" in row, row
     approve(stack, [copy, original])
     with session_factory()() as session:
         contest = reading.load(session, session.get_one(type(found[0]), dispute_id))

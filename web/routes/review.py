@@ -19,13 +19,13 @@ from mvq import storage
 from mvq.auth.policy import Action
 from mvq.errors import Conflict, Forbidden, Invalid
 from mvq.flows import decisions
-from mvq.review import inspection, leases, queue, stats, viewing
+from mvq.review import inspection, leases, provenance, queue, stats, viewing
 from mvq.review.decisions import REJECT_REASONS
 from mvq.review.models import ItemState
 from mvq.rules import service as rules
 from mvq.rules.models import Outcome
 from mvq.settings import get_settings
-from web import told
+from web import provenance_words, told
 from web.deps import WebFormUserDep, WebUser, WebUserDep
 from web.templating import redirect, render, url_for
 
@@ -264,7 +264,29 @@ def item_page(
         lease_seconds=get_settings().lease_seconds,
         can_overturn=user.can(Action.overturn) and view.item.state == ItemState.decided,
         message=message,
+        origins=_origins(session, view),
     )
+
+
+# Ranking a pair reads both claims' files and frame links: a few queries, so only the rows a
+# reviewer sees first are ranked (the disputes page ranks every member).
+RANKED_ROWS = 6
+
+
+def _origins(session: Session, view: inspection.ItemView) -> dict[str, tuple[str, list[str]]]:
+    """For each matching claim shown first: which of the two files is the likely source
+    ("this", "other" or "unknown") and the evidence in the reader's words."""
+    found: dict[str, tuple[str, list[str]]] = {}
+    for claim in view.claims[:RANKED_ROWS]:
+        verdict = provenance.for_pair(session, view.submission.id, claim.submission_id)
+        if verdict is None:
+            continue
+        if verdict.original is None:
+            found[claim.submission_id] = ("unknown", [])
+        else:
+            side = "this" if verdict.original == view.submission.id else "other"
+            found[claim.submission_id] = (side, provenance_words.reasons(verdict, verdict.original))
+    return found
 
 
 @router.post("/review/{item_id}/decision", response_class=RedirectResponse)
