@@ -1,7 +1,7 @@
 """Which file is the original, measured: originals and copies made with known transforms
-(re-encoded at a higher crf, scaled down, trimmed, cropped, captioned, re-muxed without
-metadata), uploaded in random order by different units through the real API, queue and
-workers; then each original-copy pair ranked from what ingest stored.
+(re-encoded at a higher crf, scaled down, trimmed, cropped, captioned, filmed off a screen,
+re-muxed without metadata), uploaded in random order by different units through the real API,
+queue and workers; then each original-copy pair ranked from what ingest stored.
 
 Half the originals carry a camera's tags (make, model, capture time, its own encoder name);
 half are plain files (an ffmpeg muxer tag, no camera tags), where the evidence is thinner and
@@ -24,19 +24,20 @@ from bench.report import write_section
 from mvq.db import session_factory, utcnow
 from mvq.review import provenance
 from mvq.rules import service as rules
-from testkit import corpus, harness
+from testkit import corpus, footage, harness
 from testkit.claims import upload_claim, wait_for_status
 from testkit.people import make_unit
 
 TRANSFORMS = ("re-encode at a higher crf", "scale down", "trim", "crop", "caption",
-              "re-mux without metadata")  # fmt: skip
+              "re-film off a screen", "re-mux without metadata")  # fmt: skip
 # A copier's editor exporting at a higher quality than the original: more bits, no more
 # detail. Measured on its own (--transforms), as the case the bit-rate rule can get wrong.
 HIGHER_QUALITY = "re-encode at a lower crf"
 CAVEATS = """Caveats: every copy here is made by ffmpeg from its original, and every original is of
 higher quality than its copies. A copy exported at a higher quality than its original (more
-bits, no more detail) is measured on its own below; re-filmed copies (a screen filmed by a
-phone) are not in this set. Pairs the matcher does not link (here plain crops of 5-15 %) are
+bits, no more detail) is measured on its own below. Re-filmed copies are testkit's screen
+re-film (keystoned, blurred, grainy, 640x360 at crf 32), lower in resolution than any original
+here. Pairs the matcher does not link (here plain crops of 5-15 %) are
 not ranked at all."""
 HQ_NOTE = """The bit-rate rule reads more bits as the source; an editor's export at a lower crf
 than the original turns that round. Camera tags on the original outweigh it (can't tell, or
@@ -94,6 +95,8 @@ def copy(rng: random.Random, source: Path, seconds: float, transform: str, dest:
         share = rng.uniform(0.85, 0.95)
         _ffmpeg("-i", str(source), "-vf", f"crop=iw*{share:.3f}:ih*{share:.3f}", *encode,
                 "-crf", "23", str(dest))  # fmt: skip
+    elif transform == "re-film off a screen":
+        footage.refilmed(source, dest)
     elif transform == "caption":
         text = rng.choice(corpus.CAPTIONS)
         draw = (f"drawtext=fontfile={FONT}:text='{text}':fontcolor=white:fontsize=42:"

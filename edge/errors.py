@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from babel.numbers import format_decimal
 from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -162,6 +163,69 @@ MESSAGES: dict[str, str] = {
 }
 
 
+# Pydantic's own words for a field it refuses are English: its error `type` is stable (it is
+# the contract, https://docs.pydantic.dev/latest/errors/validation_errors/) and its `ctx`
+# names the bound, so another language gets these, filled from the ctx. A type not listed
+# keeps Pydantic's English, which still names the field by its `loc`.
+DETAIL_MESSAGES = {
+    "missing": N_("This field is required."),
+    "extra_forbidden": N_("This field is not known here."),
+    "string_type": N_("Write text here."),
+    "string_too_short": N_("Write at least %(min_length)s characters."),
+    "string_too_long": N_("Write at most %(max_length)s characters."),
+    "string_pattern_mismatch": N_("This value is not in the expected form."),
+    "too_short": N_("Give at least %(min_length)s items."),
+    "too_long": N_("Give at most %(max_length)s items."),
+    "int_parsing": N_("Write a whole number."),
+    "int_type": N_("Write a whole number."),
+    "int_from_float": N_("Write a whole number."),
+    "float_parsing": N_("Write a number."),
+    "float_type": N_("Write a number."),
+    "bool_parsing": N_("Write true or false."),
+    "bool_type": N_("Write true or false."),
+    "greater_than": N_("Give a number greater than %(gt)s."),
+    "greater_than_equal": N_("Give a number of at least %(ge)s."),
+    "less_than": N_("Give a number less than %(lt)s."),
+    "less_than_equal": N_("Give a number of at most %(le)s."),
+    "finite_number": N_("Give a finite number."),
+    "literal_error": N_("Choose one of: %(expected)s."),
+    "enum": N_("Choose one of: %(expected)s."),
+    "uuid_parsing": N_("This is not a valid id."),
+    "uuid_type": N_("This is not a valid id."),
+    "datetime_parsing": N_("Write a date and time (ISO 8601, with its time zone)."),
+    "datetime_from_date_parsing": N_("Write a date and time (ISO 8601, with its time zone)."),
+    "datetime_type": N_("Write a date and time (ISO 8601, with its time zone)."),
+    "timezone_aware": N_("Give the time zone with the time (for example +02:00 or Z)."),
+    "date_parsing": N_("Write a date (YYYY-MM-DD)."),
+    "date_from_datetime_parsing": N_("Write a date (YYYY-MM-DD)."),
+    "url_parsing": N_("Write a full address (https://...)."),
+    "url_scheme": N_("Write an address that starts with %(expected_schemes)s."),
+    "json_invalid": N_("The body is not valid JSON."),
+    "model_type": N_("Send an object here."),
+    "model_attributes_type": N_("Send an object here."),
+    "dict_type": N_("Send an object here."),
+    "list_type": N_("Send a list here."),
+    "invalid_value": N_("This value is out of bounds."),
+}
+
+
+def detail_in(detail: dict[str, Any], language: str) -> dict[str, Any]:
+    """One refused field's entry for a reader of `language`: `loc` and `type` as they are,
+    `msg` in the reader's words where DETAIL_MESSAGES has them."""
+    template = DETAIL_MESSAGES.get(detail.get("type", ""))
+    if language == i18n.SOURCE or template is None:
+        return detail
+    with i18n.using(language):
+        text = i18n.gettext(template)
+    # A bound in the reader's way of writing numbers (90, not 90.0; 0,5, not 0.5).
+    ctx = {k: format_decimal(v, locale=language) if isinstance(v, int | float) else v
+           for k, v in detail.get("ctx", {}).items()}  # fmt: skip
+    try:
+        return {**detail, "msg": text % ctx if "%(" in text else text}
+    except (KeyError, TypeError, ValueError):  # a bound the ctx lacks: Pydantic's words
+        return detail
+
+
 def message_in(found: Problem, language: str) -> str:
     """`found`'s message for a reader of `language` (see the module's docstring)."""
     template = MESSAGES.get(found.code)
@@ -196,8 +260,8 @@ def problem(exc: Exception) -> Problem:
         case DomainError():
             return Problem(exc.status, exc.code, exc.message)
         case RequestValidationError():
-            details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")}
-                       for e in exc.errors()]  # fmt: skip
+            details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""),
+                        "type": e.get("type", ""), **_bounds(e)} for e in exc.errors()]  # fmt: skip
             # A well-formed field whose value is out of bounds (a date and time, say) is the
             # same answer as a value the database refuses.
             if exc.errors() and all(e.get("type") == "invalid_value" for e in exc.errors()):
@@ -219,6 +283,14 @@ def problem(exc: Exception) -> Problem:
             return Problem(503, "storage_error", "storage refused the request; retry")
     log.exception("unhandled error", exc_info=exc)
     return Problem(500, "internal", "internal error")
+
+
+def _bounds(error: Any) -> dict[str, Any]:
+    """The bounds a refused field was held to (`max_length`, `ge`, `expected`...), as plain
+    text or numbers; never the value sent, which may be large or somebody's secret."""
+    ctx = {k: v for k, v in (error.get("ctx") or {}).items()
+           if isinstance(v, int | float | str) and k != "error"}  # fmt: skip
+    return {"ctx": ctx} if ctx else {}
 
 
 class ErrorBody(BaseModel):
@@ -258,8 +330,10 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> JSONRe
 
 async def _json(request: Request, exc: Exception) -> JSONResponse:
     found = problem(exc)
-    extra = {"details": found.details} if found.details else {}
-    message = message_in(found, api_language(request))
+    language = api_language(request)
+    details = [detail_in(d, language) for d in found.details]
+    extra = {"details": details} if details else {}
+    message = message_in(found, language)
     response = error_response(found.status, found.code, message, **extra)
     response.headers.update(found.headers)
     response.headers.add_vary_header("Accept-Language")

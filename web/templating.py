@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from edge import i18n, outcome_words, web_session
 from mvq.submissions.schemas import OutcomeOut
-from web import evidence_words, position_map, static_files
+from web import diagnosis_words, evidence_words, position_map, static_files
 from web.deps import WebUser
 
 templates = Jinja2Templates(
@@ -183,6 +183,7 @@ def _code(text: str, tag: str = "code") -> Markup:
 
 templates.env.globals["code"] = _code
 templates.env.globals["evidence_words"] = evidence_words
+templates.env.globals["diagnosis"] = diagnosis_words.in_words
 templates.env.globals["labels"] = labels
 templates.env.globals["outcome_sentences"] = _outcome_sentences
 templates.env.globals["url_for"] = _url_for

@@ -87,3 +87,13 @@ def item_of(submission_id: str) -> str:
 
 def no_sideways_scroll(page: Page) -> bool:
     return bool(page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def password_step(page: Page, email: str, password: str) -> Page:
+    """The sign-in form's first step (bounced there from /review): e-mail and password sent.
+    Where it leads (a code, an enrolment, the queue) is the caller's to check."""
+    page.goto("/review")
+    page.fill('input[name="email"]', email)
+    page.fill('input[name="password"]', password)
+    page.press('input[name="password"]', "Enter")
+    return page

@@ -93,13 +93,34 @@ def test_space_k_plus_minus_and_the_list_of_keys(
     assert page.evaluate("() => scrollY") == 0
 
     page.keyboard.press("+")
-    assert video.evaluate("v => v.style.transform") == "scale(1.5)"
+    assert video.evaluate("v => v.style.transform") == "translate(0px, 0px) scale(1.5)"
     page.keyboard.press("+")
     expect(page.locator(".zoom-level").first).to_have_text("2\u00d7")  # two times
     box = page.locator(".clip-frame").first.bounding_box()
     assert box is not None and box["width"] <= PHONE["width"]  # zoomed inside its frame
+    # Zoomed, the arrows move the picture (a tenth of the frame each) to show its edges, and
+    # no further than its edge: at 2x it overhangs by half its size.
+    width = video.evaluate("v => v.offsetWidth")
+    page.keyboard.press("ArrowRight")
+    assert video.evaluate("v => v.style.transform").startswith(f"translate(-{width / 10:g}px, 0px)")
+    for _ in range(8):
+        page.keyboard.press("ArrowRight")
+    assert video.evaluate("v => Number(v.dataset.panX)") == -width / 2
+    page.keyboard.press("ArrowUp")
+    assert video.evaluate("v => Number(v.dataset.panY)") > 0
+    # A drag moves it back the other way.
+    frame = page.locator(".clip-frame").first.bounding_box()
+    assert frame is not None
+    middle = (frame["x"] + frame["width"] / 2, frame["y"] + frame["height"] / 2)
+    page.mouse.move(*middle)
+    page.mouse.down()
+    page.mouse.move(middle[0] + 40, middle[1], steps=4)
+    page.mouse.up()
+    assert video.evaluate("v => Number(v.dataset.panX)") == -width / 2 + 40
     page.keyboard.press("-")
     page.keyboard.press("-")
+    assert video.evaluate("v => v.style.transform") == ""
+    page.keyboard.press("ArrowRight")  # not zoomed: nothing to move
     assert video.evaluate("v => v.style.transform") == ""
 
     # Keys while typing are the field's: no play, no zoom, no list.
@@ -116,7 +137,8 @@ def test_space_k_plus_minus_and_the_list_of_keys(
     page.keyboard.press("?")
     help_box = page.locator("#keys-help")
     expect(help_box).to_be_visible()
-    for key in ("n", "c", "a", "r", "e", "z", "u", "k", ",", ".", "s", "+", "-", "?", "Esc"):
+    for key in ("n", "c", "a", "r", "e", "z", "u", "k", ",", ".", "s", "+", "-", "?", "Esc",
+                "\u2190", "\u2192"):  # fmt: skip
         expect(help_box.locator("kbd", has_text=key).first).to_be_visible()
     expect(help_box).to_contain_text("Space")
     for _ in range(6):
@@ -196,6 +218,27 @@ def test_a_session_ending_mid_task_says_so_and_leads_back_with_the_note(
             expect(page.locator('input[name="next"]')).to_have_value("/review")
     finally:
         person.close()
+
+
+def test_a_heartbeat_after_the_session_ended_leads_to_the_login_and_back(
+    stack: harness.Stack, unit_token: str, clips: Path, person: Reviewer
+) -> None:
+    """A reviewer watching an item (no click, no key) when the session ends: the lease's next
+    heartbeat is answered by the login page, and the page goes there, saying why, with the
+    way back to the item. The page's clock is driven (a heartbeat comes every 60 s)."""
+    submission_id = queued(stack, unit_token, clips, "coffee")
+    page = person.page
+    page.set_viewport_size(LAPTOP)
+    page.clock.install()
+    item_id = claim_first(page, submission_id)
+    end_the_session(person.context)
+    page.clock.run_for(59_000)
+    page.mouse.move(200, 200)  # at work: the heartbeat renews only for someone active
+    page.mouse.move(220, 210)
+    page.clock.run_for(2_000)
+    page.wait_for_url("**/login?*")
+    expect(page.locator("#session-ended")).to_contain_text("Your session ended")
+    expect(page.locator('input[name="next"]')).to_have_value(f"/review/{item_id}")
 
 
 def test_ukrainian_screenshots_of_the_keys_a_toast_and_the_ended_session(

@@ -17,21 +17,13 @@ from testkit import harness
 from testkit.browser import Reviewer
 from testkit.people import OTP_SECRETS, otp_for
 from tests.browser import axe
+from tests.browser.helpers import password_step
 
 SIZES = {1366: {"width": 1366, "height": 768}, 390: {"width": 390, "height": 844}}
 
 
 def fits(page: Page) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
-
-
-def password_step(person: Reviewer) -> Page:
-    page = person.page
-    page.goto("/review")  # bounced to the login form
-    page.fill('input[name="email"]', person.email)
-    page.fill('input[name="password"]', person.password)
-    page.press('input[name="password"]', "Enter")
-    return page
 
 
 @pytest.mark.parametrize("width", list(SIZES))
@@ -46,7 +38,7 @@ def test_a_senior_enrols_then_signs_in_with_a_code(
         session.commit()
     try:
         person.page.set_viewport_size(SIZES[width])
-        page = password_step(person)
+        page = password_step(person.page, person.email, person.password)
         page.wait_for_url("**/login/enrol*")
         expect(page.locator("h1")).to_have_text("Set up a second factor")
         expect(page.locator(".qr-code svg")).to_be_visible()
@@ -67,7 +59,7 @@ def test_a_senior_enrols_then_signs_in_with_a_code(
         page.wait_for_url("**/review")
 
         person.context.clear_cookies()  # a new sign-in
-        page = password_step(person)
+        page = password_step(person.page, person.email, person.password)
         page.wait_for_url("**/login/code*")
         page.fill('input[name="code"]', "000000")
         page.press('input[name="code"]', "Enter")

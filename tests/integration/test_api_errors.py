@@ -190,3 +190,33 @@ def test_only_admins_publish_rules(stack: harness.Stack, accounts: Accounts) -> 
         rules = unit.get("/api/v1/scoring/rules").json()
     assert rules["in_force"]["effective_from"].startswith("2025-01-01")
     assert any(v["effective_from"].startswith("2099") for v in rules["history"])
+
+
+def test_refused_fields_are_told_in_the_readers_language(
+    stack: harness.Stack, accounts: Accounts
+) -> None:
+    """Pydantic's words are English; a client asking for Ukrainian gets each refused field in
+    Ukrainian, with the bound it broke, while `loc` and `type` (the contract) stay as they are."""
+    body = {"outcome": "destroyed", "lat": 91, "note": "x" * 4001}
+    answers = {}
+    with stack.client(accounts.unit_token) as api:
+        for language in ("uk", "en"):
+            refused = api.post(
+                "/api/v1/submissions",
+                json=body,
+                headers={"Idempotency-Key": uuid.uuid4().hex, "Accept-Language": language},
+            )
+            assert refused.status_code == 422, refused.text
+            error = error_of(refused)
+            assert error["code"] == "validation_error"
+            answers[language] = {tuple(d["loc"]): d for d in error["details"]}
+    uk, en = answers["uk"], answers["en"]
+    assert set(uk) == set(en) == {("body", "target_type"), ("body", "lat"), ("body", "note")}
+    assert {d["type"] for d in uk.values()} == {"missing", "less_than_equal", "string_too_long"}
+    assert uk[("body", "target_type")]["msg"] == "Це поле обов'язкове."
+    assert uk[("body", "lat")]["msg"] == "Вкажіть число не більше за 90."
+    # Numbers as Ukrainian writes them: 4 000, its groups apart.
+    assert uk[("body", "note")]["msg"] == "Напишіть не більше 4\u00a0000 символів."
+    assert en[("body", "note")]["msg"] == "String should have at most 4000 characters"
+    assert en[("body", "lat")]["ctx"] == {"le": 90}
+    assert "x" * 100 not in refused.text  # the value sent is never echoed back

@@ -3,7 +3,7 @@
 // zone from the server, UTC on hover.)
 // Global keys (claim, decide, unveil, undo) stay in app.js; this file only adds keys nobody
 // else uses: Space and "k" play and pause, "," and "." step a frame, "s" toggles slow motion,
-// "+" and "-" zoom the clip, "?" opens the list of every key.
+// "+" and "-" zoom the clip, the arrows move a zoomed clip, "?" opens the list of every key.
 (function () {
   "use strict";
   const item = document.getElementById("item");
@@ -113,17 +113,58 @@
     });
   }
 
-  // Zoom on the clip: the picture grows inside its frame (.clip-frame clips it), centred.
+  // Zoom on the clip: the picture grows inside its frame (.clip-frame clips it), centred; the
+  // arrow keys or a drag then move it, so every corner of a zoomed clip can be looked at.
   const ZOOMS = [1, 1.5, 2, 3, 4];
+  function place(v) {
+    const z = Number(v.dataset.zoom || 1);
+    // Scaled about its centre by z, the picture overhangs its frame by (z - 1) / 2 of its size
+    // on each side: it moves that far and no further, so no empty band shows.
+    const maxX = (v.offsetWidth * (z - 1)) / 2;
+    const maxY = (v.offsetHeight * (z - 1)) / 2;
+    const x = Math.max(-maxX, Math.min(maxX, Number(v.dataset.panX || 0)));
+    const y = Math.max(-maxY, Math.min(maxY, Number(v.dataset.panY || 0)));
+    v.dataset.panX = String(x);
+    v.dataset.panY = String(y);
+    v.style.transform = z === 1 ? "" : `translate(${x}px, ${y}px) scale(${z})`;
+  }
   function zoomBy(direction) {
     if (!current) return;
     const at = ZOOMS.indexOf(Number(current.dataset.zoom || 1));
     const z = ZOOMS[Math.max(0, Math.min(ZOOMS.length - 1, at + direction))];
     current.dataset.zoom = String(z);
-    current.style.transform = z === 1 ? "" : `scale(${z})`;
+    place(current);
     const shown = current.closest("article.media")?.querySelector(".zoom-level");
     if (shown) shown.textContent = `${z}×`;
   }
+  function panBy(dx, dy) {
+    current.dataset.panX = String(Number(current.dataset.panX || 0) + dx);
+    current.dataset.panY = String(Number(current.dataset.panY || 0) + dy);
+    place(current);
+  }
+  const zoomed = (v) => Number(v?.dataset.zoom || 1) > 1;
+  // A drag moves a zoomed picture; a press that hardly moves stays a click (play, pause).
+  videos.forEach((v) => {
+    let from = null;
+    v.addEventListener("pointerdown", (ev) => {
+      if (!zoomed(v)) return;
+      from = { x: ev.clientX, y: ev.clientY, moved: false };
+    });
+    v.addEventListener("pointermove", (ev) => {
+      if (!from || !(ev.buttons & 1)) return;
+      const dx = ev.clientX - from.x;
+      const dy = ev.clientY - from.y;
+      if (!from.moved && Math.hypot(dx, dy) < 6) return;
+      if (!from.moved) v.setPointerCapture(ev.pointerId);
+      from = { x: ev.clientX, y: ev.clientY, moved: true };
+      current = v;
+      panBy(dx, dy);
+    });
+    v.addEventListener("pointerup", (ev) => {
+      if (from?.moved) ev.preventDefault();
+      from = null;
+    });
+  });
 
   function playPause(v) {
     if (!v) return;
@@ -166,6 +207,9 @@
   // Space presses a focused button, link, summary or checkbox, as everywhere; anywhere else
   // (the page, the clip) it plays or pauses instead of scrolling the page.
   const PRESSABLE = 'button, a[href], summary, input, select, textarea, [role="button"]';
+  // Zoomed in, an arrow moves the picture a tenth of the frame the way it points (it shows
+  // what lies that way); not zoomed, the arrows keep their own work (the clip's seek).
+  const PAN = { ArrowLeft: [0.1, 0], ArrowRight: [-0.1, 0], ArrowUp: [0, 0.1], ArrowDown: [0, -0.1] };
 
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
@@ -186,7 +230,9 @@
       "+": () => { if (!inSync) zoomBy(1); },
       "=": () => { if (!inSync) zoomBy(1); },  // "+" without Shift on most layouts
       "-": () => { if (!inSync) zoomBy(-1); },
-    }[ev.key];
+    }[ev.key] || (!inSync && zoomed(current) && PAN[ev.key]
+      ? () => panBy(...PAN[ev.key].map((share, i) => share * (i ? current.offsetHeight : current.offsetWidth)))
+      : null);
     if (act && target) { ev.preventDefault(); act(); }
   });
 })();
