@@ -11,6 +11,7 @@ from babel.numbers import format_decimal
 
 from edge import i18n, outcome_words
 from edge.i18n import N_, gettext
+from web import diagnosis_words
 
 NONE = "\N{EN DASH}"
 
@@ -121,7 +122,8 @@ FIELDS = {
     "minutes_apart": N_("minutes apart"), "min_distance": N_("closest frames' distance"),
     "first_bad_seq": N_("first bad event"), "up_to": N_("up to event"), "head": N_("head hash"),
     "seconds": N_("seconds"), "ok": N_("intact"), "problem": N_("problem"),
-    "witnessed": N_("witnesses checked"), "occurred_at": N_("time"), "expires_at": N_("expires"),
+    "witnessed": N_("witnesses checked"), "witnesses": N_("witnesses configured"),
+    "occurred_at": N_("time"), "expires_at": N_("expires"),
     "frames": N_("frames"), "code": N_("code"), "detail": N_("detail"), "attempt": N_("attempt"),
     "automatic": N_("automatic"), "deliveries": N_("deliveries"), "decision": N_("decision"),
     "stage": N_("stage"), "tokens_revoked": N_("tokens revoked"),
@@ -145,9 +147,9 @@ STATUSES = {"awaiting_upload": N_("awaiting upload"), "processing": N_("processi
             "settled": N_("settled"), "pending": N_("pending"), "upheld": N_("upheld"),
             "denied": N_("denied")}  # fmt: skip
 STATUS_KEYS = ("claim_status", "status", "from", "to")
-# Values that are data, shown as stored: ids, hashes, addresses, stored keys, names, and the
-# verifier's own diagnosis (a programmer's message, as the chain status shows it).
-LITERAL_KEYS = {"objects", "sha256", "row_sha256", "head", "url", "email", "name", "problem",
+# Values that are data, shown as stored: ids, hashes, addresses, stored keys and names. (The
+# verifier's diagnosis, `problem`, is said in words by web.diagnosis_words.)
+LITERAL_KEYS = {"objects", "sha256", "row_sha256", "head", "url", "email", "name",
                 "code", "detail", "language", "time_zone"}  # fmt: skip
 
 
@@ -178,6 +180,10 @@ def _value(key: str, value: Any, *, words: Mapping[str, Mapping[str, str]]) -> A
         return gettext("yes") if value else gettext("no")
     if isinstance(value, int | float):
         return format_decimal(value, locale=i18n.lang())
+    if value == {} or value == []:
+        return NONE
+    if key == "problem" and isinstance(value, str):  # the chain verifier's diagnosis
+        return diagnosis_words.in_words(value)
     if isinstance(value, dict):
         return fields(value, words=words)
     if isinstance(value, list):

@@ -257,5 +257,9 @@ def test_verify_now_on_the_audit_page_asks_the_witnesses(
         assert "the log was rewritten" in broken["problem"], broken
         assert log.witnesses[0].url in broken["problem"]
         assert 'id="chain-status" class="error"' in page
+        # In Ukrainian the page says it in words; the witness's address stays as code.
+        uk = auditor.client.get("/audit?lang=uk", headers={"Accept": "text/html"}).text
+        assert "журнал переписали" in uk and "the log was rewritten" not in uk
+        assert f"<code>{log.witnesses[0].url}</code>" in uk
     finally:
         stack.group.stop()
