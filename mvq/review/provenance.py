@@ -75,6 +75,9 @@ class Alignment:
     share_a: float
     share_b: float
     exact: bool = False
+    # Linked only by the scene's geometry (a screen filmed by a phone, an inset, a heavy crop):
+    # the two files do not hold the same picture.
+    geometric: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,15 +111,21 @@ class Verdict:
 
 
 def _for(a: FileFacts, b: FileFacts, link: Alignment) -> list[Reason]:
-    """Evidence that `a` is the source of `b`."""
+    """Evidence that `a` is the source of `b`.
+
+    Where the files share only the scene's geometry, a copy may itself be a camera's original
+    (a phone filming a screen has real camera tags, a manifest if it signs, more pixels and
+    the bits of the screen's grain): what the file says of its own capture and quality tells
+    nothing about which came first, so only time and containment count there."""
     found: list[Reason] = []
-    if a.c2pa_valid and not b.c2pa_valid:
+    own_evidence = not link.geometric
+    if own_evidence and a.c2pa_valid and not b.c2pa_valid:
         found.append(Reason("c2pa"))
     if a.duration and b.duration and link.share_b >= 0.85:
         more = a.duration - b.duration
         if more >= CONTAINS_MIN_SECONDS and link.share_a < 0.9:
             found.append(Reason("contains", {"seconds": round(more)}))
-    if a.camera and not a.reencoded and (b.reencoded or not b.camera):
+    if own_evidence and a.camera and not a.reencoded and (b.reencoded or not b.camera):
         found.append(Reason("camera", {"other_reencoded": b.reencoded}))
     if a.captured_at and b.captured_at:
         ahead = (b.captured_at - a.captured_at).total_seconds()
@@ -125,8 +134,8 @@ def _for(a: FileFacts, b: FileFacts, link: Alignment) -> list[Reason]:
                                             "source": a.time_source or ""}))  # fmt: skip
     elif a.captured_at and not b.captured_at and not any(r.code == "camera" for r in found):
         found.append(Reason("keeps_time", {"source": a.time_source or ""}))
-    same_size = a.pixels and b.pixels and a.pixels >= b.pixels
-    if a.pixels and b.pixels and a.pixels >= 1.2 * b.pixels:
+    same_size = own_evidence and a.pixels and b.pixels and a.pixels >= b.pixels
+    if own_evidence and a.pixels and b.pixels and a.pixels >= 1.2 * b.pixels:
         found.append(Reason("resolution", {"a": a.pixels, "b": b.pixels}))
     if a.bit_rate and b.bit_rate and same_size:
         ratio = a.bit_rate / b.bit_rate
@@ -143,7 +152,7 @@ def compare(a: FileFacts, b: FileFacts, link: Alignment) -> Verdict:
     """Weigh both sides' evidence. The same bytes: only the upload order differs, so can't tell."""
     if link.exact:
         return Verdict(a.submission_id, b.submission_id, None, {}, same_file=True)
-    mirrored = Alignment(share_a=link.share_b, share_b=link.share_a)
+    mirrored = Alignment(share_a=link.share_b, share_b=link.share_a, geometric=link.geometric)
     reasons = {a.submission_id: _for(a, b, link), b.submission_id: _for(b, a, mirrored)}
     verdict = Verdict(a.submission_id, b.submission_id, None, reasons)
     sa, sb = verdict.score(a.submission_id), verdict.score(b.submission_id)
@@ -205,12 +214,13 @@ def _links(session: Session, facts: dict[str, FileFacts]) -> dict[tuple[str, str
                 continue
             if (this, other) in out and out[(this, other)].exact:
                 continue
+            geometric = set(m.get("signals") or ()) == {"geometry"}
             share_this = float(m.get("share_this") or 0)
             share_other = (m.get("frames_other") or 0) / max(1, m.get("size_other") or 1)
             if "frames_other" not in m:
                 share_other = float(m.get("share_other") or 0)
-            out[(this, other)] = Alignment(share_this, share_other)
-            out[(other, this)] = Alignment(share_other, share_this)
+            out[(this, other)] = Alignment(share_this, share_other, geometric=geometric)
+            out[(other, this)] = Alignment(share_other, share_this, geometric=geometric)
     return out
 
 

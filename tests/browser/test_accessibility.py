@@ -30,7 +30,12 @@ from testkit.browser import ARTIFACTS, Reviewer
 from testkit.claims import upload_claim, wait_for_status
 from testkit.people import make_login, make_unit
 from tests.browser import axe
-from tests.browser.helpers import approve_all, password_step, rejected_and_appealed
+from tests.browser.helpers import (
+    approve_all,
+    no_sideways_scroll,
+    password_step,
+    rejected_and_appealed,
+)
 from tests.helpers import reviewer as make_reviewer
 from tests.routes import fill, get_routes
 
@@ -154,7 +159,8 @@ LANGUAGES = ("uk", "en")
 
 def check(page: Page, url: str, name: str, lang: str) -> list[str]:
     """axe over the page at both sizes, screenshots beside: what is serious or critical, and
-    landmark-unique, each described (every page is read before the test fails)."""
+    landmark-unique, each described, and a page wider than the screen (every page is read
+    before the test fails)."""
     problems = []
     for width, size in SIZES.items():
         page.set_viewport_size(size)  # type: ignore[arg-type]
@@ -164,6 +170,8 @@ def check(page: Page, url: str, name: str, lang: str) -> list[str]:
         if page.locator("video").count():
             page.wait_for_selector("video", state="attached")
         page.screenshot(path=str(ARTIFACTS / f"axe-{lang}-{name}-{width}.png"), full_page=True)
+        if not no_sideways_scroll(page):
+            problems.append(f"{url} in {lang} at {width}px scrolls sideways")
         found = axe.run(page)
         bad = axe.blocking(found) + [v for v in found if v["id"] in ALSO_BLOCKING]
         if bad:

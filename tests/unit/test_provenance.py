@@ -92,6 +92,22 @@ def test_a_c2pa_manifest_decides() -> None:
     assert verdict.original == "b" and codes(verdict, "b") == {"c2pa"}
 
 
+def test_a_phone_filming_a_screen_is_not_told_the_source_by_its_camera_or_its_pixels() -> None:
+    """Linked only by the scene's geometry (a screen filmed, an inset): the phone's file has
+    real camera tags, more pixels and more bits, and none of it says which came first; only
+    time and containment still do."""
+    screen = facts("a", pixels=1280 * 720, bit_rate=2_000_000, uploaded_at=T0)
+    phone = facts("b", camera=True, reencoded=False, pixels=1920 * 1080, bit_rate=9_000_000,
+                  c2pa_valid=True, uploaded_at=T0 + timedelta(hours=1))  # fmt: skip
+    refilm = Alignment(0.6, 0.9, geometric=True)
+    assert compare(screen, phone, refilm).original is None
+    assert compare(screen, phone, FULL).original == "b"  # the same picture: its evidence holds
+    told = compare(replace(screen, captured_at=T0 - timedelta(hours=6), time_source="file metadata"),
+                   replace(phone, captured_at=T0), refilm)  # fmt: skip
+    assert told.original == "a" and codes(told, "a") >= {"earlier"} and not codes(told, "b") - {
+        "uploaded_first"}  # fmt: skip
+
+
 def _contest(*members: tuple[str, bool, int], worth: int = 40):  # type: ignore[no-untyped-def]
     """Members as (id, approved and unpaid, paid)."""
     out = [SimpleNamespace(submission=SimpleNamespace(id=sid), payable=payable, paid=paid,
