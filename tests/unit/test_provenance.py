@@ -102,10 +102,10 @@ def test_a_phone_filming_a_screen_is_not_told_the_source_by_its_camera_or_its_pi
     refilm = Alignment(0.6, 0.9, geometric=True)
     assert compare(screen, phone, refilm).original is None
     assert compare(screen, phone, FULL).original == "b"  # the same picture: its evidence holds
-    told = compare(replace(screen, captured_at=T0 - timedelta(hours=6), time_source="file metadata"),
-                   replace(phone, captured_at=T0), refilm)  # fmt: skip
-    assert told.original == "a" and codes(told, "a") >= {"earlier"} and not codes(told, "b") - {
-        "uploaded_first"}  # fmt: skip
+    shot_before = replace(screen, captured_at=T0 - timedelta(hours=6), time_source="file metadata")
+    told = compare(shot_before, replace(phone, captured_at=T0), refilm)
+    assert told.original == "a" and "earlier" in codes(told, "a")
+    assert codes(told, "b") == set()  # nothing of the phone's own counts
 
 
 def _contest(*members: tuple[str, bool, int], worth: int = 40):  # type: ignore[no-untyped-def]
