@@ -181,9 +181,9 @@ def test_the_queue_page_form_lists_failures_in_words(
     web = web_login(stack, *make_login(Role.senior))
     queue = web.client.get("/review", headers={"Accept": "text/html"}).text
     assert 'id="bulk-form"' in queue and 'form="bulk-form"' in queue
-    page = web.client.post("/review/bulk", headers={"Accept": "text/html"}, data=[
-        ("action", "reject"), ("reason_code", "duplicate"), ("item_id", fine),
-        ("item_id", held), ("csrf_token", web.csrf)])  # fmt: skip
+    form = {"action": "reject", "reason_code": "duplicate", "item_id": [fine, held],
+            "csrf_token": web.csrf}  # fmt: skip
+    page = web.client.post("/review/bulk", headers={"Accept": "text/html"}, data=form)
     assert page.status_code == 200, page.text
     summary = re.search(r'id="bulk-summary">(.*?)</p>', page.text, re.S)
     assert summary and "1 item done" in summary[1] and "1 not done" in summary[1]
