@@ -47,9 +47,11 @@ class Result:
 def assignee(session: Session, *, user_id: str | None) -> Principal:
     """The reviewer a reassignment names: an active reviewer or senior."""
     person = session.get(StaffUser, user_id) if user_id else None
-    if person is None or person.disabled_at is not None or person.role not in policy.REVIEWERS:
-        raise Invalid("reassign to an active reviewer or senior", code="bad_assignee")
-    return Principal(kind="staff", id=person.id, role=person.role, unit_id=person.unit_id)
+    if person is not None and person.disabled_at is None:
+        found = Principal(kind="staff", id=person.id, role=person.role, unit_id=person.unit_id)
+        if policy.allows(found, Action.review):
+            return found
+    raise Invalid("reassign to an active reviewer or senior", code="bad_assignee")
 
 
 def assignees(session: Session) -> list[StaffUser]:
