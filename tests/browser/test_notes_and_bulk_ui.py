@@ -62,6 +62,13 @@ def test_notes_and_bulk_rejection_in_the_browser(
                               lease_seconds=600)  # fmt: skip
             session.commit()
         page.goto("/review")
+        rows = page.locator('input[name="item_id"][form="bulk-form"]')
+        page.locator("#bulk-all").check()  # ticks every row of the page, and clears them
+        expect(page.locator('input[name="item_id"][form="bulk-form"]:checked')).to_have_count(
+            rows.count()
+        )
+        page.locator("#bulk-all").uncheck()
+        expect(page.locator('input[name="item_id"][form="bulk-form"]:checked')).to_have_count(0)
         for item in batch:
             page.locator(f'tr[data-item="{item}"] input[type=checkbox]').check()
         page.select_option("#bulk-action", "reject")
@@ -73,7 +80,9 @@ def test_notes_and_bulk_rejection_in_the_browser(
             "someone else holds it"
         )
 
-        # Ukrainian screenshots: the item page with its thread, the queue with bulk controls.
+        # Ukrainian screenshots: the item page with its thread, the queue with bulk controls;
+        # once the last rejection's undo offer (a toast over the page) has passed.
+        page.wait_for_timeout(10_500)
         for size, tag in ((LAPTOP, "1366"), (PHONE, "390")):
             page.set_viewport_size(size)
             page.goto(f"/review/{item_id}?lang=uk")
