@@ -5,7 +5,7 @@ anyone but a senior is refused."""
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -19,7 +19,8 @@ from mvq.review import leases
 from mvq.review.models import Decision, ReviewItem
 from mvq.submissions.models import Submission
 from testkit import harness
-from testkit.people import Accounts, make_login, web_login
+from testkit.people import Accounts, make_login, make_unit, web_login
+from tests.contested import HIT, claim, decide, dispute_of, paid
 from tests.helpers import queued_item
 
 
@@ -195,3 +196,28 @@ def test_the_queue_page_form_lists_failures_in_words(
     again = web.client.post("/review/bulk", headers={"Accept": "text/html"}, data={
         "action": "reject", "item_id": held, "csrf_token": web.csrf})  # fmt: skip
     assert again.status_code == 422 and 'id="bulk-problem"' in again.text
+
+
+def test_a_bulk_rejection_settles_a_dispute_as_a_single_one_would(
+    stack: harness.Stack, accounts: Accounts
+) -> None:
+    """Two units claim one strike: the first is approved and its award held while the second is
+    contested. Rejecting the second in a batch leaves one claim standing, which is then paid."""
+    _, token = staff(Role.senior)
+    first_reviewer, _ = staff(Role.reviewer)
+    with session_factory()() as session:
+        unit_a, unit_b = make_unit(session)[0], make_unit(session)[0]
+        a = claim(session, unit_a, lat=45.2, lon=34.4)
+        b = claim(session, unit_b, at=HIT + timedelta(minutes=4), lat=45.201, lon=34.4)
+        assert {c.submission.id for c in dispute_of(session, b.id).members} == {a.id, b.id}
+        decide(session, first_reviewer, a.id, "approve")
+        assert paid(session, a.id) == 0  # held while b is contested
+        b_item = session.scalars(
+            select(ReviewItem.id).where(ReviewItem.submission_id == b.id)
+        ).one()
+    with stack.client(token) as api:
+        batch = {"item_ids": [b_item], "action": "reject", "reason_code": "duplicate"}
+        assert api.post("/api/v1/review/bulk", json=batch).json()["done"] == 1
+    with session_factory()() as session:
+        assert paid(session, a.id) == 40
+        assert dispute_of(session, a.id).dispute.status == "settled"
