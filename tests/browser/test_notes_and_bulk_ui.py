@@ -14,6 +14,7 @@ from mvq.review import leases
 from testkit import harness
 from testkit.browser import ARTIFACTS, Reviewer
 from testkit.people import make_unit
+from tests.browser import axe
 from tests.browser.helpers import LAPTOP, PHONE, item_of, no_sideways_scroll, queued
 from tests.helpers import queued_item, reviewer
 
@@ -91,9 +92,11 @@ def test_notes_and_bulk_rejection_in_the_browser(
             box = page.locator(".item-head #notes").bounding_box()
             assert box is not None and box["y"] < size["height"], tag  # on the first screen
             shots(page, f"item-notes-uk-{tag}")
+            axe.assert_no_serious_violations(page, f"item with notes at {tag}px")
             page.goto("/review?lang=uk")
             expect(page.locator("#bulk-form")).to_be_visible()
             shots(page, f"queue-bulk-uk-{tag}")
+            axe.assert_no_serious_violations(page, f"queue with bulk controls at {tag}px")
     finally:
         senior.close()
         writer.close()
