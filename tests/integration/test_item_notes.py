@@ -95,9 +95,7 @@ def test_a_thread_with_mentions_reaches_the_people_named_and_no_one_else(
         event = session.scalars(select(AuditEvent).where(AuditEvent.object_id == note.id)).one()
         assert event.action == "review.note_added"
         assert event.actor == f"staff:{ids[author_email]}"
-        assert sorted(event.data["mentioned_ids"]) == sorted(
-            [ids[senior_email], ids[short_email]]
-        )
+        assert sorted(event.data["mentioned_ids"]) == sorted([ids[senior_email], ids[short_email]])
     form = {"body": f"@{author_email} yes, same", "csrf_token": web.csrf}
     posted = web.client.post(f"/review/{item.id}/notes", data=form,
                              headers={"Accept": "text/html"})  # fmt: skip
