@@ -5,7 +5,7 @@ from mvq.auth.models import ApiToken, StaffUser
 from mvq.db import Base
 from mvq.matching.models import IndexedFrame, IndexedKeyframe
 from mvq.media.models import Frame, Media
-from mvq.review.models import Appeal, Decision, ReviewItem
+from mvq.review.models import Appeal, Decision, ItemNote, NoteMention, ReviewItem
 from mvq.rules.models import Label, Rule, RuleVersion
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Flag, Submission
@@ -28,9 +28,11 @@ __all__ = [
     "Frame",
     "IndexedFrame",
     "IndexedKeyframe",
+    "ItemNote",
     "Label",
     "LedgerEntry",
     "Media",
+    "NoteMention",
     "ReviewItem",
     "Rule",
     "RuleVersion",

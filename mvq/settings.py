@@ -132,6 +132,10 @@ class Settings(BaseSettings):
     # Retired segments stay in S3 this long, for workers still on the old list.
     index_retired_keep_seconds: float = 3600
     lease_seconds: int = 600
+    # An item a senior hands to a named reviewer stays theirs this long before it returns to
+    # the queue (a working day's shift, not the ten minutes of one look); their page's
+    # heartbeat then renews it by `lease_seconds` as for any claim.
+    reassign_lease_seconds: int = 8 * 3600
     # A reviewer's page with no input for this long gives its lease back (and says so).
     review_idle_seconds: int = 300
     # A reviewer may take back their own last decision for this long, before it is final.

@@ -47,6 +47,8 @@ ACTIONS = {
     "review.escalate": N_("escalated"),
     "review.overturn": N_("decision overturned"),
     "review.undo": N_("decision undone"),
+    "review.note_added": N_("note added"),
+    "review.reassigned": N_("handed to a reviewer"),
     "rules.version_created": N_("rules version created"),
     "rules.version_withdrawn": N_("rules version withdrawn"),
     "submission.created": N_("claim created"),
@@ -87,6 +89,7 @@ OBJECTS = {
     "audit_log": N_("audit log"),
     "decision": N_("decision"),
     "dispute": N_("dispute"),
+    "item_note": N_("note"),
     "disputes": N_("disputes"),
     "export": N_("export"),
     "label": N_("label"),
@@ -128,6 +131,7 @@ FIELDS = {
     "automatic": N_("automatic"), "deliveries": N_("deliveries"), "decision": N_("decision"),
     "stage": N_("stage"), "tokens_revoked": N_("tokens revoked"),
     "members_disabled": N_("members' accounts disabled"), "grace_seconds": N_("grace, s"),
+    "mentioned_ids": N_("mentioned"), "holder": N_("held by"),
 }  # fmt: skip
 VALUES = {
     "via": {"web": N_("web page"), "cli": N_("command line"), "api_token": N_("API token")},

@@ -5,15 +5,20 @@ from fastapi import APIRouter, Query, Response
 
 from edge.deps import NowDep, PrincipalDep, StaffDep
 from edge.unit_of_work import SessionDep
-from mvq.flows import decisions
-from mvq.review import leases, queue, stats
+from mvq.flows import bulk, decisions
+from mvq.review import leases, notes, queue, stats
 from mvq.review.models import Decision
 from mvq.review.schemas import (
+    BulkIn,
+    BulkItemOut,
+    BulkOut,
     ClaimOut,
     DecisionIn,
     DecisionResult,
     HeartbeatIn,
     LeaseOut,
+    NoteIn,
+    NoteOut,
     OverturnIn,
     QueueItemOut,
     QueueOut,
@@ -172,3 +177,39 @@ def overturn(
 ) -> DecisionResult:
     decision = decisions.overturn(session, senior=principal, item_id=item_id, **body.model_dump())
     return _result(session, decision)
+
+
+@router.post("/bulk", response_model=BulkOut)
+def act_in_bulk(body: BulkIn, principal: StaffDep, session: SessionDep, now: NowDep) -> BulkOut:
+    """A senior's one action on many items; each is its own decision (or lease change), and
+    those that could not be done are listed with why. 200 even when some failed."""
+    settings = get_settings()
+    results = bulk.act(session, senior=principal, item_ids=body.item_ids, action=body.action,
+                       now=now, lease_seconds=settings.lease_seconds,
+                       reassign_lease_seconds=settings.reassign_lease_seconds,
+                       reason_code=body.reason_code, comment=body.comment,
+                       assignee_id=body.assignee_id)  # fmt: skip
+    items = [
+        BulkItemOut(item_id=r.item_id, ok=r.ok, submission_id=r.submission_id, status=r.status,
+                    decision_id=r.decision_id,
+                    error=None if r.ok else {"code": r.code or "", "message": r.message or ""})
+        for r in results
+    ]  # fmt: skip
+    done = sum(r.ok for r in results)
+    return BulkOut(done=done, failed=len(results) - done, items=items)
+
+
+def _note_out(note: notes.Note) -> NoteOut:
+    n = note.note
+    return NoteOut(id=n.id, item_id=n.review_item_id, author=note.author_email, body=n.body,
+                   mentioned=note.mentioned, created_at=n.created_at)  # fmt: skip
+
+
+@router.get("/{item_id}/notes", response_model=list[NoteOut])
+def item_notes(item_id: str, principal: StaffDep, session: SessionDep) -> list[NoteOut]:
+    return [_note_out(n) for n in notes.thread(session, viewer=principal, item_id=item_id)]
+
+
+@router.post("/{item_id}/notes", response_model=NoteOut, status_code=201)
+def add_note(item_id: str, body: NoteIn, principal: StaffDep, session: SessionDep) -> NoteOut:
+    return _note_out(notes.add(session, author=principal, item_id=item_id, body=body.body))

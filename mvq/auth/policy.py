@@ -52,6 +52,8 @@ class Action(enum.StrEnum):
     manage_webhooks = "manage_webhooks"
     manage_staff = "manage_staff"  # people's accounts, roles, passwords and second factors
     edit_labels = "edit_labels"
+    write_notes = "write_notes"  # a note on an item's thread
+    act_in_bulk = "act_in_bulk"  # escalate, reassign, release or reject many items at once
 
 
 ALLOWED: dict[Action, frozenset[Role]] = {
@@ -73,6 +75,8 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.manage_webhooks: ADMINS,
     Action.manage_staff: ADMINS,
     Action.edit_labels: ADMINS,
+    Action.write_notes: REVIEWERS,
+    Action.act_in_bulk: SENIORS,
 }
 
 REFUSALS: dict[Action, str] = {
@@ -94,6 +98,8 @@ REFUSALS: dict[Action, str] = {
     Action.manage_webhooks: "only admins register and change webhooks",
     Action.manage_staff: "only admins manage people's accounts",
     Action.edit_labels: "only admins edit labels",
+    Action.write_notes: "only reviewers and seniors write notes on items",
+    Action.act_in_bulk: "only seniors act on many items at once",
 }
 
 

@@ -211,10 +211,20 @@ def claim_next(
 
 
 def claim_item(
-    session: Session, *, reviewer: Principal, item_id: str, now: datetime, lease_seconds: int
+    session: Session,
+    *,
+    reviewer: Principal,
+    item_id: str,
+    now: datetime,
+    lease_seconds: int,
+    assigned_by: Principal | None = None,
 ) -> tuple[ReviewItem, Submission]:
-    """Claims one listed item from its own page, under the same rules as `claim_next`."""
+    """Claims one listed item from its own page, under the same rules as `claim_next`. With
+    `assigned_by`, a senior hands it to `reviewer` (a reassignment): the same rules hold for
+    the reviewer, and the senior is the one the audit names."""
     policy.require(reviewer, Action.review)
+    if assigned_by is not None:
+        policy.require(assigned_by, Action.act_in_bulk)
     _refuse_if_conflicted(session, reviewer=reviewer, item_id=item_id)
     release_expired(session, now=now)
     for held in own_leases(session, reviewer=reviewer, now=now):
@@ -225,7 +235,7 @@ def claim_item(
         found = _next_in_lane(session, reviewer=reviewer, senior_only=senior_only, item_id=item_id)
         if found is not None and _lease(session, reviewer, found, senior_only, now,
                                         lease_seconds):  # fmt: skip
-            return _leased(session, reviewer=reviewer, item_id=found)
+            return _leased(session, reviewer=reviewer, item_id=found, assigned_by=assigned_by)
     raise Conflict(
         "someone else holds this item, it has been decided, or it is not yours to judge",
         code="not_claimable",
@@ -277,19 +287,22 @@ def _lease(
 
 
 def _leased(
-    session: Session, *, reviewer: Principal, item_id: str
+    session: Session, *, reviewer: Principal, item_id: str, assigned_by: Principal | None = None
 ) -> tuple[ReviewItem, Submission]:
     item = session.get_one(ReviewItem, item_id, populate_existing=True)
     submission = session.get_one(Submission, item.submission_id, populate_existing=True)
-    move(session, item=item, submission=submission, to=S.in_review,
-         cause="review.leased", actor=reviewer.actor)  # fmt: skip
+    actor = (assigned_by or reviewer).actor
+    action = "review.reassigned" if assigned_by is not None else "review.leased"
+    move(session, item=item, submission=submission, to=S.in_review, cause=action,
+         actor=actor)  # fmt: skip
+    data = {"submission_id": submission.id, "expires_at": item.lease_expires_at}
     audit.record(
         session,
-        actor=reviewer.actor,
-        action="review.leased",
+        actor=actor,
+        action=action,
         object_type="review_item",
         object_id=item.id,
-        data={"submission_id": submission.id, "expires_at": item.lease_expires_at},
+        data=data if assigned_by is None else {**data, "to": reviewer.id},
     )
     return item, submission
 
@@ -367,6 +380,44 @@ def release(
         object_id=item_id,
         data={"submission_id": submission.id, "reason": reason},
     )
+
+
+def take_back(session: Session, *, senior: Principal, item_id: str) -> str:
+    """A senior takes a lease back from whoever holds it (a reviewer gone home, an item to hand
+    to someone else): the item returns to its lane at once. Returns the holder's id."""
+    policy.require(senior, Action.act_in_bulk)
+    item = session.get(ReviewItem, item_id, populate_existing=True)
+    if item is None or item.state != ItemState.leased or item.leased_by is None:
+        raise Conflict("nobody holds this item", code="not_leased")
+    holder = item.leased_by
+    # Conditional on the same holder and token: a decision made meanwhile keeps its item.
+    result = session.execute(
+        update(ReviewItem)
+        .where(
+            ReviewItem.id == item_id,
+            ReviewItem.state == ItemState.leased,
+            ReviewItem.leased_by == holder,
+            ReviewItem.lease_token == item.lease_token,
+        )
+        .values(leased_by=None, lease_token=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("nobody holds this item", code="not_leased")
+    item = session.get_one(ReviewItem, item_id, populate_existing=True)
+    submission = session.get_one(Submission, item.submission_id, populate_existing=True)
+    move(session, item=item, submission=submission,
+         to=S.escalated if item.senior_only else S.in_queue,
+         cause="review.released", actor=senior.actor)  # fmt: skip
+    audit.record(
+        session,
+        actor=senior.actor,
+        action="review.released",
+        object_type="review_item",
+        object_id=item_id,
+        data={"submission_id": submission.id, "reason": "senior", "holder": holder},
+    )
+    return holder
 
 
 def held(reviewer: Principal, item_id: str, lease_token: str, now: datetime) -> tuple:  # type: ignore[type-arg]

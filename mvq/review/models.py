@@ -116,3 +116,33 @@ class Appeal(Base):
     decision_reason: Mapped[str | None] = mapped_column(Text)
     # The overturn an upheld appeal made.
     decision_id: Mapped[str | None] = mapped_column(ForeignKey("decisions.id"))
+
+
+class ItemNote(Base):
+    """One message in an item's thread: a question to a colleague, an answer, a hint. Staff
+    only (units never read it); appended, never changed, like the decisions beside it."""
+
+    __tablename__ = "item_notes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    review_item_id: Mapped[str] = mapped_column(ForeignKey("review_items.id"), index=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))
+    author_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NoteMention(Base):
+    """A colleague named in a note (`@name`), resolved when it was written: what the "mentions
+    you" list on the queue reads."""
+
+    __tablename__ = "note_mentions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    note_id: Mapped[str] = mapped_column(ForeignKey("item_notes.id"), index=True)
+    staff_user_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# "Mentions you": one person's newest mentions first.
+Index("ix_note_mentions_person", NoteMention.staff_user_id, NoteMention.created_at)

@@ -1,5 +1,5 @@
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -125,3 +125,42 @@ class AppealDecided(BaseModel):
     claim_status: str = Field(description="escalated: the approval waits for a second senior")
     decision_id: str | None
     points: int | None = None
+
+
+class BulkIn(BaseModel):
+    """A senior's action on many items: `reason_code` for a rejection, `assignee_id` (a
+    reviewer's account id) for a reassignment."""
+
+    item_ids: list[Annotated[str, Field(max_length=36)]] = Field(min_length=1, max_length=500)
+    action: Literal["escalate", "reassign", "release", "reject"]
+    reason_code: str | None = Field(default=None, max_length=40)
+    comment: str | None = Field(default=None, max_length=4000)
+    assignee_id: str | None = Field(default=None, max_length=36)
+
+
+class BulkItemOut(BaseModel):
+    item_id: str
+    ok: bool
+    submission_id: str | None = None
+    status: str | None = None
+    decision_id: str | None = None
+    error: dict[str, str] | None = None  # {code, message} when not done
+
+
+class BulkOut(BaseModel):
+    done: int
+    failed: int
+    items: list[BulkItemOut]
+
+
+class NoteIn(BaseModel):
+    body: str = Field(min_length=1, max_length=4000)
+
+
+class NoteOut(BaseModel):
+    id: str
+    item_id: str
+    author: str
+    body: str
+    mentioned: list[str]
+    created_at: datetime

@@ -53,6 +53,9 @@ TRANSITIONS: frozenset[Transition] = frozenset(
         # The reviewer gives the item back before deciding (idle page, or by choice).
         (S.in_review, S.in_queue, "review.released"),
         (S.in_review, S.escalated, "review.released"),
+        # A senior hands a waiting item to a named reviewer: leased to them.
+        (S.in_queue, S.in_review, "review.reassigned"),
+        (S.escalated, S.in_review, "review.reassigned"),
         # The reviewer undoes their own decision within seconds: the claim goes back under
         # their lease, from wherever that decision sent it (see review.undo).
         (S.approved, S.in_review, "review.undo"),

@@ -54,6 +54,8 @@ AUDITED: dict[tuple[str, str], str | NotAudited] = {
     ("POST", "/api/v1/review/{item_id}/release"): "review.released",
     ("POST", "/api/v1/review/{item_id}/overturn"): "review.overturn",
     ("POST", "/api/v1/review/decisions/{decision_id}/undo"): "review.undo",
+    ("POST", "/api/v1/review/{item_id}/notes"): "review.note_added",
+    ("POST", "/api/v1/review/bulk"): "review.reject",  # review.<decision>, released, reassigned
     ("POST", "/api/v1/scoring/rules"): "rules.version_created",
     ("POST", "/api/v1/scoring/rules/{version_id}/withdraw"): "rules.version_withdrawn",
     ("POST", "/api/v1/scoring/preview"): PREVIEW,
@@ -78,6 +80,8 @@ AUDITED: dict[tuple[str, str], str | NotAudited] = {
     ("POST", "/review/{item_id}/release"): "review.released",
     ("POST", "/review/{item_id}/overturn"): "review.overturn",
     ("POST", "/review/undo"): "review.undo",
+    ("POST", "/review/{item_id}/notes"): "review.note_added",
+    ("POST", "/review/bulk"): "review.escalate",  # or review.reject, released, reassigned
     ("POST", "/appeals/{appeal_id}/decision"): "appeal.upheld",  # or appeal.denied
     ("POST", "/scoring/rules"): "rules.version_created",
     ("POST", "/scoring/rules/{version_id}/withdraw"): "rules.version_withdrawn",
@@ -370,3 +374,24 @@ def stack_token(role: Role, user_id: str) -> str:
         token = auth.issue_staff_token(session, user=user, now=utcnow(), second_factor=True)
         session.commit()
     return token
+
+
+def test_notes_and_bulk_actions_are_recorded(stack: harness.Stack, accounts: Accounts) -> None:
+    with session_factory()() as session:
+        noted, by_api, by_page = [queued_item(session, accounts.unit_id) for _ in range(3)]
+    reviewer_api = stack.client(accounts.staff_tokens["reviewer"])
+    senior_api = stack.client(accounts.staff_tokens["senior"])
+    writes(("POST", "/api/v1/review/{item_id}/notes"),
+           lambda: reviewer_api.post(f"/api/v1/review/{noted.id}/notes",
+                                     json={"body": "is the hull the same?"}), 201)  # fmt: skip
+    writes(("POST", "/api/v1/review/bulk"),
+           lambda: senior_api.post("/api/v1/review/bulk", json={
+               "item_ids": [by_api.id], "action": "reject", "reason_code": "other",
+               "comment": "blank"}))  # fmt: skip
+    web = web_login(stack, *make_login(Role.senior))
+    writes(("POST", "/review/{item_id}/notes"),
+           lambda: web.client.post(f"/review/{noted.id}/notes",
+                                   data={"body": "yes", "csrf_token": web.csrf}), 303)  # fmt: skip
+    writes(("POST", "/review/bulk"),
+           lambda: web.client.post("/review/bulk", headers={"Accept": "text/html"}, data={
+               "action": "escalate", "item_id": by_page.id, "csrf_token": web.csrf}))  # fmt: skip

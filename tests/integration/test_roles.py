@@ -71,6 +71,10 @@ API: dict[tuple[str, str], Access | Open] = {
     ("POST", "/api/v1/review/{item_id}/release"): Access(REVIEWERS, body={"lease_token": "x"}),
     ("POST", "/api/v1/review/{item_id}/overturn"): Access(SENIORS, body=DECISION),
     ("POST", "/api/v1/review/decisions/{decision_id}/undo"): Access(REVIEWERS),
+    ("GET", "/api/v1/review/{item_id}/notes"): Access(STAFF),
+    ("POST", "/api/v1/review/{item_id}/notes"): Access(REVIEWERS, body={"body": "roles"}),
+    ("POST", "/api/v1/review/bulk"): Access(SENIORS, body={"item_ids": ["none"],
+                                                           "action": "release"}),
     ("GET", "/api/v1/appeals"): Access(SENIORS),
     ("POST", "/api/v1/appeals/{appeal_id}/decision"): Access(
         SENIORS, body={"decision": "deny", "reason": "x"}
@@ -152,6 +156,8 @@ PAGES: dict[tuple[str, str], Access | Open] = {
     ("POST", "/review/{item_id}/release"): Access(REVIEWERS, body={"lease_token": "x"}),
     ("POST", "/review/{item_id}/heartbeat"): Access(REVIEWERS, body={"lease_token": "x"}),
     ("POST", "/review/{item_id}/overturn"): Access(SENIORS),
+    ("POST", "/review/{item_id}/notes"): Access(REVIEWERS, form={"body": "roles"}),
+    ("POST", "/review/bulk"): Access(SENIORS, form={"action": "release", "item_id": "none"}),
     ("GET", "/appeals"): Access(SENIORS),
     ("POST", "/appeals/{appeal_id}/decision"): Access(SENIORS, form={"decision": "deny"}),
     ("GET", "/scoring/rules"): Access(STAFF),

@@ -18,8 +18,8 @@ from edge.unit_of_work import SessionDep, discard_so_far
 from mvq import storage
 from mvq.auth.policy import Action
 from mvq.errors import Conflict, Forbidden, Invalid
-from mvq.flows import decisions
-from mvq.review import inspection, leases, provenance, queue, stats, viewing
+from mvq.flows import bulk, decisions
+from mvq.review import inspection, leases, notes, provenance, queue, stats, viewing
 from mvq.review.decisions import REJECT_REASONS
 from mvq.review.models import ItemState
 from mvq.rules import service as rules
@@ -45,6 +45,8 @@ CONFIRM_FLAGS = ("cross_unit_duplicate", "exact_duplicate", "already_credited")
 # A reviewer who would rather land on the queue after each decision sets this cookie to "0"
 # (the queue page's checkbox does); by default a decision leads straight to the next item.
 AUTO_NEXT_COOKIE = "mvq_auto_next"
+# The queue lists the notes that name the reader from this many days back.
+MENTIONS_DAYS = 14
 
 
 def lease_error(exc: Conflict | Forbidden) -> str:
@@ -117,11 +119,19 @@ def queue_page(
         "min_age_minutes": filters.min_age_minutes, "sort": filters.sort,
     }.items() if v not in (None, "", "claim")}  # fmt: skip
     mine = leases.own_leases(session, reviewer=user.principal, now=now)
+    in_bulk = user.can(Action.act_in_bulk)
     return render(
         request,
         "queue.html",
         user=user,
         rows=rows,
+        noted=notes.noted_items(session, viewer=user.principal, item_ids=[r.item_id for r in rows]),
+        mentions=notes.mentions_of(
+            session, viewer=user.principal, since=now - timedelta(days=MENTIONS_DAYS)
+        ),
+        in_bulk=in_bulk,
+        assignees=bulk.assignees(session) if in_bulk else [],
+        reject_reasons=REJECT_REASONS,
         # Short-lived presigned stills; the veil (review.css) blurs them like the footage.
         thumbs={
             r.item_id: storage.presign_get(r.thumb_key, content_type="image/jpeg")
@@ -265,6 +275,7 @@ def item_page(
         can_overturn=user.can(Action.overturn) and view.item.state == ItemState.decided,
         message=message,
         origins=_origins(session, view),
+        notes=notes.thread(session, viewer=user.principal, item_id=item_id),
     )
 
 

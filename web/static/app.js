@@ -97,6 +97,13 @@
     document.cookie = `mvq_auto_next=${on}; path=/; max-age=${400 * 24 * 3600}; SameSite=Lax`;
   });
 
+  // Seniors' bulk actions: one box ticks (or clears) every row of the page.
+  document.getElementById("bulk-all")?.addEventListener("change", (ev) => {
+    for (const box of document.querySelectorAll('input[name="item_id"][form="bulk-form"]')) {
+      box.checked = ev.target.checked;
+    }
+  });
+
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (ev.key === "Escape") { cancelConfirm(); return; }
