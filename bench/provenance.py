@@ -37,8 +37,10 @@ CAVEATS = """Caveats: every copy here is made by ffmpeg from its original, and e
 higher quality than its copies. A copy exported at a higher quality than its original (more
 bits, no more detail) is measured on its own below. Re-filmed copies are testkit's screen
 re-film (keystoned, blurred, grainy, 640x360 at crf 32), lower in resolution than any original
-here. Pairs the matcher does not link (here plain crops of 5-15 %) are
-not ranked at all."""
+here. Pairs linked only by the scene's geometry (the re-films, and crops PDQ misses) weigh only
+capture times and containment, since a phone filming a screen is itself a camera's original
+with more pixels and bits to show: these files carry neither, so "can't tell" is the answer
+by design. Pairs the matcher does not link are not ranked at all."""
 HQ_NOTE = """The bit-rate rule reads more bits as the source; an editor's export at a lower crf
 than the original turns that round. Camera tags on the original outweigh it (can't tell, or
 right); on a plain original nothing does."""
