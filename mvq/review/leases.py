@@ -367,19 +367,19 @@ def release(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise LeaseLost()
+    _back_to_lane(session, item_id=item_id, actor=reviewer.actor, data={"reason": reason})
+
+
+def _back_to_lane(session: Session, *, item_id: str, actor: str, data: dict[str, str]) -> None:
+    """After the lease was cleared: the claim returns to its lane (the seniors' for an
+    escalated item), audited as released."""
     item = session.get_one(ReviewItem, item_id, populate_existing=True)
     submission = session.get_one(Submission, item.submission_id, populate_existing=True)
     move(session, item=item, submission=submission,
          to=S.escalated if item.senior_only else S.in_queue,
-         cause="review.released", actor=reviewer.actor)  # fmt: skip
-    audit.record(
-        session,
-        actor=reviewer.actor,
-        action="review.released",
-        object_type="review_item",
-        object_id=item_id,
-        data={"submission_id": submission.id, "reason": reason},
-    )
+         cause="review.released", actor=actor)  # fmt: skip
+    audit.record(session, actor=actor, action="review.released", object_type="review_item",
+                 object_id=item_id, data={"submission_id": submission.id, **data})  # fmt: skip
 
 
 def take_back(session: Session, *, senior: Principal, item_id: str) -> str:
@@ -404,19 +404,8 @@ def take_back(session: Session, *, senior: Principal, item_id: str) -> str:
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("nobody holds this item", code="not_leased")
-    item = session.get_one(ReviewItem, item_id, populate_existing=True)
-    submission = session.get_one(Submission, item.submission_id, populate_existing=True)
-    move(session, item=item, submission=submission,
-         to=S.escalated if item.senior_only else S.in_queue,
-         cause="review.released", actor=senior.actor)  # fmt: skip
-    audit.record(
-        session,
-        actor=senior.actor,
-        action="review.released",
-        object_type="review_item",
-        object_id=item_id,
-        data={"submission_id": submission.id, "reason": "senior", "holder": holder},
-    )
+    _back_to_lane(session, item_id=item_id, actor=senior.actor,
+                  data={"reason": "senior", "holder": holder})  # fmt: skip
     return holder
 
 
