@@ -5,7 +5,7 @@ from mvq.auth.models import ApiToken, StaffUser
 from mvq.db import Base
 from mvq.matching.models import IndexedFrame, IndexedKeyframe
 from mvq.media.models import Frame, Media
-from mvq.review.models import Appeal, Decision, ReviewItem
+from mvq.review.models import Appeal, Decision, ReasonPolicy, ReviewItem, ReviewWarning
 from mvq.rules.models import Label, Rule, RuleVersion
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Flag, Submission
@@ -31,7 +31,9 @@ __all__ = [
     "Label",
     "LedgerEntry",
     "Media",
+    "ReasonPolicy",
     "ReviewItem",
+    "ReviewWarning",
     "Rule",
     "RuleVersion",
     "StaffUser",

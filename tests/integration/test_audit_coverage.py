@@ -75,6 +75,8 @@ AUDITED: dict[tuple[str, str], str | NotAudited] = {
     ("POST", "/review/{item_id}/decision"): "review.approve",  # review.<decision>
     ("POST", "/review/{item_id}/heartbeat"): RENEWAL,
     ("POST", "/review/{item_id}/viewed"): "media.viewed",
+    ("POST", "/review/{item_id}/too-fast"): "review.warning_shown",
+    ("POST", "/review/break-suggested"): "review.warning_shown",
     ("POST", "/review/{item_id}/release"): "review.released",
     ("POST", "/review/{item_id}/overturn"): "review.overturn",
     ("POST", "/review/undo"): "review.undo",

@@ -145,6 +145,10 @@ PAGES: dict[tuple[str, str], Access | Open] = {
     ("GET", "/review/stats"): Access(STAFF),
     ("GET", "/review/{item_id}"): Access(STAFF),
     ("POST", "/review/{item_id}/viewed"): Access(STAFF),
+    ("POST", "/review/{item_id}/too-fast"): Access(
+        REVIEWERS, body={"lease_token": "x", "decision": "approve"}
+    ),
+    ("POST", "/review/break-suggested"): Access(REVIEWERS),
     ("POST", "/review/claim"): Access(REVIEWERS),
     ("POST", "/review/undo"): Access(REVIEWERS),
     ("POST", "/review/{item_id}/claim"): Access(REVIEWERS),
