@@ -52,6 +52,7 @@ class Action(enum.StrEnum):
     manage_webhooks = "manage_webhooks"
     manage_staff = "manage_staff"  # people's accounts, roles, passwords and second factors
     edit_labels = "edit_labels"
+    edit_policy = "edit_policy"  # the written policy behind each decision reason
 
 
 ALLOWED: dict[Action, frozenset[Role]] = {
@@ -73,6 +74,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.manage_webhooks: ADMINS,
     Action.manage_staff: ADMINS,
     Action.edit_labels: ADMINS,
+    Action.edit_policy: ADMINS,
 }
 
 REFUSALS: dict[Action, str] = {
@@ -94,6 +96,7 @@ REFUSALS: dict[Action, str] = {
     Action.manage_webhooks: "only admins register and change webhooks",
     Action.manage_staff: "only admins manage people's accounts",
     Action.edit_labels: "only admins edit labels",
+    Action.edit_policy: "only admins write the decision policy",
 }
 
 

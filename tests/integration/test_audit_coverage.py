@@ -90,6 +90,7 @@ AUDITED: dict[tuple[str, str], str | NotAudited] = {
     ("POST", "/audit/evidence.zip"): "evidence.exported",
     ("POST", "/unit/claims/{submission_id}/appeal"): "appeal.filed",
     ("POST", "/admin/labels"): "label.changed",
+    ("POST", "/admin/policies"): "policy.version_created",
     ("POST", "/admin/units"): "unit.created",
     ("POST", "/admin/units/{unit_id}/rename"): "unit.renamed",
     ("POST", "/admin/units/{unit_id}/deactivate"): "unit.deactivated",
