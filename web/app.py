@@ -88,8 +88,8 @@ def create_app() -> FastAPI:
     for kind in HANDLED:
         app.add_exception_handler(kind, error_page)
     app.add_exception_handler(Unauthenticated, _to_login)
-    for module in (auth, review, review_warnings, policies, scoring, disputes, appeals, audit, unit, unit_upload, admin,
-                   admin_people, admin_webhooks, account):  # fmt: skip
+    for module in (auth, review, review_warnings, policies, scoring, disputes, appeals, audit,
+                   unit, unit_upload, admin, admin_people, admin_webhooks, account):  # fmt: skip
         app.include_router(module.router)
     app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     app.mount("/static", HashedStatic(), name="static")

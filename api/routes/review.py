@@ -8,7 +8,6 @@ from edge.unit_of_work import SessionDep, keep_so_far
 from mvq.flows import decisions
 from mvq.review import leases, queue, stats
 from mvq.review.models import Decision
-from mvq.review.warnings import TooFast
 from mvq.review.schemas import (
     ClaimOut,
     DecisionIn,
@@ -20,6 +19,7 @@ from mvq.review.schemas import (
     QueueOut,
     ReviewerStatsOut,
 )
+from mvq.review.warnings import TooFast
 from mvq.scoring import ledger
 from mvq.settings import get_settings
 from mvq.submissions import service as submissions

@@ -204,7 +204,12 @@ def decide(
 
 
 def _check_pace(
-    session: Session, *, reviewer: Principal, item: ReviewItem, decision: str, now: datetime,
+    session: Session,
+    *,
+    reviewer: Principal,
+    item: ReviewItem,
+    decision: str,
+    now: datetime,
     override: bool,
 ) -> None:
     found = pace.haste(session, reviewer=reviewer, item=item, decision=decision, now=now)

@@ -45,9 +45,17 @@ class TooFast(Conflict):
         self.warning_id = warning_id
 
 
-def _write(session: Session, *, reviewer: Principal, kind: str, event: str,
-           item: ReviewItem | None = None, found: Haste | None = None,
-           answers_id: str | None = None, decision: str | None = None) -> ReviewWarning:  # fmt: skip
+def _write(
+    session: Session,
+    *,
+    reviewer: Principal,
+    kind: str,
+    event: str,
+    item: ReviewItem | None = None,
+    found: Haste | None = None,
+    answers_id: str | None = None,
+    decision: str | None = None,
+) -> ReviewWarning:
     row = ReviewWarning(
         kind=kind, event=event, reviewer_id=reviewer.id,
         review_item_id=item.id if item else None,
@@ -198,11 +206,13 @@ def summary(session: Session, reviewer_id: str | None = None) -> list[WarningCou
 def _decided_within(session: Session, row: ReviewWarning, gap: timedelta) -> bool:
     return (
         session.scalar(
-            select(Decision.id).where(
+            select(Decision.id)
+            .where(
                 Decision.reviewer_id == row.reviewer_id,
                 Decision.created_at > row.created_at,
                 Decision.created_at < row.created_at + gap,
-            ).limit(1)
+            )
+            .limit(1)
         )
         is not None
     )

@@ -74,8 +74,8 @@ def _summary(reviewer_id: str) -> list[warnings.WarningCounts]:
 def _person(stack: harness.Stack) -> tuple[str, str]:
     """(the id, an API token) of a fresh reviewer."""
     email, password = make_login(Role.reviewer)
-    token = stack.client().post("/api/v1/auth/token",
-                                json={"email": email, "password": password}).json()["token"]  # fmt: skip
+    login = {"email": email, "password": password}
+    token = stack.client().post("/api/v1/auth/token", json=login).json()["token"]
     return _user_id(email), token
 
 
@@ -130,8 +130,8 @@ def test_waiting_out_the_floor_heeds_the_warning_and_escalating_is_never_slowed(
         done = api.post(f"/api/v1/review/{stills.id}/decision", json=body)
         assert done.status_code == 200 and done.json()["status"] == "rejected", done.text
         lease = api.post(f"/api/v1/review/{other.id}/claim").json()
-        up = api.post(f"/api/v1/review/{other.id}/decision",
-                      json={"lease_token": lease["lease_token"], "decision": "escalate"})  # fmt: skip
+        escalate = {"lease_token": lease["lease_token"], "decision": "escalate"}
+        up = api.post(f"/api/v1/review/{other.id}/decision", json=escalate)
         assert up.status_code == 200, up.text
     (shown,) = _rows(reviewer_id)
     assert shown.reasons == ["too_fast"]
@@ -196,4 +196,3 @@ def test_a_long_stretch_without_a_break_suggests_one_once(
     assert _events([suggested.id]) == ["review.warning_shown"]
     (counts,) = _summary(reviewer_id)
     assert (counts.kind, counts.shown, counts.heeded) == ("take_break", 1, 1)
-

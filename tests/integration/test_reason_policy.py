@@ -43,8 +43,9 @@ def test_admins_append_versions_and_reviewers_read_the_current_one(
                                         .where(ReasonPolicy.reason_code == "not_visible")
                                         .order_by(ReasonPolicy.version)))  # fmt: skip
         assert [(v.version, v.text_en) for v in versions] == [(1, EN_1), (2, EN_2)]
+        ids = [v.id for v in versions]
         events = list(session.scalars(select(AuditEvent.action)
-                                      .where(AuditEvent.object_id.in_([v.id for v in versions]))))  # fmt: skip
+                                      .where(AuditEvent.object_id.in_(ids))))  # fmt: skip
         assert events == ["policy.version_created"] * 2
     with session_factory()() as session, pytest.raises(DatabaseError):
         session.execute(update(ReasonPolicy).values(text_en="rewritten"))

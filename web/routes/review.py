@@ -71,8 +71,9 @@ def too_fast_words(exc: warnings.TooFast) -> str:
     if "not_viewed" in found.reasons:
         why.append(_("the footage has not been shown yet"))
     if "too_fast" in found.reasons:
+        elapsed, floor = int(found.elapsed_seconds), int(found.floor_seconds)
         why.append(_("%(elapsed)s s on this item is under its floor of %(floor)s s",
-                     elapsed=int(found.elapsed_seconds), floor=int(found.floor_seconds)))  # fmt: skip
+                     elapsed=elapsed, floor=floor))  # fmt: skip
     return _("Not saved: too fast (%(why)s). Look at the footage, then decide again; to decide "
              "anyway, confirm with the second key.", why="; ".join(why))  # fmt: skip
 
