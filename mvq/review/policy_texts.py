@@ -47,6 +47,12 @@ def all_current(session: Session, *, viewer: Principal) -> dict[str, ReasonPolic
     return found
 
 
+def for_editing(session: Session, *, editor: Principal) -> dict[str, ReasonPolicy]:
+    """The admins' editor: each reason's current version, to start the next from."""
+    policy.require(editor, Action.edit_policy)
+    return all_current(session, viewer=editor)
+
+
 def history(session: Session, *, editor: Principal, code: str) -> list[ReasonPolicy]:
     """Every version of one reason's policy, the newest first: the admins' view."""
     policy.require(editor, Action.edit_policy)

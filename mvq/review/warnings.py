@@ -17,7 +17,8 @@ from mvq.audit import service as audit
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
-from mvq.errors import Conflict
+from mvq.errors import Conflict, NotFound
+from mvq.review import pace
 from mvq.review.models import Decision, ReviewItem, ReviewWarning, WarningEvent, WarningKind
 from mvq.review.pace import Haste
 from mvq.settings import get_settings
@@ -105,6 +106,27 @@ def too_fast_shown(
     ).id  # fmt: skip
 
 
+def page_warned(
+    session: Session,
+    *,
+    reviewer: Principal,
+    item_id: str,
+    lease_token: str,
+    decision: str,
+    now: datetime,
+) -> Haste | None:
+    """The page showed the too-fast warning before a verdict: on record once per lease if the
+    server agrees that the verdict would come too soon (the page's clock is not taken for it)."""
+    policy.require(reviewer, Action.review)
+    item = session.get(ReviewItem, item_id)
+    if item is None or item.leased_by != reviewer.id or item.lease_token != lease_token:
+        raise NotFound("you hold no such item")
+    found = pace.haste(session, reviewer=reviewer, item=item, decision=decision, now=now)
+    if found is not None:
+        too_fast_shown(session, reviewer=reviewer, item=item, found=found, decision=decision)
+    return found
+
+
 def too_fast_overridden(
     session: Session, *, reviewer: Principal, item: ReviewItem, found: Haste, decision: str
 ) -> None:
@@ -150,6 +172,7 @@ def break_due(session: Session, *, reviewer: Principal, now: datetime) -> timede
 def break_shown(session: Session, *, reviewer: Principal, now: datetime) -> bool:
     """Records that the page suggested a break, once per stretch of work; False when none is
     due (the page's word is not taken for it)."""
+    policy.require(reviewer, Action.review)
     if break_due(session, reviewer=reviewer, now=now) is None:
         return False
     start = work_started(session, reviewer_id=reviewer.id, now=now)

@@ -8,11 +8,7 @@ from pydantic import BaseModel, Field
 
 from edge.deps import NowDep
 from edge.unit_of_work import SessionDep
-from mvq.auth import policy
-from mvq.auth.policy import Action
-from mvq.errors import NotFound
-from mvq.review import pace, warnings
-from mvq.review.models import ReviewItem
+from mvq.review import warnings
 from web.deps import WebFormUserDep
 
 router = APIRouter(include_in_schema=False)
@@ -27,24 +23,18 @@ class AboutToDecide(BaseModel):
 def too_fast_shown(
     item_id: str, body: AboutToDecide, user: WebFormUserDep, session: SessionDep, now: NowDep
 ) -> JSONResponse:
-    """The page showed the too-fast warning: on record once per lease, if the server agrees
-    that the verdict would come too soon (the page's own clock is not taken for it)."""
-    policy.require(user.principal, Action.review)
-    item = session.get(ReviewItem, item_id)
-    if item is None or item.leased_by != user.principal.id or item.lease_token != body.lease_token:
-        raise NotFound("you hold no such item")
-    found = pace.haste(session, reviewer=user.principal, item=item, decision=body.decision,
-                       now=now)  # fmt: skip
+    """The page showed the too-fast warning (mvq.review.warnings.page_warned)."""
+    found = warnings.page_warned(
+        session, reviewer=user.principal, item_id=item_id, lease_token=body.lease_token,
+        decision=body.decision, now=now,
+    )  # fmt: skip
     if found is None:
         return JSONResponse({"warned": False})
-    warnings.too_fast_shown(session, reviewer=user.principal, item=item, found=found,
-                            decision=body.decision)  # fmt: skip
     return JSONResponse({"warned": True, "reasons": found.reasons})
 
 
 @router.post("/review/break-suggested", status_code=204)
 def break_suggested(user: WebFormUserDep, session: SessionDep, now: NowDep) -> Response:
     """The page suggested a break: on record once per stretch of work."""
-    policy.require(user.principal, Action.review)
     warnings.break_shown(session, reviewer=user.principal, now=now)
     return Response(status_code=204)
