@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mvq.audit import service as audit
 from mvq.auth import policy
+from mvq.auth.models import StaffUser
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
 from mvq.errors import Invalid, NotFound
@@ -64,6 +65,13 @@ def history(session: Session, *, editor: Principal, code: str) -> list[ReasonPol
             .order_by(ReasonPolicy.version.desc())
         )
     )
+
+
+def authors(session: Session, versions: list[ReasonPolicy]) -> dict[str, str]:
+    """Each version's author as people know them (an e-mail), by the actor it was saved as."""
+    ids = {v.created_by.split(":", 1)[1] for v in versions if v.created_by.startswith("staff:")}
+    found = session.execute(select(StaffUser.id, StaffUser.email).where(StaffUser.id.in_(ids)))
+    return {f"staff:{user_id}": email for user_id, email in found}
 
 
 def publish(

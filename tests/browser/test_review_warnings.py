@@ -166,7 +166,7 @@ def test_the_written_policy_and_its_editor(browser: Browser, stack: harness.Stac
         form = page.locator("#edit-not_visible form")
         form.locator('textarea[name="text_uk"]').fill(
             "Ціль не видно: на жодному кадрі ціль не можна впізнати настільки, щоб назвати її "
-            "тип.\nЯкщо ціль видно лише на одному розмитому кадрі, оберіть цю причину."
+            "тип.\nЯкщо ціль видно лише на одному розмитому кадрі, оберіть цю причину."  # noqa: RUF001
         )
         form.locator('textarea[name="text_en"]').fill(
             "Target not visible: no frame shows the target well enough to name its type.\n"

@@ -37,7 +37,8 @@ def policy_page(
     versions = (policy_texts.history(session, editor=user.principal, code=reason_code)
                 if user.can(Action.edit_policy) else [])  # fmt: skip
     return render(request, "policy.html", user=user, code=reason_code, policy=found,
-                  versions=versions, language=i18n.lang())  # fmt: skip
+                  versions=versions, authors=policy_texts.authors(session, versions),
+                  language=i18n.lang())  # fmt: skip
 
 
 def _editor(request: Request, session: SessionDep, user: WebUser, *,
