@@ -12,7 +12,8 @@ from mvq.auth.principal import Principal
 from mvq.errors import Conflict, NotFound
 from mvq.matching.duplicates import DUPLICATE_KINDS
 from mvq.media.models import Frame, Media
-from mvq.review import appeals, decisions, evidence, provenance
+from mvq.review import appeals, blinding, decisions, evidence, provenance
+from mvq.review.models import ReviewItem
 from mvq.scoring.disputes.detection import ALREADY_CREDITED
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions import service, visibility
@@ -123,6 +124,12 @@ def detail(
             )
         )
     decision = decisions.latest_decision(session, submission_id=submission.id)
+    result = outcome.of_claim(session, submission=submission)
+    item = session.scalar(select(ReviewItem).where(ReviewItem.submission_id == submission.id))
+    if not for_unit and item is not None and blinding.blind_to_first(viewer, item):
+        # A possible second approver reads it as a claim nobody has judged yet.
+        decision = None
+        result = result.model_copy(update={"kind": "undecided"})
     appeal = appeals.of_claim(session, submission_id=submission.id)
     points = session.scalar(
         select(func.sum(LedgerEntry.points)).where(LedgerEntry.submission_id == submission.id)
@@ -160,7 +167,7 @@ def detail(
         )
         if appeal
         else None,
-        result=outcome.of_claim(session, submission=submission),
+        result=result,
     )
 
 

@@ -5,7 +5,15 @@ from mvq.auth.models import ApiToken, StaffUser
 from mvq.db import Base
 from mvq.matching.models import IndexedFrame, IndexedKeyframe
 from mvq.media.models import Frame, Media
-from mvq.review.models import Appeal, Decision, ItemNote, NoteMention, ReviewItem
+from mvq.review.models import (
+    Appeal,
+    Decision,
+    ItemNote,
+    NoteMention,
+    ReasonPolicy,
+    ReviewItem,
+    ReviewWarning,
+)
 from mvq.rules.models import Label, Rule, RuleVersion
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Flag, Submission
@@ -33,7 +41,9 @@ __all__ = [
     "LedgerEntry",
     "Media",
     "NoteMention",
+    "ReasonPolicy",
     "ReviewItem",
+    "ReviewWarning",
     "Rule",
     "RuleVersion",
     "StaffUser",

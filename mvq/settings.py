@@ -142,6 +142,18 @@ class Settings(BaseSettings):
     undo_seconds: int = 10
     # Reviewers whose median time per item is below this are marked on the stats page.
     min_median_seconds_per_item: float = 10
+    # A verdict (approve, reject) given before the claim's footage was shown, or sooner after
+    # the claim than its floor, asks for a second key and is refused without it (the API too):
+    # the floor is this share of the footage's length, at least the minimum and at most the
+    # maximum. Off only where a test decides at machine speed on purpose.
+    fast_decision_warnings: bool = True
+    decision_floor_share: float = Field(default=0.5, ge=0, le=1)
+    decision_floor_min_seconds: float = Field(default=5, ge=0)
+    decision_floor_max_seconds: float = Field(default=60, ge=0)
+    # After this long deciding without a pause of `break_gap_minutes`, the queue and the item
+    # page suggest a break.
+    break_after_minutes: float = Field(default=90, gt=0)
+    break_gap_minutes: float = Field(default=10, gt=0)
     # A map tile URL template ({z}/{x}/{y}) for the position map; none: the country outlines
     # shipped with the site (web/static/vendor/countries-land-10km-*), and no request leaves
     # the browser for the map.

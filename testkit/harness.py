@@ -62,6 +62,8 @@ def start_backing(root: Path) -> Backing:
         "MVQ_SECRET_KEY": os.urandom(24).hex(),
         "MVQ_SIGNING_KEY": os.urandom(32).hex(),
         "MVQ_STUCK_AFTER_SECONDS": "2",
+        # Tests of everything else decide at machine speed; the warnings' own tests turn it on.
+        "MVQ_FAST_DECISION_WARNINGS": "false",
     }
     backing = Backing(root=root, group=group, env=env)
     use_env(backing.env)

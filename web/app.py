@@ -27,7 +27,9 @@ from web.routes import (
     bulk,
     disputes,
     notes,
+    policies,
     review,
+    review_warnings,
     scoring,
     unit,
     unit_upload,
@@ -88,8 +90,9 @@ def create_app() -> FastAPI:
     for kind in HANDLED:
         app.add_exception_handler(kind, error_page)
     app.add_exception_handler(Unauthenticated, _to_login)
-    for module in (auth, review, notes, bulk, scoring, disputes, appeals, audit, unit,
-                   unit_upload, admin, admin_people, admin_webhooks, account):  # fmt: skip
+    for module in (auth, review, review_warnings, policies, notes, bulk, scoring, disputes,
+                   appeals, audit, unit, unit_upload, admin, admin_people, admin_webhooks,
+                   account):  # fmt: skip
         app.include_router(module.router)
     app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     app.mount("/static", HashedStatic(), name="static")

@@ -190,6 +190,16 @@ templates.env.globals["url_for"] = _url_for
 
 
 @pass_context
+def _policy_url(context: dict[str, Any], reason_code: str, /) -> str:
+    """Where a decision reason's current written policy is read (web/routes/policies.py): the
+    decision panel's links, and any page that names a reason."""
+    return url_for(context["request"], "policy_page", reason_code=reason_code)
+
+
+templates.env.globals["policy_url"] = _policy_url
+
+
+@pass_context
 def _asset(context: dict[str, Any], path: str, /) -> str:
     """A static file by its install's hashed name (cached a year), else its plain name."""
     return url_for(context["request"], "static", path=static_files.asset(path))

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from edge.deps import NowDep, PrincipalDep, StaffDep
-from edge.unit_of_work import SessionDep
+from edge.unit_of_work import SessionDep, keep_so_far
 from mvq.flows import bulk, decisions
 from mvq.review import leases, notes, queue, stats
 from mvq.review.models import Decision
@@ -24,6 +24,7 @@ from mvq.review.schemas import (
     QueueOut,
     ReviewerStatsOut,
 )
+from mvq.review.warnings import TooFast
 from mvq.scoring import ledger
 from mvq.settings import get_settings
 from mvq.submissions import service as submissions
@@ -165,9 +166,13 @@ def _result(session: SessionDep, decision: Decision) -> DecisionResult:
 def decide(
     item_id: str, body: DecisionIn, principal: StaffDep, session: SessionDep, now: NowDep
 ) -> DecisionResult:
-    decision = decisions.decide(
-        session, reviewer=principal, item_id=item_id, now=now, **body.model_dump()
-    )
+    try:
+        decision = decisions.decide(
+            session, reviewer=principal, item_id=item_id, now=now, **body.model_dump()
+        )
+    except TooFast:
+        keep_so_far(session)  # the warning stays on record; the verdict was not given
+        raise
     return _result(session, decision)
 
 

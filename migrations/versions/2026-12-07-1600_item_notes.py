@@ -3,7 +3,7 @@
 A thread of notes on each review item, and the colleagues each note mentions. Both tables are
 append-only, as the decisions are: a note is never edited or taken back, only answered.
 
-Revision ID: 0025
+Revision ID: 0023
 Revises: 0022
 Create Date: 2026-12-07 16:00:00
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 import mvq.db
 
-revision: str = "0025"
+revision: str = "0023"
 down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

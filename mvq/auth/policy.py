@@ -54,6 +54,7 @@ class Action(enum.StrEnum):
     edit_labels = "edit_labels"
     write_notes = "write_notes"  # a note on an item's thread
     act_in_bulk = "act_in_bulk"  # escalate, reassign, release or reject many items at once
+    edit_policy = "edit_policy"  # the written policy behind each decision reason
 
 
 ALLOWED: dict[Action, frozenset[Role]] = {
@@ -77,6 +78,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.edit_labels: ADMINS,
     Action.write_notes: REVIEWERS,
     Action.act_in_bulk: SENIORS,
+    Action.edit_policy: ADMINS,
 }
 
 REFUSALS: dict[Action, str] = {
@@ -100,6 +102,7 @@ REFUSALS: dict[Action, str] = {
     Action.edit_labels: "only admins edit labels",
     Action.write_notes: "only reviewers and seniors write notes on items",
     Action.act_in_bulk: "only seniors act on many items at once",
+    Action.edit_policy: "only admins write the decision policy",
 }
 
 

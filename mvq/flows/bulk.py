@@ -143,11 +143,14 @@ def _one(
     held, _ = leases.claim_item(session, reviewer=senior, item_id=item_id, now=now,
                                 lease_seconds=lease_seconds)  # fmt: skip
     assert held.lease_token is not None
+    # A bulk verdict is the senior's deliberate act on items chosen from the queue, not a
+    # judgement of footage watched: the pace check's second key is the bulk form itself, and
+    # each item's override is recorded (review.warnings) as any other.
     decision = decisions.decide(session, reviewer=senior, item_id=item_id,
                                 lease_token=held.lease_token, decision=action,
                                 target_type=None, outcome=None,
                                 reason_code=reason_code if action == "reject" else None,
-                                comment=comment, now=now)  # fmt: skip
+                                comment=comment, now=now, override=True)  # fmt: skip
     return _with_status(session, Result(item_id, True, submission.id, decision_id=decision.id))
 
 

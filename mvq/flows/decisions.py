@@ -28,6 +28,7 @@ def decide(
     reason_code: str | None,
     comment: str | None,
     now: datetime,
+    override: bool = False,
 ) -> Decision:
     decided = decisions.decide(
         session,
@@ -40,6 +41,7 @@ def decide(
         reason_code=reason_code,
         comment=comment,
         now=now,
+        override=override,
     )
     if decided.submission.status == SubmissionStatus.approved:
         _award(session, decided, actor=reviewer.actor)

@@ -17,6 +17,7 @@ from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
 from mvq.errors import Conflict, Invalid, NotFound
+from mvq.review import pace, warnings
 from mvq.review.leases import LeaseLost, held, may_view, move
 from mvq.review.models import Decision, DecisionKind, ItemState, ReviewItem, Stage
 from mvq.rules import service as rules
@@ -119,7 +120,10 @@ def decide(
     reason_code: str | None,
     comment: str | None,
     now: datetime,
+    override: bool = False,
 ) -> Decided:
+    """`override` is the second key after a too-fast warning (review.pace): without it, such
+    a verdict is refused with `TooFast` once its warning is recorded."""
     policy.require(reviewer, Action.review)
     # Fresh from the database: claims and decisions change items by conditional UPDATEs.
     item = session.get(ReviewItem, item_id, populate_existing=True)
@@ -135,6 +139,9 @@ def decide(
         outcome=outcome,
         reason_code=reason_code,
     )
+    if item.lease_token == lease_token:
+        _check_pace(session, reviewer=reviewer, item=item, decision=decision, now=now,
+                    override=override)  # fmt: skip
     second_look = item.first_reviewer_id is not None
     status, senior_only = _next_place(
         item=item,
@@ -194,6 +201,26 @@ def decide(
         },
     )
     return Decided(record, submission, prices)
+
+
+def _check_pace(
+    session: Session,
+    *,
+    reviewer: Principal,
+    item: ReviewItem,
+    decision: str,
+    now: datetime,
+    override: bool,
+) -> None:
+    found = pace.haste(session, reviewer=reviewer, item=item, decision=decision, now=now)
+    if found is None:
+        return
+    if not override:
+        shown = warnings.too_fast_shown(session, reviewer=reviewer, item=item, found=found,
+                                        decision=decision)  # fmt: skip
+        raise warnings.TooFast(found, shown)
+    warnings.too_fast_overridden(session, reviewer=reviewer, item=item, found=found,
+                                 decision=decision)  # fmt: skip
 
 
 def _next_place(

@@ -196,9 +196,10 @@ class ItemView:
     worth: int | None
     claims: list[ClaimMatch] = field(default_factory=list)
     # The second look of a four-eyes item: earlier verdicts stay hidden until this viewer
-    # decides, so the check is independent.
+    # decides, so the check is independent. Not even how many: see review.blinding.
     blind: bool = False
-    hidden_decisions: int = 0
+    # Worth two approvals and not decided yet: told alike on a first and a second look.
+    four_eyes: bool = False
     threshold: int = 31
     claimed_position: Position | None = None
     map_tile_url: str | None = None
@@ -420,7 +421,9 @@ def item_view(
         worth=item.points,
         claims=claims,
         blind=blind,
-        hidden_decisions=len(decisions) - len(shown),
+        four_eyes=item.state != ItemState.decided
+        and item.points is not None
+        and item.points >= settings.four_eyes_points,
         threshold=settings.match_threshold,
         claimed_position=claimed,
         map_tile_url=settings.map_tile_url,

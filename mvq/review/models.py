@@ -1,7 +1,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, false
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mvq.db import Base, utcnow
@@ -146,3 +146,54 @@ class NoteMention(Base):
 
 # "Mentions you": one person's newest mentions first.
 Index("ix_note_mentions_person", NoteMention.staff_user_id, NoteMention.created_at)
+
+
+class WarningKind(enum.StrEnum):
+    too_fast = "too_fast"  # a verdict before the footage was seen, or sooner than its floor
+    take_break = "take_break"  # a long stretch of work without a pause
+
+
+class WarningEvent(enum.StrEnum):
+    shown = "shown"
+    overridden = "overridden"  # the reviewer pressed the second key and decided anyway
+
+
+class ReviewWarning(Base):
+    """A warning put to a reviewer before a likely mistake, and their override of it: appended,
+    never changed (a trigger says so). An override names the warning it answers, so "heeded"
+    is a warning that no override names (see review.warnings.summary)."""
+
+    __tablename__ = "review_warnings"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(20))
+    event: Mapped[str] = mapped_column(String(20))
+    reviewer_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"))
+    review_item_id: Mapped[str | None] = mapped_column(ForeignKey("review_items.id"))
+    # Why, in codes the page puts in words: not_viewed, too_fast.
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    elapsed_seconds: Mapped[float | None]
+    floor_seconds: Mapped[float | None]
+    answers_id: Mapped[str | None] = mapped_column(ForeignKey("review_warnings.id"))
+    decision: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+Index("ix_review_warnings_reviewer_created", ReviewWarning.reviewer_id, ReviewWarning.created_at)
+
+
+class ReasonPolicy(Base):
+    """One version of the written policy behind a decision's reason (a reject reason's code, or
+    "approve"), in Ukrainian and English. Versions are appended, never changed: a decision can
+    always be read against the words in force when it was made."""
+
+    __tablename__ = "reason_policies"
+    __table_args__ = (UniqueConstraint("reason_code", "version"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    reason_code: Mapped[str] = mapped_column(String(40), index=True)
+    version: Mapped[int]
+    text_uk: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

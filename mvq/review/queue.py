@@ -17,6 +17,7 @@ from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
 from mvq.media.models import Frame, Media, MediaStatus
+from mvq.review import blinding
 from mvq.review.models import Decision, ItemState, ReviewItem, Stage
 from mvq.submissions.models import Flag, Submission
 from mvq.units.models import Unit
@@ -152,6 +153,8 @@ def queue_rows(
     ):
         kinds.setdefault(submission_id, []).append(kind)
     thumbs = first_stills(session, submission_ids=ids)
+    # Blind four-eyes: whoever may judge it reads a second look as a first one.
+    marks_second = not blinding.may_judge(viewer)
     notes = escalation_notes(
         session, submission_ids=[s.id for item, s, _ in rows if item.state == ItemState.escalated]
     )
@@ -165,7 +168,7 @@ def queue_rows(
             points=item.points,
             state=item.state,
             senior_only=item.senior_only,
-            needs_second=item.first_reviewer_id is not None,
+            needs_second=marks_second and item.first_reviewer_id is not None,
             waiting=now - item.created_at,
             flags=sorted(kinds.get(sub.id, [])),
             cursor=_encode([getattr(item, col.key) for col, _ in columns]),
@@ -217,10 +220,12 @@ def first_stills(session: Session, *, submission_ids: list[str]) -> dict[str, st
 def state_counts(session: Session, *, viewer: Principal) -> dict[str, int]:
     """How many items are in each place, each item counted once: `pending` is waiting for a
     first look, `awaiting_second` waiting for the second approval of four-eyes (once counted
-    in both)."""
+    in both). Whoever may judge an item gets no `awaiting_second`: those items count as
+    `pending`, as blind four-eyes asks (see review.blinding)."""
     policy.require(viewer, Action.view_queue)
     counts = {state.value: 0 for state in ItemState}
     counts["awaiting_second"] = 0
+    blind = blinding.may_judge(viewer)
     for state, second, count in session.execute(
         select(ReviewItem.state, ReviewItem.first_reviewer_id.is_not(None), func.count()).group_by(
             ReviewItem.state, ReviewItem.first_reviewer_id.is_not(None)
@@ -228,6 +233,8 @@ def state_counts(session: Session, *, viewer: Principal) -> dict[str, int]:
     ):
         place = "awaiting_second" if state == ItemState.pending and second else state
         counts[place] += count
+    if blind:
+        counts[ItemState.pending] += counts.pop("awaiting_second")
     return counts
 
 

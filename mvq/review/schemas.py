@@ -18,6 +18,9 @@ class DecisionIn(BaseModel):
     outcome: str | None = None
     reason_code: str | None = Field(default=None, max_length=40)
     comment: str | None = Field(default=None, max_length=4000)
+    # The second key: decide although the verdict comes too fast for the footage (409
+    # `too_fast` without it).
+    override: bool = False
 
 
 class DecisionResult(BaseModel):

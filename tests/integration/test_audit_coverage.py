@@ -77,6 +77,8 @@ AUDITED: dict[tuple[str, str], str | NotAudited] = {
     ("POST", "/review/{item_id}/decision"): "review.approve",  # review.<decision>
     ("POST", "/review/{item_id}/heartbeat"): RENEWAL,
     ("POST", "/review/{item_id}/viewed"): "media.viewed",
+    ("POST", "/review/{item_id}/too-fast"): "review.warning_shown",
+    ("POST", "/review/break-suggested"): "review.warning_shown",
     ("POST", "/review/{item_id}/release"): "review.released",
     ("POST", "/review/{item_id}/overturn"): "review.overturn",
     ("POST", "/review/undo"): "review.undo",
@@ -92,6 +94,7 @@ AUDITED: dict[tuple[str, str], str | NotAudited] = {
     ("POST", "/audit/evidence.zip"): "evidence.exported",
     ("POST", "/unit/claims/{submission_id}/appeal"): "appeal.filed",
     ("POST", "/admin/labels"): "label.changed",
+    ("POST", "/admin/policies"): "policy.version_created",
     ("POST", "/admin/units"): "unit.created",
     ("POST", "/admin/units/{unit_id}/rename"): "unit.renamed",
     ("POST", "/admin/units/{unit_id}/deactivate"): "unit.deactivated",

@@ -149,6 +149,10 @@ PAGES: dict[tuple[str, str], Access | Open] = {
     ("GET", "/review/stats"): Access(STAFF),
     ("GET", "/review/{item_id}"): Access(STAFF),
     ("POST", "/review/{item_id}/viewed"): Access(STAFF),
+    ("POST", "/review/{item_id}/too-fast"): Access(
+        REVIEWERS, body={"lease_token": "x", "decision": "approve"}
+    ),
+    ("POST", "/review/break-suggested"): Access(REVIEWERS),
     ("POST", "/review/claim"): Access(REVIEWERS),
     ("POST", "/review/undo"): Access(REVIEWERS),
     ("POST", "/review/{item_id}/claim"): Access(REVIEWERS),
@@ -180,6 +184,12 @@ PAGES: dict[tuple[str, str], Access | Open] = {
     ("POST", "/unit/claims/{submission_id}/appeal"): Access(UNIT),
     ("GET", "/admin"): Access(ADMINS),
     ("GET", "/admin/labels"): Access(ADMINS),
+    ("GET", "/admin/policies"): Access(ADMINS),
+    ("POST", "/admin/policies"): Access(
+        ADMINS, form={"reason_code": "other", "text_uk": "x", "text_en": "x"}
+    ),
+    ("GET", "/policies"): Access(STAFF),
+    ("GET", "/policies/{reason_code}"): Access(STAFF),
     ("POST", "/admin/labels"): Access(ADMINS),
     ("POST", "/admin/units"): Access(ADMINS),
     ("GET", "/admin/units/{unit_id}"): Access(ADMINS),
@@ -233,7 +243,7 @@ def objects(stack: harness.Stack, accounts: Accounts) -> dict[str, str]:
             "endpoint_id": endpoint.json()["id"], "media_id": "none", "decision_id": "none",
             "entry_id": "none", "level": "0", "index": "000",
             "appeal_id": "none", "dispute_id": "none", "version_id": "none",
-            "user_id": "none"}  # fmt: skip
+            "user_id": "none", "reason_code": "not_visible"}  # fmt: skip
 
 
 def concrete(path: str, objects: dict[str, str]) -> str:

@@ -185,7 +185,8 @@ def test_every_page_is_ukrainian_for_every_role(stack: harness.Stack, copies) ->
         hook_id = hook.id
     values = {"unit_id": [copies.unit_b], "user_id": users, "item_id": items,
               "submission_id": [copies.b_claim, copies.b_appealed],
-              "endpoint_id": [hook_id], "entry_id": copies.b_entries[:1]}  # fmt: skip
+              "endpoint_id": [hook_id], "entry_id": copies.b_entries[:1],
+              "reason_code": ["approve", "not_visible"]}  # fmt: skip
     starts = [url for path in get_routes() if not path.startswith(NOT_PAGES)
               for url in fill(path, values)]  # fmt: skip
     # An address that is nobody's, and the chain verified once (its time on the audit page).

@@ -152,6 +152,7 @@ def test_every_get_route_hides_the_linked_units_claims(stack: harness.Stack, cop
         # The audit log's tiles: the first full one and today's partial one, of each kind.
         "level": ["0"],
         "index": tile_paths(size),
+        "reason_code": ["not_visible"],
     }
     starts = [url for path in get_routes() for url in fill(path, values)]
     s3_url = stack.env["MVQ_S3_ENDPOINT_URL"].rstrip("/")

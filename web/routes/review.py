@@ -14,12 +14,22 @@ from sqlalchemy.orm import Session
 from edge.deps import NowDep
 from edge.errors import localised
 from edge.i18n import gettext as _
-from edge.unit_of_work import SessionDep, discard_so_far
+from edge.unit_of_work import SessionDep, discard_so_far, keep_so_far
 from mvq import storage
 from mvq.auth.policy import Action
 from mvq.errors import Conflict, Forbidden, Invalid
 from mvq.flows import bulk, decisions
-from mvq.review import inspection, leases, notes, provenance, queue, stats, viewing
+from mvq.review import (
+    inspection,
+    leases,
+    notes,
+    pace,
+    provenance,
+    queue,
+    stats,
+    viewing,
+    warnings,
+)
 from mvq.review.decisions import REJECT_REASONS
 from mvq.review.models import ItemState
 from mvq.rules import service as rules
@@ -64,6 +74,20 @@ def lease_error(exc: Conflict | Forbidden) -> str:
                            "ask a senior to overturn it."),
     }  # fmt: skip
     return plain.get(exc.code or "", exc.message)
+
+
+def too_fast_words(exc: warnings.TooFast) -> str:
+    """A refused too-fast verdict in the reviewer's words (a page without its script)."""
+    found = exc.haste
+    why = []
+    if "not_viewed" in found.reasons:
+        why.append(_("the footage has not been shown yet"))
+    if "too_fast" in found.reasons:
+        elapsed, floor = int(found.elapsed_seconds), int(found.floor_seconds)
+        why.append(_("%(elapsed)s s on this item is under its floor of %(floor)s s",
+                     elapsed=elapsed, floor=floor))  # fmt: skip
+    return _("Not saved: too fast (%(why)s). Look at the footage, then decide again; to decide "
+             "anyway, confirm with the second key.", why="; ".join(why))  # fmt: skip
 
 
 def _see(
@@ -152,6 +176,7 @@ def queue_page(
         target_types=sorted(rules.known_target_types(session, at=now)),
         can_claim=user.can(Action.review),
         message=message,
+        worked=warnings.break_due(session, reviewer=user.principal, now=now),
     )
 
 
@@ -276,7 +301,19 @@ def item_page(
         message=message,
         origins=_origins(session, view),
         notes=notes.thread(session, viewer=user.principal, item_id=item_id),
+        pace=_pace(session, user, view),
+        worked=warnings.break_due(session, reviewer=user.principal, now=now),
     )
+
+
+def _pace(session: Session, user: WebUser, view: inspection.ItemView) -> dict[str, Any] | None:
+    """What the page needs to ask for the second key before a too-fast verdict (review.pace):
+    the floor, when the lease began, and whether the footage was shown already."""
+    if not view.lease_is_mine or not get_settings().fast_decision_warnings:
+        return None
+    length = pace.footage_seconds(session, submission_id=view.submission.id)
+    viewed = length is None or pace.viewed_since(session, reviewer=user.principal, item=view.item)
+    return {"floor": pace.floor_seconds(length), "since": view.item.leased_at, "viewed": viewed}
 
 
 # Ranking a pair reads both claims' files and frame links: a few queries, so only the rows a
@@ -313,6 +350,7 @@ def decide(
     outcome: Annotated[str | None, Form(max_length=20)] = None,
     reason_code: Annotated[str | None, Form(max_length=40)] = None,
     comment: Annotated[str | None, Form(max_length=4000)] = None,
+    override: Annotated[str | None, Form(max_length=1)] = None,
 ) -> RedirectResponse:
     try:
         record = decisions.decide(
@@ -326,7 +364,11 @@ def decide(
             reason_code=reason_code or None,
             comment=comment or None,
             now=now,
+            override=override == "1",
         )
+    except warnings.TooFast as exc:
+        keep_so_far(session)  # the warning stays on record; the verdict was not given
+        return redirect(request, "item_page", item_id=item_id, message=too_fast_words(exc))
     except Conflict as exc:
         discard_so_far(session)
         return redirect(request, "item_page", item_id=item_id, message=lease_error(exc))

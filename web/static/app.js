@@ -32,6 +32,66 @@
     if (form && !form.closest(".locked")) form.requestSubmit();
   }
 
+  // A verdict too fast for the footage (mvq/review/pace.py): before the footage was shown, or
+  // sooner than its floor after the claim, the same key must be pressed again, with the reason
+  // said. The server refuses such a verdict without that second key as well; asking here only
+  // spares the round trip. The warning shown is put on record by a POST.
+  const panel = document.getElementById("decide");
+  const paceBox = document.getElementById("pace-warning");
+  const loadedAt = Date.now();
+  let paceConfirmed = false;
+  let pacePending = null;  // the form that waits for its second key
+  function paceReasons() {
+    const reasons = [];
+    const elapsed = Number(panel.dataset.paceElapsed) + (Date.now() - loadedAt) / 1000;
+    if (panel.dataset.paceViewed !== "1" && !viewReported) reasons.push(words.not_viewed);
+    if (elapsed < Number(panel.dataset.paceFloor)) {
+      reasons.push((words.too_fast || "").replace("{elapsed}", String(Math.floor(elapsed))));
+    }
+    return reasons;
+  }
+  // True when the warning stops this verdict; the second key for the same form lets it go.
+  function paceStops(formId) {
+    if (!paceBox || paceConfirmed) return false;
+    if (pacePending === formId) {
+      paceConfirmed = true;
+      panel.querySelectorAll('input[name="override"]').forEach((i) => { i.value = "1"; });
+      paceBox.hidden = true;
+      return false;
+    }
+    const reasons = paceReasons();
+    if (!reasons.length) return false;
+    pacePending = formId;
+    document.getElementById("pace-warning-text").textContent =
+      [words.pace_intro, ...reasons, words.pace_again].join(" ");
+    document.getElementById("pace-key").textContent = formId === "approve-form" ? "a" : "Enter";
+    paceBox.hidden = false;
+    document.getElementById("pace-confirm").focus();
+    const token = document.querySelector(`#${formId} input[name="lease_token"]`)?.value;
+    fetch(panel.dataset.paceUrl, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ lease_token: token, decision: formId === "approve-form" ? "approve" : "reject" }),
+    }).catch(() => {});
+    return true;
+  }
+  function cancelPace() {
+    if (!paceBox || paceBox.hidden) return false;
+    paceBox.hidden = true;
+    pacePending = null;
+    document.getElementById("approve")?.focus();
+    return true;
+  }
+  document.getElementById("pace-cancel")?.addEventListener("click", cancelPace);
+  document.getElementById("pace-confirm")?.addEventListener("click", () => {
+    const formId = pacePending;
+    paceStops(formId);
+    if (formId === "approve-form") approve(); else submit(formId);
+  });
+  document.getElementById("reject-form")?.addEventListener("submit", (ev) => {
+    if (paceStops("reject-form")) ev.preventDefault();
+  });
+
   // The approval of a claim that may be paid already or copies another takes a second press.
   const approveForm = document.getElementById("approve-form");
   const confirmBox = document.getElementById("approve-confirm");
@@ -45,6 +105,7 @@
   }
   function approve() {
     if (!approveForm) return;
+    if (paceStops("approve-form")) return;
     if (confirmBox && !confirmed) {
       if (confirmBox.hidden) { askToConfirm(); return; }
       confirmed = true;  // the second press
@@ -52,6 +113,7 @@
     submit("approve-form");
   }
   approveForm?.addEventListener("submit", (ev) => {
+    if (paceStops("approve-form")) { ev.preventDefault(); return; }
     if (confirmBox && !confirmed) { ev.preventDefault(); askToConfirm(); }
   });
   document.getElementById("approve-confirm-button")?.addEventListener("click", () => {
@@ -65,6 +127,13 @@
     }
   }
   document.getElementById("approve-cancel")?.addEventListener("click", cancelConfirm);
+
+  // A suggested break is on record once it is shown (the server counts it once a stretch).
+  const breakHint = document.getElementById("break-hint");
+  if (breakHint?.dataset.recordUrl) {
+    fetch(breakHint.dataset.recordUrl, { method: "POST", headers: { "X-CSRF-Token": csrf } })
+      .catch(() => {});
+  }
 
   // A note typed in the decision panel outlives a session that ends mid-task: kept in this
   // tab's sessionStorage per page and field, and put back when the page opens again (after
@@ -106,7 +175,7 @@
 
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
-    if (ev.key === "Escape") { cancelConfirm(); return; }
+    if (ev.key === "Escape") { cancelPace() || cancelConfirm(); return; }
     // An open dialog (the keys' list, an enlarged still) has the keys: nothing is decided
     // behind it.
     if (document.querySelector("dialog[open]")) return;
