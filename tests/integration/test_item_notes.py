@@ -134,7 +134,8 @@ def test_no_route_a_unit_can_call_shows_a_note(stack: harness.Stack, accounts: A
     member = web_login(stack, *make_login(Role.unit, unit_id=accounts.unit_id))
     values = {"item_id": [item.id], "submission_id": [item.submission_id],
               "unit_id": [accounts.unit_id], "entry_id": ["none"], "endpoint_id": ["none"],
-              "user_id": ["none"], "level": ["0"], "index": ["000"]}  # fmt: skip
+              "user_id": ["none"], "level": ["0"], "index": ["000"],
+              "reason_code": ["not_visible"]}  # fmt: skip
     checked = 0
     with stack.client(accounts.unit_token) as api:
         for route in get_routes():
