@@ -114,7 +114,8 @@ def world(browser: Browser, stack: harness.Stack, clips: Path) -> Iterator[World
         auditor.login()
         member.login()
         values = {"item_id": [_item_of(copy)], "unit_id": [first_unit],
-                  "reason_code": ["not_visible"], "submission_id": [paid], "entry_id": [_entry_of(paid)],
+                  "reason_code": ["not_visible"], "submission_id": [paid],
+                  "entry_id": [_entry_of(paid)],
                   "user_id": [_user_of(member.email)],
                   "endpoint_id": [_endpoint_of(first_unit)]}  # fmt: skip
         yield World(item_id=values["item_id"][0], senior=senior, admin=admin, auditor=auditor,
