@@ -6,6 +6,7 @@ from mvq.db import Base
 from mvq.matching.models import IndexedFrame, IndexedKeyframe
 from mvq.media.models import Frame, Media
 from mvq.review.models import Appeal, Decision, ReviewItem
+from mvq.review.qa.models import GoldenItem, QaRecord, QaTask, Rereview
 from mvq.rules.models import Label, Rule, RuleVersion
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Flag, Submission
@@ -26,11 +27,15 @@ __all__ = [
     "Decision",
     "Flag",
     "Frame",
+    "GoldenItem",
     "IndexedFrame",
     "IndexedKeyframe",
     "Label",
     "LedgerEntry",
     "Media",
+    "QaRecord",
+    "QaTask",
+    "Rereview",
     "ReviewItem",
     "Rule",
     "RuleVersion",
