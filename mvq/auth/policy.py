@@ -52,6 +52,10 @@ class Action(enum.StrEnum):
     manage_webhooks = "manage_webhooks"
     manage_staff = "manage_staff"  # people's accounts, roles, passwords and second factors
     edit_labels = "edit_labels"
+    mark_golden = "mark_golden"
+    rule_rereviews = "rule_rereviews"  # decide a blind re-review's disagreement
+    # Everyone's review figures (stats, calibration); a reviewer reads only their own.
+    read_everyones_figures = "read_everyones_figures"
 
 
 ALLOWED: dict[Action, frozenset[Role]] = {
@@ -73,6 +77,9 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.manage_webhooks: ADMINS,
     Action.manage_staff: ADMINS,
     Action.edit_labels: ADMINS,
+    Action.mark_golden: SENIORS,
+    Action.rule_rereviews: SENIORS,
+    Action.read_everyones_figures: SENIORS | ADMINS | AUDITORS,
 }
 
 REFUSALS: dict[Action, str] = {
@@ -94,6 +101,9 @@ REFUSALS: dict[Action, str] = {
     Action.manage_webhooks: "only admins register and change webhooks",
     Action.manage_staff: "only admins manage people's accounts",
     Action.edit_labels: "only admins edit labels",
+    Action.mark_golden: "only seniors mark golden items",
+    Action.rule_rereviews: "only seniors rule on re-review disagreements",
+    Action.read_everyones_figures: "a reviewer reads only their own figures",
 }
 
 
@@ -182,6 +192,12 @@ def may_read_ledger(principal: Principal, *, unit_id: str, spent_for: bool) -> b
     if not allows(principal, Action.read_ledgers) or is_linked_to(principal, unit_id):
         return False
     return spent_for or not is_service_account(principal.role)
+
+
+def figures_of(principal: Principal) -> str | None:
+    """Whose review figures (speed, agreement, golden accuracy) this person may read: None
+    for everyone's (seniors, admins, auditors), else only their own id."""
+    return None if allows(principal, Action.read_everyones_figures) else principal.id
 
 
 def may_see_account(principal: Principal, *, user_id: str) -> bool:

@@ -59,8 +59,9 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float] |
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def fleiss_table(ratings: dict[Hashable, Sequence[Hashable]], categories: Sequence[Hashable],
-                 raters: int = 2) -> list[list[int]]:  # fmt: skip
+def fleiss_table(
+    ratings: dict[Hashable, Sequence[Hashable]], categories: Sequence[Hashable], raters: int = 2
+) -> list[list[int]]:
     """The table `fleiss_kappa` reads, from each subject's ratings in time order: the first
     `raters` ratings of each subject that has that many (Fleiss' formula needs the same
     number for every subject; the third look at a subject is a senior's ruling, not a vote)."""
