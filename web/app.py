@@ -25,6 +25,7 @@ from web.routes import (
     audit,
     auth,
     disputes,
+    qa,
     review,
     scoring,
     unit,
@@ -86,7 +87,7 @@ def create_app() -> FastAPI:
     for kind in HANDLED:
         app.add_exception_handler(kind, error_page)
     app.add_exception_handler(Unauthenticated, _to_login)
-    for module in (auth, review, scoring, disputes, appeals, audit, unit, unit_upload, admin,
+    for module in (auth, review, qa, scoring, disputes, appeals, audit, unit, unit_upload, admin,
                    admin_people, admin_webhooks, account):  # fmt: skip
         app.include_router(module.router)
     app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)

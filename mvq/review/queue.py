@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session, aliased
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
+from mvq.db import utcnow
 from mvq.media.models import Frame, Media, MediaStatus
 from mvq.review.models import Decision, ItemState, ReviewItem, Stage
+from mvq.review.qa.models import QaTask
 from mvq.submissions.models import Flag, Submission
 from mvq.units.models import Unit
 
@@ -228,6 +230,15 @@ def state_counts(session: Session, *, viewer: Principal) -> dict[str, int]:
     ):
         place = "awaiting_second" if state == ItemState.pending and second else state
         counts[place] += count
+    # A golden or re-review item in someone's hands counts as a live item taken from the
+    # queue would (one more leased, one fewer waiting), so the counts never tell them apart.
+    held_qa = session.scalar(
+        select(func.count()).select_from(QaTask).where(
+            QaTask.done_at.is_(None), QaTask.lease_expires_at > utcnow()
+        )
+    ) or 0  # fmt: skip
+    counts[ItemState.leased.value] += held_qa
+    counts[ItemState.pending.value] = max(0, counts[ItemState.pending.value] - held_qa)
     return counts
 
 

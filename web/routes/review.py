@@ -19,9 +19,13 @@ from mvq import storage
 from mvq.auth.policy import Action
 from mvq.errors import Conflict, Forbidden, Invalid
 from mvq.flows import decisions
+from mvq.flows import qa as qa_flow
 from mvq.review import inspection, leases, provenance, queue, stats, viewing
 from mvq.review.decisions import REJECT_REASONS
 from mvq.review.models import ItemState
+from mvq.review.qa import golden as qa_golden
+from mvq.review.qa import tasks as qa_tasks
+from mvq.review.qa import view as qa_view
 from mvq.rules import service as rules
 from mvq.rules.models import Outcome
 from mvq.settings import get_settings
@@ -116,7 +120,7 @@ def queue_page(
         "flag": filters.flag, "unit_id": filters.unit_id, "target_type": filters.target_type,
         "min_age_minutes": filters.min_age_minutes, "sort": filters.sort,
     }.items() if v not in (None, "", "claim")}  # fmt: skip
-    mine = leases.own_leases(session, reviewer=user.principal, now=now)
+    mine = qa_flow.held_items(session, reviewer=user.principal, now=now)
     return render(
         request,
         "queue.html",
@@ -149,7 +153,7 @@ def queue_page(
 def claim(
     request: Request, user: WebFormUserDep, session: SessionDep, now: NowDep
 ) -> RedirectResponse:
-    claimed = leases.claim_next(
+    claimed = qa_flow.claim_next(
         session, reviewer=user.principal, now=now, lease_seconds=get_settings().lease_seconds
     )
     if claimed is None:
@@ -163,8 +167,13 @@ def claim_item(
 ) -> RedirectResponse:
     """ "Claim this item" on a listed item's page, and "claim again" after a lost lease."""
     try:
-        leases.claim_item(session, reviewer=user.principal, item_id=item_id, now=now,
+        task = qa_tasks.find(session, item_id=item_id, reviewer=user.principal)
+        if task is not None:
+            qa_tasks.relet(session, reviewer=user.principal, task=task, now=now,
                            lease_seconds=get_settings().lease_seconds)  # fmt: skip
+        else:
+            leases.claim_item(session, reviewer=user.principal, item_id=item_id, now=now,
+                              lease_seconds=get_settings().lease_seconds)  # fmt: skip
     except (Conflict, Forbidden) as exc:
         if isinstance(exc, Forbidden) and exc.code != "conflict_of_interest":
             raise  # the role's refusal is the answer; a conflict is told on the item's page
@@ -185,8 +194,12 @@ def release(
     """The page gives its lease back: after `review_idle_seconds` without input, or when the
     reviewer lets the item go."""
     try:
-        leases.release(session, reviewer=user.principal, item_id=item_id,
-                        lease_token=body.lease_token, now=now, reason=body.reason)  # fmt: skip
+        if qa_tasks.find(session, item_id=item_id, reviewer=user.principal) is not None:
+            qa_tasks.release(session, reviewer=user.principal, task_id=item_id,
+                             lease_token=body.lease_token, now=now)  # fmt: skip
+        else:
+            leases.release(session, reviewer=user.principal, item_id=item_id,
+                           lease_token=body.lease_token, now=now, reason=body.reason)  # fmt: skip
     except Conflict as exc:
         discard_so_far(session)
         return JSONResponse({"code": exc.code, "message": lease_error(exc)}, status_code=409)
@@ -244,7 +257,11 @@ def item_page(
     now: NowDep,
     message: str | None = None,
 ) -> HTMLResponse:
-    view = inspection.item_view(session, viewer=user.principal, item_id=item_id)
+    task = qa_tasks.find(session, item_id=item_id, reviewer=user.principal)
+    if task is not None:
+        view = qa_view.item_view(session, viewer=user.principal, task=task, now=now)
+    else:
+        view = inspection.item_view(session, viewer=user.principal, item_id=item_id)
     at = view.submission.occurred_at
     state = view.item.state
     claimable = user.can(Action.review) and state in (ItemState.pending, ItemState.escalated)
@@ -262,10 +279,21 @@ def item_page(
         outcomes=[o.value for o in Outcome],
         reject_reasons=REJECT_REASONS,
         lease_seconds=get_settings().lease_seconds,
-        can_overturn=user.can(Action.overturn) and view.item.state == ItemState.decided,
+        can_overturn=user.can(Action.overturn)
+        and view.item.state == ItemState.decided
+        and task is None,
+        golden=_golden_of(session, user, view) if task is None else None,
         message=message,
         origins=_origins(session, view),
     )
+
+
+def _golden_of(session: Session, user: WebUser, view: inspection.ItemView) -> dict[str, Any] | None:
+    """The golden-item control on a decided claim's page, for seniors: its current mark."""
+    if not user.can(Action.mark_golden) or view.item.state != ItemState.decided:
+        return None
+    marked = qa_golden.of_claim(session, submission_id=view.submission.id)
+    return {"marked": marked}
 
 
 # Ranking a pair reads both claims' files and frame links: a few queries, so only the rows a
@@ -304,7 +332,7 @@ def decide(
     comment: Annotated[str | None, Form(max_length=4000)] = None,
 ) -> RedirectResponse:
     try:
-        record = decisions.decide(
+        record = qa_flow.decide(
             session,
             reviewer=user.principal,
             item_id=item_id,
@@ -322,10 +350,13 @@ def decide(
     except Invalid as exc:
         discard_so_far(session)
         return redirect(request, "item_page", item_id=item_id, message=localised(exc))
-    done = told.decision_outcome(session, record=record)
+    if isinstance(record, qa_tasks.QaDecided):
+        done = told.qa_outcome(record)
+    else:
+        done = told.decision_outcome(session, record=record)
     if request.cookies.get(AUTO_NEXT_COOKIE) != "0":
         # Straight on to the next item: one key, one page load per decision.
-        claimed = leases.claim_next(session, reviewer=user.principal, now=now,
+        claimed = qa_flow.claim_next(session, reviewer=user.principal, now=now,
                                      lease_seconds=get_settings().lease_seconds)  # fmt: skip
         if claimed is not None:
             return redirect(request, "item_page", item_id=claimed[0].id, message=done)
@@ -337,7 +368,10 @@ def decide(
 def footage_viewed(item_id: str, user: WebFormUserDep, session: SessionDep) -> Response:
     """The page's script reports the footage shown (unveiled or played): the view's audit
     event, written by a POST with the CSRF token, never by the page's GET."""
-    viewing.record_footage_view(session, viewer=user.principal, item_id=item_id)
+    task = qa_tasks.find(session, item_id=item_id, reviewer=user.principal)
+    # A QA item's footage is the real claim's: its view is recorded against that claim.
+    real_id = qa_tasks.real_item_id(session, task=task) if task is not None else item_id
+    viewing.record_footage_view(session, viewer=user.principal, item_id=real_id)
     return Response(status_code=204)
 
 
@@ -350,6 +384,12 @@ def heartbeat(
     item_id: str, body: Heartbeat, user: WebFormUserDep, session: SessionDep, now: NowDep
 ) -> JSONResponse:
     try:
+        if qa_tasks.find(session, item_id=item_id, reviewer=user.principal) is not None:
+            expires = qa_tasks.renew(session, reviewer=user.principal, task_id=item_id,
+                                     lease_token=body.lease_token, now=now,
+                                     lease_seconds=get_settings().lease_seconds)  # fmt: skip
+            return JSONResponse({"lease_expires_at": expires.isoformat(),
+                                 "now": now.isoformat()})  # fmt: skip
         expires = leases.renew_lease(
             session,
             reviewer=user.principal,
@@ -387,3 +427,25 @@ def overturn(
     )
     return redirect(request, "item_page", item_id=item_id,
                     message=told.decision_outcome(session, record=record))  # fmt: skip
+
+
+@router.post("/review/{item_id}/golden", response_class=RedirectResponse)
+def mark_golden(
+    item_id: str,
+    request: Request,
+    user: WebFormUserDep,
+    session: SessionDep,
+    now: NowDep,
+    decision: Annotated[str, Form(max_length=20)],
+    reason_code: Annotated[str | None, Form(max_length=40)] = None,
+) -> RedirectResponse:
+    """A senior marks this decided claim as a golden item, with the right answer."""
+    view = inspection.item_view(session, viewer=user.principal, item_id=item_id)
+    try:
+        qa_golden.mark(session, senior=user.principal, submission_id=view.submission.id,
+                       decision=decision, reason_code=reason_code or None, now=now)  # fmt: skip
+    except (Conflict, Invalid) as exc:
+        discard_so_far(session)
+        return redirect(request, "item_page", item_id=item_id, message=localised(exc))
+    return redirect(request, "item_page", item_id=item_id,
+                    message=_("Marked as a golden item."))  # fmt: skip

@@ -31,7 +31,7 @@ def mark(
     if submission is None or not policy.may_see_claim(senior, claim_unit_id=submission.unit_id):
         raise NotFound("no such submission")
     if submission.status not in (SubmissionStatus.approved, SubmissionStatus.rejected):
-        raise Conflict("only a decided claim can be a golden item", code="not_decided")
+        raise Conflict("only a decided claim can be a golden item", code="golden_not_decided")
     if decision not in (DecisionKind.approve, DecisionKind.reject):
         raise Invalid("a golden answer approves or rejects", code="bad_decision")
     if decision == DecisionKind.reject and reason_code not in REJECT_REASONS:

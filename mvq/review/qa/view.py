@@ -1,0 +1,44 @@
+"""A QA item's page: the real claim's view (same footage, flags and evidence), behind the
+task's item and claim ids, with the lease the reviewer holds and no earlier decisions, as a
+live item in review shows before its first decision."""
+
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mvq.auth.principal import Principal
+from mvq.review import inspection
+from mvq.review.models import ItemState
+from mvq.review.qa import tasks
+from mvq.review.qa.models import QaRecord, QaTask
+from mvq.submissions.models import SubmissionStatus
+
+DONE = {"approve": SubmissionStatus.approved, "reject": SubmissionStatus.rejected}
+
+
+def item_view(
+    session: Session, *, viewer: Principal, task: QaTask, now: datetime
+) -> inspection.ItemView:
+    real = inspection.item_view(
+        session, viewer=viewer, item_id=tasks.real_item_id(session, task=task), now=now
+    )
+    item, submission = tasks.masked(session, task=task)
+    if task.done_at is not None:
+        verdict = session.scalar(select(QaRecord.decision).where(QaRecord.task_id == task.id))
+        item.state, item.leased_by, item.lease_token = ItemState.decided, None, None
+        submission.status = DONE.get(verdict or "", SubmissionStatus.escalated)
+    elif task.lease_expires_at is None or task.lease_expires_at <= now:
+        # A lease that ran out shows the item as waiting again, as a live one's would.
+        item.state, item.leased_by, item.lease_token = ItemState.pending, None, None
+        submission.status = SubmissionStatus.in_queue
+    return replace(
+        real,
+        item=item,
+        submission=submission,
+        decisions=[],
+        blind=False,
+        hidden_decisions=0,
+        lease_is_mine=item.state == ItemState.leased,
+    )
