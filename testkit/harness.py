@@ -62,6 +62,10 @@ def start_backing(root: Path) -> Backing:
         "MVQ_SECRET_KEY": os.urandom(24).hex(),
         "MVQ_SIGNING_KEY": os.urandom(32).hex(),
         "MVQ_STUCK_AFTER_SECONDS": "2",
+        # No golden or re-review items unless a test asks for them (extra_env): a test that
+        # claims an item expects the live one it queued.
+        "MVQ_GOLDEN_RATE": "0",
+        "MVQ_REREVIEW_RATE": "0",
     }
     backing = Backing(root=root, group=group, env=env)
     use_env(backing.env)

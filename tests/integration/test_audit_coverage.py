@@ -54,6 +54,8 @@ AUDITED: dict[tuple[str, str], str | NotAudited] = {
     ("POST", "/api/v1/review/{item_id}/release"): "review.released",
     ("POST", "/api/v1/review/{item_id}/overturn"): "review.overturn",
     ("POST", "/api/v1/review/decisions/{decision_id}/undo"): "review.undo",
+    ("POST", "/api/v1/qa/golden"): "qa.golden_marked",
+    ("POST", "/api/v1/qa/rereviews/{rereview_id}/ruling"): "qa.ruling",
     ("POST", "/api/v1/scoring/rules"): "rules.version_created",
     ("POST", "/api/v1/scoring/rules/{version_id}/withdraw"): "rules.version_withdrawn",
     ("POST", "/api/v1/scoring/preview"): PREVIEW,
@@ -78,6 +80,8 @@ AUDITED: dict[tuple[str, str], str | NotAudited] = {
     ("POST", "/review/{item_id}/release"): "review.released",
     ("POST", "/review/{item_id}/overturn"): "review.overturn",
     ("POST", "/review/undo"): "review.undo",
+    ("POST", "/review/{item_id}/golden"): "qa.golden_marked",
+    ("POST", "/qa/rereviews/{rereview_id}/ruling"): "qa.ruling",
     ("POST", "/appeals/{appeal_id}/decision"): "appeal.upheld",  # or appeal.denied
     ("POST", "/scoring/rules"): "rules.version_created",
     ("POST", "/scoring/rules/{version_id}/withdraw"): "rules.version_withdrawn",

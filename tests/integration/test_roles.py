@@ -71,6 +71,11 @@ API: dict[tuple[str, str], Access | Open] = {
     ("POST", "/api/v1/review/{item_id}/release"): Access(REVIEWERS, body={"lease_token": "x"}),
     ("POST", "/api/v1/review/{item_id}/overturn"): Access(SENIORS, body=DECISION),
     ("POST", "/api/v1/review/decisions/{decision_id}/undo"): Access(REVIEWERS),
+    ("POST", "/api/v1/qa/golden"): Access(SENIORS, body={"submission_id": "none",
+                                                          "decision": "approve"}),
+    ("GET", "/api/v1/qa/agreement"): Access(STAFF),  # each reads their own; seniors everyone's
+    ("POST", "/api/v1/qa/rereviews/{rereview_id}/ruling"): Access(
+        SENIORS, body={"decision": "approve", "comment": "x"}),
     ("GET", "/api/v1/appeals"): Access(SENIORS),
     ("POST", "/api/v1/appeals/{appeal_id}/decision"): Access(
         SENIORS, body={"decision": "deny", "reason": "x"}
@@ -152,6 +157,9 @@ PAGES: dict[tuple[str, str], Access | Open] = {
     ("POST", "/review/{item_id}/release"): Access(REVIEWERS, body={"lease_token": "x"}),
     ("POST", "/review/{item_id}/heartbeat"): Access(REVIEWERS, body={"lease_token": "x"}),
     ("POST", "/review/{item_id}/overturn"): Access(SENIORS),
+    ("POST", "/review/{item_id}/golden"): Access(SENIORS),
+    ("GET", "/qa"): Access(STAFF),  # calibration: each reads their own; seniors everyone's
+    ("POST", "/qa/rereviews/{rereview_id}/ruling"): Access(SENIORS),
     ("GET", "/appeals"): Access(SENIORS),
     ("POST", "/appeals/{appeal_id}/decision"): Access(SENIORS, form={"decision": "deny"}),
     ("GET", "/scoring/rules"): Access(STAFF),
@@ -227,7 +235,7 @@ def objects(stack: harness.Stack, accounts: Accounts) -> dict[str, str]:
             "endpoint_id": endpoint.json()["id"], "media_id": "none", "decision_id": "none",
             "entry_id": "none", "level": "0", "index": "000",
             "appeal_id": "none", "dispute_id": "none", "version_id": "none",
-            "user_id": "none"}  # fmt: skip
+            "user_id": "none", "rereview_id": "none"}  # fmt: skip
 
 
 def concrete(path: str, objects: dict[str, str]) -> str:

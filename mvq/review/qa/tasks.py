@@ -5,6 +5,7 @@ never hands out a QA item; it is leased like a live item (same token, same lease
 is shown through `masked`: a fresh item id and a fresh claim id, the state a live item in
 review has, and no history. Its decision becomes a QA record and nothing else."""
 
+import math
 import random
 import secrets
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from mvq.errors import Conflict, NotFound
 from mvq.media.models import Media
 from mvq.review import decisions
 from mvq.review.leases import LeaseLost
-from mvq.review.models import Decision, DecisionKind, ItemState, ReviewItem
+from mvq.review.models import Decision, DecisionKind, ItemState, ReviewItem, Stage
 from mvq.review.qa.models import (
     GoldenItem,
     QaRecord,
@@ -39,12 +40,54 @@ from mvq.submissions.models import Submission, SubmissionStatus
 # Unpredictable in service; tests pass a seeded random.Random.
 SYSTEM_RANDOM = secrets.SystemRandom()
 CANDIDATES = 50  # golden items drawn from at random, of those this reviewer may take
+WINDOW_DAYS = 30  # the golden share is kept over each reviewer's claims in this window
 
 
-def wants_golden(rng: random.Random, *, rate: float) -> bool:
-    """Whether this claim from the queue gets a golden item (when one is left for the
-    reviewer): an independent draw per claim, so the share over many claims is `rate`."""
-    return rng.random() < rate
+def golden_due(*, served: int, claims: int, rate: float, draw: float) -> bool:
+    """Whether this claim (the `claims`-th of the reviewer's in the window, this one counted)
+    gets a golden item, `served` having been golden so far; `draw` is uniform in [0, 1).
+
+    Randomised systematic sampling: the reviewer gets floor(rate x claims + draw) golden
+    items, a fresh draw each claim. Where the share is on track, this claim is golden with
+    probability frac(rate x claims), so which one is golden cannot be predicted; and over any
+    run the share stays within one item of `rate` (independent draws would stray by about
+    sqrt(claims x rate), ±22 % over 1,000 claims at 1 in 50), which a calibration needs."""
+    return served < math.floor(rate * claims + draw)
+
+
+def _golden_turn(
+    session: Session, *, reviewer: Principal, now: datetime, rate: float, rng: random.Random
+) -> bool:
+    """This reviewer's counts in the window, for `golden_due`. Never two golden items in a
+    row: after a spell with none left to serve, the catching up is spread out."""
+    since = now - timedelta(days=WINDOW_DAYS)
+    decided = session.scalar(
+        select(func.count()).select_from(Decision).where(
+            Decision.reviewer_id == reviewer.id,
+            Decision.stage.in_([Stage.review, Stage.second]),
+            Decision.created_at >= since,
+        )
+    ) or 0  # fmt: skip
+    kinds = list(
+        session.scalars(
+            select(QaTask.kind)
+            .where(QaTask.reviewer_id == reviewer.id, QaTask.created_at >= since)
+            .order_by(QaTask.created_at.desc(), QaTask.id)
+        )
+    )
+    served = kinds.count(TaskKind.golden)
+    last_live = session.scalar(
+        select(func.max(Decision.created_at)).where(Decision.reviewer_id == reviewer.id)
+    )
+    last_qa = session.scalar(
+        select(func.max(QaTask.created_at)).where(
+            QaTask.reviewer_id == reviewer.id, QaTask.kind == TaskKind.golden
+        )
+    )
+    if last_qa is not None and (last_live is None or last_qa >= last_live):
+        return False
+    return golden_due(served=served, claims=decided + len(kinds) + 1, rate=rate,
+                      draw=rng.random())  # fmt: skip
 
 
 def held(session: Session, *, reviewer: Principal, now: datetime) -> list[QaTask]:
@@ -94,7 +137,9 @@ def take(
     """A golden item at the configured rate, else a live decision waiting for its blind
     second look; None for a live item."""
     settings = get_settings()
-    if wants_golden(rng, rate=settings.golden_rate):
+    if settings.golden_rate > 0 and _golden_turn(
+        session, reviewer=reviewer, now=now, rate=settings.golden_rate, rng=rng
+    ):
         stmt = _not_conflicted(
             select(GoldenItem.id, GoldenItem.submission_id)
             .join(Submission, Submission.id == GoldenItem.submission_id)
