@@ -46,6 +46,7 @@ ACTIONS = {
     "qa.ruling": N_("QA: senior ruled on a re-review disagreement"),
     "qa.task_leased": N_("QA: item taken for review"),
     "qa.task_released": N_("QA: item returned"),
+    "qa.undo": N_("QA: answer undone"),
     "review.leased": N_("taken for review"),
     "review.released": N_("returned to the queue"),
     "review.lease_expired": N_("review lease expired"),

@@ -10,6 +10,7 @@ from mvq.flows import qa as qa_flow
 from mvq.review import leases, queue, stats
 from mvq.review.models import Decision
 from mvq.review.qa import tasks as qa_tasks
+from mvq.review.qa import undo as qa_undo
 from mvq.review.schemas import (
     ClaimOut,
     DecisionIn,
@@ -130,6 +131,18 @@ def release(
 def undo(decision_id: str, principal: StaffDep, session: SessionDep, now: NowDep) -> ClaimOut:
     """Takes back one's own last decision within `undo_seconds`; the item is leased again."""
     settings = get_settings()
+    if qa_undo.is_qa_record(session, decision_id=decision_id, reviewer=principal):
+        task = qa_undo.undo(session, reviewer=principal, record_id=decision_id, now=now,
+                            lease_seconds=settings.lease_seconds,
+                            undo_seconds=settings.undo_seconds)  # fmt: skip
+        item, submission = qa_tasks.masked(session, task=task)
+        assert item.lease_token is not None and item.lease_expires_at is not None
+        return ClaimOut(
+            item_id=item.id,
+            submission_id=submission.id,
+            lease_token=item.lease_token,
+            lease_expires_at=item.lease_expires_at,
+        )
     undone = decisions.undo(session, reviewer=principal, decision_id=decision_id, now=now,
                             lease_seconds=settings.lease_seconds,
                             undo_seconds=settings.undo_seconds)  # fmt: skip

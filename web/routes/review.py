@@ -25,6 +25,7 @@ from mvq.review.decisions import REJECT_REASONS
 from mvq.review.models import ItemState
 from mvq.review.qa import golden as qa_golden
 from mvq.review.qa import tasks as qa_tasks
+from mvq.review.qa import undo as qa_undo
 from mvq.review.qa import view as qa_view
 from mvq.rules import service as rules
 from mvq.rules.models import Outcome
@@ -81,8 +82,13 @@ def _undo_offer(session: Session, user: WebUser, now: datetime) -> dict[str, Any
     """The toast after a decision: which one may still be undone and for how long."""
     if not user.can(Action.review):
         return None
-    window = decisions.undo_offer(session, reviewer=user.principal, now=now,
-                                  undo_seconds=get_settings().undo_seconds)  # fmt: skip
+    seconds = get_settings().undo_seconds
+    window: tuple[Any, float] | None = decisions.undo_offer(
+        session, reviewer=user.principal, now=now, undo_seconds=seconds)  # fmt: skip
+    # A golden or re-review decision is offered back exactly as a live one is.
+    qa = qa_undo.offer(session, reviewer=user.principal, now=now, undo_seconds=seconds)
+    if qa is not None and (window is None or qa[0].created_at > window[0].created_at):
+        window = qa
     if window is None:
         return None
     decision, left = window
@@ -220,18 +226,27 @@ def undo(
     item the decision led to (if the undo is pressed there) goes back to the queue."""
     settings = get_settings()
     try:
-        undone = decisions.undo(session, reviewer=user.principal, decision_id=decision_id,
+        if qa_undo.is_qa_record(session, decision_id=decision_id, reviewer=user.principal):
+            back = qa_undo.undo(session, reviewer=user.principal, record_id=decision_id,
                                 now=now, lease_seconds=settings.lease_seconds,
-                                undo_seconds=settings.undo_seconds)  # fmt: skip
+                                undo_seconds=settings.undo_seconds).id  # fmt: skip
+        else:
+            back = decisions.undo(session, reviewer=user.principal, decision_id=decision_id,
+                                  now=now, lease_seconds=settings.lease_seconds,
+                                  undo_seconds=settings.undo_seconds).item.id  # fmt: skip
     except Conflict as exc:
         discard_so_far(session)
         return _see(request, "queue_page", query={"message": lease_error(exc)})
-    if from_item and from_token and from_item != undone.item.id:
+    if from_item and from_token and from_item != back:
         # Already gone (expired, released): nothing to give back. The refusal writes nothing.
         with contextlib.suppress(Conflict):
-            leases.release(session, reviewer=user.principal, item_id=from_item,
-                            lease_token=from_token, now=now, reason="undo")  # fmt: skip
-    return redirect(request, "item_page", item_id=undone.item.id,
+            if qa_tasks.find(session, item_id=from_item, reviewer=user.principal) is not None:
+                qa_tasks.release(session, reviewer=user.principal, task_id=from_item,
+                                 lease_token=from_token, now=now)  # fmt: skip
+            else:
+                leases.release(session, reviewer=user.principal, item_id=from_item,
+                               lease_token=from_token, now=now, reason="undo")  # fmt: skip
+    return redirect(request, "item_page", item_id=back,
                     message=_("Decision undone. The item is yours again."))  # fmt: skip
 
 
