@@ -151,13 +151,16 @@ def test_nothing_tells_a_golden_item_from_a_live_one(
     user_id, email, password, token = person()
     web = web_login(qa_stack, email, password)
     seen: dict[str, dict[str, Any]] = {}
+    decided_before = False
     with qa_stack.client(token) as api:
         for _ in range(30):
             counts_before = api.get("/api/v1/review/queue").json()["counts"]
             asked = time.monotonic()
             lease = api.post("/api/v1/review/claim").json()
             kind = "golden" if lease["item_id"] in tasks_of(user_id) else "live"
-            if kind in seen:
+            # Each page compared follows a decision (its undo toast shows), as in a session.
+            if kind in seen or not decided_before:
+                decided_before = True
                 api.post(f"/api/v1/review/{lease['item_id']}/decision", json={
                     "lease_token": lease["lease_token"], "decision": "reject",
                     "reason_code": "other"})  # fmt: skip
