@@ -6,7 +6,7 @@ import re
 import statistics
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -20,7 +20,7 @@ from mvq.db import session_factory, utcnow
 from mvq.flows import qa as qa_flow
 from mvq.review import leases
 from mvq.review.models import Decision, ReviewItem, Stage
-from mvq.review.qa import golden
+from mvq.review.qa import figures, golden
 from mvq.review.qa.models import QaRecord, QaTask, Rereview, RereviewState
 from mvq.scoring.models import LedgerEntry
 from mvq.settings import get_settings
@@ -30,6 +30,7 @@ from testkit import harness
 from testkit.people import Accounts, make_login, web_login
 from tests.contested import claim, decide
 from tests.helpers import reviewer
+from tests.qa_data import seed
 
 RATE = 0.25
 CLAIMS = 40
@@ -357,3 +358,48 @@ def test_reviewers_read_only_their_own_figures(
     senior = web_login(qa_stack, senior_email, senior_password)
     page = senior.client.get("/review/stats", headers={"Accept": "text/html"})
     assert mine_email in page.text and other_email in page.text
+
+
+def test_the_calibration_figures_match_statsmodels_on_recorded_answers(
+    accounts: Accounts, empty_queue: None
+) -> None:
+    """From the database's records to the figures: Cohen per pair over the claims both
+    judged, and Fleiss over each claim's first two verdicts, against statsmodels."""
+    from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa, fleiss_kappa
+
+    crew = [reviewer() for _ in range(3)]
+    seed(accounts.unit_id, [c.id for c in crew], seed=5)
+    since = utcnow() - timedelta(days=1)
+    cats = ["approve", "reject", "escalate"]
+    with session_factory()() as session:
+        found = figures.calibration(session, viewer=reviewer(Role.senior), since=since)
+        emails = {u.id: u.email for u in session.scalars(select(StaffUser))}
+        given: list[tuple[datetime, str, str, str]] = [
+            (r.created_at, r.submission_id, r.reviewer_id, r.decision)
+            for r in session.scalars(select(QaRecord).where(
+                QaRecord.kind.in_(["golden", "rereview"]), QaRecord.created_at >= since))
+        ]  # fmt: skip
+        for d, sub in session.execute(
+            select(Decision, Rereview.submission_id)
+            .join(Rereview, Rereview.decision_id == Decision.id)
+            .where(Rereview.created_at >= since)
+        ):
+            given.append((d.created_at, sub, d.reviewer_id, d.decision))
+    by_subject: dict[str, dict[str, str]] = {}
+    for _, sub, who, verdict in sorted(given):
+        by_subject.setdefault(sub, {}).setdefault(who, verdict)
+    judged = {s: v for s, v in by_subject.items() if len(v) >= 2}
+    # Cohen for each pair of the crew, over the claims both judged.
+    for a, b in [(0, 1), (0, 2), (1, 2)]:
+        x, y = crew[a].id, crew[b].id
+        both = [v for v in judged.values() if x in v and y in v]
+        assert len(both) == 12
+        table = [[sum(1 for v in both if (v[x], v[y]) == (p, q)) for q in cats] for p in cats]
+        pair = next(p for p in found.pairs if {p.first, p.second} == {emails[x], emails[y]})
+        assert pair.items == 12
+        assert pair.kappa == pytest.approx(cohens_kappa(table).kappa, abs=1e-9)
+    # Fleiss over the first two verdicts of each claim judged at least twice.
+    firsts = [[cats.index(v) for v in list(votes.values())[:2]] for votes in judged.values()]
+    counts, _ = aggregate_raters(firsts, n_cat=3)
+    assert found.fleiss_items == len(firsts)
+    assert found.fleiss == pytest.approx(fleiss_kappa(counts), abs=1e-9)

@@ -84,7 +84,8 @@ def calibration(session: Session, *, viewer: Principal, since: datetime) -> Cali
     emails = dict(session.execute(select(StaffUser.id, StaffUser.email)).tuples().all())
     out = Calibration(everyone=only is None)
     ratings = _ratings(session, since=since)
-    table = agreement.fleiss_table(ratings, CATEGORIES)
+    verdicts = {subject: [v for _, v in given] for subject, given in ratings.items()}
+    table = agreement.fleiss_table(verdicts, CATEGORIES)
     out.fleiss, out.fleiss_items = agreement.fleiss_kappa(table), len(table)
     if only is None:
         out.pairs = _pairs(ratings, emails)
