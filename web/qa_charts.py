@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from mvq.review.qa.figures import PairKappa, Rate, TimePoint
 
 WIDTH = 600.0  # the viewBox's width; the SVG scales to the page, phone or desk
-ROW = 40.0  # each bar has its label on a line above it, so long names fit a phone
-BAR = 14.0
 SCATTER = 300.0
 KAPPA = "\N{GREEK SMALL LETTER KAPPA}"
 DASH = "\N{EN DASH}"
@@ -17,7 +15,6 @@ DASH = "\N{EN DASH}"
 @dataclass(frozen=True)
 class Bar:
     label: str
-    y: float  # the label's baseline; the bar sits under it
     x: float  # where the bar starts
     width: float
     low: float  # the interval's whisker, as x positions
@@ -25,29 +22,29 @@ class Bar:
     text: str  # the value in words beside the label
 
 
-def rate_bars(rates: list[Rate]) -> tuple[list[Bar], float]:
+def rate_bars(rates: list[Rate]) -> list[Bar]:
     """Bars of the share right, 0 to 100 %, with the Wilson interval as a whisker."""
     bars = []
-    for n, rate in enumerate(rates):
+    for rate in rates:
         low, high = rate.interval or (0.0, 0.0)
-        bars.append(Bar(label=rate.key, y=n * ROW + 14, x=0.0, width=rate.share * WIDTH,
+        bars.append(Bar(label=rate.key, x=0.0, width=rate.share * WIDTH,
                         low=low * WIDTH, high=high * WIDTH,
                         text=f"{rate.share * 100:.0f} % ({rate.correct}/{rate.total}; "
                              f"{low * 100:.0f}\N{EN DASH}{high * 100:.0f} %)"))  # fmt: skip
-    return bars, max(ROW, len(rates) * ROW)
+    return bars
 
 
-def kappa_bars(pairs: list[PairKappa]) -> tuple[list[Bar], float]:
+def kappa_bars(pairs: list[PairKappa]) -> list[Bar]:
     """Kappa from -1 to 1 around a middle zero line; an undefined kappa draws no bar."""
     bars = []
     middle = WIDTH / 2
-    for n, pair in enumerate(pairs):
+    for pair in pairs:
         k = pair.kappa if pair.kappa is not None else 0.0
         start, end = sorted((middle, middle + k * middle))
         text = f"{KAPPA} {pair.kappa:.2f} (n={pair.items})" if pair.kappa is not None else DASH
-        bars.append(Bar(label=f"{pair.first} · {pair.second}", y=n * ROW + 14, x=start,
+        bars.append(Bar(label=f"{pair.first} · {pair.second}", x=start,
                         width=end - start, low=start, high=end, text=text))  # fmt: skip
-    return bars, max(ROW, len(pairs) * ROW)
+    return bars
 
 
 @dataclass(frozen=True)
