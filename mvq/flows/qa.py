@@ -99,8 +99,9 @@ def rule(
                                              decision=decision, reason_code=reason_code,
                                              comment=comment, now=now)  # fmt: skip
     submission = session.get_one(Submission, sampled.submission_id, populate_existing=True)
-    standing = {SubmissionStatus.approved: DecisionKind.approve,
-                SubmissionStatus.rejected: DecisionKind.reject}.get(submission.status)  # fmt: skip
+    finals: dict[str, str] = {SubmissionStatus.approved: DecisionKind.approve,
+                              SubmissionStatus.rejected: DecisionKind.reject}  # fmt: skip
+    standing = finals.get(submission.status)
     if standing is not None and standing != decision:
         item_id = session.scalars(
             select(ReviewItem.id).where(ReviewItem.submission_id == submission.id)

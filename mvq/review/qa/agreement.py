@@ -6,7 +6,8 @@ these against statsmodels and against published worked examples."""
 
 import math
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
 
 Z95 = 1.959963984540054  # the two-sided 95 % quantile of the normal distribution
 
@@ -43,7 +44,7 @@ def fleiss_kappa(table: Sequence[Sequence[int]]) -> float | None:
     expected = sum(p * p for p in shares)
     if expected == 1:
         return None
-    return (observed - expected) / (1 - expected)
+    return float((observed - expected) / (1 - expected))
 
 
 def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float] | None:
@@ -60,7 +61,7 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float] |
 
 
 def fleiss_table(
-    ratings: dict[Hashable, Sequence[Hashable]], categories: Sequence[Hashable], raters: int = 2
+    ratings: Mapping[Any, Sequence[Hashable]], categories: Sequence[Hashable], raters: int = 2
 ) -> list[list[int]]:
     """The table `fleiss_kappa` reads, from each subject's ratings in time order: the first
     `raters` ratings of each subject that has that many (Fleiss' formula needs the same

@@ -193,7 +193,7 @@ def _timing(
         for who, leased, done, length in session.execute(stmt)
     ]
     points += [
-        TimePoint(emails.get(who, who), float(s), float(length))
+        TimePoint(emails.get(who, who), float(s or 0), float(length or 0))
         for who, s, length in session.execute(qa)
     ]
     return points
