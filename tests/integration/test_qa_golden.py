@@ -175,6 +175,11 @@ def test_nothing_tells_a_golden_item_from_a_live_one(
                 times.append(time.monotonic() - started)
                 assert page.status_code == 200, page.text[:300]
                 pages.append(page.text)
+            got = api.get(f"/api/v1/submissions/{lease['submission_id']}")
+            claim_json = got.json()
+            shown = (got.status_code, sorted(claim_json), claim_json.get("status"),
+                     claim_json.get("decision"), len(claim_json.get("media", [])),
+                     claim_json.get("id") == lease["submission_id"])  # fmt: skip
             beat = api.post(f"/api/v1/review/{lease['item_id']}/heartbeat",
                             json={"lease_token": lease["lease_token"]})  # fmt: skip
             decided = api.post(f"/api/v1/review/{lease['item_id']}/decision", json={
@@ -183,7 +188,7 @@ def test_nothing_tells_a_golden_item_from_a_live_one(
             seen[kind] = {
                 "lease": lease, "asked": asked, "page": pages[0], "time": statistics.median(times),
                 "counts": {k: counts_after[k] - counts_before[k] for k in counts_before},
-                "beat": (beat.status_code, sorted(beat.json())),
+                "beat": (beat.status_code, sorted(beat.json())), "claim": shown,
                 "decided": (decided.status_code, decided.json()),
             }  # fmt: skip
             if len(seen) == 2:
@@ -205,6 +210,9 @@ def test_nothing_tells_a_golden_item_from_a_live_one(
     # The counts move alike: one fewer waiting, one more held.
     assert g["counts"] == live["counts"]
     assert g["counts"]["pending"] == -1 and g["counts"]["leased"] == 1
+    # The claim's own address answers alike: in review, no decision, its files, its id.
+    assert g["claim"] == live["claim"]
+    assert g["claim"][0] == 200 and g["claim"][2] == "in_review" and g["claim"][5]
     # Heartbeat and decision answer alike.
     assert g["beat"] == live["beat"]
     assert g["decided"][0] == live["decided"][0] == 200

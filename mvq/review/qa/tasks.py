@@ -110,6 +110,15 @@ def find(session: Session, *, item_id: str, reviewer: Principal) -> QaTask | Non
     return task if task is not None and task.reviewer_id == reviewer.id else None
 
 
+def by_alias(session: Session, *, alias_id: str, reviewer: Principal) -> QaTask | None:
+    """The reviewer's own task shown under this claim id."""
+    if reviewer.kind != "staff":
+        return None
+    return session.scalar(
+        select(QaTask).where(QaTask.alias_id == alias_id, QaTask.reviewer_id == reviewer.id)
+    )
+
+
 def _not_conflicted(stmt, reviewer: Principal):  # type: ignore[no-untyped-def]
     if reviewer.unit_id is None:
         return stmt
