@@ -3,7 +3,6 @@ golden item from a live one, that a golden answer touches nothing live, and who 
 figures."""
 
 import re
-import statistics
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -166,9 +165,14 @@ def test_nothing_tells_a_golden_item_from_a_live_one(
                     "lease_token": lease["lease_token"], "decision": "reject",
                     "reason_code": "other"})  # fmt: skip
                 continue
-            counts_after = api.get("/api/v1/review/queue").json()["counts"]
+            listed = api.get("/api/v1/review/queue").json()
+            counts_after = listed["counts"]
+            row = next((r for r in listed["items"] if r["item_id"] == lease["item_id"]), None)
+            row_shape = None if row is None else (
+                sorted(row), row["state"], row["submission_id"] == lease["submission_id"],
+                row["needs_second"], row["senior_only"])  # fmt: skip
             pages, times = [], []
-            for _ in range(5):
+            for _ in range(7):
                 started = time.monotonic()
                 page = web.client.get(f"/review/{lease['item_id']}",
                                       headers={"Accept": "text/html"})  # fmt: skip
@@ -186,9 +190,9 @@ def test_nothing_tells_a_golden_item_from_a_live_one(
                 "lease_token": lease["lease_token"], "decision": "reject",
                 "reason_code": "other"})  # fmt: skip
             seen[kind] = {
-                "lease": lease, "asked": asked, "page": pages[0], "time": statistics.median(times),
+                "lease": lease, "asked": asked, "page": pages[0], "time": min(times),
                 "counts": {k: counts_after[k] - counts_before[k] for k in counts_before},
-                "beat": (beat.status_code, sorted(beat.json())), "claim": shown,
+                "beat": (beat.status_code, sorted(beat.json())), "claim": shown, "row": row_shape,
                 "decided": (decided.status_code, decided.json()),
             }  # fmt: skip
             if len(seen) == 2:
@@ -210,6 +214,9 @@ def test_nothing_tells_a_golden_item_from_a_live_one(
     # The counts move alike: one fewer waiting, one more held.
     assert g["counts"] == live["counts"]
     assert g["counts"]["pending"] == -1 and g["counts"]["leased"] == 1
+    # The queue lists the held item alike, as the holder's leased row.
+    assert g["row"] is not None and g["row"] == live["row"]
+    assert g["row"][1] == "leased" and g["row"][2]
     # The claim's own address answers alike: in review, no decision, its files, its id.
     assert g["claim"] == live["claim"]
     assert g["claim"][0] == 200 and g["claim"][2] == "in_review" and g["claim"][5]
@@ -219,7 +226,8 @@ def test_nothing_tells_a_golden_item_from_a_live_one(
     assert sorted(g["decided"][1]) == sorted(live["decided"][1])
     assert g["decided"][1]["status"] == live["decided"][1]["status"] == "rejected"
     assert UUID.fullmatch(g["decided"][1]["decision_id"])
-    # The page takes as long to serve (within half, or 60 ms on a busy machine).
+    # The page takes as long to serve: the fastest of seven tries each (the least disturbed by
+    # other work on the machine), within half, or 60 ms.
     assert abs(g["time"] - live["time"]) < max(0.06, 0.5 * min(g["time"], live["time"])), (
         g["time"], live["time"])  # fmt: skip
 
