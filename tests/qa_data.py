@@ -27,7 +27,8 @@ def user_id(email: str) -> str:
         return session.scalars(select(StaffUser.id).where(StaffUser.email == email)).one()
 
 
-def seed(unit_id: str, reviewer_ids: list[str], *, items: int = 12, seed: int = 32) -> None:
+def seed(unit_id: str, reviewer_ids: list[str], *, items: int = 12, seed: int = 32) -> list[str]:
+    """Returns the golden items' claim ids."""
     rng = random.Random(seed)
     crew, senior = reviewer(), reviewer_principal("senior")
     now = datetime.now(UTC)
@@ -90,6 +91,7 @@ def seed(unit_id: str, reviewer_ids: list[str], *, items: int = 12, seed: int = 
                              expected_decision="reject", expected_reason="not_visible",
                              correct=False, created_at=now))  # fmt: skip
         session.commit()
+    return [sub_id for sub_id, _, _, _ in answers]
 
 
 def reviewer_principal(role: str) -> Principal:

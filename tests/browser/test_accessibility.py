@@ -108,6 +108,7 @@ PAGES = {
     "leaderboard": ("senior", "/leaderboard"),
     "stats": ("senior", "/review/stats"),
     "appeals": ("senior", "/appeals"),
+    "calibration": ("senior", "/qa"),
 }
 
 

@@ -10,6 +10,7 @@ from testkit import harness
 from testkit.browser import Reviewer
 from testkit.people import make_unit
 from tests.browser import axe
+from tests.browser.helpers import item_of
 from tests.qa_data import seed, user_id
 
 LAPTOP: ViewportSize = {"width": 1366, "height": 768}
@@ -30,7 +31,7 @@ def test_the_calibration_page_for_a_senior_and_a_reviewer(
         with session_factory()() as session:
             unit_id = make_unit(session)[0]
         ids = [user_id(p.email) for p in (mine, *others)]
-        seed(unit_id, ids)
+        goldens = seed(unit_id, ids)
         page = senior.login()
         for size, name in ((LAPTOP, "1366"), (PHONE, "390")):
             page.set_viewport_size(size)
@@ -44,6 +45,13 @@ def test_the_calibration_page_for_a_senior_and_a_reviewer(
             senior.screenshot(f"calibration-senior-{name}")
             axe.assert_no_serious_violations(page, f"/qa (senior) at {name}")
             assert fits(page), name
+        # A golden item's own page, for a senior: its mark and the control to change it.
+        page.set_viewport_size(LAPTOP)
+        page.goto(f"/review/{item_of(goldens[1])}?lang=uk")
+        expect(page.locator("#golden-form")).to_be_visible()
+        expect(page.locator("#golden-mark")).to_be_visible()
+        senior.screenshot("item-golden-senior-1366")
+        axe.assert_no_serious_violations(page, "a golden item's page (senior)")
         page = mine.login()
         for size, name in ((LAPTOP, "1366"), (PHONE, "390")):
             page.set_viewport_size(size)
