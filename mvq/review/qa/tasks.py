@@ -18,6 +18,7 @@ from mvq.audit import service as audit
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
+from mvq.db import utcnow
 from mvq.errors import Conflict, NotFound
 from mvq.media.models import Media
 from mvq.review import decisions
@@ -317,10 +318,28 @@ def release(
     )
 
 
-def masked(session: Session, *, task: QaTask) -> tuple[ReviewItem, Submission]:
+# Where a decided task's claim would stand after the reviewer's verdict, as for a live one.
+DONE = {"approve": SubmissionStatus.approved, "reject": SubmissionStatus.rejected}
+
+
+def _place(session: Session, task: QaTask, now: datetime) -> tuple[str, str, bool]:
+    """The item's state, the claim's status, and whether the reviewer holds it."""
+    if task.done_at is not None:
+        verdict = session.scalar(select(QaRecord.decision).where(QaRecord.task_id == task.id))
+        return ItemState.decided, DONE.get(verdict or "", SubmissionStatus.escalated), False
+    if task.lease_expires_at is None or task.lease_expires_at <= now:
+        # A lease that ran out shows the item as waiting again, as a live one's would.
+        return ItemState.pending, SubmissionStatus.in_queue, False
+    return ItemState.leased, SubmissionStatus.in_review, True
+
+
+def masked(
+    session: Session, *, task: QaTask, now: datetime | None = None
+) -> tuple[ReviewItem, Submission]:
     """The item and claim a reviewer is shown for a task: unsaved copies carrying the task's
-    ids and lease, and what a live item in review looks like (no earlier decision, no second
-    look pending, submitted when it was served). Never added to the session."""
+    ids and lease, and what a live item looks like at the same point (no earlier decision, no
+    second look pending, submitted when it was served). Never added to the session."""
+    state, status, holds = _place(session, task, now or utcnow())
     real_sub = session.get_one(Submission, task.submission_id)
     real_item = session.scalars(
         select(ReviewItem).where(ReviewItem.submission_id == real_sub.id)
@@ -329,21 +348,21 @@ def masked(session: Session, *, task: QaTask) -> tuple[ReviewItem, Submission]:
     seen_at = task.leased_at or task.created_at
     columns.update(
         id=task.alias_id,
-        status=SubmissionStatus.in_review,
+        status=status,
         created_at=task.created_at,
         updated_at=seen_at,
     )
     item = ReviewItem(
         id=task.id,
         submission_id=task.alias_id,
-        state=ItemState.leased,
+        state=state,
         priority=real_item.priority,
         points=real_item.points,
         flagged=real_item.flagged,
         senior_only=False,
         first_reviewer_id=None,
-        leased_by=task.reviewer_id,
-        lease_token=task.lease_token,
+        leased_by=task.reviewer_id if holds else None,
+        lease_token=task.lease_token if holds else None,
         leased_at=task.leased_at,
         lease_expires_at=task.lease_expires_at,
         created_at=task.created_at,

@@ -5,17 +5,13 @@ live item in review shows before its first decision."""
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mvq.auth.principal import Principal
 from mvq.review import inspection
 from mvq.review.models import ItemState
 from mvq.review.qa import tasks
-from mvq.review.qa.models import QaRecord, QaTask
-from mvq.submissions.models import SubmissionStatus
-
-DONE = {"approve": SubmissionStatus.approved, "reject": SubmissionStatus.rejected}
+from mvq.review.qa.models import QaTask
 
 
 def item_view(
@@ -24,15 +20,7 @@ def item_view(
     real = inspection.item_view(
         session, viewer=viewer, item_id=tasks.real_item_id(session, task=task), now=now
     )
-    item, submission = tasks.masked(session, task=task)
-    if task.done_at is not None:
-        verdict = session.scalar(select(QaRecord.decision).where(QaRecord.task_id == task.id))
-        item.state, item.leased_by, item.lease_token = ItemState.decided, None, None
-        submission.status = DONE.get(verdict or "", SubmissionStatus.escalated)
-    elif task.lease_expires_at is None or task.lease_expires_at <= now:
-        # A lease that ran out shows the item as waiting again, as a live one's would.
-        item.state, item.leased_by, item.lease_token = ItemState.pending, None, None
-        submission.status = SubmissionStatus.in_queue
+    item, submission = tasks.masked(session, task=task, now=now)
     return replace(
         real,
         item=item,
