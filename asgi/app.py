@@ -22,6 +22,7 @@ from api.routes import (
     health,
     ledger,
     media,
+    qa,
     receipts,
     review,
     scoring,
@@ -145,7 +146,7 @@ def create_app() -> FastAPI:
     app.add_middleware(observability.RequestContext)
     for module in (health, observability, docs):
         app.include_router(module.router)
-    for module in (auth, submissions, appeals, media, review, scoring, ledger, receipts,
+    for module in (auth, submissions, appeals, media, review, qa, scoring, ledger, receipts,
                    disputes, units, audit, webhooks):  # fmt: skip
         app.include_router(module.router, responses=errors.DOCUMENTED)
     app.router.routes.append(WebMount(create_web_app(), api=tuple(app.routes)))

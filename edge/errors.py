@@ -135,6 +135,10 @@ MESSAGES: dict[str, str] = {
     ),
     "not_decided": N_("Only a final decision can be overturned."),
     "nothing_to_overturn": N_("The claim already has that outcome."),
+    # Quality checks
+    "golden_not_decided": N_("Only a decided claim can be a golden item."),
+    "not_disputed": N_("This re-review has no disagreement to rule on."),
+    "own_rereview": N_("The ruling is for a senior who judged neither look."),
     # Appeals
     "appeal_exists": N_("This claim has been appealed already."),
     "not_rejected": N_("Only a rejected claim can be appealed."),

@@ -14,6 +14,7 @@ from mvq.matching.duplicates import DUPLICATE_KINDS
 from mvq.media.models import Frame, Media
 from mvq.review import appeals, blinding, decisions, evidence, provenance
 from mvq.review.models import ReviewItem
+from mvq.review.qa import tasks as qa_tasks
 from mvq.scoring.disputes.detection import ALREADY_CREDITED
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions import service, visibility
@@ -169,6 +170,23 @@ def detail(
         else None,
         result=result,
     )
+
+
+def qa_detail(session: Session, *, alias_id: str, viewer: Principal) -> SubmissionOut | None:
+    """The claim behind a golden or re-review item the viewer holds, as its item shows it: the
+    real claim's files and flags under the fresh claim id, in review, with no decision yet. So
+    the claim's own address answers for it as for a live item's; None for any other id."""
+    task = qa_tasks.by_alias(session, alias_id=alias_id, reviewer=viewer)
+    if task is None:
+        return None
+    real = session.get_one(Submission, task.submission_id)
+    found = detail(session, real, for_unit=False, viewer=viewer)
+    _, shown = qa_tasks.masked(session, task=task)
+    return found.model_copy(update={
+        "id": shown.id, "status": shown.status, "created_at": shown.created_at,
+        "decision": None, "points": None, "appeal": None,
+        "result": outcome.of_claim(session, submission=shown),
+    })  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from mvq.review.models import (
     ReviewItem,
     ReviewWarning,
 )
+from mvq.review.qa.models import GoldenItem, QaRecord, QaTask, Rereview
 from mvq.rules.models import Label, Rule, RuleVersion
 from mvq.scoring.models import LedgerEntry
 from mvq.submissions.models import Flag, Submission
@@ -34,6 +35,7 @@ __all__ = [
     "Decision",
     "Flag",
     "Frame",
+    "GoldenItem",
     "IndexedFrame",
     "IndexedKeyframe",
     "ItemNote",
@@ -41,7 +43,10 @@ __all__ = [
     "LedgerEntry",
     "Media",
     "NoteMention",
+    "QaRecord",
+    "QaTask",
     "ReasonPolicy",
+    "Rereview",
     "ReviewItem",
     "ReviewWarning",
     "Rule",

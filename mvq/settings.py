@@ -160,6 +160,11 @@ class Settings(BaseSettings):
     map_tile_url: str | None = None
     # A claim worth at least this many points needs a second approval by another reviewer.
     four_eyes_points: int = 50
+    # Quality checks (mvq.review.qa): the share of claims from the queue that are golden items
+    # (known answers, 1 in 50), and the share of final live decisions sent to a blind second
+    # look. Between 0 and 1.
+    golden_rate: float = Field(default=0.02, ge=0, le=1)
+    rereview_rate: float = Field(default=0.02, ge=0, le=1)
     # Failed logins allowed per e-mail address (and 4x that per client address) in a window.
     login_failures_allowed: int = 5
     login_window_seconds: int = 900

@@ -64,6 +64,10 @@ def start_backing(root: Path) -> Backing:
         "MVQ_STUCK_AFTER_SECONDS": "2",
         # Tests of everything else decide at machine speed; the warnings' own tests turn it on.
         "MVQ_FAST_DECISION_WARNINGS": "false",
+        # No golden or re-review items unless a test asks for them (extra_env): a test that
+        # claims an item expects the live one it queued.
+        "MVQ_GOLDEN_RATE": "0",
+        "MVQ_REREVIEW_RATE": "0",
     }
     backing = Backing(root=root, group=group, env=env)
     use_env(backing.env)

@@ -28,6 +28,7 @@ from web.routes import (
     disputes,
     notes,
     policies,
+    qa,
     review,
     review_warnings,
     scoring,
@@ -90,7 +91,7 @@ def create_app() -> FastAPI:
     for kind in HANDLED:
         app.add_exception_handler(kind, error_page)
     app.add_exception_handler(Unauthenticated, _to_login)
-    for module in (auth, review, review_warnings, policies, notes, bulk, scoring, disputes,
+    for module in (auth, review, review_warnings, policies, notes, bulk, qa, scoring, disputes,
                    appeals, audit, unit, unit_upload, admin, admin_people, admin_webhooks,
                    account):  # fmt: skip
         app.include_router(module.router)

@@ -39,6 +39,15 @@ ACTIONS = {
     "media.processed": N_("file checked"),
     "media.failed": N_("file failed"),
     "media.viewed": N_("footage viewed"),
+    # Quality checks: what a golden or re-review item was is told here, never to the reviewer.
+    "qa.golden_marked": N_("QA: marked as a golden item"),
+    "qa.golden_decided": N_("QA: golden item answered"),
+    "qa.rereview_sampled": N_("QA: decision sampled for blind re-review"),
+    "qa.rereview_decided": N_("QA: blind re-review answered"),
+    "qa.ruling": N_("QA: senior ruled on a re-review disagreement"),
+    "qa.task_leased": N_("QA: item taken for review"),
+    "qa.task_released": N_("QA: item returned"),
+    "qa.undo": N_("QA: answer undone"),
     "review.leased": N_("taken for review"),
     "review.released": N_("returned to the queue"),
     "review.lease_expired": N_("review lease expired"),
@@ -94,6 +103,10 @@ OBJECTS = {
     "export": N_("export"),
     "label": N_("label"),
     "ledger_entry": N_("ledger entry"),
+    "qa_golden": N_("golden item"),
+    "qa_record": N_("QA record"),
+    "qa_rereview": N_("blind re-review"),
+    "qa_task": N_("QA item"),
     "media": N_("file"),
     "review_item": N_("review item"),
     "rule_version": N_("rules version"),
@@ -104,7 +117,8 @@ OBJECTS = {
 }
 # The jobs that act on their own (`system:<job>`).
 SYSTEM = {"seed": N_("demo data"), "disputes": N_("dispute finder"),
-          "lease": N_("lease sweeper"), "bootstrap": N_("first start")}  # fmt: skip
+          "lease": N_("lease sweeper"), "bootstrap": N_("first start"),
+          "qa": N_("quality sampler")}  # fmt: skip
 FIELDS = {
     "submission_id": N_("claim"), "submissions": N_("claims"), "decision_id": N_("decision"),
     "dispute_id": N_("dispute"), "review_item_id": N_("review item"),
@@ -132,6 +146,7 @@ FIELDS = {
     "stage": N_("stage"), "tokens_revoked": N_("tokens revoked"),
     "members_disabled": N_("members' accounts disabled"), "grace_seconds": N_("grace, s"),
     "mentioned_ids": N_("mentioned"), "holder": N_("held by"),
+    "correct": N_("right"), "rereview_id": N_("blind re-review"),
 }  # fmt: skip
 VALUES = {
     "via": {"web": N_("web page"), "cli": N_("command line"), "api_token": N_("API token")},

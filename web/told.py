@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from edge.i18n import gettext as _
 from mvq.review.models import Decision
+from mvq.review.qa.tasks import QaDecided
 from mvq.scoring.disputes.reading import member_of
 from mvq.scoring.models import DisputeStatus, LedgerEntry
 from mvq.submissions.models import Submission, SubmissionStatus
@@ -45,4 +46,19 @@ def decision_outcome(session: Session, *, record: Decision) -> str:
                  "held until a senior settles the dispute.")  # fmt: skip
     if points:
         return _("Approved: %(points)s points awarded.", points=points)
+    return _("Approved; no points are awarded for it.")
+
+
+def qa_outcome(decided: QaDecided) -> str:
+    """The sentence after a decision on a golden or re-review item: the one a live first look
+    with the same verdict would get (mvq.review.qa.tasks says where it would have left the
+    claim), so the answer tells the reviewer nothing a live one would not."""
+    if decided.record.decision == "escalate":
+        return _("Escalated: a senior reviewer decides this claim.")
+    if decided.record.decision == "reject":
+        return _("Rejected.")
+    if decided.status == S.in_queue:
+        return _("Approved. The claim scores once a second reviewer approves it too.")
+    if decided.points:
+        return _("Approved: %(points)s points awarded.", points=decided.points)
     return _("Approved; no points are awarded for it.")

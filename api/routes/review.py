@@ -6,8 +6,11 @@ from fastapi import APIRouter, Query, Response
 from edge.deps import NowDep, PrincipalDep, StaffDep
 from edge.unit_of_work import SessionDep, keep_so_far
 from mvq.flows import bulk, decisions
+from mvq.flows import qa as qa_flow
 from mvq.review import leases, notes, queue, stats
 from mvq.review.models import Decision
+from mvq.review.qa import tasks as qa_tasks
+from mvq.review.qa import undo as qa_undo
 from mvq.review.schemas import (
     BulkIn,
     BulkItemOut,
@@ -83,7 +86,7 @@ def reviewer_stats(
 
 @router.post("/claim", response_model=ClaimOut, responses={204: {"description": "queue empty"}})
 def claim(principal: StaffDep, session: SessionDep, now: NowDep) -> ClaimOut | Response:
-    claimed = leases.claim_next(
+    claimed = qa_flow.claim_next(
         session, reviewer=principal, now=now, lease_seconds=get_settings().lease_seconds
     )
     if claimed is None:
@@ -101,10 +104,16 @@ def claim(principal: StaffDep, session: SessionDep, now: NowDep) -> ClaimOut | R
 @router.post("/{item_id}/claim", response_model=ClaimOut)
 def claim_item(item_id: str, principal: StaffDep, session: SessionDep, now: NowDep) -> ClaimOut:
     """Claims this one item, under the same rules as the next-item claim."""
-    item, submission = leases.claim_item(
-        session, reviewer=principal, item_id=item_id, now=now,
-        lease_seconds=get_settings().lease_seconds,
-    )  # fmt: skip
+    task = qa_tasks.find(session, item_id=item_id, reviewer=principal)
+    if task is not None:
+        qa_tasks.relet(session, reviewer=principal, task=task, now=now,
+                       lease_seconds=get_settings().lease_seconds)  # fmt: skip
+        item, submission = qa_tasks.masked(session, task=task)
+    else:
+        item, submission = leases.claim_item(
+            session, reviewer=principal, item_id=item_id, now=now,
+            lease_seconds=get_settings().lease_seconds,
+        )  # fmt: skip
     assert item.lease_token is not None and item.lease_expires_at is not None
     return ClaimOut(item_id=item.id, submission_id=submission.id, lease_token=item.lease_token,
                     lease_expires_at=item.lease_expires_at)  # fmt: skip
@@ -115,8 +124,12 @@ def release(
     item_id: str, body: HeartbeatIn, principal: StaffDep, session: SessionDep, now: NowDep
 ) -> Response:
     """Gives the lease back at once; the item returns to its lane."""
-    leases.release(session, reviewer=principal, item_id=item_id,
-                    lease_token=body.lease_token, now=now, reason="left")  # fmt: skip
+    if qa_tasks.find(session, item_id=item_id, reviewer=principal) is not None:
+        qa_tasks.release(session, reviewer=principal, task_id=item_id,
+                         lease_token=body.lease_token, now=now)  # fmt: skip
+    else:
+        leases.release(session, reviewer=principal, item_id=item_id,
+                       lease_token=body.lease_token, now=now, reason="left")  # fmt: skip
     return Response(status_code=204)
 
 
@@ -124,6 +137,18 @@ def release(
 def undo(decision_id: str, principal: StaffDep, session: SessionDep, now: NowDep) -> ClaimOut:
     """Takes back one's own last decision within `undo_seconds`; the item is leased again."""
     settings = get_settings()
+    if qa_undo.is_qa_record(session, decision_id=decision_id, reviewer=principal):
+        task = qa_undo.undo(session, reviewer=principal, record_id=decision_id, now=now,
+                            lease_seconds=settings.lease_seconds,
+                            undo_seconds=settings.undo_seconds)  # fmt: skip
+        item, submission = qa_tasks.masked(session, task=task)
+        assert item.lease_token is not None and item.lease_expires_at is not None
+        return ClaimOut(
+            item_id=item.id,
+            submission_id=submission.id,
+            lease_token=item.lease_token,
+            lease_expires_at=item.lease_expires_at,
+        )
     undone = decisions.undo(session, reviewer=principal, decision_id=decision_id, now=now,
                             lease_seconds=settings.lease_seconds,
                             undo_seconds=settings.undo_seconds)  # fmt: skip
@@ -141,6 +166,11 @@ def undo(decision_id: str, principal: StaffDep, session: SessionDep, now: NowDep
 def heartbeat(
     item_id: str, body: HeartbeatIn, principal: StaffDep, session: SessionDep, now: NowDep
 ) -> LeaseOut:
+    if qa_tasks.find(session, item_id=item_id, reviewer=principal) is not None:
+        expires = qa_tasks.renew(session, reviewer=principal, task_id=item_id,
+                                 lease_token=body.lease_token, now=now,
+                                 lease_seconds=get_settings().lease_seconds)  # fmt: skip
+        return LeaseOut(item_id=item_id, lease_expires_at=expires)
     expires = leases.renew_lease(
         session,
         reviewer=principal,
@@ -167,12 +197,16 @@ def decide(
     item_id: str, body: DecisionIn, principal: StaffDep, session: SessionDep, now: NowDep
 ) -> DecisionResult:
     try:
-        decision = decisions.decide(
+        decision = qa_flow.decide(
             session, reviewer=principal, item_id=item_id, now=now, **body.model_dump()
         )
     except TooFast:
         keep_so_far(session)  # the warning stays on record; the verdict was not given
         raise
+    if isinstance(decision, qa_tasks.QaDecided):
+        # What a live first look with this verdict would answer (mvq.review.qa.tasks).
+        return DecisionResult(decision_id=decision.record.id, submission_id=decision.alias_id,
+                              status=decision.status, points=decision.points)  # fmt: skip
     return _result(session, decision)
 
 

@@ -55,6 +55,10 @@ class Action(enum.StrEnum):
     write_notes = "write_notes"  # a note on an item's thread
     act_in_bulk = "act_in_bulk"  # escalate, reassign, release or reject many items at once
     edit_policy = "edit_policy"  # the written policy behind each decision reason
+    mark_golden = "mark_golden"
+    rule_rereviews = "rule_rereviews"  # decide a blind re-review's disagreement
+    # Everyone's review figures (stats, calibration); a reviewer reads only their own.
+    read_everyones_figures = "read_everyones_figures"
 
 
 ALLOWED: dict[Action, frozenset[Role]] = {
@@ -79,6 +83,9 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.write_notes: REVIEWERS,
     Action.act_in_bulk: SENIORS,
     Action.edit_policy: ADMINS,
+    Action.mark_golden: SENIORS,
+    Action.rule_rereviews: SENIORS,
+    Action.read_everyones_figures: SENIORS | ADMINS | AUDITORS,
 }
 
 REFUSALS: dict[Action, str] = {
@@ -103,6 +110,9 @@ REFUSALS: dict[Action, str] = {
     Action.write_notes: "only reviewers and seniors write notes on items",
     Action.act_in_bulk: "only seniors act on many items at once",
     Action.edit_policy: "only admins write the decision policy",
+    Action.mark_golden: "only seniors mark golden items",
+    Action.rule_rereviews: "only seniors rule on re-review disagreements",
+    Action.read_everyones_figures: "a reviewer reads only their own figures",
 }
 
 
@@ -191,6 +201,12 @@ def may_read_ledger(principal: Principal, *, unit_id: str, spent_for: bool) -> b
     if not allows(principal, Action.read_ledgers) or is_linked_to(principal, unit_id):
         return False
     return spent_for or not is_service_account(principal.role)
+
+
+def figures_of(principal: Principal) -> str | None:
+    """Whose review figures (speed, agreement, golden accuracy) this person may read: None
+    for everyone's (seniors, admins, auditors), else only their own id."""
+    return None if allows(principal, Action.read_everyones_figures) else principal.id
 
 
 def may_see_account(principal: Principal, *, user_id: str) -> bool:

@@ -38,7 +38,7 @@ REJECT_REASONS = {
 }
 
 
-def _validated(
+def validated(
     prices: rules.PriceTable,
     *,
     submission: Submission,
@@ -131,7 +131,7 @@ def decide(
         raise NotFound("no such review item")
     submission = session.get_one(Submission, item.submission_id, populate_existing=True)
     prices = rules.price_table(session, at=submission.occurred_at)
-    final_target, final_outcome = _validated(
+    final_target, final_outcome = validated(
         prices,
         submission=submission,
         decision=decision,
@@ -277,7 +277,7 @@ def overturn(
     if decision == (DecisionKind.approve if approved else DecisionKind.reject):
         raise Conflict(f"the claim is already {submission.status}", code="nothing_to_overturn")
     prices = rules.price_table(session, at=submission.occurred_at)
-    final_target, final_outcome = _validated(
+    final_target, final_outcome = validated(
         prices,
         submission=submission,
         decision=decision,

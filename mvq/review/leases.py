@@ -210,6 +210,15 @@ def claim_next(
     return None
 
 
+def has_next(session: Session, *, reviewer: Principal) -> bool:
+    """Whether a claim now would find a live item in one of the reviewer's lanes; a QA item is
+    served only then (mvq.flows.qa), so an empty queue never yields one."""
+    lanes = (True, False) if policy.allows(reviewer, Action.take_escalated) else (False,)
+    return any(
+        _next_in_lane(session, reviewer=reviewer, senior_only=lane) is not None for lane in lanes
+    )
+
+
 def claim_item(
     session: Session,
     *,

@@ -6,6 +6,7 @@ costs what page 1 does (one query on the queue index), never an OFFSET scan."""
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,9 +17,12 @@ from sqlalchemy.orm import Session, aliased
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
+from mvq.db import utcnow
 from mvq.media.models import Frame, Media, MediaStatus
 from mvq.review import blinding
 from mvq.review.models import Decision, ItemState, ReviewItem, Stage
+from mvq.review.qa import tasks as qa_tasks
+from mvq.review.qa.models import QaTask
 from mvq.submissions.models import Flag, Submission
 from mvq.units.models import Unit
 
@@ -145,8 +149,14 @@ def queue_rows(
         stmt = stmt.where(Submission.target_type == filters.target_type)
     if filters.min_age_minutes:
         stmt = stmt.where(ReviewItem.created_at <= now - timedelta(minutes=filters.min_age_minutes))
-    rows = session.execute(stmt).all()
-    ids = [s.id for _, s, _ in rows]
+    rows: list[Any] = list(session.execute(stmt).all())
+    held_qa = {t.alias_id: t for t in qa_tasks.held(session, reviewer=viewer, now=now)}
+    rows = _with_held_qa(session, rows, held=list(held_qa.values()), filters=filters, now=now,
+                         columns=columns, after=key, limit=limit)  # fmt: skip
+    # A QA item's row reads its flags and still from the claim behind it.
+    real = {s.id: t.submission_id for _, s, _ in rows
+            if (t := held_qa.get(s.id)) is not None}  # fmt: skip
+    ids = [real.get(s.id, s.id) for _, s, _ in rows]
     kinds: dict[str, list[str]] = {}
     for submission_id, kind in session.execute(
         select(Flag.submission_id, Flag.kind).where(Flag.submission_id.in_(ids)).distinct()
@@ -170,13 +180,62 @@ def queue_rows(
             senior_only=item.senior_only,
             needs_second=marks_second and item.first_reviewer_id is not None,
             waiting=now - item.created_at,
-            flags=sorted(kinds.get(sub.id, [])),
+            flags=sorted(kinds.get(real.get(sub.id, sub.id), [])),
             cursor=_encode([getattr(item, col.key) for col, _ in columns]),
-            thumb_key=thumbs.get(sub.id),
+            thumb_key=thumbs.get(real.get(sub.id, sub.id)),
             escalation_note=notes.get(sub.id),
         )
         for item, sub, unit_name in rows
     ]
+
+
+def _key(item: ReviewItem, columns: list[tuple[Any, bool]]) -> list[Any]:
+    return [getattr(item, col.key) for col, _ in columns]
+
+
+def _later(a: list[Any], b: list[Any], columns: list[tuple[Any, bool]]) -> bool:
+    """Whether sort key `a` comes after `b` in the order `columns`."""
+    for x, y, (_, desc) in zip(a, b, columns, strict=True):
+        if x != y:
+            return bool(x < y) if desc else bool(x > y)
+    return False
+
+
+def _nth(columns: list[tuple[Any, bool]], n: int) -> Callable[[Any], Any]:
+    return lambda row: _key(row[0], columns)[n]
+
+
+def _with_held_qa(
+    session: Session,
+    rows: list[Any],
+    *,
+    held: list[QaTask],
+    filters: QueueFilters,
+    now: datetime,
+    columns: list[tuple[Any, bool]],
+    after: list[Any] | None,
+    limit: int,
+) -> list[Any]:
+    """The viewer's own golden and re-review items, each as the leased row a live item of
+    theirs would be, in its place in the order (mvq.review.qa.tasks.masked)."""
+    extra = []
+    for task in held:
+        item, shown = qa_tasks.masked(session, task=task)
+        if after is not None and not _later(_key(item, columns), after, columns):
+            continue
+        if filters.target_type and shown.target_type != filters.target_type:
+            continue
+        if filters.unit_id and shown.unit_id != filters.unit_id:
+            continue
+        if filters.flag or filters.min_age_minutes:
+            continue  # a new lease has neither age nor (for the filter's purpose) a flag
+        extra.append((item, shown, session.get_one(Unit, shown.unit_id).name))
+    if not extra:
+        return rows
+    merged = list(rows) + extra
+    for n in reversed(range(len(columns))):  # a stable sort, last key first
+        merged.sort(key=_nth(columns, n), reverse=columns[n][1])
+    return merged[:limit]
 
 
 def escalation_notes(session: Session, *, submission_ids: list[str]) -> dict[str, str]:
@@ -235,6 +294,15 @@ def state_counts(session: Session, *, viewer: Principal) -> dict[str, int]:
         counts[place] += count
     if blind:
         counts[ItemState.pending] += counts.pop("awaiting_second")
+    # A golden or re-review item in someone's hands counts as a live item taken from the
+    # queue would (one more leased, one fewer waiting), so the counts never tell them apart.
+    held_qa = session.scalar(
+        select(func.count()).select_from(QaTask).where(
+            QaTask.done_at.is_(None), QaTask.lease_expires_at > utcnow()
+        )
+    ) or 0  # fmt: skip
+    counts[ItemState.leased.value] += held_qa
+    counts[ItemState.pending.value] = max(0, counts[ItemState.pending.value] - held_qa)
     return counts
 
 

@@ -53,7 +53,7 @@ def reviewer_stats(
     configured min_median_seconds_per_item)."""
     policy.require(viewer, Action.view_queue)
     floor = get_settings().min_median_seconds_per_item if floor_seconds is None else floor_seconds
-    rows = session.execute(
+    rows = (
         select(Decision, StaffUser.email)
         .join(StaffUser, StaffUser.id == Decision.reviewer_id)
         .where(
@@ -65,9 +65,14 @@ def reviewer_stats(
         )
         .order_by(Decision.created_at)
     )
+    # Everyone's rows for seniors; a reviewer's own row only (their colleagues' speed and
+    # agreement are not theirs to read).
+    only = policy.figures_of(viewer)
+    if only is not None:
+        rows = rows.where(Decision.reviewer_id == only)
     by_reviewer: dict[str, list[Decision]] = {}
     emails: dict[str, str] = {}
-    for decision, email in rows:
+    for decision, email in session.execute(rows):
         by_reviewer.setdefault(decision.reviewer_id, []).append(decision)
         emails[decision.reviewer_id] = email
     looks, agreed = _four_eyes(session, since=since, until=until)

@@ -56,6 +56,8 @@ AUDITED: dict[tuple[str, str], str | NotAudited] = {
     ("POST", "/api/v1/review/decisions/{decision_id}/undo"): "review.undo",
     ("POST", "/api/v1/review/{item_id}/notes"): "review.note_added",
     ("POST", "/api/v1/review/bulk"): "review.reject",  # review.<decision>, released, reassigned
+    ("POST", "/api/v1/qa/golden"): "qa.golden_marked",
+    ("POST", "/api/v1/qa/rereviews/{rereview_id}/ruling"): "qa.ruling",
     ("POST", "/api/v1/scoring/rules"): "rules.version_created",
     ("POST", "/api/v1/scoring/rules/{version_id}/withdraw"): "rules.version_withdrawn",
     ("POST", "/api/v1/scoring/preview"): PREVIEW,
@@ -84,6 +86,8 @@ AUDITED: dict[tuple[str, str], str | NotAudited] = {
     ("POST", "/review/undo"): "review.undo",
     ("POST", "/review/{item_id}/notes"): "review.note_added",
     ("POST", "/review/bulk"): "review.escalate",  # or review.reject, released, reassigned
+    ("POST", "/review/{item_id}/golden"): "qa.golden_marked",
+    ("POST", "/qa/rereviews/{rereview_id}/ruling"): "qa.ruling",
     ("POST", "/appeals/{appeal_id}/decision"): "appeal.upheld",  # or appeal.denied
     ("POST", "/scoring/rules"): "rules.version_created",
     ("POST", "/scoring/rules/{version_id}/withdraw"): "rules.version_withdrawn",

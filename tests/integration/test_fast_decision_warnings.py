@@ -6,6 +6,7 @@ suggested once. `warnings.summary` counts them per reviewer.
 The stack here runs with the warnings on (the test harness turns them off for everything
 else) and a floor of 1 s for a claim without footage, so "waiting out the floor" is short."""
 
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -168,6 +169,11 @@ def test_the_page_records_the_warning_it_showed_and_the_form_needs_the_second_ke
             select(ReviewWarning).where(ReviewWarning.review_item_id == item.id)
             .order_by(ReviewWarning.created_at))]  # fmt: skip
     assert kinds == [("shown", False), ("overridden", True)]
+    # The calibration page shows the reviewer their own: one shown, one overridden, none heeded.
+    mine = web.client.get("/qa?lang=en").text
+    row = re.search(r'<table class="warned">.*?</table>', mine, re.S)
+    assert row and re.search(r"<td>decided too fast</td><td>1</td><td>1</td><td>0</td>", row[0])
+    assert email not in row[0]  # their own table names no reviewer
 
 
 def test_a_long_stretch_without_a_break_suggests_one_once(

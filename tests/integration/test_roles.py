@@ -75,6 +75,11 @@ API: dict[tuple[str, str], Access | Open] = {
     ("POST", "/api/v1/review/{item_id}/notes"): Access(REVIEWERS, body={"body": "roles"}),
     ("POST", "/api/v1/review/bulk"): Access(SENIORS, body={"item_ids": ["none"],
                                                            "action": "release"}),
+    ("POST", "/api/v1/qa/golden"): Access(SENIORS, body={"submission_id": "none",
+                                                          "decision": "approve"}),
+    ("GET", "/api/v1/qa/agreement"): Access(STAFF),  # each reads their own; seniors everyone's
+    ("POST", "/api/v1/qa/rereviews/{rereview_id}/ruling"): Access(
+        SENIORS, body={"decision": "approve", "comment": "x"}),
     ("GET", "/api/v1/appeals"): Access(SENIORS),
     ("POST", "/api/v1/appeals/{appeal_id}/decision"): Access(
         SENIORS, body={"decision": "deny", "reason": "x"}
@@ -162,6 +167,9 @@ PAGES: dict[tuple[str, str], Access | Open] = {
     ("POST", "/review/{item_id}/overturn"): Access(SENIORS),
     ("POST", "/review/{item_id}/notes"): Access(REVIEWERS, form={"body": "roles"}),
     ("POST", "/review/bulk"): Access(SENIORS, form={"action": "release", "item_id": "none"}),
+    ("POST", "/review/{item_id}/golden"): Access(SENIORS),
+    ("GET", "/qa"): Access(STAFF),  # calibration: each reads their own; seniors everyone's
+    ("POST", "/qa/rereviews/{rereview_id}/ruling"): Access(SENIORS),
     ("GET", "/appeals"): Access(SENIORS),
     ("POST", "/appeals/{appeal_id}/decision"): Access(SENIORS, form={"decision": "deny"}),
     ("GET", "/scoring/rules"): Access(STAFF),
@@ -243,7 +251,7 @@ def objects(stack: harness.Stack, accounts: Accounts) -> dict[str, str]:
             "endpoint_id": endpoint.json()["id"], "media_id": "none", "decision_id": "none",
             "entry_id": "none", "level": "0", "index": "000",
             "appeal_id": "none", "dispute_id": "none", "version_id": "none",
-            "user_id": "none", "reason_code": "not_visible"}  # fmt: skip
+            "user_id": "none", "reason_code": "not_visible", "rereview_id": "none"}  # fmt: skip
 
 
 def concrete(path: str, objects: dict[str, str]) -> str:

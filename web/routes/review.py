@@ -19,6 +19,7 @@ from mvq import storage
 from mvq.auth.policy import Action
 from mvq.errors import Conflict, Forbidden, Invalid
 from mvq.flows import bulk, decisions
+from mvq.flows import qa as qa_flow
 from mvq.review import (
     inspection,
     leases,
@@ -32,6 +33,10 @@ from mvq.review import (
 )
 from mvq.review.decisions import REJECT_REASONS
 from mvq.review.models import ItemState
+from mvq.review.qa import golden as qa_golden
+from mvq.review.qa import tasks as qa_tasks
+from mvq.review.qa import undo as qa_undo
+from mvq.review.qa import view as qa_view
 from mvq.rules import service as rules
 from mvq.rules.models import Outcome
 from mvq.settings import get_settings
@@ -103,8 +108,13 @@ def _undo_offer(session: Session, user: WebUser, now: datetime) -> dict[str, Any
     """The toast after a decision: which one may still be undone and for how long."""
     if not user.can(Action.review):
         return None
-    window = decisions.undo_offer(session, reviewer=user.principal, now=now,
-                                  undo_seconds=get_settings().undo_seconds)  # fmt: skip
+    seconds = get_settings().undo_seconds
+    window: tuple[Any, float] | None = decisions.undo_offer(
+        session, reviewer=user.principal, now=now, undo_seconds=seconds)  # fmt: skip
+    # A golden or re-review decision is offered back exactly as a live one is.
+    qa = qa_undo.offer(session, reviewer=user.principal, now=now, undo_seconds=seconds)
+    if qa is not None and (window is None or qa[0].created_at > window[0].created_at):
+        window = qa
     if window is None:
         return None
     decision, left = window
@@ -142,7 +152,7 @@ def queue_page(
         "flag": filters.flag, "unit_id": filters.unit_id, "target_type": filters.target_type,
         "min_age_minutes": filters.min_age_minutes, "sort": filters.sort,
     }.items() if v not in (None, "", "claim")}  # fmt: skip
-    mine = leases.own_leases(session, reviewer=user.principal, now=now)
+    mine = qa_flow.held_items(session, reviewer=user.principal, now=now)
     in_bulk = user.can(Action.act_in_bulk)
     return render(
         request,
@@ -184,7 +194,7 @@ def queue_page(
 def claim(
     request: Request, user: WebFormUserDep, session: SessionDep, now: NowDep
 ) -> RedirectResponse:
-    claimed = leases.claim_next(
+    claimed = qa_flow.claim_next(
         session, reviewer=user.principal, now=now, lease_seconds=get_settings().lease_seconds
     )
     if claimed is None:
@@ -198,8 +208,13 @@ def claim_item(
 ) -> RedirectResponse:
     """ "Claim this item" on a listed item's page, and "claim again" after a lost lease."""
     try:
-        leases.claim_item(session, reviewer=user.principal, item_id=item_id, now=now,
+        task = qa_tasks.find(session, item_id=item_id, reviewer=user.principal)
+        if task is not None:
+            qa_tasks.relet(session, reviewer=user.principal, task=task, now=now,
                            lease_seconds=get_settings().lease_seconds)  # fmt: skip
+        else:
+            leases.claim_item(session, reviewer=user.principal, item_id=item_id, now=now,
+                              lease_seconds=get_settings().lease_seconds)  # fmt: skip
     except (Conflict, Forbidden) as exc:
         if isinstance(exc, Forbidden) and exc.code != "conflict_of_interest":
             raise  # the role's refusal is the answer; a conflict is told on the item's page
@@ -220,8 +235,12 @@ def release(
     """The page gives its lease back: after `review_idle_seconds` without input, or when the
     reviewer lets the item go."""
     try:
-        leases.release(session, reviewer=user.principal, item_id=item_id,
-                        lease_token=body.lease_token, now=now, reason=body.reason)  # fmt: skip
+        if qa_tasks.find(session, item_id=item_id, reviewer=user.principal) is not None:
+            qa_tasks.release(session, reviewer=user.principal, task_id=item_id,
+                             lease_token=body.lease_token, now=now)  # fmt: skip
+        else:
+            leases.release(session, reviewer=user.principal, item_id=item_id,
+                           lease_token=body.lease_token, now=now, reason=body.reason)  # fmt: skip
     except Conflict as exc:
         discard_so_far(session)
         return JSONResponse({"code": exc.code, "message": lease_error(exc)}, status_code=409)
@@ -242,18 +261,27 @@ def undo(
     item the decision led to (if the undo is pressed there) goes back to the queue."""
     settings = get_settings()
     try:
-        undone = decisions.undo(session, reviewer=user.principal, decision_id=decision_id,
+        if qa_undo.is_qa_record(session, decision_id=decision_id, reviewer=user.principal):
+            back = qa_undo.undo(session, reviewer=user.principal, record_id=decision_id,
                                 now=now, lease_seconds=settings.lease_seconds,
-                                undo_seconds=settings.undo_seconds)  # fmt: skip
+                                undo_seconds=settings.undo_seconds).id  # fmt: skip
+        else:
+            back = decisions.undo(session, reviewer=user.principal, decision_id=decision_id,
+                                  now=now, lease_seconds=settings.lease_seconds,
+                                  undo_seconds=settings.undo_seconds).item.id  # fmt: skip
     except Conflict as exc:
         discard_so_far(session)
         return _see(request, "queue_page", query={"message": lease_error(exc)})
-    if from_item and from_token and from_item != undone.item.id:
+    if from_item and from_token and from_item != back:
         # Already gone (expired, released): nothing to give back. The refusal writes nothing.
         with contextlib.suppress(Conflict):
-            leases.release(session, reviewer=user.principal, item_id=from_item,
-                            lease_token=from_token, now=now, reason="undo")  # fmt: skip
-    return redirect(request, "item_page", item_id=undone.item.id,
+            if qa_tasks.find(session, item_id=from_item, reviewer=user.principal) is not None:
+                qa_tasks.release(session, reviewer=user.principal, task_id=from_item,
+                                 lease_token=from_token, now=now)  # fmt: skip
+            else:
+                leases.release(session, reviewer=user.principal, item_id=from_item,
+                               lease_token=from_token, now=now, reason="undo")  # fmt: skip
+    return redirect(request, "item_page", item_id=back,
                     message=_("Decision undone. The item is yours again."))  # fmt: skip
 
 
@@ -279,7 +307,11 @@ def item_page(
     now: NowDep,
     message: str | None = None,
 ) -> HTMLResponse:
-    view = inspection.item_view(session, viewer=user.principal, item_id=item_id)
+    task = qa_tasks.find(session, item_id=item_id, reviewer=user.principal)
+    if task is not None:
+        view = qa_view.item_view(session, viewer=user.principal, task=task, now=now)
+    else:
+        view = inspection.item_view(session, viewer=user.principal, item_id=item_id)
     at = view.submission.occurred_at
     state = view.item.state
     claimable = user.can(Action.review) and state in (ItemState.pending, ItemState.escalated)
@@ -297,7 +329,10 @@ def item_page(
         outcomes=[o.value for o in Outcome],
         reject_reasons=REJECT_REASONS,
         lease_seconds=get_settings().lease_seconds,
-        can_overturn=user.can(Action.overturn) and view.item.state == ItemState.decided,
+        can_overturn=user.can(Action.overturn)
+        and view.item.state == ItemState.decided
+        and task is None,
+        golden=_golden_of(session, user, view) if task is None else None,
         message=message,
         origins=_origins(session, view),
         notes=notes.thread(session, viewer=user.principal, item_id=item_id),
@@ -314,6 +349,14 @@ def _pace(session: Session, user: WebUser, view: inspection.ItemView) -> dict[st
     length = pace.footage_seconds(session, submission_id=view.submission.id)
     viewed = length is None or pace.viewed_since(session, reviewer=user.principal, item=view.item)
     return {"floor": pace.floor_seconds(length), "since": view.item.leased_at, "viewed": viewed}
+
+
+def _golden_of(session: Session, user: WebUser, view: inspection.ItemView) -> dict[str, Any] | None:
+    """The golden-item control on a decided claim's page, for seniors: its current mark."""
+    if not user.can(Action.mark_golden) or view.item.state != ItemState.decided:
+        return None
+    marked = qa_golden.of_claim(session, submission_id=view.submission.id)
+    return {"marked": marked}
 
 
 # Ranking a pair reads both claims' files and frame links: a few queries, so only the rows a
@@ -353,7 +396,7 @@ def decide(
     override: Annotated[str | None, Form(max_length=1)] = None,
 ) -> RedirectResponse:
     try:
-        record = decisions.decide(
+        record = qa_flow.decide(
             session,
             reviewer=user.principal,
             item_id=item_id,
@@ -375,10 +418,13 @@ def decide(
     except Invalid as exc:
         discard_so_far(session)
         return redirect(request, "item_page", item_id=item_id, message=localised(exc))
-    done = told.decision_outcome(session, record=record)
+    if isinstance(record, qa_tasks.QaDecided):
+        done = told.qa_outcome(record)
+    else:
+        done = told.decision_outcome(session, record=record)
     if request.cookies.get(AUTO_NEXT_COOKIE) != "0":
         # Straight on to the next item: one key, one page load per decision.
-        claimed = leases.claim_next(session, reviewer=user.principal, now=now,
+        claimed = qa_flow.claim_next(session, reviewer=user.principal, now=now,
                                      lease_seconds=get_settings().lease_seconds)  # fmt: skip
         if claimed is not None:
             return redirect(request, "item_page", item_id=claimed[0].id, message=done)
@@ -390,7 +436,10 @@ def decide(
 def footage_viewed(item_id: str, user: WebFormUserDep, session: SessionDep) -> Response:
     """The page's script reports the footage shown (unveiled or played): the view's audit
     event, written by a POST with the CSRF token, never by the page's GET."""
-    viewing.record_footage_view(session, viewer=user.principal, item_id=item_id)
+    task = qa_tasks.find(session, item_id=item_id, reviewer=user.principal)
+    # A QA item's footage is the real claim's: its view is recorded against that claim.
+    real_id = qa_tasks.real_item_id(session, task=task) if task is not None else item_id
+    viewing.record_footage_view(session, viewer=user.principal, item_id=real_id)
     return Response(status_code=204)
 
 
@@ -403,6 +452,12 @@ def heartbeat(
     item_id: str, body: Heartbeat, user: WebFormUserDep, session: SessionDep, now: NowDep
 ) -> JSONResponse:
     try:
+        if qa_tasks.find(session, item_id=item_id, reviewer=user.principal) is not None:
+            expires = qa_tasks.renew(session, reviewer=user.principal, task_id=item_id,
+                                     lease_token=body.lease_token, now=now,
+                                     lease_seconds=get_settings().lease_seconds)  # fmt: skip
+            return JSONResponse({"lease_expires_at": expires.isoformat(),
+                                 "now": now.isoformat()})  # fmt: skip
         expires = leases.renew_lease(
             session,
             reviewer=user.principal,
@@ -440,3 +495,25 @@ def overturn(
     )
     return redirect(request, "item_page", item_id=item_id,
                     message=told.decision_outcome(session, record=record))  # fmt: skip
+
+
+@router.post("/review/{item_id}/golden", response_class=RedirectResponse)
+def mark_golden(
+    item_id: str,
+    request: Request,
+    user: WebFormUserDep,
+    session: SessionDep,
+    now: NowDep,
+    decision: Annotated[str, Form(max_length=20)],
+    reason_code: Annotated[str | None, Form(max_length=40)] = None,
+) -> RedirectResponse:
+    """A senior marks this decided claim as a golden item, with the right answer."""
+    view = inspection.item_view(session, viewer=user.principal, item_id=item_id)
+    try:
+        qa_golden.mark(session, senior=user.principal, submission_id=view.submission.id,
+                       decision=decision, reason_code=reason_code or None, now=now)  # fmt: skip
+    except (Conflict, Invalid) as exc:
+        discard_so_far(session)
+        return redirect(request, "item_page", item_id=item_id, message=localised(exc))
+    return redirect(request, "item_page", item_id=item_id,
+                    message=_("Marked as a golden item."))  # fmt: skip
