@@ -336,9 +336,9 @@ def item_page(
         message=message,
         origins=_origins(session, view),
         # A QA item shows what a live one without notes shows (its thread would tell it apart).
-        notes=[] if task is not None else notes.thread(
-            session, viewer=user.principal, item_id=item_id
-        ),
+        notes=[]
+        if task is not None
+        else notes.thread(session, viewer=user.principal, item_id=item_id),
         pace=_pace(session, user, view),
         worked=warnings.break_due(session, reviewer=user.principal, now=now),
     )
