@@ -17,8 +17,8 @@ from mvq.auth import service as auth
 from mvq.auth.models import Role, StaffUser
 from mvq.db import session_factory, utcnow
 from mvq.flows import qa as qa_flow
-from mvq.review import leases
 from mvq.media.models import Media, MediaStatus
+from mvq.review import leases
 from mvq.review.models import Decision, ReviewItem, ReviewWarning, Stage
 from mvq.review.qa import figures, golden
 from mvq.review.qa.models import QaRecord, QaTask, Rereview, RereviewState
