@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 from mvq.auth import policy
 from mvq.auth.policy import Action
 from mvq.auth.principal import Principal
+from mvq.errors import NotFound
 from mvq.flows import decisions as decision_flow
-from mvq.review import leases
+from mvq.review import leases, pace, warnings
 from mvq.review.models import Decision, DecisionKind, ReviewItem
+from mvq.review.pace import Haste
 from mvq.review.qa import rereview, tasks
 from mvq.review.qa.models import QaRecord
 from mvq.settings import get_settings
@@ -54,6 +56,34 @@ def claim_next(
     return leases.claim_next(session, reviewer=reviewer, now=now, lease_seconds=lease_seconds)
 
 
+def page_warned(
+    session: Session,
+    *,
+    reviewer: Principal,
+    item_id: str,
+    lease_token: str,
+    decision: str,
+    now: datetime,
+) -> Haste | None:
+    """The page showed the too-fast warning (review.warnings.page_warned), for a QA item as
+    for a live one: the same answer, the warning recorded against the real item."""
+    task = tasks.find(session, item_id=item_id, reviewer=reviewer)
+    if task is None:
+        return warnings.page_warned(
+            session, reviewer=reviewer, item_id=item_id, lease_token=lease_token,
+            decision=decision, now=now,
+        )  # fmt: skip
+    policy.require(reviewer, Action.review)
+    if task.lease_token != lease_token or task.done_at is not None:
+        raise NotFound("you hold no such item")
+    item = tasks.paced(session, task=task)
+    found = pace.haste(session, reviewer=reviewer, item=item, decision=decision, now=now)
+    if found is not None:
+        warnings.too_fast_shown(session, reviewer=reviewer, item=item, found=found,
+                                decision=decision)  # fmt: skip
+    return found
+
+
 def decide(
     session: Session,
     *,
@@ -76,9 +106,8 @@ def decide(
                 outcome=outcome, reason_code=reason_code, comment=comment, now=now)  # fmt: skip
     task = tasks.find(session, item_id=item_id, reviewer=reviewer)
     if task is not None:
-        # Not paced yet: review.pace reads a live item's lease and viewing record, which a QA
-        # task keeps apart (a known gap, in the closing note of issue 32).
-        return tasks.decide(session, reviewer=reviewer, task_id=task.id, **args)  # type: ignore[arg-type]
+        return tasks.decide(session, reviewer=reviewer, task_id=task.id, override=override,
+                            **args)  # type: ignore[arg-type]  # fmt: skip
     record = decision_flow.decide(session, reviewer=reviewer, item_id=item_id, override=override,
                                   **args)  # type: ignore[arg-type]  # fmt: skip
     submission = session.get_one(Submission, record.submission_id)

@@ -140,7 +140,7 @@ def decide(
         reason_code=reason_code,
     )
     if item.lease_token == lease_token:
-        _check_pace(session, reviewer=reviewer, item=item, decision=decision, now=now,
+        check_pace(session, reviewer=reviewer, item=item, decision=decision, now=now,
                     override=override)  # fmt: skip
     second_look = item.first_reviewer_id is not None
     status, senior_only = _next_place(
@@ -203,7 +203,7 @@ def decide(
     return Decided(record, submission, prices)
 
 
-def _check_pace(
+def check_pace(
     session: Session,
     *,
     reviewer: Principal,
@@ -212,6 +212,8 @@ def _check_pace(
     now: datetime,
     override: bool,
 ) -> None:
+    """The too-fast rule (review.pace) for a verdict on `item`: refused with `TooFast` once its
+    warning is recorded, or let through with the override on record."""
     found = pace.haste(session, reviewer=reviewer, item=item, decision=decision, now=now)
     if found is None:
         return

@@ -10,15 +10,16 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from mvq.audit.models import AuditEvent
 from mvq.auth import service as auth
 from mvq.auth.models import Role, StaffUser
 from mvq.db import session_factory, utcnow
 from mvq.flows import qa as qa_flow
+from mvq.media.models import Media, MediaStatus
 from mvq.review import leases
-from mvq.review.models import Decision, ReviewItem, Stage
+from mvq.review.models import Decision, ReviewItem, ReviewWarning, Stage
 from mvq.review.qa import figures, golden
 from mvq.review.qa.models import QaRecord, QaTask, Rereview, RereviewState
 from mvq.scoring.models import LedgerEntry
@@ -419,3 +420,57 @@ def test_the_calibration_figures_match_statsmodels_on_recorded_answers(
     counts, _ = aggregate_raters(firsts, n_cat=3)
     assert found.fleiss_items == len(firsts)
     assert found.fleiss == pytest.approx(fleiss_kappa(counts), abs=1e-9)
+
+
+@pytest.fixture(scope="module")
+def paced_stack(backing: harness.Backing, database: str) -> Iterator[harness.Stack]:
+    """Every claim golden while any waits, and the too-fast check on, as deployed."""
+    stack = harness.start_stack(backing, database, extra_env={
+        "MVQ_GOLDEN_RATE": "1", "MVQ_FAST_DECISION_WARNINGS": "true"})  # fmt: skip
+    try:
+        yield stack
+    finally:
+        stack.group.stop()
+
+
+def _footage(submission_id: str, seconds: float) -> None:
+    """The claim's file, processed, `seconds` long: a floor of half that, up to 60 s."""
+    with session_factory()() as session:
+        done = (MediaStatus.processed, seconds)
+        session.execute(update(Media).where(Media.submission_id == submission_id)
+                        .values(status=done[0], duration_seconds=done[1]))  # fmt: skip
+        assert session.scalar(select(func.count()).where(Media.submission_id == submission_id))
+        session.commit()
+
+
+def test_an_instant_verdict_is_refused_on_a_golden_item_as_on_a_live_one(
+    paced_stack: harness.Stack, accounts: Accounts, empty_queue: None
+) -> None:
+    """Issue 32's gap: the pace check read only live leases, so an instant verdict went
+    through on a golden item and was refused on a live one, telling them apart."""
+    (original,) = make_golden(accounts, 1)
+    _footage(original, 60)
+    with session_factory()() as session:
+        live = claim(session, accounts.unit_id)
+        live_item = session.scalars(
+            select(ReviewItem.id).where(ReviewItem.submission_id == live.id)).one()  # fmt: skip
+    _footage(live.id, 60)
+    user_id, _, _, token = person()
+    refusals = []
+    with paced_stack.client(token) as api:
+        golden_lease = api.post("/api/v1/review/claim").json()
+        assert golden_lease["item_id"] in tasks_of(user_id)  # at rate 1, the golden one
+        live_lease = api.post(f"/api/v1/review/{live_item}/claim").json()
+        for lease in (golden_lease, live_lease):
+            body = {"lease_token": lease["lease_token"], "decision": "approve"}
+            refused = api.post(f"/api/v1/review/{lease['item_id']}/decision", json=body)
+            assert refused.status_code == 409, refused.text
+            refusals.append(re.sub(r"\d+", "N", refused.json()["error"]["message"]))
+            done = api.post(f"/api/v1/review/{lease['item_id']}/decision",
+                            json={**body, "override": True})  # fmt: skip
+            assert done.status_code == 200, done.text
+    assert refusals[0] == refusals[1] and "never shown" in refusals[0]
+    with session_factory()() as session:
+        events = [w.event for w in session.scalars(select(ReviewWarning).where(
+            ReviewWarning.reviewer_id == user_id).order_by(ReviewWarning.created_at))]  # fmt: skip
+    assert events == ["shown", "overridden", "shown", "overridden"]

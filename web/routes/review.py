@@ -32,7 +32,7 @@ from mvq.review import (
     warnings,
 )
 from mvq.review.decisions import REJECT_REASONS
-from mvq.review.models import ItemState
+from mvq.review.models import ItemState, ReviewItem
 from mvq.review.qa import golden as qa_golden
 from mvq.review.qa import tasks as qa_tasks
 from mvq.review.qa import undo as qa_undo
@@ -339,19 +339,27 @@ def item_page(
         notes=[]
         if task is not None
         else notes.thread(session, viewer=user.principal, item_id=item_id),
-        pace=_pace(session, user, view),
+        pace=_pace(
+            session,
+            user,
+            view,
+            paced=qa_tasks.paced(session, task=task) if task is not None else view.item,
+        ),
         worked=warnings.break_due(session, reviewer=user.principal, now=now),
     )
 
 
-def _pace(session: Session, user: WebUser, view: inspection.ItemView) -> dict[str, Any] | None:
+def _pace(
+    session: Session, user: WebUser, view: inspection.ItemView, *, paced: ReviewItem
+) -> dict[str, Any] | None:
     """What the page needs to ask for the second key before a too-fast verdict (review.pace):
-    the floor, when the lease began, and whether the footage was shown already."""
+    the floor, when the lease began, and whether the footage was shown already. `paced`: the
+    lease as the rule reads it (a QA item's is its real claim's footage under its own lease)."""
     if not view.lease_is_mine or not get_settings().fast_decision_warnings:
         return None
-    length = pace.footage_seconds(session, submission_id=view.submission.id)
-    viewed = length is None or pace.viewed_since(session, reviewer=user.principal, item=view.item)
-    return {"floor": pace.floor_seconds(length), "since": view.item.leased_at, "viewed": viewed}
+    length = pace.footage_seconds(session, submission_id=paced.submission_id)
+    viewed = length is None or pace.viewed_since(session, reviewer=user.principal, item=paced)
+    return {"floor": pace.floor_seconds(length), "since": paced.leased_at, "viewed": viewed}
 
 
 def _golden_of(session: Session, user: WebUser, view: inspection.ItemView) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from edge.deps import NowDep
 from edge.unit_of_work import SessionDep
+from mvq.flows import qa as qa_flow
 from mvq.review import warnings
 from web.deps import WebFormUserDep
 
@@ -24,7 +25,7 @@ def too_fast_shown(
     item_id: str, body: AboutToDecide, user: WebFormUserDep, session: SessionDep, now: NowDep
 ) -> JSONResponse:
     """The page showed the too-fast warning (mvq.review.warnings.page_warned)."""
-    found = warnings.page_warned(
+    found = qa_flow.page_warned(
         session, reviewer=user.principal, item_id=item_id, lease_token=body.lease_token,
         decision=body.decision, now=now,
     )  # fmt: skip

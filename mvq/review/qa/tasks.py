@@ -370,6 +370,15 @@ def masked(
     return item, Submission(**columns)
 
 
+def paced(session: Session, *, task: QaTask) -> ReviewItem:
+    """The task as the too-fast rule reads a lease (review.pace): the real claim's footage and
+    its viewing record (a QA page's views are recorded against the real claim), the task's own
+    holder and lease start. Unsaved; its warnings are recorded against the real item."""
+    return ReviewItem(id=real_item_id(session, task=task), submission_id=task.submission_id,
+                      leased_by=task.reviewer_id, lease_token=task.lease_token,
+                      leased_at=task.leased_at)  # fmt: skip
+
+
 def real_item_id(session: Session, *, task: QaTask) -> str:
     return session.scalars(
         select(ReviewItem.id).where(ReviewItem.submission_id == task.submission_id)
@@ -405,11 +414,16 @@ def decide(
     reason_code: str | None,
     comment: str | None,
     now: datetime,
+    override: bool = False,
 ) -> QaDecided:
     policy.require(reviewer, Action.review)
     task = session.get(QaTask, task_id, populate_existing=True)
     if task is None or task.reviewer_id != reviewer.id:
         raise NotFound("no such review item")
+    if task.lease_token == lease_token and task.done_at is None:
+        # Paced as a live item is: an instant verdict refused the same way on both.
+        decisions.check_pace(session, reviewer=reviewer, item=paced(session, task=task),
+                             decision=decision, now=now, override=override)  # fmt: skip
     submission = session.get_one(Submission, task.submission_id)
     prices = rules.price_table(session, at=submission.occurred_at)
     final_target, final_outcome = decisions.validated(
