@@ -184,6 +184,7 @@ def qa_detail(session: Session, *, alias_id: str, viewer: Principal) -> Submissi
     _, shown = qa_tasks.masked(session, task=task)
     return found.model_copy(update={
         "id": shown.id, "status": shown.status, "created_at": shown.created_at,
+        "occurred_at": shown.occurred_at,
         "decision": None, "points": None, "appeal": None,
         "result": outcome.of_claim(session, submission=shown),
     })  # fmt: skip

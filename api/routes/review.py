@@ -240,8 +240,9 @@ def act_in_bulk(body: BulkIn, principal: StaffDep, session: SessionDep, now: Now
 
 def _note_out(note: notes.Note) -> NoteOut:
     n = note.note
-    return NoteOut(id=n.id, item_id=n.review_item_id, author=note.author_email, body=n.body,
-                   mentioned=note.mentioned, created_at=n.created_at)  # fmt: skip
+    # A note written on a QA copy names the copy, never the real claim's item.
+    return NoteOut(id=n.id, item_id=n.qa_task_id or n.review_item_id, author=note.author_email,
+                   body=n.body, mentioned=note.mentioned, created_at=n.created_at)  # fmt: skip
 
 
 @router.get("/{item_id}/notes", response_model=list[NoteOut])

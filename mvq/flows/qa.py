@@ -129,13 +129,14 @@ def rule(
     """A senior's ruling on a disagreement. Where it differs from the claim's final decision,
     the rules call for an overturn, made by the ordinary overturn (so four-eyes holds: an
     approval worth the threshold waits for a second senior, and the ledger follows)."""
-    record, sampled = rereview.record_ruling(session, senior=senior, rereview_id=rereview_id,
-                                             decision=decision, reason_code=reason_code,
-                                             comment=comment, now=now)  # fmt: skip
-    submission = session.get_one(Submission, sampled.submission_id, populate_existing=True)
+    sampled, submission = rereview.ruling_on(
+        session, senior=senior, rereview_id=rereview_id, decision=decision, reason_code=reason_code
+    )
+    session.refresh(submission)
     finals: dict[str, str] = {SubmissionStatus.approved: DecisionKind.approve,
                               SubmissionStatus.rejected: DecisionKind.reject}  # fmt: skip
     standing = finals.get(submission.status)
+    overturn_id = None
     if standing is not None and standing != decision:
         item_id = session.scalars(
             select(ReviewItem.id).where(ReviewItem.submission_id == submission.id)
@@ -143,6 +144,7 @@ def rule(
         overturn = decision_flow.overturn(session, senior=senior, item_id=item_id,
                                           decision=decision, target_type=None, outcome=None,
                                           reason_code=reason_code, comment=comment)  # fmt: skip
-        record.overturn_id = overturn.id
-        session.flush()
-    return record
+        overturn_id = overturn.id
+    return rereview.record_ruling(session, senior=senior, rereview=sampled, submission=submission,
+                                  decision=decision, reason_code=reason_code, comment=comment,
+                                  overturn_id=overturn_id, now=now)  # fmt: skip

@@ -129,6 +129,9 @@ class ItemNote(Base):
     submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))
     author_id: Mapped[str] = mapped_column(ForeignKey("staff_users.id"))
     body: Mapped[str] = mapped_column(Text)
+    # Written on a golden or re-review copy (mvq.review.qa): stored against the real claim, and
+    # shown in that copy's thread only, so the copy's thread looks as a fresh item's does.
+    qa_task_id: Mapped[str | None] = mapped_column(ForeignKey("qa_tasks.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

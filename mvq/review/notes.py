@@ -22,6 +22,8 @@ from mvq.auth.principal import Principal
 from mvq.errors import Invalid, NotFound
 from mvq.review.leases import may_view
 from mvq.review.models import ItemNote, NoteMention, ReviewItem
+from mvq.review.qa import tasks as qa_tasks
+from mvq.review.qa.models import QaTask
 from mvq.submissions.models import Submission
 
 MAX_BODY = 4000
@@ -36,13 +38,21 @@ class Note:
     mentioned: list[str]  # the e-mail addresses it resolved to
 
 
-def _item(session: Session, *, viewer: Principal, item_id: str) -> tuple[ReviewItem, Submission]:
+def _item(
+    session: Session, *, viewer: Principal, item_id: str
+) -> tuple[ReviewItem, Submission, QaTask | None]:
+    """The item, its claim, and the QA task when `item_id` is one the viewer holds: a golden
+    or re-review copy takes notes as a live item does (refusing them would tell it apart);
+    they are kept against the real claim and shown in that copy's thread only."""
+    task = qa_tasks.find(session, item_id=item_id, reviewer=viewer)
+    if task is not None:
+        item_id = qa_tasks.real_item_id(session, task=task)
     item = session.get(ReviewItem, item_id)
     submission = session.get(Submission, item.submission_id) if item else None
     # Not found, rather than forbidden: whether a claim exists is not told to whom may not see it.
     if item is None or submission is None or not may_view(viewer, submission=submission):
         raise NotFound("no such review item")
-    return item, submission
+    return item, submission, task
 
 
 def mentionable(session: Session, *, names: set[str], claim_unit_id: str) -> list[StaffUser]:
@@ -71,15 +81,15 @@ def mentionable(session: Session, *, names: set[str], claim_unit_id: str) -> lis
 
 def add(session: Session, *, author: Principal, item_id: str, body: str) -> Note:
     policy.require(author, Action.write_notes)
-    item, submission = _item(session, viewer=author, item_id=item_id)
+    item, submission, task = _item(session, viewer=author, item_id=item_id)
     text = body.strip()
     if not text or len(text) > MAX_BODY:
         raise Invalid(f"a note is 1 to {MAX_BODY} characters", code="bad_note")
     names = {m.lower().rstrip(".") for m in MENTION.findall(text)}
     people = [p for p in mentionable(session, names=names, claim_unit_id=submission.unit_id)
               if p.id != author.id]  # fmt: skip
-    note = ItemNote(review_item_id=item.id, submission_id=submission.id,
-                    author_id=author.id, body=text)  # fmt: skip
+    note = ItemNote(review_item_id=item.id, submission_id=submission.id, author_id=author.id,
+                    body=text, qa_task_id=task.id if task else None)  # fmt: skip
     session.add(note)
     session.flush()
     session.add_all(NoteMention(note_id=note.id, staff_user_id=p.id) for p in people)
@@ -93,6 +103,7 @@ def add(session: Session, *, author: Principal, item_id: str, body: str) -> Note
         data={
             "submission_id": submission.id,
             "review_item_id": item.id,
+            "qa_task_id": task.id if task else None,
             "mentioned_ids": sorted(p.id for p in people),
             binding.ROW_DIGEST: binding.row_digest(note),
         },
@@ -102,12 +113,14 @@ def add(session: Session, *, author: Principal, item_id: str, body: str) -> Note
 
 
 def thread(session: Session, *, viewer: Principal, item_id: str) -> list[Note]:
-    """The item's notes, oldest first, for anyone on staff who may see the claim."""
-    _item(session, viewer=viewer, item_id=item_id)
+    """The item's notes, oldest first, for anyone on staff who may see the claim; a QA copy's
+    thread holds only the notes written on it (the real claim's thread holds them all)."""
+    item, _, task = _item(session, viewer=viewer, item_id=item_id)
+    which = ItemNote.qa_task_id == task.id if task else ItemNote.review_item_id == item.id
     rows = session.execute(
         select(ItemNote, StaffUser.email)
         .join(StaffUser, StaffUser.id == ItemNote.author_id)
-        .where(ItemNote.review_item_id == item_id)
+        .where(which)
         .order_by(ItemNote.created_at, ItemNote.id)
     ).all()
     mentioned: dict[str, list[str]] = {}
@@ -151,21 +164,19 @@ def mentions_of(
 def noted_items(
     session: Session, *, viewer: Principal, item_ids: list[str]
 ) -> dict[str, tuple[int, bool]]:
-    """For a page of queue rows: each item's number of notes, and whether one names the viewer."""
+    """For a page of queue rows: each item's number of notes, and whether one names the viewer.
+    A QA copy's row (its id is the task's) counts the notes written on that copy."""
     found: dict[str, tuple[int, bool]] = {}
     if not item_ids:
         return found
-    mine = set(
-        session.scalars(
-            select(ItemNote.review_item_id)
-            .join(NoteMention, NoteMention.note_id == ItemNote.id)
-            .where(ItemNote.review_item_id.in_(item_ids),
-                   NoteMention.staff_user_id == viewer.id)
-        )
+    rows = session.execute(
+        select(ItemNote.review_item_id, ItemNote.qa_task_id, NoteMention.id)
+        .outerjoin(NoteMention, (NoteMention.note_id == ItemNote.id)
+                   & (NoteMention.staff_user_id == viewer.id))
+        .where(ItemNote.review_item_id.in_(item_ids) | ItemNote.qa_task_id.in_(item_ids))
     )  # fmt: skip
-    for item_id in session.scalars(
-        select(ItemNote.review_item_id).where(ItemNote.review_item_id.in_(item_ids))
-    ):
-        count, _ = found.get(item_id, (0, False))
-        found[item_id] = (count + 1, item_id in mine)
+    for review_item_id, qa_task_id, names_viewer in rows:
+        item_id = qa_task_id if qa_task_id in item_ids else review_item_id
+        count, named = found.get(item_id, (0, False))
+        found[item_id] = (count + 1, named or names_viewer is not None)
     return found

@@ -10,25 +10,27 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from mvq.audit.models import AuditEvent
 from mvq.auth import service as auth
 from mvq.auth.models import Role, StaffUser
+from mvq.auth.principal import Principal
 from mvq.db import session_factory, utcnow
 from mvq.flows import qa as qa_flow
 from mvq.media.models import Media, MediaStatus
 from mvq.review import leases
 from mvq.review.models import Decision, ReviewItem, ReviewWarning, Stage
 from mvq.review.qa import figures, golden
-from mvq.review.qa.models import QaRecord, QaTask, Rereview, RereviewState
+from mvq.review.qa.models import GoldenItem, QaRecord, QaTask, Rereview, RereviewState
 from mvq.scoring.models import LedgerEntry
 from mvq.settings import get_settings
 from mvq.submissions.models import Submission, SubmissionStatus
 from mvq.webhooks.models import WebhookEvent
 from testkit import harness
 from testkit.people import Accounts, make_login, web_login
-from tests.contested import claim, decide
+from tests.contested import HIT, claim, decide
 from tests.helpers import reviewer
 from tests.qa_data import seed
 
@@ -47,13 +49,21 @@ def qa_stack(backing: harness.Backing, database: str) -> Iterator[harness.Stack]
         stack.group.stop()
 
 
-def make_golden(accounts: Accounts, count: int) -> list[str]:
-    """Claims decided (rejected) by a reviewer of their own, then marked golden by a senior."""
+def make_golden(accounts: Accounts, count: int, *, days_ago: int = 0) -> list[str]:
+    """Claims decided (rejected) by a reviewer of their own, then marked golden by a senior.
+    `days_ago`: when the hit was (the claim came two hours later, the file's clock says four
+    minutes before it), as for the old claims golden items are in practice."""
     crew, senior = reviewer(), reviewer(Role.senior)
     made = []
     with session_factory()() as session:
         for _ in range(count):
-            sub = claim(session, accounts.unit_id)
+            if days_ago:
+                hit = utcnow() - timedelta(days=days_ago)
+                sub = claim(session, accounts.unit_id, at=hit,
+                            captured_at=hit - timedelta(minutes=4))  # fmt: skip
+                sub.created_at = hit + timedelta(hours=2)
+            else:
+                sub = claim(session, accounts.unit_id, captured_at=HIT - timedelta(minutes=4))
             decide(session, crew, sub.id, "reject")
             golden.mark(session, senior=senior, submission_id=sub.id, decision="reject",
                         reason_code="not_visible", now=utcnow())  # fmt: skip
@@ -62,10 +72,17 @@ def make_golden(accounts: Accounts, count: int) -> list[str]:
     return made
 
 
+def retire_golden() -> None:
+    with session_factory()() as session:
+        session.execute(update(GoldenItem).values(active=False))
+        session.commit()
+
+
 def queue_live(accounts: Accounts, count: int) -> None:
+    """Fresh claims of a hit three hours ago, the file's clock four minutes before it."""
     with session_factory()() as session:
         for _ in range(count):
-            claim(session, accounts.unit_id)
+            claim(session, accounts.unit_id, captured_at=HIT - timedelta(minutes=4))
 
 
 def person(role: Role = Role.reviewer) -> tuple[str, str, str, str]:
@@ -147,7 +164,8 @@ def skeleton(html: str) -> list[str]:
 def test_nothing_tells_a_golden_item_from_a_live_one(
     qa_stack: harness.Stack, accounts: Accounts, empty_queue: None
 ) -> None:
-    make_golden(accounts, 8)
+    retire_golden()  # the module's earlier golden items are recent; these are old
+    originals = make_golden(accounts, 8, days_ago=40)
     queue_live(accounts, 30)
     user_id, email, password, token = person()
     web = web_login(qa_stack, email, password)
@@ -180,6 +198,12 @@ def test_nothing_tells_a_golden_item_from_a_live_one(
                 times.append(time.monotonic() - started)
                 assert page.status_code == 200, page.text[:300]
                 pages.append(page.text)
+            # A note is taken, and the thread then holds that one note, as on a live item.
+            noted = api.post(f"/api/v1/review/{lease['item_id']}/notes",
+                             json={"body": "is the turret visible at 0:02?"})  # fmt: skip
+            thread = api.get(f"/api/v1/review/{lease['item_id']}/notes")
+            note_page = web.client.get(f"/review/{lease['item_id']}",
+                                       headers={"Accept": "text/html"})  # fmt: skip
             got = api.get(f"/api/v1/submissions/{lease['submission_id']}")
             claim_json = got.json()
             shown = (got.status_code, sorted(claim_json), claim_json.get("status"),
@@ -195,6 +219,14 @@ def test_nothing_tells_a_golden_item_from_a_live_one(
                 "counts": {k: counts_after[k] - counts_before[k] for k in counts_before},
                 "beat": (beat.status_code, sorted(beat.json())), "claim": shown, "row": row_shape,
                 "decided": (decided.status_code, decided.json()),
+                "note": (noted.status_code, sorted(noted.json()), thread.status_code,
+                         [n["body"] for n in thread.json()],
+                         "is the turret visible" in note_page.text,
+                         noted.json().get("item_id") == lease["item_id"]),
+                "hit": datetime.fromisoformat(claim_json["occurred_at"]),
+                "sent": datetime.fromisoformat(claim_json["created_at"]),
+                "times": [datetime.fromisoformat(t.replace("Z", "+00:00"))
+                          for t in re.findall(r'<time datetime="([^"]+)"', pages[0])],
             }  # fmt: skip
             if len(seen) == 2:
                 break
@@ -227,6 +259,20 @@ def test_nothing_tells_a_golden_item_from_a_live_one(
     assert sorted(g["decided"][1]) == sorted(live["decided"][1])
     assert g["decided"][1]["status"] == live["decided"][1]["status"] == "rejected"
     assert UUID.fullmatch(g["decided"][1]["decision_id"])
+    # A note is taken alike, and each thread holds just the note written there.
+    assert g["note"] == live["note"]
+    assert g["note"][0] == 201 and g["note"][3] == ["is the turret visible at 0:02?"]
+    assert g["note"][4] and g["note"][5]
+    # The hit is as recent: the golden claim's times move with it, the hit two hours before it
+    # was sent as the original's was, and no moment on the page is the original's 40 days ago.
+    assert g["sent"] - g["hit"] == timedelta(hours=2)
+    assert utcnow() - g["hit"] < timedelta(days=1) and utcnow() - live["hit"] < timedelta(days=1)
+    assert g["times"] and all(utcnow() - t < timedelta(days=1) for t in g["times"]), g["times"]
+    with session_factory()() as session:
+        served = tasks_of(user_id)[g["lease"]["item_id"]].submission_id
+        assert served in originals
+        real = session.get_one(Submission, served)
+        assert utcnow() - real.occurred_at > timedelta(days=39)  # the original is untouched
     # The page takes as long to serve: the fastest of seven tries each (the least disturbed by
     # other work on the machine), within half, or 60 ms.
     assert abs(g["time"] - live["time"]) < max(0.06, 0.5 * min(g["time"], live["time"])), (
@@ -274,6 +320,50 @@ def test_a_golden_answer_touches_nothing_live(
     assert "qa.golden_decided" in actions and "qa.task_leased" in actions
     assert not [a for a in actions if a.startswith(("review.", "ledger.", "submission."))]
     get_settings.cache_clear()
+
+
+def test_an_undone_golden_answer_is_withdrawn_by_a_record_and_records_never_change(
+    qa_stack: harness.Stack, accounts: Accounts, empty_queue: None
+) -> None:
+    make_golden(accounts, 1)
+    queue_live(accounts, 20)
+    user_id, _, _, token = person()
+    with qa_stack.client(token) as api:
+        for _ in range(20):  # live claims, decided, until the queue serves the golden one
+            lease = api.post("/api/v1/review/claim").json()
+            if lease["item_id"] in tasks_of(user_id):
+                break
+            api.post(f"/api/v1/review/{lease['item_id']}/decision", json={
+                "lease_token": lease["lease_token"], "decision": "reject",
+                "reason_code": "other"}).raise_for_status()  # fmt: skip
+        else:
+            raise AssertionError("the queue served no golden item in 20 claims")
+        answer = {"lease_token": lease["lease_token"], "decision": "approve"}
+        first = api.post(f"/api/v1/review/{lease['item_id']}/decision", json=answer).json()
+        undone = api.post(f"/api/v1/review/decisions/{first['decision_id']}/undo")
+        assert undone.status_code == 200, undone.text
+        # Undone, there is nothing left to undo, as on a live item.
+        again = api.post(f"/api/v1/review/decisions/{first['decision_id']}/undo")
+        assert again.status_code == 409 and again.json()["error"]["code"] == "undo_expired"
+        answer = {"lease_token": undone.json()["lease_token"], "decision": "reject",
+                  "reason_code": "not_visible"}  # fmt: skip
+        second = api.post(f"/api/v1/review/{lease['item_id']}/decision", json=answer)
+        assert second.status_code == 200, second.text
+    with session_factory()() as session:
+        records = session.scalars(select(QaRecord).where(QaRecord.reviewer_id == user_id)
+                                  .order_by(QaRecord.created_at, QaRecord.id)).all()  # fmt: skip
+        # The withdrawn answer stays, named by the undo; the answer that counts is the last.
+        assert [(r.kind, r.decision) for r in records] == [
+            ("golden", "approve"), ("undo", "approve"), ("golden", "reject")]  # fmt: skip
+        assert records[1].withdraws_id == records[0].id == first["decision_id"]
+        user = Principal(kind="staff", id=user_id, role=Role.reviewer, unit_id=None)
+        mine = figures.calibration(session, viewer=user, since=utcnow() - timedelta(hours=1))
+        assert [(g.decision, g.correct) for g in mine.golden] == [("reject", True)]
+        for statement in ("UPDATE qa_records SET decision = 'approve'",
+                          "DELETE FROM qa_records"):  # fmt: skip
+            with pytest.raises(DBAPIError, match="append-only"):
+                session.execute(text(statement))
+            session.rollback()
 
 
 class _Always:
@@ -391,10 +481,11 @@ def test_the_calibration_figures_match_statsmodels_on_recorded_answers(
     with session_factory()() as session:
         found = figures.calibration(session, viewer=reviewer(Role.senior), since=since)
         emails = {u.id: u.email for u in session.scalars(select(StaffUser))}
+        records = session.scalars(select(QaRecord).where(QaRecord.created_at >= since)).all()
+        withdrawn = {r.withdraws_id for r in records}  # answers taken back by an undo
         given: list[tuple[datetime, str, str, str]] = [
-            (r.created_at, r.submission_id, r.reviewer_id, r.decision)
-            for r in session.scalars(select(QaRecord).where(
-                QaRecord.kind.in_(["golden", "rereview"]), QaRecord.created_at >= since))
+            (r.created_at, r.submission_id, r.reviewer_id, r.decision) for r in records
+            if r.kind in ("golden", "rereview") and r.id not in withdrawn
         ]  # fmt: skip
         for d, sub in session.execute(
             select(Decision, Rereview.submission_id)

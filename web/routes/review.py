@@ -335,10 +335,8 @@ def item_page(
         golden=_golden_of(session, user, view) if task is None else None,
         message=message,
         origins=_origins(session, view),
-        # A QA item shows what a live one without notes shows (its thread would tell it apart).
-        notes=[]
-        if task is not None
-        else notes.thread(session, viewer=user.principal, item_id=item_id),
+        # A QA copy's thread holds the notes written on that copy (mvq.review.notes).
+        notes=notes.thread(session, viewer=user.principal, item_id=item_id),
         pace=_pace(
             session,
             user,

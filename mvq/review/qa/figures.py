@@ -18,7 +18,7 @@ from mvq.media.models import Media
 from mvq.review import warnings
 from mvq.review.models import Decision, DecisionKind, Stage
 from mvq.review.qa import agreement
-from mvq.review.qa.models import QaRecord, QaTask, RecordKind, Rereview
+from mvq.review.qa.models import QaRecord, QaTask, RecordKind, Rereview, standing
 
 CATEGORIES = tuple(DecisionKind)
 TIMING_POINTS = 2_000  # the newest decisions plotted; enough to see a habit
@@ -93,7 +93,9 @@ def calibration(session: Session, *, viewer: Principal, since: datetime) -> Cali
     if only is None:
         out.pairs = _pairs(ratings, emails)
     golden = select(QaRecord, QaTask.alias_id).join(QaTask, QaTask.id == QaRecord.task_id)
-    golden = golden.where(QaRecord.kind == RecordKind.golden, QaRecord.created_at >= since)
+    golden = golden.where(
+        QaRecord.kind == RecordKind.golden, QaRecord.created_at >= since, standing()
+    )
     if only is not None:
         golden = golden.where(QaRecord.reviewer_id == only)
     rows = session.execute(golden.order_by(QaRecord.created_at.desc())).all()
@@ -135,7 +137,7 @@ def _ratings(session: Session, *, since: datetime) -> dict[str, list[tuple[str, 
     for r in session.execute(
         select(QaRecord.created_at, QaRecord.submission_id, QaRecord.reviewer_id, QaRecord.decision)
         .where(QaRecord.kind.in_([RecordKind.golden, RecordKind.rereview]))
-        .where(QaRecord.created_at >= since)
+        .where(QaRecord.created_at >= since, standing())
     ):
         found.append(tuple(r))  # type: ignore[arg-type]
     ratings: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -186,7 +188,7 @@ def _timing(
     )
     qa = (
         select(QaRecord.reviewer_id, QaRecord.seconds, QaRecord.footage_seconds)
-        .where(QaRecord.kind != RecordKind.ruling, QaRecord.created_at >= since)
+        .where(QaRecord.kind != RecordKind.ruling, QaRecord.created_at >= since, standing())
         .where(QaRecord.seconds.is_not(None), QaRecord.footage_seconds.is_not(None))
         .limit(TIMING_POINTS)
     )

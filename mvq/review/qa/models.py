@@ -1,11 +1,12 @@
 """The QA tables. A task is what a reviewer holds in their queue (golden or re-review), with
-ids of its own so nothing a reviewer sees names the real claim; a record is one QA verdict."""
+ids of its own so nothing a reviewer sees names the real claim; a record is one QA verdict,
+appended and never changed or deleted (an undo is a record of its own)."""
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ColumnElement, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from mvq.db import Base, utcnow
 from mvq.ids import new_id
@@ -27,6 +28,9 @@ class RecordKind(enum.StrEnum):
     golden = "golden"  # a reviewer's answer on a golden item
     rereview = "rereview"  # the blind second look at a live decision
     ruling = "ruling"  # a senior's word on a disagreement
+    # A reviewer took back their golden or re-review answer within the undo window; the record
+    # names the one it withdraws, which stays (the table is append-only, as decisions are).
+    undo = "undo"
 
 
 class GoldenItem(Base):
@@ -100,4 +104,15 @@ class QaRecord(Base):
     footage_seconds: Mapped[float | None]
     # A ruling that overturned the live decision names the overturn.
     overturn_id: Mapped[str | None] = mapped_column(ForeignKey("decisions.id"))
+    # An undo record names the answer it withdraws.
+    withdraws_id: Mapped[str | None] = mapped_column(ForeignKey("qa_records.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+def standing() -> ColumnElement[bool]:
+    """The records that count: answers and rulings not withdrawn by an undo (and not the undo
+    records themselves). Every reader of verdicts filters with it."""
+    withdrawn = aliased(QaRecord)
+    return (QaRecord.kind != RecordKind.undo) & ~QaRecord.id.in_(
+        select(withdrawn.withdraws_id).where(withdrawn.withdraws_id.is_not(None))
+    )

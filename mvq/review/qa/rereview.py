@@ -15,7 +15,7 @@ from mvq.auth.principal import Principal
 from mvq.errors import Conflict, Invalid, NotFound
 from mvq.review.decisions import REJECT_REASONS
 from mvq.review.models import Decision, DecisionKind, Stage
-from mvq.review.qa.models import QaRecord, RecordKind, Rereview, RereviewState
+from mvq.review.qa.models import QaRecord, RecordKind, Rereview, RereviewState, standing
 from mvq.submissions.models import Submission, SubmissionStatus
 
 STRATUM_DAYS = 30
@@ -99,7 +99,10 @@ def disputed(session: Session, *, viewer: Principal) -> list[tuple[Rereview, Dec
         select(Rereview, Decision, QaRecord)
         .join(Decision, Decision.id == Rereview.decision_id)
         .join(
-            QaRecord, (QaRecord.rereview_id == Rereview.id) & (QaRecord.kind == RecordKind.rereview)
+            QaRecord,
+            (QaRecord.rereview_id == Rereview.id)
+            & (QaRecord.kind == RecordKind.rereview)
+            & standing(),
         )
         .where(Rereview.state == RereviewState.disputed)
         .order_by(Rereview.created_at)
@@ -107,18 +110,12 @@ def disputed(session: Session, *, viewer: Principal) -> list[tuple[Rereview, Dec
     return [(r, d, q) for r, d, q in rows]
 
 
-def record_ruling(
-    session: Session,
-    *,
-    senior: Principal,
-    rereview_id: str,
-    decision: str,
-    reason_code: str | None,
-    comment: str,
-    now: datetime,
-) -> tuple[QaRecord, Rereview]:
-    """The senior's word on a disagreement, as a QA record. Whether it overturns the live
-    decision is the flow's business (mvq.flows.qa)."""
+def ruling_on(
+    session: Session, *, senior: Principal, rereview_id: str, decision: str, reason_code: str | None
+) -> tuple[Rereview, Submission]:
+    """The disagreement a senior may rule on, and its claim; refused if they may not. Asked
+    before the ruling is recorded, so an overturn it calls for can be made first and named in
+    the (append-only) record."""
     policy.require(senior, Action.rule_rereviews)
     rereview = session.get(Rereview, rereview_id, populate_existing=True)
     if rereview is None:
@@ -130,7 +127,7 @@ def record_ruling(
         raise Conflict("this re-review has no disagreement to rule on", code="not_disputed")
     second = session.scalar(
         select(QaRecord.reviewer_id).where(
-            QaRecord.rereview_id == rereview.id, QaRecord.kind == RecordKind.rereview
+            QaRecord.rereview_id == rereview.id, QaRecord.kind == RecordKind.rereview, standing()
         )
     )
     if senior.id in (rereview.first_reviewer_id, second):
@@ -141,6 +138,23 @@ def record_ruling(
         raise Invalid(
             f"a rejection needs reason_code in {sorted(REJECT_REASONS)}", code="bad_reason_code"
         )
+    return rereview, submission
+
+
+def record_ruling(
+    session: Session,
+    *,
+    senior: Principal,
+    rereview: Rereview,
+    submission: Submission,
+    decision: str,
+    reason_code: str | None,
+    comment: str,
+    overturn_id: str | None,
+    now: datetime,
+) -> QaRecord:
+    """The senior's word on a disagreement (checked by `ruling_on`), as a QA record naming the
+    overturn it led to, if any (mvq.flows.qa makes it)."""
     record = QaRecord(
         kind=RecordKind.ruling,
         rereview_id=rereview.id,
@@ -149,6 +163,7 @@ def record_ruling(
         target_type=submission.target_type,
         decision=decision,
         reason_code=reason_code if decision == DecisionKind.reject else None,
+        overturn_id=overturn_id,
         created_at=now,
     )
     session.add(record)
@@ -165,6 +180,7 @@ def record_ruling(
             "decision": decision,
             "reason_code": reason_code,
             "comment": comment,
+            "overturn_id": overturn_id,
         },
     )
-    return record, rereview
+    return record

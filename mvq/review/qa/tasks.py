@@ -32,6 +32,7 @@ from mvq.review.qa.models import (
     Rereview,
     RereviewState,
     TaskKind,
+    standing,
 )
 from mvq.rules import service as rules
 from mvq.settings import get_settings
@@ -325,7 +326,9 @@ DONE = {"approve": SubmissionStatus.approved, "reject": SubmissionStatus.rejecte
 def _place(session: Session, task: QaTask, now: datetime) -> tuple[str, str, bool]:
     """The item's state, the claim's status, and whether the reviewer holds it."""
     if task.done_at is not None:
-        verdict = session.scalar(select(QaRecord.decision).where(QaRecord.task_id == task.id))
+        verdict = session.scalar(
+            select(QaRecord.decision).where(QaRecord.task_id == task.id, standing())
+        )
         return ItemState.decided, DONE.get(verdict or "", SubmissionStatus.escalated), False
     if task.lease_expires_at is None or task.lease_expires_at <= now:
         # A lease that ran out shows the item as waiting again, as a live one's would.
@@ -351,6 +354,7 @@ def masked(
         status=status,
         created_at=task.created_at,
         updated_at=seen_at,
+        occurred_at=real_sub.occurred_at + time_shift(task, real_sub),
     )
     item = ReviewItem(
         id=task.id,
@@ -368,6 +372,14 @@ def masked(
         created_at=task.created_at,
     )
     return item, Submission(**columns)
+
+
+def time_shift(task: QaTask, real: Submission) -> timedelta:
+    """How far the copy moves the claim's times: submitted when it was served, so its hit
+    time and the file's own clock move alike. A golden item is an old claim; its months-old
+    hit time beside a fresh one's hours would tell it apart, and moving the hit time alone
+    would make the file's clock disagree with it. What is burned into the picture stays."""
+    return task.created_at - real.created_at
 
 
 def paced(session: Session, *, task: QaTask) -> ReviewItem:

@@ -35,11 +35,12 @@ def offer(
     record = session.scalar(
         select(QaRecord)
         .where(QaRecord.reviewer_id == reviewer.id, QaRecord.task_id.is_not(None))
-        .where(QaRecord.kind.in_([RecordKind.golden, RecordKind.rereview]))
+        .where(QaRecord.kind.in_([RecordKind.golden, RecordKind.rereview, RecordKind.undo]))
         .order_by(QaRecord.created_at.desc(), QaRecord.id.desc())
         .limit(1)
     )
-    if record is None or record.task_id is None:
+    # After an undo there is nothing to undo until they answer again, as on a live item.
+    if record is None or record.task_id is None or record.kind == RecordKind.undo:
         return None
     live = session.scalar(
         select(func.max(Decision.created_at)).where(Decision.reviewer_id == reviewer.id)
@@ -66,8 +67,9 @@ def undo(
     lease_seconds: int,
     undo_seconds: int,
 ) -> QaTask:
-    """Withdraws the QA record (it was never a verdict: seconds old, taken back) and leases
-    the task to the reviewer again."""
+    """Withdraws the QA record with an undo record naming it (records are appended, never
+    deleted: the figures read only what stands, `models.standing`) and leases the task to the
+    reviewer again."""
     policy.require(reviewer, Action.review)
     window = offer(session, reviewer=reviewer, now=now, undo_seconds=undo_seconds)
     if window is None or window[0].id != record_id:
@@ -79,7 +81,10 @@ def undo(
     audit.record(session, actor=reviewer.actor, action="qa.undo", object_type="qa_record",
                  object_id=record.id, data={"decision": record.decision,
                                             "submission_id": record.submission_id})  # fmt: skip
-    session.delete(record)
+    session.add(QaRecord(kind=RecordKind.undo, task_id=task.id, rereview_id=record.rereview_id,
+                         submission_id=record.submission_id, reviewer_id=reviewer.id,
+                         target_type=record.target_type, decision=record.decision,
+                         withdraws_id=record.id, created_at=now))  # fmt: skip
     task.done_at = None
     task.lease_token = secrets.token_urlsafe(24)
     task.leased_at = now

@@ -21,10 +21,18 @@ def item_view(
         session, viewer=viewer, item_id=tasks.real_item_id(session, task=task), now=now
     )
     item, submission = tasks.masked(session, task=task, now=now)
+    shift = tasks.time_shift(task, real.submission)
+    media = [
+        replace(m, capture=replace(m.capture, raw=m.capture.raw + shift))
+        if m.capture is not None and m.capture.raw is not None
+        else m
+        for m in real.media
+    ]
     return replace(
         real,
         item=item,
         submission=submission,
+        media=media,
         decisions=[],
         blind=False,
         lease_is_mine=item.state == ItemState.leased,
