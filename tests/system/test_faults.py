@@ -59,6 +59,12 @@ def statuses(ids: list[str]) -> dict[str, int]:
         return {status: count for status, count in rows}
 
 
+def processed_count() -> int:
+    with session_factory()() as session:
+        return int(session.scalar(select(func.count()).select_from(AuditEvent)
+                                  .where(AuditEvent.action == "media.processed")) or 0)  # fmt: skip
+
+
 def restart_worker(stack: harness.Stack, name: str) -> None:
     proc = next(p for p in stack.group.procs if p.name == name)
     if proc.alive():
@@ -79,11 +85,19 @@ def test_uploads_survive_random_worker_kills_and_are_processed_exactly_once(
     kills = []
 
     def chaos() -> None:
+        # A kill waits for two uploads to have been processed since the last one: a worker
+        # killed faster than it can start and finish a job (a loaded machine starts one in
+        # seconds) would never let the run end, and no deployment restarts workers that often.
         rng = random.Random(5)
+        progress = processed_count()
         while not stop.wait(rng.uniform(2, 5)):
+            while processed_count() < progress + 2:
+                if stop.wait(1):
+                    return
             name = rng.choice(["worker-0", "worker-1"])
             restart_worker(stack, name)
             kills.append(name)
+            progress = processed_count()
 
     killer = threading.Thread(target=chaos)
     killer.start()
@@ -93,14 +107,17 @@ def test_uploads_survive_random_worker_kills_and_are_processed_exactly_once(
             ids = list(
                 pool.map(lambda n: upload(stack, accounts[n % 10][1], clips[n % 10]), range(200))
             )
-        harness.wait_until(
-            # A limit for a hang, not a speed: alone on 2 cores this takes about 200 s, and
-            # `make test` runs it beside another worker's tests (CI once took over 600 s).
-            lambda: statuses(ids).get("in_queue") == 200,
-            timeout=1200,
-            interval=2,
-            what="200 uploads in the review queue",
-        )
+        try:
+            harness.wait_until(
+                # A limit for a hang, not a speed: alone on 2 cores this takes about 200 s, and
+                # `make test` runs it beside another worker's tests (CI once took over 600 s).
+                lambda: statuses(ids).get("in_queue") == 200,
+                timeout=1200,
+                interval=2,
+                what="200 uploads in the review queue",
+            )
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; claims {statuses(ids)}, {len(kills)} kills") from exc
     finally:
         stop.set()
         killer.join()
