@@ -33,25 +33,27 @@ class PruneReport:
 
 @dataclass
 class Batches:
-    """Runs `step` (one batch: rows removed, the transaction committed) until a batch comes
-    back short or `budget` batches ran; None: no bound."""
+    """Runs each kind's `step` (one batch: rows removed, the transaction committed) until a
+    batch comes back short or `budget` batches of that kind ran; None: no bound."""
 
     budget: int | None
     run: int = 0
     longest_ms: float = 0.0
 
     def drain(self, step: Callable[[], int], *, limit: int) -> None:
-        while self.budget is None or self.run < self.budget:
+        ran = 0
+        while self.budget is None or ran < self.budget:
             started = time.perf_counter()
             removed = step()
             self.longest_ms = max(self.longest_ms, (time.perf_counter() - started) * 1000)
-            self.run += 1
+            ran += 1
             if removed < limit:
-                return
+                break
+        self.run += ran
 
 
 def prune(session: Session, *, now: datetime, max_batches: int | None = None) -> PruneReport:
-    """Runs up to `max_batches` batches (None: until done) and reports what went."""
+    """Runs up to `max_batches` batches of each kind (None: until done); what went."""
     settings = get_settings()
     limit = settings.prune_batch_rows
     webhook_cutoff = now - timedelta(days=settings.webhook_retention_days)
