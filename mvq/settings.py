@@ -209,8 +209,8 @@ class Settings(BaseSettings):
     # told apart from an unknown token, and that a recent sign-in can be looked into.
     credential_retention_days: float = Field(default=7, gt=0)
     # Rows removed per transaction: no prune holds a long transaction, whatever its backlog;
-    # and at most this many batches of each kind a sweep, so a first sweep over years of rows still ends
-    # soon (the next sweeps, or `mvq prune`, take the rest).
+    # and at most this many batches of each kind a sweep, so a first sweep over years of rows
+    # still ends soon (the next sweeps, or `mvq prune`, take the rest).
     prune_batch_rows: int = Field(default=1000, ge=1)
     prune_batches_per_sweep: int = Field(default=20, ge=1)
 
