@@ -301,6 +301,20 @@ def sweep(
         time.sleep(every)
 
 
+@app.command()
+def prune() -> None:
+    """Remove, in short batches until none is left, delivered webhooks past
+    MVQ_WEBHOOK_RETENTION_DAYS and sessions and used recovery codes past
+    MVQ_CREDENTIAL_RETENTION_DAYS (the sweeper does a few batches each sweep); print what went,
+    as JSON."""
+    from mvq import pruning
+    from mvq.db import session_factory, utcnow
+
+    with session_factory()() as session:
+        report = pruning.prune(session, now=utcnow())
+    typer.echo(json.dumps(report.__dict__))
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Exit 0 only if the audit log's hash chain is intact, every ledger entry and decision is

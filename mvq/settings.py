@@ -200,6 +200,19 @@ class Settings(BaseSettings):
         default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 3600.0, 3 * 3600.0, 6 * 3600.0]
     )
     webhook_secret_grace_hours: float = 24
+    # Pruning (mvq.pruning, run by every sweep and by `mvq prune`). A delivered webhook
+    # delivery, its tries and, once every delivery of it went, its event are kept this many days
+    # after delivery, for the endpoint's delivery log and replays; pending and failed ones stay.
+    webhook_retention_days: float = Field(default=30, gt=0)
+    # Sessions and staff sign-in tokens this long past their end (expiry or logout), and used
+    # recovery codes this long after use: long enough that "your session expired" is still
+    # told apart from an unknown token, and that a recent sign-in can be looked into.
+    credential_retention_days: float = Field(default=7, gt=0)
+    # Rows removed per transaction: no prune holds a long transaction, whatever its backlog;
+    # and at most this many batches of each kind a sweep, so a first sweep over years of rows
+    # still ends soon (the next sweeps, or `mvq prune`, take the rest).
+    prune_batch_rows: int = Field(default=1000, ge=1)
+    prune_batches_per_sweep: int = Field(default=20, ge=1)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> "Settings":

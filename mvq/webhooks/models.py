@@ -64,7 +64,8 @@ class WebhookDelivery(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"))
-    event_id: Mapped[str] = mapped_column(ForeignKey("webhook_events.id"))
+    # Indexed: pruning an event checks it has no delivery left (mvq.webhooks.retention).
+    event_id: Mapped[str] = mapped_column(ForeignKey("webhook_events.id"), index=True)
     # Copied from the event, so an endpoint's oldest pending delivery is one index lookup.
     audit_seq: Mapped[int]
     status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.pending)
@@ -84,10 +85,17 @@ Index(
     WebhookDelivery.status,
     WebhookDelivery.audit_seq,
 )
+# The prune's search: delivered, oldest first.
+Index(
+    "ix_webhook_deliveries_status_delivered_at",
+    WebhookDelivery.status,
+    WebhookDelivery.delivered_at,
+)
 
 
 class WebhookAttempt(Base):
-    """One try of one delivery: append-only, the endpoint's delivery log."""
+    """One try of one delivery: append-only, the endpoint's delivery log, until its delivery
+    was delivered and is pruned (mvq.webhooks.retention)."""
 
     __tablename__ = "webhook_attempts"
 

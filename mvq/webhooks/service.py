@@ -175,10 +175,14 @@ def replay(
     """Every delivery of this endpoint from that event on is sent again, in order, whatever
     became of it; returns how many."""
     endpoint = get_visible(session, viewer=viewer, endpoint_id=endpoint_id)
+    # Locked: a prune (mvq.webhooks.retention) skips it, so the event this replay's audit
+    # event names is never pruned under it; one already pruned is not found.
     start = session.scalar(
-        select(WebhookDelivery.audit_seq).where(
+        select(WebhookDelivery.audit_seq)
+        .where(
             WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.event_id == from_event_id
         )
+        .with_for_update()
     )
     if start is None:
         raise NotFound("this endpoint has no such event", code="unknown_event")

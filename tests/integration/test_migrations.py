@@ -41,7 +41,8 @@ def test_upgrade_downgrade_upgrade_round_trip(empty_db: str) -> None:
 
 def test_webhook_events_stay_append_only_after_their_parts_were_added(empty_db: str) -> None:
     """0021 changes webhook_events' unique key, which SQLite does by copying the table: its
-    append-only triggers must come with it."""
+    append-only triggers must come with it. (Since 2026-12-07-1700 an event may be deleted
+    once no delivery of it is left, and the audit log names it nowhere: this one's replay.)"""
     engine = build_engine(empty_db)
     try:
         with engine.begin() as conn:
@@ -50,6 +51,12 @@ def test_webhook_events_stay_append_only_after_their_parts_were_added(empty_db: 
             conn.execute(
                 text("INSERT INTO webhook_events (id, audit_seq, part, type, unit_id, payload,"
                      " occurred_at, created_at) VALUES ('e', 1, 1, 't', 'u', '{}', :t, :t)"),
+                {"t": datetime.now(UTC)},
+            )  # fmt: skip
+            conn.execute(
+                text("INSERT INTO audit_events (occurred_at, actor, action, object_type,"
+                     " object_id, data, prev_hash, hash) VALUES (:t, 'test', 'webhook.replayed',"
+                     " 'webhook_endpoint', 'w', '{\"from_event_id\": \"e\"}', 'p', 'h')"),
                 {"t": datetime.now(UTC)},
             )  # fmt: skip
         for change in ("UPDATE webhook_events SET type = 'x'", "DELETE FROM webhook_events"):
