@@ -8,8 +8,8 @@ delivered, an event only once no delivery of it is left and the audit log names 
 setting, not the database's. Indexes let the prune find old delivered deliveries, and the
 deliveries of an event, without reading the whole table.
 
-Revision ID: 2026_12_07_1700
-Revises: 0025
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-12-07 17:00:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "2026_12_07_1700"  # alembic allows no "-" in an id
-down_revision: str | None = "0025"
+revision: str = "0027"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
