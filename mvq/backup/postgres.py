@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -208,7 +208,12 @@ def restored(
     """The newest backup restored into a scratch cluster under `workdir`, recovered up to
     `at` (every transaction committed by then; None: all the archived WAL), and running on a
     free loopback port. Yields the SQLAlchemy URL of `url`'s database there (same user and
-    database name); stops the cluster and removes its directory on exit (its log stays)."""
+    database name); stops the cluster and removes its directory on exit (its log stays).
+    `workdir` must be reachable by the cluster's owner (the postgres user, under root).
+
+    A moment before the first backup's end, or past the last archived commit, is refused
+    (BackupError with pgBackRest's or Postgres's reason): the restore would not be that
+    moment."""
     if at is not None and at.tzinfo is None:
         raise ValueError("the restore point needs a time zone (a naive time is ambiguous)")
     stanza = stanza or configured_stanza()
@@ -222,15 +227,22 @@ def restored(
     log_path = workdir / f"{scratch.name}.log"
     proc: subprocess.Popen[bytes] | None = None
     try:
-        target = ["--type=time", f"--target={at.isoformat(sep=' ')}", "--target-action=promote"]
+        target = []
+        if at is not None:
+            # pgBackRest starts from the newest backup that ended before the moment, comparing
+            # whole seconds: a moment in the same second as a backup's end finds none.
+            moment = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
+            target = ["--type=time", f"--target={moment}", "--target-action=promote"]
         # archive-mode=off: the copy must never push its own WAL into the live repository.
-        stanza.run(
-            f"--pg1-path={data}", "--archive-mode=off", *(target if at else []), "restore",
-            timeout=timeout,
-        )  # fmt: skip
+        stanza.run(f"--pg1-path={data}", "--archive-mode=off", *target, "restore", timeout=timeout)
+        _fill_missing_config(data)
         port = _free_port()
+        # hot_standby=off: no queries until recovery is over (so none sees a moment too
+        # early), and no need for max_connections and the like at the source's values, which
+        # a read-only copy during recovery would ask for.
         argv = [postgres_bin("postgres"), "-D", str(data), "-p", str(port), "-k", str(sockets),
-                "-c", f"listen_addresses={LOOPBACK}", "-c", "archive_mode=off"]  # fmt: skip
+                "-c", f"listen_addresses={LOOPBACK}", "-c", "archive_mode=off",
+                "-c", "hot_standby=off"]  # fmt: skip
         with log_path.open("ab") as log:
             proc = subprocess.Popen(
                 as_cluster_owner(argv), stdout=log, stderr=subprocess.STDOUT,
@@ -246,11 +258,27 @@ def restored(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _fill_missing_config(data: Path) -> None:
+    """A cluster whose configuration lives outside its data directory (Debian keeps it in
+    /etc/postgresql) restores without it: Postgres's defaults then, and password logins on
+    loopback (the roles and their passwords come back with the data)."""
+    defaults = {
+        "postgresql.conf": "",
+        "pg_ident.conf": "",
+        "pg_hba.conf": "local all all peer\nhost all all 127.0.0.1/32 scram-sha-256\n",
+    }
+    for name, text in defaults.items():
+        path = data / name
+        if not path.exists():
+            path.write_text(text)
+            path.chmod(0o600)
+            _own(path)
+
+
 def _wait_for_recovery(
     url: str, proc: "subprocess.Popen[bytes]", log_path: Path, *, timeout: float
 ) -> None:
-    """Until the copy has replayed the WAL up to its target and left recovery (it answers
-    read-only queries while still replaying, which would show a moment too early)."""
+    """Until the copy has replayed the WAL up to its target and left recovery."""
     dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     deadline = time.monotonic() + timeout
     while True:
