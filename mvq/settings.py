@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     # keeps base backups with pgBackRest, and tells a restore where they are; empty: none
     # configured here (nothing changes). The dev runner then starts Postgres itself.
     pg_backup: Literal["", "pgbackrest"] = ""
-    # pgBackRest's configuration (default <data_dir>/pgbackrest/pgbackrest.conf) and stanza.
+    # pgBackRest's configuration (default: the dev runner's, dev_postgres_dir) and stanza.
     pgbackrest_config: Path | None = None
     pgbackrest_stanza: str = "mvq"
     # A WAL segment is archived at least this often while anything is written: about the
@@ -235,7 +235,7 @@ class Settings(BaseSettings):
             self.index_dir = self.data_dir / "index"
         self.index_dir = self.index_dir.resolve()
         if self.pgbackrest_config is None:
-            self.pgbackrest_config = self.data_dir / "pgbackrest" / "pgbackrest.conf"
+            self.pgbackrest_config = dev_postgres_dir(self.data_dir) / "pgbackrest.conf"
         self.pgbackrest_config = self.pgbackrest_config.resolve()
         if not self.s3_endpoint_url:
             self.s3_endpoint_url = f"http://127.0.0.1:{self.s3_port}"
@@ -253,6 +253,15 @@ class Settings(BaseSettings):
         value = getattr(self, name)
         assert isinstance(value, SecretStr)
         return value.get_secret_value()
+
+
+def dev_postgres_dir(data_dir: Path) -> Path:
+    """Where the dev runner keeps its Postgres cluster and pgBackRest's files (MVQ_PG_BACKUP):
+    in the data directory; under root beside it, since Postgres then runs as the postgres
+    user, whom the owner-only data directory keeps out."""
+    if os.geteuid() == 0:
+        return data_dir.with_name(f"{data_dir.name}-postgres")
+    return data_dir / "postgres"
 
 
 def _dev_secrets(data_dir: Path) -> dict[str, str]:

@@ -82,4 +82,3 @@ def switch_and_wait_for_archive(dsn: str, *, timeout: float = 60) -> str:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"WAL segment {segment} not archived within {timeout} s")
             time.sleep(0.2)
-

@@ -116,13 +116,15 @@ def test_a_restore_to_a_moment_has_exactly_what_was_committed_by_then(
     assert not servers.is_listening(int(url.rsplit(":", 1)[1].split("/")[0]))
     assert not list((root / "restores").glob("pg-restore-*/"))
     assert numbers(pg.url) == list(range(1, 301))
-    print(f"\nfull backup {backup_seconds:.1f} s; point-in-time restore to ready {restore_seconds:.1f} s")
+    print(f"\nfull backup {backup_seconds:.1f} s; to a moment, restored and ready in "
+          f"{restore_seconds:.1f} s")  # fmt: skip
 
 
-def test_a_moment_past_the_archive_is_refused_with_the_reason(
+def test_a_moment_outside_the_backups_is_refused_with_the_reason(
     pg: ArchivedPostgres, root: Path
 ) -> None:
     create_events(pg.dsn)
+    before_any_backup = now(pg.dsn)
     pg_backup.backup(pg.stanza, "full")
     time.sleep(1.1)  # pgBackRest picks the backup to start from by whole seconds
     insert(pg.dsn, range(1, 11))
@@ -132,8 +134,18 @@ def test_a_moment_past_the_archive_is_refused_with_the_reason(
         pg_backup.restored(pg.url, at=moment, workdir=root / "restores", stanza=pg.stanza),
     ):
         pass
-    with pytest.raises(ValueError, match="time zone"), pg_backup.restored(
-        pg.url, at=moment.replace(tzinfo=None), workdir=root / "restores", stanza=pg.stanza
+    with (
+        pytest.raises(pg_backup.BackupError, match="unable to find backup set"),
+        pg_backup.restored(
+            pg.url, at=before_any_backup, workdir=root / "restores", stanza=pg.stanza
+        ),
+    ):
+        pass
+    with (
+        pytest.raises(ValueError, match="time zone"),
+        pg_backup.restored(
+            pg.url, at=moment.replace(tzinfo=None), workdir=root / "restores", stanza=pg.stanza
+        ),
     ):
         pass
 
