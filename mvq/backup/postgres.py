@@ -224,6 +224,10 @@ def restored(
     for path in (scratch, data, sockets):
         path.mkdir(mode=0o700)
         _own(path)
+    reachable = subprocess.run(as_cluster_owner(["test", "-w", str(data)]), check=False)
+    if reachable.returncode != 0:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise BackupError(f"the postgres user cannot reach {workdir}: give it a directory it can")
     log_path = workdir / f"{scratch.name}.log"
     proc: subprocess.Popen[bytes] | None = None
     try:

@@ -150,6 +150,21 @@ def test_a_moment_outside_the_backups_is_refused_with_the_reason(
         pass
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only under root is the cluster's owner another user")
+def test_a_workdir_the_cluster_owner_cannot_reach_is_named(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    stanza = pg_backup.Stanza(config=tmp_path / "unused.conf")
+    with (
+        pytest.raises(pg_backup.BackupError, match=f"cannot reach {private}"),
+        pg_backup.restored(
+            "postgresql+psycopg://mvq@127.0.0.1/mvq", at=None, workdir=private, stanza=stanza
+        ),
+    ):
+        pass
+    assert list(private.iterdir()) == []  # nothing left behind
+
+
 def segment_end(name: str) -> int:
     """The LSN just past a WAL segment, from its file name (timeline, log, segment in hex)."""
     log, seg = int(name[8:16], 16), int(name[16:24], 16)
