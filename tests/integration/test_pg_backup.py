@@ -180,6 +180,9 @@ def test_a_killed_postgres_loses_only_what_was_not_yet_archived(
     pg: ArchivedPostgres, root: Path
 ) -> None:
     create_events(pg.dsn)
+    with psycopg.connect(pg.dsn) as conn:  # an acknowledgement means the commit is on disk
+        settings = dict(conn.execute("SELECT name, setting FROM pg_settings").fetchall())
+    assert (settings["fsync"], settings["synchronous_commit"]) == ("on", "on")
     timed_backup(pg)
     # Each acknowledged insert: its number, when the client had the acknowledgement, and the
     # WAL position just past its commit.
