@@ -2,6 +2,7 @@
 HTTPS (pgBackRest's S3 client speaks nothing else), for tests that back up, kill and restore.
 Its own servers, so killing this Postgres touches no other test's database."""
 
+import dataclasses
 import secrets
 import time
 from collections.abc import Iterator
@@ -49,7 +50,7 @@ def archived_postgres(
 ) -> ArchivedPostgres:
     """A new cluster under `root` archiving into its own path of the repository."""
     name = f"pg-{secrets.token_hex(3)}"
-    repo = pg_backup.S3Repo(**{**repo.__dict__, "path": f"/{name}"})
+    repo = dataclasses.replace(repo, path=f"/{name}")
     deadline = time.monotonic() + 60
     while True:  # a fresh SeaweedFS answers on its port before it can make a bucket
         try:
