@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 # libgl1 and libglib2.0-0: OpenCV (the wheel rapidocr needs) loads them when imported.
-APT_PACKAGES := ffmpeg redis-server postgresql chromium fonts-dejavu-core jq libgl1 libglib2.0-0
+APT_PACKAGES := ffmpeg redis-server postgresql chromium fonts-dejavu-core jq libgl1 libglib2.0-0 pgbackrest
 STAMP := $(VENV)/.installed
 
 .PHONY: dev test test-system lint typecheck install apt bench-deps messages catalogues static clean

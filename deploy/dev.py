@@ -18,9 +18,10 @@ from pathlib import Path
 from deploy import servers
 from mvq import queue, storage
 from mvq.audit import signing, witness
+from mvq.backup import postgres as pg_backup
 from mvq.bootstrap import create_demo_accounts, migrate
 from mvq.db import session_scope
-from mvq.settings import Settings, get_settings
+from mvq.settings import Settings, dev_postgres_dir, get_settings
 
 
 def weed_ports(settings: Settings) -> servers.WeedPorts:
@@ -41,6 +42,9 @@ def wanted_ports(settings: Settings) -> dict[int, str]:
         wanted[settings.witness_port] = "MVQ_WITNESS_PORT"
     if "MVQ_REDIS_URL" not in os.environ:
         wanted[settings.redis_port] = "MVQ_REDIS_PORT"
+    if settings.pg_backup:
+        wanted[settings.pg_port] = "MVQ_PG_PORT"
+        wanted[settings.s3_https_port] = "MVQ_S3_HTTPS_PORT"
     if "MVQ_S3_ENDPOINT_URL" not in os.environ:
         ports = weed_ports(settings)
         for name in ("s3", "master", "volume", "filer", "admin"):
@@ -98,12 +102,16 @@ def start_backends(group: servers.Group, settings: Settings, logs: Path) -> None
     if "MVQ_S3_ENDPOINT_URL" not in os.environ:
         weed_conf = settings.data_dir / "seaweedfs-conf"
         servers.write_weed_security(weed_conf)
+        https = None
+        if settings.pg_backup:  # for pgBackRest, whose S3 client speaks only HTTPS
+            https = servers.write_s3_certificate(weed_conf, port=settings.s3_https_port)
         proc = group.start(
             "seaweedfs",
             servers.weed_argv(
                 ports=weed_ports(settings),
                 data_dir=settings.data_dir / "seaweedfs",
                 bucket=settings.s3_bucket,
+                https=https,
             ),
             env=servers.weed_env(
                 settings.secret("s3_access_key"), settings.secret("s3_secret_key")
@@ -113,6 +121,61 @@ def start_backends(group: servers.Group, settings: Settings, logs: Path) -> None
         )
         started("seaweedfs", proc, settings.s3_port, "MVQ_S3_PORT", timeout=90)
     _wait_for_bucket()
+
+
+def start_backed_up_postgres(
+    group: servers.Group, settings: Settings, logs: Path
+) -> pg_backup.Stanza:
+    """MVQ_PG_BACKUP=pgbackrest: a Postgres of the runner's own (kept in dev_postgres_dir)
+    whose WAL pgBackRest archives into a bucket of the dev SeaweedFS, as production does
+    into its S3; MVQ_DATABASE_URL then points at it for every process started after."""
+    if "MVQ_S3_ENDPOINT_URL" in os.environ:
+        raise StartFailed(
+            "MVQ_PG_BACKUP=pgbackrest keeps the backups in the dev runner's own SeaweedFS: "
+            "unset MVQ_S3_ENDPOINT_URL (for another S3, run Postgres and pgBackRest yourself)"
+        )
+    url = f"postgresql+psycopg://mvq@127.0.0.1:{settings.pg_port}/mvq"
+    if os.environ.get("MVQ_DATABASE_URL", url) != url:
+        raise StartFailed(
+            f"MVQ_PG_BACKUP=pgbackrest starts its own Postgres at {url}: unset "
+            "MVQ_DATABASE_URL, or set it to that"
+        )
+    repo = pg_backup.S3Repo(
+        host="127.0.0.1",
+        port=settings.s3_https_port,
+        bucket=settings.pgbackrest_bucket,
+        access_key=settings.secret("s3_access_key"),
+        secret_key=settings.secret("s3_secret_key"),
+        region=settings.s3_region,
+        verify_tls=False,  # the certificate made at this start
+    )
+    assert settings.pgbackrest_config is not None  # filled in by Settings
+    try:
+        url, stanza = servers.start_archived_postgres(
+            group,
+            port=settings.pg_port,
+            data_dir=dev_postgres_dir(settings.data_dir),
+            log_dir=logs,
+            repo=repo,
+            config=settings.pgbackrest_config,
+            stanza=settings.pgbackrest_stanza,
+            archive_timeout=settings.pg_archive_timeout_seconds,
+        )
+    except (RuntimeError, TimeoutError) as exc:
+        raise StartFailed(f"Postgres with WAL archiving did not start: {exc}") from exc
+    os.environ["MVQ_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    return stanza
+
+
+def first_backup(stanza: pg_backup.Stanza) -> None:
+    """A full backup when the repository has none yet, so a restore works from the start;
+    later ones are the operator's (docs/OPERATIONS.md)."""
+    if not pg_backup.backups(stanza):
+        pg_backup.backup(stanza, "full")
+    newest = pg_backup.backups(stanza)[-1]
+    print(f"Postgres backups: pgBackRest stanza {stanza.name}, newest backup {newest['label']}, "
+          f"configuration {stanza.config}", flush=True)  # fmt: skip
 
 
 def _wait_for_bucket(timeout: float = 60) -> None:
@@ -271,7 +334,13 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _stop)
     try:
         start_backends(group, settings, logs)
+        stanza = None
+        if settings.pg_backup:
+            stanza = start_backed_up_postgres(group, settings, logs)
+            settings = get_settings()
         migrate(settings.database_url)
+        if stanza is not None:
+            first_backup(stanza)
         print_demo_accounts()
         start_witness(group, settings, logs)
         start_app(group, settings, logs)

@@ -13,16 +13,22 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from urllib3.exceptions import InsecureRequestWarning
 
+from mvq.backup import postgres as pg_backup
 from mvq.settings import get_settings
 
 LOOPBACK = "127.0.0.1"
@@ -248,7 +254,19 @@ def weed_binary() -> str:
     return shutil.which("weed") or str(Path(sys.executable).parent / "weed")
 
 
-def weed_argv(*, ports: WeedPorts, data_dir: Path, bucket: str) -> list[str]:
+@dataclass(frozen=True)
+class S3Https:
+    """A second S3 port speaking HTTPS, beside the plain one the app uses: pgBackRest's S3
+    client speaks only HTTPS. Its certificate is self-signed (write_s3_certificate)."""
+
+    port: int
+    cert: Path
+    key: Path
+
+
+def weed_argv(
+    *, ports: WeedPorts, data_dir: Path, bucket: str, https: S3Https | None = None
+) -> list[str]:
     data_dir = data_dir.resolve()  # weed runs in its config directory, not ours
     data_dir.mkdir(parents=True, exist_ok=True)
     argv = [
@@ -276,6 +294,9 @@ def weed_argv(*, ports: WeedPorts, data_dir: Path, bucket: str) -> list[str]:
         f"-admin.port={ports.admin}",
         f"-admin.port.grpc={ports.admin + GRPC_OFFSET}",
     ]
+    if https is not None:
+        argv += [f"-s3.port.https={https.port}", f"-s3.cert.file={https.cert.resolve()}",
+                 f"-s3.key.file={https.key.resolve()}"]  # fmt: skip
     return argv
 
 
@@ -326,16 +347,40 @@ def write_weed_security(config_dir: Path) -> None:
             fh.write(content)
 
 
+def write_s3_certificate(config_dir: Path, *, port: int) -> S3Https:
+    """A fresh self-signed certificate for SeaweedFS's HTTPS S3 port, owner-only."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _certificate("mvq-s3", key.public_key(), key, ca=False, issuer="mvq-s3")
+    pem = serialization.Encoding.PEM
+    files = {
+        "s3.crt": cert.public_bytes(pem),
+        "s3.key": key.private_bytes(
+            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ),
+    }
+    for name, content in files.items():
+        fd = os.open(config_dir / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+    return S3Https(port=port, cert=config_dir / "s3.crt", key=config_dir / "s3.key")
+
+
 def _certificate(
-    name: str, public: ec.EllipticCurvePublicKey, signer: ec.EllipticCurvePrivateKey, *, ca: bool
+    name: str,
+    public: ec.EllipticCurvePublicKey,
+    signer: ec.EllipticCurvePrivateKey,
+    *,
+    ca: bool,
+    issuer: str = "mvq-weed-ca",
 ) -> x509.Certificate:
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    issuer = subject if ca else x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mvq-weed-ca")])
+    issuer_name = subject if ca else x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)])
     now = datetime.now(UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
-        .issuer_name(issuer)
+        .issuer_name(issuer_name)
         .public_key(public)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
@@ -373,8 +418,16 @@ def _as_postgres_user(argv: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
 
 
-def start_postgres(group: Group, *, port: int, data_dir: Path, log_dir: Path) -> str:
-    """A throwaway cluster; returns a SQLAlchemy URL for its `mvq` database."""
+def start_postgres(
+    group: Group,
+    *,
+    port: int,
+    data_dir: Path,
+    log_dir: Path,
+    settings: Mapping[str, str] | None = None,
+) -> str:
+    """A throwaway cluster (or the one already in `data_dir`); returns a SQLAlchemy URL for
+    its `mvq` database. `settings` are passed as `-c` and win over the defaults here."""
     data_dir.mkdir(parents=True, exist_ok=True)
     socket_dir = data_dir / "sock"
     socket_dir.mkdir(exist_ok=True)
@@ -382,25 +435,9 @@ def start_postgres(group: Group, *, port: int, data_dir: Path, log_dir: Path) ->
     if os.geteuid() == 0:
         shutil.chown(data_dir, "postgres")
         shutil.chown(socket_dir, "postgres")
-    done = subprocess.run(
-        _as_postgres_user(
-            [
-                postgres_bin("initdb"),
-                "-D",
-                str(cluster),
-                "-U",
-                "mvq",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ]
-        ),
-        check=False,
-        capture_output=True,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"initdb failed: {done.stderr.decode(errors='replace')[-500:]}")
+    if not (cluster / "PG_VERSION").exists():
+        _initdb(cluster)
+    extra = [arg for name, value in (settings or {}).items() for arg in ("-c", f"{name}={value}")]
     proc = group.start(
         "postgres",
         _as_postgres_user(
@@ -422,6 +459,7 @@ def start_postgres(group: Group, *, port: int, data_dir: Path, log_dir: Path) ->
                 "full_page_writes=off",
                 "-c",
                 "max_connections=200",
+                *extra,
             ]
         ),
         log_dir=log_dir,
@@ -434,9 +472,87 @@ def start_postgres(group: Group, *, port: int, data_dir: Path, log_dir: Path) ->
             capture_output=True,
             check=False,
         )
-        if done.returncode == 0:
+        if done.returncode == 0 or b"already exists" in done.stderr:
             break
         if time.monotonic() > deadline:
             raise RuntimeError(done.stderr.decode())
         time.sleep(0.3)
     return f"postgresql+psycopg://mvq@{LOOPBACK}:{port}/mvq"
+
+
+def _initdb(cluster: Path) -> None:
+    done = subprocess.run(
+        _as_postgres_user(
+            [
+                postgres_bin("initdb"),
+                "-D",
+                str(cluster),
+                "-U",
+                "mvq",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
+        ),
+        check=False,
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"initdb failed: {done.stderr.decode(errors='replace')[-500:]}")
+
+
+# What is backed up is written as production writes it: each commit flushed before it is
+# acknowledged, whole pages after each checkpoint (the fast defaults above give that up).
+DURABLE_POSTGRES = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+
+
+def start_archived_postgres(
+    group: Group,
+    *,
+    port: int,
+    data_dir: Path,
+    log_dir: Path,
+    repo: pg_backup.S3Repo,
+    config: Path,
+    stanza: str = "mvq",
+    archive_timeout: int,
+) -> tuple[str, pg_backup.Stanza]:
+    """A cluster (new, or the one in `data_dir`) that archives every WAL segment to `repo`
+    with pgBackRest, its stanza made and checked; returns its URL and the stanza. The first
+    base backup is the caller's to take (pg_backup.backup)."""
+    ensure_bucket(repo)
+    backups = pg_backup.write_config(
+        config,
+        stanza=stanza,
+        data_dir=data_dir / "cluster",
+        port=port,
+        socket_dir=data_dir / "sock",
+        user="mvq",
+        repo=repo,
+    )
+    archiving = pg_backup.archive_settings(backups, timeout_seconds=archive_timeout)
+    url = start_postgres(group, port=port, data_dir=data_dir, log_dir=log_dir,
+                         settings={**DURABLE_POSTGRES, **archiving})  # fmt: skip
+    pg_backup.stanza_create(backups)
+    return url, backups
+
+
+def ensure_bucket(repo: pg_backup.S3Repo) -> None:
+    """pgBackRest writes into a bucket but never makes one."""
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=f"https://{repo.host}:{repo.port}",
+        region_name=repo.region,
+        aws_access_key_id=repo.access_key,
+        aws_secret_access_key=repo.secret_key,
+        verify=repo.verify_tls,
+        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+    )
+    with warnings.catch_warnings():
+        # A dev endpoint's self-signed certificate, not checked on purpose (verify_tls).
+        warnings.simplefilter("ignore", InsecureRequestWarning)
+        try:
+            s3.head_bucket(Bucket=repo.bucket)
+        except ClientError:
+            s3.create_bucket(Bucket=repo.bucket)

@@ -63,6 +63,23 @@ class Settings(BaseSettings):
     # (mvq.audit.witnesses); `mvq audit verify` checks the log against what they hold.
     witnesses: str = ""
 
+    # Postgres backups (mvq.backup.postgres): "pgbackrest" archives every WAL segment and
+    # keeps base backups with pgBackRest, and tells a restore where they are; empty: none
+    # configured here (nothing changes). The dev runner then starts Postgres itself.
+    pg_backup: Literal["", "pgbackrest"] = ""
+    # pgBackRest's configuration (default: the dev runner's, dev_postgres_dir) and stanza.
+    pgbackrest_config: Path | None = None
+    pgbackrest_stanza: str = "mvq"
+    # A WAL segment is archived at least this often while anything is written: about the
+    # most a lost database host costs (the recovery point). Postgres's own default is never.
+    pg_archive_timeout_seconds: int = Field(default=60, ge=1)
+    # The dev runner's Postgres (with MVQ_PG_BACKUP): its port, the bucket its backups go to,
+    # and the HTTPS port SeaweedFS serves S3 on for pgBackRest, whose S3 client speaks only
+    # HTTPS (a self-signed certificate made at each start).
+    pg_port: int = 5433
+    pgbackrest_bucket: str = "mvq-pgbackrest"
+    s3_https_port: int = 8334
+
     presign_ttl_seconds: int = 300
     # A staged chunk's URL (mvq.media.chunks) is asked for just before it is sent: it need live
     # only as long as a few chunks take on a slow link (never longer than presign_ttl_seconds).
@@ -230,6 +247,9 @@ class Settings(BaseSettings):
         if self.index_dir is None:
             self.index_dir = self.data_dir / "index"
         self.index_dir = self.index_dir.resolve()
+        if self.pgbackrest_config is None:
+            self.pgbackrest_config = dev_postgres_dir(self.data_dir) / "pgbackrest.conf"
+        self.pgbackrest_config = self.pgbackrest_config.resolve()
         if not self.s3_endpoint_url:
             self.s3_endpoint_url = f"http://127.0.0.1:{self.s3_port}"
         missing = [name for name in SECRET_FIELDS if getattr(self, name) is None]
@@ -246,6 +266,15 @@ class Settings(BaseSettings):
         value = getattr(self, name)
         assert isinstance(value, SecretStr)
         return value.get_secret_value()
+
+
+def dev_postgres_dir(data_dir: Path) -> Path:
+    """Where the dev runner keeps its Postgres cluster and pgBackRest's files (MVQ_PG_BACKUP):
+    in the data directory; under root beside it, since Postgres then runs as the postgres
+    user, whom the owner-only data directory keeps out."""
+    if os.geteuid() == 0:
+        return data_dir.with_name(f"{data_dir.name}-postgres")
+    return data_dir / "postgres"
 
 
 def _dev_secrets(data_dir: Path) -> dict[str, str]:

@@ -58,3 +58,12 @@ def test_a_seaweedfs_port_without_room_for_its_grpc_twin_is_named_not_a_crash() 
     assert len(problems) == 1
     assert problems[0].startswith("port 69287 (the gRPC twin of MVQ_S3_PORT, +10000) is outside")
     assert "below 55536" in problems[0]
+
+
+def test_with_backups_on_the_postgres_and_https_ports_are_checked_too(held_port: int) -> None:
+    """MVQ_PG_BACKUP=pgbackrest starts a Postgres and SeaweedFS's HTTPS port as well."""
+    https = servers.free_port()
+    assert port_problems(_settings(pg_port=held_port)) == []  # not wanted without backups
+    with_backups = _settings(pg_port=held_port, s3_https_port=https)
+    with_backups.pg_backup = "pgbackrest"
+    assert port_problems(with_backups) == [f"port {held_port} (MVQ_PG_PORT) is already in use"]
