@@ -200,6 +200,13 @@ class Settings(BaseSettings):
         default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 3600.0, 3 * 3600.0, 6 * 3600.0]
     )
     webhook_secret_grace_hours: float = 24
+    # Backups (mvq.backup): where `mvq backup` writes the SQLite database's online copies
+    # (default <data_dir>/backups), the bucket it copies the originals and checkpoints into (in
+    # dev on the same SeaweedFS; in production, a replicated bucket elsewhere), and how many
+    # originals `mvq restore-drill` re-hashes from it unless told otherwise.
+    backup_dir: Path | None = None
+    backup_bucket: str = "mvq-backup"
+    drill_sample: int = Field(default=50, ge=0)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> "Settings":
@@ -216,6 +223,7 @@ class Settings(BaseSettings):
             self.redis_url = f"redis://{auth}127.0.0.1:{self.redis_port}/0"
         if self.index_dir is None:
             self.index_dir = self.data_dir / "index"
+        self.backup_dir = (self.backup_dir or self.data_dir / "backups").resolve()
         self.index_dir = self.index_dir.resolve()
         if not self.s3_endpoint_url:
             self.s3_endpoint_url = f"http://127.0.0.1:{self.s3_port}"
