@@ -155,8 +155,8 @@ def balances(url: str) -> Check:
             return timed(started, Check(False, (
                 f"unit {unit_id} on {day}: the day totals say (earned, spent) "
                 f"{stored.get(key)}, the ledger's entries {rebuilt.get(key)}")))  # fmt: skip
-    return timed(started, Check(True, f"{len(units)} units: balances match their ledger events "
-                                "in the log; day totals match the entries",
+    return timed(started, Check(True, f"every unit's balance and debt ({len(units)} units) "
+                                "match its ledger events in the log; day totals match the entries",
                                 details={"units": len(units)}))  # fmt: skip
 
 

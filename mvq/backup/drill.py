@@ -22,7 +22,9 @@ from mvq.db import get_engine, session_factory
 def _last_event(url: str) -> dict[str, Any] | None:
     with session_factory(url)() as session:
         last = session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
-        return None if last is None else {"seq": last.seq, "occurred_at": last.occurred_at}
+        return (
+            None if last is None else {"seq": last.seq, "occurred_at": last.occurred_at.isoformat()}
+        )
 
 
 def recovery_point(*, live_url: str, restored_url: str) -> dict[str, Any]:
@@ -67,7 +69,7 @@ def run(
     return {
         "ok": all(check.ok for check in found.values()),
         "database": make_url(live_url).get_backend_name(),
-        "at": at,
+        "at": None if at is None else at.isoformat(),
         "recovery_point": point,
         "seconds": seconds,
         "originals_per_second": found["originals"].details.get("per_second"),
