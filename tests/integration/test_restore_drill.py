@@ -62,8 +62,8 @@ def approve_all(stack: harness.Stack, reviewer: str, ids: list[str]) -> None:
         for _ in ids:
             lease = api.post("/api/v1/review/claim").json()
             assert lease["submission_id"] in ids
-            done = api.post(f"/api/v1/review/{lease['item_id']}/decision",
-                            json={"lease_token": lease["lease_token"], "decision": "approve"})  # fmt: skip
+            decision = {"lease_token": lease["lease_token"], "decision": "approve"}
+            done = api.post(f"/api/v1/review/{lease['item_id']}/decision", json=decision)
             assert done.status_code == 200, done.text
 
 
