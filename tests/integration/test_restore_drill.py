@@ -198,3 +198,26 @@ def test_postgres_without_its_backup_module_is_refused_clearly(backing: harness.
     for command in ("backup", "restore-drill"):
         done = harness.run_cli([command], {**backing.env, "MVQ_DATABASE_URL": url})
         assert done.returncode == 1 and "Postgres backups are not configured" in done.stderr
+
+
+def test_without_a_checkpoint_the_newest_signed_export_anchors_the_log(
+    history: History, backing: harness.Backing, tmp_path: Path
+) -> None:
+    url = harness.fresh_database(backing, "sqlite")
+    stack = harness.Stack(history.stack.url, url, {**history.stack.env, "MVQ_DATABASE_URL": url},
+                          history.stack.group, history.stack.logs)  # fmt: skip
+    for name in ("Export One", "Export Two"):
+        assert cli(stack, "admin", "create-unit", name)[0] == 0
+    before = set(storage.keys("audit/checkpoints/"))
+    code, _, err = cli(stack, "export", "--out", str(tmp_path / "export"))
+    assert code == 0, err
+    for key in set(storage.keys("audit/checkpoints/")) - before:
+        storage.delete(key)  # the operator's copy lost: only the export holds the checkpoint
+    assert cli(stack, "backup")[0] == 0
+    code, report, _ = drill(stack)
+    assert (
+        code == 1 and "nothing to check the restored log" in report["checks"]["audit_log"]["reason"]
+    )
+    code, report, err = drill(stack, "--export", str(tmp_path / "export"))
+    assert code == 0, err
+    assert "the signed export" in report["checks"]["audit_log"]["reason"]
