@@ -107,9 +107,13 @@ def audit_log(url: str, *, exports: list[Path]) -> Check:
             if found is None and exports:
                 found = newest_export(exports, events=report.events)
             if found is None and report.events:
+                cosigned = (
+                    " cosigned by a witness in MVQ_WITNESSES" if witnesses.configured() else ""
+                )
                 raise integrity.Failed(
                     f"nothing to check the restored log of {report.events} events against: no "
-                    "checkpoint in S3 covers at most that many, and no signed export was given"
+                    f"checkpoint in S3{cosigned} covers at most that many, and no signed export "
+                    "was given (--export)"
                 )
             anchored.extend([] if found is None else [found[1]])
             return [] if found is None else [(found[1], found[0])]
