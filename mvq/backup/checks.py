@@ -57,9 +57,9 @@ def _witnessed_by(note: str) -> list[str]:
             if notes.cosigned_by(text, lines, name=w.name, public_key=w.public_key)]  # fmt: skip
 
 
-def newest_checkpoint(session: Session, *, events: int) -> tuple[checkpoint.Checkpoint, str] | None:
-    """The newest checkpoint in S3 of at most `events` events (cosigned by a configured witness,
-    if any is configured), and what anchors it. Keys list the biggest tree first."""
+def newest_checkpoint(session: Session, *, events: int) -> tuple[str, checkpoint.Checkpoint] | None:
+    """What anchors the log, and the newest checkpoint in S3 of at most `events` events
+    (cosigned by a configured witness, if any is configured). Keys list the biggest tree first."""
     name = checkpoint.instance(session)
     if name is None:
         return None
@@ -74,13 +74,13 @@ def newest_checkpoint(session: Session, *, events: int) -> tuple[checkpoint.Chec
         cosigners = _witnessed_by(note)
         if cosigners or not wanted:
             by = f" witnessed by {', '.join(cosigners)}" if cosigners else " (not witnessed)"
-            return found, f"the checkpoint of {found.size} events in S3{by}"
+            return f"the checkpoint of {found.size} events in S3{by}", found
     return None
 
 
-def newest_export(exports: list[Path], *, events: int) -> tuple[checkpoint.Checkpoint, str] | None:
+def newest_export(exports: list[Path], *, events: int) -> tuple[str, checkpoint.Checkpoint] | None:
     """The signed export (verified whole) whose checkpoint is the biggest of at most `events`."""
-    best: tuple[checkpoint.Checkpoint, str] | None = None
+    best: tuple[str, checkpoint.Checkpoint] | None = None
     for directory in exports:
         manifest = export_verify.verify(directory, public_key=signing.public_key_hex(),
                                         previous=None)  # fmt: skip
@@ -88,8 +88,8 @@ def newest_export(exports: list[Path], *, events: int) -> tuple[checkpoint.Check
         if not note:
             continue
         found = checkpoint.parse(note)
-        if found.size <= events and (best is None or found.size > best[0].size):
-            best = found, f"the signed export {directory} (checkpoint of {found.size} events)"
+        if found.size <= events and (best is None or found.size > best[1].size):
+            best = f"the signed export {directory} (checkpoint of {found.size} events)", found
     return best
 
 
@@ -100,7 +100,7 @@ def audit_log(url: str, *, exports: list[Path]) -> Check:
         session.commit()
     with session_factory(url)() as session:
         report = verify_chain(session, bound_types=BOUND_TABLES)
-        anchored: list[str] = []
+        anchored: integrity.Anchors = []
 
         def anchors() -> integrity.Anchors:
             found = newest_checkpoint(session, events=report.events)
@@ -115,8 +115,8 @@ def audit_log(url: str, *, exports: list[Path]) -> Check:
                     f"checkpoint in S3{cosigned} covers at most that many, and no signed export "
                     "was given (--export)"
                 )
-            anchored.extend([] if found is None else [found[1]])
-            return [] if found is None else [(found[1], found[0])]
+            anchored[:] = [] if found is None else [found]
+            return anchored
 
         try:
             root = integrity.verify_log(session, report, anchors=anchors)
@@ -127,7 +127,7 @@ def audit_log(url: str, *, exports: list[Path]) -> Check:
             return timed(started, Check(False, f"the anchor does not check out: {exc}"))
         except (BotoCoreError, ClientError) as exc:
             return timed(started, Check(False, f"the checkpoints in S3 cannot be read: {exc}"))
-    anchor = anchored[0] if anchored else "nothing (the log is empty)"
+    anchor = anchored[0][0] if anchored else "nothing (the log is empty)"
     return timed(started, Check(True, f"{report.events} events chain, bind their rows and extend "
                                 f"{anchor}", details={"events": report.events, "head": report.head,
                                                       "root": root.hex()}))  # fmt: skip
