@@ -7,10 +7,10 @@ in S3 (SeaweedFS), every one of them re-hashed by the drill.
 
 The rows are written in bulk, not through `mvq.scoring.ledger.append`: the app's own path
 (a savepoint, a flush, the day total's upsert and `audit.record` per entry) is timed here on
-the first `--appended` entries: 570 to 1,400 entries a second on this machine (2 cores, shared),
-so a million would take 12 to 30 minutes; in bulk it is seven to nine times faster. The bulk rows are what
-`append` writes, made by the same functions: each event's hash by
-`audit.service.hash_fields`, its `row_sha256` by `audit.binding.digest`, the day totals by
+the first `--appended` entries, 225 to 1,400 entries a second on this machine (2 cores, shared
+with other work), so a million would take 12 to 75 minutes; in bulk it went 9 to 16 times
+faster. The bulk rows are what `append` writes, made by the same functions: each event's hash
+by `audit.service.hash_fields`, its `row_sha256` by `audit.binding.digest`, the day totals by
 `ledger.rebuild_daily`, the Merkle tree by `audit.tree.integrate` and the checkpoint by
 `audit.witnesses.anchor` (no witness: the drill then anchors to that checkpoint in S3). A drill
 that passes on them is the check that they are valid.
