@@ -230,6 +230,13 @@ class Settings(BaseSettings):
     # still ends soon (the next sweeps, or `mvq prune`, take the rest).
     prune_batch_rows: int = Field(default=1000, ge=1)
     prune_batches_per_sweep: int = Field(default=20, ge=1)
+    # Backups (mvq.backup): where `mvq backup` writes the SQLite database's online copies
+    # (default <data_dir>/backups), the bucket it copies the originals and checkpoints into (in
+    # dev on the same SeaweedFS; in production, a replicated bucket elsewhere), and how many
+    # originals `mvq restore-drill` re-hashes from it unless told otherwise.
+    backup_dir: Path | None = None
+    backup_bucket: str = "mvq-backup"
+    drill_sample: int = Field(default=50, ge=0)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> "Settings":
@@ -246,6 +253,7 @@ class Settings(BaseSettings):
             self.redis_url = f"redis://{auth}127.0.0.1:{self.redis_port}/0"
         if self.index_dir is None:
             self.index_dir = self.data_dir / "index"
+        self.backup_dir = (self.backup_dir or self.data_dir / "backups").resolve()
         self.index_dir = self.index_dir.resolve()
         if self.pgbackrest_config is None:
             self.pgbackrest_config = dev_postgres_dir(self.data_dir) / "pgbackrest.conf"

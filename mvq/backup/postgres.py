@@ -30,13 +30,14 @@ from typing import Any, Literal
 import psycopg
 from sqlalchemy.engine import make_url
 
+from mvq.backup import BackupFailed, NotConfigured
 from mvq.settings import get_settings
 
 LOOPBACK = "127.0.0.1"
 BackupKind = Literal["full", "diff", "incr"]
 
 
-class BackupError(RuntimeError):
+class BackupError(BackupFailed):
     """A pgBackRest command or a restored cluster failed; the message carries its output."""
 
 
@@ -170,7 +171,10 @@ def configured_stanza() -> Stanza:
     """The stanza the settings name, for a restore run by hand or by a drill."""
     settings = get_settings()
     if settings.pg_backup != "pgbackrest":
-        raise BackupError("Postgres backups are not configured: set MVQ_PG_BACKUP=pgbackrest")
+        raise NotConfigured(
+            "Postgres backups are not configured here: set MVQ_PG_BACKUP=pgbackrest "
+            "(docs/OPERATIONS.md, Backups)"
+        )
     assert settings.pgbackrest_config is not None  # filled in by Settings
     if not settings.pgbackrest_config.exists():
         raise BackupError(f"pgBackRest configuration not found: {settings.pgbackrest_config}")
@@ -188,6 +192,15 @@ def backup(stanza: Stanza, kind: BackupKind = "full") -> None:
     """A base backup of the running cluster; with the WAL archived since, any moment after
     it can be restored."""
     stanza.run(f"--type={kind}", "backup")
+
+
+def take(url: str, *, now: datetime) -> str:
+    """`mvq backup` on Postgres: an incremental backup (pgBackRest makes it a full one when the
+    repository has none); the WAL in between is archived all along. `url` and `now` are the
+    dispatcher's (mvq.backup): the stanza names the cluster and pgBackRest the time."""
+    stanza = configured_stanza()
+    backup(stanza, "incr")
+    return f"pgbackrest:{stanza.name}/{backups(stanza)[-1]['label']}"
 
 
 def _free_port() -> int:

@@ -14,6 +14,7 @@ taken for a row without its event. A web request calls it before its own transac
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import httpx
@@ -59,7 +60,7 @@ class Result:
         return f"ok: {self.events} events, head {self.head}, root {root}{anchor}"
 
 
-class _Failed(Exception):
+class Failed(Exception):
     def __init__(self, problem: str, first_bad_seq: int | None = None) -> None:
         super().__init__(problem)
         self.problem = problem
@@ -84,7 +85,7 @@ def _held() -> tuple[list[witnesses.Witness], dict[str, checkpoint.Checkpoint]]:
         try:
             found = witnesses.held(witness)
         except (witnesses.WitnessRefused, checkpoint.CheckpointInvalid, httpx.HTTPError) as exc:
-            raise _Failed(
+            raise Failed(
                 f"witness {witness.url} cannot be checked, so a rewrite cannot be ruled out: {exc}"
             ) from exc
         if found is not None:
@@ -92,20 +93,21 @@ def _held() -> tuple[list[witnesses.Witness], dict[str, checkpoint.Checkpoint]]:
     return configured, held
 
 
-def check() -> Result:
-    """The whole check; a failure is a Result with its problem, never an exception."""
+def check(url: str | None = None) -> Result:
+    """The whole check (of MVQ_DATABASE_URL's database unless `url` names another); a failure
+    is a Result with its problem, never an exception."""
     started = time.monotonic()
-    with session_factory()() as session:
+    with session_factory(url)() as session:
         tree.integrate(session)  # what the sweeper would do next; the walk checks it
         session.commit()
-    with session_factory()() as session:
+    with session_factory(url)() as session:
         if session.get_bind().dialect.name == "postgresql":
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         up_to = session.scalar(select(func.max(AuditEvent.seq)))
         report = verify_chain(session, bound_types=BOUND_TABLES)
         try:
             result = _against_anchors(session, report)
-        except _Failed as exc:
+        except Failed as exc:
             result = Result(problem=exc.problem, events=0, up_to=None, head=None,
                             first_bad_seq=exc.first_bad_seq)  # fmt: skip
         except (BotoCoreError, ClientError) as exc:
@@ -116,35 +118,56 @@ def check() -> Result:
                    seconds=round(time.monotonic() - started, 3))  # fmt: skip
 
 
+Anchors = list[tuple[str, checkpoint.Checkpoint]]  # (what it is, for a reason; the checkpoint)
+
+
 def _against_anchors(session: Session, report: ChainReport) -> Result:
+    configured: list[witnesses.Witness] = []
+    held: dict[str, checkpoint.Checkpoint] = {}
+    stored: tuple[checkpoint.Checkpoint, str] | None = None
+
+    def live_anchors() -> Anchors:
+        nonlocal configured, held, stored
+        configured, held = _held()
+        stored = None if configured else checkpoint.latest(session)
+        anchors = [(f"witness {url}", c) for url, c in held.items()]
+        if stored is not None:
+            anchors.append(("its newest checkpoint in S3", stored[0]))
+        return anchors
+
+    root = verify_log(session, report, anchors=live_anchors)
+    return Result(
+        problem=None, events=report.events, up_to=None, head=report.head, root=root,
+        witnessed={url: c.size for url, c in held.items()}, witnesses=len(configured),
+        stored=None if stored is None else stored[0].size,
+    )  # fmt: skip
+
+
+def verify_log(session: Session, report: ChainReport, *, anchors: Callable[[], Anchors]) -> bytes:
+    """The root of the log in `session`, once its chain (`report`, from verify_chain with
+    BOUND_TABLES), its bound rows and its stored tree hold and the log extends every checkpoint
+    `anchors()` returns (asked for only after the chain and rows held); raises Failed. The
+    restore drill calls it on a restored copy with anchors of its own."""
     if report.first_bad_seq is not None:
-        raise _Failed(
+        raise Failed(
             f"audit chain broken at event {report.first_bad_seq}: {report.problem}",
             report.first_bad_seq,
         )
     row = binding.verify_rows(session, BOUND_TABLES, report.bindings)
     if row is not None:
-        raise _Failed(f"audit chain does not vouch for {row}")
-    configured, held = _held()
-    stored = None if configured else checkpoint.latest(session)
-    anchors = [(f"witness {url}", c) for url, c in held.items()]
-    if stored is not None:
-        anchors.append(("its newest checkpoint in S3", stored[0]))
+        raise Failed(f"audit chain does not vouch for {row}")
+    anchored = anchors()
     events = report.events
-    roots = _roots(session, {events, *(c.size for _, c in anchors)})
-    for name, anchored in anchors:
-        problem = witnesses.check_witnessed(anchored, events=events, roots=roots)
+    roots = _roots(session, {events, *(c.size for _, c in anchored)})
+    for name, anchor in anchored:
+        problem = witnesses.check_witnessed(anchor, events=events, roots=roots)
         if problem is not None:
-            raise _Failed(f"audit log contradicts {name}: {problem}")
+            raise Failed(f"audit log contradicts {name}: {problem}")
     size = tree.size(session)
     if size != events or (size and tree.root(session, size) != roots[size]):
-        raise _Failed("the stored Merkle tree does not match the events")
-    for name, anchored in anchors:
-        problem = witnesses.check_proof(session, anchored, size=size, root=roots[size])
+        raise Failed("the stored Merkle tree does not match the events")
+    for name, anchor in anchored:
+        problem = witnesses.check_proof(session, anchor, size=size, root=roots[size])
         if problem is not None:
-            raise _Failed(f"audit log contradicts {name}: {problem}")
-    return Result(
-        problem=None, events=events, up_to=None, head=report.head, root=roots[events],
-        witnessed={url: c.size for url, c in held.items()}, witnesses=len(configured),
-        stored=None if stored is None else stored[0].size,
-    )  # fmt: skip
+            raise Failed(f"audit log contradicts {name}: {problem}")
+    return roots[events]

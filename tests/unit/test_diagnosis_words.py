@@ -41,7 +41,7 @@ def test_every_sentence_the_verifier_writes_is_known() -> None:
     written = set()
     for name in WRITERS:
         source = (ROOT / name).read_text()
-        for found in re.finditer(r'(?:_Failed|CheckpointInvalid|ChainReport|RowProblem|return)'
+        for found in re.finditer(r'(?:Failed|CheckpointInvalid|ChainReport|RowProblem|return)'
                                  r'\((?:[^()"]*?, ){0,3}f?"([a-z][^"{]{6,})', source):  # fmt: skip
             written.add(found[1])
         written |= set(re.findall(r'return f?"((?:a checkpoint|the |no )[^"{]*)', source))
