@@ -167,6 +167,8 @@ def main() -> None:
         again_s, out = cli(env, "backup")
         assert json.loads(out)["copied"] == 0, out
         drill_s, out = cli(env, "restore-drill", "--sample", str(args.originals), "--seed", "1")
+        # The baseline: the same audit check on the live database, no restore around it.
+        verify_s, _ = cli(env, "audit", "verify")
     report = json.loads(out)
     assert report["ok"], out
     steps = report["seconds"]
@@ -191,6 +193,7 @@ Database {db_bytes / 1024**2:,.0f} MiB; tree integrated and checkpoint stored in
 | drill: originals ({args.originals} re-hashed) | {steps["originals"]:.1f} |
 | drill: in all (report's total) | {steps["total"]:.1f} |
 | `mvq restore-drill` as a process (imports, settings, report) | {drill_s:.1f} |
+| baseline: `mvq audit verify` on the live database, same run | {verify_s:.1f} |
 
 Originals checked: {report["originals_per_second"]} a second ({mib:g} MiB each). Recovery
 point: event {point["recovered"]["seq"]} recovered of {point["live"]["seq"]} written, \
