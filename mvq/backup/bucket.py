@@ -33,10 +33,16 @@ def backup_bucket() -> str:
 
 
 def _ensure(bucket: str) -> None:
+    """The backup bucket, versioned: an object overwritten or deleted there (by a mistake, or
+    by someone holding the operator's keys) keeps its earlier versions, so the copy a drill
+    proves cannot be lost by a later write. Asked every run: a bucket made by hand gets it too."""
     try:
         storage.client().head_bucket(Bucket=bucket)
     except ClientError:
         storage.client().create_bucket(Bucket=bucket)
+    storage.client().put_bucket_versioning(
+        Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+    )
 
 
 def _listing(bucket: str, prefix: str) -> dict[str, tuple[str, int]]:

@@ -163,6 +163,11 @@ def test_a_damaged_original_in_the_backup_bucket_fails_the_drill_by_name(history
         code, out, err = cli(history.stack, "backup")
         assert code == 1 and key in err and json.loads(out)["differing"] == [key]
         assert s3.get_object(Bucket=BACKUP_BUCKET, Key=key)["Body"].read() == bytes(damaged)
+        # The backup bucket is versioned: the good copy is still there, under its version.
+        versions = s3.list_object_versions(Bucket=BACKUP_BUCKET, Prefix=key)["Versions"]
+        kept = [s3.get_object(Bucket=BACKUP_BUCKET, Key=key, VersionId=v["VersionId"])["Body"]
+                .read() for v in versions if v["Key"] == key]  # fmt: skip
+        assert good in kept and bytes(damaged) in kept
     finally:
         s3.put_object(Bucket=BACKUP_BUCKET, Key=key, Body=good)
 
