@@ -1,6 +1,6 @@
 """A newcomer's first hour, exactly as the README tells it: a fresh copy of the tree, `make dev`
-(which builds its own venv), the README's curl upload, a review by the demo reviewer, Ctrl-C,
-and a second start that still has the claim. Then `make dev` beside a port already taken."""
+(which builds its own venv), the README's curl upload, a review by the demo reviewer, the
+README's backup and restore drill, Ctrl-C, and a second start that still has the claim. Then `make dev` beside a port already taken."""
 
 import signal
 import socket
@@ -94,6 +94,12 @@ def test_make_dev_as_the_readme_says(clone: Path, tank_clip: Path, tmp_path: Pat
         decided = httpx.post(decision_url, headers=reviewer, json=verdict | {"override": True})
         assert decided.status_code == 200, decided.text
         assert claim_status() == "approved"
+
+        # The README's backup and restore drill, from another terminal, as written.
+        drill = subprocess.run(["bash", "-c", readme_block("restore-drill")], cwd=clone,
+                               capture_output=True, text=True, timeout=600, env=env)  # fmt: skip
+        assert drill.returncode == 0, drill.stderr[-3000:]
+        assert '"ok": true' in drill.stdout, drill.stdout[-3000:]
     finally:
         stopped(dev)
 
