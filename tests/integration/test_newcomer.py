@@ -1,6 +1,7 @@
 """A newcomer's first hour, exactly as the README tells it: a fresh copy of the tree, `make dev`
 (which builds its own venv), the README's curl upload, a review by the demo reviewer, the
-README's backup and restore drill, Ctrl-C, and a second start that still has the claim. Then `make dev` beside a port already taken."""
+README's backup and restore drill, Ctrl-C, and a second start that still has the claim. Then
+`make dev` beside a port already taken."""
 
 import signal
 import socket
