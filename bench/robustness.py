@@ -15,6 +15,7 @@ floor (`ffmpeg -f null`) per clip.
 `--sources N` / `--lookalikes N` draw that many at random (seeded) from those not used while
 choosing the geometric stage's parameters (TUNED_ON), for a run that fits in half an hour on
 2 cores. `--long N` also measures CPU per upload on N 60 s 1080p clips beside vPDQ.
+The same suite over footage with a drone's on-screen display burned in: bench/robustness_osd.py.
 """
 
 import argparse

@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from bench.report import write_section
-from bench.robustness import drawn, vpdq_recall
+from bench.robustness import VpdqResult, drawn, vpdq_recall
 from mvq.matching.service import ClipRule
 from mvq.settings import get_settings
 from testkit import osd
@@ -98,7 +98,13 @@ def main() -> None:
            time.monotonic() - started)  # fmt: skip
 
 
-def report(args, ev, rule, forward, reverse, rows, vp, seconds) -> None:  # type: ignore[no-untyped-def]
+Measured = tuple[dict[str, float], int]  # recall per transform, false positives
+
+
+def report(
+    args: argparse.Namespace, ev: Evaluation, rule: ClipRule, forward: Measured,
+    reverse: Measured, rows: list[Row], vp: VpdqResult | None, seconds: float,
+) -> None:  # fmt: skip
     by: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
         by[r.transform].append(r)

@@ -6,7 +6,10 @@ re-encodes, captions, crops, padding, screens, picture-in-picture...), and four 
 them and indexed by the product's own `index_frames`; with the rule mvq is configured with,
 every transform with a goal is found in both upload orders and nothing unrelated is. The full
 measurement, tuned on one half of 34 sources and reported on the other, is
-`python -m bench.robustness` (docs/BENCHMARKS.md)."""
+`python -m bench.robustness` (docs/BENCHMARKS.md).
+
+Then footage with a drone's on-screen display burned in, copied by another unit through the real
+queue (`python -m bench.robustness_osd` measures the same over every transform)."""
 
 import uuid
 from collections.abc import Callable
