@@ -26,7 +26,6 @@ from typing import Any
 from bench.report import median, write_section
 from mvq.media import flags
 from mvq.media.ingest import ocr, pipeline
-from mvq.review.inspection import mgrs_of
 from mvq.settings import get_settings
 from testkit import corpus, footage, osd
 
@@ -35,10 +34,8 @@ LOOKS = {
     "dark, noisy": "eq=brightness=-0.22:saturation=0.6,noise=alls=10:allf=t",
     "grey": "format=gray,format=yuv420p",
 }
-SIZES = {"small (2.5 %)": 0.025, "medium (3.5 %)": 0.035, "large (5 %)": 0.05}
+SIZES = osd.SIZES
 DATED = {"iso-hemisphere", "dmy-mgrs", "slash-suffix-utc", "dmy-dms"}
-# Ukraine's extent, roughly: where the positions are drawn from.
-LAT, LON = (46.0, 52.0), (22.5, 40.0)
 
 
 @dataclass
@@ -86,16 +83,7 @@ def source(photo: str, look: str, cache: Path) -> Path:
 
 
 def draw(rng: random.Random, n: int) -> Case:
-    layout = rng.choice(sorted(osd.LAYOUTS))
-    zone = 0 if layout == "slash-suffix-utc" else rng.choice([0, 2, 3])
-    start = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(700 * 86400))
-    lat, lon = round(rng.uniform(*LAT), 5), round(rng.uniform(*LON), 5)
-    overlay = osd.Overlay(
-        start=start + timedelta(hours=zone), lat=lat, lon=lon, mgrs=mgrs_of(lat, lon) or "",
-        layout=layout, font=rng.choice(sorted(osd.FONTS)),
-        size=SIZES[rng.choice(sorted(SIZES))], corner=rng.choice(sorted(osd.CORNERS)),
-        style=rng.choice(sorted(osd.STYLES)),
-    )  # fmt: skip
+    overlay, start, zone = osd.draw(rng)
     photo, look = rng.choice(sorted(corpus.PHOTOS)), rng.choice(sorted(LOOKS))
     return Case(f"osd-{n:03d}", photo, look, overlay, start, zone)
 

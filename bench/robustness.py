@@ -15,6 +15,7 @@ floor (`ffmpeg -f null`) per clip.
 `--sources N` / `--lookalikes N` draw that many at random (seeded) from those not used while
 choosing the geometric stage's parameters (TUNED_ON), for a run that fits in half an hour on
 2 cores. `--long N` also measures CPU per upload on N 60 s 1080p clips beside vPDQ.
+The same suite over footage with a drone's on-screen display burned in: bench/robustness_osd.py.
 """
 
 import argparse
@@ -77,6 +78,25 @@ def tune(queries: list[Query]) -> ClipRule:
     return max(GRID, key=score)
 
 
+def drawn(seed: int, count: int, lookalike_count: int) -> tuple[list[str] | None, list[str] | None]:
+    """`count` sources and `lookalike_count` look-alikes drawn at random (seeded) from those
+    not in TUNED_ON; None (all of them) where a count is 0."""
+    draw = random.Random(f"{seed}/draw")
+    sources = lookalikes = None
+    if count:  # half photos, the rest terrain flights and fractal zooms alike
+        pool = [n for n in corpus.original_names() if n not in TUNED_ON]
+        kinds = [[n for n in pool if n.startswith(k)] for k in ("photo", "terrain", "mandel")]
+        counts = [count - count // 2, count // 4]
+        counts.append(count - sum(counts))
+        sources = sorted(n for names, k in zip(kinds, counts, strict=True)
+                         for n in draw.sample(names, k))  # fmt: skip
+    if lookalike_count:
+        pool = [n for n in corpus.lookalike_names() if n not in TUNED_ON]
+        lookalikes = sorted(draw.sample(pool, lookalike_count))
+    print("sources:", sources or "all", "look-alikes:", lookalikes or "all")
+    return sources, lookalikes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seed", type=int, default=15)
@@ -90,19 +110,7 @@ def main() -> None:
         return cpu_only(args.seed, args.cpu_only)
     started = time.monotonic()
     print(f"seed {args.seed}")
-    draw = random.Random(f"{args.seed}/draw")
-    sources = lookalikes = None
-    if args.sources:  # half photos, the rest terrain flights and fractal zooms alike
-        pool = [n for n in corpus.original_names() if n not in TUNED_ON]
-        kinds = [[n for n in pool if n.startswith(k)] for k in ("photo", "terrain", "mandel")]
-        counts = [args.sources - args.sources // 2, args.sources // 4]
-        counts.append(args.sources - sum(counts))
-        sources = sorted(n for names, k in zip(kinds, counts, strict=True)
-                         for n in draw.sample(names, k))  # fmt: skip
-    if args.lookalikes:
-        pool = [n for n in corpus.lookalike_names() if n not in TUNED_ON]
-        lookalikes = sorted(draw.sample(pool, args.lookalikes))
-    print("sources:", sources or "all", "look-alikes:", lookalikes or "all")
+    sources, lookalikes = drawn(args.seed, args.sources, args.lookalikes)
     ev = evaluate(args.seed, sources=sources, lookalikes=lookalikes)
     for c in ev.copies:
         print(f"  {c.name}: {json.dumps({k: v for k, v in c.params.items() if k != 'path'})}")

@@ -2,10 +2,16 @@
 that ticks with the picture, a position, an altitude, in a chosen font, size, corner and
 contrast (ffmpeg's drawtext, with the DejaVu fonts Debian ships)."""
 
+import random
 import subprocess
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
+
+from mvq.media import flags
+from mvq.review.inspection import mgrs_of
+from mvq.settings import get_settings
 
 FONTS = {
     "sans-mono": "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf",
@@ -37,6 +43,9 @@ LAYOUTS = {
     "slash-suffix-utc": ("%Y/%m/%d %H:%M:%S UTC", "{lat:.5f}°N {lon:.5f}°E"),
     "dmy-dms": ("%d.%m.%Y %H:%M:%S", "{dms}"),
 }
+SIZES = {"small (2.5 %)": 0.025, "medium (3.5 %)": 0.035, "large (5 %)": 0.05}
+# Ukraine's extent, roughly: where the positions are drawn from.
+LAT, LON = (46.0, 52.0), (22.5, 40.0)
 
 
 def dms(lat: float, lon: float) -> str:
@@ -62,6 +71,21 @@ class Overlay:
     size: float = 0.035  # text height as a share of the frame's height
     corner: str = "top-left"
     style: str = "outlined"
+
+
+def draw(rng: random.Random) -> tuple[Overlay, datetime, int]:
+    """A display drawn at random: its overlay, the true start (UTC) and the zone its clock
+    shows (hours east of UTC; the layout naming UTC is always at UTC)."""
+    layout = rng.choice(sorted(LAYOUTS))
+    zone = 0 if layout == "slash-suffix-utc" else rng.choice([0, 2, 3])
+    start = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(700 * 86400))
+    lat, lon = round(rng.uniform(*LAT), 5), round(rng.uniform(*LON), 5)
+    overlay = Overlay(
+        start=start + timedelta(hours=zone), lat=lat, lon=lon, mgrs=mgrs_of(lat, lon) or "",
+        layout=layout, font=rng.choice(sorted(FONTS)), size=SIZES[rng.choice(sorted(SIZES))],
+        corner=rng.choice(sorted(CORNERS)), style=rng.choice(sorted(STYLES)),
+    )  # fmt: skip
+    return overlay, start, zone
 
 
 def _escape(text: str) -> str:
@@ -128,3 +152,47 @@ def still_with(
     out = io.BytesIO()
     img.save(out, "JPEG", quality=82)
     return out.getvalue()
+
+
+def _seconds_of_day(moment: time) -> int:
+    return moment.hour * 3600 + moment.minute * 60 + moment.second
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a clip's analysis made of its display, against the truth it was burned with."""
+
+    time_read: bool  # the display's clock at the clip's first frame, within the slack
+    place_read: bool  # within 50 m
+    given: bool  # the display stands in for the file's missing capture time, named as source
+    false_flag: bool  # osd_mismatch against an honest claim
+    caught: bool  # osd_mismatch against a claim a day and 50 km off
+
+
+def verdict(
+    facts: dict[str, Any], overlay: Overlay, true_start: datetime, rng: random.Random,
+    *, slack_seconds: float = 2,
+) -> Verdict:  # fmt: skip
+    """`slack_seconds` allows for copies that start later or run faster than the original,
+    whose first frame shows a later clock."""
+    read = facts.get("osd") or {}
+    clock = read.get("start_clock")
+    shown = overlay.start.time()
+    apart = 86400.0
+    if clock is not None:
+        seconds = abs(_seconds_of_day(time.fromisoformat(clock)) - _seconds_of_day(shown))
+        apart = min(seconds, 86400 - seconds)
+    truth = (overlay.lat, overlay.lon)
+    place_read = read.get("lat") is not None and flags.distance_km(
+        (read["lat"], read["lon"]), truth) <= 0.05  # fmt: skip
+    rule = flags.OsdRule.of(get_settings())
+    near = (truth[0] + rng.uniform(-0.01, 0.01), truth[1] + rng.uniform(-0.01, 0.01))
+    honest = flags.Claim(true_start + timedelta(minutes=rng.uniform(0, 20)), *near)
+    off = flags.Claim(true_start + timedelta(days=1), truth[0] + 0.45, truth[1])
+    return Verdict(
+        time_read=apart <= slack_seconds,
+        place_read=place_read,
+        given=flags.capture_time(facts)[1] == "osd" or flags.position(facts)[1] == "osd",
+        false_flag=bool(read) and flags.osd_mismatch(read, honest, rule) is not None,
+        caught=bool(read) and flags.osd_mismatch(read, off, rule) is not None,
+    )

@@ -12,7 +12,9 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from mvq.matching.catalogue import Catalogue, IndexRow
 from mvq.matching.features import FeatureIndex, append
@@ -26,7 +28,7 @@ from mvq.matching.service import (
 from mvq.media.ingest import pipeline
 from mvq.media.ingest.frames import Probe, Still
 from mvq.media.ingest.keyframes import Keyframe
-from testkit import corpus
+from testkit import corpus, osd
 
 THRESHOLD = 31  # PDQ's own match distance; not tuned
 # Recall goals (issue 15); None: reported as reached, no goal.
@@ -51,6 +53,7 @@ class Analysed:
     stills: list[IndexRow]  # every indexable still, before near-identical ones were merged
     frames: list[Still]  # the stills as a worker stores them (their JPEGs left out)
     keyframes: list[Keyframe]  # ORB features: queried with, and indexed as stored
+    facts: dict[str, Any]  # what the worker reads of the file, the on-screen display among it
 
 
 RowsOf = Callable[[Analysed], list[IndexRow]]
@@ -71,7 +74,7 @@ def analyse(name: str, path: Path) -> Analysed:
             for s in found.stills if s.hashes.quality >= MIN_QUALITY]  # fmt: skip
     frames = [replace(s, jpeg=b"") for s in found.stills]
     return Analysed(name, dedupe(rows), found.probes, cpu_now() - before, rows, frames,
-                    found.keyframes)  # fmt: skip
+                    found.keyframes, found.facts)  # fmt: skip
 
 
 @dataclass
@@ -184,6 +187,8 @@ class Evaluation:
     analysed: dict[str, Analysed]
     forward: list[Query]  # each copy, and each look-alike, against the originals
     reverse: list[Query]  # each original against the copies
+    # With displays burned in: each original's and look-alike's, and its true start (UTC).
+    overlays: dict[str, tuple[osd.Overlay, datetime]] = field(default_factory=dict)
 
     def of(self, split: str) -> "Evaluation":
         """The same evaluation seen from one half only."""
@@ -192,7 +197,8 @@ class Evaluation:
                           [x for x in self.lookalikes if x.name in keep],
                           [c for c in self.copies if c.source in keep], self.split, self.analysed,
                           [q for q in self.forward if q.split == split],
-                          [q for q in self.reverse if q.split == split])  # fmt: skip
+                          [q for q in self.reverse if q.split == split],
+                          self.overlays)  # fmt: skip
 
     def unrelated_pairs(self, indexed: int, all_copies: int) -> int:
         """Pairs of unrelated clips looked at: each copy and each look-alike against every other
@@ -205,16 +211,22 @@ class Evaluation:
 def evaluate(
     seed: int, *, sources: Collection[str] | None = None, lookalikes: Collection[str] | None = None,
     cache: Path = CACHE, deduplicated: bool = True, rows_of: RowsOf | None = None,
-    transforms: Collection[str] = corpus.TRANSFORMS,
+    transforms: Collection[str] = corpus.TRANSFORMS, displays: bool = False,
 ) -> Evaluation:  # fmt: skip
     """The whole corpus, or only the named sources and look-alikes (same parameters); the index
-    holds the deduplicated stills, as mvq's does, or every still, or the rows `rows_of` makes."""
+    holds the deduplicated stills, as mvq's does, or every still, or the rows `rows_of` makes.
+    `displays`: every original and look-alike carries a drone's on-screen display (drawn
+    from the seed), and the copies are made of those."""
     started = time.monotonic()
     rng = random.Random(seed)
     base = cache / f"seed{seed}"
     originals = corpus.originals(base / "originals", rng, sources)
     looks = corpus.lookalikes(base / "lookalikes", rng, lookalikes)
     filler = corpus.filler_clip(base, rng)
+    overlays: dict[str, tuple[osd.Overlay, datetime]] = {}
+    if displays:
+        base = base / "osd"
+        originals, looks, overlays = with_displays(originals, looks, base, seed)
     names = sorted(o.name for o in originals)
     random.Random(seed + 1).shuffle(names)
     split = {n: ("train" if i < len(names) // 2 else "test") for i, n in enumerate(names)}
@@ -255,4 +267,37 @@ def evaluate(
             expected = f"{o.name}/{transform}"
             own = [m for m in found if m.media_id == expected]
             reverse.append(Query(split[o.name], transform, expected, own))
-    return Evaluation(originals, looks, copies, split, done, forward, reverse)
+    return Evaluation(originals, looks, copies, split, done, forward, reverse, overlays)
+
+
+def with_displays(
+    originals: list[corpus.Clip], looks: list[corpus.Clip], base: Path, seed: int
+) -> tuple[list[corpus.Clip], list[corpus.Clip], dict[str, tuple[osd.Overlay, datetime]]]:
+    """Each clip with a display burned in, drawn from its own seeded generator. A look-alike's
+    display has the layout, font, size, corner and style of an original's (the same model of
+    drone over unrelated ground), with its own time and place: text alike must not match."""
+    drawn = {c.name: osd.draw(random.Random(f"{seed}/osd/{c.name}"))[:2]
+             for c in originals + looks}  # fmt: skip
+    for n, look in enumerate(looks):
+        model = drawn[originals[n % len(originals)].name][0]
+        own, start = drawn[look.name]
+        # A clock labelled UTC shows UTC; any other shows the look-alike's own zone.
+        shown = start if model.layout == "slash-suffix-utc" else own.start
+        drawn[look.name] = (replace(model, start=shown, lat=own.lat, lon=own.lon,
+                                    mgrs=own.mgrs), start)  # fmt: skip
+    clips = originals + looks
+    dests = [base / "burned" / c.name / f"{c.path.stem}.mp4" for c in clips]
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_burn, [c.path for c in clips], dests, [drawn[c.name][0] for c in clips]))
+    burned = [replace(c, path=d) for c, d in zip(clips, dests, strict=True)]
+    return burned[: len(originals)], burned[len(originals) :], drawn
+
+
+def _burn(source: Path, dest: Path, overlay: osd.Overlay) -> None:
+    """Cached: a clip's name carries its source's digest, and its display is drawn from the
+    seed and its name. Written under a temporary name, so an interrupted run is not taken for
+    cached."""
+    if dest.exists():
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    osd.burn(source, dest.with_suffix(".part.mp4"), overlay).rename(dest)
