@@ -66,20 +66,21 @@ def run(
     seed = secrets.randbelow(2**31) if seed is None else seed
     started = time.monotonic()
     seconds: dict[str, float] = {}
-    with (
-        tempfile.TemporaryDirectory(prefix="mvq-drill-") as work,
-        backup.restored(live_url, at=at, workdir=Path(work)) as url,
-    ):
-        seconds["restore"] = round(time.monotonic() - started, 3)
-        try:
-            point = recovery_point(live_url=live_url, restored_url=url)
-            found = {
-                "audit_log": checks.audit_log(url, exports=exports),
-                "ledger": checks.balances(url),
-                "originals": checks.originals(url, sample=sample, seed=seed),
-            }
-        finally:
-            get_engine(url).dispose()  # before the scratch copy goes
+    with tempfile.TemporaryDirectory(prefix="mvq-drill-") as work:
+        # Under root a restored Postgres runs as the postgres user, which must get through to
+        # its own (owner-only) directory in here: traversable by others, not listable.
+        Path(work).chmod(0o711)
+        with backup.restored(live_url, at=at, workdir=Path(work)) as url:
+            seconds["restore"] = round(time.monotonic() - started, 3)
+            try:
+                point = recovery_point(live_url=live_url, restored_url=url)
+                found = {
+                    "audit_log": checks.audit_log(url, exports=exports),
+                    "ledger": checks.balances(url),
+                    "originals": checks.originals(url, sample=sample, seed=seed),
+                }
+            finally:
+                get_engine(url).dispose()  # before the scratch copy goes
     seconds |= {name: check.seconds for name, check in found.items()}
     seconds["total"] = round(time.monotonic() - started, 3)
     return {

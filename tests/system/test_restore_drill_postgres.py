@@ -226,6 +226,7 @@ def test_a_drill_after_postgres_is_killed_under_load_loses_only_the_unarchived_t
     crashable: Crashable, tmp_path: Path
 ) -> None:
     stack, pg = crashable.stack, crashable.pg
+    marks = [("start", time.monotonic())]
     with psycopg.connect(pg.dsn) as conn:  # an answer means the commit is on disk
         settings = dict(conn.execute("SELECT name, setting FROM pg_settings").fetchall())
     assert (settings["fsync"], settings["synchronous_commit"]) == ("on", "on")
@@ -236,8 +237,10 @@ def test_a_drill_after_postgres_is_killed_under_load_loses_only_the_unarchived_t
     first = [upload_claim(stack, token, clip) for (_, token), clip in zip(accounts, clips)]
     for (_, token), submission_id in zip(accounts, first):
         wait_for_status(stack, token, submission_id, "in_queue")
+    marks.append(("preload", time.monotonic()))
     code, out, err = cli(stack, "backup")
     assert code == 0, err
+    marks.append(("backup", time.monotonic()))
     assert json.loads(out)["database"].startswith(f"pgbackrest:{pg.stanza.name}/")
 
     load = Load(stack, pg.dsn)
@@ -256,6 +259,7 @@ def test_a_drill_after_postgres_is_killed_under_load_loses_only_the_unarchived_t
     finally:
         load.join()
     acks = load.acks
+    marks.append(("load", time.monotonic()))
     kinds = {ack.effect[0] for ack in acks}
     assert kinds == {"submission.created", "media.registered", "media.uploaded",
                      "review.leased", "review.approve"}, kinds  # fmt: skip
@@ -267,7 +271,9 @@ def test_a_drill_after_postgres_is_killed_under_load_loses_only_the_unarchived_t
     assert code == 1 and "the database's backup failed" in err, err
     assert json.loads(out)["database"] is None and json.loads(out)["copied"] > 0
 
+    marks.append(("failed backup", time.monotonic()))
     code, out, err = cli(stack, "restore-drill", "--seed", "11", "--sample", "20")
+    marks.append(("drill", time.monotonic()))
     assert out.strip(), err
     report = json.loads(out)
     assert code == 0 and report["ok"] is True, (err, report["checks"])
@@ -282,6 +288,7 @@ def test_a_drill_after_postgres_is_killed_under_load_loses_only_the_unarchived_t
     restores = crashable.root / "restores"
     with pg_backup.restored(pg.url, at=None, workdir=restores, stanza=pg.stanza) as url:
         effects, last_seq = restored_effects(url)
+    marks.append(("restore", time.monotonic()))
     assert last_seq == point["recovered"]["seq"]  # the same copy the drill checked
     archived = [ack for ack in acks if ack.wal is not None and ack.wal <= archived_end]
     assert len(archived) > 50
@@ -302,6 +309,8 @@ def test_a_drill_after_postgres_is_killed_under_load_loses_only_the_unarchived_t
             (last_seq,),
         ).fetchone()
     assert row is not None
+    marks.append(("revive", time.monotonic()))
+    print("\nphases", [(b[0], round(b[1] - a[1], 1)) for a, b in zip(marks, marks[1:])])
     newest_recovered = max((ack.at for ack in acks if ack.effect in effects), default=None)
     print(
         f"\n{len(acks)} writes acknowledged under load, {len(archived)} with their WAL archived "
