@@ -254,7 +254,9 @@ def restored(
             moment = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
             target = ["--type=time", f"--target={moment}", "--target-action=promote"]
         # archive-mode=off: the copy must never push its own WAL into the live repository.
-        stanza.run(f"--pg1-path={data}", "--archive-mode=off", *target, "restore", timeout=timeout)
+        # process-max: files fetched and unpacked four at a time (the wait is mostly S3's).
+        stanza.run(f"--pg1-path={data}", "--archive-mode=off", "--process-max=4", *target,
+                   "restore", timeout=timeout)  # fmt: skip
         _fill_missing_config(data)
         port = _free_port()
         # hot_standby=off: no queries until recovery is over (so none sees a moment too
