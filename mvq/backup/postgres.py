@@ -261,10 +261,12 @@ def restored(
         port = _free_port()
         # hot_standby=off: no queries until recovery is over (so none sees a moment too
         # early), and no need for max_connections and the like at the source's values, which
-        # a read-only copy during recovery would ask for.
+        # a read-only copy during recovery would ask for. recovery_init_sync_method=syncfs:
+        # before replaying, Postgres makes the restored files durable with one syncfs() of
+        # the file system instead of an fsync() per file (seconds for a thousand files).
         argv = [postgres_bin("postgres"), "-D", str(data), "-p", str(port), "-k", str(sockets),
                 "-c", f"listen_addresses={LOOPBACK}", "-c", "archive_mode=off",
-                "-c", "hot_standby=off"]  # fmt: skip
+                "-c", "hot_standby=off", "-c", "recovery_init_sync_method=syncfs"]  # fmt: skip
         with log_path.open("ab") as log:
             proc = subprocess.Popen(
                 as_cluster_owner(argv), stdout=log, stderr=subprocess.STDOUT,

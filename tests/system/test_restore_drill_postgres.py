@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -312,6 +313,7 @@ def test_a_drill_after_postgres_is_killed_under_load_loses_only_the_unarchived_t
     marks.append(("revive", time.monotonic()))
     print("\nphases", [(b[0], round(b[1] - a[1], 1)) for a, b in zip(marks, marks[1:])])
     newest_recovered = max((ack.at for ack in acks if ack.effect in effects), default=None)
+    print("\nacknowledged", Counter(ack.effect[0] for ack in acks))
     print(
         f"\n{len(acks)} writes acknowledged under load, {len(archived)} with their WAL archived "
         f"before the kill, all recovered; {len(lost)} lost, the oldest of them acknowledged "
