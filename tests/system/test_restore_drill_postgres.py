@@ -65,6 +65,18 @@ class Unacknowledged(Exception):
     """The API did not answer with success: nothing to hold it to."""
 
 
+class Phases:
+    """Each step's wall time, for the figures printed at the end."""
+
+    def __init__(self) -> None:
+        self.took: dict[str, float] = {}
+        self.last = time.monotonic()
+
+    def done(self, step: str) -> None:
+        now = time.monotonic()
+        self.took[step], self.last = round(now - self.last, 1), now
+
+
 def lsn(text: str) -> int:
     high, low = text.split("/")
     return (int(high, 16) << 32) + int(low, 16)
@@ -116,8 +128,10 @@ class Load:
     def upload(self, wal: psycopg.Connection[Any], token: str, clip: Path) -> None:
         """A unit's whole upload, each of its three writes an acknowledgement of its own."""
         with self.stack.client(token) as api:
-            created = self.expect(api.post("/api/v1/submissions", json=claim_body(),
-                                           headers={"Idempotency-Key": uuid.uuid4().hex}), 201)
+            key = {"Idempotency-Key": uuid.uuid4().hex}
+            created = self.expect(
+                api.post("/api/v1/submissions", json=claim_body(), headers=key), 201
+            )
             self.ack(wal, ("submission.created", created["id"]))
             plan = self.expect(api.post(f"/api/v1/submissions/{created['id']}/media", json={
                 "filename": clip.name, "size": clip.stat().st_size, "sha256": sha256_of(clip),
@@ -217,9 +231,9 @@ def revived(crash: Crashable) -> str:
     pg_wal), not archiving: what the live database held at the kill, which a host lost with
     its disk would not have. Only to measure the loss; the drill never sees it."""
     data_dir = crash.pg.stanza.config.parent.parent
+    settings = {**servers.DURABLE_POSTGRES, "archive_mode": "off"}
     return servers.start_postgres(crash.group, port=servers.free_port(), data_dir=data_dir,
-                                  log_dir=crash.root / "logs",
-                                  settings={**servers.DURABLE_POSTGRES, "archive_mode": "off"})  # fmt: skip
+                                  log_dir=crash.root / "logs", settings=settings)  # fmt: skip
 
 
 @pytest.mark.timeout(600)
@@ -227,24 +241,24 @@ def test_a_drill_after_postgres_is_killed_under_load_loses_only_the_unarchived_t
     crashable: Crashable, tmp_path: Path
 ) -> None:
     stack, pg = crashable.stack, crashable.pg
-    marks = [("start", time.monotonic())]
+    phases = Phases()
     with psycopg.connect(pg.dsn) as conn:  # an answer means the commit is on disk
-        settings = dict(conn.execute("SELECT name, setting FROM pg_settings").fetchall())
+        settings: dict[str, str] = dict(conn.execute("SELECT name, setting FROM pg_settings"))
     assert (settings["fsync"], settings["synchronous_commit"]) == ("on", "on")
     clips = [footage.clip(name, tmp_path / f"{name}.mp4", seconds=3, size="320x180")
              for name in SOURCES]  # fmt: skip
     accounts = units(len(SOURCES))
     # Claims of distinct footage before the backup, processed while it runs: reviewers have
     # work from the start, and approving them pays awards (the drill's ledger check).
-    first = [upload_claim(stack, token, clip) for (_, token), clip in zip(accounts, clips)]
-    marks.append(("preload", time.monotonic()))
+    first = [upload_claim(stack, t, clip) for (_, t), clip in zip(accounts, clips, strict=True)]
+    phases.done("clips and claims")
     code, out, err = cli(stack, "backup")
     assert code == 0, err
-    marks.append(("backup", time.monotonic()))
+    phases.done("backup")
     assert json.loads(out)["database"].startswith(f"pgbackrest:{pg.stanza.name}/")
 
     load = Load(stack, pg.dsn)
-    for (_, token), clip in zip(accounts, clips):
+    for (_, token), clip in zip(accounts, clips, strict=True):
         load.start(load.upload, token, clip)
     for _ in range(2):
         load.start(load.review, staff_token(Role.reviewer))
@@ -252,14 +266,14 @@ def test_a_drill_after_postgres_is_killed_under_load_loses_only_the_unarchived_t
         time.sleep(LOAD_SECONDS)
         with psycopg.connect(pg.dsn) as conn:
             row = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()
-        assert row is not None and row[0] is not None
+        assert row is not None and row[0] is not None and len(row[0]) == 24, row  # a segment
         archived_end = segment_end(row[0])  # the archive only grows from here to the kill
         killed_at = time.monotonic()
         os.killpg(pg.proc.popen.pid, signal.SIGKILL)  # the postmaster and every backend
     finally:
         load.join()
     acks = load.acks
-    marks.append(("load", time.monotonic()))
+    phases.done("load")
     kinds = {ack.effect[0] for ack in acks}
     assert kinds == {"submission.created", "media.registered", "media.uploaded",
                      "review.leased", "review.approve"}, kinds  # fmt: skip
@@ -270,10 +284,10 @@ def test_a_drill_after_postgres_is_killed_under_load_loses_only_the_unarchived_t
     code, out, err = cli(stack, "backup")
     assert code == 1 and "the database's backup failed" in err, err
     assert json.loads(out)["database"] is None and json.loads(out)["copied"] > 0
+    phases.done("originals copied")
 
-    marks.append(("failed backup", time.monotonic()))
     code, out, err = cli(stack, "restore-drill", "--seed", "11", "--sample", "20")
-    marks.append(("drill", time.monotonic()))
+    phases.done("drill")
     assert out.strip(), err
     report = json.loads(out)
     assert code == 0 and report["ok"] is True, (err, report["checks"])
@@ -289,7 +303,7 @@ def test_a_drill_after_postgres_is_killed_under_load_loses_only_the_unarchived_t
     restores = crashable.root / "restores"
     with pg_backup.restored(pg.url, at=None, workdir=restores, stanza=pg.stanza) as url:
         effects, last_seq = restored_effects(url)
-    marks.append(("restore", time.monotonic()))
+    phases.done("restore to read")
     assert last_seq == point["recovered"]["seq"]  # the same copy the drill checked
     archived = [ack for ack in acks if ack.wal is not None and ack.wal <= archived_end]
     assert len(archived) > 50
@@ -310,10 +324,9 @@ def test_a_drill_after_postgres_is_killed_under_load_loses_only_the_unarchived_t
             (last_seq,),
         ).fetchone()
     assert row is not None
-    marks.append(("revive", time.monotonic()))
-    print("\nphases", [(b[0], round(b[1] - a[1], 1)) for a, b in zip(marks, marks[1:])])
+    phases.done("crashed cluster read")
     newest_recovered = max((ack.at for ack in acks if ack.effect in effects), default=None)
-    print("\nacknowledged", Counter(ack.effect[0] for ack in acks))
+    print(f"\nacknowledged {dict(Counter(ack.effect[0] for ack in acks))}; wall time {phases.took}")
     print(
         f"\n{len(acks)} writes acknowledged under load, {len(archived)} with their WAL archived "
         f"before the kill, all recovered; {len(lost)} lost, the oldest of them acknowledged "
