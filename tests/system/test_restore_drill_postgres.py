@@ -88,6 +88,15 @@ def segment_end(name: str) -> int:
     return (log << 32) + (seg + 1) * WAL_SEGMENT_BYTES
 
 
+def last_archived_end(dsn: str) -> int:
+    """The WAL position up to which everything is in the archive: Postgres archives segments
+    in order, so that is the end of the last one archived."""
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()
+    assert row is not None and row[0] is not None and len(row[0]) == 24, row  # a segment
+    return segment_end(row[0])
+
+
 class Load:
     """Clients writing through the HTTP API until told to stop, each write they were answered
     for kept as an Ack."""
@@ -264,10 +273,16 @@ def test_a_drill_after_postgres_is_killed_under_load_loses_only_the_unarchived_t
         load.start(load.review, staff_token(Role.reviewer))
     try:
         time.sleep(LOAD_SECONDS)
-        with psycopg.connect(pg.dsn) as conn:
-            row = conn.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()
-        assert row is not None and row[0] is not None and len(row[0]) == 24, row  # a segment
-        archived_end = segment_end(row[0])  # the archive only grows from here to the kill
+        # Killed mid-write: once a write was answered past the archive's end (on a loaded
+        # machine a segment may just have been pushed with nothing answered since).
+        deadline = time.monotonic() + 2 * ARCHIVE_TIMEOUT
+        while True:
+            archived_end = last_archived_end(pg.dsn)  # the archive only grows from here on
+            if time.monotonic() > deadline or any(
+                ack.wal is not None and ack.wal > archived_end for ack in load.acks
+            ):
+                break
+            time.sleep(0.2)
         killed_at = time.monotonic()
         os.killpg(pg.proc.popen.pid, signal.SIGKILL)  # the postmaster and every backend
     finally:
