@@ -193,6 +193,7 @@ def crashable(
     group = servers.Group()
     witness: WitnessProcess | None = None
     stack: harness.Stack | None = None
+    before = dict(os.environ)
     try:
         with s3_over_tls(root, group) as repo:
             pg = archived_postgres(root, group, repo, archive_timeout=ARCHIVE_TIMEOUT)
@@ -216,7 +217,9 @@ def crashable(
             witness.proc.terminate()
             witness.proc.wait(timeout=10)
         group.stop()
-        harness.use_env(system.env)
+        # Nothing of this module's settings (a dead witness, backups on) reaches the next one.
+        os.environ.clear()
+        harness.use_env(before)
         if not os.environ.get("MVQ_KEEP_TEST_DIR"):
             shutil.rmtree(root, ignore_errors=True)
 
