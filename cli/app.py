@@ -332,21 +332,30 @@ def audit_verify() -> None:
 
 @app.command("backup")
 def backup_cmd() -> None:
-    """Back up the database (SQLite: an online copy into MVQ_BACKUP_DIR) and copy the originals
-    and checkpoints not yet copied into MVQ_BACKUP_BUCKET; exits 1 if a copy there differs."""
+    """Back up the database (SQLite: an online copy into MVQ_BACKUP_DIR; Postgres: a pgBackRest
+    backup) and copy the originals and checkpoints not yet copied into MVQ_BACKUP_BUCKET; exits 1
+    if the database's backup failed or a copy there differs."""
     from mvq import backup
     from mvq.backup import bucket
     from mvq.db import utcnow
     from mvq.settings import get_settings
 
+    where: str | None = None
+    failed: str | None = None
     try:
         where = backup.take(get_settings().database_url, now=utcnow())
-    except backup.BackupFailed as exc:
-        _fail(str(exc))
+    except backup.NotConfigured as exc:
+        _fail(str(exc))  # a setup to fix first: nothing is done
         return
+    except backup.BackupFailed as exc:
+        # The originals are copied all the same: after the database crashed they are what
+        # its WAL archive refers to and what the restore drill re-hashes, and S3 still has them.
+        failed = str(exc)
     copied = bucket.replicate()
     shown = {"database": where, "bucket": bucket.backup_bucket()} | asdict(copied)
     typer.echo(json.dumps(shown))
+    if failed is not None:
+        _fail(f"the database's backup failed (the originals were copied): {failed}")
     if copied.differing:
         _fail(f"{len(copied.differing)} objects differ from their backed-up copy (left as they "
               f"are): {', '.join(copied.differing[:5])}")  # fmt: skip

@@ -79,6 +79,7 @@ def restored(url: str, *, at: datetime | None, workdir: Path) -> Iterator[str]:
     opened for writing, so a drill (which integrates the Merkle tree) leaves it as it was."""
     _, source = newest(url, at=at)
     scratch = workdir / f"restored-{source.name}"
+    scratch.touch(mode=0o600)  # private as the backup is (the workdir may be traversable)
     shutil.copyfile(source, scratch)
     try:
         yield f"sqlite:///{scratch}"
