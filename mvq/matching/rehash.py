@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from botocore.exceptions import ClientError
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from mvq import queue, storage
@@ -114,7 +114,7 @@ def columns(hashes: FrameHashes) -> dict[str, str]:
 # Only a row still old is written: a batch run again (after a crash before its position was
 # recorded, or by a second run) changes nothing.
 _UPDATE = (
-    IndexedFrame.__table__.update()
+    update(IndexedFrame)
     .where(IndexedFrame.seq == bindparam("b_seq"), IndexedFrame.scheme.is_(None))
     .values(scheme=SCHEME, **{name: bindparam(f"b_{name}") for name in HASH_COLUMNS})
 )
