@@ -27,7 +27,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image
-from skimage import data
 from sqlalchemy import func, insert, select
 
 from bench.report import machine, write_section
@@ -40,10 +39,10 @@ from mvq.media.ingest.frames import still_hashes
 from mvq.media.models import Frame, Media, MediaStatus
 from mvq.submissions.models import Submission, SubmissionStatus
 from mvq.units.models import Unit
-from testkit import harness
+from testkit import footage, harness
 
 PER_CLIP, CHUNK = 60, 20_000
-PHOTOS = (data.astronaut, data.coffee, data.chelsea, data.rocket, data.camera, data.horse)
+PHOTOS = list(footage.PHOTOS.values())
 PROGRESS = re.compile(r"rehash: (\d+)/(\d+) rows, (\d+) rows/s")
 
 
