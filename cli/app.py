@@ -220,11 +220,13 @@ def deactivate_unit(unit: Annotated[str, typer.Argument(help="unit id or name")]
 @index_app.command("status")
 def index_status() -> None:
     """The segments in force (rows, seq range) and the rows waiting after them, as JSON; the
-    keyframes' segments (their rows are keyframes) under "keyframes"."""
+    keyframes' segments (their rows are keyframes) under "keyframes"; under "rehash", the old
+    rows left to re-hash ("backlog"), those left old as their still is gone, and how far the
+    segments have been rebuilt with the re-hashed rows."""
     from sqlalchemy import func, select
 
     from mvq.db import session_factory
-    from mvq.matching import segments
+    from mvq.matching import rehash, segments
     from mvq.matching.models import IndexedFrame, IndexedKeyframe
 
     def status(family: str, seq: Any) -> dict[str, Any]:
@@ -239,6 +241,13 @@ def index_status() -> None:
 
     shown = status(segments.FRAMES, IndexedFrame.seq)
     shown["keyframes"] = status(segments.KEYFRAMES, IndexedKeyframe.seq)
+    with session_factory()() as session:
+        reached = rehash.position(session)
+        shown["rehash"] = {"backlog": rehash.old_rows(session, after=reached),
+                           "position": reached,
+                           "stills_missing": rehash.old_rows(session, after=0, up_to=reached),
+                           "segments_rehashed_to": segments.current().get("rehashed_to", 0),
+                           }  # fmt: skip
     typer.echo(json.dumps(shown, indent=2))
 
 
@@ -252,6 +261,33 @@ def index_compact() -> None:
         _fail("another compaction is running")
     typer.echo(json.dumps({"written": report.written, "merged": report.merged,
                            "rebuilt": report.rebuilt, "deleted": report.deleted}))  # fmt: skip
+
+
+@index_app.command("rehash")
+def index_rehash(
+    batch: Annotated[int | None, typer.Option(min=1, help="rows a transaction")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="stop after this many rows")] = None,
+    enqueue: Annotated[bool, typer.Option(help="leave it to the workers instead")] = False,
+) -> None:
+    """Re-hash rows indexed before the current matching scheme from their stored stills, here,
+    a line per batch; a run stopped resumes where it was. The next compaction puts the new
+    hashes into the segments."""
+    from mvq import queue
+    from mvq.matching import rehash
+    from mvq.settings import get_settings
+
+    if enqueue:
+        queue.send(queue.rehash_index_job())
+        typer.echo("enqueued: the workers re-hash a stretch a job, the sweeper sends the next")
+        return
+    try:
+        progress = rehash.run_locked(batch=batch or get_settings().index_rehash_batch,
+                                     limit=limit,
+                                     report=lambda p: typer.echo(p.line(), err=True))  # fmt: skip
+    except rehash.Busy:
+        _fail("another re-hash is running")
+    typer.echo(json.dumps({"done": progress.done, "missing": progress.missing,
+                           "position": progress.position}))  # fmt: skip
 
 
 @db_app.command("upgrade")

@@ -3,7 +3,7 @@
 from mvq.audit.models import AuditEvent
 from mvq.auth.models import ApiToken, StaffUser
 from mvq.db import Base
-from mvq.matching.models import IndexedFrame, IndexedKeyframe
+from mvq.matching.models import IndexedFrame, IndexedKeyframe, IndexRehash
 from mvq.media.models import Frame, Media
 from mvq.review.models import (
     Appeal,
@@ -36,6 +36,7 @@ __all__ = [
     "Flag",
     "Frame",
     "GoldenItem",
+    "IndexRehash",
     "IndexedFrame",
     "IndexedKeyframe",
     "ItemNote",

@@ -139,3 +139,10 @@ def compact_index_job() -> PendingJob:
     # One id: while one waits or runs, the sweeper's next request is the same job.
     return PendingJob(queue=INDEX_QUEUE, func="workers.jobs.compact_index", args=(),
                       job_id="compact-index", timeout=6 * 3600)  # fmt: skip
+
+
+def rehash_index_job() -> PendingJob:
+    """A stretch of the re-hash of old index rows (mvq.matching.rehash); one at a time."""
+    seconds = get_settings().index_rehash_job_seconds
+    return PendingJob(queue=INDEX_QUEUE, func="workers.jobs.rehash_index", args=(),
+                      job_id="rehash-index", timeout=int(seconds) + 600)  # fmt: skip

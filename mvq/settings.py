@@ -146,6 +146,12 @@ class Settings(BaseSettings):
     # about 3 MB, and a small segment rewritten on each merge under about 35 MB.
     keyframe_segment_rows: int = Field(default=64, ge=1)
     keyframe_small_rows: int = Field(default=1_024, ge=1)
+    # The re-hash of rows indexed before the current scheme (matching/rehash.py): rows a
+    # transaction (a killed run redoes at most these), and how long one queued job runs before
+    # it returns, so that compactions on the same queue are not held up behind a backlog of
+    # hours; the sweeper enqueues the next while old rows are left.
+    index_rehash_batch: int = Field(default=500, ge=1)
+    index_rehash_job_seconds: float = Field(default=900, gt=0)
     # Retired segments stay in S3 this long, for workers still on the old list.
     index_retired_keep_seconds: float = 3600
     lease_seconds: int = 600

@@ -4,8 +4,10 @@ the queue. Wiping Redis therefore loses no work. Staged chunks (mvq.media.chunks
 that are over, or were abandoned, are removed. Each sweep also anchors the audit log (a
 checkpoint of its Merkle tree, cosigned by the witnesses, goes to S3 whenever it grew), turns
 new audit events into webhook deliveries, enqueueing every endpoint with one due, and asks for
-a compaction of the shared frame index (which writes segments only when there is enough new),
-and prunes what is kept only for a while (mvq.pruning), a bounded number of batches a sweep."""
+a compaction of the shared frame index (which writes segments only when there is enough new)
+and, while rows indexed before the current matching scheme are left, their re-hash (a stretch
+each sweep), and prunes what is kept only for a while (mvq.pruning), a bounded number of
+batches a sweep."""
 
 import logging
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from mvq import pruning, queue
 from mvq.audit import checkpoint, witnesses
 from mvq.flows import intake
+from mvq.matching import rehash
 from mvq.media import chunks
 from mvq.media.models import Media, MediaStatus
 from mvq.review import leases
@@ -63,6 +66,9 @@ def sweep(session: Session, *, now: datetime, stuck_after: timedelta, tell: Tell
         queue.send(queue.process_media_job(media_id))
     # The job itself decides whether the frame index needs a new segment or a merge.
     queue.send(queue.compact_index_job())
+    # Rows indexed before the current matching scheme: a stretch of their re-hash each sweep.
+    if rehash.backlog(session):
+        queue.send(queue.rehash_index_job())
     anchored = _anchor(session)
     # After the anchoring: an audit event the dispatcher cannot map stops webhooks, not it.
     enqueued = webhooks.sweep(session, now=now, tell=tell)

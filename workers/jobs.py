@@ -13,7 +13,7 @@ from rq import get_current_job
 from mvq import logs, metrics, storage
 from mvq.db import session_scope, utcnow
 from mvq.flows import intake
-from mvq.matching import compaction
+from mvq.matching import compaction, rehash
 from mvq.media import service as media_service
 from mvq.media.ingest import frames, pipeline
 from mvq.media.models import Media
@@ -133,3 +133,15 @@ def compact_index() -> str:
         pool.close()  # not terminate(): the child ends by itself, no signal sent
         pool.join()
     return "busy" if report.busy else f"{len(report.written)} written, {len(report.merged)} merged"
+
+
+def rehash_index() -> str:
+    """A stretch of the re-hash of old index rows, `index_rehash_job_seconds` long at most; the
+    sweeper enqueues the next while old rows are left."""
+    settings = get_settings()
+    try:
+        progress = rehash.run_locked(batch=settings.index_rehash_batch,
+                                     seconds=settings.index_rehash_job_seconds)  # fmt: skip
+    except rehash.Busy:
+        return "busy"
+    return progress.line()

@@ -3,7 +3,9 @@ same way, the keyframes' descriptors (a family of segments of their own, `featur
 
 Each run (the sweeper enqueues it; one at a time, by a Redis lock):
 1. rebuilds from the database any segment a worker found corrupt (its bytes not the ones its
-   manifest's SHA-256 names), under the same id;
+   manifest's SHA-256 names), under the same id; and, the same way, any frame segment holding
+   rows the re-hash of old rows has finished with since the last run (`rehash.stale_segments`,
+   the position it had reached kept in the list as `rehashed_to`);
 2. writes the rows after the newest segment as a new one, once there are enough of them;
 3. merges (`merge_run`): segments under `index_small_rows` merge two at a time, so there is at
    most one; above that, whenever the newest `fanin` segments are of one size tier they become
@@ -31,7 +33,7 @@ from sqlalchemy import func, select
 from mvq import queue
 from mvq.db import session_scope
 from mvq.ids import new_id
-from mvq.matching import features, segments
+from mvq.matching import features, rehash, segments
 from mvq.matching.catalogue import concat, empty_part, read_batch
 from mvq.matching.models import IndexedFrame, IndexedKeyframe
 from mvq.settings import get_settings
@@ -115,6 +117,15 @@ def _compact(family: Family = FRAMES) -> Report:
             manifests[n] = _store(family, _from_database(family, manifest["lo"], manifest["hi"]),
                                   index_dir)  # fmt: skip
             report.rebuilt.append(manifest["id"])
+    rehashed_to = reached = listing.get("rehashed_to", 0)
+    if family is FRAMES:
+        with session_scope() as session:
+            stale, reached = rehash.stale_segments(session, manifests, since=rehashed_to)
+        for n in [n for n in stale if manifests[n]["id"] not in report.rebuilt]:
+            m = manifests[n]
+            manifests[n] = _store(family, _from_database(family, m["lo"], m["hi"]), index_dir)
+            report.rebuilt.append(m["id"])
+    moved, rehashed_to = reached != rehashed_to, reached
     top = manifests[-1]["hi"] if manifests else 0
     seq = family.model.seq
     with session_scope() as session:
@@ -137,10 +148,10 @@ def _compact(family: Family = FRAMES) -> Report:
         segments.remove(old["manifest"], **kw)  # listed as retired only: no worker is sent to it
         retired.remove(old)
         report.deleted.append(old["manifest"]["id"])
-    if report.written or report.rebuilt or report.deleted:
-        segments.publish({"generation": new_id(), "segments": manifests, "retired": retired},
-                         **kw)  # fmt: skip
-    for segment in report.rebuilt:
+    if report.written or report.rebuilt or report.deleted or moved:
+        segments.publish({"generation": new_id(), "segments": manifests, "retired": retired,
+                          "rehashed_to": rehashed_to}, **kw)  # fmt: skip
+    for segment in set(report.rebuilt) & corrupt:
         segments.clear_corrupt(segment, **kw)
     if report.written or report.rebuilt or report.deleted:
         log.info("index compacted", extra={"family": family.name or "frames",

@@ -1,7 +1,13 @@
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, SmallInteger, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mvq.db import Base
+
+# How a row's hashes were made. NULL: before this column, at the still's 640 px and without
+# every variant (the caption, vertical and 4:5 ones may be missing); 2: the current scheme,
+# `hashing.frame_hashes` at HASH_SIDE with every variant. `mvq index rehash` brings the
+# NULL rows to this one (rehash.py).
+SCHEME = 2
 
 
 class IndexedFrame(Base):
@@ -13,6 +19,9 @@ class IndexedFrame(Base):
     """
 
     __tablename__ = "indexed_frames"
+    # The re-hash's backlog, found without reading the rows already current.
+    __table_args__ = (Index("ix_indexed_frames_old", "seq", sqlite_where=text("scheme IS NULL"),
+                            postgresql_where=text("scheme IS NULL")),)  # fmt: skip
 
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     frame_id: Mapped[str] = mapped_column(ForeignKey("frames.id"), unique=True)
@@ -25,6 +34,18 @@ class IndexedFrame(Base):
     pdq_upper: Mapped[str | None] = mapped_column(String(64))
     pdq_9x16: Mapped[str | None] = mapped_column(String(64))
     pdq_4x5: Mapped[str | None] = mapped_column(String(64))
+    scheme: Mapped[int | None] = mapped_column(SmallInteger, default=SCHEME)
+
+
+class IndexRehash(Base):
+    """How far the re-hash of old rows (rehash.py) has come: every old row at or below
+    `position` was re-hashed, or left as it was because its still is gone (the old rows left
+    at or below it). One row."""
+
+    __tablename__ = "index_rehash"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)
 
 
 class IndexedKeyframe(Base):

@@ -123,6 +123,8 @@ def test_compaction_keeps_one_small_segment_and_merges_tiers(
     monkeypatch.setattr(compaction, "_merge",
                         lambda _fam, run, _dir: manifest(run[0]["lo"], run[-1]["hi"]))  # fmt: skip
     monkeypatch.setattr(compaction, "session_scope", lambda: _rows_waiting(top, 16_384))
+    # No re-hash of old rows under way (its own tests: test_index_rehash.py).
+    monkeypatch.setattr(compaction.rehash, "stale_segments", lambda _s, _m, since: ([], since))
     monkeypatch.setattr(compaction, "get_settings", lambda: SimpleNamespace(
         index_dir=tmp_path, index_segment_rows=16_384, index_small_rows=1_048_576,
         index_merge_fanin=4, index_retired_keep_seconds=3600))  # fmt: skip

@@ -130,10 +130,22 @@ def video_frames(path: str, info: VideoInfo, *, fps: float, max_frames: int) -> 
     return Frames(stills, probes, found)
 
 
-def image_frames(img: Image.Image) -> Frames:
+def picture(img: Image.Image) -> npt.NDArray[np.uint8]:
+    """A photo's pixels as its still shows them."""
     rgb = img.convert("RGB")
     rgb.thumbnail((MAX_SIDE, MAX_SIDE))
-    pixels = np.asarray(rgb)
+    return np.asarray(rgb)
+
+
+def still_hashes(jpeg: bytes) -> FrameHashes:
+    """A stored still's hashes as the current scheme makes them: the path a photo takes
+    (`image_frames`). The re-hash of old index rows uses it (mvq.matching.rehash)."""
+    with Image.open(io.BytesIO(jpeg)) as img:
+        return hashing.frame_hashes(picture(img))
+
+
+def image_frames(img: Image.Image) -> Frames:
+    pixels = picture(img)
     hashes = hashing.frame_hashes(pixels)
     return Frames(
         [keep_as_still(pixels, 0, 0.0, hashes)],
