@@ -43,7 +43,10 @@ def port_env() -> dict[str, str]:
     """This machine's environment without any MVQ_ setting of the test run's, and every port
     of the stack moved to a free one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MVQ_")}
-    for name in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"):
+    # Nor the make that runs `make test`: a newcomer's `make dev` is a terminal's, not a
+    # sub-make (which would print "make[1]: Leaving directory" after the runner's last line).
+    for name in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "MAKELEVEL", "MAKEFLAGS", "MFLAGS",
+                 "MAKEOVERRIDES"):  # fmt: skip
         env.pop(name, None)
     env["MVQ_PORT"] = str(servers.free_port())
     env["MVQ_REDIS_PORT"] = str(servers.free_port())
