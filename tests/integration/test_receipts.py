@@ -1,7 +1,6 @@
 """Receipts through the API: who may fetch one, and that what they fetch checks out offline."""
 
 import json
-import os
 import struct
 import uuid
 from collections.abc import Iterator
@@ -16,28 +15,19 @@ from mvq.scoring import ledger
 from mvq.scoring.models import EntryType, LedgerEntry
 from testkit import harness
 from testkit.people import make_login, make_staff, make_unit, web_login
-from tests.witnesses import WitnessProcess, start_witness
+from tests.witnesses import WitnessProcess, witnessed_sqlite
 
 
 @pytest.fixture(scope="module")
 def witnessed(
     backing: harness.Backing, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[harness.Stack, WitnessProcess]]:
-    url = harness.fresh_database(backing, "sqlite")
-    before = {k: os.environ.get(k, "") for k in ("MVQ_DATABASE_URL", "MVQ_WITNESSES")}
-    env = {"MVQ_DATABASE_URL": url, "MVQ_SIGNING_KEY": os.urandom(32).hex()}
-    harness.use_env({**backing.env, **env})
-    witness = start_witness(tmp_path_factory.mktemp("witness"), signing.public_key_hex())
-    env["MVQ_WITNESSES"] = f"{witness.url} {witness.public_key}"
-    harness.use_env(env)
-    stack = harness.start_stack(backing, url, workers=0, extra_env=env)
-    try:
-        yield stack, witness
-    finally:
-        stack.group.stop()
-        witness.proc.terminate()
-        witness.proc.wait(timeout=10)
-        harness.use_env({**backing.env, **before})  # later modules get the session's key back
+    with witnessed_sqlite(backing, tmp_path_factory.mktemp("witness")) as (url, env, witness):
+        stack = harness.start_stack(backing, url, workers=0, extra_env=env)
+        try:
+            yield stack, witness
+        finally:
+            stack.group.stop()
 
 
 def test_receipts_for_the_unit_the_marketplace_and_auditors_only(

@@ -4,7 +4,6 @@ checks them, a damaged original or audit row fails it by name, and `--at` restor
 backup and says how many events that loses."""
 
 import json
-import os
 import shutil
 import sqlite3
 import time
@@ -18,14 +17,13 @@ from typing import Any
 import pytest
 
 from mvq import storage
-from mvq.audit import signing
 from mvq.auth.models import Role
 from mvq.db import session_factory, utcnow
 from mvq.rules import service as rules
 from testkit import footage, harness
 from testkit.claims import upload_claim, wait_for_status
 from testkit.people import make_staff, make_unit
-from tests.witnesses import start_witness
+from tests.witnesses import witnessed_sqlite
 
 BACKUP_BUCKET = "mvq-drill-test"
 
@@ -70,45 +68,39 @@ def approve_all(stack: harness.Stack, reviewer: str, ids: list[str]) -> None:
 def history(
     backing: harness.Backing, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[History]:
-    url = harness.fresh_database(backing, "sqlite")
-    before = {k: os.environ.get(k, "") for k in ("MVQ_DATABASE_URL", "MVQ_WITNESSES")}
-    env = {"MVQ_DATABASE_URL": url, "MVQ_SIGNING_KEY": os.urandom(32).hex(),
-           "MVQ_BACKUP_BUCKET": BACKUP_BUCKET}  # fmt: skip
-    harness.use_env({**backing.env, **env})
-    witness = start_witness(tmp_path_factory.mktemp("witness"), signing.public_key_hex())
-    env["MVQ_WITNESSES"] = f"{witness.url} {witness.public_key}"
-    harness.use_env(env)
-    stack = harness.start_stack(backing, url, workers=1, extra_env=env)
-    try:
-        with session_factory(url)() as session:
-            rules.seed_demo_rules(session, now=utcnow())
-            session.commit()
-            _, unit_token = make_unit(session)
-            reviewer = make_staff(session, Role.reviewer)
-        clips = tmp_path_factory.mktemp("drill-footage")
-        files = [footage.clip("chelsea", clips / "a.mp4"), footage.clip("rocket", clips / "b.mp4")]
-        ids = [upload_claim(stack, unit_token, path) for path in files]
-        for submission_id in ids:
-            wait_for_status(stack, unit_token, submission_id, "in_queue")
-        approve_all(stack, reviewer, ids)
-        assert cli(stack, "sweep")[0] == 0  # a checkpoint, cosigned by the witness
-        code, out, err = cli(stack, "backup")
-        assert code == 0, err
-        first = json.loads(out)
-        seq_at_first = last_seq(url)
-        between = datetime.now(UTC)
-        time.sleep(0.01)
-        assert cli(stack, "admin", "create-unit", "After the first backup")[0] == 0
-        assert cli(stack, "sweep")[0] == 0
-        assert cli(stack, "backup")[0] == 0
-        originals = [key for key in storage.keys("originals/") if key.split("/")[1] in ids]
-        yield History(stack, Path(first["database"]), between, seq_at_first, last_seq(url),
-                      originals)  # fmt: skip
-    finally:
-        stack.group.stop()
-        witness.proc.terminate()
-        witness.proc.wait(timeout=10)
-        harness.use_env({**backing.env, **before})
+    extra = {"MVQ_BACKUP_BUCKET": BACKUP_BUCKET}
+    with witnessed_sqlite(backing, tmp_path_factory.mktemp("witness"), extra) as (url, env, _):
+        stack = harness.start_stack(backing, url, workers=1, extra_env=env)
+        try:
+            with session_factory(url)() as session:
+                rules.seed_demo_rules(session, now=utcnow())
+                session.commit()
+                _, unit_token = make_unit(session)
+                reviewer = make_staff(session, Role.reviewer)
+            clips = tmp_path_factory.mktemp("drill-footage")
+            files = [
+                footage.clip("chelsea", clips / "a.mp4"),
+                footage.clip("rocket", clips / "b.mp4"),
+            ]
+            ids = [upload_claim(stack, unit_token, path) for path in files]
+            for submission_id in ids:
+                wait_for_status(stack, unit_token, submission_id, "in_queue")
+            approve_all(stack, reviewer, ids)
+            assert cli(stack, "sweep")[0] == 0  # a checkpoint, cosigned by the witness
+            code, out, err = cli(stack, "backup")
+            assert code == 0, err
+            first = json.loads(out)
+            seq_at_first = last_seq(url)
+            between = datetime.now(UTC)
+            time.sleep(0.01)
+            assert cli(stack, "admin", "create-unit", "After the first backup")[0] == 0
+            assert cli(stack, "sweep")[0] == 0
+            assert cli(stack, "backup")[0] == 0
+            originals = [key for key in storage.keys("originals/") if key.split("/")[1] in ids]
+            yield History(stack, Path(first["database"]), between, seq_at_first, last_seq(url),
+                          originals)  # fmt: skip
+        finally:
+            stack.group.stop()
 
 
 def test_a_backup_of_real_claims_restores_and_every_check_passes(history: History) -> None:
