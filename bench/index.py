@@ -71,7 +71,8 @@ def clip_queries(rng: np.random.Generator, codes: npt.NDArray[np.uint64]) -> npt
 def tiered_sizes(n: int) -> tuple[list[int], int]:
     """The segment sizes compaction leaves after n rows arrived, oldest first; the tail."""
     settings, sizes = get_settings(), []
-    policy = {"small": settings.index_small_rows, "fanin": settings.index_merge_fanin}
+    policy = {"small": settings.index_small_rows, "fanin": settings.index_merge_fanin,
+              "max_rows": settings.index_max_segment_rows}  # fmt: skip
     for _ in range(n // settings.index_segment_rows):
         sizes.append(settings.index_segment_rows)
         while count := compaction.merge_run(sizes, **policy):

@@ -141,6 +141,8 @@ class Settings(BaseSettings):
     index_segment_rows: int = Field(default=16_384, ge=1)
     index_small_rows: int = Field(default=1_048_576, ge=1)
     index_merge_fanin: int = Field(default=4, ge=2)
+    # No merge makes a segment bigger (a packed table's positions are 24 bits: index.py).
+    index_max_segment_rows: int = Field(default=1 << 24, ge=1, le=1 << 24)
     # The same for the keyframes' descriptors (matching/features.py), counted in keyframes: one
     # holds about 400 descriptors, 80 bytes each with its tables, so a worker's tail stays under
     # about 3 MB, and a small segment rewritten on each merge under about 35 MB.

@@ -37,7 +37,6 @@ class IndexRow(NamedTuple):
 @dataclass
 class Part:
     indexes: dict[str, FrameIndex]
-    media: npt.NDArray[np.int32]  # per row: the clip's number in this part
     t: npt.NDArray[np.float32]
     t_until: npt.NDArray[np.float32]
     media_ids: npt.NDArray[np.bytes_]  # per clip number
@@ -58,6 +57,11 @@ class Part:
         """Only the rows from `start` on, compared directly."""
         return scan(self.indexes[kind].codes, queries, radius, start)
 
+    def clip(self, row: int) -> int:
+        """The number of the clip a row belongs to (its rows are together, so no per-row
+        column is kept for it: 4 bytes a frame)."""
+        return int(np.searchsorted(self.media_first, row, side="right")) - 1
+
     def media_id(self, number: int) -> str:
         return bytes(self.media_ids[number]).decode()
 
@@ -70,7 +74,6 @@ class Part:
 def empty_part(lo: int = 0) -> Part:
     return Part(
         indexes={k: FrameIndex() for k in KINDS},
-        media=np.empty(0, np.int32),
         t=np.empty(0, np.float32),
         t_until=np.empty(0, np.float32),
         media_ids=np.empty(0, f"S{MEDIA_ID_BYTES}"),
@@ -89,8 +92,6 @@ def append(part: Part, rows: Sequence[IndexRow], *, hi: int | None = None) -> No
     previous = bytes(part.media_ids[-1]).decode() if len(part.media_ids) else None
     changes = np.array([m != (ids[i - 1] if i else previous) for i, m in enumerate(ids)])
     starts = np.flatnonzero(changes)
-    numbers = len(part.media_ids) - 1 + np.cumsum(changes)
-    part.media = np.concatenate([part.media, numbers.astype(np.int32)])
     part.media_ids = np.concatenate(
         [part.media_ids, np.array([ids[i] for i in starts], f"S{MEDIA_ID_BYTES}")]
     )
@@ -140,10 +141,8 @@ def read_rows(session: Session, part: Part, *, up_to: int | None = None) -> None
 def concat(parts: Sequence[Part]) -> Part:
     """Adjacent parts, oldest first, as one (its tables are built when it is written)."""
     rows = np.cumsum([0] + [len(p) for p in parts])
-    clips = np.cumsum([0] + [len(p.media_ids) for p in parts])
     return Part(
         indexes={k: FrameIndex(np.concatenate([p.indexes[k].codes for p in parts])) for k in KINDS},
-        media=np.concatenate([p.media + np.int32(c) for p, c in zip(parts, clips, strict=False)]),
         t=np.concatenate([p.t for p in parts]),
         t_until=np.concatenate([p.t_until for p in parts]),
         media_ids=np.concatenate([p.media_ids for p in parts]),

@@ -78,14 +78,17 @@ def tier(rows: int, small: int, fanin: int) -> int:
     return 0 if rows < small else 1 + math.floor(math.log(rows / small, fanin) + 1e-9)
 
 
-def merge_run(sizes: list[int], *, small: int, fanin: int) -> int:
-    """How many of the newest segments (sizes oldest first) to merge into one now; 0: none."""
+def merge_run(sizes: list[int], *, small: int, fanin: int, max_rows: int) -> int:
+    """How many of the newest segments (sizes oldest first) to merge into one now; 0: none.
+    Never one of more than `max_rows`: those stay as they are, and a search visits each."""
     tiers = [tier(n, small, fanin) for n in sizes]
     if len(tiers) >= 2 and tiers[-1] == tiers[-2] == 0:
-        return 2
-    if len(tiers) >= fanin and len(set(tiers[-fanin:])) == 1:
-        return fanin
-    return 0
+        count = 2
+    elif len(tiers) >= fanin and len(set(tiers[-fanin:])) == 1:
+        count = fanin
+    else:
+        return 0
+    return count if sum(sizes[-count:]) <= max_rows else 0
 
 
 def compact() -> Report:
@@ -133,9 +136,11 @@ def _compact(family: Family = FRAMES) -> Report:
             select(func.max(seq), func.count()).where(seq > top)
         ).one()  # fmt: skip
     if waiting >= getattr(settings, family.segment_rows):
-        manifests.append(_store(family, _from_database(family, top, newest), index_dir))
-        report.written.append(manifests[-1]["id"])
-    policy = {"small": getattr(settings, family.small_rows), "fanin": settings.index_merge_fanin}
+        for lo, hi in _pieces(family, top, newest, waiting, settings.index_max_segment_rows):
+            manifests.append(_store(family, _from_database(family, lo, hi), index_dir))
+            report.written.append(manifests[-1]["id"])
+    policy = {"small": getattr(settings, family.small_rows), "fanin": settings.index_merge_fanin,
+              "max_rows": settings.index_max_segment_rows}  # fmt: skip
     while count := merge_run([m["rows"] for m in manifests], **policy):
         run = manifests[-count:]
         merged = _merge(family, run, index_dir)
@@ -160,6 +165,29 @@ def _compact(family: Family = FRAMES) -> Report:
                                                  "rebuilt": report.rebuilt,
                                                  "deleted": report.deleted})  # fmt: skip
     return report
+
+
+def _pieces(family: Family, lo: int, hi: int, rows: int, max_rows: int) -> list[tuple[int, int]]:
+    """The rows lo < seq <= hi as ranges of at most `max_rows` rows (a backlog, say a host's
+    first compaction of a big database), each ending where a clip ends: a clip's rows are
+    matched together, so they stay in one segment."""
+    seq, pieces = family.model.seq, list[tuple[int, int]]()
+    if rows <= max_rows:
+        return [(lo, hi)]
+    with session_scope() as session:
+        while True:
+            cut = session.scalar(select(seq).where(seq > lo, seq <= hi).order_by(seq)
+                                 .offset(max_rows).limit(1))  # fmt: skip
+            if cut is None:
+                return [*pieces, (lo, hi)]
+            clip = session.scalar(select(family.model.media_id).where(seq == cut))
+            # Back to where the clip holding the first row past the limit begins.
+            first = session.scalar(select(func.min(seq)).where(
+                seq > lo, seq <= cut, family.model.media_id == clip))  # fmt: skip
+            end = session.scalar(select(func.max(seq)).where(seq > lo, seq < first))
+            end = cut - 1 if end is None else end  # one clip longer than a segment: cut it
+            pieces.append((lo, end))
+            lo = end
 
 
 def _from_database(family: Family, lo: int, hi: int) -> Any:

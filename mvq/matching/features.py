@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from mvq.matching import geometry, segments
 from mvq.matching.catalogue import MEDIA_ID_BYTES
-from mvq.matching.index import Codes, FrameIndex, Tables, scan
+from mvq.matching.index import Codes, FrameIndex, scan
 from mvq.matching.models import IndexedKeyframe
 from mvq.media.ingest.keyframes import Keyframe
 from mvq.settings import get_settings
@@ -195,10 +195,7 @@ def concat(parts: Sequence[KeyframePart]) -> KeyframePart:
 def write(part: KeyframePart, directory: Path) -> dict[str, Any]:
     def arrays() -> Any:
         yield "codes", part.index.codes
-        tables = segments.tables_of(part.index)
-        yield "order", tables.order
-        yield "starts", tables.starts
-        del tables
+        yield from segments.table_arrays(part.index.codes)
         for name in ARRAYS:
             yield name, getattr(part, name)
 
@@ -207,7 +204,7 @@ def write(part: KeyframePart, directory: Path) -> dict[str, Any]:
 
 def open_segment(directory: Path, manifest: dict[str, Any]) -> KeyframePart:
     a = segments.map_files(directory, manifest)
-    index = FrameIndex(a["codes"], Tables(a["order"], a["starts"]), scan_max=SCAN_MAX)
+    index = FrameIndex(a["codes"], segments.mapped_tables(a), scan_max=SCAN_MAX)
     arrays = {name: a[name] for name in ARRAYS}
     return KeyframePart(index, **arrays, lo=manifest["lo"], hi=manifest["hi"],
                         segment=segments.fingerprint(manifest))  # fmt: skip

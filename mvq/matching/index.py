@@ -80,14 +80,9 @@ def distances(codes: Codes, query: Codes) -> npt.NDArray[np.int16]:
     return bits[..., 0].astype(np.int16) + bits[..., 1] + bits[..., 2] + bits[..., 3]  # type: ignore[no-any-return]
 
 
-def directory_bits(rows: int) -> int:
-    """Half a row to a row a bucket, and never more buckets than the 23-bit keys have. Measured
-    on a 4M-row segment (bench/index.py): one bit more than a row a bucket cuts a search by a
-    third, for 4 bytes a row a table more."""
-    return min(CHUNK_BITS, max(8, math.floor(math.log2(max(rows, 1))) + 1))
-
-
 class Tables(NamedTuple):
+    """A growing index's tables, in memory: plain int32 arrays, rebuilt as it grows."""
+
     order: npt.NDArray[np.int32]  # (CHUNKS, rows): positions sorted by bucket
     starts: npt.NDArray[np.int32]  # (CHUNKS, 2**bits + 1): where each bucket's run starts
 
@@ -98,6 +93,77 @@ class Tables(NamedTuple):
     @property
     def bits(self) -> int:
         return int(self.starts.shape[1] - 1).bit_length() - 1
+
+    def runs(
+        self, k: int, buckets: npt.NDArray[np.uint32]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Where each bucket's run of table k starts and ends."""
+        starts = self.starts[k]
+        return starts[buckets].astype(np.int64), starts[buckets + 1].astype(np.int64)
+
+    def positions(self, k: int, at: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        return self.order[k][at].astype(np.int64)  # type: ignore[no-any-return]
+
+
+# A segment's tables, written once and mapped by every worker, are packed (`pack`): a position
+# is 3 bytes (a uint16 and a uint8 plane: numpy has no 24-bit integer, and a segment holds at
+# most PACKED_ROWS rows, `index_max_segment_rows`), and the directory keeps one uint32 a block
+# of DIRECTORY_BLOCK buckets plus a uint16 offset a bucket. That is 3 + 2 bytes an entry where
+# the in-memory tables take 4 + 4 to 8: the tables are most of a frame's bytes, five kinds of
+# eleven. Why not fewer tables: eleven 23-bit chunks with two flips is the fewest that stays
+# exact at radius 31 for a few hundred lookups a chunk (eight 32-bit chunks need three flips:
+# seven times the lookups). Why not coarser buckets: each halving doubles the candidates a
+# search must check on all 256 bits.
+PACKED_ROWS = 1 << 24
+DIRECTORY_BLOCK = 256
+
+
+class PackedTables(NamedTuple):
+    order_lo: npt.NDArray[np.uint16]  # (CHUNKS, rows): each position's low 16 bits
+    order_hi: npt.NDArray[np.uint8]  # (CHUNKS, rows): its high 8 bits
+    base: npt.NDArray[np.uint32]  # (CHUNKS, blocks): where each block of buckets starts
+    offset: npt.NDArray[np.uint16 | np.uint32]  # (CHUNKS, 2**bits + 1): from its block's base
+
+    @property
+    def rows(self) -> int:
+        return int(self.order_lo.shape[1])
+
+    @property
+    def bits(self) -> int:
+        return int(self.offset.shape[1] - 1).bit_length() - 1
+
+    def _start(self, k: int, buckets: npt.NDArray[np.uint32]) -> npt.NDArray[np.int64]:
+        block = buckets // DIRECTORY_BLOCK
+        start: npt.NDArray[np.int64] = (
+            self.base[k][block].astype(np.int64) + self.offset[k][buckets]
+        )
+        return start
+
+    def runs(
+        self, k: int, buckets: npt.NDArray[np.uint32]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        return self._start(k, buckets), self._start(k, buckets + 1)
+
+    def positions(self, k: int, at: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        low, high = self.order_lo[k][at].astype(np.int64), self.order_hi[k][at].astype(np.int64)
+        position: npt.NDArray[np.int64] = low | (high << 16)
+        return position
+
+
+AnyTables = Tables | PackedTables
+
+
+def directory_bits(rows: int) -> int:
+    """About a row a bucket, and never more buckets than the 23-bit keys have. Measured on a
+    4M-row segment (bench/index.py): one bit more than a row a bucket cuts a search by a
+    third, for 4 bytes a row a table more, which in memory is worth it."""
+    return min(CHUNK_BITS, max(8, math.floor(math.log2(max(rows, 1))) + 1))
+
+
+def packed_directory_bits(rows: int) -> int:
+    """A segment's directory: a bucket a row (rounded up to a power of two). Half the buckets
+    of `directory_bits`, for 2 bytes a row a table less (bench/index.py measures both)."""
+    return min(CHUNK_BITS, max(8, math.ceil(math.log2(max(rows, 1)))))
 
 
 def build_tables(codes: Codes, bits: int | None = None) -> Tables:
@@ -111,6 +177,22 @@ def build_tables(codes: Codes, bits: int | None = None) -> Tables:
     return Tables(order, starts)
 
 
+def pack(tables: Tables) -> PackedTables:
+    """Tables as a segment stores them. The offsets are uint16 unless some block of buckets
+    holds 65,536 rows or more (one picture repeated that often), then uint32."""
+    if tables.rows > PACKED_ROWS:
+        raise ValueError(f"a packed table holds at most {PACKED_ROWS} rows")
+    order = tables.order.astype(np.uint32)
+    base = tables.starts[:, ::DIRECTORY_BLOCK].astype(np.uint32)
+    blocks = np.arange(tables.starts.shape[1]) // DIRECTORY_BLOCK
+    offset = tables.starts - base[:, blocks].astype(np.int32)
+    narrow = int(offset.max(initial=0)) <= np.iinfo(np.uint16).max
+    return PackedTables(
+        (order & 0xFFFF).astype(np.uint16), (order >> 16).astype(np.uint8), base,
+        offset.astype(np.uint16 if narrow else np.uint32),
+    )  # fmt: skip
+
+
 def probe_keys(queries: Codes, flips: int = FLIPS) -> npt.NDArray[np.uint32]:
     """(queries, CHUNKS, probes): every key within `flips` of each query's chunk keys. The
     same for every table, so a search over many segments computes them once."""
@@ -118,7 +200,7 @@ def probe_keys(queries: Codes, flips: int = FLIPS) -> npt.NDArray[np.uint32]:
 
 
 def search(
-    codes: Codes, tables: Tables | None, queries: Codes, radius: int,
+    codes: Codes, tables: AnyTables | None, queries: Codes, radius: int,
     keys: npt.NDArray[np.uint32] | None = None, flips: int = FLIPS,
     max_bucket: int | None = None,
 ) -> Found:  # fmt: skip
@@ -146,8 +228,8 @@ def search(
             else:
                 owner = np.repeat(np.arange(n_queries), buckets.shape[1])
                 buckets = buckets.ravel()
-            lo, hi = tables.starts[k][buckets], tables.starts[k][buckets + 1]
-            counts = (hi - lo).astype(np.int64)
+            lo, hi = tables.runs(k, buckets)
+            counts = hi - lo
             if max_bucket is not None:  # crowded buckets skipped: no longer exact there
                 counts[counts > max_bucket] = 0
             total = int(counts.sum())
@@ -155,7 +237,7 @@ def search(
                 continue
             # Expand every [lo, hi) range into its members without a Python loop.
             starts = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-            positions.append(tables.order[k][starts + np.arange(total)].astype(np.int64))
+            positions.append(tables.positions(k, starts + np.arange(total)))
             query_ids.append(np.repeat(owner, counts))
     return _within(codes, queries, radius, np.concatenate(query_ids), np.concatenate(positions))
 
@@ -189,8 +271,9 @@ class FrameIndex:
     position stands for. Sorted tables over the older hashes, the newest compared directly."""
 
     def __init__(
-        self, codes: Codes | None = None, tables: Tables | None = None, scan_max: int = SCAN_MAX
-    ) -> None:
+        self, codes: Codes | None = None, tables: AnyTables | None = None,
+        scan_max: int = SCAN_MAX,
+    ) -> None:  # fmt: skip
         self.codes: Codes = np.empty((0, 4), np.uint64) if codes is None else codes
         self.tables = tables
         self.scan_max = scan_max

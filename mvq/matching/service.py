@@ -294,7 +294,7 @@ def measure(
 ) -> list[NearMatch]:
     by_media: dict[tuple[int, int], list[tuple[int, int, int, str]]] = defaultdict(list)
     for (n, row, probe), (dist, signal) in hits.items():
-        by_media[(n, int(cat.parts[n].media[row]))].append((probe, row, dist, signal))
+        by_media[(n, cat.parts[n].clip(row))].append((probe, row, dist, signal))
     measured = [_measure(cat.parts[n], probes, number, found)
                 for (n, number), found in by_media.items()
                 if cat.parts[n].media_id(number) != exclude_media]  # fmt: skip

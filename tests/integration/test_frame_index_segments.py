@@ -182,7 +182,7 @@ with session_factory()() as session:
     cat = matching.catalogue(session)
     for part in cat.segments:
         for index in part.indexes.values():
-            int(index.codes.sum()); int(index.tables.order.sum())  # touch every page
+            int(index.codes.sum()); int(index.tables[0].sum())  # touch every page
 from mvq.settings import get_settings
 segment = cat.segments[0]
 path = os.path.realpath(get_settings().index_dir / segments_of(segment) / "codes_full.npy")

@@ -12,13 +12,16 @@ import numpy as np
 import pytest
 
 from mvq.matching import compaction
-from mvq.matching.compaction import tier
+from mvq.matching.compaction import merge_run, tier
 from mvq.matching.index import (
     MAX_RADIUS,
+    PACKED_ROWS,
     SCAN_MAX,
     FrameIndex,
     build_tables,
     from_hex,
+    pack,
+    packed_directory_bits,
     search,
 )
 
@@ -127,7 +130,8 @@ def test_compaction_keeps_one_small_segment_and_merges_tiers(
     monkeypatch.setattr(compaction.rehash, "stale_segments", lambda _s, _m, since: ([], since))
     monkeypatch.setattr(compaction, "get_settings", lambda: SimpleNamespace(
         index_dir=tmp_path, index_segment_rows=16_384, index_small_rows=1_048_576,
-        index_merge_fanin=4, index_retired_keep_seconds=3600))  # fmt: skip
+        index_merge_fanin=4, index_retired_keep_seconds=3600,
+        index_max_segment_rows=1 << 24))  # fmt: skip
     history = []
     for _ in range(70):
         compaction._compact()
@@ -139,3 +143,58 @@ def test_compaction_keeps_one_small_segment_and_merges_tiers(
     assert all(sum(tier(r, 1_048_576, 4) == 0 for r in h) <= 1 for h in history)
     # The segments still cover the rows without a gap.
     assert all(a["hi"] == b["lo"] for a, b in itertools.pairwise(listing["segments"]))
+
+
+@pytest.mark.parametrize("bits", [8, 13, 23])
+def test_packed_tables_find_what_brute_force_finds(bits: int) -> None:
+    """A segment's packed tables (3-byte positions, a uint16 directory) answer as the plain
+    ones do, at every directory size."""
+    rng = np.random.default_rng(100 + bits)
+    codes = clustered(rng, 9000, 0.06)
+    packed = pack(build_tables(codes, bits))
+    assert packed.bits == bits and packed.rows == len(codes)
+    assert packed.order_lo.dtype == np.uint16 and packed.order_hi.dtype == np.uint8
+    assert packed.offset.dtype == np.uint16
+    queries = codes[rng.integers(0, len(codes), 30)]
+    queries ^= np.packbits(rng.random((30, 256)) < 0.05, axis=1).view(">u8").astype(np.uint64)
+    for query, (positions, _) in zip(queries, search(codes, packed, queries, 31), strict=True):
+        assert set(positions.tolist()) == brute(codes, query, 31)
+
+
+def test_packed_positions_past_16_bits_and_a_crowded_directory() -> None:
+    """Positions over 65,535 need the high plane; one picture repeated 70,000 times fills one
+    block of buckets past what a uint16 offset holds, so that directory is uint32."""
+    rng = np.random.default_rng(7)
+    same = np.repeat(clustered(rng, 1, 0.0), 70_000, axis=0)
+    codes = np.concatenate([clustered(rng, 30_000, 0.06), same])
+    plain = build_tables(codes, 16)
+    packed = pack(plain)
+    assert packed.offset.dtype == np.uint32
+    at = np.arange(len(codes), dtype=np.int64)
+    for k in (0, 5, 10):
+        assert packed.positions(k, at).tolist() == plain.order[k].tolist()
+    found = search(codes, packed, codes[[0, 40_000]], 0)
+    assert set(found[1][0].tolist()) == set(range(30_000, 100_000))
+    assert 0 in set(found[0][0].tolist())
+
+
+def test_packing_refuses_more_rows_than_24_bits_hold() -> None:
+    big = build_tables(np.zeros((1, 4), np.uint64), 8)._replace(  # a shape, not memory
+        order=np.broadcast_to(np.int32(0), (11, PACKED_ROWS + 1))
+    )
+    with pytest.raises(ValueError, match="at most"):
+        pack(big)
+
+
+def test_a_segment_directory_has_about_a_bucket_a_row() -> None:
+    assert packed_directory_bits(1 << 22) == 22
+    assert packed_directory_bits(600_000) == 20  # rounded up: 1,048,576 buckets
+    assert packed_directory_bits(1 << 24) == 23  # no more buckets than 23-bit keys
+
+
+def test_no_merge_makes_a_segment_past_the_limit() -> None:
+    policy = {"small": 1_048_576, "fanin": 4}
+    four = [4_194_304] * 4
+    assert merge_run(four, **policy, max_rows=1 << 24) == 4
+    assert merge_run([1 << 24] * 4, **policy, max_rows=1 << 24) == 0
+    assert merge_run(four, **policy, max_rows=4_194_304 * 3) == 0
