@@ -107,13 +107,14 @@ class Tables(NamedTuple):
 
 # A segment's tables, written once and mapped by every worker, are packed (`pack`): a position
 # is 3 bytes (a uint16 and a uint8 plane: numpy has no 24-bit integer, and a segment holds at
-# most PACKED_ROWS rows, `index_max_segment_rows`), and the directory keeps one uint32 a block
-# of DIRECTORY_BLOCK buckets plus a uint16 offset a bucket. That is 3 + 2 bytes an entry where
-# the in-memory tables take 4 + 4 to 8: the tables are most of a frame's bytes, five kinds of
-# eleven. Why not fewer tables: eleven 23-bit chunks with two flips is the fewest that stays
-# exact at radius 31 for a few hundred lookups a chunk (eight 32-bit chunks need three flips:
-# seven times the lookups). Why not coarser buckets: each halving doubles the candidates a
-# search must check on all 256 bits.
+# most PACKED_ROWS rows, `index_max_segment_rows`; two planes gathered measured faster than
+# 3-byte records), and the directory keeps one uint32 a block of DIRECTORY_BLOCK buckets plus
+# a uint16 offset a bucket: 3 bytes an entry and 2 a bucket, where memory's tables take 4 and
+# 4. Positions and directories are most of a frame's bytes, five kinds of eleven tables.
+# Why not fewer tables: eleven 23-bit chunks with two flips is the fewest that stays exact at
+# radius 31 for a few hundred lookups a chunk (eight 32-bit chunks need three flips: seven
+# times the lookups). Why not fewer buckets: half as many made a search a third slower
+# (bench/index.py), for 2 bytes a row a table less.
 PACKED_ROWS = 1 << 24
 DIRECTORY_BLOCK = 256
 
@@ -158,12 +159,6 @@ def directory_bits(rows: int) -> int:
     4M-row segment (bench/index.py): one bit more than a row a bucket cuts a search by a
     third, for 4 bytes a row a table more, which in memory is worth it."""
     return min(CHUNK_BITS, max(8, math.floor(math.log2(max(rows, 1))) + 1))
-
-
-def packed_directory_bits(rows: int) -> int:
-    """A segment's directory: a bucket a row (rounded up to a power of two). Half the buckets
-    of `directory_bits`, for 2 bytes a row a table less (bench/index.py measures both)."""
-    return min(CHUNK_BITS, max(8, math.ceil(math.log2(max(rows, 1)))))
 
 
 def build_tables(codes: Codes, bits: int | None = None) -> Tables:

@@ -45,7 +45,6 @@ from mvq.matching.index import (
     Tables,
     build_tables,
     pack,
-    packed_directory_bits,
 )
 from mvq.settings import get_settings
 
@@ -102,7 +101,7 @@ def table_arrays(codes: Codes, suffix: str = "") -> Iterator[tuple[str, np.ndarr
     """The tables over `codes` as a segment stores them: packed (index.pack), unless there are
     more rows than packing holds (a segment merged before the compaction job kept segments
     under `index_max_segment_rows`, rebuilt), then as in memory."""
-    tables = build_tables(codes, packed_directory_bits(len(codes)))
+    tables = build_tables(codes)
     arrays = (pack(tables) if len(codes) <= PACKED_ROWS else tables)._asdict()
     del tables
     for name, array in arrays.items():

@@ -21,7 +21,6 @@ from mvq.matching.index import (
     build_tables,
     from_hex,
     pack,
-    packed_directory_bits,
     search,
 )
 
@@ -184,12 +183,6 @@ def test_packing_refuses_more_rows_than_24_bits_hold() -> None:
     )
     with pytest.raises(ValueError, match="at most"):
         pack(big)
-
-
-def test_a_segment_directory_has_about_a_bucket_a_row() -> None:
-    assert packed_directory_bits(1 << 22) == 22
-    assert packed_directory_bits(600_000) == 20  # rounded up: 1,048,576 buckets
-    assert packed_directory_bits(1 << 24) == 23  # no more buckets than 23-bit keys
 
 
 def test_no_merge_makes_a_segment_past_the_limit() -> None:
