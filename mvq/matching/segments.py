@@ -189,8 +189,13 @@ def read_ahead(directory: Path, manifest: dict[str, Any]) -> None:
     (0.1 s for 4 GB)."""
 
     def read(name: str) -> None:
-        buffer = bytearray(8 << 20)
-        with (directory / f"{name}.npy").open("rb", buffering=0) as fh:
+        # An anonymous mapping, not a bytearray: freeing an 8 MiB malloc block raises glibc's
+        # mmap threshold, and the searches' temporaries then stay in the heap (measured: 33 MiB
+        # more private memory a worker).
+        with (
+            mmap.mmap(-1, 8 << 20) as buffer,
+            (directory / f"{name}.npy").open("rb", buffering=0) as fh,
+        ):
             while fh.readinto(buffer):
                 pass
 
