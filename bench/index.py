@@ -288,7 +288,8 @@ HEADER = "\n".join([
     "| " + " | ".join([
         "frames", "layout, start", "segments + tail rows", "write segments",
         "first worker ready (disk)", "second worker ready (cache warm)",
-        "private RSS per worker (peak)", "shared file pages", "bytes a frame", "clip p50",
+        "private RSS per worker (peak)", "file pages its searches touched", "bytes a frame",
+        "clip p50",
         "clip p99", "recall (pairs)"]) + " |",
     "|---" * 12 + "|",
 ])  # fmt: skip
@@ -331,8 +332,8 @@ the cache. "Ready" includes building the tail's in-memory index.
 
 Layouts: "int32 tables" is the segment as written before this issue (per kind eleven int32
 position tables and an int32 directory of one to two buckets a row, and a per-row clip
-number); "packed" is `index.pack` (3-byte positions, a uint16 directory of about a bucket a
-row) and no clip column. Baseline: a worker building one kind's tables in memory from hashes
+number); "packed" is `index.pack` (3-byte positions, a uint16 directory of as many buckets) and no
+clip column. Baseline: a worker building one kind's tables in memory from hashes
 already in memory, as workers did before segments; x 5 kinds is a floor. Recall: the first
 {args.recall_clips} clips, against numpy brute force over every full hash.
 """,
