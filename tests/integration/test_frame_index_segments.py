@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from skimage import data
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mvq import storage
@@ -25,6 +26,7 @@ from mvq.db import session_factory
 from mvq.matching import compaction, features, segments
 from mvq.matching import service as matching
 from mvq.matching.catalogue import Catalogue
+from mvq.matching.models import IndexedFrame
 from mvq.media.ingest import keyframes
 from mvq.media.ingest.frames import Probe
 from mvq.media.ingest.hashing import FrameHashes
@@ -358,3 +360,52 @@ def test_the_compaction_job_writes_from_a_child_process(index_env: Path, session
     [manifest] = segments.current()["segments"]
     assert manifest["rows"] >= 3 * FRAMES
     assert segments.reported_corrupt() == set()  # S3 still answers this process
+
+
+def test_a_backlog_is_written_in_segments_no_bigger_than_the_limit_each_ending_with_a_clip(
+    index_env: Path, session: Session
+) -> None:
+    """A first compaction of a big database (here: clips of 12 stills against a limit of 30
+    rows) writes several segments, each within the limit and never cutting a clip; they are
+    packed, and every clip is still found."""
+    harness.use_env({"MVQ_INDEX_MAX_SEGMENT_ROWS": "30"})
+    rng = np.random.default_rng(27)
+    unit_id, _ = make_unit(session)
+    clips = index_clips(session, unit_id, rng, 7)
+    report = compaction.compact()
+    listing = segments.current()["segments"]
+    rows = session.execute(select(IndexedFrame.media_id, IndexedFrame.seq)).all()
+    session.commit()
+    # Every row in a segment (the database may hold this module's other clips too), 30 at
+    # most in each: two clips of 12, as a third would be cut.
+    assert sum(m["rows"] for m in listing) == len(rows) and len(listing) >= 4
+    assert all(m["rows"] <= 30 for m in listing) and listing[0]["rows"] == 24
+    assert len(report.written) == len(listing) and not report.merged  # no merge past 30 either
+    for media_id in {m for m, _ in rows}:
+        seqs = [seq for m, seq in rows if m == media_id]
+        assert any(s["lo"] < min(seqs) and max(seqs) <= s["hi"] for s in listing), media_id
+    assert all("order_lo_full" in m["files"] and "order_full" not in m["files"] for m in listing)
+    fresh_host(index_env, "host-b")
+    cat = matching.catalogue(session)
+    assert [len(p) for p in cat.segments] == [m["rows"] for m in listing] and len(cat.tail) == 0
+    for media_id, hashes in clips.items():
+        assert found(session, probes_of(hashes, rng)) == [(media_id, 1.0, 1.0)], media_id
+
+
+def test_a_segment_written_before_packing_is_still_read(index_env: Path, session: Session) -> None:
+    """A host upgraded with int32 segments in S3 keeps using them until they are merged."""
+    rng = np.random.default_rng(28)
+    unit_id, _ = make_unit(session)
+    clips = index_clips(session, unit_id, rng, 2)
+    top = session.scalar(select(func.max(IndexedFrame.seq)))
+    session.commit()  # SQLite: no read held open beside the job's own transaction
+    old = compaction._from_database(compaction.FRAMES, 0, top)
+    directory = segments.host_dir() / segments.segment_id(old.lo, old.hi)
+    manifest = segments.write_unpacked(old, directory)
+    segments.upload(directory, manifest)
+    segments.publish({"generation": "before", "segments": [manifest]})
+    fresh_host(index_env, "host-b")
+    cat = matching.catalogue(session)
+    assert len(cat.segments) == 1 and "order_full" in manifest["files"]
+    for media_id, hashes in clips.items():
+        assert found(session, probes_of(hashes, rng)) == [(media_id, 1.0, 1.0)], media_id
