@@ -236,7 +236,9 @@ class Settings(BaseSettings):
     # Rows removed per transaction: no prune holds a long transaction, whatever its backlog;
     # and at most this many batches of each kind a sweep, so a first sweep over years of rows
     # still ends soon (the next sweeps, or `mvq prune`, take the rest).
-    prune_batch_rows: int = Field(default=1000, ge=1)
+    # At most 10,000: a batch's rows are bound parameters of its DELETEs (Postgres takes
+    # 65,535 a statement), and a batch is one short transaction.
+    prune_batch_rows: int = Field(default=1000, ge=1, le=10_000)
     prune_batches_per_sweep: int = Field(default=20, ge=1)
     # Backups (mvq.backup): where `mvq backup` writes the SQLite database's online copies
     # (default <data_dir>/backups), the bucket it copies the originals and checkpoints into (in

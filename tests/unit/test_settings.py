@@ -68,3 +68,16 @@ def test_a_relative_data_dir_is_made_absolute_where_the_run_starts(
     assert settings.index_dir == tmp_path / ".data" / "index"
     monkeypatch.chdir("/")
     assert settings.data_dir.is_absolute() and (settings.data_dir / "secrets.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("prune_batch_rows", 100_000), ("index_max_segment_rows", (1 << 24) + 1)],
+)
+def test_limits_past_what_the_code_can_hold_are_refused(
+    tmp_path: Path, name: str, value: int
+) -> None:
+    """A prune batch's rows are bound parameters (Postgres takes 65,535 a statement: a batch
+    of 100,000 failed there); a packed segment's positions are 24 bits."""
+    with pytest.raises(ValueError, match=name):
+        Settings(data_dir=tmp_path, **{name: value})  # type: ignore[arg-type]
