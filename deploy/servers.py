@@ -34,6 +34,7 @@ from mvq.settings import get_settings
 LOOPBACK = "127.0.0.1"
 # SeaweedFS puts each gRPC port at its HTTP port + 10000.
 GRPC_OFFSET = 10000
+FIRST_PORT = 10000  # free_port's lowest: above the well-known ports
 
 
 @dataclass
@@ -159,17 +160,26 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+def _ephemeral_low() -> int:
+    """Where the kernel's range for outgoing connections' ports starts (Linux: 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(*, with_grpc: bool = False) -> int:
-    """A free loopback port (and its +10000 twin when SeaweedFS needs one)."""
+    """A free loopback port (and its +10000 twin when SeaweedFS needs one), below the kernel's
+    range for outgoing connections' ports. A port the kernel handed out (bind to 0) lies in
+    that range, and any connection opened before the server binds it may take it: that killed
+    a test run's SeaweedFS at start ("failed to listen on grpc port ...: address already in
+    use"), with its dozen ports open for a second or two under a loaded machine."""
+    top = _ephemeral_low() - 1 - (GRPC_OFFSET if with_grpc else 0)
     for _ in range(200):
-        with socket.socket() as sock:
-            sock.bind((LOOPBACK, 0))
-            port = int(sock.getsockname()[1])
-        if not with_grpc:
+        port = FIRST_PORT + secrets.randbelow(top - FIRST_PORT + 1)
+        if port_is_free(port) and (not with_grpc or port_is_free(port + GRPC_OFFSET)):
             return port
-        if port + GRPC_OFFSET < 65536 and port_is_free(port + GRPC_OFFSET):
-            return port
-    raise RuntimeError("no free port pair found")
+    raise RuntimeError("no free port found")
 
 
 def is_listening(port: int) -> bool:

@@ -42,15 +42,23 @@ def start_backing(root: Path) -> Backing:
         log_dir=logs,
     )
     servers.wait_for_port(redis_port, proc=proc)
-    ports = servers.WeedPorts(*(servers.free_port(with_grpc=True) for _ in range(6)))
     access, secret = "testkey" + os.urandom(4).hex(), os.urandom(16).hex()
-    proc = group.start(
-        "seaweedfs",
-        servers.weed_argv(ports=ports, data_dir=root / "weed", bucket="mvq-test"),
-        env=servers.weed_env(access, secret),
-        log_dir=logs,
-    )
-    servers.wait_for_port(ports.s3, proc=proc, timeout=90)
+    for attempt in range(3):
+        # A dozen ports chosen, then bound a second or two later: another test run on the
+        # machine choosing at the same moment can take one, and weed exits. New ports then.
+        ports = servers.WeedPorts(*(servers.free_port(with_grpc=True) for _ in range(6)))
+        proc = group.start(
+            f"seaweedfs-{attempt}" if attempt else "seaweedfs",
+            servers.weed_argv(ports=ports, data_dir=root / "weed", bucket="mvq-test"),
+            env=servers.weed_env(access, secret),
+            log_dir=logs,
+        )
+        try:
+            servers.wait_for_port(ports.s3, proc=proc, timeout=90)
+            break
+        except RuntimeError:
+            if proc.alive() or attempt == 2:
+                raise
     env = {
         "MVQ_ENV": "dev",
         "MVQ_DATA_DIR": str(root / "data"),
