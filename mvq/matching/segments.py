@@ -319,6 +319,22 @@ def _same_manifest(directory: Path, manifest: dict[str, Any]) -> bool:
         return False
 
 
+MEMORY_SHARE = 0.8  # of the host's RAM the segments may take and still be read ahead
+
+
+def fits_in_memory(listing: dict[str, Any], meminfo: Path = Path("/proc/meminfo")) -> bool:
+    """Whether the listed segments fit in this host's page cache. When they do not, reading
+    them all ahead would only evict one another (and the pages searches just used): each
+    page is then read when a search needs it, as docs/OPERATIONS.md describes."""
+    size = int(sum(f["size"] for m in listing["segments"] for f in m["files"].values()))
+    try:
+        fields = dict(line.split(":", 1) for line in meminfo.read_text().splitlines())
+        total = int(fields["MemTotal"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return True  # not Linux: read ahead, as on a host big enough
+    return size <= MEMORY_SHARE * total
+
+
 def parts_in_force(
     listing: dict[str, Any], had: dict[str, Any], *, family: str,
     open_part: Callable[[Path, dict[str, Any]], Any],
@@ -329,14 +345,15 @@ def parts_in_force(
     One that is unusable is read from the database meanwhile (`from_database`), and reported
     so the compaction job rebuilds it."""
     index_dir = host_dir(family)
-    parts = []
+    parts, ahead = [], fits_in_memory(listing)
     for manifest in listing["segments"]:
         part = had.get(fingerprint(manifest))
         if part is None:
             try:
                 directory = local(index_dir, manifest, family=family)
                 part = open_part(directory, manifest)  # checks every file is there first
-                read_ahead(directory, manifest)
+                if ahead:
+                    read_ahead(directory, manifest)
             except (Corrupt, BotoCoreError, ClientError) as exc:
                 log.error("segment unusable, read from the database",
                           extra={"family": family or "frames", "segment": manifest["id"],

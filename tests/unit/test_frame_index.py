@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mvq.matching import compaction
+from mvq.matching import compaction, segments
 from mvq.matching.compaction import merge_run, tier
 from mvq.matching.index import (
     MAX_RADIUS,
@@ -191,3 +191,16 @@ def test_no_merge_makes_a_segment_past_the_limit() -> None:
     assert merge_run(four, **policy, max_rows=1 << 24) == 4
     assert merge_run([1 << 24] * 4, **policy, max_rows=1 << 24) == 0
     assert merge_run(four, **policy, max_rows=4_194_304 * 3) == 0
+
+
+def test_segments_are_read_ahead_only_while_they_fit_in_memory(tmp_path: Path) -> None:
+    """Past four fifths of the host's RAM, reading every segment ahead would evict the ones
+    read before: pages then come as searches need them."""
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       1000 kB\nMemFree:         500 kB\n")
+    listing = {"segments": [{"files": {"codes_full": {"size": 400 * 1024},
+                                       "t": {"size": 300 * 1024}}}]}  # fmt: skip
+    assert segments.fits_in_memory(listing, meminfo)
+    listing["segments"].append({"files": {"codes_full": {"size": 200 * 1024}}})
+    assert not segments.fits_in_memory(listing, meminfo)
+    assert segments.fits_in_memory(listing, tmp_path / "absent")  # not Linux: read ahead
