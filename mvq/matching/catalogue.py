@@ -57,10 +57,10 @@ class Part:
         """Only the rows from `start` on, compared directly."""
         return scan(self.indexes[kind].codes, queries, radius, start)
 
-    def clip(self, row: int) -> int:
-        """The number of the clip a row belongs to (its rows are together, so no per-row
-        column is kept for it: 4 bytes a frame)."""
-        return int(np.searchsorted(self.media_first, row, side="right")) - 1
+    def clips(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The number of the clip each row belongs to (a clip's rows are together, so no
+        per-row column is kept for it: 4 bytes a frame)."""
+        return np.searchsorted(self.media_first, rows, side="right") - 1
 
     def media_id(self, number: int) -> str:
         return bytes(self.media_ids[number]).decode()

@@ -292,9 +292,17 @@ def find(
 def measure(
     cat: Catalogue, probes: Sequence[Probe], hits: Hits, *, exclude_media: str | None
 ) -> list[NearMatch]:
+    rows: dict[int, set[int]] = defaultdict(set)
+    for n, row, _ in hits:
+        rows[n].add(row)
+    clip_of: dict[tuple[int, int], int] = {}  # one lookup a part, not one a hit
+    for n, found in rows.items():
+        ordered = np.fromiter(found, np.int64, len(found))
+        numbers = cat.parts[n].clips(ordered).tolist()
+        clip_of.update(zip(((n, r) for r in ordered.tolist()), numbers, strict=True))
     by_media: dict[tuple[int, int], list[tuple[int, int, int, str]]] = defaultdict(list)
     for (n, row, probe), (dist, signal) in hits.items():
-        by_media[(n, cat.parts[n].clip(row))].append((probe, row, dist, signal))
+        by_media[(n, clip_of[(n, row)])].append((probe, row, dist, signal))
     measured = [_measure(cat.parts[n], probes, number, found)
                 for (n, number), found in by_media.items()
                 if cat.parts[n].media_id(number) != exclude_media]  # fmt: skip
